@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+// resnet-tools: convert, validate and run ResNet-family models stored as ONNX.
+//
+// One target per layer; dependencies point one way:
+//   C shims (CProtobufC, CZlib, ONNXProtoC) -> ResNetSystem (POSIX) -> ResNetIR
+//   -> formats (ResNetONNX) -> tools (ResNetCLI) -> executables.
+// Only one file per layer touches a C module (see README "Layout").
+import PackageDescription
+
+/// Hot code (wire scanning now, SIMD kernels later) is compiled for AVX2/FMA and
+/// with -O even in debug builds: at -Onone Swift SIMD code runs ~250x slower.
+let hotCodeSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-march=x86-64-v3"]),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
+
+let package = Package(
+    name: "resnet-tools",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "resnet-convert", targets: ["resnet-convert"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C shims
+        .systemLibrary(
+            name: "CProtobufC", pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        // protoc-c output for schemas/onnx.proto (scripts/gen_proto.sh), committed.
+        .target(
+            name: "ONNXProtoC", dependencies: ["CProtobufC"],
+            cSettings: [.unsafeFlags(["-Wno-everything"])],
+            linkerSettings: [.linkedLibrary("protobuf-c")]),
+
+        // MARK: Swift layers
+        .target(name: "ResNetSystem"),
+        .target(name: "ResNetIR"),
+        .target(
+            name: "ResNetONNX", dependencies: ["ResNetIR", "ResNetSystem", "ONNXProtoC"],
+            swiftSettings: hotCodeSettings),
+        .target(
+            name: "ResNetCLI",
+            dependencies: [
+                "ResNetIR", "ResNetONNX", "ResNetSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "resnet-convert", dependencies: ["ResNetCLI"]),
+        .executableTarget(name: "onnx-parse-bench", dependencies: ["ResNetONNX", "ResNetSystem"],
+            path: "Benchmarks/onnx-parse-bench", swiftSettings: hotCodeSettings),
+
+        // MARK: Tests
+        .testTarget(
+            name: "ResNetONNXTests", dependencies: ["ResNetONNX", "ResNetIR", "ResNetSystem"],
+            resources: []),
+        .testTarget(
+            name: "ResNetCLITests", dependencies: ["ResNetCLI"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

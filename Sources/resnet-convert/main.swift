@@ -1,0 +1,3 @@
+import ResNetCLI
+
+ConvertCommand.main()
