@@ -42,7 +42,9 @@ final class ONNXEncoder {
 
     func opset(_ o: OpsetImport) -> UnsafeMutablePointer<Onnx__OperatorSetIdProto> {
         let p = arena.message(onnx__operator_set_id_proto__init)
-        p.pointee.domain = arena.cString(o.domain)
+        // Written even when empty, as onnx.helper and torch.onnx do (the IR does
+        // not keep proto2's set-but-empty distinction; this is the common form).
+        p.pointee.domain = arena.cStringAlways(o.domain)
         p.pointee.has_version = 1
         p.pointee.version = o.version
         return p
