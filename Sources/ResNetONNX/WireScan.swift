@@ -8,9 +8,22 @@ public struct ONNXReadLimits: Sendable {
     public var maxDepth = 100
     /// Most protobuf messages accepted in one file (resnet152 has ~6,000).
     public var maxMessages = 20_000_000
-    /// Most bytes protobuf-c may allocate for the slim model (weights excluded).
+    /// Most bytes protobuf-c may allocate for the slim model (weights excluded),
+    /// whatever the file's size.
     public var maxDecodedBytes = 2 << 30
+    /// Below `maxDecodedBytes`, the allocation may also be at most this many
+    /// bytes plus `decodedBytesPerFileByte` times the file's size: a real
+    /// graph decodes to a few times its wire size, a file of empty messages
+    /// to ~60x, so a small hostile file cannot ask for gigabytes.
+    public var decodedBytesBase = 64 << 20
+    public var decodedBytesPerFileByte = 32
     public init() {}
+
+    func decodedByteLimit(fileSize: Int) -> Int {
+        let relative = decodedBytesBase.addingReportingOverflow(
+            fileSize.multipliedReportingOverflow(by: decodedBytesPerFileByte).partialValue)
+        return relative.overflow ? maxDecodedBytes : min(maxDecodedBytes, relative.partialValue)
+    }
 }
 
 /// The pre-scan's product: the model with every TensorProto.raw_data replaced
@@ -34,6 +47,7 @@ struct WireScanner {
     private(set) var messageCount = 0
     private(set) var estimatedBytes = 0
     private(set) var droppedUnknownFields = 0
+    private var decodedByteLimit = 0
     /// Field names from the root to the current message, for error messages only.
     private var context: [String] = []
 
@@ -48,6 +62,7 @@ struct WireScanner {
         guard bytes.count > 0 else { throw ONNXError.emptyFile(file: file) }
         var scanner = WireScanner(schema: schema, limits: limits, file: file)
         scanner.context = [schema.messages[schema.root].name]
+        scanner.decodedByteLimit = limits.decodedByteLimit(fileSize: bytes.count)
         var out: [UInt8] = []
         out.reserveCapacity(min(bytes.count, 1 << 16))
         try scanner.scanMessage(bytes, type: schema.root, range: 0..<bytes.count, depth: 1, into: &out)
@@ -58,8 +73,8 @@ struct WireScanner {
 
     private mutating func charge(_ bytes: Int) throws {
         estimatedBytes = estimatedBytes.addingReportingOverflow(bytes).partialValue
-        if estimatedBytes > limits.maxDecodedBytes || estimatedBytes < 0 {
-            throw ONNXError.decodedSizeTooLarge(file: file, estimatedBytes: estimatedBytes, limit: limits.maxDecodedBytes)
+        if estimatedBytes > decodedByteLimit || estimatedBytes < 0 {
+            throw ONNXError.decodedSizeTooLarge(file: file, estimatedBytes: estimatedBytes, limit: decodedByteLimit)
         }
     }
 
