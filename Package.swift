@@ -58,7 +58,7 @@ let package = Package(
             name: "ResNetONNXTests", dependencies: ["ResNetONNX", "ResNetIR", "ResNetSystem"],
             resources: []),
         .testTarget(
-            name: "ResNetCLITests", dependencies: ["ResNetCLI"]),
+            name: "ResNetCLITests", dependencies: ["ResNetCLI", "resnet-convert"]),
     ],
     swiftLanguageModes: [.v5]
 )

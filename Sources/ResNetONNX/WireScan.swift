@@ -99,6 +99,7 @@ struct WireScanner {
                 throw ONNXError.invalidFieldNumber(file: file, offset: offset, context: where_)
             }
             let number = UInt32(tag >> 3)
+            let field = message.fields[number]
             offset = afterTag
 
             // Where this field's payload ends, checked against the bytes available.
@@ -120,7 +121,8 @@ struct WireScanner {
                     throw ONNXError.malformedVarint(file: file, offset: offset, context: where_)
                 }
                 guard length <= UInt64(end - next) else {
-                    throw ONNXError.truncated(file: file, offset: next, context: where_,
+                    let name = field.map { where_ + "." + $0.name } ?? where_ + " field \(number)"
+                    throw ONNXError.truncated(file: file, offset: next, context: name,
                                               needed: Int(clamping: length), available: end - next)
                 }
                 payload = next..<(next + Int(length))
@@ -129,7 +131,7 @@ struct WireScanner {
             }
             offset = payload.upperBound
 
-            guard let field = message.fields[number] else {
+            guard let field else {
                 // Not in our schema (a newer ONNX, or junk): dropped, and counted.
                 droppedUnknownFields += 1
                 continue

@@ -23,7 +23,12 @@ public final class AtomicFileWriter {
         self.destination = destination
         let suffix = String(Sys.randomUInt32(), radix: 16)
         self.temporaryPath = "\(destination).tmp-\(Sys.processID())-\(suffix)"
-        self.fd = try Sys.open(temporaryPath, write: true, create: true, exclusive: true)
+        do {
+            self.fd = try Sys.open(temporaryPath, write: true, create: true, exclusive: true)
+        } catch let e as FileError {
+            // Name the file the user asked for, not our temporary.
+            throw FileError(operation: "create", path: destination, code: e.code)
+        }
         buffer.reserveCapacity(bufferLimit)
     }
 

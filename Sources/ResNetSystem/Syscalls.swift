@@ -25,6 +25,11 @@ public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
     public let operation: String
     public let path: String
     public let code: Int32
+    public init(operation: String, path: String, code: Int32) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+    }
     public var description: String {
         "cannot \(operation) '\(path)': \(String(cString: strerror(code)))"
     }
