@@ -55,10 +55,10 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(
-            name: "ResNetONNXTests", dependencies: ["ResNetONNX", "ResNetIR", "ResNetSystem"],
-            resources: []),
+            name: "ResNetONNXTests", dependencies: ["ResNetONNX", "ResNetIR", "ResNetSystem"]),
         .testTarget(
-            name: "ResNetCLITests", dependencies: ["ResNetCLI", "resnet-convert"]),
+            name: "ResNetCLITests", dependencies: ["ResNetCLI", "resnet-convert"],
+            exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v5]
 )
