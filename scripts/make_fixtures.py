@@ -196,6 +196,8 @@ def finish(b, name, x_out, in_shape, classes, doc):
     model = helper.make_model(graph, producer_name="resnet-tools make_fixtures.py", producer_version="1",
                               opset_imports=[helper.make_opsetid("", b.opset)], doc_string=doc)
     model.ir_version = IR_FOR_OPSET[b.opset]
+    if model.ir_version < 4:  # IR < 4: every initializer is also a graph input, as old exporters wrote
+        model.graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in b.inits)
     model.metadata_props.add(key="variant", value=name)
     return model
 
@@ -333,6 +335,7 @@ SMALL = {
     "optC-fused": ("basic", "C", "conv1", True, "torch", 21),
     "v2": ("preact", "B", "conv1", False, "flatten", 17),
     "v2-fused": ("preact", "B", "conv1", True, "flatten", 17),
+    "basic-B-opset7": ("basic", "B", "conv1", False, "flatten", 7),
 }
 
 

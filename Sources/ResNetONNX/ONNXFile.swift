@@ -77,8 +77,9 @@ public enum ONNXWriter {
         var dataPath: String?
         if options.externalData {
             let location = FilePaths.fileName(of: path) + ".data"
-            dataPath = FilePaths.directory(of: path) + "/" + location
-            let writer = try AtomicFileWriter(destination: dataPath!, protectedInputs: protectedInputs)
+            let destination = FilePaths.directory(of: path) + "/" + location
+            dataPath = destination
+            let writer = try AtomicFileWriter(destination: destination, protectedInputs: protectedInputs)
             for t in model.graph.initializers where t.dataType != .string && t.data.count >= options.externalDataThreshold {
                 let pad = (options.externalDataAlignment - writer.bytesWritten % options.externalDataAlignment) % options.externalDataAlignment
                 try writer.writeZeros(pad)

@@ -245,21 +245,28 @@ struct ONNXDecoder {
                 }
             }
         }
+        // protobuf-c sets the union member named by value_case; a NULL one is
+        // read as "no kind" rather than trusted.
         let kind: TypeDescriptor.Kind
         switch p.value_case.rawValue {
         case 1:
-            let x = p.tensor_type.pointee
+            guard let x = p.tensor_type?.pointee else { kind = .none; break }
             kind = .tensor(elemType: x.has_elem_type != 0 ? x.elem_type : 0, shape: shape(x.shape))
         case 8:
-            let x = p.sparse_tensor_type.pointee
+            guard let x = p.sparse_tensor_type?.pointee else { kind = .none; break }
             kind = .sparseTensor(elemType: x.has_elem_type != 0 ? x.elem_type : 0, shape: shape(x.shape))
-        case 4: kind = .sequence(p.sequence_type.pointee.elem_type.map(type))
-        case 9: kind = .optional(p.optional_type.pointee.elem_type.map(type))
+        case 4:
+            guard let x = p.sequence_type?.pointee else { kind = .none; break }
+            kind = .sequence(x.elem_type.map(type))
+        case 9:
+            guard let x = p.optional_type?.pointee else { kind = .none; break }
+            kind = .optional(x.elem_type.map(type))
         case 5:
-            let x = p.map_type.pointee
+            guard let x = p.map_type?.pointee else { kind = .none; break }
             kind = .map(keyType: x.has_key_type != 0 ? x.key_type : 0, value: x.value_type.map(type))
         case 7:
-            kind = .opaque(domain: CView.string(p.opaque_type.pointee.domain), name: CView.string(p.opaque_type.pointee.name))
+            guard let x = p.opaque_type?.pointee else { kind = .none; break }
+            kind = .opaque(domain: CView.string(x.domain), name: CView.string(x.name))
         default: kind = .none
         }
         return TypeDescriptor(kind, denotation: CView.string(p.denotation))

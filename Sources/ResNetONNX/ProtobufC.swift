@@ -126,8 +126,8 @@ final class CArena {
     func cStringAlways(_ s: String) -> UnsafeMutablePointer<CChar> {
         var s = s
         return s.withUTF8 { utf8 in
-            let p = array(CChar.self, count: utf8.count + 1)
-            UnsafeMutableRawPointer(p).copyMemory(from: utf8.baseAddress!, byteCount: utf8.count)
+            let p = array(CChar.self, count: utf8.count + 1)  // zero-filled: NUL-terminated
+            if let base = utf8.baseAddress { UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: utf8.count) }
             return p
         }
     }
