@@ -3,7 +3,7 @@
 //
 // One target per layer; dependencies point one way:
 //   C shims (CProtobufC, CZlib, ONNXProtoC) -> ResNetSystem (POSIX) -> ResNetIR
-//   -> formats (ResNetONNX) -> tools (ResNetCLI) -> executables.
+//   -> formats (ResNetONNX, ResNetRNW) -> tools (ResNetCLI) -> executables.
 // Only one file per layer touches a C module (see README "Layout").
 import PackageDescription
 
@@ -25,9 +25,11 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "resnet-convert", targets: ["resnet-convert"]),
+        .executable(name: "resnet-check", targets: ["resnet-check"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // MARK: C shims
@@ -45,17 +47,22 @@ let package = Package(
 
         // MARK: Swift layers
         .target(name: "ResNetSystem"),
-        .target(name: "ResNetIR"),
+        .target(name: "ResNetIR", dependencies: ["ResNetSystem"]),
         .target(
             name: "ResNetONNX", dependencies: ["ResNetIR", "ResNetSystem", "ONNXProtoC"],
             swiftSettings: optimizedInDebug),
         .target(
+            name: "ResNetRNW", dependencies: ["ResNetIR", "ResNetSystem", "CZlib"],
+            swiftSettings: optimizedInDebug),
+        .target(
             name: "ResNetCLI",
             dependencies: [
-                "ResNetIR", "ResNetONNX", "ResNetSystem",
+                "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(name: "resnet-convert", dependencies: ["ResNetCLI"]),
+        .executableTarget(name: "resnet-check", dependencies: ["ResNetCLI"]),
         .executableTarget(name: "onnx-parse-bench", dependencies: ["ResNetONNX", "ResNetSystem"],
             path: "Benchmarks/onnx-parse-bench", swiftSettings: optimizedInDebug),
 
@@ -63,7 +70,7 @@ let package = Package(
         .testTarget(
             name: "ResNetONNXTests", dependencies: ["ResNetONNX", "ResNetIR", "ResNetSystem"]),
         .testTarget(
-            name: "ResNetCLITests", dependencies: ["ResNetCLI", "resnet-convert"],
+            name: "ResNetCLITests", dependencies: ["ResNetCLI", "resnet-convert", "resnet-check"],
             exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,83 +1,153 @@
 import ArgumentParser
 import ResNetIR
 import ResNetONNX
+import ResNetRNW
 import ResNetSystem
 
-/// `resnet-convert IN OUT`: re-serialises a model through the IR. The direction
+/// `resnet-convert IN OUT`: converts between .onnx and .rnw; the direction
 /// comes from the file extensions.
 public struct ConvertCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "resnet-convert",
-        abstract: "Convert a ResNet-family model between file formats.",
+        abstract: "Convert a ResNet-family model between .onnx and .rnw.",
         discussion: """
-            Reads IN and writes OUT; the formats follow the extensions.
-            Supported now: .onnx -> .onnx (re-serialised through resnet-tools' IR, \
-            tensor bytes unchanged).
+            Directions follow the extensions: .onnx -> .rnw, .rnw -> .onnx, .rnw -> .rnw, \
+            .onnx -> .onnx. Without --fold-bn and --fp16 a conversion is lossless: nodes, \
+            attributes, names, metadata, value infos and tensor bytes are kept exactly.
 
-            OUT is written to a temporary file in OUT's folder, fsynced and renamed, \
-            so OUT is either complete or untouched; IN is never overwritten.
+            OUT is written to a temporary file in OUT's folder, fsynced and renamed, so OUT \
+            is either complete or untouched; IN is never overwritten. An .rnw input has \
+            every checksum verified while it is read.
 
             Exit codes: 0 converted; 2 IN unreadable or invalid, or OUT not writable; \
             64 usage error.
             """)
 
-    @Argument(help: "Input model (.onnx).")
+    @Argument(help: "Input model (.onnx or .rnw).")
     public var input: String
 
-    @Argument(help: "Output model (.onnx).")
+    @Argument(help: "Output model (.onnx or .rnw).")
     public var output: String
 
-    @Flag(help: "Store initializers of 1 KiB or more in OUT.data beside OUT (ONNX external data; needed past 2 GiB).")
+    @Flag(help: "Fold BatchNormalization into the preceding Conv (float64 arithmetic); prints the largest relative weight change.")
+    public var foldBn = false
+
+    @Flag(help: "Store float32 weights as float16 in the .rnw (halves the file; readers widen on load).")
+    public var fp16 = false
+
+    @Option(help: "Alignment of each tensor in the .rnw: a power of two from 64 to 65536 (4096 = page-aligned).")
+    public var align: Int = 64
+
+    @Flag(help: "For .onnx output: store initializers of 1 KiB or more in OUT.data beside OUT (needed past 2 GiB).")
     public var externalData = false
 
-    @Flag(name: .shortAndLong, help: "Print nothing on success.")
+    @Flag(name: .shortAndLong, help: "Print nothing on success (no summary, no progress bar).")
     public var quiet = false
 
     public init() {}
 
+    var inputFormat: ModelFormat? { ModelFormat(path: input) }
+    var outputFormat: ModelFormat? { ModelFormat(path: output) }
+
     public func validate() throws {
-        for (role, path) in [("input", input), ("output", output)] {
-            guard ModelFormat(path: path) != nil else {
-                throw ValidationError("\(role) '\(path)' has no known extension (expected .onnx)")
-            }
+        for (role, path) in [("input", input), ("output", output)] where ModelFormat(path: path) == nil {
+            throw ValidationError("\(role) '\(path)' has no known extension (expected .onnx or .rnw)")
+        }
+        if outputFormat != .rnw {
+            if fp16 { throw ValidationError("--fp16 applies to .rnw output only") }
+            if align != 64 { throw ValidationError("--align applies to .rnw output only") }
+        }
+        if externalData && outputFormat != .onnx { throw ValidationError("--external-data applies to .onnx output only") }
+        guard (64...65536).contains(align), align & (align - 1) == 0 else {
+            throw ValidationError("--align \(align): expected a power of two from 64 to 65536")
         }
     }
 
     public func run() throws {
         try ToolError.run(tool: "resnet-convert") {
             let start = ProcessInfoLite.monotonicSeconds()
-            let read = try ONNXReader.read(path: input)
-            for w in read.warnings { ProcessInfoLite.writeStandardError("resnet-convert: warning: \(w)\n") }
-            let summary = try ONNXWriter.write(read.model, to: output,
-                                               options: ONNXWriteOptions(externalData: externalData),
-                                               protectedInputs: [input])
-            let seconds = ProcessInfoLite.monotonicSeconds() - start
+            let loaded = try ModelFiles.load(input)
+            for w in loaded.warnings { ProcessInfoLite.writeStandardError("resnet-convert: warning: \(w)\n") }
+            var model = loaded.model
+            var transforms = loaded.transforms
+            var notes: [String] = []
+            if foldBn {
+                let (folded, report) = BatchNormFolding.fold(model)
+                model = folded
+                if report.folded > 0 && !transforms.contains("fold-bn") { transforms.append("fold-bn") }
+                notes.append(FoldSummary.line(report))
+            }
+            let progress = ProgressBar(enabled: !quiet && ProcessInfoLite.isTerminal(fileDescriptor: 2)
+                                       && loaded.fileSize > 50_000_000 && ProcessInfoLite.environment("TERM") != "dumb")
+            let bytes: Int, tensors: Int
+            switch outputFormat {
+            case .rnw?:
+                var options = RNWWriteOptions()
+                options.alignment = align
+                options.storeFloat16 = fp16
+                if fp16 && !transforms.contains("fp16") { transforms.append("fp16") }
+                options.transforms = transforms
+                options.source = RNWSource(file: FilePaths.fileName(of: input), format: loaded.format.rawValue,
+                                           sha256: try ModelFiles.sha256(of: input))
+                options.progress = progress.update
+                let summary = try RNWWriter.write(model, to: output, options: options, protectedInputs: [input])
+                (bytes, tensors) = (summary.bytes, summary.tensorCount)
+            default:
+                let summary = try ONNXWriter.write(model, to: output, options: ONNXWriteOptions(externalData: externalData),
+                                                   protectedInputs: [input])
+                (bytes, tensors) = (summary.modelBytes + summary.externalDataBytes, summary.tensorCount)
+                if let data = summary.externalDataPath { notes.append("weights in \(data)") }
+            }
+            progress.finish()
             if !quiet {
-                let bytes = summary.modelBytes + summary.externalDataBytes
-                print(ConvertSummary.line(output: output, tensors: summary.tensorCount, bytes: bytes,
-                                          externalDataPath: summary.externalDataPath, seconds: seconds))
+                for n in notes { print(n) }
+                let seconds = ProcessInfoLite.monotonicSeconds() - start
+                print(ConvertSummary.line(output: output, tensors: tensors, bytes: bytes, seconds: seconds))
             }
         }
     }
 }
 
-/// File formats the tools know, by extension.
-public enum ModelFormat: Equatable {
-    case onnx
-    public init?(path: String) {
-        let lower = path.lowercased()
-        if lower.hasSuffix(".onnx") { self = .onnx } else { return nil }
+enum FoldSummary {
+    static func line(_ r: BatchNormFoldReport) -> String {
+        var s = "folded \(r.folded) BatchNormalization node(s) into Conv"
+        if r.folded > 0 {
+            s += "; largest relative weight change \(ConvertSummary.format(r.largestRelativeChange, 4)) at '\(r.largestChangeAt)'"
+        }
+        if !r.skipped.isEmpty {
+            let first = r.skipped[0]
+            s += "; \(r.skipped.count) left unfolded (e.g. '\(first.node)': \(first.reason))"
+        }
+        return s
+    }
+}
+
+/// A one-line progress bar on standard error, for large files on a terminal.
+final class ProgressBar {
+    private let enabled: Bool
+    private var lastPercent = -1
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ done: Int, _ total: Int) {
+        guard enabled, total > 0 else { return }
+        let percent = done * 100 / total
+        guard percent != lastPercent else { return }
+        lastPercent = percent
+        let filled = percent * 30 / 100
+        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
+        ProcessInfoLite.writeStandardError("\r  [\(bar)] \(percent)% of \(total / 1_000_000) MB")
+    }
+
+    func finish() {
+        if enabled && lastPercent >= 0 { ProcessInfoLite.writeStandardError("\r\u{1B}[K") }
     }
 }
 
 enum ConvertSummary {
-    static func line(output: String, tensors: Int, bytes: Int, externalDataPath: String?, seconds: Double) -> String {
+    static func line(output: String, tensors: Int, bytes: Int, seconds: Double) -> String {
         let mb = Double(bytes) / 1e6
         let rate = seconds > 0 ? mb / seconds : 0
-        var s = "wrote \(output): \(tensors) tensors, \(bytes) bytes"
-        if let externalDataPath { s += " (weights in \(externalDataPath))" }
-        s += ", " + format(seconds, 3) + " s, " + format(rate, 0) + " MB/s"
-        return s
+        return "wrote \(output): \(tensors) tensors, \(bytes) bytes, \(format(seconds, 3)) s, \(format(rate, 0)) MB/s"
     }
 
     /// Fixed-point text for a non-negative value (no Foundation needed).

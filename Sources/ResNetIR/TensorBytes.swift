@@ -1,3 +1,10 @@
+import ResNetSystem
+
+/// A mapped file lends its bytes to the tensors read from it.
+extension MappedFile: ByteRegionOwner {
+    public var byteCount: Int { count }
+}
+
 /// Something that owns a contiguous, immutable run of bytes for its lifetime:
 /// a mapped file, or an allocation a loader made. Tensors hold a region of one
 /// so that weights stay where the loader found them (zero copy).

@@ -1,10 +1,6 @@
 import ResNetIR
 import ResNetSystem
 
-extension MappedFile: ByteRegionOwner {
-    public var byteCount: Int { count }
-}
-
 /// An in-memory byte array shared by the tensors that borrow from it.
 final class OwnedBytes: ByteRegionOwner, @unchecked Sendable {
     // @unchecked Sendable: `bytes` is a let of a value type, never mutated.

@@ -1,0 +1,48 @@
+import Crypto
+import ResNetIR
+import ResNetONNX
+import ResNetRNW
+import ResNetSystem
+
+/// File formats the tools know, by extension.
+public enum ModelFormat: String, Equatable {
+    case onnx, rnw
+    public init?(path: String) {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".onnx") { self = .onnx } else if lower.hasSuffix(".rnw") { self = .rnw } else { return nil }
+    }
+}
+
+/// A model loaded from either format, with what the CLI reports about it.
+struct LoadedModel {
+    let model: Model
+    let format: ModelFormat
+    let fileSize: Int
+    /// Transforms already applied (from an .rnw header).
+    let transforms: [String]
+    let warnings: [String]
+}
+
+enum ModelFiles {
+    static func load(_ path: String, verifyData: Bool = true) throws -> LoadedModel {
+        guard let format = ModelFormat(path: path) else {
+            throw UsageError("'\(path)' has no known extension (expected .onnx or .rnw)")
+        }
+        switch format {
+        case .onnx:
+            let r = try ONNXReader.read(path: path)
+            return LoadedModel(model: r.model, format: .onnx, fileSize: r.fileSize, transforms: [], warnings: r.warnings)
+        case .rnw:
+            let r = try RNWReader.read(path: path, options: RNWReadOptions(verifyData: verifyData))
+            return LoadedModel(model: r.model, format: .rnw, fileSize: r.fileSize, transforms: r.transforms, warnings: [])
+        }
+    }
+
+    /// SHA-256 of a file's bytes, lower-case hex (recorded as the .rnw source).
+    static func sha256(of path: String) throws -> String {
+        let file = try MappedFile(path: path)
+        file.adviseSequential()
+        let digest = file.withUnsafeBytes { SHA256.hash(data: $0) }
+        return digest.map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined()
+    }
+}

@@ -1,0 +1,3 @@
+import ResNetCLI
+
+CheckCommand.main()
