@@ -70,6 +70,8 @@ let package = Package(
         .testTarget(
             name: "ResNetONNXTests", dependencies: ["ResNetONNX", "ResNetIR", "ResNetSystem"]),
         .testTarget(
+            name: "ResNetRNWTests", dependencies: ["ResNetRNW", "ResNetIR"]),
+        .testTarget(
             name: "ResNetCLITests", dependencies: ["ResNetCLI", "resnet-convert", "resnet-check"],
             exclude: ["Golden"]),
     ],
