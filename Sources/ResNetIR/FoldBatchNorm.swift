@@ -29,6 +29,8 @@ public enum BatchNormFolding {
         }
         for o in g.outputs { uses[o.name, default: 0] += 1 }
         var removed = Set<Int>()
+        // Before IR version 4 every initializer must also be listed as a graph input.
+        let initializersAreInputs = (model.irVersion ?? Int64.max) < 4
         var usedNames = Set(g.initializers.map(\.name)).union(producer.keys).union(g.inputs.map(\.name))
 
         for (bi, bn) in g.nodes.enumerated() where bn.opType == "BatchNormalization" && (bn.domain.isEmpty || bn.domain == "ai.onnx") {
@@ -85,6 +87,10 @@ public enum BatchNormFolding {
                 usedNames.insert(name)
                 g.initializers.append(Tensor(name: name, dataType: .float, dims: [Int64(channels)], data: TensorBytes(bytes(newB))))
                 initializerIndex[name] = g.initializers.count - 1
+                if initializersAreInputs {
+                    g.inputs.append(ValueInfo(name: name, type: TypeDescriptor(.tensor(elemType: DataType.float.rawValue,
+                                                                                      shape: [.known(Int64(channels))]))))
+                }
                 if conv.inputs.count < 3 { conv.inputs.append(name) } else { conv.inputs[2] = name }
             }
             conv.outputs[0] = bn.outputs.first { !$0.isEmpty } ?? conv.outputs[0]
