@@ -13,6 +13,13 @@ public enum ModelFormat: String, Equatable {
     }
 }
 
+/// An .rnw problem with the file it was found in (RNWError itself is path-free).
+struct RNWFileError: Error, CustomStringConvertible {
+    let path: String
+    let error: RNWError
+    var description: String { "\(path): \(error)" }
+}
+
 /// A model loaded from either format, with what the CLI reports about it.
 struct LoadedModel {
     let model: Model
@@ -33,7 +40,10 @@ enum ModelFiles {
             let r = try ONNXReader.read(path: path)
             return LoadedModel(model: r.model, format: .onnx, fileSize: r.fileSize, transforms: [], warnings: r.warnings)
         case .rnw:
-            let r = try RNWReader.read(path: path, options: RNWReadOptions(verifyData: verifyData))
+            let r: RNWReadResult
+            do { r = try RNWReader.read(path: path, options: RNWReadOptions(verifyData: verifyData)) } catch let e as RNWError {
+                throw RNWFileError(path: path, error: e)
+            }
             return LoadedModel(model: r.model, format: .rnw, fileSize: r.fileSize, transforms: r.transforms, warnings: [])
         }
     }

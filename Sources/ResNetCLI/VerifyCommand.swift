@@ -40,11 +40,14 @@ public struct VerifyCommand: ParsableCommand {
             var detail: String
             do {
                 loaded = try ModelFiles.load(file)
-            } catch let e as RNWError where !e.isUnreadable {
-                print("\(file): FAILED: \(e)")
+            } catch let e as RNWFileError where !e.error.isUnreadable {
+                print("\(file): FAILED: \(e.error)")
                 throw ExitCode(ToolExit.modelWanting)
             } catch let e as ONNXError {
-                print("\(file): FAILED: \(e)")
+                // Wire-level ONNX messages already start with the file name.
+                var text = String(describing: e)
+                if text.hasPrefix(file + ": ") { text.removeFirst(file.count + 2) }
+                print("\(file): FAILED: \(text)")
                 throw ExitCode(ToolExit.modelWanting)
             }
             let tensors = loaded.model.graph.initializers.count
