@@ -63,8 +63,8 @@ let package = Package(
             ]),
         .executableTarget(name: "resnet-convert", dependencies: ["ResNetCLI"]),
         .executableTarget(name: "resnet-check", dependencies: ["ResNetCLI"]),
-        .executableTarget(name: "onnx-parse-bench", dependencies: ["ResNetONNX", "ResNetSystem"],
-            path: "Benchmarks/onnx-parse-bench", swiftSettings: optimizedInDebug),
+        .executableTarget(name: "model-load-bench", dependencies: ["ResNetONNX", "ResNetRNW", "ResNetSystem"],
+            path: "Benchmarks/model-load-bench", swiftSettings: optimizedInDebug),
 
         // MARK: Tests
         .testTarget(

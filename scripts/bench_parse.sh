@@ -11,10 +11,10 @@ if [ -f "$target" ]; then model=$target; else
   model=.cache/models/$target/model.onnx
   [ -f "$model" ] || .venv/bin/python scripts/make_fixtures.py --large "$target" --no-reference >/dev/null
 fi
-swift build -c release --product onnx-parse-bench >/dev/null
+swift build -c release --product model-load-bench >/dev/null
 swift build -c release --product resnet-convert >/dev/null
 bin="$(swift build -c release --show-bin-path)"
-ours=$("$bin/onnx-parse-bench" "$model" "$runs")
+ours=$("$bin/model-load-bench" "$model" "$runs")
 echo "$ours"
 theirs=$(.venv/bin/python - "$model" "$runs" <<'PY'
 import sys, time, statistics, onnx
@@ -30,8 +30,8 @@ PY
 )
 echo "$theirs" | head -1
 onnx_us=$(echo "$theirs" | tail -1)
-parse_us=$(echo "$ours" | sed -n 's/.*parse       : best [0-9]* us, median \([0-9]*\) us.*/\1/p')
-touch_us=$(echo "$ours" | sed -n 's/.*parse+touch : best [0-9]* us, median \([0-9]*\) us.*/\1/p')
+parse_us=$(echo "$ours" | sed -n 's/.*parse            : best [0-9]* us, median \([0-9]*\) us.*/\1/p')
+touch_us=$(echo "$ours" | sed -n 's/.*parse+touch      : best [0-9]* us, median \([0-9]*\) us.*/\1/p')
 python3 -c "print(f'ratio (median): parse {${parse_us}/${onnx_us}:.3f}x of onnx.load, parse+touch {${touch_us}/${onnx_us}:.3f}x')"
 out=$(mktemp -d)
 /usr/bin/time -f "resnet-convert onnx->onnx (whole process): %e s wall, peak RSS %M KB" \

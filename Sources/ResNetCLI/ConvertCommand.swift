@@ -88,7 +88,7 @@ public struct ConvertCommand: ParsableCommand {
                 if fp16 && !transforms.contains("fp16") { transforms.append("fp16") }
                 options.transforms = transforms
                 options.source = RNWSource(file: FilePaths.fileName(of: input), format: loaded.format.rawValue,
-                                           sha256: try ModelFiles.sha256(of: input))
+                                           sha256: ModelFiles.sha256(of: loaded.file))
                 options.progress = progress.update
                 let summary = try RNWWriter.write(model, to: output, options: options, protectedInputs: [input])
                 (bytes, tensors) = (summary.bytes, summary.tensorCount)

@@ -17,8 +17,13 @@ public struct ONNXReadResult {
 /// mapping; the returned model keeps it alive.
 public enum ONNXReader {
     public static func read(path: String, limits: ONNXReadLimits = ONNXReadLimits()) throws -> ONNXReadResult {
-        let file = try MappedFile(path: path)
-        return try read(source: file, name: path, externalData: ExternalDataResolver(modelPath: path), limits: limits)
+        try read(file: try MappedFile(path: path), limits: limits)
+    }
+
+    /// Reads from a file the caller already mapped (so other passes over it,
+    /// such as hashing, share one mapping).
+    public static func read(file: MappedFile, limits: ONNXReadLimits = ONNXReadLimits()) throws -> ONNXReadResult {
+        try read(source: file, name: file.path, externalData: ExternalDataResolver(modelPath: file.path), limits: limits)
     }
 
     /// Reads a model held in memory (tests, stdin). External data cannot be

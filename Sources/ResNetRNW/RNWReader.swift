@@ -33,8 +33,12 @@ public struct RNWReadResult {
 /// at the first failure.
 public enum RNWReader {
     public static func read(path: String, options: RNWReadOptions = RNWReadOptions()) throws -> RNWReadResult {
-        let file = try MappedFile(path: path)
-        return try file.withUnsafeBytes { try read(bytes: $0, owner: file, options: options) }
+        try read(file: try MappedFile(path: path), options: options)
+    }
+
+    /// Reads from a file the caller already mapped.
+    public static func read(file: MappedFile, options: RNWReadOptions = RNWReadOptions()) throws -> RNWReadResult {
+        try file.withUnsafeBytes { try read(bytes: $0, owner: file, options: options) }
     }
 
     static func read(bytes: UnsafeRawBufferPointer, owner: any ByteRegionOwner, options: RNWReadOptions) throws -> RNWReadResult {
