@@ -88,7 +88,8 @@ public struct ConvertCommand: ParsableCommand {
                 if fp16 && !transforms.contains("fp16") { transforms.append("fp16") }
                 options.transforms = transforms
                 options.source = RNWSource(file: FilePaths.fileName(of: input), format: loaded.format.rawValue,
-                                           sha256: ModelFiles.sha256(of: loaded.file))
+                                           sha256: "")  // filled in by sourceSHA256
+                options.sourceSHA256 = ModelFiles.sha256InBackground(of: loaded.file)
                 options.progress = progress.update
                 let summary = try RNWWriter.write(model, to: output, options: options, protectedInputs: [input])
                 (bytes, tensors) = (summary.bytes, summary.tensorCount)

@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 import ResNetIR
 import ResNetONNX
 import ResNetRNW
@@ -49,6 +50,22 @@ enum ModelFiles {
                 throw RNWFileError(path: path, error: e)
             }
             return LoadedModel(model: r.model, format: .rnw, fileSize: r.fileSize, transforms: r.transforms, warnings: [], file: file)
+        }
+    }
+
+    /// Starts hashing on another core; the returned closure waits for the digest.
+    static func sha256InBackground(of file: MappedFile) -> () -> String {
+        let done = DispatchSemaphore(value: 0)
+        final class Box: @unchecked Sendable { var digest = "" }  // written once before `done` is signalled
+        let box = Box()
+        DispatchQueue.global().async {
+            box.digest = sha256(of: file)
+            done.signal()
+        }
+        return {
+            done.wait()
+            done.signal()  // later calls return at once
+            return box.digest
         }
     }
 

@@ -9,6 +9,9 @@ public struct RNWWriteOptions {
     public var storeFloat16 = false
     /// Where the model came from, recorded in the header.
     public var source = RNWSource(file: "", format: "onnx", sha256: String(repeating: "0", count: 64))
+    /// If set, called after the data is written to supply `source.sha256`
+    /// (64 hex digits), so hashing the input can overlap the writing.
+    public var sourceSHA256: (() -> String)?
     /// What changed the numbers on the way (`fold-bn`, `fp16`).
     public var transforms: [String] = []
     /// Called with (bytes written, total bytes) as the data section is written.
@@ -36,9 +39,13 @@ public struct RNWWriteSummary: Sendable {
 public enum RNWWriter {
     static let producer = ProducerDTO(name: "resnet-tools", version: "0.1.0")
 
-    /// Writes `model` as .rnw to `path`: temp file, fsync, rename. Tensor bytes
-    /// stream from where they are (e.g. a mapped input); each is read once for
-    /// its CRC and once to be written.
+    /// Writes `model` as .rnw to `path`: temp file, fsync, rename.
+    ///
+    /// One pass over the tensor bytes: each 1 MiB piece is added to its CRC
+    /// and written while it is in cache. The header goes in last, over a
+    /// placeholder of the same length: CRCs (8 hex digits) and the source's
+    /// SHA-256 (64) are fixed-width, so the header's length, and with it every
+    /// offset, is known before any checksum is.
     @discardableResult
     public static func write(_ model: Model, to path: String, options: RNWWriteOptions = RNWWriteOptions(),
                              protectedInputs: [String] = []) throws -> RNWWriteSummary {
@@ -51,7 +58,7 @@ public enum RNWWriter {
         let tensors = encoding.tensors
         guard tensors.count <= RNWLayout.maxTensorCount else { throw RNWError.tooManyTensors(count: tensors.count) }
 
-        // Stored bytes and CRC of each tensor (float16 narrowing happens here).
+        // Stored bytes of each tensor (float16 narrowing happens here).
         var stored: [TensorBytes] = []
         var entries: [TensorEntryDTO] = []
         stored.reserveCapacity(tensors.count)
@@ -67,73 +74,95 @@ public enum RNWWriter {
             stored.append(data)
             entries.append(TensorEntryDTO(
                 name: t.name, dtype: t.dataType.description, storage: narrow ? "FLOAT16" : nil, dims: t.dims,
-                offset: 0, length: data.count, crc32: CRC32.hex(data.withUnsafeBytes(CRC32.of)),
+                offset: 0, length: data.count, crc32: CRC32.hex(0),
                 strings: t.dataType == .string ? t.strings.map { Data($0).base64EncodedString() } : nil,
                 doc_string: t.docString.isEmpty ? nil : t.docString,
                 metadata: t.metadata.isEmpty ? nil : t.metadata.map { PairDTO(key: $0.key, value: $0.value) },
                 segment: t.segment.map { SegmentDTO(begin: $0.begin, end: $0.end) }))
         }
+        var source = options.source
+        // The placeholder must have the final digest's width: 64 hex digits.
+        if options.sourceSHA256 != nil { source.sha256 = String(repeating: "0", count: 64) }
+        func header() throws -> [UInt8] {
+            let dto = HeaderDTO(producer: producer,
+                                source: SourceDTO(file: source.file, format: source.format, sha256: source.sha256),
+                                transforms: options.transforms, model: modelDTO, tensors: entries)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return Array(try encoder.encode(dto))
+        }
 
         // Offsets are absolute, so they depend on the header's length, which
         // depends on their digits: iterate to the fixed point.
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var dataOffset = RNWLayout.alignUp(RNWLayout.preambleSize + 2, a) ?? a
-        var header: [UInt8] = []
+        var placeholder: [UInt8] = []
         var dataEnd = dataOffset
         for _ in 0..<16 {
             var position = dataOffset
+            dataEnd = dataOffset
             for i in entries.indices {
                 entries[i].offset = position
-                position = (RNWLayout.alignUp(position + entries[i].length, a) ?? position)
-                if i == entries.count - 1 { dataEnd = entries[i].offset + entries[i].length }
+                dataEnd = position + entries[i].length
+                position = RNWLayout.alignUp(dataEnd, a) ?? dataEnd
             }
-            if entries.isEmpty { dataEnd = dataOffset }
-            let dto = HeaderDTO(producer: producer,
-                                source: SourceDTO(file: options.source.file, format: options.source.format,
-                                                  sha256: options.source.sha256),
-                                transforms: options.transforms, model: modelDTO, tensors: entries)
-            header = Array(try encoder.encode(dto))
-            let needed = RNWLayout.alignUp(RNWLayout.preambleSize + header.count, a) ?? 0
+            placeholder = try header()
+            let needed = RNWLayout.alignUp(RNWLayout.preambleSize + placeholder.count, a) ?? 0
             if needed == dataOffset { break }
             dataOffset = needed
         }
-        guard header.count <= RNWLayout.maxHeaderLength else {
-            throw RNWError.headerLengthOutOfRange(length: UInt64(header.count), maximum: RNWLayout.maxHeaderLength)
+        guard placeholder.count <= RNWLayout.maxHeaderLength else {
+            throw RNWError.headerLengthOutOfRange(length: UInt64(placeholder.count), maximum: RNWLayout.maxHeaderLength)
         }
 
-        let preamble = RNWPreamble(headerLength: UInt64(header.count), headerCRC: CRC32.of(header),
-                                   alignment: UInt32(a), dataOffset: UInt64(dataOffset),
-                                   dataLength: UInt64(dataEnd - dataOffset), tensorCount: UInt64(entries.count)).encoded()
-
+        // Data first, behind a zeroed preamble and header.
         let out = try AtomicFileWriter(destination: path, protectedInputs: protectedInputs)
-        try out.write(preamble)
-        try out.write(header)
-        let headPad = dataOffset - RNWLayout.preambleSize - header.count
-        try out.writeZeros(headPad)
-        var fileCRC = CRC32.combine(CRC32.of(preamble), CRC32.of(header), lengthOfB: header.count)
-        fileCRC = CRC32.combine(fileCRC, CRC32.zeros(headPad), lengthOfB: headPad)
+        try out.writeZeros(dataOffset)
+        var dataCRC: UInt32 = 0  // CRC of the data section, padding included
         var position = dataOffset
         let total = dataEnd - dataOffset
-        for (entry, data) in zip(entries, stored) {
-            let pad = entry.offset - position
+        for i in entries.indices {
+            let pad = entries[i].offset - position
             try out.writeZeros(pad)
-            fileCRC = CRC32.combine(fileCRC, CRC32.zeros(pad), lengthOfB: pad)
-            try data.withUnsafeBytes { try out.write($0) }
-            let crc = UInt32(entry.crc32, radix: 16) ?? 0
-            fileCRC = CRC32.combine(fileCRC, crc, lengthOfB: data.count)
-            position = entry.offset + data.count
+            dataCRC = CRC32.combine(dataCRC, CRC32.zeros(pad), lengthOfB: pad)
+            let crc = try stored[i].withUnsafeBytes { bytes -> UInt32 in
+                var crc: UInt32 = 0
+                var offset = 0
+                while offset < bytes.count {
+                    let piece = UnsafeRawBufferPointer(rebasing: bytes[offset..<min(offset + (1 << 20), bytes.count)])
+                    crc = CRC32.update(crc, piece)
+                    try out.write(piece)
+                    offset += piece.count
+                }
+                return crc
+            }
+            entries[i].crc32 = CRC32.hex(crc)
+            dataCRC = CRC32.combine(dataCRC, crc, lengthOfB: stored[i].count)
+            position = entries[i].offset + stored[i].count
             options.progress?(position - dataOffset, total)
         }
+
+        // Now the checksums are known: the real header, same length as the placeholder.
+        if let digest = options.sourceSHA256 { source.sha256 = digest() }
+        let finalHeader = try header()
+        guard finalHeader.count == placeholder.count else {
+            throw RNWError.headerLengthOutOfRange(length: UInt64(finalHeader.count), maximum: placeholder.count)
+        }
+        let preamble = RNWPreamble(headerLength: UInt64(finalHeader.count), headerCRC: CRC32.of(finalHeader),
+                                   alignment: UInt32(a), dataOffset: UInt64(dataOffset),
+                                   dataLength: UInt64(total), tensorCount: UInt64(entries.count)).encoded()
+        try out.overwrite(preamble + finalHeader, at: 0)
+        let headPad = dataOffset - RNWLayout.preambleSize - finalHeader.count
+        var fileCRC = CRC32.combine(CRC32.of(preamble), CRC32.of(finalHeader), lengthOfB: finalHeader.count)
+        fileCRC = CRC32.combine(fileCRC, CRC32.zeros(headPad), lengthOfB: headPad)
+        fileCRC = CRC32.combine(fileCRC, dataCRC, lengthOfB: total)
         var trailer: [UInt8] = []
         trailer.appendLE(fileCRC)
         trailer.appendLE(UInt32(0))
         trailer += RNWLayout.endMagic
         try out.write(trailer)
         try out.commit()
-        return RNWWriteSummary(bytes: out.bytesWritten, tensorCount: entries.count, headerBytes: header.count)
+        return RNWWriteSummary(bytes: out.bytesWritten, tensorCount: entries.count, headerBytes: finalHeader.count)
     }
-
 }
 
 /// float32 <-> float16 storage for `--fp16`.

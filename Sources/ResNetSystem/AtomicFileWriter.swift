@@ -54,6 +54,14 @@ public final class AtomicFileWriter {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
+    /// Overwrites bytes already written (e.g. a header whose checksums are
+    /// known only after the data): `offset + bytes.count` must not pass the end.
+    public func overwrite(_ bytes: [UInt8], at offset: Int) throws {
+        precondition(offset >= 0 && offset + bytes.count <= bytesWritten, "overwrite inside what was written")  // SAFETY: caller bug, not file input
+        try flush()
+        try bytes.withUnsafeBytes { try Sys.pwriteAll(fd, $0, at: offset, path: temporaryPath) }
+    }
+
     /// Appends `count` zero bytes (alignment padding).
     public func writeZeros(_ count: Int) throws {
         guard count > 0 else { return }

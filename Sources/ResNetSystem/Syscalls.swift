@@ -127,6 +127,23 @@ enum Sys {
         }
     }
 
+    /// Writes all of `buffer` at `offset`, leaving the file position alone.
+    static func pwriteAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
+        guard var p = buffer.baseAddress else { return }
+        var left = buffer.count
+        var at = offset
+        while left > 0 {
+            let n = Glibc.pwrite(fd, p, left, off_t(at))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(operation: "write", path: path, code: errno)
+            }
+            p += n
+            left -= n
+            at += n
+        }
+    }
+
     static func fsync(_ fd: Int32, path: String) throws {
         guard Glibc.fsync(fd) == 0 else { throw FileError(operation: "sync", path: path, code: errno) }
     }
