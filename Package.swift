@@ -54,10 +54,11 @@ let package = Package(
         .target(
             name: "ResNetRNW", dependencies: ["ResNetIR", "ResNetSystem", "CZlib"],
             swiftSettings: optimizedInDebug),
+        .target(name: "ResNetCheck", dependencies: ["ResNetIR"], swiftSettings: optimizedInDebug),
         .target(
             name: "ResNetCLI",
             dependencies: [
-                "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetSystem",
+                "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetCheck", "ResNetSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),

@@ -72,6 +72,6 @@ public struct CheckCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "resnet-check",
         abstract: "Check ResNet-family models (.onnx or .rnw).",
-        subcommands: [VerifyCommand.self])
+        subcommands: [ShapesCommand.self, VerifyCommand.self])
     public init() {}
 }

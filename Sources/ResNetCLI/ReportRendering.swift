@@ -1,0 +1,84 @@
+import Foundation
+import ResNetCheck
+
+/// The shape report as text, JSON or GitHub workflow annotations.
+enum ReportRendering {
+    static func json(_ r: CheckReport) throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try e.encode(r), as: UTF8.self)
+    }
+
+    /// `::error file=...,title=RN101::message` lines (GitHub Actions annotations).
+    static func github(_ r: CheckReport) -> String {
+        func escape(_ s: String) -> String {
+            s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+        }
+        func property(_ s: String) -> String { escape(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C") }
+        var out = ""
+        for d in r.diagnostics {
+            let level = d.severity == .error ? "error" : d.severity == .warning ? "warning" : "notice"
+            var text = "\(d.node): \(d.message)"
+            if let fixes = d.fixes { text += "\nfix: " + fixes.joined(separator: "\nor: ") }
+            out += "::\(level) file=\(property(r.file)),title=\(property(d.code + " " + d.node))::\(escape(text))\n"
+        }
+        let m = r.model
+        out += "::notice file=\(property(r.file)),title=resnet-check shapes::\(m.family) (\(m.variant), shortcut option \(m.shortcut_option)), \(r.summary.params) params, \(ConvertSummary.format(r.summary.gmacs, 3)) GMACs\n"
+        return out
+    }
+
+    static func text(_ r: CheckReport, color: Bool) -> String {
+        func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+        let m = r.model
+        var out = "\(r.file): \(m.family == "custom" ? "custom ResNet, depth \(m.depth)" : m.family)"
+        out += m.family == "none" ? " (no residual blocks found)\n" : " (\(m.variant), shortcut option \(m.shortcut_option), \(m.block_type) blocks \(m.stage_blocks))\n"
+        out += "input \(m.input_shape) -> output \(m.output_shape)\n"
+        if !r.blocks.isEmpty {
+            out += "\n" + table(["block", "stage", "shortcut", "stride on", "input", "output", "act"], r.blocks.map { b in
+                [b.name, String(b.stage), b.shortcut, b.stride_on.map { "\($0) [\(b.stride_position ?? "")]" } ?? "-",
+                 b.input_shape, b.output_shape, b.pre_activation ? "pre" : "post"]
+            })
+        }
+        if !r.stages.isEmpty {
+            out += "\n" + table(["stage", "blocks", "width", "output", "params", "MACs"], r.stages.map { s in
+                [s.stage, s.blocks == 0 ? "" : String(s.blocks), s.width, s.output_shape, grouped(s.params), grouped(s.macs)]
+            }, rightAligned: [1, 4, 5])
+        }
+        out += "\ntotal: \(grouped(r.summary.params)) params, \(grouped(r.summary.macs)) MACs (\(ConvertSummary.format(r.summary.gmacs, 3)) GMACs) per sample\n"
+        if let s = r.sweep {
+            out += "sweep: \(s.checked) sizes checked, \(s.failing_sizes) failing" + (s.failing_ranges.isEmpty ? "\n" : ": \(s.failing_ranges.joined(separator: ", "))\n")
+        }
+        if r.diagnostics.isEmpty { return out + "\nno diagnostics\n" }
+        out += "\n"
+        for d in r.diagnostics {
+            let tag = d.severity == .error ? paint("error", "31;1") : d.severity == .warning ? paint("warning", "33;1") : paint("info", "36")
+            out += "\(tag) \(d.code) \(d.node): \(d.message)\n"
+            if let e = d.expected, let a = d.actual { out += "    expected \(e), actual \(a)\n" }
+            for (i, f) in (d.fixes ?? []).enumerated() { out += "    \(i == 0 ? "fix" : " or"): \(f)\n" }
+        }
+        let counts = Severity.allCases.reversed().map { s in "\(r.diagnostics.filter { $0.severity == s }.count) \(s.rawValue)" }
+        return out + counts.joined(separator: ", ") + "\n"
+    }
+
+    /// 11689512 -> "11,689,512".
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, ch) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(ch)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
+
+    static func table(_ header: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
+        let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in
+                let pad = String(repeating: " ", count: widths[i] - c.count)
+                return rightAligned.contains(i) ? pad + c : c + pad
+            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) + "\n"
+        }
+        return line(header) + line(widths.map { String(repeating: "-", count: $0) }) + rows.map(line).joined()
+    }
+}

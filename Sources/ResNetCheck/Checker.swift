@@ -1,0 +1,161 @@
+import ResNetIR
+
+/// The shape checker's whole answer for one model.
+public struct CheckReport: Encodable, Sendable {
+    public var file: String
+    public var model: ModelInfo
+    public var blocks: [ResidualBlock]
+    public var stages: [StageSummary]
+    public var summary: Totals
+    public var diagnostics: [Diagnostic]
+    public var sweep: SweepReport?
+
+    /// The highest severity among the diagnostics, if any.
+    public var worst: Severity? { diagnostics.map(\.severity).max() }
+}
+
+public struct SweepReport: Encodable, Sendable {
+    public let checked: Int
+    public let failing_sizes: Int
+    /// Failing sizes grouped into runs, e.g. ["33..63 step 2", "225"].
+    public let failing_ranges: [String]
+}
+
+public struct CheckOptions: Sendable {
+    /// Square input sizes (H = W) to check every residual join at.
+    public var sweepSizes: [Int64] = []
+    public init() {}
+}
+
+/// `resnet-check shapes`: validation, inference, residual analysis, summary, sweep.
+public enum ShapeChecker {
+    public static func check(_ model: Model, file: String, options: CheckOptions = CheckOptions()) -> CheckReport {
+        let g = model.graph
+        var diagnostics = structure(model)
+        let opset = model.defaultOpsetVersion ?? 21
+        let inference = ShapeInference(graph: g, opset: opset)
+        inference.run()
+        diagnostics += inference.diagnostics
+        let (blocks, residual) = ResidualAnalysis(graph: g, facts: inference.facts).blocks()
+        diagnostics += residual
+
+        let summary = ModelSummary(graph: g, facts: inference.facts)
+        let params = summary.paramsPerNode()
+        let macs = (0..<g.nodes.count).map(summary.macs)
+        let blockNodes = Set(blocks.flatMap(\.nodeIndices))
+        let firstJoin = blocks.map(\.joinIndex).min() ?? g.nodes.count
+        let convs = g.nodes.indices.filter { g.nodes[$0].opType == "Conv" && !blockNodes.contains($0) }
+        let stem = convs.filter { $0 < firstJoin }.count
+        let head = g.nodes.indices.filter { ["Gemm", "MatMul"].contains(g.nodes[$0].opType) && $0 > firstJoin && !blockNodes.contains($0) }.count
+        let input = g.inputs.first { !Set(g.initializers.map(\.name)).contains($0.name) }
+        let inputShape = describe(input.flatMap { inference.facts[$0.name]?.shape })
+        let outputShape = describe(g.outputs.first.flatMap { inference.facts[$0.name]?.shape })
+        let info = ModelClassification.classify(blocks, stemConvs: stem, headLayers: head, input: inputShape, output: outputShape)
+        let stages = stageTable(g, blocks: blocks, params: params, macs: macs, facts: inference.facts)
+        let totalMACs = macs.reduce(0, +)
+        let totals = Totals(params: params.values.reduce(0, +), macs: totalMACs, gmacs: Double(totalMACs) / 1e9,
+                            nodes: g.nodes.count, initializers: g.initializers.count)
+        var report = CheckReport(file: file, model: info, blocks: blocks, stages: stages, summary: totals,
+                                 diagnostics: diagnostics, sweep: nil)
+        if !options.sweepSizes.isEmpty, let input {
+            report.sweep = sweep(model, input: input.name, baseShape: inference.facts[input.name]?.shape,
+                                 sizes: options.sweepSizes, opset: opset, diagnostics: &report.diagnostics)
+        }
+        return report
+    }
+
+    /// Graph rules, opset imports and unused initializers.
+    static func structure(_ model: Model) -> [Diagnostic] {
+        var out: [Diagnostic] = GraphValidation.problems(model.graph).map { p in
+            let code: DiagnosticCode
+            switch p.kind {
+            case .producedTwice: code = .producedTwice
+            case .undefinedInput: code = .undefinedInput
+            case .cycle: code = .cycle
+            case .notTopologicallySorted: code = .notTopologicallySorted
+            case .undefinedOutput: code = .undefinedOutput
+            }
+            return Diagnostic(code, node: p.location, p.message)
+        }
+        if let v = model.defaultOpsetVersion {
+            if v < 7 || v > 21 {
+                out.append(Diagnostic(.opsetImport, node: "model", "default opset \(v) is outside the 7-21 the checker knows",
+                                      expected: "7...21", actual: String(v)))
+            }
+        } else {
+            out.append(Diagnostic(.opsetImport, node: "model", "no import of the default ONNX opset", expected: "an opset_import with domain \"\"", actual: "none"))
+        }
+        var used: Set<String> = Set(model.graph.outputs.map(\.name))
+        for n in model.graph.nodes { used.formUnion(n.inputs) }
+        for t in model.graph.initializers where !used.contains(t.name) {
+            out.append(Diagnostic(.unusedInitializer, node: t.name, "initializer '\(t.name)' is not read by any node"))
+        }
+        return out
+    }
+
+    static func stageTable(_ g: Graph, blocks: [ResidualBlock], params: [Int: Int], macs: [Int],
+                           facts: [String: ValueFacts]) -> [StageSummary] {
+        guard let firstJoin = blocks.map(\.joinIndex).min(), let lastJoin = blocks.map(\.joinIndex).max() else { return [] }
+        let inBlocks = Set(blocks.flatMap(\.nodeIndices))
+        func sum(_ nodes: [Int]) -> (Int, Int) { (nodes.reduce(0) { $0 + (params[$1] ?? 0) }, nodes.reduce(0) { $0 + macs[$1] }) }
+        var rows: [StageSummary] = []
+        let stemNodes = g.nodes.indices.filter { $0 < firstJoin && !inBlocks.contains($0) }
+        let (sp, sm) = sum(stemNodes)
+        let stemOut = stemNodes.last.flatMap { facts[g.nodes[$0].outputs[0]]?.shape }
+        rows.append(StageSummary(stage: "stem", blocks: 0, width: stemOut.map { $0.count > 1 ? $0[1].description : "?" } ?? "?",
+                                 output_shape: describe(stemOut), params: sp, macs: sm))
+        for s in 1...(blocks.map(\.stage).max() ?? 1) {
+            let members = blocks.filter { $0.stage == s }
+            let (p, m) = sum(members.flatMap(\.nodeIndices))
+            let out = members.last?.output_shape ?? "[?]"
+            let width = out.split(separator: ",").dropFirst().first.map { String($0.filter { $0 != " " }) } ?? "?"
+            rows.append(StageSummary(stage: "stage \(s)", blocks: members.count, width: width, output_shape: out, params: p, macs: m))
+        }
+        let headNodes = g.nodes.indices.filter { $0 > lastJoin && !inBlocks.contains($0) }
+        let (hp, hm) = sum(headNodes)
+        rows.append(StageSummary(stage: "head", blocks: 0, width: "", output_shape: describe(g.outputs.first.flatMap { facts[$0.name]?.shape }),
+                                 params: hp, macs: hm))
+        return rows
+    }
+
+    /// Re-runs inference at each square input size and reports where joins break.
+    static func sweep(_ model: Model, input: String, baseShape: SShape?, sizes: [Int64], opset: Int64,
+                      diagnostics: inout [Diagnostic]) -> SweepReport {
+        guard let base = baseShape, base.count == 4 else {
+            diagnostics.append(Diagnostic(.unknownShape, node: input, "--sweep needs a rank-4 image input [N, C, H, W]",
+                                          expected: "[N, C, H, W]", actual: describe(baseShape)))
+            return SweepReport(checked: 0, failing_sizes: 0, failing_ranges: [])
+        }
+        var failing: [(Int64, String)] = []
+        for size in sizes {
+            let inference = ShapeInference(graph: model.graph, opset: opset, inputShapes: [input: [base[0], base[1], .known(size), .known(size)]])
+            inference.run()
+            let (_, found) = ResidualAnalysis(graph: model.graph, facts: inference.facts).blocks()
+            let broken = (inference.diagnostics + found).first { $0.severity == .error }
+            if let broken { failing.append((size, "\(broken.code) at \(broken.node)")) }
+        }
+        let ranges = group(failing.map(\.0), step: sizes.count > 1 ? sizes[1] - sizes[0] : 1)
+        if let first = failing.first {
+            diagnostics.append(Diagnostic(.resolutionBreaks, node: input,
+                "the model breaks at \(failing.count) of \(sizes.count) input sizes: \(ranges.prefix(8).joined(separator: ", "))\(ranges.count > 8 ? ", ..." : ""); at \(first.0)x\(first.0): \(first.1)",
+                expected: "every size in the sweep", actual: "\(failing.count) failing"))
+        }
+        return SweepReport(checked: sizes.count, failing_sizes: failing.count, failing_ranges: ranges)
+    }
+
+    /// Groups sorted sizes into runs: consecutive ones ("40..47"), or every other one ("33..63 step 2").
+    static func group(_ sizes: [Int64], step: Int64) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < sizes.count {
+            var j = i
+            let d = i + 1 < sizes.count ? sizes[i + 1] - sizes[i] : step
+            let runStep = (d == step || d == 2 * step) ? d : step
+            while j + 1 < sizes.count && sizes[j + 1] - sizes[j] == runStep { j += 1 }
+            if j == i { out.append(String(sizes[i])) }
+            else { out.append("\(sizes[i])..\(sizes[j])" + (runStep == step ? "" : " step \(runStep)")) }
+            i = j + 1
+        }
+        return out
+    }
+}

@@ -1,0 +1,90 @@
+/// How serious a finding is; `--fail-on` picks the lowest that fails the check.
+public enum Severity: String, Codable, Comparable, Sendable, CaseIterable {
+    case info, warning, error
+    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+    private var rank: Int { self == .info ? 0 : self == .warning ? 1 : 2 }
+}
+
+/// Stable diagnostic codes (README "Diagnostic codes"). Never renumber one:
+/// CI configurations and suppressions refer to them.
+public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
+    // Graph structure
+    case producedTwice = "RN001"
+    case undefinedInput = "RN002"
+    case cycle = "RN003"
+    case notTopologicallySorted = "RN004"
+    case undefinedOutput = "RN005"
+    case unusedInitializer = "RN006"
+    case opsetImport = "RN007"
+    // Shape inference
+    case unsupportedOp = "RN010"
+    case shapeError = "RN011"
+    case unknownShape = "RN012"
+    // Residual analysis
+    case residualMismatch = "RN101"
+    case residualBroadcast = "RN102"
+    case singleConvBlock = "RN103"
+    case maxPoolShortcut = "RN104"
+    case stridedPointwiseConv = "RN105"
+    case zeroPaddedShortcut = "RN106"
+    case resolutionBreaks = "RN107"
+
+    public var severity: Severity {
+        switch self {
+        case .producedTwice, .undefinedInput, .cycle, .notTopologicallySorted, .undefinedOutput, .shapeError,
+             .residualMismatch, .residualBroadcast, .resolutionBreaks:
+            return .error
+        case .unsupportedOp, .singleConvBlock, .maxPoolShortcut, .opsetImport, .unknownShape:
+            return .warning
+        case .unusedInitializer, .stridedPointwiseConv, .zeroPaddedShortcut:
+            return .info
+        }
+    }
+
+    /// One line for the README table and `--help`.
+    public var summary: String {
+        switch self {
+        case .producedTwice: return "a value is produced more than once (graph is not SSA)"
+        case .undefinedInput: return "a node reads a value nothing produces"
+        case .cycle: return "nodes depend on each other in a cycle"
+        case .notTopologicallySorted: return "a node reads a value produced by a later node"
+        case .undefinedOutput: return "a graph output nothing produces"
+        case .unusedInitializer: return "an initializer no node reads"
+        case .opsetImport: return "no default opset import, or one outside 7-21"
+        case .unsupportedOp: return "an operator the shape checker does not know (its outputs become unknown)"
+        case .shapeError: return "an operator's inputs do not fit its rules (e.g. Conv channels vs weight)"
+        case .unknownShape: return "a residual join whose operand shapes could not be inferred"
+        case .residualMismatch: return "residual Add/Sum operands have incompatible shapes"
+        case .residualBroadcast: return "residual Add/Sum only works by broadcasting one operand"
+        case .singleConvBlock: return "residual block whose main branch is a single conv: y = Wx + x is near-linear"
+        case .maxPoolShortcut: return "shortcut goes through MaxPool: a non-linear shortcut"
+        case .stridedPointwiseConv: return "1x1 conv with stride 2 reads only 1/4 of the positions"
+        case .zeroPaddedShortcut: return "shortcut adds zero channels (option A)"
+        case .resolutionBreaks: return "the model breaks at some input sizes (--sweep)"
+        }
+    }
+}
+
+/// One finding: code, severity, the node it concerns, what is wrong, and the
+/// expected-vs-actual values where there are some.
+public struct Diagnostic: Codable, Sendable, Equatable {
+    public let code: String
+    public let severity: Severity
+    public let node: String
+    public let message: String
+    public let expected: String?
+    public let actual: String?
+    /// Suggested fixes, most likely first.
+    public let fixes: [String]?
+
+    public init(_ code: DiagnosticCode, node: String, _ message: String, expected: String? = nil, actual: String? = nil,
+                fixes: [String]? = nil) {
+        self.code = code.rawValue
+        self.severity = code.severity
+        self.node = node
+        self.message = message
+        self.expected = expected
+        self.actual = actual
+        self.fixes = fixes
+    }
+}

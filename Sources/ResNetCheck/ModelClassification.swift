@@ -1,0 +1,72 @@
+/// What kind of ResNet the blocks add up to.
+public struct ModelInfo: Encodable, Sendable {
+    /// resnet18/34/50/101/152, "custom" (with `depth`), or "none" (no residual blocks).
+    public var family: String
+    public var depth: Int
+    /// v1, v1.5, v1d, v2, or "unknown".
+    public var variant: String
+    /// A, B, C, mixed, or "none".
+    public var shortcut_option: String
+    /// basic, bottleneck, mixed.
+    public var block_type: String
+    public var stage_blocks: [Int]
+    public var input_shape: String
+    public var output_shape: String
+}
+
+enum ModelClassification {
+    static let torchvision: [(String, String, [Int])] = [
+        ("resnet18", "basic", [2, 2, 2, 2]), ("resnet34", "basic", [3, 4, 6, 3]),
+        ("resnet50", "bottleneck", [3, 4, 6, 3]), ("resnet101", "bottleneck", [3, 4, 23, 3]),
+        ("resnet152", "bottleneck", [3, 8, 36, 3]),
+    ]
+
+    static func classify(_ blocks: [ResidualBlock], stemConvs: Int, headLayers: Int, input: String, output: String) -> ModelInfo {
+        guard !blocks.isEmpty else {
+            return ModelInfo(family: "none", depth: 0, variant: "unknown", shortcut_option: "none", block_type: "none",
+                             stage_blocks: [], input_shape: input, output_shape: output)
+        }
+        let types = Set(blocks.map(blockType))
+        let blockType = types.count == 1 ? types.first ?? "mixed" : "mixed"
+        let stages = (blocks.map(\.stage).max() ?? 0)
+        let counts = (1...max(stages, 1)).map { s in blocks.filter { $0.stage == s }.count }
+        let depth = stemConvs + blocks.reduce(0) { $0 + $1.main_convs.count } + headLayers
+        let family = torchvision.first { $0.1 == blockType && $0.2 == counts }?.0 ?? "custom"
+
+        let preActivated = blocks.filter(\.pre_activation).count * 2 > blocks.count
+        let variant: String
+        if preActivated {
+            variant = "v2"
+        } else if blocks.contains(where: { $0.shortcut == "resnet-d" }) {
+            variant = "v1d"
+        } else if blockType == "bottleneck" {
+            // Downsampling bottlenecks: stride on the first 1x1 (v1) or on the 3x3 (v1.5).
+            let positions = blocks.compactMap(\.stride_position)
+            variant = positions.isEmpty ? "v1" : positions.allSatisfy { $0.hasPrefix("conv1") } ? "v1"
+                : positions.allSatisfy { $0.hasPrefix("conv2") } ? "v1.5" : "unknown"
+        } else {
+            variant = "v1"  // basic blocks: v1 and v1.5 coincide (the stride is on the first 3x3)
+        }
+        return ModelInfo(family: family, depth: depth, variant: variant, shortcut_option: option(blocks),
+                         block_type: blockType, stage_blocks: counts, input_shape: input, output_shape: output)
+    }
+
+    static func blockType(_ b: ResidualBlock) -> String {
+        let k = b.main_convs.map { $0.kernel.allSatisfy { $0 == 1 } ? "1" : "k" }
+        if k == ["k", "k"] { return "basic" }
+        if k == ["1", "k", "1"] { return "bottleneck" }
+        return "custom"
+    }
+
+    /// A: zero-padded shortcuts where the shape changes; B: projections only there;
+    /// C: projections on every block; mixed otherwise.
+    static func option(_ blocks: [ResidualBlock]) -> String {
+        func changes(_ b: ResidualBlock) -> Bool { b.input_shape != b.output_shape }
+        let changing = blocks.filter(changes), same = blocks.filter { !changes($0) }
+        let projections: Set<String> = ["projection", "resnet-d"]
+        if !changing.isEmpty && changing.allSatisfy({ $0.shortcut.hasPrefix("option-a") }) && same.allSatisfy({ $0.shortcut == "identity" }) { return "A" }
+        if blocks.allSatisfy({ projections.contains($0.shortcut) }) && !same.isEmpty { return "C" }
+        if changing.allSatisfy({ projections.contains($0.shortcut) }) && same.allSatisfy({ $0.shortcut == "identity" }) { return "B" }
+        return "mixed"
+    }
+}

@@ -1,0 +1,72 @@
+import ResNetIR
+
+/// One row of the per-stage table: stem, stage 1..n, head.
+public struct StageSummary: Encodable, Sendable {
+    public let stage: String
+    public let blocks: Int
+    /// Output channels of the stage's blocks (the stem's conv for "stem").
+    public let width: String
+    public let output_shape: String
+    public let params: Int
+    public let macs: Int
+}
+
+public struct Totals: Encodable, Sendable {
+    /// Trainable parameters: float initializers, except BatchNorm running mean/var (buffers, as torchvision counts).
+    public let params: Int
+    /// Multiply-accumulates of Conv, Gemm and MatMul for one sample (batch dim excluded).
+    public let macs: Int
+    public let gmacs: Double
+    public let nodes: Int
+    public let initializers: Int
+}
+
+/// Parameters and MACs, per node and per stage.
+struct ModelSummary {
+    let graph: Graph
+    let facts: [String: ValueFacts]
+
+    /// Parameters each node owns (initializers it reads first, BN mean/var excluded).
+    func paramsPerNode() -> [Int: Int] {
+        var bnBuffers: Set<String> = []
+        for n in graph.nodes where n.opType == "BatchNormalization" && n.inputs.count >= 5 {
+            bnBuffers.insert(n.inputs[3]); bnBuffers.insert(n.inputs[4])
+        }
+        let floats = Dictionary(graph.initializers.filter { [.float, .float16, .bfloat16, .double].contains($0.dataType) }
+            .map { ($0.name, $0.elementCount ?? 0) }, uniquingKeysWith: { a, _ in a })
+        var owned: Set<String> = []
+        var result: [Int: Int] = [:]
+        for (i, n) in graph.nodes.enumerated() {
+            for x in n.inputs where !bnBuffers.contains(x) && !owned.contains(x) {
+                if let count = floats[x] { owned.insert(x); result[i, default: 0] += count }
+            }
+        }
+        return result
+    }
+
+    /// MACs of one node for one sample.
+    func macs(_ i: Int) -> Int {
+        let n = graph.nodes[i]
+        func known(_ s: SShape?) -> [Int]? {
+            guard let s else { return nil }
+            let v = s.compactMap { $0.value.map(Int.init) }
+            return v.count == s.count ? v : nil
+        }
+        switch n.opType {
+        case "Conv":
+            guard let out = known(facts[n.outputs[0]]?.shape), let w = known(n.inputs.count > 1 ? facts[n.inputs[1]]?.shape : nil),
+                  out.count >= 3, w.count >= 3 else { return 0 }
+            // out [N, M, *spatial], w [M, C/group, *kernel]: each output element takes C/group * prod(kernel) MACs.
+            return out.dropFirst().reduce(1, *) * w.dropFirst().reduce(1, *)
+        case "Gemm":
+            guard let out = known(facts[n.outputs[0]]?.shape), let a = known(facts[n.inputs[0]]?.shape), out.count == 2, a.count == 2 else { return 0 }
+            let k = (n.attribute("transA")?.int ?? 0) != 0 ? a[0] : a[1]
+            return out[1] * k
+        case "MatMul":
+            guard let out = known(facts[n.outputs[0]]?.shape), let a = known(facts[n.inputs[0]]?.shape), let k = a.last, !out.isEmpty else { return 0 }
+            return out.dropFirst().reduce(1, *) * k
+        default:
+            return 0
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import ResNetIR
+
+/// One residual block: y = F(x) + shortcut(x), found at an Add/Sum whose
+/// operands share an ancestor (the fork, x).
+public struct ResidualBlock: Encodable, Sendable {
+    public struct ConvInfo: Codable, Sendable, Equatable {
+        public let name: String
+        public let kernel: [Int64]
+        public let stride: [Int64]
+    }
+    public let name: String
+    public var stage: Int
+    public let join: String
+    /// identity, projection, resnet-d, option-a-pad, option-a-concat, max-pool, other
+    public let shortcut: String
+    /// The main-branch conv carrying the stride (nil if the block keeps the resolution).
+    public let stride_on: String?
+    /// Which conv of the main branch that is, e.g. "conv2 (3x3)".
+    public let stride_position: String?
+    public let main_convs: [ConvInfo]
+    public let shortcut_convs: [ConvInfo]
+    public let pre_activation: Bool
+    public let input_shape: String
+    public let output_shape: String
+    public let main_shape: String
+    public let shortcut_shape: String
+    /// Indices of the nodes in this block (main branch, shortcut and join), for per-stage sums.
+    let nodeIndices: [Int]
+    let joinIndex: Int
+
+    enum CodingKeys: String, CodingKey {
+        case name, stage, join, shortcut, stride_on, stride_position, main_convs, shortcut_convs, pre_activation
+        case input_shape, output_shape, main_shape, shortcut_shape
+    }
+}
+
+/// Finds residual joins and describes each block; adds the residual diagnostics.
+struct ResidualAnalysis {
+    let graph: Graph
+    let facts: [String: ValueFacts]
+    private var producer: [String: Int] = [:]
+    private var consumers: [String: [Int]] = [:]
+    private let initializerNames: Set<String>
+
+    init(graph: Graph, facts: [String: ValueFacts]) {
+        self.graph = graph
+        self.facts = facts
+        initializerNames = Set(graph.initializers.map(\.name))
+        for (i, n) in graph.nodes.enumerated() {
+            for o in n.outputs where !o.isEmpty { producer[o] = producer[o] ?? i }
+            for x in n.inputs where !x.isEmpty { consumers[x, default: []].append(i) }
+        }
+    }
+
+    private func isTensorValue(_ v: String) -> Bool {
+        guard !initializerNames.contains(v), let f = facts[v] else { return false }
+        return f.values == nil && !f.isConstant && [1, 10, 11, 16].contains(f.elemType)
+    }
+
+    /// Values `v` depends on (itself included), through node inputs.
+    private func ancestors(of v: String) -> Set<String> {
+        var seen: Set<String> = [v]
+        var stack = [v]
+        while let x = stack.popLast() {
+            guard let p = producer[x] else { continue }
+            for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) { seen.insert(i); stack.append(i) }
+        }
+        return seen
+    }
+
+    /// The nearest value on `b`'s side that `a` also depends on.
+    private func fork(_ a: String, _ b: String) -> String? {
+        let ancestorsOfA = ancestors(of: a)
+        var queue = [b]
+        var seen: Set<String> = [b]
+        var head = 0
+        while head < queue.count {
+            let x = queue[head]; head += 1
+            if ancestorsOfA.contains(x) && isTensorValue(x) || (ancestorsOfA.contains(x) && graph.inputs.contains { $0.name == x }) { return x }
+            guard let p = producer[x] else { continue }
+            for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) { seen.insert(i); queue.append(i) }
+        }
+        return nil
+    }
+
+    /// Nodes between `fork` and `value` (exclusive of the fork's producer), in graph order.
+    private func branch(from fork: String, to value: String) -> [Int] {
+        var nodes: Set<Int> = []
+        var stack = [value]
+        var seen: Set<String> = [value]
+        while let x = stack.popLast() {
+            guard x != fork, let p = producer[x] else { continue }
+            // Only nodes that lie on a path from the fork (shape-arithmetic side chains included).
+            if nodes.insert(p).inserted {
+                for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) { seen.insert(i); stack.append(i) }
+            }
+        }
+        let forkAncestors = ancestors(of: fork)
+        return nodes.filter { i in !graph.nodes[i].outputs.contains { forkAncestors.contains($0) } }.sorted()
+    }
+
+    private func convInfo(_ i: Int) -> ResidualBlock.ConvInfo {
+        let n = graph.nodes[i]
+        let w = n.inputs.count > 1 ? facts[n.inputs[1]]?.shape : nil
+        let kernel = n.attribute("kernel_shape")?.ints ?? w?.dropFirst(2).map { $0.value ?? 0 } ?? []
+        let stride = n.attribute("strides")?.ints ?? Array(repeating: 1, count: kernel.count)
+        return .init(name: ShapeInference.label(n, i), kernel: kernel, stride: stride)
+    }
+
+    func blocks() -> (blocks: [ResidualBlock], diagnostics: [Diagnostic]) {
+        var blocks: [ResidualBlock] = []
+        var diagnostics: [Diagnostic] = []
+        for (j, node) in graph.nodes.enumerated() where (node.opType == "Add" || node.opType == "Sum") && node.inputs.count == 2 {
+            let (a, b) = (node.inputs[0], node.inputs[1])
+            guard isTensorValue(a), isTensorValue(b), let x = fork(a, b) ?? fork(b, a) else { continue }
+            let branchA = branch(from: x, to: a), branchB = branch(from: x, to: b)
+            let convsA = branchA.filter { graph.nodes[$0].opType == "Conv" }, convsB = branchB.filter { graph.nodes[$0].opType == "Conv" }
+            guard !convsA.isEmpty || !convsB.isEmpty else { continue }
+            let aIsMain = convsA.count > convsB.count || (convsA.count == convsB.count && branchA.count >= branchB.count)
+            let (main, short, mainValue, shortValue) = aIsMain ? (branchA, branchB, a, b) : (branchB, branchA, b, a)
+            let mainConvs = main.filter { graph.nodes[$0].opType == "Conv" }.map(convInfo)
+            let shortConvs = short.filter { graph.nodes[$0].opType == "Conv" }.map(convInfo)
+            let kind = shortcutKind(short)
+            let label = ShapeInference.label(node, j)
+            let strided = mainConvs.enumerated().first { $0.element.stride.contains { $0 > 1 } }
+            let position = strided.map { "conv\($0.offset + 1) (\($0.element.kernel.map(String.init).joined(separator: "x")))" }
+            let output = consumers[node.outputs[0]] ?? []
+            let postActivation = output.count == 1 && graph.nodes[output[0]].opType == "Relu"
+            let firstMainOp = main.first.map { graph.nodes[$0].opType } ?? ""
+            let forkOp = producer[x].map { graph.nodes[$0].opType } ?? ""
+            let preActivation = !postActivation && (firstMainOp == "BatchNormalization" || forkOp == "Relu")
+            let outValue = postActivation ? graph.nodes[output[0]].outputs[0] : node.outputs[0]
+            let block = ResidualBlock(
+                name: blockName(main + short, fallback: label), stage: 0, join: label, shortcut: kind,
+                stride_on: strided?.element.name, stride_position: position, main_convs: mainConvs, shortcut_convs: shortConvs,
+                pre_activation: preActivation, input_shape: describe(facts[x]?.shape), output_shape: describe(facts[outValue]?.shape),
+                main_shape: describe(facts[mainValue]?.shape), shortcut_shape: describe(facts[shortValue]?.shape),
+                nodeIndices: (main + short + [j] + (postActivation ? output : [])).sorted(), joinIndex: j)
+            blocks.append(block)
+            diagnostics += ResidualDiagnostics.check(block, main: facts[mainValue]?.shape, shortcut: facts[shortValue]?.shape)
+        }
+        assignStages(&blocks)
+        return (blocks, diagnostics)
+    }
+
+    /// identity, projection (1x1 conv ± BN), resnet-d (AvgPool then 1x1), option-a-pad / option-a-concat
+    /// (strided identity + zero channels), max-pool (MaxPool with a real window), other.
+    private func shortcutKind(_ nodes: [Int]) -> String {
+        let ops = nodes.map { graph.nodes[$0] }
+        if ops.isEmpty { return "identity" }
+        let types = Set(ops.map(\.opType))
+        let realMaxPool = ops.contains { $0.opType == "MaxPool" && ($0.attribute("kernel_shape")?.ints ?? []).contains { $0 > 1 } }
+        if realMaxPool { return "max-pool" }
+        let convs = ops.filter { $0.opType == "Conv" }
+        let pointwise = convs.allSatisfy { n in
+            let k = n.attribute("kernel_shape")?.ints ?? (n.inputs.count > 1 ? facts[n.inputs[1]]?.shape?.dropFirst(2).map { $0.value ?? 0 } : nil) ?? []
+            return k.allSatisfy { $0 == 1 }
+        }
+        if convs.count == 1 && pointwise {
+            if types.contains("AveragePool") && types.isSubset(of: ["AveragePool", "Conv", "BatchNormalization"]) { return "resnet-d" }
+            if types.isSubset(of: ["Conv", "BatchNormalization"]) { return "projection" }
+        }
+        let optionA: Set<String> = ["Slice", "Pad", "Concat", "Shape", "Mul", "Add", "ConstantOfShape", "Gather", "Unsqueeze",
+                                    "Identity", "AveragePool", "MaxPool", "Cast"]
+        if convs.isEmpty && types.isSubset(of: optionA) {
+            if types.contains("Pad") { return "option-a-pad" }
+            if types.contains("Concat") { return "option-a-concat" }
+            if types.isSubset(of: ["Identity"]) { return "identity" }
+        }
+        return "other"
+    }
+
+    /// The longest common dotted prefix of the block's node names ("layer2.0"), else the join's name.
+    private func blockName(_ nodes: [Int], fallback: String) -> String {
+        let names = nodes.map { graph.nodes[$0].name }.filter { !$0.isEmpty }
+        guard var prefix = names.first?.split(separator: ".").map(String.init) else { return fallback }
+        for n in names.dropFirst() {
+            let parts = n.split(separator: ".").map(String.init)
+            var k = 0
+            while k < prefix.count && k < parts.count && prefix[k] == parts[k] { k += 1 }
+            prefix = Array(prefix.prefix(k))
+        }
+        // A full node name means a one-node block: the prefix would be that node, not a block.
+        if prefix.isEmpty || names.contains(prefix.joined(separator: ".")) && names.count > 1 { return fallback }
+        return prefix.joined(separator: ".")
+    }
+
+    /// A new stage starts where a block changes the spatial resolution.
+    private func assignStages(_ blocks: inout [ResidualBlock]) {
+        var stage = 1
+        var previous: String?
+        for i in blocks.indices {
+            let spatial = spatialPart(blocks[i].input_shape) != spatialPart(blocks[i].output_shape)
+            if i > 0 && (spatial || previous.map { spatialPart($0) != spatialPart(blocks[i].output_shape) } ?? false) { stage += 1 }
+            blocks[i].stage = stage
+            previous = blocks[i].output_shape
+        }
+    }
+
+    private func spatialPart(_ shape: String) -> String {
+        let parts = shape.split(separator: ",")
+        return parts.count > 2 ? parts.dropFirst(2).joined(separator: ",") : shape
+    }
+}
