@@ -47,10 +47,11 @@ struct ModelSummary {
     /// MACs of one node for one sample.
     func macs(_ i: Int) -> Int {
         let n = graph.nodes[i]
+        /// Dims as numbers, the batch dim (first) allowed to be symbolic: MACs are per sample.
         func known(_ s: SShape?) -> [Int]? {
-            guard let s else { return nil }
-            let v = s.compactMap { $0.value.map(Int.init) }
-            return v.count == s.count ? v : nil
+            guard let s, !s.isEmpty else { return nil }
+            let rest = s.dropFirst().compactMap { $0.value.map(Int.init) }
+            return rest.count == s.count - 1 ? [s[0].value.map(Int.init) ?? 1] + rest : nil
         }
         switch n.opType {
         case "Conv":
@@ -59,8 +60,10 @@ struct ModelSummary {
             // out [N, M, *spatial], w [M, C/group, *kernel]: each output element takes C/group * prod(kernel) MACs.
             return out.dropFirst().reduce(1, *) * w.dropFirst().reduce(1, *)
         case "Gemm":
-            guard let out = known(facts[n.outputs[0]]?.shape), let a = known(facts[n.inputs[0]]?.shape), out.count == 2, a.count == 2 else { return 0 }
-            let k = (n.attribute("transA")?.int ?? 0) != 0 ? a[0] : a[1]
+            // Per sample: the weight's shape gives K (A's rows are the batch).
+            guard let out = known(facts[n.outputs[0]]?.shape), let b = facts[n.inputs[1]]?.shape?.compactMap(\.value),
+                  out.count == 2, b.count == 2 else { return 0 }
+            let k = Int((n.attribute("transB")?.int ?? 0) != 0 ? b[1] : b[0])
             return out[1] * k
         case "MatMul":
             guard let out = known(facts[n.outputs[0]]?.shape), let a = known(facts[n.inputs[0]]?.shape), let k = a.last, !out.isEmpty else { return 0 }
