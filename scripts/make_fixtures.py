@@ -320,6 +320,55 @@ def save(model, folder, batches=(1, 2), seed=1, external=False):
     return path
 
 
+def defect_model(kind, seed=50):
+    """Small models with one defect each, for the shape checker (fixtures/defects/).
+    A 3x3 stem to 8 channels at 16x16, one block, then pool + Gemm."""
+    b = Builder(np.random.default_rng(seed), 17, False)
+    x = b.conv_bn("input", 3, 8, 3, 1, "conv1")
+    nm = "layer1.0"
+    if kind == "broken-channels":  # 8 -> 16 channels, identity shortcut
+        y = b.conv_bn(x, 8, 16, 3, 1, f"{nm}.conv1")
+        y = b.conv_bn(y, 16, 16, 3, 1, f"{nm}.conv2", relu=False)
+        out, c = b.relu(b.node("Add", [y, x], f"{nm}.add"), f"{nm}.relu"), 16
+    elif kind == "broken-spatial":  # stride 2 in the main branch, identity shortcut
+        y = b.conv_bn(x, 8, 8, 3, 2, f"{nm}.conv1")
+        y = b.conv_bn(y, 8, 8, 3, 1, f"{nm}.conv2", relu=False)
+        out, c = b.relu(b.node("Add", [y, x], f"{nm}.add"), f"{nm}.relu"), 8
+    elif kind == "broken-broadcast":  # shortcut is a pooled [N, C, 1, 1] tensor
+        y = b.conv_bn(x, 8, 8, 3, 1, f"{nm}.conv1")
+        y = b.conv_bn(y, 8, 8, 3, 1, f"{nm}.conv2", relu=False)
+        s = b.node("GlobalAveragePool", [x], f"{nm}.shortcut.pool")
+        out, c = b.relu(b.node("Add", [y, s], f"{nm}.add"), f"{nm}.relu"), 8
+    elif kind == "warn-single-conv":  # y = BN(conv(x)) + x
+        y = b.conv_bn(x, 8, 8, 3, 1, f"{nm}.conv1", relu=False)
+        out, c = b.relu(b.node("Add", [y, x], f"{nm}.add"), f"{nm}.relu"), 8
+    elif kind == "warn-maxpool-shortcut":  # shortcut: MaxPool 3x3 s2 then 1x1 projection
+        y = b.conv_bn(x, 8, 16, 3, 2, f"{nm}.conv1")
+        y = b.conv_bn(y, 16, 16, 3, 1, f"{nm}.conv2", relu=False)
+        s = b.node("MaxPool", [x], f"{nm}.downsample.pool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+        s = b.conv_bn(s, 8, 16, 1, 1, f"{nm}.downsample.conv", relu=False, pad=0)
+        out, c = b.relu(b.node("Add", [y, s], f"{nm}.add"), f"{nm}.relu"), 16
+    elif kind == "broken-odd-sizes":  # ResNet-D shortcut without ceil_mode: fine at even sizes, broken at odd
+        y = b.conv_bn(x, 8, 16, 3, 2, f"{nm}.conv1")
+        y = b.conv_bn(y, 16, 16, 3, 1, f"{nm}.conv2", relu=False)
+        s = b.node("AveragePool", [x], f"{nm}.downsample.pool", kernel_shape=[2, 2], strides=[2, 2], ceil_mode=0)
+        s = b.conv_bn(s, 8, 16, 1, 1, f"{nm}.downsample.conv", relu=False, pad=0)
+        out, c = b.relu(b.node("Add", [y, s], f"{nm}.add"), f"{nm}.relu"), 16
+    else:
+        raise ValueError(kind)
+    head = b.head(out, c, 10, "flatten")
+    graph = helper.make_graph(b.nodes, kind, [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 16, 16])],
+                              [helper.make_tensor_value_info(head, TensorProto.FLOAT, ["N", 10])], b.inits)
+    model = helper.make_model(graph, producer_name="resnet-tools make_fixtures.py", producer_version="1",
+                              opset_imports=[helper.make_opsetid("", 17)], doc_string=f"defect fixture: {kind}")
+    model.ir_version = 8
+    return model
+
+
+DEFECTS = ["broken-channels", "broken-spatial", "broken-broadcast", "warn-single-conv", "warn-maxpool-shortcut",
+           "broken-odd-sizes"]
+
+
 SMALL = {
     # name: (block, shortcut, stride_on, fused, flatten, opset)
     "v1.5": ("bottleneck", "B", "conv2", False, "torch", 13),
@@ -367,7 +416,11 @@ def main():
         save(model, os.path.join(out, name))
     save(encodings_model(), os.path.join(out, "encodings"))
     save(tiny_resnet("external-data", "basic", "B", seed=99), os.path.join(out, "external-data"), external=True)
-    print(f"wrote {len(SMALL) + 2} fixtures to {out}")
+    for kind in DEFECTS:  # structurally valid protobuf; some cannot run, so no reference outputs
+        folder = os.path.join(out, "defects", kind)
+        os.makedirs(folder, exist_ok=True)
+        onnx.save(defect_model(kind), os.path.join(folder, "model.onnx"))
+    print(f"wrote {len(SMALL) + 2} fixtures and {len(DEFECTS)} defect models to {out}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ public enum ShapeChecker {
         inference.run()
         diagnostics += inference.diagnostics
         let (blocks, residual) = ResidualAnalysis(graph: g, facts: inference.facts).blocks()
-        diagnostics += residual
+        diagnostics = preferResidual(diagnostics, residual, joins: Set(blocks.map(\.join)))
 
         let summary = ModelSummary(graph: g, facts: inference.facts)
         let params = summary.paramsPerNode()
@@ -62,6 +62,13 @@ public enum ShapeChecker {
                                  sizes: options.sweepSizes, opset: opset, diagnostics: &report.diagnostics)
         }
         return report
+    }
+
+    /// At a residual join, the residual analysis explains a failing Add better
+    /// (both shapes, cause, fixes) than the generic broadcasting error: keep that one.
+    static func preferResidual(_ general: [Diagnostic], _ residual: [Diagnostic], joins: Set<String>) -> [Diagnostic] {
+        let explained = Set(residual.filter { $0.code == DiagnosticCode.residualMismatch.rawValue }.map(\.node))
+        return general.filter { !($0.code == DiagnosticCode.shapeError.rawValue && explained.contains($0.node)) } + residual
     }
 
     /// Graph rules, opset imports and unused initializers.
@@ -130,9 +137,11 @@ public enum ShapeChecker {
         for size in sizes {
             let inference = ShapeInference(graph: model.graph, opset: opset, inputShapes: [input: [base[0], base[1], .known(size), .known(size)]])
             inference.run()
-            let (_, found) = ResidualAnalysis(graph: model.graph, facts: inference.facts).blocks()
-            let broken = (inference.diagnostics + found).first { $0.severity == .error }
-            if let broken { failing.append((size, "\(broken.code) at \(broken.node)")) }
+            let (blocks, found) = ResidualAnalysis(graph: model.graph, facts: inference.facts).blocks()
+            let all = preferResidual(inference.diagnostics, found, joins: Set(blocks.map(\.join)))
+            let broken = all.first { $0.severity == .error && $0.code != DiagnosticCode.shapeError.rawValue }
+                ?? all.first { $0.severity == .error }
+            if let broken { failing.append((size, "\(broken.code) \(broken.node): \(broken.message)")) }
         }
         let ranges = group(failing.map(\.0), step: sizes.count > 1 ? sizes[1] - sizes[0] : 1)
         if let first = failing.first {

@@ -5,7 +5,7 @@ public struct ModelInfo: Encodable, Sendable {
     public var depth: Int
     /// v1, v1.5, v1d, v2, or "unknown".
     public var variant: String
-    /// A, B, C, mixed, or "none".
+    /// A, B, C, mixed, or "none" (no block changes shape and all shortcuts are identity).
     public var shortcut_option: String
     /// basic, bottleneck, mixed.
     public var block_type: String
@@ -64,6 +64,7 @@ enum ModelClassification {
         func changes(_ b: ResidualBlock) -> Bool { b.input_shape != b.output_shape }
         let changing = blocks.filter(changes), same = blocks.filter { !changes($0) }
         let projections: Set<String> = ["projection", "resnet-d"]
+        if changing.isEmpty && same.allSatisfy({ $0.shortcut == "identity" }) { return "none" }
         if !changing.isEmpty && changing.allSatisfy({ $0.shortcut.hasPrefix("option-a") }) && same.allSatisfy({ $0.shortcut == "identity" }) { return "A" }
         if blocks.allSatisfy({ projections.contains($0.shortcut) }) && !same.isEmpty { return "C" }
         if changing.allSatisfy({ projections.contains($0.shortcut) }) && same.allSatisfy({ $0.shortcut == "identity" }) { return "B" }

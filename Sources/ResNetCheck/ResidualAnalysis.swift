@@ -32,6 +32,24 @@ public struct ResidualBlock: Encodable, Sendable {
         case name, stage, join, shortcut, stride_on, stride_position, main_convs, shortcut_convs, pre_activation
         case input_shape, output_shape, main_shape, shortcut_shape
     }
+
+    /// Every key is always present; `stride_on`/`stride_position` are null for blocks without a stride.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(stage, forKey: .stage)
+        try c.encode(join, forKey: .join)
+        try c.encode(shortcut, forKey: .shortcut)
+        try c.encode(stride_on, forKey: .stride_on)
+        try c.encode(stride_position, forKey: .stride_position)
+        try c.encode(main_convs, forKey: .main_convs)
+        try c.encode(shortcut_convs, forKey: .shortcut_convs)
+        try c.encode(pre_activation, forKey: .pre_activation)
+        try c.encode(input_shape, forKey: .input_shape)
+        try c.encode(output_shape, forKey: .output_shape)
+        try c.encode(main_shape, forKey: .main_shape)
+        try c.encode(shortcut_shape, forKey: .shortcut_shape)
+    }
 }
 
 /// Finds residual joins and describes each block; adds the residual diagnostics.
@@ -128,7 +146,9 @@ struct ResidualAnalysis {
             let postActivation = output.count == 1 && graph.nodes[output[0]].opType == "Relu"
             let firstMainOp = main.first.map { graph.nodes[$0].opType } ?? ""
             let forkOp = producer[x].map { graph.nodes[$0].opType } ?? ""
-            let preActivation = !postActivation && (firstMainOp == "BatchNormalization" || forkOp == "Relu")
+            // v2: the main branch starts with its activation (BN+ReLU, or ReLU alone once an exporter
+            // folded that BN into the previous conv), and the sum is not followed by a ReLU.
+            let preActivation = !postActivation && (["BatchNormalization", "Relu"].contains(firstMainOp) || forkOp == "Relu")
             let outValue = postActivation ? graph.nodes[output[0]].outputs[0] : node.outputs[0]
             let block = ResidualBlock(
                 name: blockName(main + short, fallback: label), stage: 0, join: label, shortcut: kind,
