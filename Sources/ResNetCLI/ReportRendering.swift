@@ -23,7 +23,7 @@ enum ReportRendering {
             out += "::\(level) file=\(property(r.file)),title=\(property(d.code + " " + d.node))::\(escape(text))\n"
         }
         let m = r.model
-        out += "::notice file=\(property(r.file)),title=resnet-check shapes::\(m.family) (\(m.variant), shortcut option \(m.shortcut_option)), \(r.summary.params) params, \(ConvertSummary.format(r.summary.gmacs, 3)) GMACs\n"
+        out += "::notice file=\(property(r.file)),title=resnet-check shapes::\(m.family) (\(m.variant), shortcut option \(m.shortcut_option)), \(r.summary.params) params, \(r.summary.macs) MACs per sample\n"
         return out
     }
 
@@ -44,7 +44,8 @@ enum ReportRendering {
                 [s.stage, s.blocks == 0 ? "" : String(s.blocks), s.width, s.output_shape, grouped(s.params), grouped(s.macs)]
             }, rightAligned: [1, 4, 5])
         }
-        out += "\ntotal: \(grouped(r.summary.params)) params, \(grouped(r.summary.macs)) MACs (\(ConvertSummary.format(r.summary.gmacs, 3)) GMACs) per sample\n"
+        let giga = r.summary.gmacs >= 0.001 ? " (\(ConvertSummary.format(r.summary.gmacs, 3)) GMACs)" : ""
+        out += "\ntotal: \(grouped(r.summary.params)) params, \(grouped(r.summary.macs)) MACs\(giga) per sample\n"
         if let s = r.sweep {
             out += "sweep: \(s.checked) sizes checked, \(s.failing_sizes) failing" + (s.failing_ranges.isEmpty ? "\n" : ": \(s.failing_ranges.joined(separator: ", "))\n")
         }

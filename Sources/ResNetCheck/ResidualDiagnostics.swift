@@ -8,13 +8,13 @@ enum ResidualDiagnostics {
             out.append(Diagnostic(.singleConvBlock, node: b.join,
                 "block '\(b.name)': the main branch is a single conv ('\(b.main_convs[0].name)'), so y = Wx + x is close to a linear layer (the ResNet paper saw no advantage)",
                 expected: "2 or more convs with a non-linearity between them", actual: "1 conv",
-                fixes: ["use a basic block (two 3x3 convs with ReLU between)", "or a bottleneck (1x1, 3x3, 1x1)"]))
+                fixes: ["use a basic block (two 3x3 convs with ReLU between)", "a bottleneck (1x1, 3x3, 1x1)"]))
         }
         if b.shortcut == "max-pool" {
             out.append(Diagnostic(.maxPoolShortcut, node: b.join,
                 "block '\(b.name)': the shortcut goes through MaxPool, so it is not linear and gradients reach only the max of each window",
                 expected: "identity, 1x1 projection, or AvgPool 2x2 + 1x1 (ResNet-D)", actual: "MaxPool shortcut",
-                fixes: ["replace MaxPool by AvgPool 2x2 stride 2 (ResNet-D)", "or a 1x1 stride-2 projection (option B)"]))
+                fixes: ["replace MaxPool by AvgPool 2x2 stride 2 (ResNet-D)", "a 1x1 stride-2 projection (option B)"]))
         }
         for (i, conv) in b.main_convs.enumerated() where isStridedPointwise(conv) {
             let later = b.main_convs.dropFirst(i + 1).first { $0.kernel.contains { $0 > 1 } }
@@ -68,21 +68,21 @@ enum ResidualDiagnostics {
             if b.shortcut_convs.allSatisfy({ !$0.stride.contains { $0 > 1 } }) {
                 cause = "the main branch is downsampled by stride \(stride) at '\(strided)' but the shortcut is \(b.shortcut == "identity" ? "identity" : "not strided")"
                 fixes = ["add a 1x1 stride-\(stride) projection (option B) to the shortcut",
-                         "or AvgPool \(stride)x\(stride) stride \(stride) then a 1x1 conv (ResNet-D)"]
+                         "AvgPool \(stride)x\(stride) stride \(stride) then a 1x1 conv (ResNet-D)"]
             } else {
                 cause = "main branch and shortcut round odd sizes differently (padding or ceil_mode)"
                 fixes = ["make the shortcut's pooling use ceil_mode to match the main branch's padded conv",
-                         "or pad the input to a size divisible by the total stride"]
+                         "pad the input to a size divisible by the total stride"]
             }
         } else if spatialDiffers {
             cause = "the shortcut changes the resolution but the main branch does not"
-            fixes = ["move the stride into the main branch", "or remove it from the shortcut"]
+            fixes = ["move the stride into the main branch", "remove it from the shortcut"]
         }
         if channelsDiffer, m.count > 1, s.count > 1 {
             let cm = m[1].description, cs = s[1].description
             cause += (cause.isEmpty ? "" : "; and ") + "the main branch outputs \(cm) channels but the shortcut carries \(cs)"
             fixes += ["add a 1x1 projection conv \(cs) -> \(cm) to the shortcut (option B)",
-                      "or zero-pad the shortcut's channels to \(cm) (option A)"]
+                      "zero-pad the shortcut's channels to \(cm) (option A)"]
         }
         return [Diagnostic(.residualMismatch, node: b.join,
             "block '\(b.name)': residual \(b.join) cannot add \(both): \(which.joined(separator: ", ")) differ" + (cause.isEmpty ? "" : "; likely cause: \(cause)"),
