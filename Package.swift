@@ -73,6 +73,8 @@ let package = Package(
         .testTarget(
             name: "ResNetRNWTests", dependencies: ["ResNetRNW", "ResNetIR"]),
         .testTarget(
+            name: "ResNetCheckTests", dependencies: ["ResNetCheck", "ResNetIR"]),
+        .testTarget(
             name: "ResNetCLITests", dependencies: ["ResNetCLI", "resnet-convert", "resnet-check"],
             exclude: ["Golden"]),
     ],
