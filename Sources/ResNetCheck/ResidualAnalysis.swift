@@ -75,13 +75,23 @@ struct ResidualAnalysis {
         return f.values == nil && !f.isConstant && [1, 10, 11, 16].contains(f.elemType)
     }
 
-    /// Values `v` depends on (itself included), through node inputs.
+    /// How far back a fork may lie from its join. A bottleneck block's fork is ~10
+    /// producer hops away; the bounds keep hostile graphs (e.g. 20,000 chained
+    /// Adds) linear instead of quadratic.
+    static let maxHops = 64
+    static let maxVisited = 2048
+
+    /// Values `v` depends on (itself included) within `maxHops` producer hops.
     private func ancestors(of v: String) -> Set<String> {
         var seen: Set<String> = [v]
-        var stack = [v]
-        while let x = stack.popLast() {
-            guard let p = producer[x] else { continue }
-            for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) { seen.insert(i); stack.append(i) }
+        var frontier = [v]
+        for _ in 0..<Self.maxHops where !frontier.isEmpty && seen.count < Self.maxVisited {
+            var next: [String] = []
+            for x in frontier {
+                guard let p = producer[x] else { continue }
+                for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) { seen.insert(i); next.append(i) }
+            }
+            frontier = next
         }
         return seen
     }
@@ -92,7 +102,7 @@ struct ResidualAnalysis {
         var queue = [b]
         var seen: Set<String> = [b]
         var head = 0
-        while head < queue.count {
+        while head < queue.count && head < Self.maxVisited {
             let x = queue[head]; head += 1
             if ancestorsOfA.contains(x) && isTensorValue(x) || (ancestorsOfA.contains(x) && graph.inputs.contains { $0.name == x }) { return x }
             guard let p = producer[x] else { continue }
@@ -104,14 +114,18 @@ struct ResidualAnalysis {
     /// Nodes between `fork` and `value` (exclusive of the fork's producer), in graph order.
     private func branch(from fork: String, to value: String) -> [Int] {
         var nodes: Set<Int> = []
-        var stack = [value]
+        var frontier = [value]
         var seen: Set<String> = [value]
-        while let x = stack.popLast() {
-            guard x != fork, let p = producer[x] else { continue }
-            // Only nodes that lie on a path from the fork (shape-arithmetic side chains included).
-            if nodes.insert(p).inserted {
-                for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) { seen.insert(i); stack.append(i) }
+        for _ in 0..<Self.maxHops where !frontier.isEmpty && nodes.count < Self.maxVisited {
+            var next: [String] = []
+            for x in frontier {
+                guard x != fork, let p = producer[x] else { continue }
+                // Only nodes that lie on a path from the fork (shape-arithmetic side chains included).
+                if nodes.insert(p).inserted {
+                    for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) { seen.insert(i); next.append(i) }
+                }
             }
+            frontier = next
         }
         let forkAncestors = ancestors(of: fork)
         return nodes.filter { i in !graph.nodes[i].outputs.contains { forkAncestors.contains($0) } }.sorted()
