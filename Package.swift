@@ -55,6 +55,10 @@ let package = Package(
             name: "ResNetRNW", dependencies: ["ResNetIR", "ResNetSystem", "CZlib"],
             swiftSettings: optimizedInDebug),
         .target(name: "ResNetCheck", dependencies: ["ResNetIR"], swiftSettings: optimizedInDebug),
+        // Executor kernels: portable scalar twins (and ops that need no SIMD), then the SIMD ones.
+        .target(name: "CCPU"),
+        .target(name: "ResNetKernelsReference", dependencies: ["CCPU"], swiftSettings: optimizedInDebug),
+        .target(name: "ResNetKernels", dependencies: ["ResNetKernelsReference"], swiftSettings: simdKernelSettings),
         .target(
             name: "ResNetCLI",
             dependencies: [
@@ -74,6 +78,9 @@ let package = Package(
             name: "ResNetRNWTests", dependencies: ["ResNetRNW", "ResNetIR"]),
         .testTarget(
             name: "ResNetCheckTests", dependencies: ["ResNetCheck", "ResNetIR"]),
+        .testTarget(
+            name: "ResNetKernelsTests", dependencies: ["ResNetKernels", "ResNetKernelsReference"],
+            swiftSettings: optimizedInDebug),
         .testTarget(
             name: "ResNetCLITests", dependencies: ["ResNetCLI", "resnet-convert", "resnet-check"],
             exclude: ["Golden"]),
