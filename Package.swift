@@ -59,6 +59,8 @@ let package = Package(
         .target(name: "CCPU"),
         .target(name: "ResNetKernelsReference", dependencies: ["CCPU"], swiftSettings: optimizedInDebug),
         .target(name: "ResNetKernels", dependencies: ["ResNetKernelsReference"], swiftSettings: simdKernelSettings),
+        .target(name: "ResNetExec", dependencies: ["ResNetIR", "ResNetKernels", "ResNetKernelsReference"],
+                swiftSettings: optimizedInDebug),
         .target(
             name: "ResNetCLI",
             dependencies: [
@@ -78,6 +80,8 @@ let package = Package(
             name: "ResNetRNWTests", dependencies: ["ResNetRNW", "ResNetIR"]),
         .testTarget(
             name: "ResNetCheckTests", dependencies: ["ResNetCheck", "ResNetIR"]),
+        .testTarget(
+            name: "ResNetExecTests", dependencies: ["ResNetExec", "ResNetONNX", "ResNetIR"], swiftSettings: optimizedInDebug),
         .testTarget(
             name: "ResNetKernelsTests", dependencies: ["ResNetKernels", "ResNetKernelsReference"],
             swiftSettings: optimizedInDebug),

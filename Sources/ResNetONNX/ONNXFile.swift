@@ -52,6 +52,37 @@ public enum ONNXReader {
     }
 }
 
+extension ONNXReader {
+    /// Reads one TensorProto file (ONNX test data: test_data_set_N/input_0.pb).
+    public static func readTensor(path: String, limits: ONNXReadLimits = ONNXReadLimits()) throws -> Tensor {
+        let file = try MappedFile(path: path)
+        let schema = ProtobufCSchema.onnxModel
+        guard let root = schema.index(of: "TensorProto") else { throw ONNXError.notAModelProto(file: path, size: file.count) }
+        let slim = try file.withUnsafeBytes { try WireScanner.slimModel($0, schema: schema, limits: limits, file: path, root: root) }
+        let decoder = ONNXDecoder(file: path, source: file, rawDataSpans: slim.rawDataSpans,
+                                  resolveExternal: ExternalDataResolver(modelPath: path).resolve)
+        return try ProtobufC.withUnpackedTensor(slim.bytes, file: path, originalSize: file.count) {
+            try decoder.tensor($0, path: "tensor")
+        }
+    }
+}
+
+extension ONNXWriter {
+    /// Writes one TensorProto file (raw_data), atomically.
+    public static func writeTensor(_ tensor: Tensor, to path: String) throws {
+        let schema = ProtobufCSchema.onnxModel
+        guard let root = schema.index(of: "TensorProto") else { throw ONNXError.packFailed(reason: "no TensorProto in schema") }
+        let out = try AtomicFileWriter(destination: path)
+        let (slim, tensors) = try CArena.with { arena -> ([UInt8], [TensorBytes]) in
+            let encoder = ONNXEncoder(arena: arena) { _ in .inline }
+            let t = try encoder.tensor(tensor, placement: .inline)
+            return (ProtobufC.packTensor(t), encoder.splicedTensors)
+        }
+        try WireSplicer.write(slim: slim, schema: schema, tensors: tensors, to: out, root: root)
+        try out.commit()
+    }
+}
+
 public struct ONNXWriteOptions: Sendable {
     /// Store initializers as external data in `<output>.data` beside the model.
     public var externalData = false

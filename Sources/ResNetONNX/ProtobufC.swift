@@ -73,6 +73,25 @@ enum ProtobufC {
         return try body(UnsafePointer(model))
     }
 
+    /// Unpacks a (pre-scanned, slim) TensorProto, as in ONNX test data files.
+    static func withUnpackedTensor<R>(_ bytes: [UInt8], file: String, originalSize: Int,
+                                      _ body: (UnsafeMutablePointer<Onnx__TensorProto>) throws -> R) throws -> R {
+        let tensor: UnsafeMutablePointer<Onnx__TensorProto>? = bytes.withUnsafeBufferPointer {
+            // Sound: as for the model: bounded by the pre-scan, protobuf-c copies what it keeps.
+            onnx__tensor_proto__unpack(nil, $0.count, $0.baseAddress)
+        }
+        guard let tensor else { throw ONNXError.notAModelProto(file: file, size: originalSize) }
+        defer { onnx__tensor_proto__free_unpacked(tensor, nil) }
+        return try body(tensor)
+    }
+
+    static func packTensor(_ tensor: UnsafePointer<Onnx__TensorProto>) -> [UInt8] {
+        let size = onnx__tensor_proto__get_packed_size(tensor)
+        var out = [UInt8](repeating: 0, count: Int(size))
+        _ = out.withUnsafeMutableBufferPointer { onnx__tensor_proto__pack(tensor, $0.baseAddress) }
+        return out
+    }
+
     /// Serialises a ModelProto built in an arena.
     static func pack(_ model: UnsafePointer<Onnx__ModelProto>) throws -> [UInt8] {
         let size = onnx__model_proto__get_packed_size(model)

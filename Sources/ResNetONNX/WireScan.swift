@@ -57,15 +57,17 @@ struct WireScanner {
         self.file = file
     }
 
+    /// `root`: the message type the bytes hold (ModelProto unless given, e.g. TensorProto).
     static func slimModel(_ bytes: UnsafeRawBufferPointer, schema: WireSchema, limits: ONNXReadLimits,
-                          file: String) throws -> SlimModel {
+                          file: String, root: Int? = nil) throws -> SlimModel {
         guard bytes.count > 0 else { throw ONNXError.emptyFile(file: file) }
+        let root = root ?? schema.root
         var scanner = WireScanner(schema: schema, limits: limits, file: file)
-        scanner.context = [schema.messages[schema.root].name]
+        scanner.context = [schema.messages[root].name]
         scanner.decodedByteLimit = limits.decodedByteLimit(fileSize: bytes.count)
         var out: [UInt8] = []
         out.reserveCapacity(min(bytes.count, 1 << 16))
-        try scanner.scanMessage(bytes, type: schema.root, range: 0..<bytes.count, depth: 1, into: &out)
+        try scanner.scanMessage(bytes, type: root, range: 0..<bytes.count, depth: 1, into: &out)
         return SlimModel(bytes: out, rawDataSpans: scanner.spans, droppedUnknownFields: scanner.droppedUnknownFields)
     }
 

@@ -32,6 +32,9 @@ struct WireSchema: Sendable {
     let messages: [Message]
     /// Index of ModelProto.
     let root: Int
+
+    /// Index of a message type by its short name ("TensorProto").
+    func index(of name: String) -> Int? { messages.firstIndex { $0.name == name } }
 }
 
 /// Protobuf wire types.

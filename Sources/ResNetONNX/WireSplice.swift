@@ -19,13 +19,15 @@ struct WireSplicer {
 
     /// Writes the expanded model to `out`. Refuses one over protobuf's 2 GiB
     /// message limit before writing a byte (readers would reject it).
-    static func write(slim: [UInt8], schema: WireSchema, tensors: [TensorBytes], to out: AtomicFileWriter) throws {
+    static func write(slim: [UInt8], schema: WireSchema, tensors: [TensorBytes], to out: AtomicFileWriter,
+                      root: Int? = nil) throws {
         var splicer = WireSplicer(schema: schema, tensors: tensors)
+        let root = root ?? schema.root
         try slim.withUnsafeBytes { bytes in
             let whole = 0..<bytes.count
-            let total = try splicer.expandedSize(bytes, type: schema.root, range: whole)
+            let total = try splicer.expandedSize(bytes, type: root, range: whole)
             guard total <= Int(Int32.max) else { throw ONNXError.modelTooLargeForProtobuf(bytes: total) }
-            try splicer.emit(bytes, type: schema.root, range: whole, to: out)
+            try splicer.emit(bytes, type: root, range: whole, to: out)
         }
     }
 

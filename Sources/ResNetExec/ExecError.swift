@@ -1,0 +1,22 @@
+/// Why a model cannot be planned or run. Every case names the node.
+public enum ExecError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unsupportedOp(node: String, opType: String)
+    case unsupportedAttribute(node: String, detail: String)
+    case unsupportedDataType(node: String, value: String, dataType: String)
+    case shapeMismatch(node: String, detail: String)
+    case missingValue(node: String, value: String)
+    case inputShape(name: String, expected: String, actual: [Int])
+    case noAVX2
+
+    public var description: String {
+        switch self {
+        case let .unsupportedOp(node, op): return "node '\(node)': operator \(op) is not supported by the executor (nothing was run)"
+        case let .unsupportedAttribute(node, detail): return "node '\(node)': \(detail) is not supported by the executor"
+        case let .unsupportedDataType(node, value, type): return "node '\(node)': value '\(value)' is \(type); the executor runs float32 tensors"
+        case let .shapeMismatch(node, detail): return "node '\(node)': \(detail)"
+        case let .missingValue(node, value): return "node '\(node)': input '\(value)' is produced by nothing"
+        case let .inputShape(name, expected, actual): return "input '\(name)' has shape \(actual), the model declares \(expected)"
+        case .noAVX2: return "this CPU has no AVX2/FMA, which the SIMD kernels need; run with --reference-kernels (portable, slower)"
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import ResNetIR
+import ResNetKernels
+import ResNetKernelsReference
+
+public struct ExecOptions: Sendable {
+    /// Force the scalar reference kernels (portable; also the only path on a CPU without AVX2/FMA).
+    public var referenceKernels = false
+    public init(referenceKernels: Bool = false) { self.referenceKernels = referenceKernels }
+}
+
+public struct ExecOutput: Sendable {
+    public let name: String
+    public let shape: [Int]
+    public let values: [Float]
+}
+
+/// A value during planning: a runtime tensor (id into the plan's logical
+/// tensors), or a constant known at plan time.
+enum PlanValue {
+    case tensor(id: Int, shape: [Int])
+    case floats(FloatConstant, shape: [Int])
+    case ints([Int64], shape: [Int])
+
+    var shape: [Int] {
+        switch self {
+        case let .tensor(_, s), let .floats(_, s), let .ints(_, s): return s
+        }
+    }
+}
+
+/// One kernel call with every shape and buffer resolved at plan time.
+struct Step {
+    let node: String
+    let body: (ExecutionPlan) -> Void
+}
+
+/// A model prepared for one input shape: steps, buffers and workspaces are
+/// allocated here, once; `run` allocates nothing but the returned outputs.
+public final class ExecutionPlan {
+    let steps: [Step]
+    let buffers: [Buffer]
+    /// Logical tensor id -> index into `buffers`.
+    let storage: [Int]
+    let workspace: GemmWorkspace
+    let columns: Buffer
+    let simd: Bool
+    public let inputName: String
+    public let inputShape: [Int]
+    let inputTensor: Int
+    let outputs: [(String, PlanValue)]
+
+    init(steps: [Step], buffers: [Buffer], storage: [Int], workspace: GemmWorkspace, columns: Buffer, simd: Bool,
+         inputName: String, inputShape: [Int], inputTensor: Int, outputs: [(String, PlanValue)]) {
+        self.steps = steps
+        self.buffers = buffers
+        self.storage = storage
+        self.workspace = workspace
+        self.columns = columns
+        self.simd = simd
+        self.inputName = inputName
+        self.inputShape = inputShape
+        self.inputTensor = inputTensor
+        self.outputs = outputs
+    }
+
+    /// Where logical tensor `id` lives during a run.
+    @inline(__always)
+    func pointer(_ id: Int) -> UnsafeMutablePointer<Float> { buffers[storage[id]].pointer }
+
+    public var stepCount: Int { steps.count }
+    public var bufferBytes: Int { buffers.reduce(0) { $0 + $1.capacity * 4 } }
+
+    /// Runs the model on `input` (row-major, `inputShape`).
+    public func run(_ input: [Float]) throws -> [ExecOutput] {
+        guard input.count == inputShape.reduce(1, *) else {
+            throw ExecError.inputShape(name: inputName, expected: "\(inputShape)", actual: [input.count])
+        }
+        input.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { pointer(inputTensor).update(from: base, count: src.count) }
+        }
+        for step in steps { step.body(self) }
+        return outputs.map { name, value in
+            switch value {
+            case let .tensor(id, shape):
+                return ExecOutput(name: name, shape: shape, values: Array(UnsafeBufferPointer(start: pointer(id), count: shape.reduce(1, *))))
+            case let .floats(c, shape):
+                return ExecOutput(name: name, shape: shape, values: c.array)
+            case let .ints(v, shape):
+                return ExecOutput(name: name, shape: shape, values: v.map(Float.init))
+            }
+        }
+    }
+}

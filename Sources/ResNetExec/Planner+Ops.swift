@@ -1,0 +1,207 @@
+import ResNetIR
+import ResNetKernels
+import ResNetKernelsReference
+
+/// Calls `body` with the constant's floats, or nil.
+func withOptionalFloats<R>(_ c: FloatConstant?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let c else { return body(nil) }
+    return c.withFloats { body($0.baseAddress) }
+}
+
+/// Planning of the float ops: Conv, BatchNormalization, activations, pools, elementwise, Gemm, MatMul, Softmax.
+extension Planner {
+    func plan(_ node: Node, index: Int) throws {
+        let relu = fusedRelu[index] != nil
+        // A fused ReLU's output name is the one later nodes read.
+        let outputNode = fusedRelu[index].map { graph.nodes[$0] } ?? node
+        if try planConstant(node) { return }
+        switch node.opType {
+        case "Conv": try conv(node, relu: relu, output: outputNode)
+        case "BatchNormalization": try batchNorm(node, relu: relu, output: outputNode)
+        case "Relu":
+            let (x, shape) = try tensor(node, 0)
+            let y = newTensor(shape)
+            let count = shape.reduce(1, *), simd = self.simd
+            emit(node) { p in simd ? Elementwise.relu(p.pointer(x), p.pointer(y), count: count)
+                : ElementwiseReference.relu(p.pointer(x), p.pointer(y), count: count) }
+            set(node, .tensor(id: y, shape: shape))
+        case "LeakyRelu", "Clip", "Sigmoid": try activation(node)
+        case "MaxPool", "AveragePool": try pool(node)
+        case "GlobalAveragePool", "GlobalMaxPool", "ReduceMean": try globalPool(node)
+        case "Add", "Sub", "Mul", "Sum": try binary(node, relu: relu, output: outputNode)
+        case "Gemm": try gemm(node)
+        case "MatMul": try matmul(node)
+        case "Softmax": try softmax(node)
+        default: try planTensorOp(node)
+        }
+    }
+
+    func convGeometry(_ node: Node, input: [Int], kernel: [Int], pooling: Bool) throws -> ConvGeometry {
+        guard input.count == 4, kernel.count == 2 else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "\(input.count - 2)-D windows (only 2-D)")
+        }
+        let strides = (node.attribute("strides")?.ints ?? [1, 1]).map(Int.init)
+        let dilations = (node.attribute("dilations")?.ints ?? [1, 1]).map(Int.init)
+        var pads = (node.attribute("pads")?.ints ?? [0, 0, 0, 0]).map(Int.init)
+        let ceil = (node.attribute("ceil_mode")?.int ?? 0) != 0
+        let autoPad = node.attribute("auto_pad")?.string ?? "NOTSET"
+        let (h, w) = (input[2], input[3])
+        func out(_ n: Int, _ k: Int, _ s: Int, _ d: Int, _ b: Int, _ e: Int) -> Int {
+            let span = d * (k - 1) + 1
+            let room = n + b + e - span
+            var o = (ceil ? (room + s - 1) / s : room / s) + 1
+            if ceil && (o - 1) * s >= n + b { o -= 1 }
+            return o
+        }
+        if autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" {
+            for axis in 0..<2 {
+                let n = input[2 + axis], s = strides[axis], span = dilations[axis] * (kernel[axis] - 1) + 1
+                let total = max(0, ((n + s - 1) / s - 1) * s + span - n)
+                let small = total / 2
+                pads[axis] = autoPad == "SAME_UPPER" ? small : total - small
+                pads[axis + 2] = total - pads[axis]
+            }
+        } else if autoPad == "VALID" {
+            pads = [0, 0, 0, 0]
+        }
+        guard strides.count == 2, dilations.count == 2, pads.count == 4 else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "strides/dilations/pads of other than 2 spatial dims")
+        }
+        let oh = out(h, kernel[0], strides[0], dilations[0], pads[0], pads[2])
+        let ow = out(w, kernel[1], strides[1], dilations[1], pads[1], pads[3])
+        guard oh > 0, ow > 0 else { throw ExecError.shapeMismatch(node: node.name, detail: "window does not fit the \(h)x\(w) input") }
+        return ConvGeometry(channels: input[1], height: h, width: w, kernelH: kernel[0], kernelW: kernel[1],
+                            strideH: strides[0], strideW: strides[1], padTop: pads[0], padLeft: pads[1],
+                            dilationH: dilations[0], dilationW: dilations[1], outH: oh, outW: ow)
+    }
+
+    /// Conv as GEMM per image and group: out[M/g, Ho*Wo] = W[M/g, C/g*kh*kw] · col[C/g*kh*kw, Ho*Wo].
+    func conv(_ node: Node, relu: Bool, output: Node) throws {
+        let (x, xs) = try tensor(node, 0)
+        let (w, ws) = try floats(node, 1)
+        let bias = try optionalValue(node, 2).map { _ in try floats(node, 2).0 }
+        let group = Int(node.attribute("group")?.int ?? 1)
+        guard ws.count == 4, xs.count == 4, group >= 1, xs[1] % group == 0, ws[0] % group == 0, ws[1] * group == xs[1] else {
+            throw ExecError.shapeMismatch(node: node.name, detail: "input \(xs) does not fit weight \(ws) with group \(group)")
+        }
+        var g = try convGeometry(node, input: xs, kernel: [ws[2], ws[3]], pooling: false)
+        g = ConvGeometry(channels: xs[1] / group, height: g.height, width: g.width, kernelH: g.kernelH, kernelW: g.kernelW,
+                         strideH: g.strideH, strideW: g.strideW, padTop: g.padTop, padLeft: g.padLeft,
+                         dilationH: g.dilationH, dilationW: g.dilationW, outH: g.outH, outW: g.outW)
+        let (n, m) = (xs[0], ws[0])
+        let outShape = [n, m, g.outH, g.outW]
+        let y = newTensor(outShape)
+        let plane = g.outH * g.outW, k = ws[1] * ws[2] * ws[3], mg = m / group
+        maxGemmN = max(maxGemmN, plane)
+        if !g.isPointwise { maxColumns = max(maxColumns, k * plane) }
+        let simd = self.simd
+        emit(node) { p in
+            w.withFloats { wf in withOptionalFloats(bias) { biasPointer in
+                for img in 0..<n {
+                    for gi in 0..<group {
+                        let src = p.pointer(x) + (img * xs[1] + gi * g.channels) * g.height * g.width
+                        let bMatrix: UnsafePointer<Float>
+                        if g.isPointwise { bMatrix = UnsafePointer(src) } else {
+                            Im2col.unfold(src, g, into: p.columns.pointer)
+                            bMatrix = UnsafePointer(p.columns.pointer)
+                        }
+                        let a = wf.baseAddress! + gi * mg * k  // SAFETY: weight holds m*k floats (checked shape)
+                        let out = p.pointer(y) + (img * m + gi * mg) * plane
+                        let b = biasPointer.map { $0 + gi * mg }
+                        if simd {
+                            Sgemm.sgemm(m: mg, n: plane, k: k, a: a, lda: k, b: bMatrix, ldb: plane, c: out, ldc: plane,
+                                        bias: b, epilogue: GemmEpilogue(relu: relu), workspace: p.workspace)
+                        } else {
+                            GemmReference.sgemm(m: mg, n: plane, k: k, a: a, lda: k, b: bMatrix, ldb: plane, c: out, ldc: plane,
+                                                bias: b, epilogue: GemmEpilogue(relu: relu))
+                        }
+                    }
+                }
+            } }
+        }
+        set(output, .tensor(id: y, shape: outShape))
+    }
+
+    /// Inference BatchNormalization as a per-channel affine: scale = gamma / sqrt(var + eps), shift = beta - mean * scale.
+    func batchNorm(_ node: Node, relu: Bool, output: Node) throws {
+        let (x, xs) = try tensor(node, 0)
+        let params = try (1...4).map { try floats(node, $0).0.array }
+        guard xs.count >= 2, params.allSatisfy({ $0.count == xs[1] }) else {
+            throw ExecError.shapeMismatch(node: node.name, detail: "parameters do not have \(xs.count >= 2 ? xs[1] : 0) channels")
+        }
+        let eps = node.attribute("epsilon")?.float ?? 1e-5
+        let scale = (0..<xs[1]).map { params[0][$0] / (params[3][$0] + eps).squareRoot() }
+        let shift = (0..<xs[1]).map { params[1][$0] - params[2][$0] * scale[$0] }
+        let y = newTensor(xs)
+        let channels = xs[1], planes = xs[0] * xs[1], size = xs.dropFirst(2).reduce(1, *), simd = self.simd
+        emit(node) { p in
+            scale.withUnsafeBufferPointer { s in shift.withUnsafeBufferPointer { t in
+                if simd {
+                    Elementwise.affine(p.pointer(x), p.pointer(y), planes: planes, channels: channels, size: size,
+                                       scale: s.baseAddress!, shift: t.baseAddress!, relu: relu)  // SAFETY: channels >= 1 floats each
+                } else {
+                    ElementwiseReference.affine(p.pointer(x), p.pointer(y), planes: planes, channels: channels, size: size,
+                                                scale: s.baseAddress!, shift: t.baseAddress!, relu: relu)  // SAFETY: as above
+                }
+            } }
+        }
+        set(output, .tensor(id: y, shape: xs))
+    }
+
+    func activation(_ node: Node) throws {
+        let (x, xs) = try tensor(node, 0)
+        let kind: ElementwiseReference.Activation
+        switch node.opType {
+        case "LeakyRelu": kind = .leakyRelu(node.attribute("alpha")?.float ?? 0.01)
+        case "Sigmoid": kind = .sigmoid
+        default:
+            var lo = node.attribute("min")?.float ?? -.greatestFiniteMagnitude
+            var hi = node.attribute("max")?.float ?? .greatestFiniteMagnitude
+            if let v = optionalValue(node, 1), case let .floats(c, _) = v { lo = c.array.first ?? lo }
+            if let v = optionalValue(node, 2), case let .floats(c, _) = v { hi = c.array.first ?? hi }
+            kind = .clip(lo, hi)
+        }
+        let y = newTensor(xs)
+        let count = xs.reduce(1, *)
+        emit(node) { p in ElementwiseReference.activation(kind, p.pointer(x), p.pointer(y), count: count) }
+        set(node, .tensor(id: y, shape: xs))
+    }
+
+    func pool(_ node: Node) throws {
+        let (x, xs) = try tensor(node, 0)
+        guard let kernel = node.attribute("kernel_shape")?.ints?.map({ Int($0) }) else {
+            throw ExecError.shapeMismatch(node: node.name, detail: "kernel_shape is required")
+        }
+        if node.outputs.count > 1 && !node.outputs[1].isEmpty {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "MaxPool's Indices output")
+        }
+        let g = try convGeometry(node, input: xs, kernel: kernel, pooling: true)
+        let isMax = node.opType == "MaxPool"
+        let includePad = (node.attribute("count_include_pad")?.int ?? 0) != 0
+        let outShape = [xs[0], xs[1], g.outH, g.outW]
+        let y = newTensor(outShape)
+        let planes = xs[0] * xs[1]
+        emit(node) { p in Pooling.pool(p.pointer(x), planes: planes, g, max: isMax, countIncludePad: includePad, into: p.pointer(y)) }
+        set(node, .tensor(id: y, shape: outShape))
+    }
+
+    /// GlobalAveragePool, GlobalMaxPool, and ReduceMean over the trailing spatial axes.
+    func globalPool(_ node: Node) throws {
+        let (x, xs) = try tensor(node, 0)
+        guard xs.count >= 3 else { throw ExecError.shapeMismatch(node: node.name, detail: "needs rank >= 3, got \(xs)") }
+        var keep = true
+        if node.opType == "ReduceMean" {
+            let axes = try node.attribute("axes")?.ints ?? (optionalValue(node, 1) != nil ? ints(node, 1) : nil)
+            let normal = (axes ?? []).map { $0 < 0 ? Int($0) + xs.count : Int($0) }.sorted()
+            guard normal == Array(2..<xs.count) else {
+                throw ExecError.unsupportedAttribute(node: node.name, detail: "ReduceMean over axes \(axes ?? []) (only the spatial axes)")
+            }
+            keep = (node.attribute("keepdims")?.int ?? 1) != 0
+        }
+        let outShape = keep ? [xs[0], xs[1]] + Array(repeating: 1, count: xs.count - 2) : [xs[0], xs[1]]
+        let y = newTensor(outShape)
+        let planes = xs[0] * xs[1], size = xs.dropFirst(2).reduce(1, *), isMax = node.opType == "GlobalMaxPool"
+        emit(node) { p in Pooling.global(p.pointer(x), planes: planes, size: size, max: isMax, into: p.pointer(y)) }
+        set(node, .tensor(id: y, shape: outShape))
+    }
+}

@@ -1,0 +1,249 @@
+import ResNetIR
+import ResNetKernels
+import ResNetKernelsReference
+
+/// Elementwise with broadcasting, Gemm, MatMul, Softmax, and data movement.
+extension Planner {
+    /// Row-major strides of `shape` aligned right to `out`, 0 where broadcast.
+    static func broadcastStrides(_ shape: [Int], to out: [Int]) -> [Int] {
+        var strides = [Int](repeating: 0, count: out.count)
+        var s = 1
+        for i in stride(from: shape.count - 1, through: 0, by: -1) {
+            let o = out.count - shape.count + i
+            strides[o] = shape[i] == 1 ? 0 : s
+            s *= shape[i]
+        }
+        return strides
+    }
+
+    func binary(_ node: Node, relu: Bool, output: Node) throws {
+        guard node.inputs.count == 2 else { throw ExecError.unsupportedAttribute(node: node.name, detail: "\(node.opType) of \(node.inputs.count) inputs") }
+        let (a, ash) = try tensor(node, 0)
+        let (b, bsh) = try tensor(node, 1)
+        let rank = max(ash.count, bsh.count)
+        let pa = Array(repeating: 1, count: rank - ash.count) + ash, pb = Array(repeating: 1, count: rank - bsh.count) + bsh
+        var out: [Int] = []
+        for (x, y) in zip(pa, pb) {
+            guard x == y || x == 1 || y == 1 else { throw ExecError.shapeMismatch(node: node.name, detail: "cannot broadcast \(ash) with \(bsh)") }
+            out.append(max(x, y))
+        }
+        let y = newTensor(out)
+        let count = out.reduce(1, *), simd = self.simd
+        if ash == bsh && (node.opType == "Add" || node.opType == "Sum") {
+            emit(node) { p in simd ? Elementwise.add(p.pointer(a), p.pointer(b), p.pointer(y), count: count, relu: relu)
+                : ElementwiseReference.add(p.pointer(a), p.pointer(b), p.pointer(y), count: count, relu: relu) }
+        } else {
+            let op: ElementwiseReference.Binary = node.opType == "Sub" ? .sub : node.opType == "Mul" ? .mul : .add
+            let sa = Self.broadcastStrides(ash, to: out), sb = Self.broadcastStrides(bsh, to: out)
+            emit(node) { p in
+                ElementwiseReference.broadcast(op, p.pointer(a), aStrides: sa, p.pointer(b), bStrides: sb, p.pointer(y), shape: out)
+                if relu { ElementwiseReference.relu(p.pointer(y), p.pointer(y), count: count) }
+            }
+        }
+        set(output, .tensor(id: y, shape: out))
+    }
+
+    /// Gemm: Y[M,N] = alpha * A[M,K] · op(B) + beta * C, B a constant (transposed once at plan time if transB).
+    func gemm(_ node: Node) throws {
+        let (a, ash) = try tensor(node, 0)
+        let (w, wsh) = try floats(node, 1)
+        guard (node.attribute("transA")?.int ?? 0) == 0, ash.count == 2, wsh.count == 2 else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "Gemm with transA or inputs of rank other than 2")
+        }
+        let transB = (node.attribute("transB")?.int ?? 0) != 0
+        let (k, n) = transB ? (wsh[1], wsh[0]) : (wsh[0], wsh[1])
+        guard ash[1] == k else { throw ExecError.shapeMismatch(node: node.name, detail: "A \(ash) does not fit B \(wsh)") }
+        let alpha = node.attribute("alpha")?.float ?? 1, beta = node.attribute("beta")?.float ?? 1
+        let wv = w.array
+        let bkn: [Float] = (0..<(k * n)).map { i in alpha * (transB ? wv[(i % n) * k + i / n] : wv[i]) }
+        var bias = [Float](repeating: 0, count: n)
+        if optionalValue(node, 2) != nil {
+            let (c, csh) = try floats(node, 2)
+            let cv = c.array
+            guard cv.count == n || cv.count == 1 || (csh.count == 2 && csh[1] == n && csh[0] == 1) else {
+                throw ExecError.unsupportedAttribute(node: node.name, detail: "Gemm C of shape \(csh) (only [N], [1, N] or a scalar)")
+            }
+            bias = (0..<n).map { beta * cv[cv.count == 1 ? 0 : $0] }
+        }
+        let m = ash[0]
+        let y = newTensor([m, n])
+        maxGemmN = max(maxGemmN, n)
+        let simd = self.simd
+        emit(node) { p in
+            bkn.withUnsafeBufferPointer { bp in
+                let out = p.pointer(y)
+                if simd {
+                    Sgemm.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: bp.baseAddress!, ldb: n, c: out, ldc: n,
+                                bias: nil, epilogue: GemmEpilogue(), workspace: p.workspace)  // SAFETY: k*n >= 1 floats
+                } else {
+                    GemmReference.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: bp.baseAddress!, ldb: n, c: out, ldc: n,
+                                        bias: nil, epilogue: GemmEpilogue())  // SAFETY: as above
+                }
+                for i in 0..<m { for j in 0..<n { out[i * n + j] += bias[j] } }
+            }
+        }
+        set(node, .tensor(id: y, shape: [m, n]))
+    }
+
+    /// MatMul of a 2-D tensor by a 2-D constant.
+    func matmul(_ node: Node) throws {
+        let (a, ash) = try tensor(node, 0)
+        let (w, wsh) = try floats(node, 1)
+        guard ash.count == 2, wsh.count == 2, ash[1] == wsh[0] else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "MatMul of \(ash) by \(wsh) (only 2-D by a 2-D constant)")
+        }
+        let (m, k, n) = (ash[0], ash[1], wsh[1])
+        let y = newTensor([m, n])
+        maxGemmN = max(maxGemmN, n)
+        let simd = self.simd
+        emit(node) { p in
+            w.withFloats { wf in
+                if simd {
+                    Sgemm.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: wf.baseAddress!, ldb: n, c: p.pointer(y), ldc: n,
+                                bias: nil, epilogue: GemmEpilogue(), workspace: p.workspace)  // SAFETY: k*n floats
+                } else {
+                    GemmReference.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: wf.baseAddress!, ldb: n, c: p.pointer(y), ldc: n,
+                                        bias: nil, epilogue: GemmEpilogue())  // SAFETY: as above
+                }
+            }
+        }
+        set(node, .tensor(id: y, shape: [m, n]))
+    }
+
+    func softmax(_ node: Node) throws {
+        let (x, xs) = try tensor(node, 0)
+        let axisDefault: Int64 = opset >= 13 ? -1 : 1
+        var axis = Int(node.attribute("axis")?.int ?? axisDefault)
+        if axis < 0 { axis += xs.count }
+        // Before opset 13 Softmax flattens from `axis`; from 13 it works on `axis` alone (the last one here).
+        guard axis >= 0, axis < xs.count, opset < 13 || axis == xs.count - 1 else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "Softmax over axis \(axis) of \(xs) (only the last)")
+        }
+        let inner = xs[axis...].reduce(1, *), outer = xs[..<axis].reduce(1, *)
+        let y = newTensor(xs)
+        emit(node) { p in ElementwiseReference.softmax(p.pointer(x), p.pointer(y), outer: outer, inner: inner) }
+        set(node, .tensor(id: y, shape: xs))
+    }
+
+    /// Data movement on float tensors: reshapes alias; Concat, Pad and Slice copy.
+    func planTensorOp(_ node: Node) throws {
+        switch node.opType {
+        case "Identity", "Dropout", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Cast":
+            let (x, xs) = try tensor(node, 0)
+            if node.opType == "Cast", (node.attribute("to")?.int ?? 1) != 1 {
+                throw ExecError.unsupportedAttribute(node: node.name, detail: "Cast of a float tensor to type \(node.attribute("to")?.int ?? 0)")
+            }
+            set(node, alias(x, try reshapedShape(node, xs)))
+        case "Concat":
+            let parts = try node.inputs.indices.map { try tensor(node, $0) }
+            guard let first = parts.first?.1 else { throw ExecError.shapeMismatch(node: node.name, detail: "no inputs") }
+            var axis = Int(node.attribute("axis")?.int ?? 0)
+            if axis < 0 { axis += first.count }
+            var out = first
+            out[axis] = parts.reduce(0) { $0 + $1.1[axis] }
+            let outer = first[..<axis].reduce(1, *)
+            let y = newTensor(out)
+            let chunks = parts.map { ($0.0, $0.1[axis...].reduce(1, *)) }
+            let rowOut = out[axis...].reduce(1, *)
+            emit(node) { p in
+                for o in 0..<outer {
+                    var at = p.pointer(y) + o * rowOut
+                    for (id, len) in chunks { at.update(from: p.pointer(id) + o * len, count: len); at += len }
+                }
+            }
+            set(node, .tensor(id: y, shape: out))
+        case "Pad": try pad(node)
+        case "Slice": try slice(node)
+        default:
+            throw ExecError.unsupportedOp(node: node.name.isEmpty ? node.outputs.first ?? "?" : node.name, opType: node.opType)
+        }
+    }
+
+    func reshapedShape(_ node: Node, _ xs: [Int]) throws -> [Int] {
+        switch node.opType {
+        case "Flatten":
+            var axis = Int(node.attribute("axis")?.int ?? 1)
+            if axis < 0 { axis += xs.count }
+            return [xs[..<axis].reduce(1, *), xs[axis...].reduce(1, *)]
+        case "Reshape":
+            let target = try ints(node, 1)
+            let allowZero = (node.attribute("allowzero")?.int ?? 0) != 0
+            var out = target.enumerated().map { i, d in d == 0 && !allowZero && i < xs.count ? xs[i] : Int(d) }
+            if let m = out.firstIndex(of: -1) {
+                let rest = out.enumerated().filter { $0.offset != m }.reduce(1) { $0 * $1.element }
+                out[m] = rest == 0 ? 0 : xs.reduce(1, *) / rest
+            }
+            guard out.reduce(1, *) == xs.reduce(1, *) else { throw ExecError.shapeMismatch(node: node.name, detail: "cannot reshape \(xs) to \(target)") }
+            return out
+        case "Squeeze":
+            let axes = try node.attribute("axes")?.ints ?? (optionalValue(node, 1) != nil ? ints(node, 1) : nil)
+            let set = Set((axes ?? []).map { $0 < 0 ? Int($0) + xs.count : Int($0) })
+            return xs.enumerated().filter { axes == nil ? $0.element != 1 : !set.contains($0.offset) }.map(\.element)
+        case "Unsqueeze":
+            let axes = try node.attribute("axes")?.ints ?? ints(node, 1)
+            let rank = xs.count + axes.count
+            let set = Set(axes.map { $0 < 0 ? Int($0) + rank : Int($0) })
+            var it = xs.makeIterator()
+            return (0..<rank).map { set.contains($0) ? 1 : (it.next() ?? 1) }
+        default:
+            return xs
+        }
+    }
+
+    /// Constant-mode Pad of a 4-D tensor.
+    func pad(_ node: Node) throws {
+        let (x, xs) = try tensor(node, 0)
+        let pads = try node.attribute("pads")?.ints ?? ints(node, 1)
+        let mode = node.attribute("mode")?.string ?? "constant"
+        var fill = node.attribute("value")?.float ?? 0
+        if let v = optionalValue(node, 2), case let .floats(c, _) = v { fill = c.array.first ?? 0 }
+        guard mode == "constant", pads.count == 2 * xs.count, pads.allSatisfy({ $0 >= 0 }), xs.count == 4 else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "Pad mode \(mode) with pads \(pads) on \(xs) (only non-negative constant padding of 4-D)")
+        }
+        let p = pads.map(Int.init)
+        let out = (0..<4).map { xs[$0] + p[$0] + p[$0 + 4] }
+        let y = newTensor(out)
+        emit(node) { plan in
+            let src = plan.pointer(x), dst = plan.pointer(y)
+            dst.update(repeating: fill, count: out.reduce(1, *))
+            for n in 0..<xs[0] { for c in 0..<xs[1] { for h in 0..<xs[2] {
+                let from = src + ((n * xs[1] + c) * xs[2] + h) * xs[3]
+                let to = dst + (((n + p[0]) * out[1] + c + p[1]) * out[2] + h + p[2]) * out[3] + p[3]
+                to.update(from: from, count: xs[3])
+            } } }
+        }
+        set(node, .tensor(id: y, shape: out))
+    }
+
+    /// Slice of a float tensor (strided identity shortcuts): general strided copy.
+    func slice(_ node: Node) throws {
+        let (x, xs) = try tensor(node, 0)
+        let old = opset < 10
+        let starts = try old ? (node.attribute("starts")?.ints ?? []) : ints(node, 1)
+        let ends = try old ? (node.attribute("ends")?.ints ?? []) : ints(node, 2)
+        let axes = try old ? node.attribute("axes")?.ints : (optionalValue(node, 3) != nil ? ints(node, 3) : nil)
+        let steps = try old ? nil : (optionalValue(node, 4) != nil ? ints(node, 4) : nil)
+        var begin = [Int](repeating: 0, count: xs.count), step = [Int](repeating: 1, count: xs.count), out = xs
+        for (i, a) in (axes ?? Array(0..<Int64(starts.count))).enumerated() {
+            let d = a < 0 ? Int(a) + xs.count : Int(a), n = Int64(xs[d]), s = steps?[i] ?? 1
+            guard s > 0 else { throw ExecError.unsupportedAttribute(node: node.name, detail: "negative Slice steps") }
+            func clamp(_ v: Int64) -> Int64 { max(0, min(n, v < 0 ? v &+ n : v)) }
+            let b = clamp(starts[i]), e = clamp(ends[i])
+            begin[d] = Int(b); step[d] = Int(s); out[d] = Int(max(0, (e - b + s - 1) / s))
+        }
+        let y = newTensor(out)
+        let inStrides = Self.broadcastStrides(xs, to: xs)
+        emit(node) { p in
+            let src = p.pointer(x), dst = p.pointer(y)
+            var index = [Int](repeating: 0, count: out.count)
+            for o in 0..<out.reduce(1, *) {
+                var offset = 0
+                for d in 0..<out.count { offset += (begin[d] + index[d] * step[d]) * inStrides[d] }
+                dst[o] = src[offset]
+                var d = out.count - 1
+                while d >= 0 { index[d] += 1; if index[d] < out[d] { break }; index[d] = 0; d -= 1 }
+            }
+        }
+        set(node, .tensor(id: y, shape: out))
+    }
+}

@@ -1,0 +1,196 @@
+import ResNetIR
+import ResNetKernels
+import ResNetKernelsReference
+
+/// Builds an ExecutionPlan: walks the graph in order, folds what is constant,
+/// resolves shapes, picks kernels, fuses a ReLU into the op before it when that
+/// op's output feeds nothing else, and assigns buffers by liveness.
+final class Planner {
+    let graph: Graph
+    let opset: Int64
+    let simd: Bool
+    var values: [String: PlanValue] = [:]
+    var steps: [Step] = []
+    /// Per logical tensor: element count, storage root (aliases share one), step that defines it.
+    var sizes: [Int] = []
+    var root: [Int] = []
+    var definedAt: [Int] = []
+    var lastUse: [Int: Int] = [:]
+    var maxGemmN = 1
+    var maxColumns = 1
+    /// Node index -> the ReLU node it absorbs, and the ReLU nodes absorbed.
+    var fusedRelu: [Int: Int] = [:]
+    var absorbed: Set<Int> = []
+
+    init(graph: Graph, opset: Int64, simd: Bool) {
+        self.graph = graph
+        self.opset = opset
+        self.simd = simd
+    }
+
+    static func plan(_ model: Model, inputShape: [Int], options: ExecOptions) throws -> ExecutionPlan {
+        let simd = !options.referenceKernels
+        if simd && !CPU.hasAVX2FMA { throw ExecError.noAVX2 }
+        let p = Planner(graph: model.graph, opset: model.defaultOpsetVersion ?? 21, simd: simd)
+        return try p.build(inputShape: inputShape)
+    }
+
+    // MARK: Values
+
+    func newTensor(_ shape: [Int]) -> Int {
+        sizes.append(shape.reduce(1, *))
+        root.append(sizes.count - 1)
+        definedAt.append(steps.count)
+        return sizes.count - 1
+    }
+
+    /// The same storage seen with another shape (Reshape, Flatten, Identity...).
+    func alias(_ id: Int, _ shape: [Int]) -> PlanValue {
+        sizes.append(shape.reduce(1, *))
+        root.append(root[id])
+        definedAt.append(steps.count)
+        return .tensor(id: sizes.count - 1, shape: shape)
+    }
+
+    func use(_ id: Int) { lastUse[root[id]] = steps.count }
+
+    func value(_ node: Node, _ i: Int) throws -> PlanValue {
+        guard i < node.inputs.count, !node.inputs[i].isEmpty else {
+            throw ExecError.shapeMismatch(node: node.name, detail: "input \(i) is missing")
+        }
+        guard let v = values[node.inputs[i]] else { throw ExecError.missingValue(node: node.name, value: node.inputs[i]) }
+        return v
+    }
+
+    func optionalValue(_ node: Node, _ i: Int) -> PlanValue? {
+        i < node.inputs.count && !node.inputs[i].isEmpty ? values[node.inputs[i]] : nil
+    }
+
+    /// A runtime float tensor input (constants are refused where a kernel needs a tensor).
+    func tensor(_ node: Node, _ i: Int) throws -> (Int, [Int]) {
+        switch try value(node, i) {
+        case let .tensor(id, shape): use(id); return (id, shape)
+        case let .floats(c, shape):
+            // A constant fed to a tensor kernel: materialise it once at plan time.
+            // Its buffer is allocated before every other and never shared or freed.
+            let id = newTensor(shape)
+            definedAt[id] = -1
+            lastUse[root[id]] = Int.max
+            constantsToCopy.append((id, c.array))
+            return (id, shape)
+        case .ints:
+            throw ExecError.unsupportedDataType(node: node.name, value: node.inputs[i], dataType: "an integer tensor")
+        }
+    }
+    var constantsToCopy: [(Int, [Float])] = []
+
+    func floats(_ node: Node, _ i: Int) throws -> (FloatConstant, [Int]) {
+        guard case let .floats(c, shape) = try value(node, i) else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "input \(i) ('\(node.inputs[i])') computed at run time")
+        }
+        return (c, shape)
+    }
+
+    func ints(_ node: Node, _ i: Int) throws -> [Int64] {
+        guard case let .ints(v, _) = try value(node, i) else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "input \(i) ('\(node.inputs[i])') is not a constant integer tensor")
+        }
+        return v
+    }
+
+    func set(_ node: Node, _ v: PlanValue, output k: Int = 0) {
+        if k < node.outputs.count, !node.outputs[k].isEmpty { values[node.outputs[k]] = v }
+    }
+
+    func emit(_ node: Node, _ body: @escaping (ExecutionPlan) -> Void) {
+        steps.append(Step(node: node.name, body: body))
+    }
+
+    // MARK: Build
+
+    func build(inputShape: [Int]) throws -> ExecutionPlan {
+        for t in graph.initializers {
+            if let v = intValues(t) { values[t.name] = .ints(v, shape: t.dims.map { Int($0) }) }
+            else if let c = FloatConstant(t) { values[t.name] = .floats(c, shape: t.dims.map { Int($0) }) }
+        }
+        let initializerNames = Set(graph.initializers.map(\.name))
+        guard let input = graph.inputs.first(where: { !initializerNames.contains($0.name) }) else {
+            throw ExecError.inputShape(name: "(none)", expected: "one graph input", actual: inputShape)
+        }
+        if case let .tensor(_, dims?)? = input.type?.kind {
+            let declared = dims.map { d -> Int? in if case let .known(v) = d.value { return Int(v) } else { return nil } }
+            guard declared.count == inputShape.count, zip(declared, inputShape).allSatisfy({ $0 == nil || $0 == $1 }) else {
+                throw ExecError.inputShape(name: input.name, expected: "[" + dims.map(\.description).joined(separator: ", ") + "]", actual: inputShape)
+            }
+        }
+        let inputTensor = newTensor(inputShape)
+        values[input.name] = .tensor(id: inputTensor, shape: inputShape)
+        findReluFusions()
+        for (i, node) in graph.nodes.enumerated() where !absorbed.contains(i) {
+            try plan(node, index: i)
+        }
+        var outputs: [(String, PlanValue)] = []
+        for o in graph.outputs {
+            guard let v = values[o.name] else { throw ExecError.missingValue(node: "graph output", value: o.name) }
+            if case let .tensor(id, _) = v { lastUse[root[id]] = Int.max }
+            outputs.append((o.name, v))
+        }
+        lastUse[root[inputTensor]] = Int.max
+        return try allocate(inputName: input.name, inputShape: inputShape, inputTensor: inputTensor, outputs: outputs)
+    }
+
+    /// Conv, BatchNormalization and Add whose only consumer is a Relu run the ReLU in their epilogue.
+    func findReluFusions() {
+        var consumers: [String: [Int]] = [:]
+        for (i, n) in graph.nodes.enumerated() { for x in n.inputs where !x.isEmpty { consumers[x, default: []].append(i) } }
+        let outputs = Set(graph.outputs.map(\.name))
+        for (i, n) in graph.nodes.enumerated() where ["Conv", "BatchNormalization", "Add"].contains(n.opType) {
+            guard let out = n.outputs.first, !outputs.contains(out), let c = consumers[out], c.count == 1,
+                  graph.nodes[c[0]].opType == "Relu" else { continue }
+            fusedRelu[i] = c[0]
+            absorbed.insert(c[0])
+        }
+    }
+
+    /// Assigns storage roots to buffers: a root's buffer is free again after its last use.
+    func allocate(inputName: String, inputShape: [Int], inputTensor: Int, outputs: [(String, PlanValue)]) throws -> ExecutionPlan {
+        var rootSize: [Int: Int] = [:]
+        var rootDefined: [Int: Int] = [:]
+        for id in sizes.indices {
+            rootSize[root[id], default: 0] = max(rootSize[root[id], default: 0], sizes[id])
+            rootDefined[root[id]] = min(rootDefined[root[id]] ?? Int.max, definedAt[id])
+        }
+        var buffers: [Buffer] = []
+        var free: [Int] = []
+        var assigned: [Int: Int] = [:]
+        let roots = rootSize.keys.sorted { (rootDefined[$0] ?? 0, $0) < (rootDefined[$1] ?? 0, $1) }
+        var releases: [Int: [Int]] = [:]  // step -> roots whose buffer frees after it
+        for r in roots { releases[lastUse[r] ?? (rootDefined[r] ?? 0), default: []].append(r) }
+        var step = -1
+        for r in roots {
+            let defined = rootDefined[r] ?? 0
+            while step < defined - 1 {
+                step += 1
+                for done in releases[step] ?? [] { if let b = assigned[done] { free.append(b) } }
+            }
+            let need = rootSize[r] ?? 1
+            if let k = free.indices.filter({ buffers[free[$0]].capacity >= need }).min(by: { buffers[free[$0]].capacity < buffers[free[$1]].capacity }) {
+                assigned[r] = free.remove(at: k)
+            } else {
+                buffers.append(Buffer(capacity: need))
+                assigned[r] = buffers.count - 1
+            }
+        }
+        let storage = sizes.indices.map { assigned[root[$0]] ?? 0 }
+        let plan = ExecutionPlan(steps: steps, buffers: buffers, storage: storage, workspace: GemmWorkspace(maxN: maxGemmN),
+                                 columns: Buffer(capacity: maxColumns), simd: simd, inputName: inputName, inputShape: inputShape,
+                                 inputTensor: inputTensor, outputs: outputs)
+        // Constants some kernels need as tensors: written once; their roots are never freed.
+        for (id, values) in constantsToCopy {
+            values.withUnsafeBufferPointer { src in
+                if let base = src.baseAddress { plan.pointer(id).update(from: base, count: src.count) }
+            }
+        }
+        return plan
+    }
+}

@@ -1,0 +1,92 @@
+import ResNetIR
+
+/// A float32 buffer the plan allocates once; runs write into it in place.
+final class Buffer {
+    let pointer: UnsafeMutablePointer<Float>
+    let capacity: Int
+    init(capacity: Int) {
+        self.capacity = max(capacity, 1)
+        pointer = .allocate(capacity: self.capacity)
+        pointer.initialize(repeating: 0, count: self.capacity)
+    }
+    deinit { pointer.deallocate() }
+}
+
+/// Constant float data: borrowed from the model file when aligned float32
+/// (an .rnw mapping), else converted once into an owned array (unaligned
+/// ONNX raw_data, float16/bfloat16/double weights).
+final class FloatConstant {
+    let count: Int
+    private let borrowed: TensorBytes?
+    private let owned: [Float]
+
+    init?(_ t: Tensor) {
+        guard let n = t.elementCount else { return nil }
+        count = n
+        switch t.dataType {
+        case .float:
+            let aligned = t.data.withUnsafeBytes { Int(bitPattern: $0.baseAddress) % MemoryLayout<Float>.alignment == 0 }
+            if aligned && t.data.isBorrowed {
+                borrowed = t.data
+                owned = []
+            } else {
+                borrowed = nil
+                owned = t.data.withUnsafeBytes { raw in (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+            }
+        case .float16:
+            borrowed = nil
+            owned = t.data.withUnsafeBytes { raw in (0..<n).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))) } }
+        case .bfloat16:
+            borrowed = nil
+            owned = t.data.withUnsafeBytes { raw in (0..<n).map { Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) << 16) } }
+        case .double:
+            borrowed = nil
+            owned = t.data.withUnsafeBytes { raw in (0..<n).map { Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))) } }
+        default:
+            return nil
+        }
+    }
+
+    init(values: [Float]) {
+        count = values.count
+        borrowed = nil
+        owned = values
+    }
+
+    var isBorrowed: Bool { borrowed != nil }
+
+    func withFloats<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        if let borrowed {
+            return try borrowed.withUnsafeBytes { raw in
+                // Sound: checked 4-byte aligned at init; the region holds count floats and lives as long as `borrowed`.
+                try body(raw.bindMemory(to: Float.self))
+            }
+        }
+        return try owned.withUnsafeBufferPointer(body)
+    }
+
+    var array: [Float] { withFloats { Array($0) } }
+}
+
+/// Integer values known at plan time (shapes, axes, pads), from initializers,
+/// Constant nodes and shape arithmetic over known shapes.
+func intValues(_ t: Tensor) -> [Int64]? {
+    guard let n = t.elementCount else { return nil }
+    return t.data.withUnsafeBytes { raw -> [Int64]? in
+        func load<T: FixedWidthInteger>(_: T.Type) -> [Int64]? {
+            guard raw.count >= n * MemoryLayout<T>.size else { return nil }
+            return (0..<n).map { Int64(truncatingIfNeeded: T(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self))) }
+        }
+        switch t.dataType {
+        case .int64: return load(Int64.self)
+        case .int32: return load(Int32.self)
+        case .int16: return load(Int16.self)
+        case .int8: return load(Int8.self)
+        case .uint8, .bool: return load(UInt8.self)
+        case .uint16: return load(UInt16.self)
+        case .uint32: return load(UInt32.self)
+        case .uint64: return load(UInt64.self)  // values past Int64.max wrap; only small ones are used as shapes
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// Elementwise kernels: the scalar twins of ResNetKernels' SIMD ones, and the
+/// general (broadcasting, activation) ops that need no SIMD.
+public enum ElementwiseReference {
+    public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, relu: Bool) {
+        for i in 0..<count { let v = a[i] + b[i]; y[i] = relu ? max(v, 0) : v }
+    }
+
+    public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = max(x[i], 0) }
+    }
+
+    /// y[c, i] = x[c, i] * scale[c] + shift[c] over [planes = N*C, size] (BatchNormalization), optional ReLU.
+    public static func affine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, channels: Int, size: Int,
+                              scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, relu: Bool) {
+        for p in 0..<planes {
+            let c = p % channels
+            for i in 0..<size {
+                let v = x[p * size + i] * scale[c] + shift[c]
+                y[p * size + i] = relu ? max(v, 0) : v
+            }
+        }
+    }
+
+    public enum Binary: Sendable { case add, sub, mul }
+
+    /// y = a op b with ONNX broadcasting; `aStrides`/`bStrides` are per output dim (0 where broadcast).
+    public static func broadcast(_ op: Binary, _ a: UnsafePointer<Float>, aStrides: [Int], _ b: UnsafePointer<Float>, bStrides: [Int],
+                                 _ y: UnsafeMutablePointer<Float>, shape: [Int]) {
+        let total = shape.reduce(1, *)
+        var index = [Int](repeating: 0, count: shape.count)
+        var ia = 0, ib = 0
+        for o in 0..<total {
+            let u = a[ia], v = b[ib]
+            y[o] = op == .add ? u + v : op == .sub ? u - v : u * v
+            var d = shape.count - 1
+            while d >= 0 {
+                index[d] += 1
+                ia += aStrides[d]; ib += bStrides[d]
+                if index[d] < shape[d] { break }
+                ia -= aStrides[d] * shape[d]; ib -= bStrides[d] * shape[d]
+                index[d] = 0
+                d -= 1
+            }
+        }
+    }
+
+    public enum Activation: Sendable { case leakyRelu(Float), clip(Float, Float), sigmoid }
+
+    public static func activation(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        switch kind {
+        case let .leakyRelu(alpha): for i in 0..<count { y[i] = x[i] >= 0 ? x[i] : alpha * x[i] }
+        case let .clip(lo, hi): for i in 0..<count { y[i] = min(max(x[i], lo), hi) }
+        case .sigmoid: for i in 0..<count { y[i] = 1 / (1 + expf(-x[i])) }
+        }
+    }
+
+    /// Softmax over the last `inner` elements of each of `outer` rows.
+    public static func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, inner: Int) {
+        for r in 0..<outer {
+            let s = x + r * inner, d = y + r * inner
+            var m = -Float.infinity
+            for i in 0..<inner { m = max(m, s[i]) }
+            var sum: Float = 0
+            for i in 0..<inner { d[i] = expf(s[i] - m); sum += d[i] }
+            for i in 0..<inner { d[i] /= sum }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/// Convolution geometry for one image: input [C, H, W] -> output [M, Ho, Wo].
+public struct ConvGeometry: Sendable, Equatable {
+    public let channels: Int, height: Int, width: Int
+    public let kernelH: Int, kernelW: Int, strideH: Int, strideW: Int
+    public let padTop: Int, padLeft: Int, dilationH: Int, dilationW: Int
+    public let outH: Int, outW: Int
+    public init(channels: Int, height: Int, width: Int, kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
+                padTop: Int, padLeft: Int, dilationH: Int, dilationW: Int, outH: Int, outW: Int) {
+        self.channels = channels; self.height = height; self.width = width
+        self.kernelH = kernelH; self.kernelW = kernelW; self.strideH = strideH; self.strideW = strideW
+        self.padTop = padTop; self.padLeft = padLeft; self.dilationH = dilationH; self.dilationW = dilationW
+        self.outH = outH; self.outW = outW
+    }
+    /// 1x1, stride 1, no padding: the input already is the GEMM's B matrix.
+    public var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 }
+}
+
+public enum Im2col {
+    /// x [C, H, W] -> col [C*kh*kw, Ho*Wo], zeros where the window reads padding.
+    public static func unfold(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+        let plane = g.outH * g.outW
+        var row = 0
+        for c in 0..<g.channels {
+            let src = x + c * g.height * g.width
+            for ky in 0..<g.kernelH {
+                for kx in 0..<g.kernelW {
+                    let dst = col + row * plane
+                    for oy in 0..<g.outH {
+                        let iy = oy * g.strideH - g.padTop + ky * g.dilationH
+                        let out = dst + oy * g.outW
+                        if iy < 0 || iy >= g.height { out.update(repeating: 0, count: g.outW); continue }
+                        let line = src + iy * g.width
+                        for ox in 0..<g.outW {
+                            let ix = ox * g.strideW - g.padLeft + kx * g.dilationW
+                            out[ox] = ix >= 0 && ix < g.width ? line[ix] : 0
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+}

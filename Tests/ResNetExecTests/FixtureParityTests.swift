@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+import ResNetExec
+import ResNetIR
+import ResNetONNX
+
+enum Fixtures {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path + "/fixtures"
+    static var names: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+            .filter { FileManager.default.fileExists(atPath: "\(root)/\($0)/test_data_set_0/output_0.pb") }.sorted()
+    }
+
+    static func floats(_ t: Tensor) -> [Float] {
+        t.data.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) } }
+    }
+
+    /// (input, input shape, expected output) of test_data_set_K.
+    static func dataSet(_ name: String, _ k: Int) throws -> ([Float], [Int], [Float]) {
+        let dir = "\(root)/\(name)/test_data_set_\(k)"
+        let x = try ONNXReader.readTensor(path: dir + "/input_0.pb")
+        let y = try ONNXReader.readTensor(path: dir + "/output_0.pb")
+        return (floats(x), x.dims.map { Int($0) }, floats(y))
+    }
+}
+
+/// Every fixture through the executor against onnxruntime's stored outputs:
+/// within atol 1e-4 and rtol 1e-4 (an element fails only when it exceeds both,
+/// as in Polygraphy), identical top-5, at batch 1 and 2, SIMD and reference kernels.
+struct FixtureParityTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let fixture: String, reference: Bool
+        var testDescription: String { "\(fixture)\(reference ? " (reference kernels)" : "")" }
+    }
+    static let cases: [Case] = Fixtures.names.flatMap { [Case(fixture: $0, reference: false), Case(fixture: $0, reference: true)] }
+
+    @Test(arguments: cases)
+    func matchesOnnxruntime(_ c: Case) throws {
+        let model = try ONNXReader.read(path: "\(Fixtures.root)/\(c.fixture)/model.onnx").model
+        let executor = Executor(model: model, options: ExecOptions(referenceKernels: c.reference))
+        for k in 0..<2 {
+            let (x, shape, expected) = try Fixtures.dataSet(c.fixture, k)
+            let y = try executor.run(x, shape: shape)[0].values
+            #expect(y.count == expected.count)
+            var failing = 0, worst: Float = 0
+            for (a, b) in zip(y, expected) {
+                let d = abs(a - b)
+                worst = max(worst, d)
+                if d > 1e-4 && d > 1e-4 * abs(b) { failing += 1 }
+            }
+            #expect(failing == 0, "\(c) set \(k): \(failing) elements out of tolerance, max abs diff \(worst)")
+            let classes = shape[0] > 0 ? y.count / shape[0] : 0
+            if classes >= 5 {
+                for n in 0..<shape[0] {
+                    func top5(_ v: [Float]) -> [Int] { Array(v[(n * classes)..<((n + 1) * classes)].enumerated().sorted { $0.element > $1.element }.prefix(5).map(\.offset)) }
+                    #expect(top5(y) == top5(expected), "\(c) set \(k) sample \(n): top-5 differs")
+                }
+            }
+        }
+    }
+}
