@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "ResNetCLI",
             dependencies: [
-                "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetCheck", "ResNetSystem",
+                "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetCheck", "ResNetExec", "ResNetSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),

@@ -72,6 +72,6 @@ public struct CheckCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "resnet-check",
         abstract: "Check ResNet-family models (.onnx or .rnw).",
-        subcommands: [ShapesCommand.self, VerifyCommand.self])
+        subcommands: [ShapesCommand.self, VerifyCommand.self, RunCommand.self, ParityCommand.self])
     public init() {}
 }

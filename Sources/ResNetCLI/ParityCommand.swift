@@ -1,0 +1,172 @@
+import ArgumentParser
+import Foundation
+import ResNetExec
+import ResNetIR
+import ResNetONNX
+import ResNetSystem
+
+/// Error statistics of one output against its reference.
+struct ParityStats: Encodable {
+    let name: String
+    let shape: [Int]
+    let elements: Int
+    let max_abs_error: Double
+    let max_rel_error: Double
+    let mean_abs_error: Double
+    let cosine_similarity: Double
+    /// Elements beyond both atol and rtol * |reference| (Polygraphy's rule).
+    let failing_elements: Int
+    /// For [N, classes] outputs: fraction of samples whose top-1 / top-5 agree.
+    let top1_agreement: Double?
+    let top5_agreement: Double?
+    let pass: Bool
+
+    init(name: String, shape: [Int], actual: [Float], expected: [Float], atol: Double, rtol: Double) {
+        self.name = name
+        self.shape = shape
+        elements = expected.count
+        var maxAbs = 0.0, maxRel = 0.0, sumAbs = 0.0, dot = 0.0, na = 0.0, nb = 0.0, failing = 0
+        for (a, b) in zip(actual.map(Double.init), expected.map(Double.init)) {
+            let d = abs(a - b)
+            maxAbs = max(maxAbs, d)
+            if b != 0 { maxRel = max(maxRel, d / abs(b)) } else if d > 0 { maxRel = .infinity }
+            sumAbs += d
+            dot += a * b; na += a * a; nb += b * b
+            if d > atol && d > rtol * abs(b) { failing += 1 }
+        }
+        if actual.count != expected.count { failing = max(failing, 1) }
+        max_abs_error = maxAbs
+        max_rel_error = maxRel.isFinite ? maxRel : Double.greatestFiniteMagnitude
+        mean_abs_error = expected.isEmpty ? 0 : sumAbs / Double(expected.count)
+        cosine_similarity = na == 0 || nb == 0 ? (na == nb ? 1 : 0) : dot / (na.squareRoot() * nb.squareRoot())
+        failing_elements = failing
+        if shape.count == 2, shape[1] >= 5, shape[0] > 0, actual.count == expected.count {
+            let (n, c) = (shape[0], shape[1])
+            func top(_ v: [Float], _ i: Int, _ k: Int) -> [Int] {
+                Array(v[(i * c)..<((i + 1) * c)].enumerated().sorted { $0.element > $1.element }.prefix(k).map(\.offset))
+            }
+            top1_agreement = Double((0..<n).filter { top(actual, $0, 1) == top(expected, $0, 1) }.count) / Double(n)
+            top5_agreement = Double((0..<n).filter { Set(top(actual, $0, 5)) == Set(top(expected, $0, 5)) }.count) / Double(n)
+        } else {
+            top1_agreement = nil
+            top5_agreement = nil
+        }
+        pass = failing == 0 && (top5_agreement ?? 1) == 1
+    }
+}
+
+struct ParityReport: Encodable {
+    let model: String
+    let reference: String
+    let atol: Double
+    let rtol: Double
+    let cases: [ParityCase]
+    let pass: Bool
+}
+
+struct ParityCase: Encodable {
+    let input: String
+    let outputs: [ParityStats]
+}
+
+/// `resnet-check parity A B` / `resnet-check parity A --reference DIR`.
+public struct ParityCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "parity",
+        abstract: "Check that two models (or a model and stored outputs) compute the same numbers.",
+        discussion: """
+            Runs A and B (any mix of .onnx and .rnw) on the same input, or A on every \
+            test_data_set_* in --reference DIR (input_*.pb, output_*.pb, as onnxruntime or \
+            the ONNX backend tests store them), and reports per output: max abs and rel error, \
+            mean abs error, cosine similarity, and top-1/top-5 agreement for [N, classes] \
+            outputs. An element fails only when it exceeds both --atol and --rtol x |reference|.
+
+            Exit codes: 0 pass; 1 an output is out of tolerance or top-5 differs; 2 unreadable \
+            input or unsupported operator; 64 usage error.
+            """)
+
+    @Argument(help: "Model to check (.onnx or .rnw).")
+    public var a: String
+
+    @Argument(help: "Reference model (.onnx or .rnw); omit with --reference.")
+    public var b: String?
+
+    @Option(help: "Folder of test_data_set_*/input_*.pb and output_*.pb to compare A with.")
+    public var reference: String?
+
+    @Option(help: "Absolute tolerance.") public var atol: Double = 1e-4
+    @Option(help: "Relative tolerance.") public var rtol: Double = 1e-4
+
+    @Option(help: "Output format: text or json.")
+    public var format: ShapesCommand.Format = .text
+
+    @OptionGroup public var inputs: InputOptions
+
+    public init() {}
+
+    public func validate() throws {
+        guard (b == nil) != (reference == nil) else { throw ValidationError("give either a second model B or --reference DIR") }
+        guard atol >= 0, rtol >= 0 else { throw ValidationError("--atol and --rtol must be non-negative") }
+    }
+
+    public func run() throws {
+        var pass = true
+        try ToolError.run(tool: "resnet-check parity") {
+            let options = ExecOptions(referenceKernels: inputs.referenceKernels)
+            let modelA = try ModelFiles.load(a).model
+            let execA = Executor(model: modelA, options: options)
+            var cases: [ParityCase] = []
+            if let reference {
+                let sets = try FileManager.default.contentsOfDirectory(atPath: reference).filter { $0.hasPrefix("test_data_set_") }.sorted()
+                guard !sets.isEmpty else { throw UsageError("\(reference) has no test_data_set_* folders") }
+                for set in sets {
+                    let dir = reference + "/" + set
+                    let x = try ONNXReader.readTensor(path: dir + "/input_0.pb")
+                    let outputs = try execA.run(floats(x), shape: x.dims.map { Int($0) })
+                    var stats: [ParityStats] = []
+                    for (k, o) in outputs.enumerated() {
+                        let path = dir + "/output_\(k).pb"
+                        guard FileManager.default.fileExists(atPath: path) else { continue }
+                        let expected = try ONNXReader.readTensor(path: path)
+                        stats.append(ParityStats(name: o.name, shape: o.shape, actual: o.values, expected: floats(expected), atol: atol, rtol: rtol))
+                    }
+                    cases.append(ParityCase(input: set, outputs: stats))
+                }
+            } else if let b {
+                let modelB = try ModelFiles.load(b).model
+                let (x, shape) = try inputs.load(for: modelA)
+                let ya = try execA.run(x, shape: shape)
+                let yb = try Executor(model: modelB, options: options).run(x, shape: shape)
+                let stats = zip(ya, yb).map { ParityStats(name: $0.name, shape: $0.shape, actual: $0.values, expected: $1.values, atol: atol, rtol: rtol) }
+                cases.append(ParityCase(input: inputs.input ?? "seed \(inputs.seed), shape \(shape)", outputs: stats))
+            }
+            pass = cases.allSatisfy { $0.outputs.allSatisfy(\.pass) && !$0.outputs.isEmpty }
+            let report = ParityReport(model: a, reference: reference ?? b ?? "", atol: atol, rtol: rtol, cases: cases, pass: pass)
+            if format == .json {
+                let e = JSONEncoder()
+                e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try e.encode(report), as: UTF8.self))
+            } else {
+                print(text(report))
+            }
+        }
+        if !pass { throw ExitCode(ToolExit.modelWanting) }
+    }
+
+    func floats(_ t: Tensor) -> [Float] {
+        t.data.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+    }
+
+    func text(_ r: ParityReport) -> String {
+        func e(_ v: Double) -> String { String(format: "%.3e", v) }
+        var out = "\(r.model) vs \(r.reference) (atol \(e(r.atol)), rtol \(e(r.rtol)))\n"
+        for c in r.cases {
+            for o in c.outputs {
+                out += "  \(c.input) \(o.name) \(o.shape): \(o.pass ? "pass" : "FAIL") max abs \(e(o.max_abs_error)), max rel \(e(o.max_rel_error)), mean abs \(e(o.mean_abs_error)), cosine \(String(format: "%.8f", o.cosine_similarity)), \(o.failing_elements) of \(o.elements) out of tolerance"
+                if let t1 = o.top1_agreement, let t5 = o.top5_agreement { out += ", top-1 \(Int(t1 * 100))%, top-5 \(Int(t5 * 100))%" }
+                out += "\n"
+            }
+        }
+        return out + (r.pass ? "pass" : "FAIL")
+    }
+}
