@@ -28,13 +28,30 @@ IR_FOR_OPSET = {7: 3, 9: 4, 10: 5, 11: 6, 13: 7, 17: 8, 21: 10}
 BN_EPS = 1e-5
 
 
-class Builder:
-    """Accumulates nodes and initializers; folds BN into the conv it follows when fused."""
+def np_conv(x, w, b, stride, pad):
+    """NCHW convolution in numpy (for BN calibration): x [N,C,H,W], w [M,C,k,k]."""
+    n, c, h, wd = x.shape
+    m, _, k, _ = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh, ow = (h + 2 * pad - k) // stride + 1, (wd + 2 * pad - k) // stride + 1
+    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))[:, :, ::stride, ::stride][:, :, :oh, :ow]
+    y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
+    return (y + b[None, :, None, None]) if b is not None else y
 
-    def __init__(self, rng, opset, fused):
+
+class Builder:
+    """Accumulates nodes and initializers; folds BN into the conv it follows when fused.
+
+    With `calibrate` (an input batch), it also runs each op in numpy as it is
+    added and sets every BatchNorm's running mean/var from the activations that
+    BN really sees, as a trained network's statistics are: activations then stay
+    normalised through any depth instead of growing layer by layer."""
+
+    def __init__(self, rng, opset, fused, calibrate=None):
         self.rng, self.opset, self.fused = rng, opset, fused
         self.nodes, self.inits = [], []
         self.last_conv = None  # (output name, node, weight name, bias name or None)
+        self.act = {} if calibrate is None else {"input": calibrate.astype(np.float64)}
 
     def init(self, name, array):
         self.inits.append(numpy_helper.from_array(np.array(array, order="C"), name))
@@ -55,6 +72,9 @@ class Builder:
             inputs.append(self.init(f"{name}.bias", (self.rng.standard_normal(cout) * 0.01).astype(np.float32)))
         out = self.node("Conv", inputs, name, kernel_shape=[k, k], strides=[stride, stride],
                         pads=[pad] * 4, dilations=[1, 1], group=1)
+        if x in self.act:
+            bias = numpy_helper.to_array(self.inits[-1]).astype(np.float64) if bias else None
+            self.act[out] = np_conv(self.act[x], w.astype(np.float64), bias, stride, pad)
         self.last_conv = (out, self.nodes[-1], f"{name}.weight", f"{name}.bias" if bias else None)
         return out
 
@@ -63,12 +83,22 @@ class Builder:
         beta = self.rng.normal(0.0, 0.1, c)
         mean = self.rng.normal(0.0, 0.2, c)
         var = self.rng.uniform(0.5, 2.0, c)
+        if x in self.act:  # calibrated: the statistics of what this BN really sees
+            a = self.act[x]
+            mean, var = a.mean(axis=(0, 2, 3)), a.var(axis=(0, 2, 3)) + 1e-3
+            scale = gamma / np.sqrt(var + BN_EPS)
+            self.act[f"bn:{name}"] = (a - mean[None, :, None, None]) * scale[None, :, None, None] + beta[None, :, None, None]
+        calibrated = self.act.pop(f"bn:{name}", None)
         if self.fused and self.last_conv and self.last_conv[0] == x:
-            return self._fold(gamma, beta, mean, var)
-        f32 = lambda a: a.astype(np.float32)
-        ins = [x] + [self.init(f"{name}.{p}", f32(v)) for p, v in
-                     (("weight", gamma), ("bias", beta), ("running_mean", mean), ("running_var", var))]
-        return self.node("BatchNormalization", ins, name, epsilon=BN_EPS, momentum=0.9)
+            out = self._fold(gamma, beta, mean, var)
+        else:
+            f32 = lambda a: a.astype(np.float32)
+            ins = [x] + [self.init(f"{name}.{p}", f32(v)) for p, v in
+                         (("weight", gamma), ("bias", beta), ("running_mean", mean), ("running_var", var))]
+            out = self.node("BatchNormalization", ins, name, epsilon=BN_EPS, momentum=0.9)
+        if calibrated is not None:
+            self.act[out] = calibrated
+        return out
 
     def _fold(self, gamma, beta, mean, var):
         """Folds BN into the preceding conv in float64, as exporters do."""
@@ -90,7 +120,10 @@ class Builder:
         return out
 
     def relu(self, x, name):
-        return self.node("Relu", [x], name)
+        out = self.node("Relu", [x], name)
+        if x in self.act:
+            self.act[out] = np.maximum(self.act[x], 0)
+        return out
 
     def conv_bn(self, x, cin, cout, k, stride, name, relu=True, pad=None):
         y = self.bn(self.conv(x, cin, cout, k, stride, name, pad=pad), cout, name.replace("conv", "bn"))
@@ -144,7 +177,13 @@ class Builder:
         y = self.conv_bn(x, cin, cout, 3, stride, f"{name}.conv1")
         y = self.conv_bn(y, cout, cout, 3, 1, f"{name}.conv2", relu=False)
         s = self.shortcut(x, cin, cout, stride, shortcut, name)
-        return self.relu(self.node("Add", [y, s], f"{name}.add"), f"{name}.relu")
+        return self.relu(self.add(y, s, f"{name}.add"), f"{name}.relu")
+
+    def add(self, a, b, name):
+        out = self.node("Add", [a, b], name)
+        if a in self.act and b in self.act:
+            self.act[out] = self.act[a] + self.act[b]
+        return out
 
     def bottleneck(self, x, cin, width, stride, shortcut, stride_on, name):
         cout = width * 4
@@ -153,7 +192,7 @@ class Builder:
         y = self.conv_bn(y, width, width, 3, s2, f"{name}.conv2")
         y = self.conv_bn(y, width, cout, 1, 1, f"{name}.conv3", relu=False, pad=0)
         s = self.shortcut(x, cin, cout, stride, shortcut, name)
-        return self.relu(self.node("Add", [y, s], f"{name}.add"), f"{name}.relu")
+        return self.relu(self.add(y, s, f"{name}.add"), f"{name}.relu")
 
     def preact_block(self, x, cin, cout, stride, shortcut, name):
         """ResNet v2: BN+ReLU before each conv; projections read the pre-activated input."""
@@ -229,12 +268,20 @@ TORCHVISION = {"resnet18": ("basic", [2, 2, 2, 2]), "resnet34": ("basic", [3, 4,
                "resnet152": ("bottleneck", [3, 8, 36, 3])}
 
 
-def torchvision_resnet(arch, fused=False, seed=0, opset=17):
-    """torchvision's ResNet (v1.5: stride on the 3x3, projection shortcuts) at 224x224."""
+def torchvision_resnet(arch, fused=False, seed=0, opset=17, calibrate=True):
+    """torchvision's ResNet (v1.5: stride on the 3x3, projection shortcuts) at 224x224,
+    with BatchNorm statistics calibrated on a seeded batch (see Builder)."""
     block, layers = TORCHVISION[arch]
-    b = Builder(np.random.default_rng(seed), opset, fused)
+    rng = np.random.default_rng(seed)
+    batch = rng.standard_normal((2, 3, 224, 224)) if calibrate else None
+    b = Builder(rng, opset, fused, calibrate=batch)
     x = b.conv_bn("input", 3, 64, 7, 2, "conv1", pad=3)
+    x0 = x
     x = b.node("MaxPool", [x], "maxpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    if x0 in b.act:
+        a = np.pad(b.act[x0], ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+        win = np.lib.stride_tricks.sliding_window_view(a, (3, 3), axis=(2, 3))[:, :, ::2, ::2]
+        b.act[x] = win.max(axis=(4, 5))
     c = 64
     for si, (w, n) in enumerate(zip([64, 128, 256, 512], layers)):
         for bi in range(n):
@@ -244,8 +291,9 @@ def torchvision_resnet(arch, fused=False, seed=0, opset=17):
                 x = b.basic_block(x, c, w, stride, "B", nm); c = w
             else:
                 x = b.bottleneck(x, c, w, stride, "B", "conv2", nm); c = w * 4
+    b.act.clear()  # the head needs no statistics
     out = b.head(x, c, 1000, "flatten")
-    return finish(b, arch, out, (3, 224, 224), 1000, f"torchvision {arch} architecture, random weights")
+    return finish(b, arch, out, (3, 224, 224), 1000, f"torchvision {arch} architecture, random weights, calibrated BN")
 
 
 def encodings_model():

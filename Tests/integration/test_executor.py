@@ -1,0 +1,98 @@
+"""The reference executor through resnet-check parity/run: every fixture
+against onnxruntime's stored outputs (as .onnx and as .rnw, SIMD and reference
+kernels), .onnx vs lossless .rnw bit-identical, --fold-bn within tolerance,
+a generated resnet50, and an unsupported operator refused before running."""
+import json
+import os
+import subprocess
+
+import pytest
+from onnx import TensorProto, helper
+import onnx
+
+from conftest import FIXTURES, fixture_names, large_model, tool
+
+
+def check(*args):
+    return subprocess.run([tool("resnet-check"), *args], capture_output=True, text=True)
+
+
+def parity(*args):
+    r = check("parity", *args, "--format", "json")
+    assert r.returncode in (0, 1), r.stderr
+    return r.returncode, json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("name", fixture_names())
+@pytest.mark.parametrize("fmt", ["onnx", "rnw"])
+def test_matches_onnxruntime(name, fmt, tmp_path):
+    folder = os.path.join(FIXTURES, name)
+    model = os.path.join(folder, "model.onnx")
+    if fmt == "rnw":
+        rnw = str(tmp_path / "m.rnw")
+        subprocess.run([tool("resnet-convert"), model, rnw, "-q"], check=True)
+        model = rnw
+    for kernels in ([], ["--reference-kernels"]):
+        code, r = parity(model, "--reference", folder, "--atol", "1e-4", "--rtol", "1e-4", *kernels)
+        assert code == 0 and r["pass"], r
+        assert len(r["cases"]) == 2  # batch 1 and batch 2
+        for c in r["cases"]:
+            for o in c["outputs"]:
+                assert o["failing_elements"] == 0 and o["cosine_similarity"] > 0.99999
+                if o["top5_agreement"] is not None:
+                    assert o["top5_agreement"] == 1.0
+
+
+@pytest.mark.parametrize("name", ["v1.5", "v2", "optA-concat", "v1d-fused"])
+def test_onnx_and_lossless_rnw_are_bit_identical(name, tmp_path):
+    src = os.path.join(FIXTURES, name, "model.onnx")
+    rnw = str(tmp_path / "m.rnw")
+    subprocess.run([tool("resnet-convert"), src, rnw, "-q"], check=True)
+    code, r = parity(rnw, src, "--batch", "2", "--seed", "7", "--atol", "0", "--rtol", "0")
+    assert code == 0 and r["cases"][0]["outputs"][0]["max_abs_error"] == 0
+    digests = [check("run", m, "--batch", "2", "--seed", "7").stdout.split("digest ")[1][:16] for m in (src, rnw)]
+    assert digests[0] == digests[1]
+
+
+@pytest.mark.parametrize("name", ["v1.5", "v1", "basic-B"])
+def test_fold_bn_within_tolerance(name, tmp_path):
+    src = os.path.join(FIXTURES, name, "model.onnx")
+    folded = str(tmp_path / "f.rnw")
+    subprocess.run([tool("resnet-convert"), src, folded, "--fold-bn", "-q"], check=True)
+    code, r = parity(folded, "--reference", os.path.join(FIXTURES, name))
+    assert code == 0, r
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["unfused", "fused"])
+def test_resnet50_matches_onnxruntime(fused, tmp_path):
+    model = large_model("resnet50", fused)
+    code, r = parity(model, "--reference", os.path.dirname(model))
+    assert code == 0 and r["pass"], r
+    rnw = str(tmp_path / "r50.rnw")
+    subprocess.run([tool("resnet-convert"), model, rnw, "-q"], check=True)
+    code, r = parity(rnw, model, "--atol", "0", "--rtol", "0")
+    assert code == 0
+
+
+def test_unsupported_op_is_named_before_running(tmp_path):
+    node = helper.make_node("Erf", ["x"], ["y"], name="the_erf")
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    path = str(tmp_path / "erf.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    r = check("run", path)
+    assert r.returncode == 2 and "the_erf" in r.stderr and "Erf" in r.stderr
+
+
+def test_out_of_tolerance_fails(tmp_path):
+    """A model whose weights differ must fail parity with exit 1."""
+    src = os.path.join(FIXTURES, "basic-B", "model.onnx")
+    m = onnx.load(src)
+    w = m.graph.initializer[0]
+    raw = bytearray(w.raw_data)
+    raw[0:4] = b"\x00\x00\x80\x3f"  # first weight := 1.0
+    w.raw_data = bytes(raw)
+    bad = str(tmp_path / "bad.onnx")
+    onnx.save(m, bad)
+    code, r = parity(bad, "--reference", os.path.join(FIXTURES, "basic-B"))
+    assert code == 1 and not r["pass"]
