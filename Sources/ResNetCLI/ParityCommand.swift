@@ -153,8 +153,22 @@ public struct ParityCommand: ParsableCommand {
         if !pass { throw ExitCode(ToolExit.modelWanting) }
     }
 
+    /// A stored tensor's values as floats, whatever its element type (Shape gives INT64, masks BOOL).
     func floats(_ t: Tensor) -> [Float] {
-        t.data.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+        t.data.withUnsafeBytes { raw -> [Float] in
+            func load<T: FixedWidthInteger>(_: T.Type, _ f: (T) -> Float) -> [Float] {
+                (0..<(raw.count / MemoryLayout<T>.size)).map { f(T(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self))) }
+            }
+            switch t.dataType {
+            case .double: return load(UInt64.self) { Float(Double(bitPattern: $0)) }
+            case .float16: return load(UInt16.self) { Float(Float16(bitPattern: $0)) }
+            case .int64: return load(Int64.self) { Float($0) }
+            case .int32: return load(Int32.self) { Float($0) }
+            case .int8: return load(Int8.self) { Float($0) }
+            case .uint8, .bool: return load(UInt8.self) { Float($0) }
+            default: return load(UInt32.self) { Float(bitPattern: $0) }
+            }
+        }
     }
 
     func text(_ r: ParityReport) -> String {

@@ -28,7 +28,9 @@ extension Planner {
         case "LeakyRelu", "Clip", "Sigmoid": try activation(node)
         case "MaxPool", "AveragePool": try pool(node)
         case "GlobalAveragePool", "GlobalMaxPool", "ReduceMean": try globalPool(node)
+        case "Sum" where node.inputs.count != 2: try sum(node)
         case "Add", "Sub", "Mul", "Sum": try binary(node, relu: relu, output: outputNode)
+        case "Gather": try gather(node)
         case "Gemm": try gemm(node)
         case "MatMul": try matmul(node)
         case "Softmax": try softmax(node)
@@ -172,8 +174,9 @@ extension Planner {
         guard let kernel = node.attribute("kernel_shape")?.ints?.map({ Int($0) }) else {
             throw ExecError.shapeMismatch(node: node.name, detail: "kernel_shape is required")
         }
-        if node.outputs.count > 1 && !node.outputs[1].isEmpty {
-            throw ExecError.unsupportedAttribute(node: node.name, detail: "MaxPool's Indices output")
+        if xs.count != 4 || (node.outputs.count > 1 && !node.outputs[1].isEmpty) {
+            try genericPool(node, x: x, xs: xs, kernel: kernel)
+            return
         }
         let g = try convGeometry(node, input: xs, kernel: kernel, pooling: true)
         let isMax = node.opType == "MaxPool"
@@ -194,7 +197,8 @@ extension Planner {
             let axes = try node.attribute("axes")?.ints ?? (optionalValue(node, 1) != nil ? ints(node, 1) : nil)
             let normal = (axes ?? []).map { $0 < 0 ? Int($0) + xs.count : Int($0) }.sorted()
             guard normal == Array(2..<xs.count) else {
-                throw ExecError.unsupportedAttribute(node: node.name, detail: "ReduceMean over axes \(axes ?? []) (only the spatial axes)")
+                try reduceMeanGeneral(node, x: x, xs: xs, axes: axes)
+                return
             }
             keep = (node.attribute("keepdims")?.int ?? 1) != 0
         }

@@ -45,10 +45,20 @@ extension Planner {
 
     /// Gemm: Y[M,N] = alpha * A[M,K] · op(B) + beta * C, B a constant (transposed once at plan time if transB).
     func gemm(_ node: Node) throws {
-        let (a, ash) = try tensor(node, 0)
+        var (a, ash) = try tensor(node, 0)
         let (w, wsh) = try floats(node, 1)
-        guard (node.attribute("transA")?.int ?? 0) == 0, ash.count == 2, wsh.count == 2 else {
-            throw ExecError.unsupportedAttribute(node: node.name, detail: "Gemm with transA or inputs of rank other than 2")
+        guard ash.count == 2, wsh.count == 2 else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "Gemm with inputs of rank other than 2")
+        }
+        if (node.attribute("transA")?.int ?? 0) != 0 {
+            // A is [K, M]: transpose it into [M, K] first.
+            let t = newTensor([ash[1], ash[0]])
+            let (rows, cols, src) = (ash[0], ash[1], a)
+            emit(node) { p in
+                let s = p.pointer(src), d = p.pointer(t)
+                for r in 0..<rows { for c in 0..<cols { d[c * rows + r] = s[r * cols + c] } }
+            }
+            (a, ash) = (t, [ash[1], ash[0]])
         }
         let transB = (node.attribute("transB")?.int ?? 0) != 0
         let (k, n) = transB ? (wsh[1], wsh[0]) : (wsh[0], wsh[1])
@@ -56,16 +66,17 @@ extension Planner {
         let alpha = node.attribute("alpha")?.float ?? 1, beta = node.attribute("beta")?.float ?? 1
         let wv = w.array
         let bkn: [Float] = (0..<(k * n)).map { i in alpha * (transB ? wv[(i % n) * k + i / n] : wv[i]) }
-        var bias = [Float](repeating: 0, count: n)
+        let m = ash[0]
+        // C broadcast to [M, N] once at plan time (it is a constant), scaled by beta.
+        var bias = [Float](repeating: 0, count: m * n)
         if optionalValue(node, 2) != nil {
             let (c, csh) = try floats(node, 2)
             let cv = c.array
-            guard cv.count == n || cv.count == 1 || (csh.count == 2 && csh[1] == n && csh[0] == 1) else {
-                throw ExecError.unsupportedAttribute(node: node.name, detail: "Gemm C of shape \(csh) (only [N], [1, N] or a scalar)")
-            }
-            bias = (0..<n).map { beta * cv[cv.count == 1 ? 0 : $0] }
+            let out = try broadcastShape(node, csh, [m, n])
+            guard out == [m, n] else { throw ExecError.shapeMismatch(node: node.name, detail: "C \(csh) does not broadcast to [\(m), \(n)]") }
+            let strides = Self.broadcastStrides(csh, to: [m, n])
+            for i in 0..<m { for j in 0..<n { bias[i * n + j] = beta * cv[i * strides[0] + j * strides[1]] } }
         }
-        let m = ash[0]
         let y = newTensor([m, n])
         maxGemmN = max(maxGemmN, n)
         let simd = self.simd
@@ -79,7 +90,7 @@ extension Planner {
                     GemmReference.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: bp.baseAddress!, ldb: n, c: out, ldc: n,
                                         bias: nil, epilogue: GemmEpilogue())  // SAFETY: as above
                 }
-                for i in 0..<m { for j in 0..<n { out[i * n + j] += bias[j] } }
+                for i in 0..<(m * n) { out[i] += bias[i] }
             }
         }
         set(node, .tensor(id: y, shape: [m, n]))
@@ -87,11 +98,13 @@ extension Planner {
 
     /// MatMul of a 2-D tensor by a 2-D constant.
     func matmul(_ node: Node) throws {
+        guard case let .floats(_, wsh0)? = optionalValue(node, 1), case let .tensor(_, ash0)? = optionalValue(node, 0),
+              ash0.count == 2, wsh0.count == 2, ash0[1] == wsh0[0] else {
+            try matmulGeneral(node)
+            return
+        }
         let (a, ash) = try tensor(node, 0)
         let (w, wsh) = try floats(node, 1)
-        guard ash.count == 2, wsh.count == 2, ash[1] == wsh[0] else {
-            throw ExecError.unsupportedAttribute(node: node.name, detail: "MatMul of \(ash) by \(wsh) (only 2-D by a 2-D constant)")
-        }
         let (m, k, n) = (ash[0], ash[1], wsh[1])
         let y = newTensor([m, n])
         maxGemmN = max(maxGemmN, n)
@@ -115,9 +128,14 @@ extension Planner {
         let axisDefault: Int64 = opset >= 13 ? -1 : 1
         var axis = Int(node.attribute("axis")?.int ?? axisDefault)
         if axis < 0 { axis += xs.count }
-        // Before opset 13 Softmax flattens from `axis`; from 13 it works on `axis` alone (the last one here).
-        guard axis >= 0, axis < xs.count, opset < 13 || axis == xs.count - 1 else {
-            throw ExecError.unsupportedAttribute(node: node.name, detail: "Softmax over axis \(axis) of \(xs) (only the last)")
+        guard axis >= 0, axis < xs.count else { throw ExecError.shapeMismatch(node: node.name, detail: "axis \(axis) out of range for \(xs)") }
+        // From opset 13 Softmax works on `axis` alone; before, on everything from `axis` on, flattened.
+        if opset >= 13 && axis != xs.count - 1 {
+            let y = newTensor(xs)
+            let outer = xs[..<axis].reduce(1, *), length = xs[axis], inner = xs[(axis + 1)...].reduce(1, *)
+            emit(node) { p in GenericOps.softmax(p.pointer(x), p.pointer(y), outer: outer, length: length, inner: inner) }
+            set(node, .tensor(id: y, shape: xs))
+            return
         }
         let inner = xs[axis...].reduce(1, *), outer = xs[..<axis].reduce(1, *)
         let y = newTensor(xs)
@@ -130,6 +148,18 @@ extension Planner {
         switch node.opType {
         case "Identity", "Dropout", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Cast":
             let (x, xs) = try tensor(node, 0)
+            if node.opType == "Dropout" {
+                if let t = optionalValue(node, 2), case let .ints(v, _) = t, v.first ?? 0 != 0 {
+                    throw ExecError.unsupportedAttribute(node: node.name, detail: "training-mode Dropout (random; the executor runs inference)")
+                }
+                if node.outputs.count > 1 && !node.outputs[1].isEmpty {
+                    // Inference: nothing is dropped, the mask is all true.
+                    let mask = newTensor(xs)
+                    let count = xs.reduce(1, *)
+                    emit(node) { p in p.pointer(mask).update(repeating: 1, count: count) }
+                    set(node, .tensor(id: mask, shape: xs), output: 1)
+                }
+            }
             if node.opType == "Cast", (node.attribute("to")?.int ?? 1) != 1 {
                 throw ExecError.unsupportedAttribute(node: node.name, detail: "Cast of a float tensor to type \(node.attribute("to")?.int ?? 0)")
             }
@@ -193,10 +223,28 @@ extension Planner {
     /// Constant-mode Pad of a 4-D tensor.
     func pad(_ node: Node) throws {
         let (x, xs) = try tensor(node, 0)
-        let pads = try node.attribute("pads")?.ints ?? ints(node, 1)
+        var pads = try node.attribute("pads")?.ints ?? ints(node, 1)
         let mode = node.attribute("mode")?.string ?? "constant"
         var fill = node.attribute("value")?.float ?? 0
         if let v = optionalValue(node, 2), case let .floats(c, _) = v { fill = c.array.first ?? 0 }
+        if let axesValue = optionalValue(node, 3), case let .ints(axes, _) = axesValue {
+            // Pads given for some axes only (opset 18): spread them over every axis.
+            var full = [Int64](repeating: 0, count: 2 * xs.count)
+            for (k, a) in axes.enumerated() {
+                let d = a < 0 ? Int(a) + xs.count : Int(a)
+                full[d] = pads[k]
+                full[d + xs.count] = pads[k + axes.count]
+            }
+            pads = full
+        }
+        if mode == "constant", pads.count == 2 * xs.count, pads.allSatisfy({ $0 >= 0 }), xs.count != 4 {
+            let begin = pads[..<xs.count].map(Int.init)
+            let out = (0..<xs.count).map { xs[$0] + Int(pads[$0]) + Int(pads[$0 + xs.count]) }
+            let y = newTensor(out)
+            emit(node) { p in GenericOps.pad(p.pointer(x), shape: xs, begin: begin, outShape: out, fill: fill, into: p.pointer(y)) }
+            set(node, .tensor(id: y, shape: out))
+            return
+        }
         guard mode == "constant", pads.count == 2 * xs.count, pads.allSatisfy({ $0 >= 0 }), xs.count == 4 else {
             throw ExecError.unsupportedAttribute(node: node.name, detail: "Pad mode \(mode) with pads \(pads) on \(xs) (only non-negative constant padding of 4-D)")
         }
@@ -226,10 +274,13 @@ extension Planner {
         var begin = [Int](repeating: 0, count: xs.count), step = [Int](repeating: 1, count: xs.count), out = xs
         for (i, a) in (axes ?? Array(0..<Int64(starts.count))).enumerated() {
             let d = a < 0 ? Int(a) + xs.count : Int(a), n = Int64(xs[d]), s = steps?[i] ?? 1
-            guard s > 0 else { throw ExecError.unsupportedAttribute(node: node.name, detail: "negative Slice steps") }
-            func clamp(_ v: Int64) -> Int64 { max(0, min(n, v < 0 ? v &+ n : v)) }
+            guard s != 0 else { throw ExecError.shapeMismatch(node: node.name, detail: "Slice step 0") }
+            // ONNX clamping: [0, n] for positive steps, [-1, n-1] for negative ones.
+            let (lo, hi): (Int64, Int64) = s > 0 ? (0, n) : (-1, n - 1)
+            func clamp(_ v: Int64) -> Int64 { max(lo, min(hi, v < 0 ? v &+ n : v)) }
             let b = clamp(starts[i]), e = clamp(ends[i])
-            begin[d] = Int(b); step[d] = Int(s); out[d] = Int(max(0, (e - b + s - 1) / s))
+            let count = s > 0 ? (e - b + s - 1) / s : (b - e + (-s) - 1) / (-s)
+            begin[d] = Int(b); step[d] = Int(s); out[d] = Int(max(0, count))
         }
         let y = newTensor(out)
         let inStrides = Self.broadcastStrides(xs, to: xs)

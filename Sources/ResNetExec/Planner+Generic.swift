@@ -1,0 +1,152 @@
+import ResNetIR
+import ResNetKernels
+import ResNetKernelsReference
+
+/// General forms of operators (N-D windows, any axes, batched MatMul, Gather)
+/// that ResNets rarely need but the ONNX backend tests exercise.
+extension Planner {
+    /// Window geometry over any number of spatial dims (pads, strides, dilations, ceil_mode, auto_pad).
+    func window(_ node: Node, spatial: [Int], kernel: [Int]) throws -> (GenericOps.Window, [Int]) {
+        let d = spatial.count
+        guard kernel.count == d else { throw ExecError.shapeMismatch(node: node.name, detail: "kernel_shape \(kernel) for \(d) spatial dims") }
+        let strides = (node.attribute("strides")?.ints ?? Array(repeating: 1, count: d)).map(Int.init)
+        let dilations = (node.attribute("dilations")?.ints ?? Array(repeating: 1, count: d)).map(Int.init)
+        var pads = (node.attribute("pads")?.ints ?? Array(repeating: 0, count: 2 * d)).map(Int.init)
+        let ceil = (node.attribute("ceil_mode")?.int ?? 0) != 0
+        let autoPad = node.attribute("auto_pad")?.string ?? "NOTSET"
+        guard strides.count == d, dilations.count == d, pads.count == 2 * d else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "strides/dilations/pads that do not match \(d) spatial dims")
+        }
+        if autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" {
+            for i in 0..<d {
+                let span = dilations[i] * (kernel[i] - 1) + 1
+                let total = max(0, ((spatial[i] + strides[i] - 1) / strides[i] - 1) * strides[i] + span - spatial[i])
+                pads[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+                pads[i + d] = total - pads[i]
+            }
+        } else if autoPad == "VALID" {
+            pads = Array(repeating: 0, count: 2 * d)
+        }
+        let out = try (0..<d).map { i -> Int in
+            let span = dilations[i] * (kernel[i] - 1) + 1
+            let room = spatial[i] + pads[i] + pads[i + d] - span
+            guard room >= 0, strides[i] > 0 else { throw ExecError.shapeMismatch(node: node.name, detail: "window does not fit \(spatial)") }
+            var o = (ceil ? (room + strides[i] - 1) / strides[i] : room / strides[i]) + 1
+            if ceil && (o - 1) * strides[i] >= spatial[i] + pads[i] { o -= 1 }
+            return o
+        }
+        return (GenericOps.Window(input: spatial, kernel: kernel, stride: strides, dilation: dilations,
+                                  padBegin: Array(pads[..<d]), output: out), Array(pads[d...]))
+    }
+
+    func genericPool(_ node: Node, x: Int, xs: [Int], kernel: [Int]) throws {
+        let (w, padEnd) = try window(node, spatial: Array(xs.dropFirst(2)), kernel: kernel)
+        let outShape = [xs[0], xs[1]] + w.output
+        let y = newTensor(outShape)
+        let wantsIndices = node.outputs.count > 1 && !node.outputs[1].isEmpty
+        let indices = wantsIndices ? newTensor(outShape) : nil
+        let isMax = node.opType == "MaxPool", includePad = (node.attribute("count_include_pad")?.int ?? 0) != 0
+        let columnMajor = (node.attribute("storage_order")?.int ?? 0) == 1
+        let planes = xs[0] * xs[1]
+        emit(node) { p in
+            GenericOps.pool(p.pointer(x), planes: planes, w, max: isMax, countIncludePad: includePad, padEnd: padEnd,
+                            into: p.pointer(y), indices: indices.map { p.pointer($0) }, columnMajor: columnMajor)
+        }
+        set(node, .tensor(id: y, shape: outShape))
+        if let indices { set(node, .tensor(id: indices, shape: outShape), output: 1) }
+    }
+
+    func reduceMeanGeneral(_ node: Node, x: Int, xs: [Int], axes: [Int64]?) throws {
+        let keep = (node.attribute("keepdims")?.int ?? 1) != 0
+        var set = Set((axes ?? []).map { $0 < 0 ? Int($0) + xs.count : Int($0) })
+        if axes == nil || axes?.isEmpty == true {
+            if (node.attribute("noop_with_empty_axes")?.int ?? 0) != 0 { self.set(node, alias(x, xs)); return }
+            set = Set(0..<xs.count)
+        }
+        let outShape = keep ? xs.enumerated().map { set.contains($0.offset) ? 1 : $0.element } : xs.enumerated().filter { !set.contains($0.offset) }.map(\.element)
+        let y = newTensor(outShape)
+        let axesSet = set
+        emit(node) { p in GenericOps.reduceMean(p.pointer(x), shape: xs, axes: axesSet, into: p.pointer(y)) }
+        self.set(node, .tensor(id: y, shape: outShape))
+    }
+
+    /// Sum of any number of inputs (1: a copy; 3+: pairwise with broadcasting).
+    func sum(_ node: Node) throws {
+        var (acc, shape) = try tensor(node, 0)
+        for i in 1..<max(node.inputs.count, 1) {
+            let (b, bs) = try tensor(node, i)
+            let out = try broadcastShape(node, shape, bs)
+            let y = newTensor(out)
+            let sa = Self.broadcastStrides(shape, to: out), sb = Self.broadcastStrides(bs, to: out), a = acc
+            emit(node) { p in ElementwiseReference.broadcast(.add, p.pointer(a), aStrides: sa, p.pointer(b), bStrides: sb, p.pointer(y), shape: out) }
+            (acc, shape) = (y, out)
+        }
+        set(node, node.inputs.count == 1 ? alias(acc, shape) : .tensor(id: acc, shape: shape))
+    }
+
+    func broadcastShape(_ node: Node, _ a: [Int], _ b: [Int]) throws -> [Int] {
+        let rank = max(a.count, b.count)
+        let pa = Array(repeating: 1, count: rank - a.count) + a, pb = Array(repeating: 1, count: rank - b.count) + b
+        return try zip(pa, pb).map { x, y in
+            guard x == y || x == 1 || y == 1 else { throw ExecError.shapeMismatch(node: node.name, detail: "cannot broadcast \(a) with \(b)") }
+            return max(x, y)
+        }
+    }
+
+    /// Gather of a float tensor by constant indices along `axis`.
+    func gather(_ node: Node) throws {
+        let (x, xs) = try tensor(node, 0)
+        let indices = try ints(node, 1)
+        let ishape = try value(node, 1).shape
+        var axis = Int(node.attribute("axis")?.int ?? 0)
+        if axis < 0 { axis += xs.count }
+        guard axis >= 0, axis < xs.count else { throw ExecError.shapeMismatch(node: node.name, detail: "axis out of range") }
+        let idx = try indices.map { i -> Int in
+            let k = i < 0 ? Int(i) + xs[axis] : Int(i)
+            guard k >= 0, k < xs[axis] else { throw ExecError.shapeMismatch(node: node.name, detail: "index \(i) out of range for \(xs[axis])") }
+            return k
+        }
+        let out = Array(xs[..<axis]) + ishape + Array(xs[(axis + 1)...])
+        let outer = xs[..<axis].reduce(1, *), inner = xs[(axis + 1)...].reduce(1, *), len = xs[axis]
+        let y = newTensor(out)
+        emit(node) { p in
+            var dst = p.pointer(y)
+            for o in 0..<outer { for k in idx { dst.update(from: p.pointer(x) + (o * len + k) * inner, count: inner); dst += inner } }
+        }
+        set(node, .tensor(id: y, shape: out))
+    }
+
+    /// MatMul with numpy semantics: 1-D operands promoted, batch dims broadcast.
+    func matmulGeneral(_ node: Node) throws {
+        let (a, as0) = try tensor(node, 0)
+        let (b, bs0) = try tensor(node, 1)
+        let aShape = as0.count == 1 ? [1, as0[0]] : as0, bShape = bs0.count == 1 ? [bs0[0], 1] : bs0
+        let (m, k, n) = (aShape[aShape.count - 2], aShape[aShape.count - 1], bShape[bShape.count - 1])
+        guard bShape[bShape.count - 2] == k else { throw ExecError.shapeMismatch(node: node.name, detail: "MatMul of \(as0) by \(bs0)") }
+        let batch = try broadcastShape(node, Array(aShape.dropLast(2)), Array(bShape.dropLast(2)))
+        var out = batch + [m, n]
+        if as0.count == 1 { out.remove(at: out.count - 2) }
+        if bs0.count == 1 { out.removeLast() }
+        let y = newTensor(out)
+        let sa = Self.broadcastStrides(Array(aShape.dropLast(2)), to: batch), sb = Self.broadcastStrides(Array(bShape.dropLast(2)), to: batch)
+        let count = batch.reduce(1, *)
+        maxGemmN = max(maxGemmN, n)
+        let simd = self.simd
+        emit(node) { p in
+            var index = [Int](repeating: 0, count: batch.count)
+            for t in 0..<count {
+                var ia = 0, ib = 0
+                for d in 0..<batch.count { ia += index[d] * sa[d]; ib += index[d] * sb[d] }
+                let pa = p.pointer(a) + ia * m * k, pb = p.pointer(b) + ib * k * n, pc = p.pointer(y) + t * m * n
+                if simd {
+                    Sgemm.sgemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc, ldc: n, bias: nil, epilogue: GemmEpilogue(), workspace: p.workspace)
+                } else {
+                    GemmReference.sgemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc, ldc: n, bias: nil, epilogue: GemmEpilogue())
+                }
+                var d = batch.count - 1
+                while d >= 0 { index[d] += 1; if index[d] < batch[d] { break }; index[d] = 0; d -= 1 }
+            }
+        }
+        set(node, .tensor(id: y, shape: out))
+    }
+}
