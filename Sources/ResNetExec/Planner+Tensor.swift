@@ -149,8 +149,11 @@ extension Planner {
         case "Identity", "Dropout", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Cast":
             let (x, xs) = try tensor(node, 0)
             if node.opType == "Dropout" {
-                if let t = optionalValue(node, 2), case let .ints(v, _) = t, v.first ?? 0 != 0 {
-                    throw ExecError.unsupportedAttribute(node: node.name, detail: "training-mode Dropout (random; the executor runs inference)")
+                var ratio = node.attribute("ratio")?.float ?? 0.5
+                if let r = optionalValue(node, 1), case let .floats(c, _) = r { ratio = c.array.first ?? ratio }
+                if let t = optionalValue(node, 2), case let .ints(v, _) = t, v.first ?? 0 != 0, ratio != 0 {
+                    // With ratio 0 training mode drops nothing (deterministic); otherwise it is random.
+                    throw ExecError.unsupportedAttribute(node: node.name, detail: "training-mode Dropout with ratio \(ratio) (random; the executor runs inference)")
                 }
                 if node.outputs.count > 1 && !node.outputs[1].isEmpty {
                     // Inference: nothing is dropped, the mask is all true.
