@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ResNetCheck
 import ResNetExec
 import ResNetIR
 import ResNetONNX
@@ -61,7 +62,26 @@ struct ParityReport: Encodable {
     let atol: Double
     let rtol: Double
     let cases: [ParityCase]
+    /// With --per-block: each residual block's output compared, in order.
+    let blocks: [ParityStats]?
+    /// With --per-block: the first block out of tolerance, if any.
+    let first_failing_block: String?
     let pass: Bool
+
+    enum CodingKeys: String, CodingKey { case model, reference, atol, rtol, cases, blocks, first_failing_block, pass }
+
+    /// Every key is always present (null when not applicable), so consumers can rely on them.
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(reference, forKey: .reference)
+        try c.encode(atol, forKey: .atol)
+        try c.encode(rtol, forKey: .rtol)
+        try c.encode(cases, forKey: .cases)
+        try c.encode(blocks, forKey: .blocks)
+        try c.encode(first_failing_block, forKey: .first_failing_block)
+        try c.encode(pass, forKey: .pass)
+    }
 }
 
 struct ParityCase: Encodable {
@@ -100,12 +120,16 @@ public struct ParityCommand: ParsableCommand {
     @Option(help: "Output format: text or json.")
     public var format: ShapesCommand.Format = .text
 
+    @Flag(help: "Also compare the output of every residual block (matched in order by the residual analysis) and name the first one out of tolerance.")
+    public var perBlock = false
+
     @OptionGroup public var inputs: InputOptions
 
     public init() {}
 
     public func validate() throws {
         guard (b == nil) != (reference == nil) else { throw ValidationError("give either a second model B or --reference DIR") }
+        if perBlock && b == nil { throw ValidationError("--per-block compares two models: give B") }
         guard atol >= 0, rtol >= 0 else { throw ValidationError("--atol and --rtol must be non-negative") }
     }
 
@@ -132,16 +156,24 @@ public struct ParityCommand: ParsableCommand {
                     }
                     cases.append(ParityCase(input: set, outputs: stats))
                 }
-            } else if let b {
+            }
+            var blockStats: [ParityStats]?
+            var firstFailing: String?
+            if let b {
                 let modelB = try ModelFiles.load(b).model
                 let (x, shape) = try inputs.load(for: modelA)
+                let execB = Executor(model: modelB, options: options)
                 let ya = try execA.run(x, shape: shape)
-                let yb = try Executor(model: modelB, options: options).run(x, shape: shape)
+                let yb = try execB.run(x, shape: shape)
                 let stats = zip(ya, yb).map { ParityStats(name: $0.name, shape: $0.shape, actual: $0.values, expected: $1.values, atol: atol, rtol: rtol) }
                 cases.append(ParityCase(input: inputs.input ?? "seed \(inputs.seed), shape \(shape)", outputs: stats))
+                if perBlock {
+                    (blockStats, firstFailing) = try compareBlocks(modelA, execA, modelB, execB, x, shape)
+                }
             }
-            pass = cases.allSatisfy { $0.outputs.allSatisfy(\.pass) && !$0.outputs.isEmpty }
-            let report = ParityReport(model: a, reference: reference ?? b ?? "", atol: atol, rtol: rtol, cases: cases, pass: pass)
+            pass = cases.allSatisfy { $0.outputs.allSatisfy(\.pass) && !$0.outputs.isEmpty } && firstFailing == nil
+            let report = ParityReport(model: a, reference: reference ?? b ?? "", atol: atol, rtol: rtol, cases: cases,
+                                      blocks: blockStats, first_failing_block: firstFailing, pass: pass)
             if format == .json {
                 let e = JSONEncoder()
                 e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -151,6 +183,29 @@ public struct ParityCommand: ParsableCommand {
             }
         }
         if !pass { throw ExitCode(ToolExit.modelWanting) }
+    }
+
+    /// Runs both models in lockstep, comparing each residual block's output in place.
+    func compareBlocks(_ ma: Model, _ ea: Executor, _ mb: Model, _ eb: Executor, _ x: [Float], _ shape: [Int]) throws
+        -> ([ParityStats], String?) {
+        let blocksA = ShapeChecker.check(ma, file: a).blocks, blocksB = ShapeChecker.check(mb, file: b ?? "").blocks
+        guard blocksA.count == blocksB.count, !blocksA.isEmpty else {
+            throw UsageError("--per-block: A has \(blocksA.count) residual blocks and B has \(blocksB.count); they must match")
+        }
+        let sa = try Stepper(plan: try ea.plan(inputShape: shape), input: x)
+        let sb = try Stepper(plan: try eb.plan(inputShape: shape), input: x)
+        var stats: [ParityStats] = []
+        for (ba, bb) in zip(blocksA, blocksB) {
+            let s: ParityStats? = sa.advance(to: ba.outputValue) { shapeA, va in
+                sb.advance(to: bb.outputValue) { _, vb in
+                    ParityStats(name: ba.name, shape: shapeA, actual: Array(va), expected: Array(vb), atol: atol, rtol: rtol)
+                }
+            } ?? nil
+            guard let s else { continue }  // a block output folded away by one plan: nothing to compare
+            stats.append(s)
+            if !s.pass { return (stats, ba.name) }
+        }
+        return (stats, nil)
     }
 
     /// A stored tensor's values as floats, whatever its element type (Shape gives INT64, masks BOOL).
@@ -180,6 +235,14 @@ public struct ParityCommand: ParsableCommand {
                 if let t1 = o.top1_agreement, let t5 = o.top5_agreement { out += ", top-1 \(Int(t1 * 100))%, top-5 \(Int(t5 * 100))%" }
                 out += "\n"
             }
+        }
+        if let blocks = r.blocks {
+            out += "  per block: \(blocks.count) compared"
+            if let worst = blocks.max(by: { $0.max_abs_error < $1.max_abs_error }) {
+                out += ", largest max abs \(e(worst.max_abs_error)) at '\(worst.name)'"
+            }
+            out += r.first_failing_block.map { "; first out of tolerance: '\($0)'" } ?? "; all within tolerance"
+            out += "\n"
         }
         return out + (r.pass ? "pass" : "FAIL")
     }

@@ -24,6 +24,8 @@ public struct ResidualBlock: Encodable, Sendable {
     public let output_shape: String
     public let main_shape: String
     public let shortcut_shape: String
+    /// The value the block outputs (after its ReLU for post-activation blocks), for per-block parity.
+    public let outputValue: String
     /// Indices of the nodes in this block (main branch, shortcut and join), for per-stage sums.
     let nodeIndices: [Int]
     let joinIndex: Int
@@ -169,7 +171,7 @@ struct ResidualAnalysis {
                 stride_on: strided?.element.name, stride_position: position, main_convs: mainConvs, shortcut_convs: shortConvs,
                 pre_activation: preActivation, input_shape: describe(facts[x]?.shape), output_shape: describe(facts[outValue]?.shape),
                 main_shape: describe(facts[mainValue]?.shape), shortcut_shape: describe(facts[shortValue]?.shape),
-                nodeIndices: (main + short + [j] + (postActivation ? output : [])).sorted(), joinIndex: j)
+                outputValue: outValue, nodeIndices: (main + short + [j] + (postActivation ? output : [])).sorted(), joinIndex: j)
             blocks.append(block)
             diagnostics += ResidualDiagnostics.check(block, main: facts[mainValue]?.shape, shortcut: facts[shortValue]?.shape)
         }

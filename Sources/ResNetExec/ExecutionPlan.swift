@@ -48,9 +48,12 @@ public final class ExecutionPlan {
     public let inputShape: [Int]
     let inputTensor: Int
     let outputs: [(String, PlanValue)]
+    let producedBy: [String: (step: Int, tensor: Int, shape: [Int])]
 
     init(steps: [Step], buffers: [Buffer], storage: [Int], workspace: GemmWorkspace, columns: Buffer, simd: Bool,
-         inputName: String, inputShape: [Int], inputTensor: Int, outputs: [(String, PlanValue)]) {
+         inputName: String, inputShape: [Int], inputTensor: Int, outputs: [(String, PlanValue)],
+         producedBy: [String: (step: Int, tensor: Int, shape: [Int])]) {
+        self.producedBy = producedBy
         self.steps = steps
         self.buffers = buffers
         self.storage = storage
@@ -68,6 +71,9 @@ public final class ExecutionPlan {
     func pointer(_ id: Int) -> UnsafeMutablePointer<Float> { buffers[storage[id]].pointer }
 
     public var stepCount: Int { steps.count }
+
+    /// Whether `value` is a runtime tensor of this plan (so a stepwise run can watch it).
+    public func produces(_ value: String) -> Bool { producedBy[value] != nil }
     public var bufferBytes: Int { buffers.reduce(0) { $0 + $1.capacity * 4 } }
 
     /// Runs the model on `input` (row-major, `inputShape`).
@@ -89,5 +95,35 @@ public final class ExecutionPlan {
                 return ExecOutput(name: name, shape: shape, values: v.map(Float.init))
             }
         }
+    }
+}
+
+/// Runs a plan a step at a time, pausing after the step that writes a given
+/// value so it can be read in place: two steppers advanced in lockstep compare
+/// two models block by block without keeping any intermediate beyond its
+/// normal lifetime in the plan.
+public final class Stepper {
+    let plan: ExecutionPlan
+    private var next = 0
+
+    public init(plan: ExecutionPlan, input: [Float]) throws {
+        guard input.count == plan.inputShape.reduce(1, *) else {
+            throw ExecError.inputShape(name: plan.inputName, expected: "\(plan.inputShape)", actual: [input.count])
+        }
+        self.plan = plan
+        input.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { plan.pointer(plan.inputTensor).update(from: base, count: src.count) }
+        }
+    }
+
+    /// Runs up to the step that writes `value` and calls `body` with it; nil if the
+    /// plan has no such runtime value or it was written by a step already passed.
+    public func advance<R>(to value: String, _ body: ([Int], UnsafeBufferPointer<Float>) -> R) -> R? {
+        guard let (step, id, shape) = plan.producedBy[value], step >= next - 1 else { return nil }
+        while next <= step {
+            plan.steps[next].body(plan)
+            next += 1
+        }
+        return body(shape, UnsafeBufferPointer(start: plan.pointer(id), count: shape.reduce(1, *)))
     }
 }

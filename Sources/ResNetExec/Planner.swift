@@ -20,6 +20,8 @@ final class Planner {
     var maxColumns = 1
     /// Node index -> the ReLU node it absorbs, and the ReLU nodes absorbed.
     var fusedRelu: [Int: Int] = [:]
+    /// Value name -> (index of the step that writes it, tensor, shape), for stepwise runs.
+    var producedBy: [String: (step: Int, tensor: Int, shape: [Int])] = [:]
     var absorbed: Set<Int> = []
 
     init(graph: Graph, opset: Int64, simd: Bool) {
@@ -99,7 +101,10 @@ final class Planner {
     }
 
     func set(_ node: Node, _ v: PlanValue, output k: Int = 0) {
-        if k < node.outputs.count, !node.outputs[k].isEmpty { values[node.outputs[k]] = v }
+        if k < node.outputs.count, !node.outputs[k].isEmpty {
+            values[node.outputs[k]] = v
+            if case let .tensor(id, shape) = v { producedBy[node.outputs[k]] = (steps.count - 1, id, shape) }
+        }
     }
 
     func emit(_ node: Node, _ body: @escaping (ExecutionPlan) -> Void) {
@@ -184,7 +189,7 @@ final class Planner {
         let storage = sizes.indices.map { assigned[root[$0]] ?? 0 }
         let plan = ExecutionPlan(steps: steps, buffers: buffers, storage: storage, workspace: GemmWorkspace(maxN: maxGemmN),
                                  columns: Buffer(capacity: maxColumns), simd: simd, inputName: inputName, inputShape: inputShape,
-                                 inputTensor: inputTensor, outputs: outputs)
+                                 inputTensor: inputTensor, outputs: outputs, producedBy: producedBy)
         // Constants some kernels need as tensors: written once; their roots are never freed.
         for (id, values) in constantsToCopy {
             values.withUnsafeBufferPointer { src in

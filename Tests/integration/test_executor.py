@@ -96,3 +96,22 @@ def test_out_of_tolerance_fails(tmp_path):
     onnx.save(m, bad)
     code, r = parity(bad, "--reference", os.path.join(FIXTURES, "basic-B"))
     assert code == 1 and not r["pass"]
+
+
+def test_per_block_names_the_first_diverging_block(tmp_path):
+    """Perturb one weight inside layer2.1: blocks before it match, layer2.1 is named."""
+    src = os.path.join(FIXTURES, "v1.5", "model.onnx")
+    m = onnx.load(src)
+    w = next(t for t in m.graph.initializer if t.name == "layer2.1.conv2.weight")
+    raw = bytearray(w.raw_data)
+    raw[0:4] = b"\x00\x00\x00\x40"  # 2.0
+    w.raw_data = bytes(raw)
+    bad = str(tmp_path / "bad.onnx")
+    onnx.save(m, bad)
+    code, r = parity(bad, src, "--per-block", "--batch", "2")
+    assert code == 1
+    assert r["first_failing_block"] == "layer2.1"
+    assert [b["name"] for b in r["blocks"]] == ["layer1.0", "layer1.1", "layer2.0", "layer2.1"]
+    assert all(b["pass"] for b in r["blocks"][:3]) and not r["blocks"][3]["pass"]
+    code, r = parity(src, src, "--per-block", "--atol", "0", "--rtol", "0")
+    assert code == 0 and len(r["blocks"]) == 6 and r["first_failing_block"] is None
