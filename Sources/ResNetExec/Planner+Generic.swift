@@ -150,3 +150,41 @@ extension Planner {
         set(node, .tensor(id: y, shape: out))
     }
 }
+
+extension Planner {
+    /// BatchNormalization with training_mode=1 (deterministic): Y uses the batch's own mean and
+    /// (population) variance; outputs 1 and 2 are the updated running statistics,
+    /// running = input * momentum + batch * (1 - momentum), as the ONNX spec defines them.
+    func batchNormTraining(_ node: Node) throws {
+        let (x, xs) = try tensor(node, 0)
+        let params = try (1...4).map { try floats(node, $0).0.array }
+        guard xs.count >= 2, params.allSatisfy({ $0.count == xs[1] }) else {
+            throw ExecError.shapeMismatch(node: node.name, detail: "parameters do not have \(xs.count >= 2 ? xs[1] : 0) channels")
+        }
+        let eps = node.attribute("epsilon")?.float ?? 1e-5, momentum = node.attribute("momentum")?.float ?? 0.9
+        let (n, c, size) = (xs[0], xs[1], xs.dropFirst(2).reduce(1, *))
+        let y = newTensor(xs), runningMean = newTensor([c]), runningVar = newTensor([c])
+        emit(node) { p in
+            let src = p.pointer(x), dst = p.pointer(y), rm = p.pointer(runningMean), rv = p.pointer(runningVar)
+            let count = Float(n * size)
+            for ch in 0..<c {
+                var sum: Float = 0
+                for b in 0..<n { for i in 0..<size { sum += src[(b * c + ch) * size + i] } }
+                let mean = sum / count
+                var sq: Float = 0
+                for b in 0..<n { for i in 0..<size { let d = src[(b * c + ch) * size + i] - mean; sq += d * d } }
+                let variance = sq / count
+                let scale = params[0][ch] / (variance + eps).squareRoot()
+                for b in 0..<n { for i in 0..<size {
+                    let k = (b * c + ch) * size + i
+                    dst[k] = (src[k] - mean) * scale + params[1][ch]
+                } }
+                rm[ch] = params[2][ch] * momentum + mean * (1 - momentum)
+                rv[ch] = params[3][ch] * momentum + variance * (1 - momentum)
+            }
+        }
+        set(node, .tensor(id: y, shape: xs))
+        set(node, .tensor(id: runningMean, shape: [c]), output: 1)
+        set(node, .tensor(id: runningVar, shape: [c]), output: 2)
+    }
+}

@@ -17,6 +17,7 @@ extension Planner {
         if try planConstant(node) { return }
         switch node.opType {
         case "Conv": try conv(node, relu: relu, output: outputNode)
+        case "BatchNormalization" where (node.attribute("training_mode")?.int ?? 0) != 0: try batchNormTraining(node)
         case "BatchNormalization": try batchNorm(node, relu: relu, output: outputNode)
         case "Relu":
             let (x, shape) = try tensor(node, 0)

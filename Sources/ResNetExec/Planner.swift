@@ -149,7 +149,8 @@ final class Planner {
         var consumers: [String: [Int]] = [:]
         for (i, n) in graph.nodes.enumerated() { for x in n.inputs where !x.isEmpty { consumers[x, default: []].append(i) } }
         let outputs = Set(graph.outputs.map(\.name))
-        for (i, n) in graph.nodes.enumerated() where ["Conv", "BatchNormalization", "Add"].contains(n.opType) {
+        for (i, n) in graph.nodes.enumerated() where ["Conv", "BatchNormalization", "Add"].contains(n.opType)
+            && (n.attribute("training_mode")?.int ?? 0) == 0 {
             guard let out = n.outputs.first, !outputs.contains(out), let c = consumers[out], c.count == 1,
                   graph.nodes[c[0]].opType == "Relu" else { continue }
             fusedRelu[i] = c[0]
