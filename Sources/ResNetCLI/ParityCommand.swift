@@ -146,13 +146,13 @@ public struct ParityCommand: ParsableCommand {
                 for set in sets {
                     let dir = reference + "/" + set
                     let x = try ONNXReader.readTensor(path: dir + "/input_0.pb")
-                    let outputs = try execA.run(floats(x), shape: x.dims.map { Int($0) })
+                    let outputs = try execA.run(try floats(x), shape: x.dims.map { Int($0) })
                     var stats: [ParityStats] = []
                     for (k, o) in outputs.enumerated() {
                         let path = dir + "/output_\(k).pb"
                         guard FileManager.default.fileExists(atPath: path) else { continue }
                         let expected = try ONNXReader.readTensor(path: path)
-                        stats.append(ParityStats(name: o.name, shape: o.shape, actual: o.values, expected: floats(expected), atol: atol, rtol: rtol))
+                        stats.append(ParityStats(name: o.name, shape: o.shape, actual: o.values, expected: try floats(expected), atol: atol, rtol: rtol))
                     }
                     cases.append(ParityCase(input: set, outputs: stats))
                 }
@@ -208,22 +208,10 @@ public struct ParityCommand: ParsableCommand {
         return (stats, nil)
     }
 
-    /// A stored tensor's values as floats, whatever its element type (Shape gives INT64, masks BOOL).
-    func floats(_ t: Tensor) -> [Float] {
-        t.data.withUnsafeBytes { raw -> [Float] in
-            func load<T: FixedWidthInteger>(_: T.Type, _ f: (T) -> Float) -> [Float] {
-                (0..<(raw.count / MemoryLayout<T>.size)).map { f(T(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self))) }
-            }
-            switch t.dataType {
-            case .double: return load(UInt64.self) { Float(Double(bitPattern: $0)) }
-            case .float16: return load(UInt16.self) { Float(Float16(bitPattern: $0)) }
-            case .int64: return load(Int64.self) { Float($0) }
-            case .int32: return load(Int32.self) { Float($0) }
-            case .int8: return load(Int8.self) { Float($0) }
-            case .uint8, .bool: return load(UInt8.self) { Float($0) }
-            default: return load(UInt32.self) { Float(bitPattern: $0) }
-            }
-        }
+    /// A stored tensor's values as floats (Shape outputs are INT64, masks BOOL).
+    func floats(_ t: Tensor) throws -> [Float] {
+        guard let v = t.floatValues else { throw UsageError("tensor '\(t.name)' of type \(t.dataType) cannot be compared as numbers") }
+        return v
     }
 
     func text(_ r: ParityReport) -> String {

@@ -30,9 +30,10 @@ public struct InputOptions: ParsableArguments {
         if let input {
             if input.lowercased().hasSuffix(".npy") { return try NpyFile.read(input) }
             let t = try ONNXReader.readTensor(path: input)
-            guard t.dataType == .float else { throw UsageError("\(input): input tensor is \(t.dataType), expected FLOAT") }
-            return (t.data.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } },
-                    t.dims.map { Int($0) })
+            guard t.dataType == .float, let values = t.floatValues else {
+                throw UsageError("\(input): input tensor is \(t.dataType), expected FLOAT")
+            }
+            return (values, t.dims.map { Int($0) })
         }
         guard batch >= 1 else { throw UsageError("--batch must be at least 1") }
         let initializers = Set(model.graph.initializers.map(\.name))

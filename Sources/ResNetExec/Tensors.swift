@@ -30,18 +30,14 @@ final class FloatConstant {
                 borrowed = t.data
                 owned = []
             } else {
+                guard let values = t.floatValues else { return nil }
                 borrowed = nil
-                owned = t.data.withUnsafeBytes { raw in (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+                owned = values
             }
-        case .float16:
+        case .float16, .bfloat16, .double:
+            guard let values = t.floatValues else { return nil }
             borrowed = nil
-            owned = t.data.withUnsafeBytes { raw in (0..<n).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))) } }
-        case .bfloat16:
-            borrowed = nil
-            owned = t.data.withUnsafeBytes { raw in (0..<n).map { Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) << 16) } }
-        case .double:
-            borrowed = nil
-            owned = t.data.withUnsafeBytes { raw in (0..<n).map { Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))) } }
+            owned = values
         default:
             return nil
         }
