@@ -35,7 +35,8 @@ struct Step {
 }
 
 /// A model prepared for one input shape: steps, buffers and workspaces are
-/// allocated here, once; `run` allocates nothing but the returned outputs.
+/// allocated here, once; `run` allocates no tensor buffer, only the returned
+/// outputs (and small bookkeeping in thread fan-out and general broadcasting).
 public final class ExecutionPlan {
     let steps: [Step]
     let buffers: [Buffer]
