@@ -108,7 +108,7 @@ extension Planner {
                             Im2col.unfold(src, g, into: p.columns.pointer)
                             bMatrix = UnsafePointer(p.columns.pointer)
                         }
-                        let a = wf.baseAddress! + gi * mg * k  // SAFETY: weight holds m*k floats (checked shape)
+                        let a = base(wf) + gi * mg * k  // the weight holds m*k floats (shape checked above)
                         let out = p.pointer(y) + (img * m + gi * mg) * plane
                         let b = biasPointer.map { $0 + gi * mg }
                         if simd {
@@ -141,10 +141,10 @@ extension Planner {
             scale.withUnsafeBufferPointer { s in shift.withUnsafeBufferPointer { t in
                 if simd {
                     Elementwise.affine(p.pointer(x), p.pointer(y), planes: planes, channels: channels, size: size,
-                                       scale: s.baseAddress!, shift: t.baseAddress!, relu: relu)  // SAFETY: channels >= 1 floats each
+                                       scale: base(s), shift: base(t), relu: relu)
                 } else {
                     ElementwiseReference.affine(p.pointer(x), p.pointer(y), planes: planes, channels: channels, size: size,
-                                                scale: s.baseAddress!, shift: t.baseAddress!, relu: relu)  // SAFETY: as above
+                                                scale: base(s), shift: base(t), relu: relu)
                 }
             } }
         }

@@ -84,11 +84,11 @@ extension Planner {
             bkn.withUnsafeBufferPointer { bp in
                 let out = p.pointer(y)
                 if simd {
-                    Sgemm.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: bp.baseAddress!, ldb: n, c: out, ldc: n,
-                                bias: nil, epilogue: GemmEpilogue(), workspace: p.workspace)  // SAFETY: k*n >= 1 floats
+                    Sgemm.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: base(bp), ldb: n, c: out, ldc: n,
+                                bias: nil, epilogue: GemmEpilogue(), workspace: p.workspace)
                 } else {
-                    GemmReference.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: bp.baseAddress!, ldb: n, c: out, ldc: n,
-                                        bias: nil, epilogue: GemmEpilogue())  // SAFETY: as above
+                    GemmReference.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: base(bp), ldb: n, c: out, ldc: n,
+                                        bias: nil, epilogue: GemmEpilogue())
                 }
                 for i in 0..<(m * n) { out[i] += bias[i] }
             }
@@ -112,11 +112,11 @@ extension Planner {
         emit(node) { p in
             w.withFloats { wf in
                 if simd {
-                    Sgemm.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: wf.baseAddress!, ldb: n, c: p.pointer(y), ldc: n,
-                                bias: nil, epilogue: GemmEpilogue(), workspace: p.workspace)  // SAFETY: k*n floats
+                    Sgemm.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: base(wf), ldb: n, c: p.pointer(y), ldc: n,
+                                bias: nil, epilogue: GemmEpilogue(), workspace: p.workspace)
                 } else {
-                    GemmReference.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: wf.baseAddress!, ldb: n, c: p.pointer(y), ldc: n,
-                                        bias: nil, epilogue: GemmEpilogue())  // SAFETY: as above
+                    GemmReference.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: base(wf), ldb: n, c: p.pointer(y), ldc: n,
+                                        bias: nil, epilogue: GemmEpilogue())
                 }
             }
         }

@@ -86,3 +86,16 @@ func intValues(_ t: Tensor) -> [Int64]? {
         }
     }
 }
+
+/// One float that empty buffers point at: kernels given a count of 0 read nothing,
+/// but Swift gives an empty buffer no base address, and a model from a file may
+/// well have a 0-sized weight. Never freed (4 bytes).
+let emptyFloats: UnsafeMutablePointer<Float> = {
+    let p = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    p.initialize(to: 0)
+    return p
+}()
+
+/// A usable base pointer for any buffer, empty ones included.
+@inline(__always)
+func base(_ b: UnsafeBufferPointer<Float>) -> UnsafePointer<Float> { b.baseAddress ?? UnsafePointer(emptyFloats) }

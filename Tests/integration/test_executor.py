@@ -115,3 +115,25 @@ def test_per_block_names_the_first_diverging_block(tmp_path):
     assert all(b["pass"] for b in r["blocks"][:3]) and not r["blocks"][3]["pass"]
     code, r = parity(src, src, "--per-block", "--atol", "0", "--rtol", "0")
     assert code == 0 and len(r["blocks"]) == 6 and r["first_failing_block"] is None
+
+
+def test_zero_sized_weights_do_not_trap(tmp_path):
+    """A Conv with 0 output channels and a Gemm with K = 0: empty buffers have no base address."""
+    import numpy as np
+    from onnx import numpy_helper
+    w = numpy_helper.from_array(np.zeros((0, 3, 3, 3), np.float32), "w")
+    g = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], name="empty_conv", pads=[1, 1, 1, 1])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 0, 8, 8])], [w])
+    path = str(tmp_path / "empty.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    r = check("run", path)
+    assert r.returncode == 0 and "shape [1, 0, 8, 8]" in r.stdout
+    b = numpy_helper.from_array(np.zeros((0, 4), np.float32), "b")
+    g = helper.make_graph([helper.make_node("Gemm", ["x", "b"], ["y"], name="empty_gemm")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 0])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], [b])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    np.save(str(tmp_path / "x.npy"), np.zeros((2, 0), np.float32))
+    r = check("run", path, "--input", str(tmp_path / "x.npy"))
+    assert r.returncode == 0 and "shape [2, 4]" in r.stdout, r.stderr
