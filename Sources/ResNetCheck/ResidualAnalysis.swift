@@ -106,7 +106,7 @@ struct ResidualAnalysis {
         var head = 0
         while head < queue.count && head < Self.maxVisited {
             let x = queue[head]; head += 1
-            if ancestorsOfA.contains(x) && isTensorValue(x) || (ancestorsOfA.contains(x) && graph.inputs.contains { $0.name == x }) { return x }
+            if ancestorsOfA.contains(x) && (isTensorValue(x) || graph.inputs.contains { $0.name == x }) { return x }
             guard let p = producer[x] else { continue }
             for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) { seen.insert(i); queue.append(i) }
         }

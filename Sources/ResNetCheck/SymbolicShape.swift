@@ -84,9 +84,6 @@ struct ValueFacts {
                 }
             }
             if values?.count != n { values = nil }
-        } else if t.dataType == .float, let n = t.elementCount, n <= 8 {
-            // Scalars such as ConstantOfShape's value or Clip bounds: kept as integers only when integral.
-            values = nil
         }
     }
 

@@ -39,43 +39,15 @@ extension Planner {
         }
     }
 
-    func convGeometry(_ node: Node, input: [Int], kernel: [Int], pooling: Bool) throws -> ConvGeometry {
+    /// The 2-D kernels' geometry: the general window arithmetic (`window`, any rank) seen for one image of `channels`.
+    func convGeometry(_ node: Node, input: [Int], kernel: [Int], channels: Int) throws -> ConvGeometry {
         guard input.count == 4, kernel.count == 2 else {
             throw ExecError.unsupportedAttribute(node: node.name, detail: "\(input.count - 2)-D windows (only 2-D)")
         }
-        let strides = (node.attribute("strides")?.ints ?? [1, 1]).map(Int.init)
-        let dilations = (node.attribute("dilations")?.ints ?? [1, 1]).map(Int.init)
-        var pads = (node.attribute("pads")?.ints ?? [0, 0, 0, 0]).map(Int.init)
-        let ceil = (node.attribute("ceil_mode")?.int ?? 0) != 0
-        let autoPad = node.attribute("auto_pad")?.string ?? "NOTSET"
-        let (h, w) = (input[2], input[3])
-        func out(_ n: Int, _ k: Int, _ s: Int, _ d: Int, _ b: Int, _ e: Int) -> Int {
-            let span = d * (k - 1) + 1
-            let room = n + b + e - span
-            var o = (ceil ? (room + s - 1) / s : room / s) + 1
-            if ceil && (o - 1) * s >= n + b { o -= 1 }
-            return o
-        }
-        if autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" {
-            for axis in 0..<2 {
-                let n = input[2 + axis], s = strides[axis], span = dilations[axis] * (kernel[axis] - 1) + 1
-                let total = max(0, ((n + s - 1) / s - 1) * s + span - n)
-                let small = total / 2
-                pads[axis] = autoPad == "SAME_UPPER" ? small : total - small
-                pads[axis + 2] = total - pads[axis]
-            }
-        } else if autoPad == "VALID" {
-            pads = [0, 0, 0, 0]
-        }
-        guard strides.count == 2, dilations.count == 2, pads.count == 4 else {
-            throw ExecError.unsupportedAttribute(node: node.name, detail: "strides/dilations/pads of other than 2 spatial dims")
-        }
-        let oh = out(h, kernel[0], strides[0], dilations[0], pads[0], pads[2])
-        let ow = out(w, kernel[1], strides[1], dilations[1], pads[1], pads[3])
-        guard oh > 0, ow > 0 else { throw ExecError.shapeMismatch(node: node.name, detail: "window does not fit the \(h)x\(w) input") }
-        return ConvGeometry(channels: input[1], height: h, width: w, kernelH: kernel[0], kernelW: kernel[1],
-                            strideH: strides[0], strideW: strides[1], padTop: pads[0], padLeft: pads[1],
-                            dilationH: dilations[0], dilationW: dilations[1], outH: oh, outW: ow)
+        let (w, _) = try window(node, spatial: [input[2], input[3]], kernel: kernel)
+        return ConvGeometry(channels: channels, height: input[2], width: input[3], kernelH: kernel[0], kernelW: kernel[1],
+                            strideH: w.stride[0], strideW: w.stride[1], padTop: w.padBegin[0], padLeft: w.padBegin[1],
+                            dilationH: w.dilation[0], dilationW: w.dilation[1], outH: w.output[0], outW: w.output[1])
     }
 
     /// Conv as GEMM per image and group: out[M/g, Ho*Wo] = W[M/g, C/g*kh*kw] · col[C/g*kh*kw, Ho*Wo].
@@ -87,10 +59,7 @@ extension Planner {
         guard ws.count == 4, xs.count == 4, group >= 1, xs[1] % group == 0, ws[0] % group == 0, ws[1] * group == xs[1] else {
             throw ExecError.shapeMismatch(node: node.name, detail: "input \(xs) does not fit weight \(ws) with group \(group)")
         }
-        var g = try convGeometry(node, input: xs, kernel: [ws[2], ws[3]], pooling: false)
-        g = ConvGeometry(channels: xs[1] / group, height: g.height, width: g.width, kernelH: g.kernelH, kernelW: g.kernelW,
-                         strideH: g.strideH, strideW: g.strideW, padTop: g.padTop, padLeft: g.padLeft,
-                         dilationH: g.dilationH, dilationW: g.dilationW, outH: g.outH, outW: g.outW)
+        let g = try convGeometry(node, input: xs, kernel: [ws[2], ws[3]], channels: xs[1] / group)
         let (n, m) = (xs[0], ws[0])
         let outShape = [n, m, g.outH, g.outW]
         let y = newTensor(outShape)
@@ -179,7 +148,7 @@ extension Planner {
             try genericPool(node, x: x, xs: xs, kernel: kernel)
             return
         }
-        let g = try convGeometry(node, input: xs, kernel: kernel, pooling: true)
+        let g = try convGeometry(node, input: xs, kernel: kernel, channels: xs[1])
         let isMax = node.opType == "MaxPool"
         let includePad = (node.attribute("count_include_pad")?.int ?? 0) != 0
         let outShape = [xs[0], xs[1], g.outH, g.outW]

@@ -286,7 +286,7 @@ extension Planner {
             begin[d] = Int(b); step[d] = Int(s); out[d] = Int(max(0, count))
         }
         let y = newTensor(out)
-        let inStrides = Self.broadcastStrides(xs, to: xs)
+        let inStrides = rowMajorStrides(xs)
         emit(node) { p in
             let src = p.pointer(x), dst = p.pointer(y)
             var index = [Int](repeating: 0, count: out.count)
