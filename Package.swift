@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "CCPU"),
         .target(name: "ResNetKernelsReference", dependencies: ["CCPU"], swiftSettings: optimizedInDebug),
         .target(name: "ResNetKernels", dependencies: ["ResNetKernelsReference"], swiftSettings: simdKernelSettings),
-        .target(name: "ResNetExec", dependencies: ["ResNetIR", "ResNetKernels", "ResNetKernelsReference"],
+        .target(name: "ResNetExec", dependencies: ["ResNetIR", "ResNetSystem", "ResNetKernels", "ResNetKernelsReference"],
                 swiftSettings: optimizedInDebug),
         .target(
             name: "ResNetCLI",

@@ -7,6 +7,10 @@ public enum ExecError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingValue(node: String, value: String)
     case inputShape(name: String, expected: String, actual: [Int])
     case noAVX2
+    /// A plan or input that would allocate more than the budget (`bytes` nil: the size overflows).
+    case overBudget(what: String, bytes: Int?, budget: Int)
+    /// The model breaks a rule that the shared validation or shape library checks.
+    case invalidModel(node: String, detail: String)
 
     public var description: String {
         switch self {
@@ -16,6 +20,10 @@ public enum ExecError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .shapeMismatch(node, detail): return "node '\(node)': \(detail)"
         case let .missingValue(node, value): return "node '\(node)': input '\(value)' is produced by nothing"
         case let .inputShape(name, expected, actual): return "input '\(name)' has shape \(actual), the model declares \(expected)"
+        case let .overBudget(what, bytes, budget):
+            let size = bytes.map { "\(MemoryBudget.format($0)) (\($0) bytes)" } ?? "more bytes than a 64-bit size can hold"
+            return "\(what) needs \(size), over the memory budget of \(MemoryBudget.format(budget)); raise it with --max-memory BYTES if that is intended"
+        case let .invalidModel(node, detail): return "node '\(node)': \(detail)"
         case .noAVX2: return "this CPU has no AVX2/FMA, which the SIMD kernels need; run with --reference-kernels (portable, slower)"
         }
     }

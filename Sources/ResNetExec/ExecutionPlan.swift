@@ -5,7 +5,12 @@ import ResNetKernelsReference
 public struct ExecOptions: Sendable {
     /// Force the scalar reference kernels (portable; also the only path on a CPU without AVX2/FMA).
     public var referenceKernels = false
-    public init(referenceKernels: Bool = false) { self.referenceKernels = referenceKernels }
+    /// The most the plan may allocate (buffers, workspaces, folded constants); checked before allocating.
+    public var memoryBudget = MemoryBudget.default
+    public init(referenceKernels: Bool = false, memoryBudget: MemoryBudget = .default) {
+        self.referenceKernels = referenceKernels
+        self.memoryBudget = memoryBudget
+    }
 }
 
 public struct ExecOutput: Sendable {

@@ -70,6 +70,7 @@ public enum FilePaths {
 /// Process facts the CLI and benchmarks report.
 public enum ProcessInfoLite {
     public static func peakResidentBytes() -> Int { Sys.peakResidentBytes() }
+    public static func physicalMemoryBytes() -> Int? { Sys.physicalMemoryBytes() }
     public static func monotonicSeconds() -> Double { Sys.monotonicSeconds() }
     public static func isTerminal(fileDescriptor fd: Int32) -> Bool { Sys.isTerminal(fd) }
     public static func environment(_ name: String) -> String? { Sys.environment(name) }

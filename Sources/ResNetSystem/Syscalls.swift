@@ -177,6 +177,14 @@ enum Sys {
     }
 
     /// Peak resident set size of this process, in bytes.
+    /// Physical memory in bytes (pages x page size), or nil where sysconf cannot say.
+    static func physicalMemoryBytes() -> Int? {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, size > 0 else { return nil }
+        let (bytes, overflow) = pages.multipliedReportingOverflow(by: size)
+        return overflow ? nil : bytes
+    }
+
     static func peakResidentBytes() -> Int {
         var usage = rusage()
         guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
