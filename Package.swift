@@ -54,12 +54,14 @@ let package = Package(
         .target(
             name: "ResNetRNW", dependencies: ["ResNetIR", "ResNetSystem", "CZlib"],
             swiftSettings: optimizedInDebug),
-        .target(name: "ResNetCheck", dependencies: ["ResNetIR"], swiftSettings: optimizedInDebug),
+        // Shape rules and integer constant folding, shared by the checker and the executor.
+        .target(name: "ResNetShapes", dependencies: ["ResNetIR"], swiftSettings: optimizedInDebug),
+        .target(name: "ResNetCheck", dependencies: ["ResNetIR", "ResNetShapes"], swiftSettings: optimizedInDebug),
         // Executor kernels: portable scalar twins (and ops that need no SIMD), then the SIMD ones.
         .target(name: "CCPU"),
         .target(name: "ResNetKernelsReference", dependencies: ["CCPU"], swiftSettings: optimizedInDebug),
         .target(name: "ResNetKernels", dependencies: ["ResNetKernelsReference"], swiftSettings: simdKernelSettings),
-        .target(name: "ResNetExec", dependencies: ["ResNetIR", "ResNetSystem", "ResNetKernels", "ResNetKernelsReference"],
+        .target(name: "ResNetExec", dependencies: ["ResNetIR", "ResNetShapes", "ResNetSystem", "ResNetKernels", "ResNetKernelsReference"],
                 swiftSettings: optimizedInDebug),
         .target(
             name: "ResNetCLI",
@@ -79,7 +81,9 @@ let package = Package(
         .testTarget(
             name: "ResNetRNWTests", dependencies: ["ResNetRNW", "ResNetIR"]),
         .testTarget(
-            name: "ResNetCheckTests", dependencies: ["ResNetCheck", "ResNetIR"]),
+            name: "ResNetShapesTests", dependencies: ["ResNetShapes", "ResNetIR"]),
+        .testTarget(
+            name: "ResNetCheckTests", dependencies: ["ResNetCheck", "ResNetShapes", "ResNetIR", "ResNetONNX"]),
         .testTarget(
             name: "ResNetExecTests", dependencies: ["ResNetExec", "ResNetONNX", "ResNetIR"], swiftSettings: optimizedInDebug),
         .testTarget(

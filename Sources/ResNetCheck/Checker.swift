@@ -1,4 +1,5 @@
 import ResNetIR
+import ResNetShapes
 
 /// The shape checker's whole answer for one model.
 public struct CheckReport: Encodable, Sendable {
@@ -35,7 +36,7 @@ public enum ShapeChecker {
         let opset = model.defaultOpsetVersion ?? 21
         let inference = ShapeInference(graph: g, opset: opset)
         inference.run()
-        diagnostics += inference.diagnostics
+        diagnostics += inference.findings.map(diagnostic)
         let (blocks, residual) = ResidualAnalysis(graph: g, facts: inference.facts).blocks()
         diagnostics = preferResidual(diagnostics, residual, joins: Set(blocks.map(\.join)))
 
@@ -62,6 +63,17 @@ public enum ShapeChecker {
                                  sizes: options.sweepSizes, opset: opset, diagnostics: &report.diagnostics)
         }
         return report
+    }
+
+    /// A shape rule's finding as a diagnostic: RN010 for an operator the library
+    /// does not know, RN011 for inputs or attributes that break its rules.
+    static func diagnostic(_ f: ShapeFinding) -> Diagnostic {
+        switch f.error.kind {
+        case .unsupported: return Diagnostic(.unsupportedOp, node: f.location, f.error.message)
+        case .invalid:
+            let what = f.error.attribute.map { "\(f.opType) \($0): " } ?? "\(f.opType): "
+            return Diagnostic(.shapeError, node: f.location, what + f.error.message, expected: f.error.expected, actual: f.error.actual)
+        }
     }
 
     /// At a residual join, the residual analysis explains a failing Add better
@@ -138,7 +150,7 @@ public enum ShapeChecker {
             let inference = ShapeInference(graph: model.graph, opset: opset, inputShapes: [input: [base[0], base[1], .known(size), .known(size)]])
             inference.run()
             let (blocks, found) = ResidualAnalysis(graph: model.graph, facts: inference.facts).blocks()
-            let all = preferResidual(inference.diagnostics, found, joins: Set(blocks.map(\.join)))
+            let all = preferResidual(inference.findings.map(diagnostic), found, joins: Set(blocks.map(\.join)))
             let broken = all.first { $0.severity == .error && $0.code != DiagnosticCode.shapeError.rawValue }
                 ?? all.first { $0.severity == .error }
             if let broken { failing.append((size, "\(broken.code) \(broken.node): \(broken.message)")) }

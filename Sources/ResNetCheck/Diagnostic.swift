@@ -1,3 +1,4 @@
+import ResNetShapes
 /// How serious a finding is; `--fail-on` picks the lowest that fails the check.
 public enum Severity: String, Codable, Comparable, Sendable, CaseIterable {
     case info, warning, error

@@ -1,3 +1,4 @@
+import ResNetShapes
 /// What kind of ResNet the blocks add up to.
 public struct ModelInfo: Encodable, Sendable {
     /// resnet18/34/50/101/152, "custom" (with `depth`), or "none" (no residual blocks).

@@ -1,4 +1,5 @@
 import ResNetIR
+import ResNetShapes
 
 /// One row of the per-stage table: stem, stage 1..n, head.
 public struct StageSummary: Encodable, Sendable {

@@ -1,4 +1,5 @@
 import ResNetIR
+import ResNetShapes
 
 /// One residual block: y = F(x) + shortcut(x), found at an Add/Sum whose
 /// operands share an ancestor (the fork, x).

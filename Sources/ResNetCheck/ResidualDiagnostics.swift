@@ -1,3 +1,4 @@
+import ResNetShapes
 /// The checks one residual block gets: shape compatibility of the join (with
 /// the likely cause and two fixes), and the ResNet-specific warnings.
 enum ResidualDiagnostics {

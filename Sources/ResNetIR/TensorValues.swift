@@ -26,3 +26,35 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// The elements as Int64 for integer and BOOL tensors (shapes, axes, pads,
+    /// indices); nil for other types or data of the wrong size. UINT64 values
+    /// past Int64.max are nil too: as a shape or index they could only mislead.
+    public var integerValues: [Int64]? {
+        guard let n = elementCount, let expected = expectedByteCount, data.count == expected else { return nil }
+        return data.withUnsafeBytes { raw -> [Int64]? in
+            func load<T: FixedWidthInteger>(_: T.Type) -> [Int64]? {
+                var out: [Int64] = []
+                out.reserveCapacity(n)
+                for i in 0..<n {
+                    let v = T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+                    guard let w = Int64(exactly: v) else { return nil }
+                    out.append(w)
+                }
+                return out
+            }
+            switch dataType {
+            case .int64: return load(Int64.self)
+            case .int32: return load(Int32.self)
+            case .int16: return load(Int16.self)
+            case .int8: return load(Int8.self)
+            case .uint64: return load(UInt64.self)
+            case .uint32: return load(UInt32.self)
+            case .uint16: return load(UInt16.self)
+            case .uint8, .bool: return load(UInt8.self)
+            default: return nil
+            }
+        }
+    }
+}
