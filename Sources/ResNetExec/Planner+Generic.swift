@@ -1,42 +1,19 @@
 import ResNetIR
+import ResNetShapes
 import ResNetKernels
 import ResNetKernelsReference
 
 /// General forms of operators (N-D windows, any axes, batched MatMul, Gather)
 /// that ResNets rarely need but the ONNX backend tests exercise.
 extension Planner {
-    /// Window geometry over any number of spatial dims (pads, strides, dilations, ceil_mode, auto_pad).
+    /// Window geometry over any number of spatial dims, from the shared window
+    /// arithmetic (pads, strides, dilations, ceil_mode, auto_pad); returns the end pads too.
     func window(_ node: Node, spatial: [Int], kernel: [Int]) throws -> (GenericOps.Window, [Int]) {
-        let d = spatial.count
-        guard kernel.count == d else { throw ExecError.shapeMismatch(node: node.name, detail: "kernel_shape \(kernel) for \(d) spatial dims") }
-        let strides = (node.attribute("strides")?.ints ?? Array(repeating: 1, count: d)).map(Int.init)
-        let dilations = (node.attribute("dilations")?.ints ?? Array(repeating: 1, count: d)).map(Int.init)
-        var pads = (node.attribute("pads")?.ints ?? Array(repeating: 0, count: 2 * d)).map(Int.init)
-        let ceil = (node.attribute("ceil_mode")?.int ?? 0) != 0
-        let autoPad = node.attribute("auto_pad")?.string ?? "NOTSET"
-        guard strides.count == d, dilations.count == d, pads.count == 2 * d else {
-            throw ExecError.unsupportedAttribute(node: node.name, detail: "strides/dilations/pads that do not match \(d) spatial dims")
-        }
-        if autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" {
-            for i in 0..<d {
-                let span = dilations[i] * (kernel[i] - 1) + 1
-                let total = max(0, ((spatial[i] + strides[i] - 1) / strides[i] - 1) * strides[i] + span - spatial[i])
-                pads[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
-                pads[i + d] = total - pads[i]
-            }
-        } else if autoPad == "VALID" {
-            pads = Array(repeating: 0, count: 2 * d)
-        }
-        let out = try (0..<d).map { i -> Int in
-            let span = dilations[i] * (kernel[i] - 1) + 1
-            let room = spatial[i] + pads[i] + pads[i + d] - span
-            guard room >= 0, strides[i] > 0 else { throw ExecError.shapeMismatch(node: node.name, detail: "window does not fit \(spatial)") }
-            var o = (ceil ? (room + strides[i] - 1) / strides[i] : room / strides[i]) + 1
-            if ceil && (o - 1) * strides[i] >= spatial[i] + pads[i] { o -= 1 }
-            return o
-        }
-        return (GenericOps.Window(input: spatial, kernel: kernel, stride: strides, dilation: dilations,
-                                  padBegin: Array(pads[..<d]), output: out), Array(pads[d...]))
+        let attributes = try ShapeRules.windowAttributes(of: node, kernel: kernel.map(Int64.init), opset: opset)
+        let dims = try spatial.indices.map { try ShapeRules.windowDim(Int64(spatial[$0]), attributes, $0) }
+        return (GenericOps.Window(input: spatial, kernel: kernel, stride: attributes.strides.map { Int($0) },
+                                  dilation: attributes.dilations.map { Int($0) }, padBegin: dims.map { Int($0.padBegin) },
+                                  output: dims.map { Int($0.output) }), dims.map { Int($0.padEnd) })
     }
 
     func genericPool(_ node: Node, x: Int, xs: [Int], kernel: [Int]) throws {
@@ -57,13 +34,12 @@ extension Planner {
     }
 
     func reduceMeanGeneral(_ node: Node, x: Int, xs: [Int], axes: [Int64]?) throws {
-        let keep = (node.attribute("keepdims")?.int ?? 1) != 0
         var set = Set((axes ?? []).map { $0 < 0 ? Int($0) + xs.count : Int($0) })
         if axes == nil || axes?.isEmpty == true {
             if (node.attribute("noop_with_empty_axes")?.int ?? 0) != 0 { self.set(node, alias(x, xs)); return }
             set = Set(0..<xs.count)
         }
-        let outShape = keep ? xs.enumerated().map { set.contains($0.offset) ? 1 : $0.element } : xs.enumerated().filter { !set.contains($0.offset) }.map(\.element)
+        let outShape = try outputShape(node)
         let y = newTensor(outShape)
         let axesSet = set
         emit(node) { p in GenericOps.reduceMean(p.pointer(x), shape: xs, axes: axesSet, into: p.pointer(y)) }
@@ -75,7 +51,7 @@ extension Planner {
         var (acc, shape) = try tensor(node, 0)
         for i in 1..<max(node.inputs.count, 1) {
             let (b, bs) = try tensor(node, i)
-            let out = try broadcastShape(node, shape, bs)
+            let out = try broadcastShape(node, shape, bs)  // operands checked by the shape library
             let y = newTensor(out)
             let sa = Self.broadcastStrides(shape, to: out), sb = Self.broadcastStrides(bs, to: out), a = acc
             emit(node) { p in ElementwiseReference.broadcast(.add, p.pointer(a), aStrides: sa, p.pointer(b), bStrides: sb, p.pointer(y), shape: out) }
@@ -97,7 +73,6 @@ extension Planner {
     func gather(_ node: Node) throws {
         let (x, xs) = try tensor(node, 0)
         let indices = try ints(node, 1)
-        let ishape = try value(node, 1).shape
         var axis = Int(node.attribute("axis")?.int ?? 0)
         if axis < 0 { axis += xs.count }
         guard axis >= 0, axis < xs.count else { throw ExecError.shapeMismatch(node: node.name, detail: "axis out of range") }
@@ -106,7 +81,7 @@ extension Planner {
             guard k >= 0, k < xs[axis] else { throw ExecError.shapeMismatch(node: node.name, detail: "index \(i) out of range for \(xs[axis])") }
             return k
         }
-        let out = Array(xs[..<axis]) + ishape + Array(xs[(axis + 1)...])
+        let out = try outputShape(node)
         let outer = xs[..<axis].reduce(1, *), inner = xs[(axis + 1)...].reduce(1, *), len = xs[axis]
         let y = newTensor(out)
         emit(node) { p in
@@ -124,9 +99,7 @@ extension Planner {
         let (m, k, n) = (aShape[aShape.count - 2], aShape[aShape.count - 1], bShape[bShape.count - 1])
         guard bShape[bShape.count - 2] == k else { throw ExecError.shapeMismatch(node: node.name, detail: "MatMul of \(as0) by \(bs0)") }
         let batch = try broadcastShape(node, Array(aShape.dropLast(2)), Array(bShape.dropLast(2)))
-        var out = batch + [m, n]
-        if as0.count == 1 { out.remove(at: out.count - 2) }
-        if bs0.count == 1 { out.removeLast() }
+        let out = try outputShape(node)
         let y = newTensor(out)
         let sa = Self.broadcastStrides(Array(aShape.dropLast(2)), to: batch), sb = Self.broadcastStrides(Array(bShape.dropLast(2)), to: batch)
         let count = batch.reduce(1, *)

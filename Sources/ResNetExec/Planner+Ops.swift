@@ -1,4 +1,5 @@
 import ResNetIR
+import ResNetShapes
 import ResNetKernels
 import ResNetKernelsReference
 
@@ -39,10 +40,10 @@ extension Planner {
         }
     }
 
-    /// The 2-D kernels' geometry: the general window arithmetic (`window`, any rank) seen for one image of `channels`.
+    /// The 2-D kernels' geometry: the shared window arithmetic (`window`, any rank) seen for one image of `channels`.
     func convGeometry(_ node: Node, input: [Int], kernel: [Int], channels: Int) throws -> ConvGeometry {
         guard input.count == 4, kernel.count == 2 else {
-            throw ExecError.unsupportedAttribute(node: node.name, detail: "\(input.count - 2)-D windows (only 2-D)")
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "\(input.count - 2)-D convolution (only 2-D)")
         }
         let (w, _) = try window(node, spatial: [input[2], input[3]], kernel: kernel)
         return ConvGeometry(channels: channels, height: input[2], width: input[3], kernelH: kernel[0], kernelW: kernel[1],
@@ -55,17 +56,26 @@ extension Planner {
         let (x, xs) = try tensor(node, 0)
         let (w, ws) = try floats(node, 1)
         let bias = try optionalValue(node, 2).map { _ in try floats(node, 2).0 }
+        // Ranks, channels vs group, bias length and the window were checked by the shape library.
         let group = Int(node.attribute("group")?.int ?? 1)
         guard ws.count == 4, xs.count == 4, group >= 1, xs[1] % group == 0, ws[0] % group == 0, ws[1] * group == xs[1] else {
-            throw ExecError.shapeMismatch(node: node.name, detail: "input \(xs) does not fit weight \(ws) with group \(group)")
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "Conv of input \(xs) with weight \(ws) (only 2-D)")
+        }
+        if let bias, bias.count != ws[0] {
+            throw ExecError.invalidModel(node: node.name, detail: "Conv bias has \(bias.count) values for \(ws[0]) output channels")
         }
         let g = try convGeometry(node, input: xs, kernel: [ws[2], ws[3]], channels: xs[1] / group)
         let (n, m) = (xs[0], ws[0])
-        let outShape = [n, m, g.outH, g.outW]
+        let outShape = try outputShape(node)
         let y = newTensor(outShape)
         let plane = g.outH * g.outW, k = ws[1] * ws[2] * ws[3], mg = m / group
         maxGemmN = max(maxGemmN, plane)
-        if !g.isPointwise { maxColumns = max(maxColumns, k * plane) }
+        if !g.isPointwise {
+            let (columns, overflow) = k.multipliedReportingOverflow(by: plane)
+            guard !overflow else { throw ExecError.overBudget(what: "im2col columns of '\(node.name)'", bytes: nil, budget: budget.bytes) }
+            try budget.check(elements: columns, what: "im2col columns of '\(node.name)' (\(k) x \(plane))")
+            maxColumns = max(maxColumns, columns)
+        }
         let simd = self.simd
         emit(node) { p in
             w.withFloats { wf in withOptionalFloats(bias) { biasPointer in
@@ -151,7 +161,7 @@ extension Planner {
         let g = try convGeometry(node, input: xs, kernel: kernel, channels: xs[1])
         let isMax = node.opType == "MaxPool"
         let includePad = (node.attribute("count_include_pad")?.int ?? 0) != 0
-        let outShape = [xs[0], xs[1], g.outH, g.outW]
+        let outShape = try outputShape(node)
         let y = newTensor(outShape)
         let planes = xs[0] * xs[1]
         emit(node) { p in Pooling.pool(p.pointer(x), planes: planes, g, max: isMax, countIncludePad: includePad, into: p.pointer(y)) }
@@ -161,18 +171,17 @@ extension Planner {
     /// GlobalAveragePool, GlobalMaxPool, and ReduceMean over the trailing spatial axes.
     func globalPool(_ node: Node) throws {
         let (x, xs) = try tensor(node, 0)
-        guard xs.count >= 3 else { throw ExecError.shapeMismatch(node: node.name, detail: "needs rank >= 3, got \(xs)") }
-        var keep = true
         if node.opType == "ReduceMean" {
+            // Axes were checked in range and distinct by the shape library.
             let axes = try node.attribute("axes")?.ints ?? (optionalValue(node, 1) != nil ? ints(node, 1) : nil)
             let normal = (axes ?? []).map { $0 < 0 ? Int($0) + xs.count : Int($0) }.sorted()
-            guard normal == Array(2..<xs.count) else {
+            guard xs.count >= 3, normal == Array(2..<xs.count) else {
                 try reduceMeanGeneral(node, x: x, xs: xs, axes: axes)
                 return
             }
-            keep = (node.attribute("keepdims")?.int ?? 1) != 0
         }
-        let outShape = keep ? [xs[0], xs[1]] + Array(repeating: 1, count: xs.count - 2) : [xs[0], xs[1]]
+        guard xs.count >= 3 else { throw ExecError.shapeMismatch(node: node.name, detail: "needs rank >= 3, got \(xs)") }
+        let outShape = try outputShape(node)
         let y = newTensor(outShape)
         let planes = xs[0] * xs[1], size = xs.dropFirst(2).reduce(1, *), isMax = node.opType == "GlobalMaxPool"
         emit(node) { p in Pooling.global(p.pointer(x), planes: planes, size: size, max: isMax, into: p.pointer(y)) }

@@ -1,4 +1,5 @@
 import ResNetIR
+import ResNetShapes
 import ResNetKernels
 import ResNetKernelsReference
 
@@ -20,13 +21,7 @@ extension Planner {
         guard node.inputs.count == 2 else { throw ExecError.unsupportedAttribute(node: node.name, detail: "\(node.opType) of \(node.inputs.count) inputs") }
         let (a, ash) = try tensor(node, 0)
         let (b, bsh) = try tensor(node, 1)
-        let rank = max(ash.count, bsh.count)
-        let pa = Array(repeating: 1, count: rank - ash.count) + ash, pb = Array(repeating: 1, count: rank - bsh.count) + bsh
-        var out: [Int] = []
-        for (x, y) in zip(pa, pb) {
-            guard x == y || x == 1 || y == 1 else { throw ExecError.shapeMismatch(node: node.name, detail: "cannot broadcast \(ash) with \(bsh)") }
-            out.append(max(x, y))
-        }
+        let out = try outputShape(node)  // broadcast by the shape library
         let y = newTensor(out)
         let count = out.reduce(1, *), simd = self.simd
         if ash == bsh && (node.opType == "Add" || node.opType == "Sum") {
@@ -166,14 +161,14 @@ extension Planner {
             if node.opType == "Cast", (node.attribute("to")?.int ?? 1) != 1 {
                 throw ExecError.unsupportedAttribute(node: node.name, detail: "Cast of a float tensor to type \(node.attribute("to")?.int ?? 0)")
             }
-            set(node, alias(x, try reshapedShape(node, xs)))
+            set(node, alias(x, try outputShape(node)))
         case "Concat":
             let parts = try node.inputs.indices.map { try tensor(node, $0) }
             guard let first = parts.first?.1 else { throw ExecError.shapeMismatch(node: node.name, detail: "no inputs") }
+            // Ranks and off-axis dims were checked equal by the shape library, so each part's rows fit.
             var axis = Int(node.attribute("axis")?.int ?? 0)
             if axis < 0 { axis += first.count }
-            var out = first
-            out[axis] = parts.reduce(0) { $0 + $1.1[axis] }
+            let out = try outputShape(node)
             let outer = first[..<axis].reduce(1, *)
             let y = newTensor(out)
             let chunks = parts.map { ($0.0, $0.1[axis...].reduce(1, *)) }
@@ -192,57 +187,19 @@ extension Planner {
         }
     }
 
-    func reshapedShape(_ node: Node, _ xs: [Int]) throws -> [Int] {
-        switch node.opType {
-        case "Flatten":
-            var axis = Int(node.attribute("axis")?.int ?? 1)
-            if axis < 0 { axis += xs.count }
-            return [xs[..<axis].reduce(1, *), xs[axis...].reduce(1, *)]
-        case "Reshape":
-            let target = try ints(node, 1)
-            let allowZero = (node.attribute("allowzero")?.int ?? 0) != 0
-            var out = target.enumerated().map { i, d in d == 0 && !allowZero && i < xs.count ? xs[i] : Int(d) }
-            if let m = out.firstIndex(of: -1) {
-                let rest = out.enumerated().filter { $0.offset != m }.reduce(1) { $0 * $1.element }
-                out[m] = rest == 0 ? 0 : xs.reduce(1, *) / rest
-            }
-            guard out.reduce(1, *) == xs.reduce(1, *) else { throw ExecError.shapeMismatch(node: node.name, detail: "cannot reshape \(xs) to \(target)") }
-            return out
-        case "Squeeze":
-            let axes = try node.attribute("axes")?.ints ?? (optionalValue(node, 1) != nil ? ints(node, 1) : nil)
-            let set = Set((axes ?? []).map { $0 < 0 ? Int($0) + xs.count : Int($0) })
-            return xs.enumerated().filter { axes == nil ? $0.element != 1 : !set.contains($0.offset) }.map(\.element)
-        case "Unsqueeze":
-            let axes = try node.attribute("axes")?.ints ?? ints(node, 1)
-            let rank = xs.count + axes.count
-            let set = Set(axes.map { $0 < 0 ? Int($0) + rank : Int($0) })
-            var it = xs.makeIterator()
-            return (0..<rank).map { set.contains($0) ? 1 : (it.next() ?? 1) }
-        default:
-            return xs
-        }
-    }
-
     /// Constant-mode Pad of a 4-D tensor.
     func pad(_ node: Node) throws {
         let (x, xs) = try tensor(node, 0)
-        var pads = try node.attribute("pads")?.ints ?? ints(node, 1)
+        let given = try node.attribute("pads")?.ints ?? ints(node, 1)
         let mode = node.attribute("mode")?.string ?? "constant"
         var fill = node.attribute("value")?.float ?? 0
         if let v = optionalValue(node, 2), case let .floats(c, _) = v { fill = c.array.first ?? 0 }
-        if let axesValue = optionalValue(node, 3), case let .ints(axes, _) = axesValue {
-            // Pads given for some axes only (opset 18): spread them over every axis.
-            var full = [Int64](repeating: 0, count: 2 * xs.count)
-            for (k, a) in axes.enumerated() {
-                let d = a < 0 ? Int(a) + xs.count : Int(a)
-                full[d] = pads[k]
-                full[d + xs.count] = pads[k + axes.count]
-            }
-            pads = full
-        }
+        // Pads given for some axes only (opset 18) spread over every axis, as the shape library resolves them.
+        let axes: [Int64]? = optionalValue(node, 3) != nil ? try ints(node, 3) : nil
+        let pads = try ShapeRules.resolvePads(given, axes: axes, rank: xs.count)
         if mode == "constant", pads.count == 2 * xs.count, pads.allSatisfy({ $0 >= 0 }), xs.count != 4 {
             let begin = pads[..<xs.count].map(Int.init)
-            let out = (0..<xs.count).map { xs[$0] + Int(pads[$0]) + Int(pads[$0 + xs.count]) }
+            let out = try outputShape(node)
             let y = newTensor(out)
             emit(node) { p in GenericOps.pad(p.pointer(x), shape: xs, begin: begin, outShape: out, fill: fill, into: p.pointer(y)) }
             set(node, .tensor(id: y, shape: out))
@@ -252,7 +209,7 @@ extension Planner {
             throw ExecError.unsupportedAttribute(node: node.name, detail: "Pad mode \(mode) with pads \(pads) on \(xs) (only non-negative constant padding of 4-D)")
         }
         let p = pads.map(Int.init)
-        let out = (0..<4).map { xs[$0] + p[$0] + p[$0 + 4] }
+        let out = try outputShape(node)
         let y = newTensor(out)
         emit(node) { plan in
             let src = plan.pointer(x), dst = plan.pointer(y)
@@ -266,25 +223,21 @@ extension Planner {
         set(node, .tensor(id: y, shape: out))
     }
 
-    /// Slice of a float tensor (strided identity shortcuts): general strided copy.
+    /// Slice of a float tensor (strided identity shortcuts): general strided copy,
+    /// with starts/ends/axes/steps resolved by the shape library's clamping.
     func slice(_ node: Node) throws {
         let (x, xs) = try tensor(node, 0)
-        let old = opset < 10
-        let starts = try old ? (node.attribute("starts")?.ints ?? []) : ints(node, 1)
-        let ends = try old ? (node.attribute("ends")?.ints ?? []) : ints(node, 2)
-        let axes = try old ? node.attribute("axes")?.ints : (optionalValue(node, 3) != nil ? ints(node, 3) : nil)
-        let steps = try old ? nil : (optionalValue(node, 4) != nil ? ints(node, 4) : nil)
-        var begin = [Int](repeating: 0, count: xs.count), step = [Int](repeating: 1, count: xs.count), out = xs
-        for (i, a) in (axes ?? Array(0..<Int64(starts.count))).enumerated() {
-            let d = a < 0 ? Int(a) + xs.count : Int(a), n = Int64(xs[d]), s = steps?[i] ?? 1
-            guard s != 0 else { throw ExecError.shapeMismatch(node: node.name, detail: "Slice step 0") }
-            // ONNX clamping: [0, n] for positive steps, [-1, n-1] for negative ones.
-            let (lo, hi): (Int64, Int64) = s > 0 ? (0, n) : (-1, n - 1)
-            func clamp(_ v: Int64) -> Int64 { max(lo, min(hi, v < 0 ? v &+ n : v)) }
-            let b = clamp(starts[i]), e = clamp(ends[i])
-            let count = s > 0 ? (e - b + s - 1) / s : (b - e + (-s) - 1) / (-s)
-            begin[d] = Int(b); step[d] = Int(s); out[d] = Int(max(0, count))
+        guard let spec = try ShapeRules.sliceSpec(context(node), rank: xs.count) else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "Slice with starts/ends/axes/steps computed at run time")
         }
+        var begin = [Int](repeating: 0, count: xs.count), step = [Int](repeating: 1, count: xs.count)
+        for (k, d) in spec.axes.enumerated() {
+            let r = ShapeRules.sliceAxis(n: Int64(xs[d]), start: spec.starts[k], end: spec.ends[k], step: spec.steps[k])
+            begin[d] = Int(r.begin)
+            // A step past the axis' length takes one element: clamp it so the index arithmetic stays small.
+            step[d] = Int(max(-Int64(xs[d]) - 1, min(Int64(xs[d]) + 1, spec.steps[k])))
+        }
+        let out = try outputShape(node)
         let y = newTensor(out)
         let inStrides = rowMajorStrides(xs)
         emit(node) { p in

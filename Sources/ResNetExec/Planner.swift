@@ -1,4 +1,5 @@
 import ResNetIR
+import ResNetShapes
 import ResNetKernels
 import ResNetKernelsReference
 
@@ -23,22 +24,33 @@ final class Planner {
     /// Value name -> (index of the step that writes it, tensor, shape), for stepwise runs.
     var producedBy: [String: (step: Int, tensor: Int, shape: [Int])] = [:]
     var absorbed: Set<Int> = []
+    /// What the plan allocates, in bytes (set once the budget check passed).
+    var plannedBytes = 0
+    let budget: MemoryBudget
+    let index: GraphIndex
+    /// Every value's shape (and small integer values) from the shared shape library, resolved for this input shape.
+    var facts: [String: ValueFacts] = [:]
 
-    init(graph: Graph, opset: Int64, simd: Bool) {
+    init(graph: Graph, opset: Int64, simd: Bool, budget: MemoryBudget) {
         self.graph = graph
         self.opset = opset
         self.simd = simd
+        self.budget = budget
+        self.index = GraphIndex(graph)
     }
 
     static func plan(_ model: Model, inputShape: [Int], options: ExecOptions) throws -> ExecutionPlan {
         let simd = !options.referenceKernels
         if simd && !CPU.hasAVX2FMA { throw ExecError.noAVX2 }
-        let p = Planner(graph: model.graph, opset: model.defaultOpsetVersion ?? 21, simd: simd)
+        try ModelValidation.validate(model)
+        let p = Planner(graph: model.graph, opset: model.defaultOpsetVersion ?? 21, simd: simd, budget: options.memoryBudget)
         return try p.build(inputShape: inputShape)
     }
 
     // MARK: Values
 
+    /// Shapes reaching here were checked by the shape library and the budget
+    /// (every runtime value fits it), so their products cannot overflow.
     func newTensor(_ shape: [Int]) -> Int {
         sizes.append(shape.reduce(1, *))
         root.append(sizes.count - 1)
@@ -114,25 +126,36 @@ final class Planner {
     // MARK: Build
 
     func build(inputShape: [Int]) throws -> ExecutionPlan {
-        for t in graph.initializers {
-            if let v = intValues(t) { values[t.name] = .ints(v, shape: t.dims.map { Int($0) }) }
-            else if let c = FloatConstant(t) { values[t.name] = .floats(c, shape: t.dims.map { Int($0) }) }
-        }
         let initializerNames = Set(graph.initializers.map(\.name))
         guard let input = graph.inputs.first(where: { !initializerNames.contains($0.name) }) else {
             throw ExecError.inputShape(name: "(none)", expected: "one graph input", actual: inputShape)
         }
-        if case let .tensor(_, dims?)? = input.type?.kind {
-            let declared = dims.map { d -> Int? in if case let .known(v) = d.value { return Int(v) } else { return nil } }
+        guard let inputCount = MemoryBudget.elementCount(inputShape) else {
+            throw ExecError.overBudget(what: "input '\(input.name)' \(inputShape)", bytes: nil, budget: budget.bytes)
+        }
+        try budget.check(elements: inputCount, what: "input '\(input.name)' \(inputShape)")
+        if case let .tensor(elem, dims?)? = input.type?.kind {
+            guard elem == 0 || elem == DataType.float.rawValue else {
+                throw ExecError.unsupportedDataType(node: "graph input", value: input.name,
+                                                    dataType: DataType(rawValue: elem)?.description ?? "element type \(elem)")
+            }
+            let declared = dims.map { d -> Int? in if case let .known(v) = d.value { return Int(exactly: v) } else { return nil } }
             guard declared.count == inputShape.count, zip(declared, inputShape).allSatisfy({ $0 == nil || $0 == $1 }) else {
                 throw ExecError.inputShape(name: input.name, expected: "[" + dims.map(\.description).joined(separator: ", ") + "]", actual: inputShape)
             }
+        }
+        try inferShapes(input: input.name, shape: inputShape)
+        for t in graph.initializers {
+            if let v = t.integerValues { values[t.name] = .ints(v, shape: t.dims.map { Int($0) }) }
+            else if let c = FloatConstant(t) { values[t.name] = .floats(c, shape: t.dims.map { Int($0) }) }
         }
         let inputTensor = newTensor(inputShape)
         values[input.name] = .tensor(id: inputTensor, shape: inputShape)
         findReluFusions()
         for (i, node) in graph.nodes.enumerated() where !absorbed.contains(i) {
-            try plan(node, index: i)
+            do { try plan(node, index: i) } catch let e as ShapeError {
+                throw ExecError.invalidModel(node: ShapeInference.label(node, i), detail: "\(node.opType): \(e)")
+            }
         }
         var outputs: [(String, PlanValue)] = []
         for o in graph.outputs {
@@ -146,8 +169,7 @@ final class Planner {
 
     /// Conv, BatchNormalization and Add whose only consumer is a Relu run the ReLU in their epilogue.
     func findReluFusions() {
-        var consumers: [String: [Int]] = [:]
-        for (i, n) in graph.nodes.enumerated() { for x in n.inputs where !x.isEmpty { consumers[x, default: []].append(i) } }
+        let consumers = index.consumers
         let outputs = Set(graph.outputs.map(\.name))
         for (i, n) in graph.nodes.enumerated() where ["Conv", "BatchNormalization", "Add"].contains(n.opType)
             && (n.attribute("training_mode")?.int ?? 0) == 0 {
@@ -158,6 +180,20 @@ final class Planner {
         }
     }
 
+    /// The whole plan's floats (tensor buffers, im2col columns, GEMM's packed
+    /// panels), overflow-checked and held to the budget before any is allocated.
+    func checkBudget(buffers: [Int]) throws {
+        let gemmPanel = Sgemm.kc * (maxGemmN + 64) + GemmWorkspace.threads * Sgemm.kc * Sgemm.mr
+        var total = 0
+        for n in buffers + [maxColumns, gemmPanel] {
+            let (t, overflow) = total.addingReportingOverflow(n)
+            guard !overflow else { throw ExecError.overBudget(what: "the plan's buffers", bytes: nil, budget: budget.bytes) }
+            total = t
+        }
+        try budget.check(elements: total, what: "the plan's buffers (\(buffers.count) tensors, im2col, GEMM panels)")
+        plannedBytes = total * 4
+    }
+
     /// Assigns storage roots to buffers: a root's buffer is free again after its last use.
     func allocate(inputName: String, inputShape: [Int], inputTensor: Int, outputs: [(String, PlanValue)]) throws -> ExecutionPlan {
         var rootSize: [Int: Int] = [:]
@@ -166,7 +202,8 @@ final class Planner {
             rootSize[root[id], default: 0] = max(rootSize[root[id], default: 0], sizes[id])
             rootDefined[root[id]] = min(rootDefined[root[id]] ?? Int.max, definedAt[id])
         }
-        var buffers: [Buffer] = []
+        // Capacities are decided first and checked against the budget; buffers are allocated after.
+        var buffers: [Int] = []
         var free: [Int] = []
         var assigned: [Int: Int] = [:]
         let roots = rootSize.keys.sorted { (rootDefined[$0] ?? 0, $0) < (rootDefined[$1] ?? 0, $1) }
@@ -180,15 +217,16 @@ final class Planner {
                 for done in releases[step] ?? [] { if let b = assigned[done] { free.append(b) } }
             }
             let need = rootSize[r] ?? 1
-            if let k = free.indices.filter({ buffers[free[$0]].capacity >= need }).min(by: { buffers[free[$0]].capacity < buffers[free[$1]].capacity }) {
+            if let k = free.indices.filter({ buffers[free[$0]] >= need }).min(by: { buffers[free[$0]] < buffers[free[$1]] }) {
                 assigned[r] = free.remove(at: k)
             } else {
-                buffers.append(Buffer(capacity: need))
+                buffers.append(need)
                 assigned[r] = buffers.count - 1
             }
         }
+        try checkBudget(buffers: buffers)
         let storage = sizes.indices.map { assigned[root[$0]] ?? 0 }
-        let plan = ExecutionPlan(steps: steps, buffers: buffers, storage: storage, workspace: GemmWorkspace(maxN: maxGemmN),
+        let plan = ExecutionPlan(steps: steps, buffers: buffers.map { Buffer(capacity: $0) }, storage: storage, workspace: GemmWorkspace(maxN: maxGemmN),
                                  columns: Buffer(capacity: maxColumns), simd: simd, inputName: inputName, inputShape: inputShape,
                                  inputTensor: inputTensor, outputs: outputs, producedBy: producedBy)
         // Constants some kernels need as tensors: written once; their roots are never freed.

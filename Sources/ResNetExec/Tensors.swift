@@ -64,29 +64,6 @@ final class FloatConstant {
     var array: [Float] { withFloats { Array($0) } }
 }
 
-/// Integer values known at plan time (shapes, axes, pads), from initializers,
-/// Constant nodes and shape arithmetic over known shapes.
-func intValues(_ t: Tensor) -> [Int64]? {
-    guard let n = t.elementCount else { return nil }
-    return t.data.withUnsafeBytes { raw -> [Int64]? in
-        func load<T: FixedWidthInteger>(_: T.Type) -> [Int64]? {
-            guard raw.count >= n * MemoryLayout<T>.size else { return nil }
-            return (0..<n).map { Int64(truncatingIfNeeded: T(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self))) }
-        }
-        switch t.dataType {
-        case .int64: return load(Int64.self)
-        case .int32: return load(Int32.self)
-        case .int16: return load(Int16.self)
-        case .int8: return load(Int8.self)
-        case .uint8, .bool: return load(UInt8.self)
-        case .uint16: return load(UInt16.self)
-        case .uint32: return load(UInt32.self)
-        case .uint64: return load(UInt64.self)  // values past Int64.max wrap; only small ones are used as shapes
-        default: return nil
-        }
-    }
-}
-
 /// One float that empty buffers point at: kernels given a count of 0 read nothing,
 /// but Swift gives an empty buffer no base address, and a model from a file may
 /// well have a 0-sized weight. Never freed (4 bytes).

@@ -1,3 +1,5 @@
+import ResNetIR
+
 /// Conv, BatchNormalization and pooling: the spatial arithmetic of a ResNet.
 extension ShapeRules {
     /// A window operator's attributes, checked: kernel, strides, dilations > 0,
@@ -17,6 +19,11 @@ extension ShapeRules {
         public let output: Int64
         public let padBegin: Int64
         public let padEnd: Int64
+    }
+
+    /// The checked window attributes of a Conv/MaxPool/AveragePool node (the executor's entry point).
+    public static func windowAttributes(of node: Node, kernel: [Int64], opset: Int64) throws -> WindowAttributes {
+        try windowAttributes(NodeContext(node: node, inputs: [], opset: opset), kernel: kernel, spatialRank: kernel.count)
     }
 
     static func windowAttributes(_ c: NodeContext, kernel: [Int64], spatialRank k: Int) throws -> WindowAttributes {

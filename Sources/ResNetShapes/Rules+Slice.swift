@@ -23,7 +23,7 @@ extension ShapeRules {
         public let steps: [Int64]
     }
 
-    static func sliceSpec(_ c: NodeContext, rank: Int) throws -> SliceSpec? {
+    public static func sliceSpec(_ c: NodeContext, rank: Int) throws -> SliceSpec? {
         let old = c.opset < 10
         let starts: [Int64]?, ends: [Int64]?, axes: [Int64]?, steps: [Int64]?
         if old {

@@ -65,7 +65,8 @@ public final class ShapeInference {
             for (k, name) in node.outputs.enumerated() where !name.isEmpty {
                 var f = k < outputs.count ? outputs[k] : .unknown
                 // A node computed from constants only is itself constant (shape arithmetic).
-                if (fromConstants || node.opType == "Constant") && f.values != nil { f.isConstant = true }
+                // So is one whose values folded to numbers (Shape of a tensor whose shape is known).
+                if ((fromConstants || node.opType == "Constant") && f.values != nil) || f.ints != nil { f.isConstant = true }
                 facts[name] = f
             }
         }
