@@ -37,7 +37,7 @@ public enum ShapeChecker {
         let inference = ShapeInference(graph: g, opset: opset)
         inference.run()
         diagnostics += inference.findings.map(diagnostic)
-        let (blocks, residual) = ResidualAnalysis(graph: g, facts: inference.facts).blocks()
+        let (blocks, residual) = ResidualAnalysis(graph: g, facts: inference.facts, index: inference.index).blocks()
         diagnostics = preferResidual(diagnostics, residual, joins: Set(blocks.map(\.join)))
 
         let summary = ModelSummary(graph: g, facts: inference.facts)
@@ -53,13 +53,13 @@ public enum ShapeChecker {
         let outputShape = describe(g.outputs.first.flatMap { inference.facts[$0.name]?.shape })
         let info = ModelClassification.classify(blocks, stemConvs: stem, headLayers: head, input: inputShape, output: outputShape)
         let stages = stageTable(g, blocks: blocks, params: params, macs: macs, facts: inference.facts)
-        let totalMACs = macs.reduce(0, +)
-        let totals = Totals(params: params.values.reduce(0, +), macs: totalMACs, gmacs: Double(totalMACs) / 1e9,
+        let totalMACs = Saturating.sum(macs)
+        let totals = Totals(params: Saturating.sum(params.values), macs: totalMACs, gmacs: Double(totalMACs) / 1e9,
                             nodes: g.nodes.count, initializers: g.initializers.count)
         var report = CheckReport(file: file, model: info, blocks: blocks, stages: stages, summary: totals,
                                  diagnostics: diagnostics, sweep: nil)
         if !options.sweepSizes.isEmpty, let input {
-            report.sweep = sweep(model, input: input.name, baseShape: inference.facts[input.name]?.shape,
+            report.sweep = sweep(model, index: inference.index, input: input.name, baseShape: inference.facts[input.name]?.shape,
                                  sizes: options.sweepSizes, opset: opset, diagnostics: &report.diagnostics)
         }
         return report
@@ -116,11 +116,11 @@ public enum ShapeChecker {
                            facts: [String: ValueFacts]) -> [StageSummary] {
         guard let firstJoin = blocks.map(\.joinIndex).min(), let lastJoin = blocks.map(\.joinIndex).max() else { return [] }
         let inBlocks = Set(blocks.flatMap(\.nodeIndices))
-        func sum(_ nodes: [Int]) -> (Int, Int) { (nodes.reduce(0) { $0 + (params[$1] ?? 0) }, nodes.reduce(0) { $0 + macs[$1] }) }
+        func sum(_ nodes: [Int]) -> (Int, Int) { (Saturating.sum(nodes.map { params[$0] ?? 0 }), Saturating.sum(nodes.map { macs[$0] })) }
         var rows: [StageSummary] = []
         let stemNodes = g.nodes.indices.filter { $0 < firstJoin && !inBlocks.contains($0) }
         let (sp, sm) = sum(stemNodes)
-        let stemOut = stemNodes.last.flatMap { facts[g.nodes[$0].outputs[0]]?.shape }
+        let stemOut = stemNodes.last.flatMap { g.nodes[$0].outputs.first.flatMap { facts[$0]?.shape } }
         rows.append(StageSummary(stage: "stem", blocks: 0, width: stemOut.map { $0.count > 1 ? $0[1].description : "?" } ?? "?",
                                  output_shape: describe(stemOut), params: sp, macs: sm))
         for s in 1...(blocks.map(\.stage).max() ?? 1) {
@@ -138,7 +138,7 @@ public enum ShapeChecker {
     }
 
     /// Re-runs inference at each square input size and reports where joins break.
-    static func sweep(_ model: Model, input: String, baseShape: SShape?, sizes: [Int64], opset: Int64,
+    static func sweep(_ model: Model, index: GraphIndex, input: String, baseShape: SShape?, sizes: [Int64], opset: Int64,
                       diagnostics: inout [Diagnostic]) -> SweepReport {
         guard let base = baseShape, base.count == 4 else {
             diagnostics.append(Diagnostic(.unknownShape, node: input, "--sweep needs a rank-4 image input [N, C, H, W]",
@@ -147,9 +147,10 @@ public enum ShapeChecker {
         }
         var failing: [(Int64, String)] = []
         for size in sizes {
-            let inference = ShapeInference(graph: model.graph, opset: opset, inputShapes: [input: [base[0], base[1], .known(size), .known(size)]])
+            let inference = ShapeInference(graph: model.graph, opset: opset, index: index,
+                                           inputShapes: [input: [base[0], base[1], .known(size), .known(size)]])
             inference.run()
-            let (blocks, found) = ResidualAnalysis(graph: model.graph, facts: inference.facts).blocks()
+            let (blocks, found) = ResidualAnalysis(graph: model.graph, facts: inference.facts, index: index).blocks()
             let all = preferResidual(inference.findings.map(diagnostic), found, joins: Set(blocks.map(\.join)))
             let broken = all.first { $0.severity == .error && $0.code != DiagnosticCode.shapeError.rawValue }
                 ?? all.first { $0.severity == .error }

@@ -48,6 +48,7 @@ struct ModelSummary {
     /// MACs of one node for one sample.
     func macs(_ i: Int) -> Int {
         let n = graph.nodes[i]
+        guard !n.outputs.isEmpty, !n.inputs.isEmpty else { return 0 }
         /// Dims as numbers, the batch dim (first) allowed to be symbolic: MACs are per sample.
         func known(_ s: SShape?) -> [Int]? {
             guard let s, !s.isEmpty else { return nil }
@@ -59,18 +60,41 @@ struct ModelSummary {
             guard let out = known(facts[n.outputs[0]]?.shape), let w = known(n.inputs.count > 1 ? facts[n.inputs[1]]?.shape : nil),
                   out.count >= 3, w.count >= 3 else { return 0 }
             // out [N, M, *spatial], w [M, C/group, *kernel]: each output element takes C/group * prod(kernel) MACs.
-            return out.dropFirst().reduce(1, *) * w.dropFirst().reduce(1, *)
+            return Saturating.product(Array(out.dropFirst()) + Array(w.dropFirst()))
         case "Gemm":
             // Per sample: the weight's shape gives K (A's rows are the batch).
-            guard let out = known(facts[n.outputs[0]]?.shape), let b = facts[n.inputs[1]]?.shape?.compactMap(\.value),
+            guard n.inputs.count > 1, let out = known(facts[n.outputs[0]]?.shape), let b = facts[n.inputs[1]]?.shape?.compactMap(\.value),
                   out.count == 2, b.count == 2 else { return 0 }
             let k = Int((n.attribute("transB")?.int ?? 0) != 0 ? b[1] : b[0])
-            return out[1] * k
+            return Saturating.product([out[1], k])
         case "MatMul":
             guard let out = known(facts[n.outputs[0]]?.shape), let a = known(facts[n.inputs[0]]?.shape), let k = a.last, !out.isEmpty else { return 0 }
-            return out.dropFirst().reduce(1, *) * k
+            return Saturating.product(Array(out.dropFirst()) + [k])
         default:
             return 0
         }
+    }
+}
+
+/// Totals over numbers from a file: a hostile shape saturates at Int.max instead of trapping.
+enum Saturating {
+    static func product(_ values: [Int]) -> Int {
+        var p = 1
+        for v in values {
+            let (r, overflow) = p.multipliedReportingOverflow(by: max(v, 0))
+            if overflow { return .max }
+            p = r
+        }
+        return p
+    }
+
+    static func sum<S: Sequence>(_ values: S) -> Int where S.Element == Int {
+        var s = 0
+        for v in values {
+            let (r, overflow) = s.addingReportingOverflow(v)
+            if overflow { return .max }
+            s = r
+        }
+        return s
     }
 }

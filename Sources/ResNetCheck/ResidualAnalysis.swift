@@ -59,18 +59,16 @@ public struct ResidualBlock: Encodable, Sendable {
 struct ResidualAnalysis {
     let graph: Graph
     let facts: [String: ValueFacts]
-    private var producer: [String: Int] = [:]
-    private var consumers: [String: [Int]] = [:]
+    private let producer: [String: Int]
+    private let consumers: [String: [Int]]
     private let initializerNames: Set<String>
 
-    init(graph: Graph, facts: [String: ValueFacts]) {
+    init(graph: Graph, facts: [String: ValueFacts], index: GraphIndex) {
         self.graph = graph
         self.facts = facts
         initializerNames = Set(graph.initializers.map(\.name))
-        for (i, n) in graph.nodes.enumerated() {
-            for o in n.outputs where !o.isEmpty { producer[o] = producer[o] ?? i }
-            for x in n.inputs where !x.isEmpty { consumers[x, default: []].append(i) }
-        }
+        producer = index.producer
+        consumers = index.consumers
     }
 
     private func isTensorValue(_ v: String) -> Bool {
@@ -146,6 +144,7 @@ struct ResidualAnalysis {
         var blocks: [ResidualBlock] = []
         var diagnostics: [Diagnostic] = []
         for (j, node) in graph.nodes.enumerated() where (node.opType == "Add" || node.opType == "Sum") && node.inputs.count == 2 {
+            guard let joinOutput = node.outputs.first, !joinOutput.isEmpty else { continue }  // RN011 from the arity check
             let (a, b) = (node.inputs[0], node.inputs[1])
             guard isTensorValue(a), isTensorValue(b), let x = fork(a, b) ?? fork(b, a) else { continue }
             let branchA = branch(from: x, to: a), branchB = branch(from: x, to: b)
@@ -159,14 +158,14 @@ struct ResidualAnalysis {
             let label = ShapeInference.label(node, j)
             let strided = mainConvs.enumerated().first { $0.element.stride.contains { $0 > 1 } }
             let position = strided.map { "conv\($0.offset + 1) (\($0.element.kernel.map(String.init).joined(separator: "x")))" }
-            let output = consumers[node.outputs[0]] ?? []
-            let postActivation = output.count == 1 && graph.nodes[output[0]].opType == "Relu"
+            let output = consumers[joinOutput] ?? []
+            let postActivation = output.count == 1 && graph.nodes[output[0]].opType == "Relu" && !graph.nodes[output[0]].outputs.isEmpty
             let firstMainOp = main.first.map { graph.nodes[$0].opType } ?? ""
             let forkOp = producer[x].map { graph.nodes[$0].opType } ?? ""
             // v2: the main branch starts with its activation (BN+ReLU, or ReLU alone once an exporter
             // folded that BN into the previous conv), and the sum is not followed by a ReLU.
             let preActivation = !postActivation && (["BatchNormalization", "Relu"].contains(firstMainOp) || forkOp == "Relu")
-            let outValue = postActivation ? graph.nodes[output[0]].outputs[0] : node.outputs[0]
+            let outValue = postActivation ? graph.nodes[output[0]].outputs[0] : joinOutput
             let block = ResidualBlock(
                 name: blockName(main + short, fallback: label), stage: 0, join: label, shortcut: kind,
                 stride_on: strided?.element.name, stride_position: position, main_convs: mainConvs, shortcut_convs: shortConvs,

@@ -20,13 +20,13 @@ enum ResidualDiagnostics {
         for (i, conv) in b.main_convs.enumerated() where isStridedPointwise(conv) {
             let later = b.main_convs.dropFirst(i + 1).first { $0.kernel.contains { $0 > 1 } }
             out.append(Diagnostic(.stridedPointwiseConv, node: conv.name,
-                "block '\(b.name)': 1x1 conv '\(conv.name)' with stride \(conv.stride.max() ?? 2) reads only 1/\(conv.stride.reduce(1, *)) of the positions"
+                "block '\(b.name)': 1x1 conv '\(conv.name)' with stride \(conv.stride.max() ?? 2) reads only 1/\(Saturating.product(conv.stride.map { Int($0) })) of the positions"
                     + (later.map { "; ResNet v1.5 puts the stride on the 3x3 conv '\($0.name)' instead" } ?? ""),
                 expected: "stride on a conv whose kernel covers the skipped positions", actual: "1x1 kernel, stride \(conv.stride)"))
         }
         for conv in b.shortcut_convs where isStridedPointwise(conv) && b.shortcut == "projection" {
             out.append(Diagnostic(.stridedPointwiseConv, node: conv.name,
-                "block '\(b.name)': projection shortcut '\(conv.name)' is a 1x1 conv with stride \(conv.stride.max() ?? 2), reading 1/\(conv.stride.reduce(1, *)) of the positions; ResNet-D's AvgPool 2x2 then 1x1 stride 1 keeps them all",
+                "block '\(b.name)': projection shortcut '\(conv.name)' is a 1x1 conv with stride \(conv.stride.max() ?? 2), reading 1/\(Saturating.product(conv.stride.map { Int($0) })) of the positions; ResNet-D's AvgPool 2x2 then 1x1 stride 1 keeps them all",
                 expected: "AvgPool 2x2 stride 2 + 1x1 stride 1", actual: "1x1 stride \(conv.stride)"))
         }
         if b.shortcut.hasPrefix("option-a"), let m = main, let s = shortcut, m.count > 1, s.count > 1,
