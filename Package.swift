@@ -72,6 +72,11 @@ let package = Package(
             ]),
         .executableTarget(name: "resnet-convert", dependencies: ["ResNetCLI"]),
         .executableTarget(name: "resnet-check", dependencies: ["ResNetCLI"]),
+        // Seeded IR-level mutants through the checker and the executor (tests and scripts/mutation_sweep.sh).
+        .target(name: "ResNetMutation", dependencies: ["ResNetIR", "ResNetCheck", "ResNetExec", "ResNetSystem"],
+                swiftSettings: optimizedInDebug),
+        .executableTarget(name: "mutation-sweep", dependencies: ["ResNetMutation", "ResNetONNX", "ResNetIR", "ResNetSystem"],
+            path: "Benchmarks/mutation-sweep", swiftSettings: optimizedInDebug),
         .executableTarget(name: "model-load-bench", dependencies: ["ResNetONNX", "ResNetRNW", "ResNetSystem"],
             path: "Benchmarks/model-load-bench", swiftSettings: optimizedInDebug),
 
@@ -80,6 +85,8 @@ let package = Package(
             name: "ResNetONNXTests", dependencies: ["ResNetONNX", "ResNetIR", "ResNetSystem"]),
         .testTarget(
             name: "ResNetRNWTests", dependencies: ["ResNetRNW", "ResNetIR"]),
+        .testTarget(
+            name: "ResNetMutationTests", dependencies: ["ResNetMutation", "ResNetONNX", "ResNetIR"]),
         .testTarget(
             name: "ResNetShapesTests", dependencies: ["ResNetShapes", "ResNetIR"]),
         .testTarget(

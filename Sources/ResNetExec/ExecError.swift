@@ -12,6 +12,21 @@ public enum ExecError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The model breaks a rule that the shared validation or shape library checks.
     case invalidModel(node: String, detail: String)
 
+    /// The case's name, for counting outcomes.
+    public var kindName: String {
+        switch self {
+        case .unsupportedOp: return "unsupportedOp"
+        case .unsupportedAttribute: return "unsupportedAttribute"
+        case .unsupportedDataType: return "unsupportedDataType"
+        case .shapeMismatch: return "shapeMismatch"
+        case .missingValue: return "missingValue"
+        case .inputShape: return "inputShape"
+        case .noAVX2: return "noAVX2"
+        case .overBudget: return "overBudget"
+        case .invalidModel: return "invalidModel"
+        }
+    }
+
     public var description: String {
         switch self {
         case let .unsupportedOp(node, op): return "node '\(node)': operator \(op) is not supported by the executor (nothing was run)"

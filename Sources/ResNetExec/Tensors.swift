@@ -21,7 +21,8 @@ final class FloatConstant {
     private let owned: [Float]
 
     init?(_ t: Tensor) {
-        guard let n = t.elementCount else { return nil }
+        // The bytes must hold exactly dims' elements: a borrowed region is read up to `count` floats.
+        guard let n = t.elementCount, let bytes = t.expectedByteCount, t.data.count == bytes else { return nil }
         count = n
         switch t.dataType {
         case .float:
