@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "ResNetCLI",
             dependencies: [
-                "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetCheck", "ResNetExec", "ResNetSystem",
+                "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetShapes", "ResNetCheck", "ResNetExec", "ResNetSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),

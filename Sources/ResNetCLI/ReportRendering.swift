@@ -1,5 +1,6 @@
 import Foundation
 import ResNetCheck
+import ResNetShapes
 
 /// The shape report as text, JSON or GitHub workflow annotations.
 enum ReportRendering {
@@ -20,10 +21,10 @@ enum ReportRendering {
             let level = d.severity == .error ? "error" : d.severity == .warning ? "warning" : "notice"
             var text = "\(d.node): \(d.message)"
             if let fixes = d.fixes { text += "\nfix: " + fixes.joined(separator: "\nor: ") }
-            out += "::\(level) file=\(property(r.file)),title=\(property(d.code + " " + d.node))::\(escape(text))\n"
+            out += "::\(level) file=\(property(r.file)),title=\(property(d.code.rawValue + " " + d.node))::\(escape(text))\n"
         }
         let m = r.model
-        out += "::notice file=\(property(r.file)),title=resnet-check shapes::\(m.family) (\(m.variant), shortcut option \(m.shortcut_option)), \(r.summary.params) params, \(r.summary.macs) MACs per sample\n"
+        out += "::notice file=\(property(r.file)),title=resnet-check shapes::\(m.family) (\(m.variant), shortcut option \(m.shortcutOption)), \(r.summary.params) params, \(r.summary.macs) MACs per sample\n"
         return out
     }
 
@@ -31,23 +32,23 @@ enum ReportRendering {
         func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
         let m = r.model
         var out = "\(r.file): \(m.family == "custom" ? "custom ResNet, depth \(m.depth)" : m.family)"
-        out += m.family == "none" ? " (no residual blocks found)\n" : " (\(m.variant), shortcut option \(m.shortcut_option), \(m.block_type) blocks \(m.stage_blocks))\n"
-        out += "input \(m.input_shape) -> output \(m.output_shape)\n"
+        out += m.family == "none" ? " (no residual blocks found)\n" : " (\(m.variant), shortcut option \(m.shortcutOption), \(m.blockType) blocks \(m.stageBlocks))\n"
+        out += "input \(describe(m.inputShape)) -> output \(describe(m.outputShape))\n"
         if !r.blocks.isEmpty {
             out += "\n" + table(["block", "stage", "shortcut", "stride on", "input", "output", "act"], r.blocks.map { b in
-                [b.name, String(b.stage), b.shortcut, b.stride_on.map { "\($0) [\(b.stride_position ?? "")]" } ?? "-",
-                 b.input_shape, b.output_shape, b.pre_activation ? "pre" : "post"]
+                [b.name, String(b.stage), b.shortcut.rawValue, b.strideOn.map { "\($0) [\(b.stridePosition ?? "")]" } ?? "-",
+                 describe(b.inputShape), describe(b.outputShape), b.preActivation ? "pre" : "post"]
             })
         }
         if !r.stages.isEmpty {
             out += "\n" + table(["stage", "blocks", "width", "output", "params", "MACs"], r.stages.map { s in
-                [s.stage, s.blocks == 0 ? "" : String(s.blocks), s.width, s.output_shape, grouped(s.params), grouped(s.macs)]
+                [s.stage, s.blocks == 0 ? "" : String(s.blocks), s.width, describe(s.outputShape), grouped(s.params), grouped(s.macs)]
             }, rightAligned: [1, 4, 5])
         }
         let giga = r.summary.gmacs >= 0.001 ? " (\(ConvertSummary.format(r.summary.gmacs, 3)) GMACs)" : ""
         out += "\ntotal: \(grouped(r.summary.params)) params, \(grouped(r.summary.macs)) MACs\(giga) per sample\n"
         if let s = r.sweep {
-            out += "sweep: \(s.checked) sizes checked, \(s.failing_sizes) failing" + (s.failing_ranges.isEmpty ? "\n" : ": \(s.failing_ranges.joined(separator: ", "))\n")
+            out += "sweep: \(s.checked) sizes checked, \(s.failingSizes) failing" + (s.failingRanges.isEmpty ? "\n" : ": \(s.failingRanges.joined(separator: ", "))\n")
         }
         if r.diagnostics.isEmpty { return out + "\nno diagnostics\n" }
         out += "\n"

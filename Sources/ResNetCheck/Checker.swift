@@ -17,9 +17,11 @@ public struct CheckReport: Encodable, Sendable {
 
 public struct SweepReport: Encodable, Sendable {
     public let checked: Int
-    public let failing_sizes: Int
+    public let failingSizes: Int
     /// Failing sizes grouped into runs, e.g. ["33..63 step 2", "225"].
-    public let failing_ranges: [String]
+    public let failingRanges: [String]
+
+    enum CodingKeys: String, CodingKey { case checked, failingSizes = "failing_sizes", failingRanges = "failing_ranges" }
 }
 
 public struct CheckOptions: Sendable {
@@ -49,8 +51,8 @@ public enum ShapeChecker {
         let stem = convs.filter { $0 < firstJoin }.count
         let head = g.nodes.indices.filter { ["Gemm", "MatMul"].contains(g.nodes[$0].opType) && $0 > firstJoin && !blockNodes.contains($0) }.count
         let input = g.inputs.first { !Set(g.initializers.map(\.name)).contains($0.name) }
-        let inputShape = describe(input.flatMap { inference.facts[$0.name]?.shape })
-        let outputShape = describe(g.outputs.first.flatMap { inference.facts[$0.name]?.shape })
+        let inputShape = input.flatMap { inference.facts[$0.name]?.shape }
+        let outputShape = g.outputs.first.flatMap { inference.facts[$0.name]?.shape }
         let info = ModelClassification.classify(blocks, stemConvs: stem, headLayers: head, input: inputShape, output: outputShape)
         let stages = stageTable(g, blocks: blocks, params: params, macs: macs, facts: inference.facts)
         let totalMACs = Saturating.sum(macs)
@@ -79,8 +81,8 @@ public enum ShapeChecker {
     /// At a residual join, the residual analysis explains a failing Add better
     /// (both shapes, cause, fixes) than the generic broadcasting error: keep that one.
     static func preferResidual(_ general: [Diagnostic], _ residual: [Diagnostic], joins: Set<String>) -> [Diagnostic] {
-        let explained = Set(residual.filter { $0.code == DiagnosticCode.residualMismatch.rawValue }.map(\.node))
-        return general.filter { !($0.code == DiagnosticCode.shapeError.rawValue && explained.contains($0.node)) } + residual
+        let explained = Set(residual.filter { $0.code == .residualMismatch }.map(\.node))
+        return general.filter { !($0.code == .shapeError && explained.contains($0.node)) } + residual
     }
 
     /// Graph rules, opset imports and unused initializers.
@@ -122,17 +124,17 @@ public enum ShapeChecker {
         let (sp, sm) = sum(stemNodes)
         let stemOut = stemNodes.last.flatMap { g.nodes[$0].outputs.first.flatMap { facts[$0]?.shape } }
         rows.append(StageSummary(stage: "stem", blocks: 0, width: stemOut.map { $0.count > 1 ? $0[1].description : "?" } ?? "?",
-                                 output_shape: describe(stemOut), params: sp, macs: sm))
+                                 outputShape: stemOut, params: sp, macs: sm))
         for s in 1...(blocks.map(\.stage).max() ?? 1) {
             let members = blocks.filter { $0.stage == s }
             let (p, m) = sum(members.flatMap(\.nodeIndices))
-            let out = members.last?.output_shape ?? "[?]"
-            let width = out.split(separator: ",").dropFirst().first.map { String($0.filter { $0 != " " }) } ?? "?"
-            rows.append(StageSummary(stage: "stage \(s)", blocks: members.count, width: width, output_shape: out, params: p, macs: m))
+            let out = members.last?.outputShape
+            let width = out.flatMap { $0.count > 1 ? $0[1].description : nil } ?? "?"
+            rows.append(StageSummary(stage: "stage \(s)", blocks: members.count, width: width, outputShape: out, params: p, macs: m))
         }
         let headNodes = g.nodes.indices.filter { $0 > lastJoin && !inBlocks.contains($0) }
         let (hp, hm) = sum(headNodes)
-        rows.append(StageSummary(stage: "head", blocks: 0, width: "", output_shape: describe(g.outputs.first.flatMap { facts[$0.name]?.shape }),
+        rows.append(StageSummary(stage: "head", blocks: 0, width: "", outputShape: g.outputs.first.flatMap { facts[$0.name]?.shape },
                                  params: hp, macs: hm))
         return rows
     }
@@ -143,7 +145,7 @@ public enum ShapeChecker {
         guard let base = baseShape, base.count == 4 else {
             diagnostics.append(Diagnostic(.unknownShape, node: input, "--sweep needs a rank-4 image input [N, C, H, W]",
                                           expected: "[N, C, H, W]", actual: describe(baseShape)))
-            return SweepReport(checked: 0, failing_sizes: 0, failing_ranges: [])
+            return SweepReport(checked: 0, failingSizes: 0, failingRanges: [])
         }
         var failing: [(Int64, String)] = []
         for size in sizes {
@@ -152,7 +154,7 @@ public enum ShapeChecker {
             inference.run()
             let (blocks, found) = ResidualAnalysis(graph: model.graph, facts: inference.facts, index: index).blocks()
             let all = preferResidual(inference.findings.map(diagnostic), found, joins: Set(blocks.map(\.join)))
-            let broken = all.first { $0.severity == .error && $0.code != DiagnosticCode.shapeError.rawValue }
+            let broken = all.first { $0.severity == .error && $0.code != .shapeError }
                 ?? all.first { $0.severity == .error }
             if let broken { failing.append((size, "\(broken.code) \(broken.node): \(broken.message)")) }
         }
@@ -162,7 +164,7 @@ public enum ShapeChecker {
                 "the model breaks at \(failing.count) of \(sizes.count) input sizes: \(ranges.prefix(8).joined(separator: ", "))\(ranges.count > 8 ? ", ..." : ""); at \(first.0)x\(first.0): \(first.1)",
                 expected: "every size in the sweep", actual: "\(failing.count) failing"))
         }
-        return SweepReport(checked: sizes.count, failing_sizes: failing.count, failing_ranges: ranges)
+        return SweepReport(checked: sizes.count, failingSizes: failing.count, failingRanges: ranges)
     }
 
     /// Groups sorted sizes into runs: consecutive ones ("40..47"), or every other one ("33..63 step 2").

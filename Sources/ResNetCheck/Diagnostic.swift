@@ -8,7 +8,10 @@ public enum Severity: String, Codable, Comparable, Sendable, CaseIterable {
 
 /// Stable diagnostic codes (README "Diagnostic codes"). Never renumber one:
 /// CI configurations and suppressions refer to them.
-public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
+public enum DiagnosticCode: String, Codable, Sendable, CaseIterable, CustomStringConvertible {
+    /// The stable code ("RN101") wherever a code is printed.
+    public var description: String { rawValue }
+
     // Graph structure
     case producedTwice = "RN001"
     case undefinedInput = "RN002"
@@ -69,7 +72,7 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable {
 /// One finding: code, severity, the node it concerns, what is wrong, and the
 /// expected-vs-actual values where there are some.
 public struct Diagnostic: Codable, Sendable, Equatable {
-    public let code: String
+    public let code: DiagnosticCode
     public let severity: Severity
     public let node: String
     public let message: String
@@ -80,7 +83,7 @@ public struct Diagnostic: Codable, Sendable, Equatable {
 
     public init(_ code: DiagnosticCode, node: String, _ message: String, expected: String? = nil, actual: String? = nil,
                 fixes: [String]? = nil) {
-        self.code = code.rawValue
+        self.code = code
         self.severity = code.severity
         self.node = node
         self.message = message

@@ -7,12 +7,29 @@ public struct ModelInfo: Encodable, Sendable {
     /// v1, v1.5, v1d, v2, or "unknown".
     public var variant: String
     /// A, B, C, mixed, or "none" (no block changes shape and all shortcuts are identity).
-    public var shortcut_option: String
+    public var shortcutOption: String
     /// basic, bottleneck, mixed.
-    public var block_type: String
-    public var stage_blocks: [Int]
-    public var input_shape: String
-    public var output_shape: String
+    public var blockType: String
+    public var stageBlocks: [Int]
+    public var inputShape: SShape?
+    public var outputShape: SShape?
+
+    enum CodingKeys: String, CodingKey {
+        case family, depth, variant, shortcutOption = "shortcut_option", blockType = "block_type", stageBlocks = "stage_blocks"
+        case inputShape = "input_shape", outputShape = "output_shape"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(family, forKey: .family)
+        try c.encode(depth, forKey: .depth)
+        try c.encode(variant, forKey: .variant)
+        try c.encode(shortcutOption, forKey: .shortcutOption)
+        try c.encode(blockType, forKey: .blockType)
+        try c.encode(stageBlocks, forKey: .stageBlocks)
+        try c.encode(describe(inputShape), forKey: .inputShape)
+        try c.encode(describe(outputShape), forKey: .outputShape)
+    }
 }
 
 enum ModelClassification {
@@ -22,38 +39,38 @@ enum ModelClassification {
         ("resnet152", "bottleneck", [3, 8, 36, 3]),
     ]
 
-    static func classify(_ blocks: [ResidualBlock], stemConvs: Int, headLayers: Int, input: String, output: String) -> ModelInfo {
+    static func classify(_ blocks: [ResidualBlock], stemConvs: Int, headLayers: Int, input: SShape?, output: SShape?) -> ModelInfo {
         guard !blocks.isEmpty else {
-            return ModelInfo(family: "none", depth: 0, variant: "unknown", shortcut_option: "none", block_type: "none",
-                             stage_blocks: [], input_shape: input, output_shape: output)
+            return ModelInfo(family: "none", depth: 0, variant: "unknown", shortcutOption: "none", blockType: "none",
+                             stageBlocks: [], inputShape: input, outputShape: output)
         }
         let types = Set(blocks.map(blockType))
         let blockType = types.count == 1 ? types.first ?? "mixed" : "mixed"
         let stages = (blocks.map(\.stage).max() ?? 0)
         let counts = (1...max(stages, 1)).map { s in blocks.filter { $0.stage == s }.count }
-        let depth = stemConvs + blocks.reduce(0) { $0 + $1.main_convs.count } + headLayers
+        let depth = stemConvs + blocks.reduce(0) { $0 + $1.mainConvs.count } + headLayers
         let family = torchvision.first { $0.1 == blockType && $0.2 == counts }?.0 ?? "custom"
 
-        let preActivated = blocks.filter(\.pre_activation).count * 2 > blocks.count
+        let preActivated = blocks.filter(\.preActivation).count * 2 > blocks.count
         let variant: String
         if preActivated {
             variant = "v2"
-        } else if blocks.contains(where: { $0.shortcut == "resnet-d" }) {
+        } else if blocks.contains(where: { $0.shortcut == .resnetD }) {
             variant = "v1d"
         } else if blockType == "bottleneck" {
             // Downsampling bottlenecks: stride on the first 1x1 (v1) or on the 3x3 (v1.5).
-            let positions = blocks.compactMap(\.stride_position)
+            let positions = blocks.compactMap(\.stridePosition)
             variant = positions.isEmpty ? "v1" : positions.allSatisfy { $0.hasPrefix("conv1") } ? "v1"
                 : positions.allSatisfy { $0.hasPrefix("conv2") } ? "v1.5" : "unknown"
         } else {
             variant = "v1"  // basic blocks: v1 and v1.5 coincide (the stride is on the first 3x3)
         }
-        return ModelInfo(family: family, depth: depth, variant: variant, shortcut_option: option(blocks),
-                         block_type: blockType, stage_blocks: counts, input_shape: input, output_shape: output)
+        return ModelInfo(family: family, depth: depth, variant: variant, shortcutOption: option(blocks),
+                         blockType: blockType, stageBlocks: counts, inputShape: input, outputShape: output)
     }
 
     static func blockType(_ b: ResidualBlock) -> String {
-        let k = b.main_convs.map { $0.kernel.allSatisfy { $0 == 1 } ? "1" : "k" }
+        let k = b.mainConvs.map { $0.kernel.allSatisfy { $0 == 1 } ? "1" : "k" }
         if k == ["k", "k"] { return "basic" }
         if k == ["1", "k", "1"] { return "bottleneck" }
         return "custom"
@@ -62,13 +79,13 @@ enum ModelClassification {
     /// A: zero-padded shortcuts where the shape changes; B: projections only there;
     /// C: projections on every block; mixed otherwise.
     static func option(_ blocks: [ResidualBlock]) -> String {
-        func changes(_ b: ResidualBlock) -> Bool { b.input_shape != b.output_shape }
+        func changes(_ b: ResidualBlock) -> Bool { b.inputShape != b.outputShape }
         let changing = blocks.filter(changes), same = blocks.filter { !changes($0) }
-        let projections: Set<String> = ["projection", "resnet-d"]
-        if changing.isEmpty && same.allSatisfy({ $0.shortcut == "identity" }) { return "none" }
-        if !changing.isEmpty && changing.allSatisfy({ $0.shortcut.hasPrefix("option-a") }) && same.allSatisfy({ $0.shortcut == "identity" }) { return "A" }
+        let projections: Set<ShortcutKind> = [.projection, .resnetD]
+        if changing.isEmpty && same.allSatisfy({ $0.shortcut == .identity }) { return "none" }
+        if !changing.isEmpty && changing.allSatisfy({ $0.shortcut.isOptionA }) && same.allSatisfy({ $0.shortcut == .identity }) { return "A" }
         if blocks.allSatisfy({ projections.contains($0.shortcut) }) && !same.isEmpty { return "C" }
-        if changing.allSatisfy({ projections.contains($0.shortcut) }) && same.allSatisfy({ $0.shortcut == "identity" }) { return "B" }
+        if changing.allSatisfy({ projections.contains($0.shortcut) }) && same.allSatisfy({ $0.shortcut == .identity }) { return "B" }
         return "mixed"
     }
 }

@@ -7,9 +7,21 @@ public struct StageSummary: Encodable, Sendable {
     public let blocks: Int
     /// Output channels of the stage's blocks (the stem's conv for "stem").
     public let width: String
-    public let output_shape: String
+    public let outputShape: SShape?
     public let params: Int
     public let macs: Int
+
+    enum CodingKeys: String, CodingKey { case stage, blocks, width, outputShape = "output_shape", params, macs }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(stage, forKey: .stage)
+        try c.encode(blocks, forKey: .blocks)
+        try c.encode(width, forKey: .width)
+        try c.encode(describe(outputShape), forKey: .outputShape)
+        try c.encode(params, forKey: .params)
+        try c.encode(macs, forKey: .macs)
+    }
 }
 
 public struct Totals: Encodable, Sendable {

@@ -1,6 +1,19 @@
 import ResNetIR
 import ResNetShapes
 
+/// How a block's shortcut reaches the join (JSON: the raw value).
+public enum ShortcutKind: String, Encodable, Sendable, CaseIterable {
+    case identity, projection
+    case resnetD = "resnet-d"
+    case optionAPad = "option-a-pad"
+    case optionAConcat = "option-a-concat"
+    case maxPool = "max-pool"
+    case other
+
+    /// Option A: strided identity plus zero channels.
+    public var isOptionA: Bool { self == .optionAPad || self == .optionAConcat }
+}
+
 /// One residual block: y = F(x) + shortcut(x), found at an Add/Sum whose
 /// operands share an ancestor (the fork, x).
 public struct ResidualBlock: Encodable, Sendable {
@@ -12,19 +25,18 @@ public struct ResidualBlock: Encodable, Sendable {
     public let name: String
     public var stage: Int
     public let join: String
-    /// identity, projection, resnet-d, option-a-pad, option-a-concat, max-pool, other
-    public let shortcut: String
+    public let shortcut: ShortcutKind
     /// The main-branch conv carrying the stride (nil if the block keeps the resolution).
-    public let stride_on: String?
+    public let strideOn: String?
     /// Which conv of the main branch that is, e.g. "conv2 (3x3)".
-    public let stride_position: String?
-    public let main_convs: [ConvInfo]
-    public let shortcut_convs: [ConvInfo]
-    public let pre_activation: Bool
-    public let input_shape: String
-    public let output_shape: String
-    public let main_shape: String
-    public let shortcut_shape: String
+    public let stridePosition: String?
+    public let mainConvs: [ConvInfo]
+    public let shortcutConvs: [ConvInfo]
+    public let preActivation: Bool
+    public let inputShape: SShape?
+    public let outputShape: SShape?
+    public let mainShape: SShape?
+    public let shortcutShape: SShape?
     /// The value the block outputs (after its ReLU for post-activation blocks), for per-block parity.
     public let outputValue: String
     /// Indices of the nodes in this block (main branch, shortcut and join), for per-stage sums.
@@ -32,26 +44,28 @@ public struct ResidualBlock: Encodable, Sendable {
     let joinIndex: Int
 
     enum CodingKeys: String, CodingKey {
-        case name, stage, join, shortcut, stride_on, stride_position, main_convs, shortcut_convs, pre_activation
-        case input_shape, output_shape, main_shape, shortcut_shape
+        case name, stage, join, shortcut
+        case strideOn = "stride_on", stridePosition = "stride_position", mainConvs = "main_convs", shortcutConvs = "shortcut_convs"
+        case preActivation = "pre_activation", inputShape = "input_shape", outputShape = "output_shape"
+        case mainShape = "main_shape", shortcutShape = "shortcut_shape"
     }
 
-    /// Every key is always present; `stride_on`/`stride_position` are null for blocks without a stride.
+    /// Every key is always present; `strideOn`/`stridePosition` are null for blocks without a stride.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)
         try c.encode(stage, forKey: .stage)
         try c.encode(join, forKey: .join)
         try c.encode(shortcut, forKey: .shortcut)
-        try c.encode(stride_on, forKey: .stride_on)
-        try c.encode(stride_position, forKey: .stride_position)
-        try c.encode(main_convs, forKey: .main_convs)
-        try c.encode(shortcut_convs, forKey: .shortcut_convs)
-        try c.encode(pre_activation, forKey: .pre_activation)
-        try c.encode(input_shape, forKey: .input_shape)
-        try c.encode(output_shape, forKey: .output_shape)
-        try c.encode(main_shape, forKey: .main_shape)
-        try c.encode(shortcut_shape, forKey: .shortcut_shape)
+        try c.encode(strideOn, forKey: .strideOn)
+        try c.encode(stridePosition, forKey: .stridePosition)
+        try c.encode(mainConvs, forKey: .mainConvs)
+        try c.encode(shortcutConvs, forKey: .shortcutConvs)
+        try c.encode(preActivation, forKey: .preActivation)
+        try c.encode(describe(inputShape), forKey: .inputShape)
+        try c.encode(describe(outputShape), forKey: .outputShape)
+        try c.encode(describe(mainShape), forKey: .mainShape)
+        try c.encode(describe(shortcutShape), forKey: .shortcutShape)
     }
 }
 
@@ -168,9 +182,9 @@ struct ResidualAnalysis {
             let outValue = postActivation ? graph.nodes[output[0]].outputs[0] : joinOutput
             let block = ResidualBlock(
                 name: blockName(main + short, fallback: label), stage: 0, join: label, shortcut: kind,
-                stride_on: strided?.element.name, stride_position: position, main_convs: mainConvs, shortcut_convs: shortConvs,
-                pre_activation: preActivation, input_shape: describe(facts[x]?.shape), output_shape: describe(facts[outValue]?.shape),
-                main_shape: describe(facts[mainValue]?.shape), shortcut_shape: describe(facts[shortValue]?.shape),
+                strideOn: strided?.element.name, stridePosition: position, mainConvs: mainConvs, shortcutConvs: shortConvs,
+                preActivation: preActivation, inputShape: facts[x]?.shape, outputShape: facts[outValue]?.shape,
+                mainShape: facts[mainValue]?.shape, shortcutShape: facts[shortValue]?.shape,
                 outputValue: outValue, nodeIndices: (main + short + [j] + (postActivation ? output : [])).sorted(), joinIndex: j)
             blocks.append(block)
             diagnostics += ResidualDiagnostics.check(block, main: facts[mainValue]?.shape, shortcut: facts[shortValue]?.shape)
@@ -181,29 +195,29 @@ struct ResidualAnalysis {
 
     /// identity, projection (1x1 conv ± BN), resnet-d (AvgPool then 1x1), option-a-pad / option-a-concat
     /// (strided identity + zero channels), max-pool (MaxPool with a real window), other.
-    private func shortcutKind(_ nodes: [Int]) -> String {
+    private func shortcutKind(_ nodes: [Int]) -> ShortcutKind {
         let ops = nodes.map { graph.nodes[$0] }
-        if ops.isEmpty { return "identity" }
+        if ops.isEmpty { return .identity }
         let types = Set(ops.map(\.opType))
         let realMaxPool = ops.contains { $0.opType == "MaxPool" && ($0.attribute("kernel_shape")?.ints ?? []).contains { $0 > 1 } }
-        if realMaxPool { return "max-pool" }
+        if realMaxPool { return .maxPool }
         let convs = ops.filter { $0.opType == "Conv" }
         let pointwise = convs.allSatisfy { n in
             let k = n.attribute("kernel_shape")?.ints ?? (n.inputs.count > 1 ? facts[n.inputs[1]]?.shape?.dropFirst(2).map { $0.value ?? 0 } : nil) ?? []
             return k.allSatisfy { $0 == 1 }
         }
         if convs.count == 1 && pointwise {
-            if types.contains("AveragePool") && types.isSubset(of: ["AveragePool", "Conv", "BatchNormalization"]) { return "resnet-d" }
-            if types.isSubset(of: ["Conv", "BatchNormalization"]) { return "projection" }
+            if types.contains("AveragePool") && types.isSubset(of: ["AveragePool", "Conv", "BatchNormalization"]) { return .resnetD }
+            if types.isSubset(of: ["Conv", "BatchNormalization"]) { return .projection }
         }
         let optionA: Set<String> = ["Slice", "Pad", "Concat", "Shape", "Mul", "Add", "ConstantOfShape", "Gather", "Unsqueeze",
                                     "Identity", "AveragePool", "MaxPool", "Cast"]
         if convs.isEmpty && types.isSubset(of: optionA) {
-            if types.contains("Pad") { return "option-a-pad" }
-            if types.contains("Concat") { return "option-a-concat" }
-            if types.isSubset(of: ["Identity"]) { return "identity" }
+            if types.contains("Pad") { return .optionAPad }
+            if types.contains("Concat") { return .optionAConcat }
+            if types.isSubset(of: ["Identity"]) { return .identity }
         }
-        return "other"
+        return .other
     }
 
     /// The longest common dotted prefix of the block's node names ("layer2.0"), else the join's name.
@@ -224,17 +238,18 @@ struct ResidualAnalysis {
     /// A new stage starts where a block changes the spatial resolution.
     private func assignStages(_ blocks: inout [ResidualBlock]) {
         var stage = 1
-        var previous: String?
+        var previous: SShape??
         for i in blocks.indices {
-            let spatial = spatialPart(blocks[i].input_shape) != spatialPart(blocks[i].output_shape)
-            if i > 0 && (spatial || previous.map { spatialPart($0) != spatialPart(blocks[i].output_shape) } ?? false) { stage += 1 }
+            let spatial = spatialPart(blocks[i].inputShape) != spatialPart(blocks[i].outputShape)
+            if i > 0 && (spatial || previous.map { spatialPart($0) != spatialPart(blocks[i].outputShape) } ?? false) { stage += 1 }
             blocks[i].stage = stage
-            previous = blocks[i].output_shape
+            previous = blocks[i].outputShape
         }
     }
 
-    private func spatialPart(_ shape: String) -> String {
-        let parts = shape.split(separator: ",")
-        return parts.count > 2 ? parts.dropFirst(2).joined(separator: ",") : shape
+    /// The dims after [N, C] (the whole shape below rank 3; nil when unknown).
+    private func spatialPart(_ shape: SShape?) -> SShape? {
+        guard let shape else { return nil }
+        return shape.count > 2 ? Array(shape.dropFirst(2)) : shape
     }
 }

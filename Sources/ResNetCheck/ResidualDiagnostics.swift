@@ -5,34 +5,34 @@ enum ResidualDiagnostics {
     static func check(_ b: ResidualBlock, main: SShape?, shortcut: SShape?) -> [Diagnostic] {
         var out: [Diagnostic] = []
         out += joinShapes(b, main: main, shortcut: shortcut)
-        if b.main_convs.count == 1 {
+        if b.mainConvs.count == 1 {
             out.append(Diagnostic(.singleConvBlock, node: b.join,
-                "block '\(b.name)': the main branch is a single conv ('\(b.main_convs[0].name)'), so y = Wx + x is close to a linear layer (the ResNet paper saw no advantage)",
+                "block '\(b.name)': the main branch is a single conv ('\(b.mainConvs[0].name)'), so y = Wx + x is close to a linear layer (the ResNet paper saw no advantage)",
                 expected: "2 or more convs with a non-linearity between them", actual: "1 conv",
                 fixes: ["use a basic block (two 3x3 convs with ReLU between)", "a bottleneck (1x1, 3x3, 1x1)"]))
         }
-        if b.shortcut == "max-pool" {
+        if b.shortcut == .maxPool {
             out.append(Diagnostic(.maxPoolShortcut, node: b.join,
                 "block '\(b.name)': the shortcut goes through MaxPool, so it is not linear and gradients reach only the max of each window",
                 expected: "identity, 1x1 projection, or AvgPool 2x2 + 1x1 (ResNet-D)", actual: "MaxPool shortcut",
                 fixes: ["replace MaxPool by AvgPool 2x2 stride 2 (ResNet-D)", "a 1x1 stride-2 projection (option B)"]))
         }
-        for (i, conv) in b.main_convs.enumerated() where isStridedPointwise(conv) {
-            let later = b.main_convs.dropFirst(i + 1).first { $0.kernel.contains { $0 > 1 } }
+        for (i, conv) in b.mainConvs.enumerated() where isStridedPointwise(conv) {
+            let later = b.mainConvs.dropFirst(i + 1).first { $0.kernel.contains { $0 > 1 } }
             out.append(Diagnostic(.stridedPointwiseConv, node: conv.name,
                 "block '\(b.name)': 1x1 conv '\(conv.name)' with stride \(conv.stride.max() ?? 2) reads only 1/\(Saturating.product(conv.stride.map { Int($0) })) of the positions"
                     + (later.map { "; ResNet v1.5 puts the stride on the 3x3 conv '\($0.name)' instead" } ?? ""),
                 expected: "stride on a conv whose kernel covers the skipped positions", actual: "1x1 kernel, stride \(conv.stride)"))
         }
-        for conv in b.shortcut_convs where isStridedPointwise(conv) && b.shortcut == "projection" {
+        for conv in b.shortcutConvs where isStridedPointwise(conv) && b.shortcut == .projection {
             out.append(Diagnostic(.stridedPointwiseConv, node: conv.name,
                 "block '\(b.name)': projection shortcut '\(conv.name)' is a 1x1 conv with stride \(conv.stride.max() ?? 2), reading 1/\(Saturating.product(conv.stride.map { Int($0) })) of the positions; ResNet-D's AvgPool 2x2 then 1x1 stride 1 keeps them all",
                 expected: "AvgPool 2x2 stride 2 + 1x1 stride 1", actual: "1x1 stride \(conv.stride)"))
         }
-        if b.shortcut.hasPrefix("option-a"), let m = main, let s = shortcut, m.count > 1, s.count > 1,
+        if b.shortcut.isOptionA, let m = main, let s = shortcut, m.count > 1, s.count > 1,
            let cm = m[1].value, let cs = s[1].value {
             out.append(Diagnostic(.zeroPaddedShortcut, node: b.join,
-                "block '\(b.name)': the shortcut adds \(cm - cs) zero channel(s) (option A, by \(b.shortcut == "option-a-pad" ? "Pad" : "Concat")); those channels carry no residual signal",
+                "block '\(b.name)': the shortcut adds \(cm - cs) zero channel(s) (option A, by \(b.shortcut == .optionAPad ? "Pad" : "Concat")); those channels carry no residual signal",
                 expected: nil, actual: "\(cs) -> \(cm) channels"))
         }
         return out
@@ -64,10 +64,10 @@ enum ResidualDiagnostics {
         var fixes: [String] = []
         let spatialDiffers = differing.contains { $0 >= 2 }
         let channelsDiffer = differing.contains(1)
-        if spatialDiffers, let strided = b.stride_on {
-            let stride = b.main_convs.first { $0.name == strided }?.stride.max() ?? 2
-            if b.shortcut_convs.allSatisfy({ !$0.stride.contains { $0 > 1 } }) {
-                cause = "the main branch is downsampled by stride \(stride) at '\(strided)' but the shortcut is \(b.shortcut == "identity" ? "identity" : "not strided")"
+        if spatialDiffers, let strided = b.strideOn {
+            let stride = b.mainConvs.first { $0.name == strided }?.stride.max() ?? 2
+            if b.shortcutConvs.allSatisfy({ !$0.stride.contains { $0 > 1 } }) {
+                cause = "the main branch is downsampled by stride \(stride) at '\(strided)' but the shortcut is \(b.shortcut == .identity ? "identity" : "not strided")"
                 fixes = ["add a 1x1 stride-\(stride) projection (option B) to the shortcut",
                          "AvgPool \(stride)x\(stride) stride \(stride) then a 1x1 conv (ResNet-D)"]
             } else {
