@@ -53,20 +53,17 @@ extension Planner {
             let (b, bs) = try tensor(node, i)
             let out = try broadcastShape(node, shape, bs)  // operands checked by the shape library
             let y = newTensor(out)
-            let sa = Self.broadcastStrides(shape, to: out), sb = Self.broadcastStrides(bs, to: out), a = acc
+            let sa = Fold.broadcastStrides(shape, to: out), sb = Fold.broadcastStrides(bs, to: out), a = acc
             emit(node) { p in ElementwiseReference.broadcast(.add, p.pointer(a), aStrides: sa, p.pointer(b), bStrides: sb, p.pointer(y), shape: out) }
             (acc, shape) = (y, out)
         }
         set(node, node.inputs.count == 1 ? alias(acc, shape) : .tensor(id: acc, shape: shape))
     }
 
+    /// numpy broadcasting of two shapes the shape library already checked (the shared rule, on numbers).
     func broadcastShape(_ node: Node, _ a: [Int], _ b: [Int]) throws -> [Int] {
-        let rank = max(a.count, b.count)
-        let pa = Array(repeating: 1, count: rank - a.count) + a, pb = Array(repeating: 1, count: rank - b.count) + b
-        return try zip(pa, pb).map { x, y in
-            guard x == y || x == 1 || y == 1 else { throw ExecError.shapeMismatch(node: node.name, detail: "cannot broadcast \(a) with \(b)") }
-            return max(x, y)
-        }
+        guard let out = Fold.broadcastShape(a, b) else { throw ExecError.shapeMismatch(node: node.name, detail: "cannot broadcast \(a) with \(b)") }
+        return out
     }
 
     /// Gather of a float tensor by constant indices along `axis`.
@@ -101,7 +98,7 @@ extension Planner {
         let batch = try broadcastShape(node, Array(aShape.dropLast(2)), Array(bShape.dropLast(2)))
         let out = try outputShape(node)
         let y = newTensor(out)
-        let sa = Self.broadcastStrides(Array(aShape.dropLast(2)), to: batch), sb = Self.broadcastStrides(Array(bShape.dropLast(2)), to: batch)
+        let sa = Fold.broadcastStrides(Array(aShape.dropLast(2)), to: batch), sb = Fold.broadcastStrides(Array(bShape.dropLast(2)), to: batch)
         let count = batch.reduce(1, *)
         maxGemmN = max(maxGemmN, n)
         let simd = self.simd

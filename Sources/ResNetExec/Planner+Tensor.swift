@@ -5,18 +5,6 @@ import ResNetKernelsReference
 
 /// Elementwise with broadcasting, Gemm, MatMul, Softmax, and data movement.
 extension Planner {
-    /// Row-major strides of `shape` aligned right to `out`, 0 where broadcast.
-    static func broadcastStrides(_ shape: [Int], to out: [Int]) -> [Int] {
-        var strides = [Int](repeating: 0, count: out.count)
-        var s = 1
-        for i in stride(from: shape.count - 1, through: 0, by: -1) {
-            let o = out.count - shape.count + i
-            strides[o] = shape[i] == 1 ? 0 : s
-            s *= shape[i]
-        }
-        return strides
-    }
-
     func binary(_ node: Node, relu: Bool, output: Node) throws {
         guard node.inputs.count == 2 else { throw ExecError.unsupportedAttribute(node: node.name, detail: "\(node.opType) of \(node.inputs.count) inputs") }
         let (a, ash) = try tensor(node, 0)
@@ -29,7 +17,7 @@ extension Planner {
                 : ElementwiseReference.add(p.pointer(a), p.pointer(b), p.pointer(y), count: count, relu: relu) }
         } else {
             let op: ElementwiseReference.Binary = node.opType == "Sub" ? .sub : node.opType == "Mul" ? .mul : .add
-            let sa = Self.broadcastStrides(ash, to: out), sb = Self.broadcastStrides(bsh, to: out)
+            let sa = Fold.broadcastStrides(ash, to: out), sb = Fold.broadcastStrides(bsh, to: out)
             emit(node) { p in
                 ElementwiseReference.broadcast(op, p.pointer(a), aStrides: sa, p.pointer(b), bStrides: sb, p.pointer(y), shape: out)
                 if relu { ElementwiseReference.relu(p.pointer(y), p.pointer(y), count: count) }
@@ -69,7 +57,7 @@ extension Planner {
             let cv = c.array
             let out = try broadcastShape(node, csh, [m, n])
             guard out == [m, n] else { throw ExecError.shapeMismatch(node: node.name, detail: "C \(csh) does not broadcast to [\(m), \(n)]") }
-            let strides = Self.broadcastStrides(csh, to: [m, n])
+            let strides = Fold.broadcastStrides(csh, to: [m, n])
             for i in 0..<m { for j in 0..<n { bias[i * n + j] = beta * cv[i * strides[0] + j * strides[1]] } }
         }
         let y = newTensor([m, n])

@@ -41,7 +41,7 @@ public enum Fold {
     }
 
     /// numpy broadcasting of two known shapes, nil where they conflict.
-    static func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+    public static func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
         let rank = max(a.count, b.count)
         let pa = Array(repeating: 1, count: rank - a.count) + a, pb = Array(repeating: 1, count: rank - b.count) + b
         var out: [Int] = []
@@ -52,7 +52,8 @@ public enum Fold {
         return out
     }
 
-    static func broadcastStrides(_ shape: [Int], to out: [Int]) -> [Int] {
+    /// Row-major strides of `shape` aligned right to `out`, 0 where a dim is broadcast.
+    public static func broadcastStrides(_ shape: [Int], to out: [Int]) -> [Int] {
         var strides = [Int](repeating: 0, count: out.count)
         var s = 1
         for i in stride(from: shape.count - 1, through: 0, by: -1) {
