@@ -72,7 +72,7 @@ public struct ConvertCommand: ParsableCommand {
             var transforms = loaded.transforms
             var notes: [String] = []
             if foldBn {
-                let (folded, report) = BatchNormFolding.fold(model)
+                let (folded, report) = try BatchNormFolding.fold(model)
                 model = folded
                 if report.folded > 0 && !transforms.contains("fold-bn") { transforms.append("fold-bn") }
                 notes.append(FoldSummary.line(report))

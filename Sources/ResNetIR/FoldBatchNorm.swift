@@ -8,14 +8,31 @@ public struct BatchNormFoldReport: Sendable {
     public var largestChangeAt = ""
 }
 
+/// Why `BatchNormFolding.fold` refused a model (it then changes nothing).
+public enum BatchNormFoldError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A BatchNormalization whose training_mode is not 0: `actual` is its value as written.
+    case trainingMode(node: String, actual: String)
+
+    public var description: String {
+        switch self {
+        case let .trainingMode(node, actual):
+            return "node '\(node)': BatchNormalization attribute training_mode: expected 0 (inference), actual \(actual); "
+                + "in training mode it normalizes with each batch's own statistics, which no Conv weight can absorb, so it cannot be folded"
+        }
+    }
+}
+
 /// Folds inference-mode BatchNormalization into the Conv that feeds it:
 ///   y = gamma * (conv(x, W) + b - mean) / sqrt(var + eps) + beta
 ///     = conv(x, W * s) + (b - mean) * s + beta,   s = gamma / sqrt(var + eps)  (per output channel)
 /// computed in float64 and rounded once to float32. A BN is folded only when
 /// the Conv's output feeds nothing else and W (and b) are float32 initializers
-/// used by that Conv alone; otherwise it is skipped with a reason.
+/// used by that Conv alone; otherwise it is skipped with a reason. A BN in
+/// training mode is refused outright: folding it (or silently skipping it)
+/// would hand back a model that computes something else than asked for.
 public enum BatchNormFolding {
-    public static func fold(_ input: Model) -> (Model, BatchNormFoldReport) {
+    public static func fold(_ input: Model) throws -> (Model, BatchNormFoldReport) {
+        try refuseTrainingMode(input.graph)
         var model = input
         var g = model.graph
         var report = BatchNormFoldReport()
@@ -111,6 +128,20 @@ public enum BatchNormFolding {
         g.valueInfos.removeAll { !produced.contains($0.name) && !stillUsed.contains($0.name) }
         model.graph = g
         return (model, report)
+    }
+
+    /// Checked for every BN before anything is folded, so the refusal does not depend on node order.
+    static func refuseTrainingMode(_ g: Graph) throws {
+        for bn in g.nodes where bn.opType == "BatchNormalization" && (bn.domain.isEmpty || bn.domain == "ai.onnx") {
+            guard let attribute = bn.attribute("training_mode") else { continue }  // absent: 0, inference
+            let label = bn.name.isEmpty ? bn.outputs.first ?? "?" : bn.name
+            switch attribute.value {
+            case .int(0): continue
+            case let .int(v): throw BatchNormFoldError.trainingMode(node: label, actual: String(v))
+            case let .float(v): throw BatchNormFoldError.trainingMode(node: label, actual: "\(v) (a FLOAT, not an INT)")
+            default: throw BatchNormFoldError.trainingMode(node: label, actual: "a value that is not an INT")
+            }
+        }
     }
 
     /// Little-endian float32 tensor data as [Float]; nil for other types.

@@ -48,7 +48,7 @@ struct FoldBatchNormTests {
     }
 
     /// Conv (2 output channels, 1x1, no bias) -> BN: folded weights and bias match the formula.
-    static func model(sharedOutput: Bool = false) -> Model {
+    static func model(sharedOutput: Bool = false, bnAttributes: [Attribute] = [Attribute(name: "epsilon", value: .float(0))]) -> Model {
         let inits = [
             Tensor(name: "w", dataType: .float, dims: [2, 1, 1, 1], data: f32([2, -1])),
             Tensor(name: "gamma", dataType: .float, dims: [2], data: f32([1, 3])),
@@ -59,7 +59,7 @@ struct FoldBatchNormTests {
         var nodes = [
             Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["c"]),
             Node(name: "bn", opType: "BatchNormalization", inputs: ["c", "gamma", "beta", "mean", "var"], outputs: ["y"],
-                 attributes: [Attribute(name: "epsilon", value: .float(0))]),
+                 attributes: bnAttributes),
         ]
         if sharedOutput { nodes.append(Node(name: "other", opType: "Relu", inputs: ["c"], outputs: ["z"])) }
         return Model(opsetImports: [OpsetImport(domain: "", version: 17)],
@@ -68,7 +68,7 @@ struct FoldBatchNormTests {
     }
 
     @Test func foldsWithTheFormula() throws {
-        let (m, report) = BatchNormFolding.fold(Self.model())
+        let (m, report) = try BatchNormFolding.fold(Self.model())
         #expect(report.folded == 1 && report.skipped.isEmpty)
         #expect(m.graph.nodes.map(\.opType) == ["Conv"])
         #expect(m.graph.nodes[0].outputs == ["y"])
@@ -81,9 +81,52 @@ struct FoldBatchNormTests {
         #expect(GraphValidation.problems(m.graph).isEmpty)
     }
 
-    @Test func leavesAConvWithOtherConsumers() {
-        let (m, report) = BatchNormFolding.fold(Self.model(sharedOutput: true))
+    @Test func leavesAConvWithOtherConsumers() throws {
+        let (m, report) = try BatchNormFolding.fold(Self.model(sharedOutput: true))
         #expect(report.folded == 0 && report.skipped.count == 1)
         #expect(m.graph.nodes.count == 3)
+    }
+
+    struct TrainingModeCase: CustomTestStringConvertible, Sendable {
+        let name: String
+        let value: Attribute.Value?
+        /// nil: folds; otherwise the `actual` the refusal names.
+        let refused: String?
+        var testDescription: String { name }
+    }
+
+    /// training_mode other than 0 is refused by name, with what was expected and found;
+    /// absent or 0 folds as before.
+    static let trainingModeCases: [TrainingModeCase] = [
+        TrainingModeCase(name: "absent", value: nil, refused: nil),
+        TrainingModeCase(name: "0", value: .int(0), refused: nil),
+        TrainingModeCase(name: "1", value: .int(1), refused: "1"),
+        TrainingModeCase(name: "-1", value: .int(-1), refused: "-1"),
+        TrainingModeCase(name: "float 1.0", value: .float(1), refused: "1.0 (a FLOAT, not an INT)"),
+        TrainingModeCase(name: "ints", value: .ints([0]), refused: "a value that is not an INT"),
+    ]
+
+    @Test(arguments: trainingModeCases)
+    func trainingModeIsRefused(_ c: TrainingModeCase) throws {
+        let attributes = [Attribute(name: "epsilon", value: .float(0))] + (c.value.map { [Attribute(name: "training_mode", value: $0)] } ?? [])
+        let model = Self.model(bnAttributes: attributes)
+        guard let actual = c.refused else {
+            let (m, report) = try BatchNormFolding.fold(model)
+            #expect(report.folded == 1 && m.graph.nodes.map(\.opType) == ["Conv"])
+            return
+        }
+        #expect(throws: BatchNormFoldError.trainingMode(node: "bn", actual: actual)) { try BatchNormFolding.fold(model) }
+        let message = BatchNormFoldError.trainingMode(node: "bn", actual: actual).description
+        for part in ["'bn'", "training_mode", "expected 0", "actual \(actual)"] { #expect(message.contains(part), "\(message)") }
+    }
+
+    /// The refusal does not depend on which BN comes first: a training-mode BN
+    /// after a foldable one still stops the whole fold.
+    @Test func trainingModeAnywhereRefusesTheWholeModel() {
+        var model = Self.model()
+        model.graph.nodes.append(Node(name: "bn2", opType: "BatchNormalization", inputs: ["y", "gamma", "beta", "mean", "var"],
+                                      outputs: ["y2"], attributes: [Attribute(name: "training_mode", value: .int(1))]))
+        model.graph.outputs = [ValueInfo(name: "y2", type: nil)]
+        #expect(throws: BatchNormFoldError.trainingMode(node: "bn2", actual: "1")) { try BatchNormFolding.fold(model) }
     }
 }

@@ -86,6 +86,25 @@ def test_fold_bn_within_tolerance(name, tmp_path):
     assert_outputs(src, back, os.path.dirname(src), exact=False, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("value", [1, 2])
+@pytest.mark.parametrize("out", ["f.rnw", "f.onnx"])
+def test_fold_bn_refuses_training_mode(value, out, tmp_path):
+    """A BatchNormalization in training mode normalizes with batch statistics, which
+    no Conv can absorb: --fold-bn names it and exits 2, leaving no output file."""
+    m = onnx.load(os.path.join(FIXTURES, "v1.5", "model.onnx"))
+    bn = next(n for n in m.graph.node if n.name == "layer1.0.bn2")
+    bn.attribute.append(onnx.helper.make_attribute("training_mode", value))
+    src = str(tmp_path / "train.onnx")
+    onnx.save(m, src)
+    r = subprocess.run([tool("resnet-convert"), src, str(tmp_path / out), "--fold-bn"], capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    for part in ["'layer1.0.bn2'", "training_mode", "expected 0", f"actual {value}"]:
+        assert part in r.stderr, r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["train.onnx"], "an output or temporary file was left"
+    # Without --fold-bn the same model converts: the refusal is fold-bn's alone.
+    convert(src, str(tmp_path / out))
+
+
 @pytest.mark.parametrize("name", ["v1.5", "v2", "optA-concat"])
 def test_fp16_within_tolerance(name, tmp_path):
     src = os.path.join(FIXTURES, name, "model.onnx")
