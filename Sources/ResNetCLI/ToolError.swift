@@ -25,7 +25,7 @@ public enum ToolError {
             throw e
         } catch let e as AtomicWriteError {
             report(tool, e.description)
-            throw ExitCode(ToolExit.usage)
+            throw ExitCode(exitCode(e))
         } catch let e as UsageError {
             report(tool, e.message)
             throw ExitCode(ToolExit.usage)
@@ -35,12 +35,31 @@ public enum ToolError {
         }
     }
 
+    /// Spelled out per case, so a new AtomicWriteError case cannot compile
+    /// until someone decides whose fault it is.
+    static func exitCode(_ e: AtomicWriteError) -> Int32 {
+        switch e {
+        // The output path names the input: the command line asks for the impossible.
+        // An output that cannot be written (no folder, no permission, disk full)
+        // arrives as a FileError and exits 2 below.
+        case .wouldOverwriteInput: return ToolExit.usage
+        }
+    }
+
     public static func report(_ tool: String, _ message: String) {
         ProcessInfoLite.writeStandardError("\(tool): error: \(message)\n")
     }
 }
 
-/// A command line that is well-formed but asks for something impossible.
+/// A model or input file that cannot be used as asked (exit 2, like every
+/// error not caught above): its message is the whole text.
+public struct InputError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+/// A command line that is well-formed but asks for something impossible
+/// whatever the files hold (exit 64). Not for model defects: those are InputError.
 public struct UsageError: Error {
     public let message: String
     public init(_ message: String) { self.message = message }

@@ -26,6 +26,12 @@ struct VerifyCLITests {
         Case(name: "dangling-input-onnx", file: "dangling.onnx", status: 1),
         Case(name: "truncated-onnx", file: "truncated.onnx", status: 1),
         Case(name: "not-an-rnw", file: "text.rnw", status: 2),
+        // Not a model file at all is exit 2 (unreadable), not 1 (a damaged model).
+        Case(name: "empty-rnw", file: "empty.rnw", status: 2),
+        Case(name: "empty-onnx", file: "empty.onnx", status: 2),
+        Case(name: "text-onnx", file: "text.onnx", status: 2),
+        // Its first bytes read as a ModelProto field (6, doc_string): the text test catches it.
+        Case(name: "dated-text-onnx", file: "dated.onnx", status: 2),
         Case(name: "missing", file: "missing.rnw", status: 2),
         Case(name: "bad-extension", file: "model.txt", status: 64),
     ]
@@ -44,6 +50,11 @@ struct VerifyCLITests {
         rnw[rnw.count - 200] ^= 0x10  // 200 bytes before the end: inside fc.weight, the last large tensor
         try rnw.write(to: URL(fileURLWithPath: dir + "/flipped.rnw"))
         try Data("hello\n".utf8).write(to: URL(fileURLWithPath: dir + "/text.rnw"))
+        try Data().write(to: URL(fileURLWithPath: dir + "/empty.rnw"))
+        try Data().write(to: URL(fileURLWithPath: dir + "/empty.onnx"))
+        try Data("this is not a model\n".utf8).write(to: URL(fileURLWithPath: dir + "/text.onnx"))
+        try Data("2024-01-01: notes on the model, long enough to hold a 48-byte field\n".utf8)
+            .write(to: URL(fileURLWithPath: dir + "/dated.onnx"))
         // A node reading a value nothing produces: rename one Relu input in the protobuf bytes.
         let dangling = Data(onnx).replacing(Data("layer1.0.bn1".utf8), with: Data("layer1.0.bnX".utf8), maxReplacements: 1)
         try dangling.write(to: URL(fileURLWithPath: dir + "/dangling.onnx"))

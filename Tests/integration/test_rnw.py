@@ -136,6 +136,15 @@ def test_verify_exit_codes(tmp_path):
     assert check(str(tmp_path / "missing.rnw")).returncode == 2
     open(str(tmp_path / "text.rnw"), "w").write("not a model")
     assert check(str(tmp_path / "text.rnw")).returncode == 2
+    # Not a model file at all: 2 (unreadable), not 1 (a damaged model), whatever the extension.
+    for name, content in [("empty.onnx", ""), ("empty.rnw", ""), ("text.onnx", "not a model\n"),
+                          ("notes.onnx", "2024-01-01: notes on the model, long enough to hold a 48-byte field\n")]:
+        open(str(tmp_path / name), "w").write(content)
+        r = check(str(tmp_path / name))
+        assert r.returncode == 2 and "FAILED" not in r.stdout, (name, r.stdout, r.stderr)
+    truncated = str(tmp_path / "truncated.onnx")
+    open(truncated, "wb").write(open(src, "rb").read()[:5000])
+    assert check(truncated).returncode == 1, "a truncated model is damaged, not foreign"
     for name in fixture_names():
         assert check(os.path.join(FIXTURES, name, "model.onnx")).returncode == 0, name
 
