@@ -6,69 +6,23 @@ import ResNetIR
 import ResNetONNX
 import ResNetSystem
 
-/// Error statistics of one output against its reference.
-struct ParityStats: Encodable {
-    let name: String
-    let shape: [Int]
-    let elements: Int
-    let max_abs_error: Double
-    let max_rel_error: Double
-    let mean_abs_error: Double
-    let cosine_similarity: Double
-    /// Elements beyond both atol and rtol * |reference| (Polygraphy's rule).
-    let failing_elements: Int
-    /// For [N, classes] outputs: fraction of samples whose top-1 / top-5 agree.
-    let top1_agreement: Double?
-    let top5_agreement: Double?
-    let pass: Bool
-
-    init(name: String, shape: [Int], actual: [Float], expected: [Float], atol: Double, rtol: Double) {
-        self.name = name
-        self.shape = shape
-        elements = expected.count
-        var maxAbs = 0.0, maxRel = 0.0, sumAbs = 0.0, dot = 0.0, na = 0.0, nb = 0.0, failing = 0
-        for (a, b) in zip(actual.map(Double.init), expected.map(Double.init)) {
-            let d = abs(a - b)
-            maxAbs = max(maxAbs, d)
-            if b != 0 { maxRel = max(maxRel, d / abs(b)) } else if d > 0 { maxRel = .infinity }
-            sumAbs += d
-            dot += a * b; na += a * a; nb += b * b
-            if d > atol && d > rtol * abs(b) { failing += 1 }
-        }
-        if actual.count != expected.count { failing = max(failing, 1) }
-        max_abs_error = maxAbs
-        max_rel_error = maxRel.isFinite ? maxRel : Double.greatestFiniteMagnitude
-        mean_abs_error = expected.isEmpty ? 0 : sumAbs / Double(expected.count)
-        cosine_similarity = na == 0 || nb == 0 ? (na == nb ? 1 : 0) : dot / (na.squareRoot() * nb.squareRoot())
-        failing_elements = failing
-        if shape.count == 2, shape[1] >= 5, shape[0] > 0, actual.count == expected.count {
-            let (n, c) = (shape[0], shape[1])
-            func top(_ v: [Float], _ i: Int, _ k: Int) -> [Int] {
-                Array(v[(i * c)..<((i + 1) * c)].enumerated().sorted { $0.element > $1.element }.prefix(k).map(\.offset))
-            }
-            top1_agreement = Double((0..<n).filter { top(actual, $0, 1) == top(expected, $0, 1) }.count) / Double(n)
-            top5_agreement = Double((0..<n).filter { Set(top(actual, $0, 5)) == Set(top(expected, $0, 5)) }.count) / Double(n)
-        } else {
-            top1_agreement = nil
-            top5_agreement = nil
-        }
-        pass = failing == 0 && (top5_agreement ?? 1) == 1
-    }
-}
-
 struct ParityReport: Encodable {
     let model: String
     let reference: String
     let atol: Double
     let rtol: Double
+    let nanEqual: Bool
     let cases: [ParityCase]
     /// With --per-block: each residual block's output compared, in order.
     let blocks: [ParityStats]?
     /// With --per-block: the first block out of tolerance, if any.
-    let first_failing_block: String?
+    let firstFailingBlock: String?
     let pass: Bool
 
-    enum CodingKeys: String, CodingKey { case model, reference, atol, rtol, cases, blocks, first_failing_block, pass }
+    enum CodingKeys: String, CodingKey {
+        case model, reference, atol, rtol, cases, blocks, pass
+        case nanEqual = "nan_equal", firstFailingBlock = "first_failing_block"
+    }
 
     /// Every key is always present (null when not applicable), so consumers can rely on them.
     func encode(to encoder: Encoder) throws {
@@ -77,9 +31,10 @@ struct ParityReport: Encodable {
         try c.encode(reference, forKey: .reference)
         try c.encode(atol, forKey: .atol)
         try c.encode(rtol, forKey: .rtol)
+        try c.encode(nanEqual, forKey: .nanEqual)
         try c.encode(cases, forKey: .cases)
         try c.encode(blocks, forKey: .blocks)
-        try c.encode(first_failing_block, forKey: .first_failing_block)
+        try c.encode(firstFailingBlock, forKey: .firstFailingBlock)
         try c.encode(pass, forKey: .pass)
     }
 }
@@ -101,6 +56,11 @@ public struct ParityCommand: ParsableCommand {
             mean abs error, cosine similarity, and top-1/top-5 agreement for [N, classes] \
             outputs. An element fails only when it exceeds both --atol and --rtol x |reference|.
 
+            NaN and infinity: an element with a NaN on either side fails, unless both sides \
+            are NaN and --nan-equal is given; an infinity must be met by the same infinity. \
+            These are counted (NaN mismatches, Inf mismatches) among the failing elements; \
+            the error statistics cover only the pairs where both sides are finite.
+
             Exit codes: 0 pass; 1 an output is out of tolerance or top-5 differs; 2 unreadable \
             input or unsupported operator; 64 usage error.
             """)
@@ -117,6 +77,9 @@ public struct ParityCommand: ParsableCommand {
     @Option(help: "Absolute tolerance.") public var atol: Double = 1e-4
     @Option(help: "Relative tolerance.") public var rtol: Double = 1e-4
 
+    @Flag(help: "Count NaN on both sides as equal (by default NaN never matches, not even NaN).")
+    public var nanEqual = false
+
     @Option(help: "Output format: text or json.")
     public var format: ShapesCommand.Format = .text
 
@@ -127,10 +90,15 @@ public struct ParityCommand: ParsableCommand {
 
     public init() {}
 
+    var tolerance: ParityTolerance { ParityTolerance(atol: atol, rtol: rtol, nanEqual: nanEqual) }
+
     public func validate() throws {
         guard (b == nil) != (reference == nil) else { throw ValidationError("give either a second model B or --reference DIR") }
         if perBlock && b == nil { throw ValidationError("--per-block compares two models: give B") }
-        guard atol >= 0, rtol >= 0 else { throw ValidationError("--atol and --rtol must be non-negative") }
+        // NaN already fails ">= 0"; infinity would wave every finite element through and cannot be written as JSON.
+        guard atol >= 0, rtol >= 0, atol.isFinite, rtol.isFinite else {
+            throw ValidationError("--atol and --rtol must be finite and non-negative")
+        }
     }
 
     public func run() throws {
@@ -152,7 +120,7 @@ public struct ParityCommand: ParsableCommand {
                         let path = dir + "/output_\(k).pb"
                         guard FileManager.default.fileExists(atPath: path) else { continue }
                         let expected = try ONNXReader.readTensor(path: path)
-                        stats.append(ParityStats(name: o.name, shape: o.shape, actual: o.values, expected: try floats(expected), atol: atol, rtol: rtol))
+                        stats.append(ParityStats(name: o.name, shape: o.shape, actual: o.values, expected: try floats(expected), tolerance: tolerance))
                     }
                     cases.append(ParityCase(input: set, outputs: stats))
                 }
@@ -165,15 +133,15 @@ public struct ParityCommand: ParsableCommand {
                 let execB = Executor(model: modelB, options: options)
                 let ya = try execA.run(x, shape: shape)
                 let yb = try execB.run(x, shape: shape)
-                let stats = zip(ya, yb).map { ParityStats(name: $0.name, shape: $0.shape, actual: $0.values, expected: $1.values, atol: atol, rtol: rtol) }
+                let stats = zip(ya, yb).map { ParityStats(name: $0.name, shape: $0.shape, actual: $0.values, expected: $1.values, tolerance: tolerance) }
                 cases.append(ParityCase(input: inputs.input ?? "seed \(inputs.seed), shape \(shape)", outputs: stats))
                 if perBlock {
                     (blockStats, firstFailing) = try compareBlocks(modelA, execA, modelB, execB, x, shape)
                 }
             }
             pass = cases.allSatisfy { $0.outputs.allSatisfy(\.pass) && !$0.outputs.isEmpty } && firstFailing == nil
-            let report = ParityReport(model: a, reference: reference ?? b ?? "", atol: atol, rtol: rtol, cases: cases,
-                                      blocks: blockStats, first_failing_block: firstFailing, pass: pass)
+            let report = ParityReport(model: a, reference: reference ?? b ?? "", atol: atol, rtol: rtol, nanEqual: nanEqual,
+                                      cases: cases, blocks: blockStats, firstFailingBlock: firstFailing, pass: pass)
             if format == .json {
                 let e = JSONEncoder()
                 e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -198,7 +166,7 @@ public struct ParityCommand: ParsableCommand {
         for (ba, bb) in zip(blocksA, blocksB) {
             let s: ParityStats? = sa.advance(to: ba.outputValue) { shapeA, va in
                 sb.advance(to: bb.outputValue) { _, vb in
-                    ParityStats(name: ba.name, shape: shapeA, actual: Array(va), expected: Array(vb), atol: atol, rtol: rtol)
+                    ParityStats(name: ba.name, shape: shapeA, actual: Array(va), expected: Array(vb), tolerance: tolerance)
                 }
             } ?? nil
             guard let s else { continue }  // a block output folded away by one plan: nothing to compare
@@ -216,20 +184,23 @@ public struct ParityCommand: ParsableCommand {
 
     func text(_ r: ParityReport) -> String {
         func e(_ v: Double) -> String { String(format: "%.3e", v) }
-        var out = "\(r.model) vs \(r.reference) (atol \(e(r.atol)), rtol \(e(r.rtol)))\n"
+        var out = "\(r.model) vs \(r.reference) (atol \(e(r.atol)), rtol \(e(r.rtol))\(r.nanEqual ? ", NaN equals NaN" : ""))\n"
         for c in r.cases {
             for o in c.outputs {
-                out += "  \(c.input) \(o.name) \(o.shape): \(o.pass ? "pass" : "FAIL") max abs \(e(o.max_abs_error)), max rel \(e(o.max_rel_error)), mean abs \(e(o.mean_abs_error)), cosine \(String(format: "%.8f", o.cosine_similarity)), \(o.failing_elements) of \(o.elements) out of tolerance"
-                if let t1 = o.top1_agreement, let t5 = o.top5_agreement { out += ", top-1 \(Int(t1 * 100))%, top-5 \(Int(t5 * 100))%" }
+                out += "  \(c.input) \(o.name) \(o.shape): \(o.pass ? "pass" : "FAIL") max abs \(e(o.maxAbsError)), max rel \(e(o.maxRelError)), mean abs \(e(o.meanAbsError)), cosine \(String(format: "%.8f", o.cosineSimilarity)), \(o.failingElements) of \(o.elements) failing (\(o.nanMismatches) NaN mismatches, \(o.infMismatches) Inf mismatches)"
+                if let t1 = o.top1Agreement, let t5 = o.top5Agreement { out += ", top-1 \(Int(t1 * 100))%, top-5 \(Int(t5 * 100))%" }
+                if o.nonFinitePairs > 0 {
+                    out += "; statistics over \(o.finitePairs) of \(o.finitePairs + o.nonFinitePairs) pairs (\(o.nonFinitePairs) with NaN or Inf left out)"
+                }
                 out += "\n"
             }
         }
         if let blocks = r.blocks {
             out += "  per block: \(blocks.count) compared"
-            if let worst = blocks.max(by: { $0.max_abs_error < $1.max_abs_error }) {
-                out += ", largest max abs \(e(worst.max_abs_error)) at '\(worst.name)'"
+            if let worst = blocks.max(by: { $0.maxAbsError < $1.maxAbsError }) {
+                out += ", largest max abs \(e(worst.maxAbsError)) at '\(worst.name)'"
             }
-            out += r.first_failing_block.map { "; first out of tolerance: '\($0)'" } ?? "; all within tolerance"
+            out += r.firstFailingBlock.map { "; first out of tolerance: '\($0)'" } ?? "; all within tolerance"
             out += "\n"
         }
         return out + (r.pass ? "pass" : "FAIL")

@@ -46,8 +46,10 @@ struct FixtureParityTests {
             var failing = 0, worst: Float = 0
             for (a, b) in zip(y, expected) {
                 let d = abs(a - b)
-                worst = max(worst, d)
-                if d > 1e-4 && d > 1e-4 * abs(b) { failing += 1 }
+                // Written as "not within" so a NaN on either side (every comparison false) fails
+                // rather than slipping through; a == b lets equal infinities match (their d is NaN).
+                if !(a == b || d <= 1e-4 || d <= 1e-4 * abs(b)) { failing += 1 }
+                if !(d <= worst) { worst = d }  // NaN sticks in the message instead of being dropped by max
             }
             #expect(failing == 0, "\(c) set \(k): \(failing) elements out of tolerance, max abs diff \(worst)")
             let classes = shape[0] > 0 ? y.count / shape[0] : 0

@@ -3,6 +3,7 @@ against onnxruntime's stored outputs (as .onnx and as .rnw, SIMD and reference
 kernels), .onnx vs lossless .rnw bit-identical, --fold-bn within tolerance,
 a generated resnet50, and an unsupported operator refused before running."""
 import json
+import math
 import os
 import subprocess
 
@@ -137,3 +138,60 @@ def test_zero_sized_weights_do_not_trap(tmp_path):
     np.save(str(tmp_path / "x.npy"), np.zeros((2, 0), np.float32))
     r = check("run", path, "--input", str(tmp_path / "x.npy"))
     assert r.returncode == 0 and "shape [2, 4]" in r.stdout, r.stderr
+
+
+def with_nan_weight(tmp_path, tensor, name="nan.onnx"):
+    """v1.5 with element 0 of one weight set to NaN."""
+    import numpy as np
+    from onnx import numpy_helper
+    m = onnx.load(os.path.join(FIXTURES, "v1.5", "model.onnx"))
+    t = next(t for t in m.graph.initializer if t.name == tensor)
+    a = numpy_helper.to_array(t).copy()
+    a.flat[0] = np.nan
+    t.CopyFrom(numpy_helper.from_array(a, tensor))
+    path = str(tmp_path / name)
+    onnx.save(m, path)
+    return path
+
+
+@pytest.mark.parametrize("tensor", ["layer1.0.conv1.weight", "fc.weight"])
+def test_nan_weight_fails_parity_by_element_count(tensor, tmp_path):
+    """One NaN weight: every NaN output element is counted as failing, matching
+    onnxruntime's NaN count exactly. Through fc.weight only class 0 turns NaN,
+    so the summary figures over the other 9 classes look perfect: the verdict
+    must come from the count, not from them."""
+    import numpy as np
+    from test_roundtrip import reference_inputs, run_ort
+    folder = os.path.join(FIXTURES, "v1.5")
+    bad = with_nan_weight(tmp_path, tensor)
+    code, r = parity(bad, "--reference", folder)
+    assert code == 1 and not r["pass"]
+    expected_nans = [int(np.isnan(run_ort(bad, x)[0]).sum()) for x in reference_inputs(folder, bad)]
+    assert [c["outputs"][0]["nan_mismatches"] for c in r["cases"]] == expected_nans
+    assert all(n > 0 for n in expected_nans)
+    for c in r["cases"]:
+        o = c["outputs"][0]
+        assert o["failing_elements"] == o["nan_mismatches"] and o["inf_mismatches"] == 0
+        assert o["finite_pairs"] + o["non_finite_pairs"] == o["elements"]
+        # Finite figures over the finite pairs (json.loads would give nan for a NaN).
+        assert all(isinstance(o[k], (int, float)) and math.isfinite(o[k]) for k in ("max_abs_error", "mean_abs_error", "cosine_similarity"))
+        if tensor == "fc.weight":
+            assert o["max_abs_error"] < 1e-4 and o["cosine_similarity"] > 0.99999
+    code, r = parity(bad, os.path.join(folder, "model.onnx"), "--batch", "2")
+    assert code == 1 and r["cases"][0]["outputs"][0]["failing_elements"] > 0
+    text = check("parity", bad, os.path.join(folder, "model.onnx"))
+    assert text.returncode == 1 and "NaN mismatches" in text.stdout and text.stdout.rstrip().endswith("FAIL")
+
+
+def test_nan_output_against_itself_needs_nan_equal(tmp_path):
+    """NaN != NaN: a model with NaN outputs fails parity with itself unless --nan-equal."""
+    bad = with_nan_weight(tmp_path, "layer1.0.conv1.weight")
+    code, r = parity(bad, bad)
+    o = r["cases"][0]["outputs"][0]
+    assert code == 1 and o["nan_mismatches"] == o["elements"] == o["failing_elements"] and not r["nan_equal"]
+    code, r = parity(bad, bad, "--nan-equal")
+    o = r["cases"][0]["outputs"][0]
+    assert code == 0 and r["pass"] and r["nan_equal"] and o["failing_elements"] == 0 and o["non_finite_pairs"] == o["elements"]
+    # --nan-equal does not excuse a NaN against a number.
+    code, r = parity(bad, os.path.join(FIXTURES, "v1.5", "model.onnx"), "--nan-equal")
+    assert code == 1 and r["cases"][0]["outputs"][0]["nan_mismatches"] > 0

@@ -37,7 +37,8 @@ def assert_outputs(a, b, folder, exact, atol=0.0, rtol=0.0):
             if exact:
                 assert ya.tobytes() == yb.tobytes(), "outputs are not bit-identical"
             else:
-                np.testing.assert_allclose(yb, ya, atol=atol, rtol=rtol)
+                # equal_nan defaults to True: NaN where the source has NaN would pass unnoticed.
+                np.testing.assert_allclose(yb, ya, atol=atol, rtol=rtol, equal_nan=False)
                 assert (np.argsort(-ya, axis=1)[:, :5] == np.argsort(-yb, axis=1)[:, :5]).all(), "top-5 changed"
 
 
