@@ -62,7 +62,8 @@ public struct ParityCommand: ParsableCommand {
             the error statistics cover only the pairs where both sides are finite.
 
             Exit codes: 0 pass; 1 an output is out of tolerance or top-5 differs; 2 unreadable \
-            input or unsupported operator; 64 usage error.
+            or invalid model or input, unsupported operator, or over the memory budget; \
+            64 usage error.
             """)
 
     @Argument(help: "Model to check (.onnx or .rnw).")
@@ -99,28 +100,31 @@ public struct ParityCommand: ParsableCommand {
         guard atol >= 0, rtol >= 0, atol.isFinite, rtol.isFinite else {
             throw ValidationError("--atol and --rtol must be finite and non-negative")
         }
+        for path in [a] + (b.map { [$0] } ?? []) where ModelFormat(path: path) == nil {
+            throw ValidationError("'\(path)' has no known extension (expected .onnx or .rnw)")
+        }
     }
 
     public func run() throws {
         var pass = true
         try ToolError.run(tool: "resnet-check parity") {
-            let options = ExecOptions(referenceKernels: inputs.referenceKernels)
+            let options = inputs.execOptions
             let modelA = try ModelFiles.load(a).model
             let execA = Executor(model: modelA, options: options)
             var cases: [ParityCase] = []
             if let reference {
                 let sets = try FileManager.default.contentsOfDirectory(atPath: reference).filter { $0.hasPrefix("test_data_set_") }.sorted()
-                guard !sets.isEmpty else { throw UsageError("\(reference) has no test_data_set_* folders") }
+                guard !sets.isEmpty else { throw InputError("\(reference) has no test_data_set_* folders") }
                 for set in sets {
                     let dir = reference + "/" + set
-                    let x = try ONNXReader.readTensor(path: dir + "/input_0.pb")
-                    let outputs = try execA.run(try floats(x), shape: x.dims.map { Int($0) })
+                    let x = try InputOptions.readTensor(dir + "/input_0.pb", budget: options.memoryBudget)
+                    let outputs = try execA.run(x.values, shape: x.shape)
                     var stats: [ParityStats] = []
                     for (k, o) in outputs.enumerated() {
                         let path = dir + "/output_\(k).pb"
                         guard FileManager.default.fileExists(atPath: path) else { continue }
-                        let expected = try ONNXReader.readTensor(path: path)
-                        stats.append(ParityStats(name: o.name, shape: o.shape, actual: o.values, expected: try floats(expected), tolerance: tolerance))
+                        let expected = try InputOptions.readTensor(path, budget: options.memoryBudget)
+                        stats.append(ParityStats(name: o.name, shape: o.shape, actual: o.values, expected: expected.values, tolerance: tolerance))
                     }
                     cases.append(ParityCase(input: set, outputs: stats))
                 }
@@ -129,7 +133,7 @@ public struct ParityCommand: ParsableCommand {
             var firstFailing: String?
             if let b {
                 let modelB = try ModelFiles.load(b).model
-                let (x, shape) = try inputs.load(for: modelA)
+                let (x, shape) = try inputs.load(for: modelA, budget: options.memoryBudget)
                 let execB = Executor(model: modelB, options: options)
                 let ya = try execA.run(x, shape: shape)
                 let yb = try execB.run(x, shape: shape)
@@ -158,7 +162,8 @@ public struct ParityCommand: ParsableCommand {
         -> ([ParityStats], String?) {
         let blocksA = ShapeChecker.check(ma, file: a).blocks, blocksB = ShapeChecker.check(mb, file: b ?? "").blocks
         guard blocksA.count == blocksB.count, !blocksA.isEmpty else {
-            throw UsageError("--per-block: A has \(blocksA.count) residual blocks and B has \(blocksB.count); they must match")
+            // A property of the two models, not of the command line.
+            throw InputError("--per-block: A has \(blocksA.count) residual blocks and B has \(blocksB.count); they must match")
         }
         let sa = try Stepper(plan: try ea.plan(inputShape: shape), input: x)
         let sb = try Stepper(plan: try eb.plan(inputShape: shape), input: x)
@@ -174,12 +179,6 @@ public struct ParityCommand: ParsableCommand {
             if !s.pass { return (stats, ba.name) }
         }
         return (stats, nil)
-    }
-
-    /// A stored tensor's values as floats (Shape outputs are INT64, masks BOOL).
-    func floats(_ t: Tensor) throws -> [Float] {
-        guard let v = t.floatValues else { throw UsageError("tensor '\(t.name)' of type \(t.dataType) cannot be compared as numbers") }
-        return v
     }
 
     func text(_ r: ParityReport) -> String {

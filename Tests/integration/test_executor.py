@@ -195,3 +195,117 @@ def test_nan_output_against_itself_needs_nan_equal(tmp_path):
     # --nan-equal does not excuse a NaN against a number.
     code, r = parity(bad, os.path.join(FIXTURES, "v1.5", "model.onnx"), "--nan-equal")
     assert code == 1 and r["cases"][0]["outputs"][0]["nan_mismatches"] > 0
+
+
+def model_variants(tmp_path):
+    """v1.5 with symbolic H and W, v1.5 whose input declares no shape, and a one-Relu model (no residual blocks)."""
+    src = os.path.join(FIXTURES, "v1.5", "model.onnx")
+    m = onnx.load(src)
+    dims = m.graph.input[0].type.tensor_type.shape.dim
+    dims[2].dim_param, dims[3].dim_param = "H", "W"
+    onnx.save(m, str(tmp_path / "sym.onnx"))
+    m = onnx.load(src)
+    m.graph.input[0].type.tensor_type.ClearField("shape")
+    onnx.save(m, str(tmp_path / "noshape.onnx"))
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "relu.onnx"))
+
+
+BIG_BATCH = "1099511627776"  # 2^40 samples of 3x32x32 float32: 12 PiB
+
+
+@pytest.mark.parametrize("args, needs", [
+    (["run", "{v15}", "--batch", BIG_BATCH], "12.0 PiB (13510798882111488 bytes)"),
+    (["run", "{v15}", "--batch", "4611686018427387904"], "more bytes than a 64-bit size can hold"),
+    (["run", "{sym}", "--size", "1000000"], "10.9 TiB (12000000000000 bytes)"),
+    (["run", "{v15}", "--max-memory", "1K"], "12.0 KiB (12288 bytes), over the memory budget of 1.0 KiB"),
+    (["parity", "{v15}", "{v15}", "--max-memory", "1K"], "12.0 KiB (12288 bytes), over the memory budget of 1.0 KiB"),
+    (["parity", "{v15}", "{v15}", "--batch", BIG_BATCH], "13510798882111488 bytes"),
+    (["run", "{v15}", "--input", "{x_pb}", "--max-memory", "100"], "12.0 KiB (12288 bytes), over the memory budget of 100 B"),
+    (["run", "{v15}", "--input", "{x_npy}", "--max-memory", "100"], "over the memory budget of 100 B"),
+    (["parity", "{v15}", "--reference", "{v15_dir}", "--max-memory", "100"], "over the memory budget of 100 B"),
+], ids=["batch-2^40", "batch-overflow", "size-1e6", "max-memory-1K", "parity-max-memory-1K", "parity-batch-2^40",
+        "input-pb", "input-npy", "reference-pb"])
+def test_memory_budget_is_checked_before_allocating(args, needs, tmp_path):
+    """Sizes from the command line or an input file are checked (overflow included)
+    against the budget before anything is allocated: exit 2 at once, naming the
+    size and the budget; no crash, no 12 PiB allocation."""
+    import numpy as np
+    from onnx import numpy_helper
+    model_variants(tmp_path)
+    x = np.zeros((1, 3, 32, 32), np.float32)
+    np.save(str(tmp_path / "x.npy"), x)
+    (tmp_path / "x.pb").write_bytes(numpy_helper.from_array(x, "x").SerializeToString())
+    paths = {"v15": os.path.join(FIXTURES, "v1.5", "model.onnx"), "v15_dir": os.path.join(FIXTURES, "v1.5"),
+             "sym": str(tmp_path / "sym.onnx"), "x_pb": str(tmp_path / "x.pb"), "x_npy": str(tmp_path / "x.npy")}
+    r = subprocess.run([tool("resnet-check"), *[a.format(**paths) for a in args]], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert needs in r.stderr and "over the memory budget of" in r.stderr and "--max-memory" in r.stderr, r.stderr
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("value", ["512M", "2G", "1t", "16777216", "16MiB"])
+def test_max_memory_accepts_sizes(value):
+    r = check("run", os.path.join(FIXTURES, "v1.5", "model.onnx"), "--max-memory", value)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "parity"])
+def test_max_memory_reaches_the_planner(command):
+    """64 KiB holds the 12 KiB input but not the plan: the planner, not the input check, refuses."""
+    model = os.path.join(FIXTURES, "v1.5", "model.onnx")
+    r = check(command, model, *([model] if command == "parity" else []), "--max-memory", "64K")
+    assert r.returncode == 2 and "over the memory budget of 64.0 KiB" in r.stderr, r.stderr
+    assert "generated input" not in r.stderr
+
+
+@pytest.mark.parametrize("args, code, message", [
+    # The model or an input file is wanting: 2.
+    (["run", "{noshape}"], 2, "does not declare its input's shape"),
+    (["parity", "{noshape}", "{noshape}"], 2, "does not declare its input's shape"),
+    (["run", "{sym}"], 2, "pass --size"),
+    (["run", "{v15}", "--input", "{wrong_npy}"], 2, "[1, 3, 16, 17]"),
+    (["run", "{v15}", "--input", "{int_pb}"], 2, "INT64, expected FLOAT"),
+    (["run", "{v15}", "--input", "{missing_npy}"], 2, "missing.npy"),
+    (["run", "{v15}", "--output", "{no_dir_npy}"], 2, "no/such/dir"),
+    (["parity", "{v15}", "--reference", "{empty_dir}"], 2, "no test_data_set_"),
+    (["parity", "{relu}", "{relu}", "--per-block"], 2, "residual blocks"),
+    # The command line is wrong whatever the files hold: 64.
+    (["run", "{v15}", "--batch", "0"], 64, "--batch"),
+    (["run", "{v15}", "--batch=-1"], 64, "--batch"),
+    (["run", "{sym}", "--size", "0"], 64, "--size"),
+    (["run", "{v15}", "--max-memory", "12x"], 64, "--max-memory"),
+    (["run", "{v15}", "--max-memory", "1.5G"], 64, "--max-memory"),
+    (["run", "{v15}", "--max-memory", "0"], 64, "--max-memory"),
+    (["run", "{v15}", "--max-memory", "99999999999T"], 64, "--max-memory"),
+    (["run", "{v15}", "--output", "{out_txt}"], 64, ".pb or .npy"),
+    (["run", "{v15}", "--input", "{in_txt}"], 64, ".pb or .npy"),
+    (["run", "{model_txt}"], 64, "no known extension"),
+    (["parity", "{v15}", "{model_txt}"], 64, "no known extension"),
+    (["parity", "{v15}", "{v15}", "--atol", "nan"], 64, "--atol"),
+    (["parity", "{v15}", "{v15}", "--rtol", "inf"], 64, "--rtol"),
+    (["run", "{v15}", "--input", "{x_npy}", "--output", "{x_npy}"], 64, "refusing to write"),
+])
+def test_run_and_parity_exit_codes(args, code, message, tmp_path):
+    import numpy as np
+    from onnx import numpy_helper
+    model_variants(tmp_path)
+    np.save(str(tmp_path / "wrong.npy"), np.zeros((1, 3, 16, 17), np.float32))
+    np.save(str(tmp_path / "x.npy"), np.zeros((1, 3, 32, 32), np.float32))
+    (tmp_path / "int.pb").write_bytes(numpy_helper.from_array(np.zeros((1, 3, 32, 32), np.int64), "x").SerializeToString())
+    (tmp_path / "empty").mkdir()
+    paths = {"v15": os.path.join(FIXTURES, "v1.5", "model.onnx"), "sym": str(tmp_path / "sym.onnx"),
+             "noshape": str(tmp_path / "noshape.onnx"), "wrong_npy": str(tmp_path / "wrong.npy"),
+             "int_pb": str(tmp_path / "int.pb"), "missing_npy": str(tmp_path / "missing.npy"),
+             "no_dir_npy": str(tmp_path / "no" / "such" / "dir" / "y.npy"), "empty_dir": str(tmp_path / "empty"),
+             "out_txt": str(tmp_path / "y.txt"), "in_txt": str(tmp_path / "x.txt"), "model_txt": str(tmp_path / "model.txt"),
+             "x_npy": str(tmp_path / "x.npy"), "relu": str(tmp_path / "relu.onnx")}
+    before = np.load(paths["x_npy"]).tobytes()
+    r = subprocess.run([tool("resnet-check"), *[a.format(**paths) for a in args]], capture_output=True, text=True, timeout=60)
+    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
+    if message is not None:
+        assert message in r.stderr, r.stderr
+    assert np.load(paths["x_npy"]).tobytes() == before, "an input file was overwritten"
+    assert not os.path.exists(paths["out_txt"])
