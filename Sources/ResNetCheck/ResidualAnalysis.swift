@@ -22,7 +22,7 @@ public struct ResidualBlock: Encodable, Sendable {
         public let kernel: [Int64]
         public let stride: [Int64]
     }
-    public let name: String
+    public internal(set) var name: String
     public var stage: Int
     public let join: String
     public let shortcut: ShortcutKind
@@ -39,6 +39,9 @@ public struct ResidualBlock: Encodable, Sendable {
     public let shortcutShape: SShape?
     /// The value the block outputs (after its ReLU for post-activation blocks), for per-block parity.
     public let outputValue: String
+    /// The join's two operands.
+    let mainValue: String
+    let shortcutValue: String
     /// Indices of the nodes in this block (main branch, shortcut and join), for per-stage sums.
     let nodeIndices: [Int]
     let joinIndex: Int
@@ -156,6 +159,7 @@ struct ResidualAnalysis {
 
     func blocks() -> (blocks: [ResidualBlock], diagnostics: [Diagnostic]) {
         var blocks: [ResidualBlock] = []
+        var candidates: [String?] = []
         var diagnostics: [Diagnostic] = []
         for (j, node) in graph.nodes.enumerated() where (node.opType == "Add" || node.opType == "Sum") && node.inputs.count == 2 {
             guard let joinOutput = node.outputs.first, !joinOutput.isEmpty else { continue }  // RN011 from the arity check
@@ -181,15 +185,17 @@ struct ResidualAnalysis {
             let preActivation = !postActivation && (["BatchNormalization", "Relu"].contains(firstMainOp) || forkOp == "Relu")
             let outValue = postActivation ? graph.nodes[output[0]].outputs[0] : joinOutput
             let block = ResidualBlock(
-                name: blockName(main + short, fallback: label), stage: 0, join: label, shortcut: kind,
+                name: label, stage: 0, join: label, shortcut: kind,
                 strideOn: strided?.element.name, stridePosition: position, mainConvs: mainConvs, shortcutConvs: shortConvs,
                 preActivation: preActivation, inputShape: facts[x]?.shape, outputShape: facts[outValue]?.shape,
                 mainShape: facts[mainValue]?.shape, shortcutShape: facts[shortValue]?.shape,
-                outputValue: outValue, nodeIndices: (main + short + [j] + (postActivation ? output : [])).sorted(), joinIndex: j)
+                outputValue: outValue, mainValue: mainValue, shortcutValue: shortValue, nodeIndices: (main + short + [j] + (postActivation ? output : [])).sorted(), joinIndex: j)
             blocks.append(block)
-            diagnostics += ResidualDiagnostics.check(block, main: facts[mainValue]?.shape, shortcut: facts[shortValue]?.shape)
+            candidates.append(BlockNaming.candidate(graph, nodes: main + short, convs: main.filter { graph.nodes[$0].opType == "Conv" }))
         }
         assignStages(&blocks)
+        BlockNaming.assign(&blocks, candidates: candidates)
+        for b in blocks { diagnostics += ResidualDiagnostics.check(b, main: facts[b.mainValue]?.shape, shortcut: facts[b.shortcutValue]?.shape) }
         return (blocks, diagnostics)
     }
 
@@ -218,21 +224,6 @@ struct ResidualAnalysis {
             if types.isSubset(of: ["Identity"]) { return .identity }
         }
         return .other
-    }
-
-    /// The longest common dotted prefix of the block's node names ("layer2.0"), else the join's name.
-    private func blockName(_ nodes: [Int], fallback: String) -> String {
-        let names = nodes.map { graph.nodes[$0].name }.filter { !$0.isEmpty }
-        guard var prefix = names.first?.split(separator: ".").map(String.init) else { return fallback }
-        for n in names.dropFirst() {
-            let parts = n.split(separator: ".").map(String.init)
-            var k = 0
-            while k < prefix.count && k < parts.count && prefix[k] == parts[k] { k += 1 }
-            prefix = Array(prefix.prefix(k))
-        }
-        // A full node name means a one-node block: the prefix would be that node, not a block.
-        if prefix.isEmpty || names.contains(prefix.joined(separator: ".")) && names.count > 1 { return fallback }
-        return prefix.joined(separator: ".")
     }
 
     /// A new stage starts where a block changes the spatial resolution.
