@@ -46,7 +46,12 @@ enum ReportRendering {
             }, rightAligned: [1, 4, 5])
         }
         let giga = r.summary.gmacs >= 0.001 ? " (\(ConvertSummary.format(r.summary.gmacs, 3)) GMACs)" : ""
-        out += "\ntotal: \(grouped(r.summary.params)) params, \(grouped(r.summary.macs)) MACs\(giga) per sample\n"
+        let atLeast = r.summary.incomplete == nil ? "" : "at least "
+        out += "\ntotal: \(grouped(r.summary.params)) params, \(atLeast)\(grouped(r.summary.macs)) MACs\(giga) per sample\n"
+        if let why = r.summary.incomplete { out += "incomplete: MACs are a lower bound; \(why)\n" }
+        if let bn = r.summary.paramsWithBatchNorm, let convs = r.summary.foldedBatchNorms {
+            out += "parameters: \(grouped(r.summary.params)) in the file; \(grouped(bn)) as torchvision counts them, BN folded into \(convs) convs\n"
+        }
         if let s = r.sweep {
             out += "sweep: \(s.checked) sizes checked, \(s.failingSizes) failing" + (s.failingRanges.isEmpty ? "\n" : ": \(s.failingRanges.joined(separator: ", "))\n")
         }

@@ -56,8 +56,13 @@ public enum ShapeChecker {
         let info = ModelClassification.classify(blocks, stemConvs: stem, headLayers: head, input: inputShape, output: outputShape)
         let stages = stageTable(g, blocks: blocks, params: params, macs: macs, facts: inference.facts)
         let totalMACs = Saturating.sum(macs)
-        let totals = Totals(params: Saturating.sum(params.values), macs: totalMACs, gmacs: Double(totalMACs) / 1e9,
+        var totals = Totals(params: Saturating.sum(params.values), macs: totalMACs, gmacs: Double(totalMACs) / 1e9,
                             nodes: g.nodes.count, initializers: g.initializers.count)
+        totals.incomplete = ModelSummary.unknownOperators(g, findings: inference.findings)
+        if !blocks.isEmpty, let folded = summary.foldedBatchNorm() {
+            totals.paramsWithBatchNorm = Saturating.sum([totals.params, folded.params])
+            totals.foldedBatchNorms = folded.convs
+        }
         var report = CheckReport(file: file, model: info, blocks: blocks, stages: stages, summary: totals,
                                  diagnostics: diagnostics, sweep: nil)
         if !options.sweepSizes.isEmpty, let input {

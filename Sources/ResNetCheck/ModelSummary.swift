@@ -32,6 +32,17 @@ public struct Totals: Encodable, Sendable {
     public let gmacs: Double
     public let nodes: Int
     public let initializers: Int
+    /// Why `macs` is only a lower bound (operators whose shapes are unknown), if it is.
+    public var incomplete: String? = nil
+    /// An export with BatchNorm folded into its convs: the parameters as torchvision counts them
+    /// (each folded BN's weight and bias instead of the conv's bias), and how many convs hold one.
+    public var paramsWithBatchNorm: Int? = nil
+    public var foldedBatchNorms: Int? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case params, macs, gmacs, nodes, initializers, incomplete
+        case paramsWithBatchNorm = "params_with_batchnorm", foldedBatchNorms = "folded_batchnorms"
+    }
 }
 
 /// Parameters and MACs, per node and per stage.
@@ -55,6 +66,29 @@ struct ModelSummary {
             }
         }
         return result
+    }
+
+    /// A model exported in eval mode has BN folded into its convs (bias, no BatchNormalization):
+    /// torchvision counts each BN's weight and bias (2C) where the file holds the conv's bias (C).
+    func foldedBatchNorm() -> (params: Int, convs: Int)? {
+        guard !graph.nodes.contains(where: { $0.opType == "BatchNormalization" }) else { return nil }
+        let shapes = Dictionary(graph.initializers.map { ($0.name, $0.dims) }, uniquingKeysWith: { a, _ in a })
+        var extra = 0, convs = 0
+        for n in graph.nodes where n.opType == "Conv" && n.inputs.count > 2 && !n.inputs[2].isEmpty {
+            guard let b = shapes[n.inputs[2]], b.count == 1, let c = Int(exactly: b[0]) else { continue }
+            extra = Saturating.sum([extra, c])
+            convs += 1
+        }
+        return convs > 0 ? (extra, convs) : nil
+    }
+
+    /// Nodes whose operator the shape library does not know, by type (their MACs are not counted).
+    static func unknownOperators(_ graph: Graph, findings: [ShapeFinding]) -> String? {
+        let unknown = findings.filter { $0.error.kind == .unsupported && $0.nodeIndex != nil }
+        guard !unknown.isEmpty else { return nil }
+        var types: [String] = []
+        for f in unknown where !types.contains(f.opType) { types.append(f.opType) }
+        return "\(unknown.count) node(s) of operators the checker does not know: \(types.joined(separator: ", "))"
     }
 
     /// MACs of one node for one sample.

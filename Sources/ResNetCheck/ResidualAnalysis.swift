@@ -90,7 +90,9 @@ struct ResidualAnalysis {
 
     private func isTensorValue(_ v: String) -> Bool {
         guard !initializerNames.contains(v), let f = facts[v] else { return false }
-        return f.values == nil && !f.isConstant && [1, 10, 11, 16].contains(f.elemType)
+        // Element type 0: the output of an operator the shape library does not know. A join is a join
+        // by topology alone; its unknown shapes become RN012, never a silently skipped block.
+        return f.values == nil && !f.isConstant && [0, 1, 10, 11, 16].contains(f.elemType)
     }
 
     /// How far back a fork may lie from its join. A bottleneck block's fork is ~10

@@ -66,3 +66,17 @@ struct BlockNamingTests {
         #expect(blocks.map(\.name) == ["layer1", "layer1#2", "stage1.block3"])
     }
 }
+
+/// A join is a join by topology alone (issue 9): unknown operators on a branch
+/// give RN012 and a summary that says its MACs are a lower bound, never "no blocks".
+struct TopologyJoinTests {
+    @Test func unknownOperatorOnTheMainBranch() {
+        var g = BlockNamingTests.block(nodeNames: ["l1.0.conv1", "l1.0.act", "l1.0.conv2", "l1.0.add", "l1.0.relu"], weights: ["w1", "w2"])
+        g.nodes[1].opType = "Mish"  // not known to the shape library: its output's shape is unknown
+        let report = ShapeChecker.check(Model(opsetImports: [OpsetImport(domain: "", version: 17)], graph: g), file: "m")
+        #expect(report.blocks.map(\.name) == ["l1.0"])
+        #expect(report.diagnostics.contains { $0.code == .unknownShape })
+        #expect(report.diagnostics.contains { $0.code == .unsupportedOp && $0.node == "l1.0.act" })
+        #expect(report.summary.incomplete?.contains("Mish") == true)
+    }
+}
