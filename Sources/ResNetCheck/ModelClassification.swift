@@ -49,7 +49,8 @@ enum ModelClassification {
         let stages = (blocks.map(\.stage).max() ?? 0)
         let counts = (1...max(stages, 1)).map { s in blocks.filter { $0.stage == s }.count }
         let depth = stemConvs + blocks.reduce(0) { $0 + $1.mainConvs.count } + headLayers
-        let family = torchvision.first { $0.1 == blockType && $0.2 == counts }?.0 ?? "custom"
+        let family = bottleneckFamily(blocks, depth: depth, blockType: blockType)
+            ?? torchvision.first { $0.1 == blockType && $0.2 == counts }?.0 ?? "custom"
 
         let preActivated = blocks.filter(\.preActivation).count * 2 > blocks.count
         let variant: String
@@ -67,6 +68,33 @@ enum ModelClassification {
         }
         return ModelInfo(family: family, depth: depth, variant: variant, shortcutOption: option(blocks),
                          blockType: blockType, stageBlocks: counts, inputShape: input, outputShape: output)
+    }
+
+    /// ResNeXt (grouped 3x3: `resnext50_32x4d`, groups x width per group) and Wide ResNet
+    /// (a 3x3 wider than a quarter of the block's output: `wide_resnet50_2`), named by depth.
+    /// torchvision: width = planes * base_width / 64 * groups, output = 4 * planes.
+    static func bottleneckFamily(_ blocks: [ResidualBlock], depth: Int, blockType: String) -> String? {
+        guard blockType == "bottleneck" else { return nil }
+        let mids = blocks.compactMap { b -> (group: Int64, mid: Int64, out: Int64)? in
+            guard b.mainConvs.count == 3, let mid = b.mainConvs[1].outChannels, let out = b.mainConvs[2].outChannels, out >= 4, mid > 0 else { return nil }
+            return (b.mainConvs[1].group, mid, out)
+        }
+        guard mids.count == blocks.count, let first = mids.first else { return nil }
+        let planes = first.out / 4
+        guard planes > 0 else { return nil }
+        let groups = first.group
+        // Every block must agree on groups and on the width factor, or it is a custom design.
+        let factor = { (m: (group: Int64, mid: Int64, out: Int64)) -> Int64? in
+            let p = m.out / 4
+            return p > 0 && (m.mid * 64) % p == 0 ? m.mid * 64 / p : nil
+        }
+        guard let f = factor(first), mids.allSatisfy({ $0.group == groups && factor($0) == f }) else { return nil }
+        if groups > 1 {
+            guard f % groups == 0 else { return nil }
+            return "resnext\(depth)_\(groups)x\(f / groups)d"
+        }
+        if f > 64 && f % 64 == 0 { return "wide_resnet\(depth)_\(f / 64)" }
+        return nil
     }
 
     static func blockType(_ b: ResidualBlock) -> String {

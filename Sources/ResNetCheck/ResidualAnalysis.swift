@@ -17,10 +17,15 @@ public enum ShortcutKind: String, Encodable, Sendable, CaseIterable {
 /// One residual block: y = F(x) + shortcut(x), found at an Add/Sum whose
 /// operands share an ancestor (the fork, x).
 public struct ResidualBlock: Encodable, Sendable {
-    public struct ConvInfo: Codable, Sendable, Equatable {
+    public struct ConvInfo: Encodable, Sendable, Equatable {
         public let name: String
         public let kernel: [Int64]
         public let stride: [Int64]
+        /// Groups and output channels (from the weight): ResNeXt and Wide ResNet tell themselves apart by these.
+        var group: Int64 = 1
+        var outChannels: Int64? = nil
+
+        enum CodingKeys: String, CodingKey { case name, kernel, stride }
     }
     public internal(set) var name: String
     public var stage: Int
@@ -156,7 +161,8 @@ struct ResidualAnalysis {
         let w = n.inputs.count > 1 ? facts[n.inputs[1]]?.shape : nil
         let kernel = n.attribute("kernel_shape")?.ints ?? w?.dropFirst(2).map { $0.value ?? 0 } ?? []
         let stride = n.attribute("strides")?.ints ?? Array(repeating: 1, count: kernel.count)
-        return .init(name: ShapeInference.label(n, i), kernel: kernel, stride: stride)
+        return .init(name: ShapeInference.label(n, i), kernel: kernel, stride: stride,
+                     group: n.attribute("group")?.int ?? 1, outChannels: w?.first?.value)
     }
 
     func blocks() -> (blocks: [ResidualBlock], diagnostics: [Diagnostic]) {
