@@ -24,7 +24,10 @@ from onnx.backend.test.case import node as node_cases
 SUPPORTED = ["Conv", "BatchNormalization", "Relu", "LeakyRelu", "Clip", "Sigmoid", "MaxPool", "AveragePool",
              "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "Add", "Sum", "Mul", "Sub", "Concat", "Pad",
              "Flatten", "Reshape", "Shape", "Gather", "Unsqueeze", "Squeeze", "Slice", "ConstantOfShape",
-             "Constant", "Identity", "Dropout", "Gemm", "MatMul", "Softmax"]
+             "Constant", "Identity", "Dropout", "Gemm", "MatMul", "Softmax",
+             # Attention blocks (SE, ECA, SK) and what exporters write around them (issue 9).
+             "HardSigmoid", "HardSwish", "Tanh", "Exp", "Sqrt", "Neg", "Reciprocal", "Abs", "Div", "Pow", "Max", "Min",
+             "Mean", "ReduceSum", "ReduceMax", "ReduceMin", "Split", "Expand", "Transpose", "Where", "Cast"]
 
 
 def as_array(value, info):

@@ -33,7 +33,10 @@ extension Planner {
         if let indices { set(node, .tensor(id: indices, shape: outShape), output: 1) }
     }
 
-    func reduceMeanGeneral(_ node: Node, x: Int, xs: [Int], axes: [Int64]?) throws {
+    /// ReduceMean/Sum/Max/Min over any axes (checked in range and distinct by the shape library).
+    func reduceGeneral(_ node: Node, x: Int, xs: [Int], axes: [Int64]?) throws {
+        let kind: GenericOps.Reduction = node.opType == "ReduceSum" ? .sum : node.opType == "ReduceMax" ? .max
+            : node.opType == "ReduceMin" ? .min : .mean
         var set = Set((axes ?? []).map { $0 < 0 ? Int($0) + xs.count : Int($0) })
         if axes == nil || axes?.isEmpty == true {
             if (node.attribute("noop_with_empty_axes")?.int ?? 0) != 0 { self.set(node, alias(x, xs)); return }
@@ -42,20 +45,26 @@ extension Planner {
         let outShape = try outputShape(node)
         let y = newTensor(outShape)
         let axesSet = set
-        emit(node) { p in GenericOps.reduceMean(p.pointer(x), shape: xs, axes: axesSet, into: p.pointer(y)) }
+        emit(node) { p in GenericOps.reduce(kind, p.pointer(x), shape: xs, axes: axesSet, into: p.pointer(y)) }
         self.set(node, .tensor(id: y, shape: outShape))
     }
 
-    /// Sum of any number of inputs (1: a copy; 3+: pairwise with broadcasting).
-    func sum(_ node: Node) throws {
+    /// Sum/Max/Min/Mean of any number of inputs (1: a copy; 3+: pairwise with broadcasting; Mean divides at the end).
+    func variadic(_ node: Node) throws {
+        let op: ElementwiseReference.Binary = node.opType == "Max" ? .max : node.opType == "Min" ? .min : .add
         var (acc, shape) = try tensor(node, 0)
         for i in 1..<max(node.inputs.count, 1) {
             let (b, bs) = try tensor(node, i)
             let out = try broadcastShape(node, shape, bs)  // operands checked by the shape library
             let y = newTensor(out)
             let sa = Fold.broadcastStrides(shape, to: out), sb = Fold.broadcastStrides(bs, to: out), a = acc
-            emit(node) { p in ElementwiseReference.broadcast(.add, p.pointer(a), aStrides: sa, p.pointer(b), bStrides: sb, p.pointer(y), shape: out) }
+            emit(node) { p in ElementwiseReference.broadcast(op, p.pointer(a), aStrides: sa, p.pointer(b), bStrides: sb, p.pointer(y), shape: out) }
             (acc, shape) = (y, out)
+        }
+        if node.opType == "Mean" && node.inputs.count > 1 {
+            let y = newTensor(shape), count = shape.reduce(1, *), a = acc, scale = 1 / Float(node.inputs.count)
+            emit(node) { p in for i in 0..<count { p.pointer(y)[i] = p.pointer(a)[i] * scale } }
+            acc = y
         }
         set(node, node.inputs.count == 1 ? alias(acc, shape) : .tensor(id: acc, shape: shape))
     }

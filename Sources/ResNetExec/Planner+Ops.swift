@@ -17,6 +17,7 @@ extension Planner {
         let outputNode = fusedRelu[index].map { graph.nodes[$0] } ?? node
         if try planConstant(node) { return }
         switch node.opType {
+        case "Conv" where (try? value(node, 0).shape.count) != 4: try convND(node)
         case "Conv": try conv(node, relu: relu, output: outputNode)
         case "BatchNormalization" where (node.attribute("training_mode")?.int ?? 0) != 0: try batchNormTraining(node)
         case "BatchNormalization": try batchNorm(node, relu: relu, output: outputNode)
@@ -27,11 +28,21 @@ extension Planner {
             emit(node) { p in simd ? Elementwise.relu(p.pointer(x), p.pointer(y), count: count)
                 : ElementwiseReference.relu(p.pointer(x), p.pointer(y), count: count) }
             set(node, .tensor(id: y, shape: shape))
-        case "LeakyRelu", "Clip", "Sigmoid": try activation(node)
+        case "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Exp", "Sqrt", "Neg", "Reciprocal", "Abs":
+            try activation(node)
         case "MaxPool", "AveragePool": try pool(node)
         case "GlobalAveragePool", "GlobalMaxPool", "ReduceMean": try globalPool(node)
-        case "Sum" where node.inputs.count != 2: try sum(node)
-        case "Add", "Sub", "Mul", "Sum": try binary(node, relu: relu, output: outputNode)
+        case "ReduceSum", "ReduceMax", "ReduceMin":
+            let (x, xs) = try tensor(node, 0)
+            let axes = try node.attribute("axes")?.ints ?? (optionalValue(node, 1) != nil ? ints(node, 1) : nil)
+            try reduceGeneral(node, x: x, xs: xs, axes: axes)
+        case "Sum", "Max", "Min", "Mean":
+            if node.inputs.count == 2 && node.opType != "Mean" { try binary(node, relu: relu, output: outputNode) } else { try variadic(node) }
+        case "Add", "Sub", "Mul", "Div", "Pow": try binary(node, relu: relu, output: outputNode)
+        case "Split": try split(node)
+        case "Expand": try expand(node)
+        case "Transpose": try transpose(node)
+        case "Where": try whereOp(node)
         case "Gather": try gather(node)
         case "Gemm": try gemm(node)
         case "MatMul": try matmul(node)
@@ -136,6 +147,14 @@ extension Planner {
         switch node.opType {
         case "LeakyRelu": kind = .leakyRelu(node.attribute("alpha")?.float ?? 0.01)
         case "Sigmoid": kind = .sigmoid
+        case "HardSigmoid": kind = .hardSigmoid(alpha: node.attribute("alpha")?.float ?? 0.2, beta: node.attribute("beta")?.float ?? 0.5)
+        case "HardSwish": kind = .hardSwish
+        case "Tanh": kind = .tanh
+        case "Exp": kind = .exp
+        case "Sqrt": kind = .sqrt
+        case "Neg": kind = .neg
+        case "Reciprocal": kind = .reciprocal
+        case "Abs": kind = .abs
         default:
             var lo = node.attribute("min")?.float ?? -.greatestFiniteMagnitude
             var hi = node.attribute("max")?.float ?? .greatestFiniteMagnitude
@@ -176,7 +195,7 @@ extension Planner {
             let axes = try node.attribute("axes")?.ints ?? (optionalValue(node, 1) != nil ? ints(node, 1) : nil)
             let normal = (axes ?? []).map { $0 < 0 ? Int($0) + xs.count : Int($0) }.sorted()
             guard xs.count >= 3, normal == Array(2..<xs.count) else {
-                try reduceMeanGeneral(node, x: x, xs: xs, axes: axes)
+                try reduceGeneral(node, x: x, xs: xs, axes: axes)
                 return
             }
         }

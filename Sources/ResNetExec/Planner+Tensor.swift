@@ -16,7 +16,8 @@ extension Planner {
             emit(node) { p in simd ? Elementwise.add(p.pointer(a), p.pointer(b), p.pointer(y), count: count, relu: relu)
                 : ElementwiseReference.add(p.pointer(a), p.pointer(b), p.pointer(y), count: count, relu: relu) }
         } else {
-            let op: ElementwiseReference.Binary = node.opType == "Sub" ? .sub : node.opType == "Mul" ? .mul : .add
+            let ops: [String: ElementwiseReference.Binary] = ["Sub": .sub, "Mul": .mul, "Div": .div, "Pow": .pow, "Max": .max, "Min": .min]
+            let op = ops[node.opType] ?? .add
             let sa = Fold.broadcastStrides(ash, to: out), sb = Fold.broadcastStrides(bsh, to: out)
             emit(node) { p in
                 ElementwiseReference.broadcast(op, p.pointer(a), aStrides: sa, p.pointer(b), bStrides: sb, p.pointer(y), shape: out)

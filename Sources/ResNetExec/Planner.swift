@@ -80,21 +80,26 @@ final class Planner {
         i < node.inputs.count && !node.inputs[i].isEmpty ? values[node.inputs[i]] : nil
     }
 
-    /// A runtime float tensor input (constants are refused where a kernel needs a tensor).
+    /// A runtime float tensor input; constants are materialised as one.
     func tensor(_ node: Node, _ i: Int) throws -> (Int, [Int]) {
         switch try value(node, i) {
         case let .tensor(id, shape): use(id); return (id, shape)
-        case let .floats(c, shape):
-            // A constant fed to a tensor kernel: materialise it once at plan time.
-            // Its buffer is allocated before every other and never shared or freed.
-            let id = newTensor(shape)
-            definedAt[id] = -1
-            lastUse[root[id]] = Int.max
-            constantsToCopy.append((id, c.array))
-            return (id, shape)
+        case let .floats(c, shape): return materialise(c.array, shape)
+        case let .ints(v, shape) where node.opType == "Pow" && i == 1:
+            // Pow's exponent may be an integer tensor; as floats it computes the same powers.
+            return materialise(v.map(Float.init), shape)
         case .ints:
             throw ExecError.unsupportedDataType(node: node.name, value: node.inputs[i], dataType: "an integer tensor")
         }
+    }
+
+    /// A constant fed to a tensor kernel: its buffer is allocated before every other and never shared or freed.
+    func materialise(_ values: [Float], _ shape: [Int]) -> (Int, [Int]) {
+        let id = newTensor(shape)
+        definedAt[id] = -1
+        lastUse[root[id]] = Int.max
+        constantsToCopy.append((id, values))
+        return (id, shape)
     }
     var constantsToCopy: [(Int, [Float])] = []
 

@@ -23,7 +23,7 @@ public enum ElementwiseReference {
         }
     }
 
-    public enum Binary: Sendable { case add, sub, mul }
+    public enum Binary: Sendable { case add, sub, mul, div, pow, max, min }
 
     /// y = a op b with ONNX broadcasting; `aStrides`/`bStrides` are per output dim (0 where broadcast).
     public static func broadcast(_ op: Binary, _ a: UnsafePointer<Float>, aStrides: [Int], _ b: UnsafePointer<Float>, bStrides: [Int],
@@ -33,7 +33,15 @@ public enum ElementwiseReference {
         var ia = 0, ib = 0
         for o in 0..<total {
             let u = a[ia], v = b[ib]
-            y[o] = op == .add ? u + v : op == .sub ? u - v : u * v
+            switch op {
+            case .add: y[o] = u + v
+            case .sub: y[o] = u - v
+            case .mul: y[o] = u * v
+            case .div: y[o] = u / v
+            case .pow: y[o] = powf(u, v)
+            case .max: y[o] = u.isNaN || v.isNaN ? .nan : Swift.max(u, v)
+            case .min: y[o] = u.isNaN || v.isNaN ? .nan : Swift.min(u, v)
+            }
             var d = shape.count - 1
             while d >= 0 {
                 index[d] += 1
@@ -46,13 +54,28 @@ public enum ElementwiseReference {
         }
     }
 
-    public enum Activation: Sendable { case leakyRelu(Float), clip(Float, Float), sigmoid }
+    public enum Activation: Sendable {
+        case leakyRelu(Float), clip(Float, Float), sigmoid
+        /// max(0, min(1, alpha * x + beta)) (SE gates in MobileNet-style blocks).
+        case hardSigmoid(alpha: Float, beta: Float)
+        /// x * max(0, min(1, x / 6 + 1/2)).
+        case hardSwish
+        case tanh, exp, sqrt, neg, reciprocal, abs
+    }
 
     public static func activation(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         switch kind {
         case let .leakyRelu(alpha): for i in 0..<count { y[i] = x[i] >= 0 ? x[i] : alpha * x[i] }
         case let .clip(lo, hi): for i in 0..<count { y[i] = min(max(x[i], lo), hi) }
         case .sigmoid: for i in 0..<count { y[i] = 1 / (1 + expf(-x[i])) }
+        case let .hardSigmoid(alpha, beta): for i in 0..<count { y[i] = max(0, min(1, alpha * x[i] + beta)) }
+        case .hardSwish: for i in 0..<count { y[i] = x[i] * max(0, min(1, x[i] / 6 + 0.5)) }
+        case .tanh: for i in 0..<count { y[i] = tanhf(x[i]) }
+        case .exp: for i in 0..<count { y[i] = expf(x[i]) }
+        case .sqrt: for i in 0..<count { y[i] = x[i].squareRoot() }
+        case .neg: for i in 0..<count { y[i] = -x[i] }
+        case .reciprocal: for i in 0..<count { y[i] = 1 / x[i] }
+        case .abs: for i in 0..<count { y[i] = Swift.abs(x[i]) }
         }
     }
 

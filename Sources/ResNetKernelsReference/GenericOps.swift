@@ -63,22 +63,85 @@ public enum GenericOps {
         }
     }
 
-    /// Mean over `axes` of x (shape `shape`), written to y in row-major order of the kept dims.
-    public static func reduceMean(_ x: UnsafePointer<Float>, shape: [Int], axes: Set<Int>, into y: UnsafeMutablePointer<Float>) {
+    public enum Reduction: Sendable { case mean, sum, max, min }
+
+    /// `kind` over `axes` of x (shape `shape`), written to y in row-major order of the kept dims.
+    public static func reduce(_ kind: Reduction, _ x: UnsafePointer<Float>, shape: [Int], axes: Set<Int>, into y: UnsafeMutablePointer<Float>) {
         let outShape = shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
         let outStrides = rowMajorStrides(outShape)
         let outCount = outShape.reduce(1, *), total = shape.reduce(1, *)
         let n = Float(axes.reduce(1) { $0 * shape[$1] })
-        y.update(repeating: 0, count: outCount)
+        let start: Float = kind == .max ? -.infinity : kind == .min ? .infinity : 0
+        y.update(repeating: start, count: outCount)
         var index = [Int](repeating: 0, count: shape.count)
         for flat in 0..<total {
             var o = 0
             for i in 0..<shape.count where !axes.contains(i) { o += index[i] * outStrides[i] }
-            y[o] += x[flat]
+            switch kind {
+            case .mean, .sum: y[o] += x[flat]
+            case .max: y[o] = x[flat].isNaN || y[o].isNaN ? .nan : Swift.max(y[o], x[flat])
+            case .min: y[o] = x[flat].isNaN || y[o].isNaN ? .nan : Swift.min(y[o], x[flat])
+            }
             var i = shape.count - 1
             while i >= 0 { index[i] += 1; if index[i] < shape[i] { break }; index[i] = 0; i -= 1 }
         }
-        for i in 0..<outCount { y[i] /= max(n, 1) }
+        if kind == .mean { for i in 0..<outCount { y[i] /= Swift.max(n, 1) } }
+    }
+
+    public static func reduceMean(_ x: UnsafePointer<Float>, shape: [Int], axes: Set<Int>, into y: UnsafeMutablePointer<Float>) {
+        reduce(.mean, x, shape: shape, axes: axes, into: y)
+    }
+
+    /// A strided gather: out[i] = x[sum_d idx_d * strides[d]] over the output shape (Transpose, Expand: strides 0 where broadcast).
+    public static func stridedCopy(_ x: UnsafePointer<Float>, strides: [Int], outShape: [Int], into y: UnsafeMutablePointer<Float>) {
+        var index = [Int](repeating: 0, count: outShape.count)
+        var offset = 0
+        for o in 0..<outShape.reduce(1, *) {
+            y[o] = x[offset]
+            var d = outShape.count - 1
+            while d >= 0 {
+                index[d] += 1; offset += strides[d]
+                if index[d] < outShape[d] { break }
+                offset -= strides[d] * outShape[d]; index[d] = 0
+                d -= 1
+            }
+        }
+    }
+
+    /// Direct convolution of any spatial rank (1-D ECA convs, 3-D): x [N, C, *in], w [M, C/group, *kernel], optional bias [M].
+    public static func conv(_ x: UnsafePointer<Float>, batch: Int, channels: Int, _ win: Window, weight: UnsafePointer<Float>, outChannels: Int,
+                            group: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+        let d = win.input.count
+        let inPlane = win.input.reduce(1, *), outPlane = win.output.reduce(1, *), kernelSize = win.kernel.reduce(1, *)
+        let cg = channels / group, mg = outChannels / group
+        var o = [Int](repeating: 0, count: d), k = [Int](repeating: 0, count: d)
+        let inStrides = rowMajorStrides(win.input)
+        for n in 0..<batch {
+            for m in 0..<outChannels {
+                let g = m / mg
+                for p in 0..<outPlane {
+                    var rest = p
+                    for i in stride(from: d - 1, through: 0, by: -1) { o[i] = rest % win.output[i]; rest /= win.output[i] }
+                    var acc: Float = bias?[m] ?? 0
+                    for c in 0..<cg {
+                        let xc = x + (n * channels + g * cg + c) * inPlane
+                        let wc = weight + (m * cg + c) * kernelSize
+                        for q in 0..<kernelSize {
+                            var r = q
+                            for i in stride(from: d - 1, through: 0, by: -1) { k[i] = r % win.kernel[i]; r /= win.kernel[i] }
+                            var offset = 0, inside = true
+                            for i in 0..<d {
+                                let pos = o[i] * win.stride[i] - win.padBegin[i] + k[i] * win.dilation[i]
+                                if pos < 0 || pos >= win.input[i] { inside = false; break }
+                                offset += pos * inStrides[i]
+                            }
+                            if inside { acc += xc[offset] * wc[q] }
+                        }
+                    }
+                    y[(n * outChannels + m) * outPlane + p] = acc
+                }
+            }
+        }
     }
 
     /// Softmax along one axis: x viewed as [outer, length, inner].
