@@ -28,7 +28,9 @@ enum BlockNaming {
     }
 
     /// The longest shared prefix of module paths, if it is a proper module (not one node's own path).
-    static func commonModule(_ paths: [[String]]) -> String? {
+    /// `pathsAreModules`: the paths name modules (scoped names, parameters), so one equal to the
+    /// prefix is a node called in the block's own forward (torch's F.relu), not a node named like a block.
+    static func commonModule(_ paths: [[String]], pathsAreModules: Bool = false) -> String? {
         guard var prefix = paths.first else { return nil }
         for p in paths.dropFirst() {
             var k = 0
@@ -37,15 +39,18 @@ enum BlockNaming {
         }
         guard !prefix.isEmpty else { return nil }
         // A block of several nodes whose shared path is one node's whole path names that node, not a block.
-        if paths.count > 1 && paths.contains(prefix) { return nil }
+        if !pathsAreModules && paths.count > 1 && paths.contains(prefix) { return nil }
         return prefix.joined(separator: ".")
     }
 
     /// The name a block's nodes suggest, or nil.
     static func candidate(_ graph: Graph, nodes: [Int], convs: [Int]) -> String? {
         let named = nodes.map { graph.nodes[$0].name }.filter { !$0.isEmpty }
-        let scoped = named.map(modulePath).filter { $0.count > 1 }
-        if scoped.count == named.count, let m = commonModule(scoped) { return m }
+        if !named.isEmpty && named.allSatisfy({ $0.hasPrefix("/") }) {
+            if let m = commonModule(named.map(modulePath), pathsAreModules: true) { return m }
+        } else if let m = commonModule(named.map(modulePath)) {
+            return m
+        }
         // Parameters: `layer2.0.conv1.weight` -> module `layer2.0.conv1`.
         let params = convs.compactMap { i -> [String]? in
             let n = graph.nodes[i]

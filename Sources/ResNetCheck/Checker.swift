@@ -53,13 +53,18 @@ public enum ShapeChecker {
         let input = g.inputs.first { !Set(g.initializers.map(\.name)).contains($0.name) }
         let inputShape = input.flatMap { inference.facts[$0.name]?.shape }
         let outputShape = g.outputs.first.flatMap { inference.facts[$0.name]?.shape }
-        let info = ModelClassification.classify(blocks, stemConvs: stem, headLayers: head, input: inputShape, output: outputShape)
+        let stemWidths = convs.filter { $0 < firstJoin }.compactMap { i -> Int64? in
+            let n = g.nodes[i]
+            return n.inputs.count > 1 ? inference.facts[n.inputs[1]]?.shape?.first?.value : nil
+        }
+        let info = ModelClassification.classify(blocks, stemConvs: stem, headLayers: head, input: inputShape, output: outputShape,
+                                                stemWidths: stemWidths)
         let stages = stageTable(g, blocks: blocks, params: params, macs: macs, facts: inference.facts)
         let totalMACs = Saturating.sum(macs)
         var totals = Totals(params: Saturating.sum(params.values), macs: totalMACs, gmacs: Double(totalMACs) / 1e9,
                             nodes: g.nodes.count, initializers: g.initializers.count)
         totals.incomplete = ModelSummary.unknownOperators(g, findings: inference.findings)
-        if !blocks.isEmpty, let folded = summary.foldedBatchNorm() {
+        if !blocks.isEmpty, let folded = summary.foldedBatchNorm(excluding: Set(blocks.flatMap(\.attentionNodes))) {
             totals.paramsWithBatchNorm = Saturating.sum([totals.params, folded.params])
             totals.foldedBatchNorms = folded.convs
         }

@@ -37,9 +37,13 @@ enum ModelClassification {
         ("resnet18", "basic", [2, 2, 2, 2]), ("resnet34", "basic", [3, 4, 6, 3]),
         ("resnet50", "bottleneck", [3, 4, 6, 3]), ("resnet101", "bottleneck", [3, 4, 23, 3]),
         ("resnet152", "bottleneck", [3, 8, 36, 3]),
+        // timm's shallower bottleneck nets, and the CIFAR ResNets of the ResNet paper (section 4.2: 6n+2 layers).
+        ("resnet26", "bottleneck", [2, 2, 2, 2]), ("resnet20", "basic", [3, 3, 3]), ("resnet32", "basic", [5, 5, 5]),
+        ("resnet44", "basic", [7, 7, 7]), ("resnet56", "basic", [9, 9, 9]), ("resnet110", "basic", [18, 18, 18]),
     ]
 
-    static func classify(_ blocks: [ResidualBlock], stemConvs: Int, headLayers: Int, input: SShape?, output: SShape?) -> ModelInfo {
+    static func classify(_ blocks: [ResidualBlock], stemConvs: Int, headLayers: Int, input: SShape?, output: SShape?,
+                         stemWidths: [Int64] = []) -> ModelInfo {
         guard !blocks.isEmpty else {
             return ModelInfo(family: "none", depth: 0, variant: "unknown", shortcutOption: "none", blockType: "none",
                              stageBlocks: [], inputShape: input, outputShape: output)
@@ -48,7 +52,8 @@ enum ModelClassification {
         let blockType = types.count == 1 ? types.first ?? "mixed" : "mixed"
         let stages = (blocks.map(\.stage).max() ?? 0)
         let counts = (1...max(stages, 1)).map { s in blocks.filter { $0.stage == s }.count }
-        let depth = stemConvs + blocks.reduce(0) { $0 + $1.mainConvs.count } + headLayers
+        // A deep stem (ResNet-C/D: three 3x3 convs) counts as the one layer it replaces, as model names do (resnet50d is 50).
+        let depth = min(stemConvs, 1) + blocks.reduce(0) { $0 + $1.mainConvs.count } + headLayers
         let family = bottleneckFamily(blocks, depth: depth, blockType: blockType)
             ?? torchvision.first { $0.1 == blockType && $0.2 == counts }?.0 ?? "custom"
 
@@ -66,7 +71,16 @@ enum ModelClassification {
         } else {
             variant = "v1"  // basic blocks: v1 and v1.5 coincide (the stride is on the first 3x3)
         }
-        return ModelInfo(family: family, depth: depth, variant: variant, shortcutOption: option(blocks),
+        // Attention on every block names the family as timm does: seresnet50, skresnet18, ecaresnet26.
+        let attention = Set(blocks.flatMap(\.attention))
+        var named = attention.count == 1 && blocks.allSatisfy({ !$0.attention.isEmpty }) && family != "custom"
+            && attention.first != .gate ? (attention.first?.rawValue ?? "") + family : family
+        // ResNet-D's deep stem and avg-pool downsampling, as timm names them: resnet50d, or "t" for a tiered stem (24, 32, 64).
+        if variant == "v1d" && family != "custom" && !family.hasPrefix("resnext") && !family.hasPrefix("wide") && stemConvs >= 3 {
+            let tiered = stemWidths.count >= 3 && stemWidths[0] < stemWidths[1] && stemWidths[1] < stemWidths[2]
+            named += tiered ? "t" : "d"
+        }
+        return ModelInfo(family: named, depth: depth, variant: variant, shortcutOption: option(blocks),
                          blockType: blockType, stageBlocks: counts, inputShape: input, outputShape: output)
     }
 
@@ -90,8 +104,9 @@ enum ModelClassification {
         }
         guard let f = factor(first), mids.allSatisfy({ $0.group == groups && factor($0) == f }) else { return nil }
         if groups > 1 {
-            guard f % groups == 0 else { return nil }
-            return "resnext\(depth)_\(groups)x\(f / groups)d"
+            // "32x4d": cardinality x the channels each group has in the first stage (the paper's bottleneck width).
+            guard first.mid % groups == 0 else { return nil }
+            return "resnext\(depth)_\(groups)x\(first.mid / groups)d"
         }
         if f > 64 && f % 64 == 0 { return "wide_resnet\(depth)_\(f / 64)" }
         return nil
@@ -111,7 +126,7 @@ enum ModelClassification {
         let changing = blocks.filter(changes), same = blocks.filter { !changes($0) }
         let projections: Set<ShortcutKind> = [.projection, .resnetD]
         if changing.isEmpty && same.allSatisfy({ $0.shortcut == .identity }) { return "none" }
-        if !changing.isEmpty && changing.allSatisfy({ $0.shortcut.isOptionA }) && same.allSatisfy({ $0.shortcut == .identity }) { return "A" }
+        if !changing.isEmpty && changing.allSatisfy({ $0.shortcut.isParameterFree }) && same.allSatisfy({ $0.shortcut == .identity }) { return "A" }
         if blocks.allSatisfy({ projections.contains($0.shortcut) }) && !same.isEmpty { return "C" }
         if changing.allSatisfy({ projections.contains($0.shortcut) }) && same.allSatisfy({ $0.shortcut == .identity }) { return "B" }
         return "mixed"

@@ -60,8 +60,11 @@ struct ModelSummary {
             .map { ($0.name, $0.elementCount ?? 0) }, uniquingKeysWith: { a, _ in a })
         var owned: Set<String> = []
         var result: [Int: Int] = [:]
+        let weighted: Set<String> = ["Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization"]
         for (i, n) in graph.nodes.enumerated() {
-            for x in n.inputs where !bnBuffers.contains(x) && !owned.contains(x) {
+            for (k, x) in n.inputs.enumerated() where !bnBuffers.contains(x) && !owned.contains(x) {
+                // A one-element float constant elsewhere (Pad's value, a Clip bound, a Div by 6) is not a parameter.
+                if floats[x] == 1 && !(weighted.contains(n.opType) && k > 0) { continue }
                 if let count = floats[x] { owned.insert(x); result[i, default: 0] += count }
             }
         }
@@ -70,11 +73,12 @@ struct ModelSummary {
 
     /// A model exported in eval mode has BN folded into its convs (bias, no BatchNormalization):
     /// torchvision counts each BN's weight and bias (2C) where the file holds the conv's bias (C).
-    func foldedBatchNorm() -> (params: Int, convs: Int)? {
+    /// `attention`: nodes of SE/ECA/SK gates, whose convs have a bias of their own.
+    func foldedBatchNorm(excluding attention: Set<Int>) -> (params: Int, convs: Int)? {
         guard !graph.nodes.contains(where: { $0.opType == "BatchNormalization" }) else { return nil }
         let shapes = Dictionary(graph.initializers.map { ($0.name, $0.dims) }, uniquingKeysWith: { a, _ in a })
         var extra = 0, convs = 0
-        for n in graph.nodes where n.opType == "Conv" && n.inputs.count > 2 && !n.inputs[2].isEmpty {
+        for (i, n) in graph.nodes.enumerated() where n.opType == "Conv" && n.inputs.count > 2 && !n.inputs[2].isEmpty && !attention.contains(i) {
             guard let b = shapes[n.inputs[2]], b.count == 1, let c = Int(exactly: b[0]) else { continue }
             extra = Saturating.sum([extra, c])
             convs += 1

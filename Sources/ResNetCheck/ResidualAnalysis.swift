@@ -7,11 +7,15 @@ public enum ShortcutKind: String, Encodable, Sendable, CaseIterable {
     case resnetD = "resnet-d"
     case optionAPad = "option-a-pad"
     case optionAConcat = "option-a-concat"
+    /// AvgPool 2x2 stride 2, optionally concatenated with itself: parameter-free and linear.
+    case avgPool = "avg-pool"
     case maxPool = "max-pool"
     case other
 
     /// Option A: strided identity plus zero channels.
     public var isOptionA: Bool { self == .optionAPad || self == .optionAConcat }
+    /// No weights on the shortcut where the shape changes (option A's family).
+    public var isParameterFree: Bool { isOptionA || self == .avgPool }
 }
 
 /// One residual block: y = F(x) + shortcut(x), found at an Add/Sum whose
@@ -37,6 +41,10 @@ public struct ResidualBlock: Encodable, Sendable {
     public let stridePosition: String?
     public let mainConvs: [ConvInfo]
     public let shortcutConvs: [ConvInfo]
+    /// Attention decorating the main branch (SE, ECA, SK); its convs are not in `mainConvs`.
+    public var attention: [AttentionKind] = []
+    /// The attention's nodes (their convs carry a bias of their own, not a folded BN).
+    var attentionNodes: [Int] = []
     public let preActivation: Bool
     public let inputShape: SShape?
     public let outputShape: SShape?
@@ -52,7 +60,7 @@ public struct ResidualBlock: Encodable, Sendable {
     let joinIndex: Int
 
     enum CodingKeys: String, CodingKey {
-        case name, stage, join, shortcut
+        case name, stage, join, shortcut, attention
         case strideOn = "stride_on", stridePosition = "stride_position", mainConvs = "main_convs", shortcutConvs = "shortcut_convs"
         case preActivation = "pre_activation", inputShape = "input_shape", outputShape = "output_shape"
         case mainShape = "main_shape", shortcutShape = "shortcut_shape"
@@ -70,6 +78,7 @@ public struct ResidualBlock: Encodable, Sendable {
         try c.encode(mainConvs, forKey: .mainConvs)
         try c.encode(shortcutConvs, forKey: .shortcutConvs)
         try c.encode(preActivation, forKey: .preActivation)
+        if !attention.isEmpty { try c.encode(attention, forKey: .attention) }
         try c.encode(describe(inputShape), forKey: .inputShape)
         try c.encode(describe(outputShape), forKey: .outputShape)
         try c.encode(describe(mainShape), forKey: .mainShape)
@@ -178,9 +187,12 @@ struct ResidualAnalysis {
             guard !convsA.isEmpty || !convsB.isEmpty else { continue }
             let aIsMain = convsA.count > convsB.count || (convsA.count == convsB.count && branchA.count >= branchB.count)
             let (main, short, mainValue, shortValue) = aIsMain ? (branchA, branchB, a, b) : (branchB, branchA, b, a)
-            let mainConvs = main.filter { graph.nodes[$0].opType == "Conv" }.map(convInfo)
+            let attention = AttentionAnalysis(graph: graph, producer: producer, isTensor: isTensorValue)
+            let (core, attentionNodes, attentionKinds) = attention.split(main)
+            let mainConvs = attention.convChain(core).map(convInfo)
             let shortConvs = short.filter { graph.nodes[$0].opType == "Conv" }.map(convInfo)
-            let kind = shortcutKind(short)
+            // The shortcut's kind is decided by its data path; constant arithmetic feeding it (pads) does not count.
+            let kind = shortcutKind(short.filter { i in graph.nodes[i].outputs.contains { isTensorValue($0) } })
             let label = ShapeInference.label(node, j)
             let strided = mainConvs.enumerated().first { $0.element.stride.contains { $0 > 1 } }
             let position = strided.map { "conv\($0.offset + 1) (\($0.element.kernel.map(String.init).joined(separator: "x")))" }
@@ -195,11 +207,14 @@ struct ResidualAnalysis {
             let block = ResidualBlock(
                 name: label, stage: 0, join: label, shortcut: kind,
                 strideOn: strided?.element.name, stridePosition: position, mainConvs: mainConvs, shortcutConvs: shortConvs,
+                attention: attentionKinds, attentionNodes: attentionNodes,
                 preActivation: preActivation, inputShape: facts[x]?.shape, outputShape: facts[outValue]?.shape,
                 mainShape: facts[mainValue]?.shape, shortcutShape: facts[shortValue]?.shape,
                 outputValue: outValue, mainValue: mainValue, shortcutValue: shortValue, nodeIndices: (main + short + [j] + (postActivation ? output : [])).sorted(), joinIndex: j)
             blocks.append(block)
-            candidates.append(BlockNaming.candidate(graph, nodes: main + short, convs: main.filter { graph.nodes[$0].opType == "Conv" }))
+            // Names come from the data path: exporters hoist shared constants out of every scope (`Constant_142`).
+            let dataPath = (main + short).filter { i in graph.nodes[i].outputs.contains { isTensorValue($0) } }
+            candidates.append(BlockNaming.candidate(graph, nodes: dataPath, convs: main.filter { graph.nodes[$0].opType == "Conv" }))
         }
         assignStages(&blocks)
         BlockNaming.assign(&blocks, candidates: candidates)
@@ -228,6 +243,8 @@ struct ResidualAnalysis {
                                     "Identity", "AveragePool", "MaxPool", "Cast"]
         if convs.isEmpty && types.isSubset(of: optionA) {
             if types.contains("Pad") { return .optionAPad }
+            // AvgPool alone, or concatenated with itself to double the channels: linear, parameter-free.
+            if types.contains("AveragePool") && types.isSubset(of: ["AveragePool", "Concat", "Identity"]) { return .avgPool }
             if types.contains("Concat") { return .optionAConcat }
             if types.isSubset(of: ["Identity"]) { return .identity }
         }

@@ -39,9 +39,24 @@ extension ShapeRules {
                     throw ShapeError.invalid("cannot reshape \(describe(x)) into \(describe(target))", expected: "a multiple of \(r) elements", actual: "\(t) elements")
                 }
                 out[minus] = .known(r > 0 ? t / r : 0)
-            } else if let x, x.count >= 1, out.count == 2, minus == 1, out[0] == x[0] {
-                // torch.flatten: [N, -1] keeps N; the rest is the product of the other dims.
-                out[1] = try product(x[1...])
+            } else if let x {
+                // Symbols cancel: [N, C, 1, 1] -> [N, 1, -1] gives -1 = C (torch's view(N, 1, -1); flatten's [N, -1]).
+                var rest = x
+                var others: [SDim] = []
+                for (i, d) in out.enumerated() where i != minus {
+                    if let k = rest.firstIndex(of: d), d.value == nil { rest.remove(at: k) } else { others.append(d) }
+                }
+                if case let .known(r) = try elementCount(others), r > 0 {
+                    let left = try elementCount(rest)
+                    if case let .known(t) = left {
+                        guard t % r == 0 else {
+                            throw ShapeError.invalid("cannot reshape \(describe(x)) into \(describe(target))", expected: "a multiple of \(r) elements", actual: "\(t) elements")
+                        }
+                        out[minus] = .known(t / r)
+                    } else if r == 1 {
+                        out[minus] = left
+                    }
+                }
             }
         } else if case let .known(t)? = total, case let .known(o) = try elementCount(out), t != o {
             throw ShapeError.invalid("cannot reshape \(describe(x)) (\(t) elements) into \(describe(out)) (\(o) elements)",

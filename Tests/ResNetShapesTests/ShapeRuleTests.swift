@@ -116,6 +116,21 @@ struct ShapeRuleTests {
                            output: "y") == c.expected)
     }
 
+    /// timm's ECA: x.mean((2, 3)).view(N, 1, -1) with N symbolic: the symbols cancel, -1 is C.
+    @Test func reshapeCancelsSymbols() {
+        let nodes = [
+            Node(opType: "Shape", inputs: ["x"], outputs: ["s"]),
+            Node(opType: "Gather", inputs: ["s", "zero"], outputs: ["n"], attributes: [Attribute(name: "axis", value: .int(0))]),
+            Node(opType: "Unsqueeze", inputs: ["n", "axes"], outputs: ["n1"]),
+            Node(opType: "Concat", inputs: ["n1", "rest"], outputs: ["t"], attributes: [Attribute(name: "axis", value: .int(0))]),
+            Node(opType: "Reshape", inputs: ["x", "t"], outputs: ["y"]),
+        ]
+        let zero = Tensor(name: "zero", dataType: .int64, dims: [], data: TensorBytes([0, 0, 0, 0, 0, 0, 0, 0]))
+        let y = Self.infer(nodes, inputs: [("x", [.symbol("N"), .known(64), .known(1), .known(1)])],
+                           initializers: [zero, Self.int64s("axes", [0]), Self.int64s("rest", [1, -1])], output: "y")
+        #expect(y == [.symbol("N"), .known(1), .known(64)])
+    }
+
     @Test func sliceClampsAndSteps() {
         let node = Node(opType: "Slice", inputs: ["x", "starts", "ends", "axes", "steps"], outputs: ["y"])
         let y = Self.infer([node], inputs: [("x", [.symbol("N"), .known(8), .known(7), .known(7)])],
