@@ -3,17 +3,20 @@ import Foundation
 /// Elementwise kernels: the scalar twins of ResNetKernels' SIMD ones, and the
 /// general (broadcasting, activation) ops that need no SIMD.
 public enum ElementwiseReference {
-    public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, relu: Bool) {
+    @inlinable
+    public static func add<T: ExecScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int, relu: Bool) {
         for i in 0..<count { let v = a[i] + b[i]; y[i] = relu ? max(v, 0) : v }
     }
 
-    public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    @inlinable
+    public static func relu<T: ExecScalar>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
         for i in 0..<count { y[i] = max(x[i], 0) }
     }
 
     /// y[c, i] = x[c, i] * scale[c] + shift[c] over [planes = N*C, size] (BatchNormalization), optional ReLU.
-    public static func affine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, channels: Int, size: Int,
-                              scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, relu: Bool) {
+    @inlinable
+    public static func affine<T: ExecScalar>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, planes: Int, channels: Int, size: Int,
+                              scale: UnsafePointer<T>, shift: UnsafePointer<T>, relu: Bool) {
         for p in 0..<planes {
             let c = p % channels
             for i in 0..<size {
@@ -26,8 +29,9 @@ public enum ElementwiseReference {
     public enum Binary: Sendable { case add, sub, mul, div, pow, max, min }
 
     /// y = a op b with ONNX broadcasting; `aStrides`/`bStrides` are per output dim (0 where broadcast).
-    public static func broadcast(_ op: Binary, _ a: UnsafePointer<Float>, aStrides: [Int], _ b: UnsafePointer<Float>, bStrides: [Int],
-                                 _ y: UnsafeMutablePointer<Float>, shape: [Int]) {
+    @inlinable
+    public static func broadcast<T: ExecScalar>(_ op: Binary, _ a: UnsafePointer<T>, aStrides: [Int], _ b: UnsafePointer<T>, bStrides: [Int],
+                                 _ y: UnsafeMutablePointer<T>, shape: [Int]) {
         let total = shape.reduce(1, *)
         var index = [Int](repeating: 0, count: shape.count)
         var ia = 0, ib = 0
@@ -38,7 +42,7 @@ public enum ElementwiseReference {
             case .sub: y[o] = u - v
             case .mul: y[o] = u * v
             case .div: y[o] = u / v
-            case .pow: y[o] = powf(u, v)
+            case .pow: y[o] = T.powOf(u, v)
             case .max: y[o] = u.isNaN || v.isNaN ? .nan : Swift.max(u, v)
             case .min: y[o] = u.isNaN || v.isNaN ? .nan : Swift.min(u, v)
             }
@@ -63,15 +67,16 @@ public enum ElementwiseReference {
         case tanh, exp, sqrt, neg, reciprocal, abs
     }
 
-    public static func activation(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    @inlinable
+    public static func activation<T: ExecScalar>(_ kind: Activation, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
         switch kind {
-        case let .leakyRelu(alpha): for i in 0..<count { y[i] = x[i] >= 0 ? x[i] : alpha * x[i] }
-        case let .clip(lo, hi): for i in 0..<count { y[i] = min(max(x[i], lo), hi) }
-        case .sigmoid: for i in 0..<count { y[i] = 1 / (1 + expf(-x[i])) }
-        case let .hardSigmoid(alpha, beta): for i in 0..<count { y[i] = max(0, min(1, alpha * x[i] + beta)) }
+        case let .leakyRelu(alpha): for i in 0..<count { y[i] = x[i] >= 0 ? x[i] : T(alpha) * x[i] }
+        case let .clip(lo, hi): for i in 0..<count { y[i] = min(max(x[i], T(lo)), T(hi)) }
+        case .sigmoid: for i in 0..<count { y[i] = 1 / (1 + T.expOf(-x[i])) }
+        case let .hardSigmoid(alpha, beta): for i in 0..<count { y[i] = max(0, min(1, T(alpha) * x[i] + T(beta))) }
         case .hardSwish: for i in 0..<count { y[i] = x[i] * max(0, min(1, x[i] / 6 + 0.5)) }
-        case .tanh: for i in 0..<count { y[i] = tanhf(x[i]) }
-        case .exp: for i in 0..<count { y[i] = expf(x[i]) }
+        case .tanh: for i in 0..<count { y[i] = T.tanhOf(x[i]) }
+        case .exp: for i in 0..<count { y[i] = T.expOf(x[i]) }
         case .sqrt: for i in 0..<count { y[i] = x[i].squareRoot() }
         case .neg: for i in 0..<count { y[i] = -x[i] }
         case .reciprocal: for i in 0..<count { y[i] = 1 / x[i] }
@@ -80,13 +85,14 @@ public enum ElementwiseReference {
     }
 
     /// Softmax over the last `inner` elements of each of `outer` rows.
-    public static func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, inner: Int) {
+    @inlinable
+    public static func softmax<T: ExecScalar>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, outer: Int, inner: Int) {
         for r in 0..<outer {
             let s = x + r * inner, d = y + r * inner
-            var m = -Float.infinity
+            var m = -T.infinity
             for i in 0..<inner { m = max(m, s[i]) }
-            var sum: Float = 0
-            for i in 0..<inner { d[i] = expf(s[i] - m); sum += d[i] }
+            var sum: T = 0
+            for i in 0..<inner { d[i] = T.expOf(s[i] - m); sum += d[i] }
             for i in 0..<inner { d[i] /= sum }
         }
     }

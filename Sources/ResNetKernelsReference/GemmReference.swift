@@ -16,13 +16,14 @@ public struct GemmEpilogue: Sendable {
 /// one multiply-add at a time in k order. Slow, obviously right; the SIMD kernel
 /// is tested against it.
 public enum GemmReference {
-    public static func sgemm(m: Int, n: Int, k: Int,
-                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                             c: UnsafeMutablePointer<Float>, ldc: Int,
-                             bias: UnsafePointer<Float>?, epilogue: GemmEpilogue) {
+    @inlinable
+    public static func sgemm<T: ExecScalar>(m: Int, n: Int, k: Int,
+                             a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+                             c: UnsafeMutablePointer<T>, ldc: Int,
+                             bias: UnsafePointer<T>?, epilogue: GemmEpilogue) {
         for i in 0..<m {
             for j in 0..<n {
-                var sum: Float = epilogue.accumulate ? c[i * ldc + j] : 0
+                var sum: T = epilogue.accumulate ? c[i * ldc + j] : 0
                 for p in 0..<k { sum = (a[i * lda + p] * b[p * ldb + j]) + sum }
                 if let bias { sum += bias[i] }
                 c[i * ldc + j] = epilogue.relu ? max(sum, 0) : sum

@@ -22,8 +22,9 @@ public enum GenericOps {
 
     /// Max/average pooling over [planes, *spatial]; `indices` (MaxPool) gets the flat index of each max
     /// in the whole input (row-major spatial, or column-major with `columnMajor`).
-    public static func pool(_ x: UnsafePointer<Float>, planes: Int, _ w: Window, max isMax: Bool, countIncludePad: Bool,
-                            padEnd: [Int], into y: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Float>?,
+    @inlinable
+    public static func pool<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, _ w: Window, max isMax: Bool, countIncludePad: Bool,
+                            padEnd: [Int], into y: UnsafeMutablePointer<T>, indices: UnsafeMutablePointer<T>?,
                             columnMajor: Bool = false) {
         let d = w.input.count
         let inSize = w.input.reduce(1, *), outSize = w.output.reduce(1, *)
@@ -34,7 +35,7 @@ public enum GenericOps {
         for p in 0..<planes {
             var o = [Int](repeating: 0, count: d)
             for flat in 0..<outSize {
-                var best = -Float.infinity, bestIndex = 0, sum: Float = 0, count = 0, padded = 0
+                var best = -T.infinity, bestIndex = 0, sum: T = 0, count = 0, padded = 0
                 var k = [Int](repeating: 0, count: d)
                 for _ in 0..<windowCount {
                     var inside = true, inPadded = true, offset = 0, colOffset = 0
@@ -55,8 +56,8 @@ public enum GenericOps {
                     var i = d - 1
                     while i >= 0 { k[i] += 1; if k[i] < w.kernel[i] { break }; k[i] = 0; i -= 1 }
                 }
-                y[p * outSize + flat] = isMax ? best : sum / Float(countIncludePad ? Swift.max(padded, 1) : Swift.max(count, 1))
-                indices?[p * outSize + flat] = Float(bestIndex)
+                y[p * outSize + flat] = isMax ? best : sum / T(countIncludePad ? Swift.max(padded, 1) : Swift.max(count, 1))
+                indices?[p * outSize + flat] = T(bestIndex)
                 var i = d - 1
                 while i >= 0 { o[i] += 1; if o[i] < w.output[i] { break }; o[i] = 0; i -= 1 }
             }
@@ -66,12 +67,13 @@ public enum GenericOps {
     public enum Reduction: Sendable { case mean, sum, max, min }
 
     /// `kind` over `axes` of x (shape `shape`), written to y in row-major order of the kept dims.
-    public static func reduce(_ kind: Reduction, _ x: UnsafePointer<Float>, shape: [Int], axes: Set<Int>, into y: UnsafeMutablePointer<Float>) {
+    @inlinable
+    public static func reduce<T: ExecScalar>(_ kind: Reduction, _ x: UnsafePointer<T>, shape: [Int], axes: Set<Int>, into y: UnsafeMutablePointer<T>) {
         let outShape = shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
         let outStrides = rowMajorStrides(outShape)
         let outCount = outShape.reduce(1, *), total = shape.reduce(1, *)
-        let n = Float(axes.reduce(1) { $0 * shape[$1] })
-        let start: Float = kind == .max ? -.infinity : kind == .min ? .infinity : 0
+        let n = T(axes.reduce(1) { $0 * shape[$1] })
+        let start: T = kind == .max ? -.infinity : kind == .min ? .infinity : 0
         y.update(repeating: start, count: outCount)
         var index = [Int](repeating: 0, count: shape.count)
         for flat in 0..<total {
@@ -88,12 +90,14 @@ public enum GenericOps {
         if kind == .mean { for i in 0..<outCount { y[i] /= Swift.max(n, 1) } }
     }
 
-    public static func reduceMean(_ x: UnsafePointer<Float>, shape: [Int], axes: Set<Int>, into y: UnsafeMutablePointer<Float>) {
+    @inlinable
+    public static func reduceMean<T: ExecScalar>(_ x: UnsafePointer<T>, shape: [Int], axes: Set<Int>, into y: UnsafeMutablePointer<T>) {
         reduce(.mean, x, shape: shape, axes: axes, into: y)
     }
 
     /// A strided gather: out[i] = x[sum_d idx_d * strides[d]] over the output shape (Transpose, Expand: strides 0 where broadcast).
-    public static func stridedCopy(_ x: UnsafePointer<Float>, strides: [Int], outShape: [Int], into y: UnsafeMutablePointer<Float>) {
+    @inlinable
+    public static func stridedCopy<T: ExecScalar>(_ x: UnsafePointer<T>, strides: [Int], outShape: [Int], into y: UnsafeMutablePointer<T>) {
         var index = [Int](repeating: 0, count: outShape.count)
         var offset = 0
         for o in 0..<outShape.reduce(1, *) {
@@ -109,8 +113,9 @@ public enum GenericOps {
     }
 
     /// Direct convolution of any spatial rank (1-D ECA convs, 3-D): x [N, C, *in], w [M, C/group, *kernel], optional bias [M].
-    public static func conv(_ x: UnsafePointer<Float>, batch: Int, channels: Int, _ win: Window, weight: UnsafePointer<Float>, outChannels: Int,
-                            group: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+    @inlinable
+    public static func conv<T: ExecScalar>(_ x: UnsafePointer<T>, batch: Int, channels: Int, _ win: Window, weight: UnsafePointer<T>, outChannels: Int,
+                            group: Int, bias: UnsafePointer<T>?, into y: UnsafeMutablePointer<T>) {
         let d = win.input.count
         let inPlane = win.input.reduce(1, *), outPlane = win.output.reduce(1, *), kernelSize = win.kernel.reduce(1, *)
         let cg = channels / group, mg = outChannels / group
@@ -122,7 +127,7 @@ public enum GenericOps {
                 for p in 0..<outPlane {
                     var rest = p
                     for i in stride(from: d - 1, through: 0, by: -1) { o[i] = rest % win.output[i]; rest /= win.output[i] }
-                    var acc: Float = bias?[m] ?? 0
+                    var acc: T = bias?[m] ?? 0
                     for c in 0..<cg {
                         let xc = x + (n * channels + g * cg + c) * inPlane
                         let wc = weight + (m * cg + c) * kernelSize
@@ -145,22 +150,24 @@ public enum GenericOps {
     }
 
     /// Softmax along one axis: x viewed as [outer, length, inner].
-    public static func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, length: Int, inner: Int) {
+    @inlinable
+    public static func softmax<T: ExecScalar>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, outer: Int, length: Int, inner: Int) {
         for o in 0..<outer {
             for i in 0..<inner {
                 let base = o * length * inner + i
-                var m = -Float.infinity
+                var m = -T.infinity
                 for l in 0..<length { m = max(m, x[base + l * inner]) }
-                var s: Float = 0
-                for l in 0..<length { let e = expf(x[base + l * inner] - m); y[base + l * inner] = e; s += e }
+                var s: T = 0
+                for l in 0..<length { let e = T.expOf(x[base + l * inner] - m); y[base + l * inner] = e; s += e }
                 for l in 0..<length { y[base + l * inner] /= s }
             }
         }
     }
 
     /// Constant padding of any rank: out[i + begin] = x[i], the rest `fill`.
-    public static func pad(_ x: UnsafePointer<Float>, shape: [Int], begin: [Int], outShape: [Int], fill: Float, into y: UnsafeMutablePointer<Float>) {
-        y.update(repeating: fill, count: outShape.reduce(1, *))
+    @inlinable
+    public static func pad<T: ExecScalar>(_ x: UnsafePointer<T>, shape: [Int], begin: [Int], outShape: [Int], fill: Float, into y: UnsafeMutablePointer<T>) {
+        y.update(repeating: T(fill), count: outShape.reduce(1, *))
         let outStrides = rowMajorStrides(outShape)
         var index = [Int](repeating: 0, count: shape.count)
         for flat in 0..<shape.reduce(1, *) {

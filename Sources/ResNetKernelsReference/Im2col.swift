@@ -17,7 +17,8 @@ public struct ConvGeometry: Sendable, Equatable {
 
 public enum Im2col {
     /// x [C, H, W] -> col [C*kh*kw, Ho*Wo], zeros where the window reads padding.
-    public static func unfold(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+    @inlinable
+    public static func unfold<T: ExecScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, into col: UnsafeMutablePointer<T>) {
         let plane = g.outH * g.outW
         var row = 0
         for c in 0..<g.channels {

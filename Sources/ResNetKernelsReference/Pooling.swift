@@ -1,13 +1,14 @@
 /// Max and average pooling over [planes, H, W] (portable; no SIMD twin needed).
 public enum Pooling {
-    public static func pool(_ x: UnsafePointer<Float>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
-                            into y: UnsafeMutablePointer<Float>) {
+    @inlinable
+    public static func pool<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
+                            into y: UnsafeMutablePointer<T>) {
         for p in 0..<planes {
             let src = x + p * g.height * g.width
             let dst = y + p * g.outH * g.outW
             for oy in 0..<g.outH {
                 for ox in 0..<g.outW {
-                    var best = -Float.infinity, sum: Float = 0, count = 0, windowCells = 0
+                    var best = -T.infinity, sum: T = 0, count = 0, windowCells = 0
                     for ky in 0..<g.kernelH {
                         let iy = oy * g.strideH - g.padTop + ky * g.dilationH
                         for kx in 0..<g.kernelW {
@@ -21,24 +22,25 @@ public enum Pooling {
                             count += 1
                         }
                     }
-                    dst[oy * g.outW + ox] = isMax ? best : sum / Float(countIncludePad ? Swift.max(windowCells, 1) : Swift.max(count, 1))
+                    dst[oy * g.outW + ox] = isMax ? best : sum / T(countIncludePad ? Swift.max(windowCells, 1) : Swift.max(count, 1))
                 }
             }
         }
     }
 
     /// Mean (or max) of each plane: [planes, size] -> [planes].
-    public static func global(_ x: UnsafePointer<Float>, planes: Int, size: Int, max isMax: Bool, into y: UnsafeMutablePointer<Float>) {
+    @inlinable
+    public static func global<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, size: Int, max isMax: Bool, into y: UnsafeMutablePointer<T>) {
         for p in 0..<planes {
             let src = x + p * size
             if isMax {
-                var best = -Float.infinity
+                var best = -T.infinity
                 for i in 0..<size { best = Swift.max(best, src[i]) }
                 y[p] = best
             } else {
-                var sum: Float = 0
+                var sum: T = 0
                 for i in 0..<size { sum += src[i] }
-                y[p] = sum / Float(size)
+                y[p] = sum / T(size)
             }
         }
     }
