@@ -12,6 +12,7 @@ every variant the checker must recognise; see fixtures/README.md. Large models
 follow torchvision's architecture exactly (same parameter count) with random
 He-initialised weights and realistic BatchNorm statistics; they are not
 committed (resnet50 is ~100 MB).
+Real torch exports (fixtures/real/) come from scripts/make_real_fixtures.py.
 """
 import argparse
 import os
