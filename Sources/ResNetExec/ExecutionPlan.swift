@@ -34,21 +34,25 @@ enum PlanValue {
 }
 
 /// One kernel call with every shape and buffer resolved at plan time.
-struct Step {
+struct Step<T: ExecScalar> {
     let node: String
-    let body: (ExecutionPlan) -> Void
+    let body: (ExecutionPlanOf<T>) -> Void
 }
+
+/// The float32 plan `run` and `parity` execute.
+public typealias ExecutionPlan = ExecutionPlanOf<Float>
 
 /// A model prepared for one input shape: steps, buffers and workspaces are
 /// allocated here, once; `run` allocates no tensor buffer, only the returned
 /// outputs (and small bookkeeping in thread fan-out and general broadcasting).
-public final class ExecutionPlan {
-    let steps: [Step]
-    let buffers: [Buffer]
+public final class ExecutionPlanOf<T: ExecScalar> {
+    let steps: [Step<T>]
+    let buffers: [Buffer<T>]
     /// Logical tensor id -> index into `buffers`.
     let storage: [Int]
     let workspace: GemmWorkspace
-    let columns: Buffer
+    let columns: Buffer<T>
+    /// SIMD kernels: only in float32 plans (the planner decides).
     let simd: Bool
     public let inputName: String
     public let inputShape: [Int]
@@ -56,7 +60,7 @@ public final class ExecutionPlan {
     let outputs: [(String, PlanValue)]
     let producedBy: [String: (step: Int, tensor: Int, shape: [Int])]
 
-    init(steps: [Step], buffers: [Buffer], storage: [Int], workspace: GemmWorkspace, columns: Buffer, simd: Bool,
+    init(steps: [Step<T>], buffers: [Buffer<T>], storage: [Int], workspace: GemmWorkspace, columns: Buffer<T>, simd: Bool,
          inputName: String, inputShape: [Int], inputTensor: Int, outputs: [(String, PlanValue)],
          producedBy: [String: (step: Int, tensor: Int, shape: [Int])]) {
         self.producedBy = producedBy
@@ -74,31 +78,40 @@ public final class ExecutionPlan {
 
     /// Where logical tensor `id` lives during a run.
     @inline(__always)
-    func pointer(_ id: Int) -> UnsafeMutablePointer<Float> { buffers[storage[id]].pointer }
+    func pointer(_ id: Int) -> UnsafeMutablePointer<T> { buffers[storage[id]].pointer }
+
+    /// A buffer as float32 for the SIMD kernels. Sound only in a float32 plan:
+    /// every caller runs inside `if simd`, and the planner sets `simd` only when T is Float.
+    @inline(__always)
+    func f32(_ id: Int) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(pointer(id)).assumingMemoryBound(to: Float.self) }
 
     public var stepCount: Int { steps.count }
 
     /// Whether `value` is a runtime tensor of this plan (so a stepwise run can watch it).
     public func produces(_ value: String) -> Bool { producedBy[value] != nil }
-    public var bufferBytes: Int { buffers.reduce(0) { $0 + $1.capacity * 4 } }
+    public var bufferBytes: Int { buffers.reduce(0) { $0 + $1.capacity * MemoryLayout<T>.size } }
 
-    /// Runs the model on `input` (row-major, `inputShape`).
+    /// Runs the model on `input` (row-major, `inputShape`); outputs as float32.
     public func run(_ input: [Float]) throws -> [ExecOutput] {
+        try runExact(input).map { ExecOutput(name: $0.name, shape: $0.shape, values: $0.values.map { Float($0) }) }
+    }
+
+    /// Runs the model and returns outputs in the plan's own precision (a float64 plan's, unrounded).
+    public func runExact(_ input: [Float]) throws -> [(name: String, shape: [Int], values: [T])] {
         guard input.count == inputShape.reduce(1, *) else {
             throw ExecError.inputShape(name: inputName, expected: "\(inputShape)", actual: [input.count])
         }
-        input.withUnsafeBufferPointer { src in
-            if let base = src.baseAddress { pointer(inputTensor).update(from: base, count: src.count) }
-        }
+        let dst = pointer(inputTensor)
+        for (i, v) in input.enumerated() { dst[i] = T(v) }
         for step in steps { step.body(self) }
         return outputs.map { name, value in
             switch value {
             case let .tensor(id, shape):
-                return ExecOutput(name: name, shape: shape, values: Array(UnsafeBufferPointer(start: pointer(id), count: shape.reduce(1, *))))
+                return (name, shape, Array(UnsafeBufferPointer(start: pointer(id), count: shape.reduce(1, *))))
             case let .floats(c, shape):
-                return ExecOutput(name: name, shape: shape, values: c.array)
+                return (name, shape, c.array.map { T($0) })
             case let .ints(v, shape):
-                return ExecOutput(name: name, shape: shape, values: v.map(Float.init))
+                return (name, shape, v.map { T($0) })
             }
         }
     }

@@ -15,9 +15,17 @@ public final class Executor {
     /// The plan for one input shape (shapes, kernels, buffers), built on first use.
     public func plan(inputShape: [Int]) throws -> ExecutionPlan {
         if let p = plans[inputShape] { return p }
-        let p = try Planner.plan(model, inputShape: inputShape, options: options)
+        let p = try Planner<Float>.plan(model, inputShape: inputShape, options: options)
         plans[inputShape] = p
         return p
+    }
+
+    /// A float64 plan on the reference kernels: how far float32's own rounding carries this
+    /// model's outputs (the noise floor `parity --tolerance auto` measures). Not cached.
+    public func planFloat64(inputShape: [Int]) throws -> ExecutionPlanOf<Double> {
+        var o = options
+        o.referenceKernels = true
+        return try Planner<Double>.plan(model, inputShape: inputShape, options: o)
     }
 
     public func run(_ input: [Float], shape: [Int]) throws -> [ExecOutput] {

@@ -49,11 +49,27 @@ extension Planner {
         let floatTypes: Set<Int64> = [1, 10, 11, 16]
         switch inputs[0] {
         case let .floats(c, _) where ["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze"].contains(node.opType)
-                || (node.opType == "Cast" && floatTypes.contains(node.attribute("to")?.int ?? 0)):
+                || (node.opType == "Cast" && floatTypes.contains(node.attribute("to")?.int ?? 0))
+                || (node.opType == "CastLike" && floatTypes.contains(Int64(facts[node.outputs.first ?? ""]?.elemType ?? 0))):
             // Reshape-like ops of float constants stay constants.
             set(node, .floats(c, shape: try outputShape(node)))
             return true
-        case let .ints(v, _) where node.opType == "Cast" && floatTypes.contains(node.attribute("to")?.int ?? 0):
+        case let .floats(c, shape) where node.opType == "Expand":
+            // A constant broadcast at plan time (torch's dynamo exporter builds zero biases this way).
+            let out = try outputShape(node)
+            try budget.check(elements: out.reduce(1, *), what: "Expand '\(node.name)' \(out)")
+            let values = c.array, strides = Fold.broadcastStrides(shape, to: out)
+            var result = [Float](repeating: 0, count: out.reduce(1, *))
+            var index = [Int](repeating: 0, count: out.count)
+            for o in result.indices {
+                result[o] = values[zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }]
+                var d = out.count - 1
+                while d >= 0 { index[d] += 1; if index[d] < out[d] { break }; index[d] = 0; d -= 1 }
+            }
+            set(node, .floats(FloatConstant(values: result), shape: out))
+            return true
+        case let .ints(v, _) where (node.opType == "Cast" && floatTypes.contains(node.attribute("to")?.int ?? 0))
+                || (node.opType == "CastLike" && floatTypes.contains(Int64(facts[node.outputs.first ?? ""]?.elemType ?? 0))):
             set(node, .floats(FloatConstant(values: v.map(Float.init)), shape: try outputShape(node)))
             return true
         default:

@@ -62,7 +62,7 @@ extension Planner {
             (acc, shape) = (y, out)
         }
         if node.opType == "Mean" && node.inputs.count > 1 {
-            let y = newTensor(shape), count = shape.reduce(1, *), a = acc, scale = 1 / Float(node.inputs.count)
+            let y = newTensor(shape), count = shape.reduce(1, *), a = acc, scale = 1 / T(node.inputs.count)
             emit(node) { p in for i in 0..<count { p.pointer(y)[i] = p.pointer(a)[i] * scale } }
             acc = y
         }
@@ -118,7 +118,8 @@ extension Planner {
                 for d in 0..<batch.count { ia += index[d] * sa[d]; ib += index[d] * sb[d] }
                 let pa = p.pointer(a) + ia * m * k, pb = p.pointer(b) + ib * k * n, pc = p.pointer(y) + t * m * n
                 if simd {
-                    Sgemm.sgemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc, ldc: n, bias: nil, epilogue: GemmEpilogue(), workspace: p.workspace)
+                    Sgemm.sgemm(m: m, n: n, k: k, a: UnsafePointer(p.f32(a) + ia * m * k), lda: k, b: UnsafePointer(p.f32(b) + ib * k * n), ldb: n, c: p.f32(y) + t * m * n, ldc: n, bias: nil,
+                                epilogue: GemmEpilogue(), workspace: p.workspace)
                 } else {
                     GemmReference.sgemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc, ldc: n, bias: nil, epilogue: GemmEpilogue())
                 }
@@ -145,12 +146,13 @@ extension Planner {
         let y = newTensor(xs), runningMean = newTensor([c]), runningVar = newTensor([c])
         emit(node) { p in
             let src = p.pointer(x), dst = p.pointer(y), rm = p.pointer(runningMean), rv = p.pointer(runningVar)
-            let count = Float(n * size)
+            let count = T(n * size)
+            let params = params.map { $0.map { T($0) } }, eps = T(eps), momentum = T(momentum)
             for ch in 0..<c {
-                var sum: Float = 0
+                var sum: T = 0
                 for b in 0..<n { for i in 0..<size { sum += src[(b * c + ch) * size + i] } }
                 let mean = sum / count
-                var sq: Float = 0
+                var sq: T = 0
                 for b in 0..<n { for i in 0..<size { let d = src[(b * c + ch) * size + i] - mean; sq += d * d } }
                 let variance = sq / count
                 let scale = params[0][ch] / (variance + eps).squareRoot()

@@ -88,7 +88,7 @@ extension Planner {
         let y = newTensor(out)
         let (batch, channels, m) = (xs[0], xs[1], ws[0])
         emit(node) { p in
-            w.withFloats { wf in withOptionalFloats(bias) { b in
+            w.withValues { (wf: UnsafeBufferPointer<T>) in withOptionalValues(bias) { (b: UnsafePointer<T>?) in
                 GenericOps.conv(p.pointer(x), batch: batch, channels: channels, win, weight: base(wf), outChannels: m, group: group,
                                 bias: b, into: p.pointer(y))
             } }

@@ -3,10 +3,17 @@ import ResNetShapes
 import ResNetKernels
 import ResNetKernelsReference
 
-/// Calls `body` with the constant's floats, or nil.
-func withOptionalFloats<R>(_ c: FloatConstant?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+/// Calls `body` with the constant's values as `T`, or nil.
+func withOptionalValues<T: ExecScalar, R>(_ c: FloatConstant?, _ body: (UnsafePointer<T>?) -> R) -> R {
     guard let c else { return body(nil) }
-    return c.withFloats { body($0.baseAddress) }
+    return c.withValues { body($0.baseAddress) }
+}
+
+/// A float32 plan's pointers seen as Float for the SIMD kernels. Sound only where T is Float:
+/// every caller is inside `if simd`, which the planner sets only for float32 plans.
+@inline(__always) func asF32<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+@inline(__always) func asF32<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }
 
 /// Planning of the float ops: Conv, BatchNormalization, activations, pools, elementwise, Gemm, MatMul, Softmax.
@@ -25,7 +32,7 @@ extension Planner {
             let (x, shape) = try tensor(node, 0)
             let y = newTensor(shape)
             let count = shape.reduce(1, *), simd = self.simd
-            emit(node) { p in simd ? Elementwise.relu(p.pointer(x), p.pointer(y), count: count)
+            emit(node) { p in simd ? Elementwise.relu(p.f32(x), p.f32(y), count: count)
                 : ElementwiseReference.relu(p.pointer(x), p.pointer(y), count: count) }
             set(node, .tensor(id: y, shape: shape))
         case "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Exp", "Sqrt", "Neg", "Reciprocal", "Abs":
@@ -89,11 +96,11 @@ extension Planner {
         }
         let simd = self.simd
         emit(node) { p in
-            w.withFloats { wf in withOptionalFloats(bias) { biasPointer in
+            w.withValues { (wf: UnsafeBufferPointer<T>) in withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
                 for img in 0..<n {
                     for gi in 0..<group {
                         let src = p.pointer(x) + (img * xs[1] + gi * g.channels) * g.height * g.width
-                        let bMatrix: UnsafePointer<Float>
+                        let bMatrix: UnsafePointer<T>
                         if g.isPointwise { bMatrix = UnsafePointer(src) } else {
                             Im2col.unfold(src, g, into: p.columns.pointer)
                             bMatrix = UnsafePointer(p.columns.pointer)
@@ -102,8 +109,8 @@ extension Planner {
                         let out = p.pointer(y) + (img * m + gi * mg) * plane
                         let b = biasPointer.map { $0 + gi * mg }
                         if simd {
-                            Sgemm.sgemm(m: mg, n: plane, k: k, a: a, lda: k, b: bMatrix, ldb: plane, c: out, ldc: plane,
-                                        bias: b, epilogue: GemmEpilogue(relu: relu), workspace: p.workspace)
+                            Sgemm.sgemm(m: mg, n: plane, k: k, a: asF32(a), lda: k, b: asF32(bMatrix), ldb: plane, c: asF32(out), ldc: plane,
+                                        bias: b.map(asF32), epilogue: GemmEpilogue(relu: relu), workspace: p.workspace)
                         } else {
                             GemmReference.sgemm(m: mg, n: plane, k: k, a: a, lda: k, b: bMatrix, ldb: plane, c: out, ldc: plane,
                                                 bias: b, epilogue: GemmEpilogue(relu: relu))
@@ -123,15 +130,15 @@ extension Planner {
             throw ExecError.shapeMismatch(node: node.name, detail: "parameters do not have \(xs.count >= 2 ? xs[1] : 0) channels")
         }
         let eps = node.attribute("epsilon")?.float ?? 1e-5
-        let scale = (0..<xs[1]).map { params[0][$0] / (params[3][$0] + eps).squareRoot() }
-        let shift = (0..<xs[1]).map { params[1][$0] - params[2][$0] * scale[$0] }
+        let scale = (0..<xs[1]).map { T(params[0][$0]) / (T(params[3][$0]) + T(eps)).squareRoot() }
+        let shift = (0..<xs[1]).map { T(params[1][$0]) - T(params[2][$0]) * scale[$0] }
         let y = newTensor(xs)
         let channels = xs[1], planes = xs[0] * xs[1], size = xs.dropFirst(2).reduce(1, *), simd = self.simd
         emit(node) { p in
             scale.withUnsafeBufferPointer { s in shift.withUnsafeBufferPointer { t in
                 if simd {
-                    Elementwise.affine(p.pointer(x), p.pointer(y), planes: planes, channels: channels, size: size,
-                                       scale: base(s), shift: base(t), relu: relu)
+                    Elementwise.affine(p.f32(x), p.f32(y), planes: planes, channels: channels, size: size,
+                                       scale: asF32(base(s)), shift: asF32(base(t)), relu: relu)
                 } else {
                     ElementwiseReference.affine(p.pointer(x), p.pointer(y), planes: planes, channels: channels, size: size,
                                                 scale: base(s), shift: base(t), relu: relu)

@@ -13,7 +13,7 @@ extension Planner {
         let y = newTensor(out)
         let count = out.reduce(1, *), simd = self.simd
         if ash == bsh && (node.opType == "Add" || node.opType == "Sum") {
-            emit(node) { p in simd ? Elementwise.add(p.pointer(a), p.pointer(b), p.pointer(y), count: count, relu: relu)
+            emit(node) { p in simd ? Elementwise.add(p.f32(a), p.f32(b), p.f32(y), count: count, relu: relu)
                 : ElementwiseReference.add(p.pointer(a), p.pointer(b), p.pointer(y), count: count, relu: relu) }
         } else {
             let ops: [String: ElementwiseReference.Binary] = ["Sub": .sub, "Mul": .mul, "Div": .div, "Pow": .pow, "Max": .max, "Min": .min]
@@ -49,17 +49,17 @@ extension Planner {
         guard ash[1] == k else { throw ExecError.shapeMismatch(node: node.name, detail: "A \(ash) does not fit B \(wsh)") }
         let alpha = node.attribute("alpha")?.float ?? 1, beta = node.attribute("beta")?.float ?? 1
         let wv = w.array
-        let bkn: [Float] = (0..<(k * n)).map { i in alpha * (transB ? wv[(i % n) * k + i / n] : wv[i]) }
+        let bkn: [T] = (0..<(k * n)).map { i in T(alpha) * T(transB ? wv[(i % n) * k + i / n] : wv[i]) }
         let m = ash[0]
         // C broadcast to [M, N] once at plan time (it is a constant), scaled by beta.
-        var bias = [Float](repeating: 0, count: m * n)
+        var bias = [T](repeating: 0, count: m * n)
         if optionalValue(node, 2) != nil {
             let (c, csh) = try floats(node, 2)
             let cv = c.array
             let out = try broadcastShape(node, csh, [m, n])
             guard out == [m, n] else { throw ExecError.shapeMismatch(node: node.name, detail: "C \(csh) does not broadcast to [\(m), \(n)]") }
             let strides = Fold.broadcastStrides(csh, to: [m, n])
-            for i in 0..<m { for j in 0..<n { bias[i * n + j] = beta * cv[i * strides[0] + j * strides[1]] } }
+            for i in 0..<m { for j in 0..<n { bias[i * n + j] = T(beta) * T(cv[i * strides[0] + j * strides[1]]) } }
         }
         let y = newTensor([m, n])
         maxGemmN = max(maxGemmN, n)
@@ -68,7 +68,7 @@ extension Planner {
             bkn.withUnsafeBufferPointer { bp in
                 let out = p.pointer(y)
                 if simd {
-                    Sgemm.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: base(bp), ldb: n, c: out, ldc: n,
+                    Sgemm.sgemm(m: m, n: n, k: k, a: p.f32(a), lda: k, b: asF32(base(bp)), ldb: n, c: asF32(out), ldc: n,
                                 bias: nil, epilogue: GemmEpilogue(), workspace: p.workspace)
                 } else {
                     GemmReference.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: base(bp), ldb: n, c: out, ldc: n,
@@ -94,9 +94,9 @@ extension Planner {
         maxGemmN = max(maxGemmN, n)
         let simd = self.simd
         emit(node) { p in
-            w.withFloats { wf in
+            w.withValues { (wf: UnsafeBufferPointer<T>) in
                 if simd {
-                    Sgemm.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: base(wf), ldb: n, c: p.pointer(y), ldc: n,
+                    Sgemm.sgemm(m: m, n: n, k: k, a: p.f32(a), lda: k, b: asF32(base(wf)), ldb: n, c: p.f32(y), ldc: n,
                                 bias: nil, epilogue: GemmEpilogue(), workspace: p.workspace)
                 } else {
                     GemmReference.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: base(wf), ldb: n, c: p.pointer(y), ldc: n,
@@ -130,7 +130,7 @@ extension Planner {
     /// Data movement on float tensors: reshapes alias; Concat, Pad and Slice copy.
     func planTensorOp(_ node: Node) throws {
         switch node.opType {
-        case "Identity", "Dropout", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Cast":
+        case "Identity", "Dropout", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Cast", "CastLike":
             let (x, xs) = try tensor(node, 0)
             if node.opType == "Dropout" {
                 var ratio = node.attribute("ratio")?.float ?? 0.5
@@ -146,6 +146,9 @@ extension Planner {
                     emit(node) { p in p.pointer(mask).update(repeating: 1, count: count) }
                     set(node, .tensor(id: mask, shape: xs), output: 1)
                 }
+            }
+            if node.opType == "CastLike", facts[node.outputs.first ?? ""]?.elemType != DataType.float.rawValue {
+                throw ExecError.unsupportedAttribute(node: node.name, detail: "CastLike of a float tensor to a non-float type")
             }
             if node.opType == "Cast", (node.attribute("to")?.int ?? 1) != 1 {
                 throw ExecError.unsupportedAttribute(node: node.name, detail: "Cast of a float tensor to type \(node.attribute("to")?.int ?? 0)")
@@ -202,7 +205,7 @@ extension Planner {
         let y = newTensor(out)
         emit(node) { plan in
             let src = plan.pointer(x), dst = plan.pointer(y)
-            dst.update(repeating: fill, count: out.reduce(1, *))
+            dst.update(repeating: T(fill), count: out.reduce(1, *))
             for n in 0..<xs[0] { for c in 0..<xs[1] { for h in 0..<xs[2] {
                 let from = src + ((n * xs[1] + c) * xs[2] + h) * xs[3]
                 let to = dst + (((n + p[0]) * out[1] + c + p[1]) * out[2] + h + p[2]) * out[3] + p[3]

@@ -6,12 +6,12 @@ import ResNetKernelsReference
 /// Builds an ExecutionPlan: walks the graph in order, folds what is constant,
 /// resolves shapes, picks kernels, fuses a ReLU into the op before it when that
 /// op's output feeds nothing else, and assigns buffers by liveness.
-final class Planner {
+final class Planner<T: ExecScalar> {
     let graph: Graph
     let opset: Int64
     let simd: Bool
     var values: [String: PlanValue] = [:]
-    var steps: [Step] = []
+    var steps: [Step<T>] = []
     /// Per logical tensor: element count, storage root (aliases share one), step that defines it.
     var sizes: [Int] = []
     var root: [Int] = []
@@ -39,8 +39,9 @@ final class Planner {
         self.index = GraphIndex(graph)
     }
 
-    static func plan(_ model: Model, inputShape: [Int], options: ExecOptions) throws -> ExecutionPlan {
-        let simd = !options.referenceKernels
+    static func plan(_ model: Model, inputShape: [Int], options: ExecOptions) throws -> ExecutionPlanOf<T> {
+        // SIMD kernels are float32 kernels: a float64 plan always runs the reference twins.
+        let simd = !options.referenceKernels && T.self == Float.self
         if simd && !CPU.hasAVX2FMA { throw ExecError.noAVX2 }
         try ModelValidation.validate(model)
         let p = Planner(graph: model.graph, opset: model.defaultOpsetVersion ?? 21, simd: simd, budget: options.memoryBudget)
@@ -124,13 +125,13 @@ final class Planner {
         }
     }
 
-    func emit(_ node: Node, _ body: @escaping (ExecutionPlan) -> Void) {
+    func emit(_ node: Node, _ body: @escaping (ExecutionPlanOf<T>) -> Void) {
         steps.append(Step(node: node.name, body: body))
     }
 
     // MARK: Build
 
-    func build(inputShape: [Int]) throws -> ExecutionPlan {
+    func build(inputShape: [Int]) throws -> ExecutionPlanOf<T> {
         let initializerNames = Set(graph.initializers.map(\.name))
         guard let input = graph.inputs.first(where: { !initializerNames.contains($0.name) }) else {
             throw ExecError.inputShape(name: "(none)", expected: "one graph input", actual: inputShape)
@@ -195,12 +196,12 @@ final class Planner {
             guard !overflow else { throw ExecError.overBudget(what: "the plan's buffers", bytes: nil, budget: budget.bytes) }
             total = t
         }
-        try budget.check(elements: total, what: "the plan's buffers (\(buffers.count) tensors, im2col, GEMM panels)")
-        plannedBytes = total * 4
+        try budget.check(elements: total, elementSize: MemoryLayout<T>.size, what: "the plan's buffers (\(buffers.count) tensors, im2col, GEMM panels)")
+        plannedBytes = total * MemoryLayout<T>.size
     }
 
     /// Assigns storage roots to buffers: a root's buffer is free again after its last use.
-    func allocate(inputName: String, inputShape: [Int], inputTensor: Int, outputs: [(String, PlanValue)]) throws -> ExecutionPlan {
+    func allocate(inputName: String, inputShape: [Int], inputTensor: Int, outputs: [(String, PlanValue)]) throws -> ExecutionPlanOf<T> {
         var rootSize: [Int: Int] = [:]
         var rootDefined: [Int: Int] = [:]
         for id in sizes.indices {
@@ -231,14 +232,13 @@ final class Planner {
         }
         try checkBudget(buffers: buffers)
         let storage = sizes.indices.map { assigned[root[$0]] ?? 0 }
-        let plan = ExecutionPlan(steps: steps, buffers: buffers.map { Buffer(capacity: $0) }, storage: storage, workspace: GemmWorkspace(maxN: maxGemmN),
-                                 columns: Buffer(capacity: maxColumns), simd: simd, inputName: inputName, inputShape: inputShape,
+        let plan = ExecutionPlanOf<T>(steps: steps, buffers: buffers.map { Buffer<T>(capacity: $0) }, storage: storage, workspace: GemmWorkspace(maxN: maxGemmN),
+                                 columns: Buffer<T>(capacity: maxColumns), simd: simd, inputName: inputName, inputShape: inputShape,
                                  inputTensor: inputTensor, outputs: outputs, producedBy: producedBy)
         // Constants some kernels need as tensors: written once; their roots are never freed.
         for (id, values) in constantsToCopy {
-            values.withUnsafeBufferPointer { src in
-                if let base = src.baseAddress { plan.pointer(id).update(from: base, count: src.count) }
-            }
+            let dst = plan.pointer(id)
+            for (i, v) in values.enumerated() { dst[i] = T(v) }
         }
         return plan
     }

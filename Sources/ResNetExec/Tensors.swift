@@ -1,8 +1,9 @@
 import ResNetIR
+import ResNetKernelsReference
 
-/// A float32 buffer the plan allocates once; runs write into it in place.
-final class Buffer {
-    let pointer: UnsafeMutablePointer<Float>
+/// A buffer of the plan's element type, allocated once; runs write into it in place.
+final class Buffer<T: ExecScalar> {
+    let pointer: UnsafeMutablePointer<T>
     let capacity: Int
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
@@ -63,17 +64,38 @@ final class FloatConstant {
     }
 
     var array: [Float] { withFloats { Array($0) } }
+
+    /// The values widened for a float64 plan, made on first use (float32 plans borrow them as they are).
+    private var widened: [Double]?
+
+    /// The values as `T`: float32 in place; float64 widened once.
+    func withValues<T: ExecScalar, R>(_ body: (UnsafeBufferPointer<T>) throws -> R) rethrows -> R {
+        if T.self == Float.self {
+            // Sound: T is Float, so the buffer's memory is already bound to T.
+            return try withFloats { try body(UnsafeRawBufferPointer($0).bindMemory(to: T.self)) }
+        }
+        if widened == nil { widened = array.map(Double.init) }
+        let values = widened ?? []
+        if T.self == Double.self {
+            // Sound: T is Double, the array's element type.
+            return try values.withUnsafeBufferPointer { try body(UnsafeRawBufferPointer($0).bindMemory(to: T.self)) }
+        }
+        return try array.map { T($0) }.withUnsafeBufferPointer(body)
+    }
 }
 
-/// One float that empty buffers point at: kernels given a count of 0 read nothing,
+/// Zeros that empty buffers point at: kernels given a count of 0 read nothing,
 /// but Swift gives an empty buffer no base address, and a model from a file may
-/// well have a 0-sized weight. Never freed (4 bytes).
-let emptyFloats: UnsafeMutablePointer<Float> = {
-    let p = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    p.initialize(to: 0)
+/// well have a 0-sized weight. Never freed (8 bytes: room for one Float or Double).
+let emptyValues: UnsafeMutableRawPointer = {
+    let p = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
+    p.initializeMemory(as: UInt64.self, repeating: 0, count: 1)
     return p
 }()
 
 /// A usable base pointer for any buffer, empty ones included.
 @inline(__always)
-func base(_ b: UnsafeBufferPointer<Float>) -> UnsafePointer<Float> { b.baseAddress ?? UnsafePointer(emptyFloats) }
+func base<T: ExecScalar>(_ b: UnsafeBufferPointer<T>) -> UnsafePointer<T> {
+    // Sound: 8 zero bytes hold one Float or one Double of value 0; nothing reads past count 0.
+    b.baseAddress ?? UnsafePointer(emptyValues.assumingMemoryBound(to: T.self))
+}

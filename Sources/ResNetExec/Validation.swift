@@ -35,7 +35,7 @@ extension Planner {
         for (name, f) in facts.sorted(by: { $0.key < $1.key }) where !f.isConstant {
             guard let s = f.shape, let n = knownCount(s) else { continue }
             guard let count = Int(exactly: n) else { throw ExecError.overBudget(what: "value '\(name)' \(describe(s))", bytes: nil, budget: budget.bytes) }
-            try budget.check(elements: count, what: "value '\(name)' \(describe(s))")
+            try budget.check(elements: count, elementSize: MemoryLayout<T>.size, what: "value '\(name)' \(describe(s))")
         }
     }
 

@@ -15,7 +15,7 @@ public enum OperatorArity {
         set(["Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Identity", "Softmax", "LogSoftmax",
              "Cast", "Flatten", "Shape", "Transpose", "GlobalAveragePool", "GlobalMaxPool", "AveragePool",
              "ConstantOfShape", "Neg", "Exp", "Sqrt", "Reciprocal", "Abs"], 1...1)
-        set(["Add", "Sub", "Mul", "Div", "Pow", "MatMul", "Reshape", "Gather", "Expand", "Equal", "Less", "Greater"], 2...2)
+        set(["Add", "Sub", "Mul", "Div", "Pow", "MatMul", "Reshape", "Gather", "Expand", "Equal", "Less", "Greater", "CastLike"], 2...2)
         set(["Sum", "Max", "Min", "Mean", "Concat"], variadic)
         set(["Conv"], 2...3)
         set(["BatchNormalization"], 5...5, 1...5)

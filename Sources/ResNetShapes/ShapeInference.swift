@@ -61,12 +61,14 @@ public final class ShapeInference {
             } catch {
                 outputs = []
             }
-            let fromConstants = !context.inputs.isEmpty && context.inputs.allSatisfy { $0?.isConstant ?? true }
+            // CastLike reads only its second input's type: its value depends on the first alone.
+            let operands = node.opType == "CastLike" ? Array(context.inputs.prefix(1)) : context.inputs
+            let fromConstants = !operands.isEmpty && operands.allSatisfy { $0?.isConstant ?? true }
             for (k, name) in node.outputs.enumerated() where !name.isEmpty {
                 var f = k < outputs.count ? outputs[k] : .unknown
                 // A node computed from constants only is itself constant (shape arithmetic).
                 // So is one whose values folded to numbers (Shape of a tensor whose shape is known).
-                if ((fromConstants || node.opType == "Constant") && f.values != nil) || f.ints != nil { f.isConstant = true }
+                if fromConstants || node.opType == "Constant" || f.ints != nil { f.isConstant = true }
                 facts[name] = f
             }
         }

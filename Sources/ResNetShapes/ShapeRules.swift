@@ -29,6 +29,11 @@ public enum ShapeRules {
         case "Clip": return [try clip(c)]
         case "Identity": return [ValueFacts(elemType: c.elemType, shape: c.shape(0), values: c.input(0)?.values)]
         case "Cast": return [try cast(c)]
+        case "CastLike":
+            // Cast to input 1's element type (torch's dynamo exporter writes it for constant biases).
+            let to = c.input(1)?.elemType ?? 0
+            let keep = DataType(rawValue: to).map { $0.isInteger || $0 == .float || $0 == .double || $0 == .float16 } ?? false
+            return [ValueFacts(elemType: to, shape: c.shape(0), values: keep ? c.input(0)?.values : nil)]
         case "Dropout": return try dropout(c)
         case "Add", "Sub", "Mul", "Div", "Pow", "Sum", "Max", "Min", "Mean", "Equal", "Less", "Greater":
             return [try elementwise(c)]
