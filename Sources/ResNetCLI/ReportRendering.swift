@@ -35,9 +35,12 @@ enum ReportRendering {
         out += m.family == "none" ? " (no residual blocks found)\n" : " (\(m.variant), shortcut option \(m.shortcutOption), \(m.blockType) blocks \(m.stageBlocks))\n"
         out += "input \(describe(m.inputShape)) -> output \(describe(m.outputShape))\n"
         if !r.blocks.isEmpty {
-            out += "\n" + table(["block", "stage", "shortcut", "stride on", "input", "output", "act"], r.blocks.map { b in
+            // The attention column only where some block has attention (SE, ECA, SK).
+            let attention = r.blocks.contains { !$0.attention.isEmpty }
+            out += "\n" + table(["block", "stage", "shortcut", "stride on", "input", "output", "act"] + (attention ? ["attention"] : []), r.blocks.map { b in
                 [b.name, String(b.stage), b.shortcut.rawValue, b.strideOn.map { "\($0) [\(b.stridePosition ?? "")]" } ?? "-",
                  describe(b.inputShape), describe(b.outputShape), b.preActivation ? "pre" : "post"]
+                    + (attention ? [b.attention.isEmpty ? "-" : b.attention.map(\.rawValue).joined(separator: "+")] : [])
             })
         }
         if !r.stages.isEmpty {

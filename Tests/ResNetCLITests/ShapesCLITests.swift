@@ -9,7 +9,11 @@ struct ShapesCLITests {
             fm.fileExists(atPath: CLI.repo + "/fixtures/\($0)/model.onnx")
         }
         let defects = ((try? fm.contentsOfDirectory(atPath: CLI.repo + "/fixtures/defects")) ?? []).map { "defects/\($0)" }
-        return (top + defects).sorted()
+        // Real exports by torch's exporters (scripts/make_real_fixtures.py).
+        let real = ((try? fm.contentsOfDirectory(atPath: CLI.repo + "/fixtures/real")) ?? []).filter {
+            fm.fileExists(atPath: CLI.repo + "/fixtures/real/\($0)/model.onnx")
+        }.map { "real/\($0)" }
+        return (top + defects + real).sorted()
     }()
 
     @Test(arguments: models)
