@@ -47,7 +47,7 @@ let package = Package(
 
         // MARK: Swift layers
         .target(name: "ResNetSystem"),
-        .target(name: "ResNetIR", dependencies: ["ResNetSystem"]),
+        .target(name: "ResNetIR", dependencies: ["ResNetSystem"], swiftSettings: optimizedInDebug),
         .target(
             name: "ResNetONNX", dependencies: ["ResNetIR", "ResNetSystem", "ONNXProtoC"],
             swiftSettings: optimizedInDebug),

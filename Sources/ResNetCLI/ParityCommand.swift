@@ -12,15 +12,19 @@ struct ParityReport: Encodable {
     let atol: Double
     let rtol: Double
     let nanEqual: Bool
+    /// "fixed" or "auto" (noise floors per output in each output's statistics).
+    let tolerance: String
     let cases: [ParityCase]
     /// With --per-block: each residual block's output compared, in order.
     let blocks: [ParityStats]?
     /// With --per-block: the first block out of tolerance, if any.
     let firstFailingBlock: String?
+    /// Why a failing fixed tolerance may be float32 noise (suggesting --tolerance auto).
+    let hints: [String]
     let pass: Bool
 
     enum CodingKeys: String, CodingKey {
-        case model, reference, atol, rtol, cases, blocks, pass
+        case model, reference, atol, rtol, tolerance, cases, blocks, hints, pass
         case nanEqual = "nan_equal", firstFailingBlock = "first_failing_block"
     }
 
@@ -32,6 +36,8 @@ struct ParityReport: Encodable {
         try c.encode(atol, forKey: .atol)
         try c.encode(rtol, forKey: .rtol)
         try c.encode(nanEqual, forKey: .nanEqual)
+        try c.encode(tolerance, forKey: .tolerance)
+        try c.encode(hints, forKey: .hints)
         try c.encode(cases, forKey: .cases)
         try c.encode(blocks, forKey: .blocks)
         try c.encode(firstFailingBlock, forKey: .firstFailingBlock)
@@ -81,6 +87,14 @@ public struct ParityCommand: ParsableCommand {
     @Flag(help: "Count NaN on both sides as equal (by default NaN never matches, not even NaN).")
     public var nanEqual = false
 
+    public enum ToleranceMode: String, ExpressibleByArgument, CaseIterable { case fixed, auto }
+
+    @Option(help: ArgumentHelp("fixed: --atol/--rtol only. auto: also pass an element within --floor-multiple x float32's own noise floor for this model and input (A run in float64 on the reference kernels).", valueName: "mode"))
+    public var tolerance: ToleranceMode = .fixed
+
+    @Option(help: "With --tolerance auto: how many noise floors an element may differ by.")
+    public var floorMultiple: Double = 4
+
     @Option(help: "Output format: text or json.")
     public var format: ShapesCommand.Format = .text
 
@@ -91,7 +105,33 @@ public struct ParityCommand: ParsableCommand {
 
     public init() {}
 
-    var tolerance: ParityTolerance { ParityTolerance(atol: atol, rtol: rtol, nanEqual: nanEqual) }
+    var fixedTolerance: ParityTolerance { ParityTolerance(atol: atol, rtol: rtol, nanEqual: nanEqual) }
+
+    /// The element rule for one output: the fixed tolerances, plus its noise floor under --tolerance auto.
+    func tolerance(floor: Double?) -> ParityTolerance {
+        var t = fixedTolerance
+        if tolerance == .auto { t.noiseFloor = floor; t.floorMultiple = floorMultiple }
+        return t
+    }
+
+    /// Compares A's outputs with the expected ones; under --tolerance auto (or to explain a failing
+    /// fixed tolerance) measures A's float32 noise floor with a float64 run first.
+    func compare(_ exec: Executor, input: [Float], shape: [Int], actual: [ExecOutput], expected: [(String, [Int], [Float])],
+                 hints: inout [String]) throws -> [ParityStats] {
+        var floors: [Double]? = tolerance == .auto ? try NoiseFloor.measure(exec, input: input, shape: shape, float32: actual) : nil
+        let stats = zip(actual, expected).enumerated().map { k, pair in
+            ParityStats(name: pair.0.name, shape: pair.0.shape, actual: pair.0.values, expected: pair.1.2, tolerance: tolerance(floor: floors?[k]))
+        }
+        if tolerance == .fixed, stats.contains(where: { !$0.pass }) {
+            floors = try NoiseFloor.measure(exec, input: input, shape: shape, float32: actual)
+            for (k, s) in stats.enumerated() where !s.pass && s.nanMismatches == 0 && s.infMismatches == 0 {
+                if let floor = floors?[k], ParityStats.withinFloor(actual: actual[k].values, expected: expected[k].2, floor: floor, multiple: floorMultiple) {
+                    hints.append("\(s.name): every error is within \(Int(floorMultiple)) x float32's own noise floor (\(String(format: "%.3e", floor))) for this model; try --tolerance auto")
+                }
+            }
+        }
+        return stats
+    }
 
     public func validate() throws {
         guard (b == nil) != (reference == nil) else { throw ValidationError("give either a second model B or --reference DIR") }
@@ -100,6 +140,7 @@ public struct ParityCommand: ParsableCommand {
         guard atol >= 0, rtol >= 0, atol.isFinite, rtol.isFinite else {
             throw ValidationError("--atol and --rtol must be finite and non-negative")
         }
+        guard floorMultiple > 0, floorMultiple.isFinite else { throw ValidationError("--floor-multiple must be finite and positive") }
         for path in [a] + (b.map { [$0] } ?? []) where ModelFormat(path: path) == nil {
             throw ValidationError("'\(path)' has no known extension (expected .onnx or .rnw)")
         }
@@ -112,6 +153,7 @@ public struct ParityCommand: ParsableCommand {
             let modelA = try ModelFiles.load(a).model
             let execA = Executor(model: modelA, options: options)
             var cases: [ParityCase] = []
+            var hints: [String] = []
             if let reference {
                 let sets = try FileManager.default.contentsOfDirectory(atPath: reference).filter { $0.hasPrefix("test_data_set_") }.sorted()
                 guard !sets.isEmpty else { throw InputError("\(reference) has no test_data_set_* folders") }
@@ -119,13 +161,15 @@ public struct ParityCommand: ParsableCommand {
                     let dir = reference + "/" + set
                     let x = try InputOptions.readTensor(dir + "/input_0.pb", budget: options.memoryBudget)
                     let outputs = try execA.run(x.values, shape: x.shape)
-                    var stats: [ParityStats] = []
+                    var compared: [ExecOutput] = [], expected: [(String, [Int], [Float])] = []
                     for (k, o) in outputs.enumerated() {
                         let path = dir + "/output_\(k).pb"
                         guard FileManager.default.fileExists(atPath: path) else { continue }
-                        let expected = try InputOptions.readTensor(path, budget: options.memoryBudget)
-                        stats.append(ParityStats(name: o.name, shape: o.shape, actual: o.values, expected: expected.values, tolerance: tolerance))
+                        let t = try InputOptions.readTensor(path, budget: options.memoryBudget)
+                        compared.append(o)
+                        expected.append((o.name, t.shape, t.values))
                     }
+                    let stats = try compare(execA, input: x.values, shape: x.shape, actual: compared, expected: expected, hints: &hints)
                     cases.append(ParityCase(input: set, outputs: stats))
                 }
             }
@@ -137,7 +181,7 @@ public struct ParityCommand: ParsableCommand {
                 let execB = Executor(model: modelB, options: options)
                 let ya = try execA.run(x, shape: shape)
                 let yb = try execB.run(x, shape: shape)
-                let stats = zip(ya, yb).map { ParityStats(name: $0.name, shape: $0.shape, actual: $0.values, expected: $1.values, tolerance: tolerance) }
+                let stats = try compare(execA, input: x, shape: shape, actual: ya, expected: yb.map { ($0.name, $0.shape, $0.values) }, hints: &hints)
                 cases.append(ParityCase(input: inputs.input ?? "seed \(inputs.seed), shape \(shape)", outputs: stats))
                 if perBlock {
                     (blockStats, firstFailing) = try compareBlocks(modelA, execA, modelB, execB, x, shape)
@@ -145,7 +189,8 @@ public struct ParityCommand: ParsableCommand {
             }
             pass = cases.allSatisfy { $0.outputs.allSatisfy(\.pass) && !$0.outputs.isEmpty } && firstFailing == nil
             let report = ParityReport(model: a, reference: reference ?? b ?? "", atol: atol, rtol: rtol, nanEqual: nanEqual,
-                                      cases: cases, blocks: blockStats, firstFailingBlock: firstFailing, pass: pass)
+                                      tolerance: tolerance.rawValue, cases: cases, blocks: blockStats, firstFailingBlock: firstFailing,
+                                      hints: hints, pass: pass)
             if format == .json {
                 let e = JSONEncoder()
                 e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -171,7 +216,7 @@ public struct ParityCommand: ParsableCommand {
         for (ba, bb) in zip(blocksA, blocksB) {
             let s: ParityStats? = sa.advance(to: ba.outputValue) { shapeA, va in
                 sb.advance(to: bb.outputValue) { _, vb in
-                    ParityStats(name: ba.name, shape: shapeA, actual: Array(va), expected: Array(vb), tolerance: tolerance)
+                    ParityStats(name: ba.name, shape: shapeA, actual: Array(va), expected: Array(vb), tolerance: fixedTolerance)
                 }
             } ?? nil
             guard let s else { continue }  // a block output folded away by one plan: nothing to compare
@@ -183,11 +228,13 @@ public struct ParityCommand: ParsableCommand {
 
     func text(_ r: ParityReport) -> String {
         func e(_ v: Double) -> String { String(format: "%.3e", v) }
-        var out = "\(r.model) vs \(r.reference) (atol \(e(r.atol)), rtol \(e(r.rtol))\(r.nanEqual ? ", NaN equals NaN" : ""))\n"
+        let auto = r.tolerance == "auto" ? ", or within \(ConvertSummary.format(floorMultiple, 1)) x float32's noise floor" : ""
+        var out = "\(r.model) vs \(r.reference) (atol \(e(r.atol)), rtol \(e(r.rtol))\(auto)\(r.nanEqual ? ", NaN equals NaN" : ""))\n"
         for c in r.cases {
             for o in c.outputs {
                 out += "  \(c.input) \(o.name) \(o.shape): \(o.pass ? "pass" : "FAIL") max abs \(e(o.maxAbsError)), max rel \(e(o.maxRelError)), mean abs \(e(o.meanAbsError)), cosine \(String(format: "%.8f", o.cosineSimilarity)), \(o.failingElements) of \(o.elements) failing (\(o.nanMismatches) NaN mismatches, \(o.infMismatches) Inf mismatches)"
                 if let t1 = o.top1Agreement, let t5 = o.top5Agreement { out += ", top-1 \(Int(t1 * 100))%, top-5 \(Int(t5 * 100))%" }
+                if let floor = o.noiseFloor { out += ", noise floor \(e(floor)) (max abs / floor \(floor > 0 ? String(format: "%.2f", o.maxAbsError / floor) : "-"))" }
                 if o.nonFinitePairs > 0 {
                     out += "; statistics over \(o.finitePairs) of \(o.finitePairs + o.nonFinitePairs) pairs (\(o.nonFinitePairs) with NaN or Inf left out)"
                 }
@@ -202,6 +249,7 @@ public struct ParityCommand: ParsableCommand {
             out += r.firstFailingBlock.map { "; first out of tolerance: '\($0)'" } ?? "; all within tolerance"
             out += "\n"
         }
+        for h in r.hints { out += "  note: \(h)\n" }
         return out + (r.pass ? "pass" : "FAIL")
     }
 }

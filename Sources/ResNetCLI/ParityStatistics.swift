@@ -7,6 +7,10 @@ struct ParityTolerance: Sendable, Equatable {
     var rtol: Double
     /// NaN on both sides counts as equal (`--nan-equal`); without it NaN never matches, as in IEEE 754.
     var nanEqual = false
+    /// `--tolerance auto`: float32's own noise floor for this output (max |A in float32 - A in float64|)
+    /// and the multiple of it an element may differ by; nil with a fixed tolerance.
+    var noiseFloor: Double? = nil
+    var floorMultiple: Double = 4
 }
 
 /// How one element compares with its reference.
@@ -30,6 +34,7 @@ extension ParityTolerance {
         if a.isNaN || b.isNaN { return a.isNaN && b.isNaN && nanEqual ? .match : .nanMismatch }
         if a.isInfinite || b.isInfinite { return a == b ? .match : .infMismatch }
         let d = abs(a - b)
+        if let floor = noiseFloor, d <= floorMultiple * floor { return .match }
         return d > atol && d > rtol * abs(b) ? .outOfTolerance : .match
     }
 }
@@ -58,6 +63,9 @@ struct ParityStats: Encodable {
     /// For [N, classes] outputs: fraction of samples whose top-1 / top-5 agree.
     let top1Agreement: Double?
     let top5Agreement: Double?
+    /// `--tolerance auto`: float32's noise floor for this output and the multiple allowed.
+    let noiseFloor: Double?
+    let floorMultiple: Double?
     let pass: Bool
 
     enum CodingKeys: String, CodingKey {
@@ -67,6 +75,7 @@ struct ParityStats: Encodable {
         case cosineSimilarity = "cosine_similarity"
         case nanMismatches = "nan_mismatches", infMismatches = "inf_mismatches", failingElements = "failing_elements"
         case top1Agreement = "top1_agreement", top5Agreement = "top5_agreement"
+        case noiseFloor = "noise_floor", floorMultiple = "floor_multiple"
     }
 
     /// Every key is always present (null when not applicable), so consumers can rely on them.
@@ -86,6 +95,8 @@ struct ParityStats: Encodable {
         try c.encode(failingElements, forKey: .failingElements)
         try c.encode(top1Agreement, forKey: .top1Agreement)
         try c.encode(top5Agreement, forKey: .top5Agreement)
+        try c.encode(noiseFloor, forKey: .noiseFloor)
+        try c.encode(floorMultiple, forKey: .floorMultiple)
         try c.encode(pass, forKey: .pass)
     }
 
@@ -134,7 +145,29 @@ struct ParityStats: Encodable {
             top1Agreement = nil
             top5Agreement = nil
         }
+        noiseFloor = tolerance.noiseFloor
+        floorMultiple = tolerance.noiseFloor == nil ? nil : tolerance.floorMultiple
         pass = failing == 0 && (top5Agreement ?? 1) == 1
+    }
+
+    /// Whether every finite error is within `multiple` x `floor` (the hint for a failing fixed tolerance).
+    static func withinFloor(actual: [Float], expected: [Float], floor: Double, multiple: Double) -> Bool {
+        actual.count == expected.count && zip(actual, expected).allSatisfy { a, b in
+            a.isFinite && b.isFinite && abs(Double(a) - Double(b)) <= multiple * floor
+        }
+    }
+}
+
+/// Float32's own rounding noise for a model and input: the largest difference
+/// between its float32 outputs and a float64 run of the same plan (reference kernels).
+enum NoiseFloor {
+    static func measure(_ executor: Executor, input: [Float], shape: [Int], float32: [ExecOutput]) throws -> [Double] {
+        let exact = try executor.planFloat64(inputShape: shape).runExact(input)
+        return zip(float32, exact).map { f, d in
+            var worst = 0.0
+            for (a, b) in zip(f.values, d.values) where a.isFinite && b.isFinite { worst = max(worst, abs(Double(a) - b)) }
+            return worst
+        }
     }
 }
 

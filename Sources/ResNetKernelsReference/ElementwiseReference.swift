@@ -4,17 +4,23 @@ import Foundation
 /// general (broadcasting, activation) ops that need no SIMD.
 public enum ElementwiseReference {
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func add<T: ExecScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int, relu: Bool) {
         for i in 0..<count { let v = a[i] + b[i]; y[i] = relu ? max(v, 0) : v }
     }
 
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func relu<T: ExecScalar>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
         for i in 0..<count { y[i] = max(x[i], 0) }
     }
 
     /// y[c, i] = x[c, i] * scale[c] + shift[c] over [planes = N*C, size] (BatchNormalization), optional ReLU.
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func affine<T: ExecScalar>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, planes: Int, channels: Int, size: Int,
                               scale: UnsafePointer<T>, shift: UnsafePointer<T>, relu: Bool) {
         for p in 0..<planes {
@@ -30,6 +36,8 @@ public enum ElementwiseReference {
 
     /// y = a op b with ONNX broadcasting; `aStrides`/`bStrides` are per output dim (0 where broadcast).
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func broadcast<T: ExecScalar>(_ op: Binary, _ a: UnsafePointer<T>, aStrides: [Int], _ b: UnsafePointer<T>, bStrides: [Int],
                                  _ y: UnsafeMutablePointer<T>, shape: [Int]) {
         let total = shape.reduce(1, *)
@@ -68,6 +76,8 @@ public enum ElementwiseReference {
     }
 
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func activation<T: ExecScalar>(_ kind: Activation, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, count: Int) {
         switch kind {
         case let .leakyRelu(alpha): for i in 0..<count { y[i] = x[i] >= 0 ? x[i] : T(alpha) * x[i] }
@@ -86,6 +96,8 @@ public enum ElementwiseReference {
 
     /// Softmax over the last `inner` elements of each of `outer` rows.
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func softmax<T: ExecScalar>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, outer: Int, inner: Int) {
         for r in 0..<outer {
             let s = x + r * inner, d = y + r * inner

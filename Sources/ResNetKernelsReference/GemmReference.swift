@@ -17,6 +17,8 @@ public struct GemmEpilogue: Sendable {
 /// is tested against it.
 public enum GemmReference {
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func sgemm<T: ExecScalar>(m: Int, n: Int, k: Int,
                              a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
                              c: UnsafeMutablePointer<T>, ldc: Int,

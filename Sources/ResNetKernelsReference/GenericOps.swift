@@ -23,6 +23,8 @@ public enum GenericOps {
     /// Max/average pooling over [planes, *spatial]; `indices` (MaxPool) gets the flat index of each max
     /// in the whole input (row-major spatial, or column-major with `columnMajor`).
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func pool<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, _ w: Window, max isMax: Bool, countIncludePad: Bool,
                             padEnd: [Int], into y: UnsafeMutablePointer<T>, indices: UnsafeMutablePointer<T>?,
                             columnMajor: Bool = false) {
@@ -68,6 +70,8 @@ public enum GenericOps {
 
     /// `kind` over `axes` of x (shape `shape`), written to y in row-major order of the kept dims.
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func reduce<T: ExecScalar>(_ kind: Reduction, _ x: UnsafePointer<T>, shape: [Int], axes: Set<Int>, into y: UnsafeMutablePointer<T>) {
         let outShape = shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
         let outStrides = rowMajorStrides(outShape)
@@ -91,12 +95,16 @@ public enum GenericOps {
     }
 
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func reduceMean<T: ExecScalar>(_ x: UnsafePointer<T>, shape: [Int], axes: Set<Int>, into y: UnsafeMutablePointer<T>) {
         reduce(.mean, x, shape: shape, axes: axes, into: y)
     }
 
     /// A strided gather: out[i] = x[sum_d idx_d * strides[d]] over the output shape (Transpose, Expand: strides 0 where broadcast).
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func stridedCopy<T: ExecScalar>(_ x: UnsafePointer<T>, strides: [Int], outShape: [Int], into y: UnsafeMutablePointer<T>) {
         var index = [Int](repeating: 0, count: outShape.count)
         var offset = 0
@@ -114,6 +122,8 @@ public enum GenericOps {
 
     /// Direct convolution of any spatial rank (1-D ECA convs, 3-D): x [N, C, *in], w [M, C/group, *kernel], optional bias [M].
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func conv<T: ExecScalar>(_ x: UnsafePointer<T>, batch: Int, channels: Int, _ win: Window, weight: UnsafePointer<T>, outChannels: Int,
                             group: Int, bias: UnsafePointer<T>?, into y: UnsafeMutablePointer<T>) {
         let d = win.input.count
@@ -151,6 +161,8 @@ public enum GenericOps {
 
     /// Softmax along one axis: x viewed as [outer, length, inner].
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func softmax<T: ExecScalar>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, outer: Int, length: Int, inner: Int) {
         for o in 0..<outer {
             for i in 0..<inner {
@@ -166,6 +178,8 @@ public enum GenericOps {
 
     /// Constant padding of any rank: out[i + begin] = x[i], the rest `fill`.
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func pad<T: ExecScalar>(_ x: UnsafePointer<T>, shape: [Int], begin: [Int], outShape: [Int], fill: Float, into y: UnsafeMutablePointer<T>) {
         y.update(repeating: T(fill), count: outShape.reduce(1, *))
         let outStrides = rowMajorStrides(outShape)

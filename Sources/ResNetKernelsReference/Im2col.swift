@@ -18,6 +18,8 @@ public struct ConvGeometry: Sendable, Equatable {
 public enum Im2col {
     /// x [C, H, W] -> col [C*kh*kw, Ho*Wo], zeros where the window reads padding.
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func unfold<T: ExecScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, into col: UnsafeMutablePointer<T>) {
         let plane = g.outH * g.outW
         var row = 0

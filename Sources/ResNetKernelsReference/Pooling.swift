@@ -1,6 +1,8 @@
 /// Max and average pooling over [planes, H, W] (portable; no SIMD twin needed).
 public enum Pooling {
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func pool<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
                             into y: UnsafeMutablePointer<T>) {
         for p in 0..<planes {
@@ -30,6 +32,8 @@ public enum Pooling {
 
     /// Mean (or max) of each plane: [planes, size] -> [planes].
     @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func global<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, size: Int, max isMax: Bool, into y: UnsafeMutablePointer<T>) {
         for p in 0..<planes {
             let src = x + p * size
