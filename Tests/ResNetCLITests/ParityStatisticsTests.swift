@@ -122,7 +122,24 @@ struct ParityStatsTests {
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(Set(object.keys) == ["name", "shape", "elements", "finite_pairs", "non_finite_pairs", "max_abs_error",
                                      "max_rel_error", "mean_abs_error", "cosine_similarity", "nan_mismatches",
-                                     "inf_mismatches", "failing_elements", "top1_agreement", "top5_agreement", "pass"])
+                                     "inf_mismatches", "failing_elements", "top1_agreement", "top5_agreement", "noise_floor",
+                                     "floor_multiple", "pass"])
         #expect(object["top5_agreement"] is NSNull)
+        #expect(object["noise_floor"] is NSNull && object["floor_multiple"] is NSNull)
+    }
+}
+
+/// `--tolerance auto`: an element also passes within the floor multiple x the noise floor, never past it.
+struct NoiseFloorRuleTests {
+    @Test(arguments: [(0.0009, true), (0.004, true), (0.0041, false)])
+    func withinFloor(_ c: (Double, Bool)) {
+        let t = ParityTolerance(atol: 1e-4, rtol: 1e-4, noiseFloor: 1e-3, floorMultiple: 4)
+        #expect((t.verdict(actual: 1 + c.0, expected: 1) == .match) == c.1)
+    }
+
+    @Test func floorNeverExcusesNaNOrInfinity() {
+        let t = ParityTolerance(atol: 1e-4, rtol: 1e-4, noiseFloor: .greatestFiniteMagnitude, floorMultiple: 4)
+        #expect(t.verdict(actual: .nan, expected: 1) == .nanMismatch)
+        #expect(t.verdict(actual: .infinity, expected: 1) == .infMismatch)
     }
 }
