@@ -21,6 +21,7 @@ struct AttentionAnalysis {
     let graph: Graph
     let producer: [String: Int]
     let isTensor: (String) -> Bool
+    let weightShape: (String) -> SShape?
 
     static let globalPools: Set<String> = ["GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceMax"]
 
@@ -61,9 +62,10 @@ struct AttentionAnalysis {
         return (main.filter { !attention.contains($0) }, attention.sorted(), kinds)
     }
 
+    /// Rank of a conv's weight as inferred (1-D convs: ECA).
     func weightRank(_ n: Node) -> Int? {
-        guard n.inputs.count > 1, let t = graph.initializers.first(where: { $0.name == n.inputs[1] }) else { return nil }
-        return t.dims.count
+        guard n.inputs.count > 1 else { return nil }
+        return weightShape(n.inputs[1])?.count
     }
 
     /// The convs along the longest conv chain of `core` (parallel paths, as in SK units, count once).

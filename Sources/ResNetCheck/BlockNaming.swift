@@ -66,15 +66,16 @@ enum BlockNaming {
     static func assign(_ blocks: inout [ResidualBlock], candidates: [String?]) {
         var perStage: [Int: Int] = [:]
         var used: [String: Int] = [:]
+        var names: Set<String> = []
         for i in blocks.indices {
             perStage[blocks[i].stage, default: 0] += 1
-            var name = candidates[i] ?? "stage\(blocks[i].stage).block\(perStage[blocks[i].stage] ?? 1)"
-            if let n = used[name] {
-                used[name] = n + 1
-                name += "#\(n + 1)"
-            } else {
-                used[name] = 1
-            }
+            let base = candidates[i] ?? "stage\(blocks[i].stage).block\(perStage[blocks[i].stage] ?? 1)"
+            var name = base
+            // "a", "a", "a#2": the second "a" may not become the third's "a#2".
+            var n = used[base] ?? 1
+            while names.contains(name) { n += 1; name = "\(base)#\(n)" }
+            used[base] = n
+            names.insert(name)
             blocks[i].name = name
         }
     }

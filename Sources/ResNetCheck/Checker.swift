@@ -50,7 +50,8 @@ public enum ShapeChecker {
         let convs = g.nodes.indices.filter { g.nodes[$0].opType == "Conv" && !blockNodes.contains($0) }
         let stem = convs.filter { $0 < firstJoin }.count
         let head = g.nodes.indices.filter { ["Gemm", "MatMul"].contains(g.nodes[$0].opType) && $0 > firstJoin && !blockNodes.contains($0) }.count
-        let input = g.inputs.first { !Set(g.initializers.map(\.name)).contains($0.name) }
+        let initializerNames = Set(g.initializers.map(\.name))
+        let input = g.inputs.first { !initializerNames.contains($0.name) }
         let inputShape = input.flatMap { inference.facts[$0.name]?.shape }
         let outputShape = g.outputs.first.flatMap { inference.facts[$0.name]?.shape }
         let stemWidths = convs.filter { $0 < firstJoin }.compactMap { i -> Int64? in

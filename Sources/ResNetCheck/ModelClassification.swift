@@ -100,7 +100,8 @@ enum ModelClassification {
         // Every block must agree on groups and on the width factor, or it is a custom design.
         let factor = { (m: (group: Int64, mid: Int64, out: Int64)) -> Int64? in
             let p = m.out / 4
-            return p > 0 && (m.mid * 64) % p == 0 ? m.mid * 64 / p : nil
+            let (scaled, overflow) = m.mid.multipliedReportingOverflow(by: 64)
+            return p > 0 && !overflow && scaled % p == 0 ? scaled / p : nil
         }
         guard let f = factor(first), mids.allSatisfy({ $0.group == groups && factor($0) == f }) else { return nil }
         if groups > 1 {

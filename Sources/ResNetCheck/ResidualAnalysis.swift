@@ -93,11 +93,13 @@ struct ResidualAnalysis {
     private let producer: [String: Int]
     private let consumers: [String: [Int]]
     private let initializerNames: Set<String>
+    private let graphInputs: Set<String>
 
     init(graph: Graph, facts: [String: ValueFacts], index: GraphIndex) {
         self.graph = graph
         self.facts = facts
         initializerNames = Set(graph.initializers.map(\.name))
+        graphInputs = Set(graph.inputs.map(\.name))
         producer = index.producer
         consumers = index.consumers
     }
@@ -121,9 +123,10 @@ struct ResidualAnalysis {
         var frontier = [v]
         for _ in 0..<Self.maxHops where !frontier.isEmpty && seen.count < Self.maxVisited {
             var next: [String] = []
-            for x in frontier {
+            for x in frontier where seen.count < Self.maxVisited {
                 guard let p = producer[x] else { continue }
-                for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) { seen.insert(i); next.append(i) }
+                // The bound holds per insertion: one node with a million inputs must not blow through it.
+                for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) && seen.count < Self.maxVisited { seen.insert(i); next.append(i) }
             }
             frontier = next
         }
@@ -138,9 +141,9 @@ struct ResidualAnalysis {
         var head = 0
         while head < queue.count && head < Self.maxVisited {
             let x = queue[head]; head += 1
-            if ancestorsOfA.contains(x) && (isTensorValue(x) || graph.inputs.contains { $0.name == x }) { return x }
+            if ancestorsOfA.contains(x) && (isTensorValue(x) || graphInputs.contains(x)) { return x }
             guard let p = producer[x] else { continue }
-            for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) { seen.insert(i); queue.append(i) }
+            for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) && queue.count < Self.maxVisited { seen.insert(i); queue.append(i) }
         }
         return nil
     }
@@ -156,7 +159,7 @@ struct ResidualAnalysis {
                 guard x != fork, let p = producer[x] else { continue }
                 // Only nodes that lie on a path from the fork (shape-arithmetic side chains included).
                 if nodes.insert(p).inserted {
-                    for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) { seen.insert(i); next.append(i) }
+                    for i in graph.nodes[p].inputs where !i.isEmpty && !seen.contains(i) && seen.count < Self.maxVisited { seen.insert(i); next.append(i) }
                 }
             }
             frontier = next
@@ -187,7 +190,7 @@ struct ResidualAnalysis {
             guard !convsA.isEmpty || !convsB.isEmpty else { continue }
             let aIsMain = convsA.count > convsB.count || (convsA.count == convsB.count && branchA.count >= branchB.count)
             let (main, short, mainValue, shortValue) = aIsMain ? (branchA, branchB, a, b) : (branchB, branchA, b, a)
-            let attention = AttentionAnalysis(graph: graph, producer: producer, isTensor: isTensorValue)
+            let attention = AttentionAnalysis(graph: graph, producer: producer, isTensor: isTensorValue, weightShape: { facts[$0]?.shape })
             let (core, attentionNodes, attentionKinds) = attention.split(main)
             let mainConvs = attention.convChain(core).map(convInfo)
             let shortConvs = short.filter { graph.nodes[$0].opType == "Conv" }.map(convInfo)

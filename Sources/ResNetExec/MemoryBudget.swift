@@ -26,13 +26,15 @@ public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Element count of `shape`, overflow-checked, or nil when it does not fit an Int.
+    /// Like the IR's: the dims' product with 0s counted as 1 must fit too.
     public static func elementCount(_ shape: [Int]) -> Int? {
-        var n = 1
+        var n = 1, extent = 1
         for d in shape {
             guard d >= 0 else { return nil }
             let (p, o) = n.multipliedReportingOverflow(by: d)
-            if o { return nil }
-            n = p
+            let (e, eo) = extent.multipliedReportingOverflow(by: max(d, 1))
+            if o || eo { return nil }
+            (n, extent) = (p, e)
         }
         return n
     }

@@ -32,9 +32,10 @@ extension Planner {
         case "ConstantOfShape":
             let dims = try outputShape(node)
             let count = dims.reduce(1, *)  // within the budget: checked in inferShapes
-            try budget.check(elements: count, what: "ConstantOfShape '\(node.name)' \(dims)")
             let value = node.attribute("value")?.tensor
-            if let t = value, t.dataType.isInteger, let v = t.integerValues {
+            let integer = value?.dataType.isInteger == true
+            try chargeConstant(elements: count, elementSize: integer ? 8 : 4, what: "ConstantOfShape '\(node.name)' \(dims)")
+            if let t = value, integer, let v = t.integerValues {
                 set(node, .ints(Array(repeating: v.first ?? 0, count: count), shape: dims))
             } else {
                 let fill = value.flatMap { FloatConstant($0)?.array.first } ?? 0
@@ -57,7 +58,7 @@ extension Planner {
         case let .floats(c, shape) where node.opType == "Expand":
             // A constant broadcast at plan time (torch's dynamo exporter builds zero biases this way).
             let out = try outputShape(node)
-            try budget.check(elements: out.reduce(1, *), what: "Expand '\(node.name)' \(out)")
+            try chargeConstant(elements: out.reduce(1, *), elementSize: 4, what: "Expand '\(node.name)' \(out)")
             let values = c.array, strides = Fold.broadcastStrides(shape, to: out)
             var result = [Float](repeating: 0, count: out.reduce(1, *))
             var index = [Int](repeating: 0, count: out.count)
@@ -70,6 +71,7 @@ extension Planner {
             return true
         case let .ints(v, _) where (node.opType == "Cast" && floatTypes.contains(node.attribute("to")?.int ?? 0))
                 || (node.opType == "CastLike" && floatTypes.contains(Int64(facts[node.outputs.first ?? ""]?.elemType ?? 0))):
+            try chargeConstant(elements: v.count, elementSize: 4, what: "Cast '\(node.name)'")
             set(node, .floats(FloatConstant(values: v.map(Float.init)), shape: try outputShape(node)))
             return true
         default:

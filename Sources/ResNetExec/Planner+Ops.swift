@@ -180,13 +180,18 @@ extension Planner {
         guard let kernel = node.attribute("kernel_shape")?.ints?.map({ Int($0) }) else {
             throw ExecError.shapeMismatch(node: node.name, detail: "kernel_shape is required")
         }
-        if xs.count != 4 || (node.outputs.count > 1 && !node.outputs[1].isEmpty) {
+        let includePad = (node.attribute("count_include_pad")?.int ?? 0) != 0
+        // The 2-D kernel divides by the window clipped at begin pads mirrored to the end: with
+        // count_include_pad and unequal pads only the N-D kernel (which knows the end pads) is right.
+        let pads = node.attribute("pads")?.ints ?? []
+        let asymmetric = pads.count == 4 && (pads[0] != pads[2] || pads[1] != pads[3])
+        if xs.count != 4 || (node.outputs.count > 1 && !node.outputs[1].isEmpty) || (includePad && asymmetric)
+            || (includePad && (node.attribute("auto_pad")?.string ?? "NOTSET") != "NOTSET") {
             try genericPool(node, x: x, xs: xs, kernel: kernel)
             return
         }
         let g = try convGeometry(node, input: xs, kernel: kernel, channels: xs[1])
         let isMax = node.opType == "MaxPool"
-        let includePad = (node.attribute("count_include_pad")?.int ?? 0) != 0
         let outShape = try outputShape(node)
         let y = newTensor(outShape)
         let planes = xs[0] * xs[1]

@@ -51,13 +51,16 @@ extension Planner {
         let wv = w.array
         let bkn: [T] = (0..<(k * n)).map { i in T(alpha) * T(transB ? wv[(i % n) * k + i / n] : wv[i]) }
         let m = ash[0]
-        // C broadcast to [M, N] once at plan time (it is a constant), scaled by beta.
-        var bias = [T](repeating: 0, count: m * n)
+        // C broadcast to [M, N] once at plan time (it is a constant), scaled by beta; only when C is given,
+        // and held to the budget (M is the batch: [M, N] is the output's size).
+        var bias: [T] = []
         if optionalValue(node, 2) != nil {
             let (c, csh) = try floats(node, 2)
             let cv = c.array
             let out = try broadcastShape(node, csh, [m, n])
             guard out == [m, n] else { throw ExecError.shapeMismatch(node: node.name, detail: "C \(csh) does not broadcast to [\(m), \(n)]") }
+            try budget.check(elements: m * n, elementSize: MemoryLayout<T>.size, what: "Gemm '\(node.name)' bias [\(m), \(n)]")
+            bias = [T](repeating: 0, count: m * n)
             let strides = Fold.broadcastStrides(csh, to: [m, n])
             for i in 0..<m { for j in 0..<n { bias[i * n + j] = T(beta) * T(cv[i * strides[0] + j * strides[1]]) } }
         }
@@ -74,7 +77,7 @@ extension Planner {
                     GemmReference.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: base(bp), ldb: n, c: out, ldc: n,
                                         bias: nil, epilogue: GemmEpilogue())
                 }
-                for i in 0..<(m * n) { out[i] += bias[i] }
+                for i in 0..<bias.count { out[i] += bias[i] }
             }
         }
         set(node, .tensor(id: y, shape: [m, n]))

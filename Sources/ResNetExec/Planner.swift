@@ -26,6 +26,8 @@ final class Planner<T: ExecScalar> {
     var absorbed: Set<Int> = []
     /// What the plan allocates, in bytes (set once the budget check passed).
     var plannedBytes = 0
+    /// Bytes of constants materialised at plan time so far (ConstantOfShape, Expand, casts).
+    var constantBytes = 0
     let budget: MemoryBudget
     let index: GraphIndex
     /// Every value's shape (and small integer values) from the shared shape library, resolved for this input shape.
@@ -108,6 +110,8 @@ final class Planner<T: ExecScalar> {
         guard case let .floats(c, shape) = try value(node, i) else {
             throw ExecError.unsupportedAttribute(node: node.name, detail: "input \(i) ('\(node.inputs[i])') computed at run time")
         }
+        // A float64 plan widens its weights here, at plan time, not during a run.
+        if T.self != Float.self { c.withValues { (_: UnsafeBufferPointer<T>) in } }
         return (c, shape)
     }
 
@@ -181,6 +185,8 @@ final class Planner<T: ExecScalar> {
             && (n.attribute("training_mode")?.int ?? 0) == 0 {
             guard let out = n.outputs.first, !outputs.contains(out), let c = consumers[out], c.count == 1,
                   graph.nodes[c[0]].opType == "Relu" else { continue }
+            // Only the 2-D conv kernel has a ReLU epilogue (convND does not).
+            if n.opType == "Conv", facts[n.inputs.first ?? ""]?.shape?.count != 4 { continue }
             fusedRelu[i] = c[0]
             absorbed.insert(c[0])
         }

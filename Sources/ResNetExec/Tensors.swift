@@ -97,5 +97,5 @@ let emptyValues: UnsafeMutableRawPointer = {
 @inline(__always)
 func base<T: ExecScalar>(_ b: UnsafeBufferPointer<T>) -> UnsafePointer<T> {
     // Sound: 8 zero bytes hold one Float or one Double of value 0; nothing reads past count 0.
-    b.baseAddress ?? UnsafePointer(emptyValues.assumingMemoryBound(to: T.self))
+    b.baseAddress ?? UnsafePointer(emptyValues.bindMemory(to: T.self, capacity: 1))
 }

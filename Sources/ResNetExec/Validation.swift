@@ -32,11 +32,24 @@ extension Planner {
             }
         }
         facts = inference.facts
-        for (name, f) in facts.sorted(by: { $0.key < $1.key }) where !f.isConstant {
+        // Every value the plan may hold (initializers are in memory already): computed constants included.
+        let initializers = Set(graph.initializers.map(\.name))
+        for (name, f) in facts.sorted(by: { $0.key < $1.key }) where !initializers.contains(name) {
             guard let s = f.shape, let n = knownCount(s) else { continue }
             guard let count = Int(exactly: n) else { throw ExecError.overBudget(what: "value '\(name)' \(describe(s))", bytes: nil, budget: budget.bytes) }
             try budget.check(elements: count, elementSize: MemoryLayout<T>.size, what: "value '\(name)' \(describe(s))")
         }
+    }
+
+    /// Charges a constant the planner materialises (ConstantOfShape, Expand or Cast of a constant)
+    /// against the budget, in total over the plan, before it is allocated.
+    func chargeConstant(elements: Int, elementSize: Int, what: String) throws {
+        let bytes = try budget.check(elements: elements, elementSize: elementSize, what: what)
+        let (total, overflow) = constantBytes.addingReportingOverflow(bytes)
+        guard !overflow, total <= budget.bytes else {
+            throw ExecError.overBudget(what: "constants computed at plan time (with \(what))", bytes: overflow ? nil : total, budget: budget.bytes)
+        }
+        constantBytes = total
     }
 
     /// Output `k`'s shape as resolved by the shape library (every dim a number).

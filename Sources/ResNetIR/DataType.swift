@@ -71,14 +71,17 @@ public enum DataType: Int32, CaseIterable, Sendable, CustomStringConvertible {
 }
 
 /// Number of elements of a tensor with these dims, or nil if a dim is negative
-/// or the product overflows Int.
+/// or the product overflows Int. The product of the dims with 0s counted as 1
+/// must fit too: a [0, 2^32, 2^32] tensor is empty, but every stride, inner
+/// count or kernel volume computed from its dims would overflow.
 public func elementCount(_ dims: [Int64]) -> Int? {
-    var count = 1
+    var count = 1, extent = 1
     for d in dims {
         guard let d = Int(exactly: d), d >= 0 else { return nil }
         let (p, overflow) = count.multipliedReportingOverflow(by: d)
-        guard !overflow else { return nil }
-        count = p
+        let (e, extentOverflow) = extent.multipliedReportingOverflow(by: max(d, 1))
+        guard !overflow, !extentOverflow else { return nil }
+        (count, extent) = (p, e)
     }
     return count
 }

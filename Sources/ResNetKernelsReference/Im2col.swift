@@ -12,7 +12,11 @@ public struct ConvGeometry: Sendable, Equatable {
         self.outH = outH; self.outW = outW
     }
     /// 1x1, stride 1, no padding: the input already is the GEMM's B matrix.
-    public var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 }
+    /// The output must also be exactly the input's size: end pads (pads=[0, 0, k, k]) would make
+    /// the output larger than the input it is read from.
+    public var isPointwise: Bool {
+        kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 && outH == height && outW == width
+    }
 }
 
 public enum Im2col {

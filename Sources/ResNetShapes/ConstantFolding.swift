@@ -24,7 +24,8 @@ public enum Fold {
 
     /// A fully known, small shape as Ints (values are only folded for small tensors).
     static func small(_ shape: SShape?) -> [Int]? {
-        guard let shape, let n = knownCount(shape), n <= Int64(ValueFacts.maxFoldedElements) else { return nil }
+        // Every dim known (an unknown one must not pass as 0 because another dim is 0).
+        guard let shape, shape.allSatisfy({ $0.value != nil }), let n = knownCount(shape), n <= Int64(ValueFacts.maxFoldedElements) else { return nil }
         return shape.map { Int($0.value ?? 0) }
     }
 

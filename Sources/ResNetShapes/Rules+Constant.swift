@@ -61,7 +61,10 @@ extension ShapeRules {
         let count: Int64
         if (span > 0) != (delta > 0) || span == 0 { count = 0 } else {
             let (m, d) = (span.magnitude, delta.magnitude)
-            count = Int64(m / d + (m % d == 0 ? 0 : 1))
+            guard let c = Int64(exactly: m / d + (m % d == 0 ? 0 : 1)) else {
+                throw ShapeError.invalid("Range from \(start) to \(limit) by \(delta) has more elements than a 64-bit size holds", attribute: "input 1")
+            }
+            count = c
         }
         var values: [SDim]? = nil
         if count <= Int64(ValueFacts.maxFoldedElements) {

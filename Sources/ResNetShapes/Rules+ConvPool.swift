@@ -152,7 +152,25 @@ extension ShapeRules {
         guard let x = c.shape(0) else { return [.unknown, .unknown] }
         guard x.count >= 3 else { throw ShapeError.invalid("input needs rank >= 3", expected: "[N, C, spatial...]", actual: describe(x)) }
         if c.node.opType == "MaxPool" { _ = try c.int("storage_order", 0, in: 0...1) }
+        // A window must overlap the input: pads at least as large as the kernel only add windows of padding
+        // (onnxruntime refuses them too), and would let a huge kernel loop over nothing but padding.
+        if let pads = try c.ints("pads"), pads.count == 2 * kernel.count {
+            for (i, p) in pads.enumerated() where p >= kernel[i % kernel.count] {
+                throw ShapeError.invalid("pad \(p) is not smaller than the kernel \(kernel[i % kernel.count])", attribute: "pads",
+                                         expected: "pads < kernel_shape", actual: "\(pads)")
+            }
+        }
         let shape = [x[0], x[1]] + (try spatial(c, input: x, kernel: kernel))
+        // Each output element reads a whole window: bound the work, not only the output's size.
+        if let outputs = knownCount(shape) {
+            var window: Int64 = 1
+            for k in kernel { window = window.multipliedReportingOverflow(by: k).overflow ? .max : window * k }
+            let (work, overflow) = outputs.multipliedReportingOverflow(by: window)
+            guard !overflow, work <= 1 << 40 else {
+                throw ShapeError.invalid("\(outputs) outputs x a window of \(window) is more work than any ResNet pool", attribute: "kernel_shape",
+                                         expected: "outputs x window <= 2^40", actual: "\(outputs) x \(window)")
+            }
+        }
         return [ValueFacts(elemType: c.elemType, shape: shape), ValueFacts(elemType: 7, shape: shape)]
     }
 

@@ -96,9 +96,29 @@ extension ShapeRules {
             throw ShapeError.invalid("Cast 'to' \(to) is not a data type this tool can cast to", attribute: "to",
                                      expected: "an ONNX TensorProto.DataType", actual: String(to))
         }
-        // Integer values stay exact through integer and float casts of small shape tensors.
-        let keep = type.isInteger || type == .float || type == .double || type == .float16
-        return ValueFacts(elemType: type.rawValue, shape: c.shape(0), values: keep ? c.input(0)?.values : nil)
+        return ValueFacts(elemType: type.rawValue, shape: c.shape(0), values: castValues(c.input(0)?.values, to: type))
+    }
+
+    /// Folded values through a cast (Cast, CastLike): kept only where the target type holds
+    /// every value exactly; otherwise dropped, never wrapped (Int64.max cast to int32 is -1 in onnxruntime).
+    static func castValues(_ values: [SDim]?, to type: DataType) -> [SDim]? {
+        guard let values else { return nil }
+        let range: ClosedRange<Int64>
+        switch type {
+        case .int64: return values
+        case .int32: range = Int64(Int32.min)...Int64(Int32.max)
+        case .int16: range = Int64(Int16.min)...Int64(Int16.max)
+        case .int8: range = Int64(Int8.min)...Int64(Int8.max)
+        case .uint64, .uint32: range = 0...Int64(UInt32.max)
+        case .uint16: range = 0...Int64(UInt16.max)
+        case .uint8: range = 0...255
+        case .bool: range = 0...1
+        case .float16: range = -2048...2048      // integers float16 holds exactly
+        case .float: range = -(1 << 24)...(1 << 24)
+        case .double: range = -(1 << 53)...(1 << 53)
+        default: return nil
+        }
+        return values.allSatisfy({ $0.value.map(range.contains) ?? true }) ? values : nil
     }
 
     static func dropout(_ c: NodeContext) throws -> [ValueFacts] {

@@ -44,7 +44,8 @@ extension ShapeRules {
                 var rest = x
                 var others: [SDim] = []
                 for (i, d) in out.enumerated() where i != minus {
-                    if let k = rest.firstIndex(of: d), d.value == nil { rest.remove(at: k) } else { others.append(d) }
+                    // Only a named symbol cancels itself; two unknown dims need not be equal.
+                    if case .symbol = d, let k = rest.firstIndex(of: d) { rest.remove(at: k) } else { others.append(d) }
                 }
                 if case let .known(r) = try elementCount(others), r > 0 {
                     let left = try elementCount(rest)

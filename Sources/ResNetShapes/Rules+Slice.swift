@@ -2,13 +2,14 @@ import ResNetIR
 
 /// Selection and joining: Slice, Gather, Concat, Pad, Split.
 extension ShapeRules {
-    /// One sliced axis of size `n`, ONNX clamping: starts/ends clamped to [0, n]
-    /// for positive steps, [-1, n-1] for negative ones. Returns the first index
-    /// and the count; no arithmetic can overflow (Int64.min steps included).
+    /// One sliced axis of size `n`, ONNX clamping: starts and ends clamped to [0, n]
+    /// for positive steps; for negative ones starts to [0, n-1] and ends to [-1, n-1].
+    /// Returns the first index and the count; no arithmetic can overflow (Int64.min steps included).
     public static func sliceAxis(n: Int64, start: Int64, end: Int64, step: Int64) -> (begin: Int64, count: Int64) {
-        let (lo, hi): (Int64, Int64) = step > 0 ? (0, n) : (-1, n - 1)
-        func clamp(_ v: Int64) -> Int64 { max(lo, min(hi, v < 0 ? v &+ n : v)) }  // v < 0 <= n: no overflow
-        let s = clamp(start), e = clamp(end)
+        guard n > 0 else { return (0, 0) }  // nothing to take from an empty axis, whichever the step
+        func clamp(_ v: Int64, _ lo: Int64, _ hi: Int64) -> Int64 { max(lo, min(hi, v < 0 ? v &+ n : v)) }  // v < 0 <= n: no overflow
+        let s = step > 0 ? clamp(start, 0, n) : clamp(start, 0, n - 1)
+        let e = step > 0 ? clamp(end, 0, n) : clamp(end, -1, n - 1)
         let distance = step > 0 ? e - s : s - e  // both within [-1, n]
         guard distance > 0 else { return (s, 0) }
         let count = (UInt64(distance) - 1) / step.magnitude + 1

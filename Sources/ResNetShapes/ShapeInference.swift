@@ -15,6 +15,9 @@ public struct ShapeFinding: Sendable, Equatable {
 public final class ShapeInference {
     public private(set) var facts: [String: ValueFacts] = [:]
     public private(set) var findings: [ShapeFinding] = []
+    /// Integer values folded so far, and the most the whole graph may hold.
+    private var foldedElements = 0
+    static let maxFoldedTotal = 1 << 20
     public let graph: Graph
     public let opset: Int64
     public let index: GraphIndex
@@ -54,7 +57,19 @@ public final class ShapeInference {
             do {
                 outputs = try ShapeRules.infer(context)
                 // Every shape a rule produces has a countable number of elements.
-                for o in outputs { if let s = o.shape { _ = try elementCount(s) } }
+                for o in outputs {
+                    guard let s = o.shape else { continue }
+                    _ = try elementCount(s)
+                    if s.count > maxRank {
+                        throw ShapeError.invalid("an output of rank \(s.count)", expected: "rank <= \(maxRank)", actual: "rank \(s.count)")
+                    }
+                }
+                // Folded values are kept only while the graph's total stays small (100k Adds of a
+                // 4096-element constant must not hold 4e8 values).
+                for k in outputs.indices where outputs[k].values != nil {
+                    foldedElements += outputs[k].values?.count ?? 0
+                    if foldedElements > Self.maxFoldedTotal { outputs[k].values = nil }
+                }
             } catch let e as ShapeError {
                 findings.append(ShapeFinding(nodeIndex: i, location: Self.label(node, i), opType: node.opType, error: e))
                 outputs = []

@@ -32,8 +32,7 @@ public enum ShapeRules {
         case "CastLike":
             // Cast to input 1's element type (torch's dynamo exporter writes it for constant biases).
             let to = c.input(1)?.elemType ?? 0
-            let keep = DataType(rawValue: to).map { $0.isInteger || $0 == .float || $0 == .double || $0 == .float16 } ?? false
-            return [ValueFacts(elemType: to, shape: c.shape(0), values: keep ? c.input(0)?.values : nil)]
+            return [ValueFacts(elemType: to, shape: c.shape(0), values: DataType(rawValue: to).flatMap { castValues(c.input(0)?.values, to: $0) })]
         case "Dropout": return try dropout(c)
         case "Add", "Sub", "Mul", "Div", "Pow", "Sum", "Max", "Min", "Mean", "Equal", "Less", "Greater":
             return [try elementwise(c)]

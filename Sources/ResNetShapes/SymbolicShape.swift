@@ -78,9 +78,22 @@ enum Checked {
 }
 
 /// Element count of a shape: a number when every dim is known, overflow an error.
+/// The known dims' product with 0s counted as 1 must fit as well, so that no
+/// stride, inner count or kernel volume of an empty tensor can overflow later.
 public func elementCount(_ shape: SShape) throws -> SDim {
-    try shape.reduce(SDim.known(1)) { try SDim.times($0, $1) }
+    var extent: Int64 = 1
+    for d in shape {
+        guard let v = d.value else { continue }
+        let (e, overflow) = extent.multipliedReportingOverflow(by: max(v, 1))
+        guard !overflow else { throw ShapeError.invalid("dims \(describe(shape)) overflow a 64-bit size (zeros aside)", actual: describe(shape)) }
+        extent = e
+    }
+    return try shape.reduce(SDim.known(1)) { try SDim.times($0, $1) }
 }
+
+/// Shapes of higher rank than this are refused: nothing in a ResNet comes close,
+/// and rank grows by chaining (Gather of indices with their own rank) without bound otherwise.
+public let maxRank = 64
 
 /// The number of elements of a fully known shape, or nil.
 public func knownCount(_ shape: SShape?) -> Int64? {

@@ -64,6 +64,8 @@ struct BlockNamingTests {
         }
         BlockNaming.assign(&blocks, candidates: ["layer1", "layer1", nil])
         #expect(blocks.map(\.name) == ["layer1", "layer1#2", "stage1.block3"])
+        BlockNaming.assign(&blocks, candidates: ["a", "a", "a#2"])
+        #expect(Set(blocks.map(\.name)).count == 3)
     }
 }
 
