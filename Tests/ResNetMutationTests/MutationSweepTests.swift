@@ -11,14 +11,16 @@ struct MutationSweepTests {
     static let fixtures: [(name: String, model: Model)] = {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("fixtures")
-        let names = ["v1.5", "v1", "v1d-fused", "basic-B-opset7", "optA-pad", "optA-concat", "optC", "v2"]
+        // Our own fixtures, and real exports whose attention blocks and F.pad chains exercise other paths.
+        let names = ["v1.5", "v1", "v1d-fused", "basic-B-opset7", "optA-pad", "optA-concat", "optC", "v2",
+                     "real/cifar-resnet20-optA-legacy", "real/timm-skresnet18-w8-legacy", "real/timm-ecaresnet26t-w8-legacy"]
         return names.compactMap { n in
             (try? ONNXReader.read(path: root.appendingPathComponent(n).appendingPathComponent("model.onnx").path)).map { (n, $0.model) }
         }
     }()
 
     @Test func fixturesLoad() {
-        #expect(Self.fixtures.count == 8)
+        #expect(Self.fixtures.count == 11)
     }
 
     @Test func seededMutantsNeverTrap() {
