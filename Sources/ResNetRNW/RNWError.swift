@@ -31,6 +31,27 @@ public enum RNWError: Error, Equatable, Sendable {
     case badTensorReference(path: String, index: Int, count: Int)
     case badBase64(path: String)
 
+    // MARK: Header JSON: strict RFC 8259 (schemas/rnw.md, "Header JSON is strict").
+    // Offsets are within the header (file offset = 64 + offset); paths are JSON paths.
+    // Other syntax errors, wrong JSON types and missing keys are `headerInvalid`.
+    case headerByteOrderMark(encoding: String, found: [UInt8])
+    case headerNotUTF8(encoding: String)
+    case headerInvalidUTF8(offset: Int, bytes: [UInt8], reason: String)
+    case headerControlCharacter(offset: Int, byte: UInt8)
+    case headerBadEscape(offset: Int, found: String, reason: String)
+    case headerNUL(path: String, offset: Int)
+    case headerTrailingComma(offset: Int, path: String)
+    case headerComment(offset: Int)
+    case headerSingleQuote(offset: Int)
+    case headerNonFiniteNumber(offset: Int, found: String)
+    case headerLeadingZero(offset: Int, found: String)
+    case headerLeadingPlus(offset: Int, found: String)
+    case headerTrailingData(offset: Int, found: String)
+    case headerDuplicateKey(path: String, key: String, offset: Int, firstValueOffset: Int)
+    case headerNotInteger(path: String, found: String)
+    case headerNumberOutOfRange(path: String, found: String, expected: String)
+    case headerCRCNotCanonical(path: String, found: String)
+
     // MARK: Data section
     case misplacedTensor(tensor: String, expectedOffset: Int, actualOffset: Int)
     case dataLengthMismatch(expected: Int, actual: UInt64)
@@ -55,6 +76,9 @@ public enum RNWError: Error, Equatable, Sendable {
 extension RNWError: CustomStringConvertible {
     public var description: String {
         func hex(_ v: UInt32) -> String { "0x" + CRC32.hex(v) }
+        func at(_ offset: Int) -> String { RNWText.at(offset) }
+        func header(_ path: String) -> String { path.isEmpty ? "header" : "header at \(path)" }
+        func q(_ s: String) -> String { RNWText.quoted(s) }
         switch self {
         case let .tooSmall(size, minimum):
             return "file is \(size) bytes; an .rnw file has at least \(minimum) (preamble and trailer)"
@@ -104,6 +128,40 @@ extension RNWError: CustomStringConvertible {
             return "header at \(path): tensor index \(index), the table has \(count)"
         case let .badBase64(path):
             return "header at \(path): not valid base64"
+        case let .headerByteOrderMark(encoding, found):
+            return "header starts with a \(encoding) byte order mark (\(RNWText.hexBytes(found))), expected UTF-8 JSON without a BOM"
+        case let .headerNotUTF8(encoding):
+            return "header is \(encoding) (NUL bytes beside its first character), expected UTF-8"
+        case let .headerInvalidUTF8(offset, bytes, reason):
+            return "header is not valid UTF-8 \(at(offset)): bytes \(RNWText.hexBytes(bytes)): \(reason)"
+        case let .headerControlCharacter(offset, byte):
+            return "header string holds the control character \(RNWText.hexByte(byte)) unescaped \(at(offset)), expected it escaped (\\u00XX)"
+        case let .headerBadEscape(offset, found, reason):
+            return "header string has the escape '\(found)' \(at(offset)): \(reason)"
+        case let .headerNUL(path, offset):
+            return "\(header(path)): string \(at(offset)) holds U+0000 (NUL), allowed only in a bytes value's utf8 text"
+        case let .headerTrailingComma(offset, path):
+            return "\(header(path)): trailing comma \(at(offset)), expected another element or member after ','"
+        case let .headerComment(offset):
+            return "header has a comment \(at(offset)); JSON has no comments"
+        case let .headerSingleQuote(offset):
+            return "header has a single quote \(at(offset)), expected a string in double quotes"
+        case let .headerNonFiniteNumber(offset, found):
+            return "header has the bare literal \(q(found)) \(at(offset)); JSON numbers are finite (a float attribute writes \"NaN\", \"Infinity\", \"-Infinity\" as strings)"
+        case let .headerLeadingZero(offset, found):
+            return "header number \(q(found)) \(at(offset)) has a leading zero, expected 0 or a number starting with 1-9"
+        case let .headerLeadingPlus(offset, found):
+            return "header number \(q(found)) \(at(offset)) starts with '+', expected a digit or '-'"
+        case let .headerTrailingData(offset, found):
+            return "header has \(found) \(at(offset)) after its JSON value, expected only whitespace"
+        case let .headerDuplicateKey(path, key, offset, firstValueOffset):
+            return "\(header(path)): duplicate key \(q(key)) \(at(offset)), first given with the value \(at(firstValueOffset)); expected each key once (JSON readers disagree on which one wins)"
+        case let .headerNotInteger(path, found):
+            return "\(header(path)): \(q(found)) is not an integer literal, expected digits without fraction or exponent"
+        case let .headerNumberOutOfRange(path, found, expected):
+            return "\(header(path)): \(q(found)) is out of range, expected \(expected)"
+        case let .headerCRCNotCanonical(path, found):
+            return "\(header(path)): CRC-32 written as \(q(found)), expected exactly 8 lower-case hex digits"
         case let .misplacedTensor(tensor, expected, actual):
             return "tensor '\(tensor)': offset \(actual), expected \(expected) (tensors follow each other in table order, aligned)"
         case let .dataLengthMismatch(expected, actual):

@@ -3,6 +3,26 @@ import Foundation
 // The JSON header of an .rnw file (schemas/rnw.md, rnw-header.schema.json).
 // Field names are the JSON keys. Optional fields are omitted when empty so a
 // header stays small and its bytes depend only on the model.
+//
+// Writing uses JSONEncoder (sorted keys, no insignificant whitespace). Reading
+// goes through `RNWHeaderJSON.decode`, not Foundation's JSON parsers: it parses
+// the bytes strictly (StrictJSON.swift) and decodes these types from that
+// tree, so a header is read one way, the way any strict RFC 8259 reader reads
+// it. The types' own decoders also work with JSONDecoder (tests compare both).
+
+/// The header's bytes -> its model. Every failure is an RNWError that names
+/// the rule, the header byte offset or JSON path, and expected vs found.
+enum RNWHeaderJSON {
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> HeaderDTO {
+        let root = try StrictJSON.parse(bytes, maxDepth: RNWLayout.maxHeaderDepth, fileOffset: RNWLayout.preambleSize)
+        do {
+            return try HeaderDTO(from: StrictJSONDecoder(root))
+        } catch let e as DecodingError {
+            // Raised by the model types' own checks (base64, attribute type names).
+            throw RNWError.headerInvalid(path: DecodingErrorText.path(e), reason: DecodingErrorText.reason(e))
+        }
+    }
+}
 
 struct HeaderDTO: Codable {
     var producer: ProducerDTO
@@ -45,6 +65,53 @@ struct TensorEntryDTO: Codable {
     var doc_string: String?
     var metadata: [PairDTO]?
     var segment: SegmentDTO?
+}
+
+extension TensorEntryDTO {
+    private enum Keys: String, CodingKey {
+        case name, dtype, storage, dims, offset, length, crc32, strings, doc_string, metadata, segment
+    }
+
+    /// As the synthesized decoder, plus the entry's number and CRC rules:
+    /// `offset` and `length` are non-negative integers, `crc32` is exactly 8
+    /// lower-case hex digits (a CRC spelled otherwise, such as upper case or
+    /// with 0x, is `headerCRCNotCanonical`; a string that is no hex number at
+    /// all is `headerInvalid`).
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        func nonNegative(_ key: Keys) throws -> Int {
+            let v = try c.decode(Int.self, forKey: key)
+            guard v >= 0 else {
+                throw RNWError.headerNumberOutOfRange(path: JSONPath.of(c.codingPath + [key]), found: "\(v)",
+                                                      expected: "an integer in 0...\(Int.max)")
+            }
+            return v
+        }
+        name = try c.decode(String.self, forKey: .name)
+        dtype = try c.decode(String.self, forKey: .dtype)
+        storage = try c.decodeIfPresent(String.self, forKey: .storage)
+        dims = try c.decode([Int64].self, forKey: .dims)
+        offset = try nonNegative(.offset)
+        length = try nonNegative(.length)
+        crc32 = try c.decode(String.self, forKey: .crc32)
+        try Self.checkCRC(crc32, path: JSONPath.of(c.codingPath + [Keys.crc32]))
+        strings = try c.decodeIfPresent([String].self, forKey: .strings)
+        doc_string = try c.decodeIfPresent(String.self, forKey: .doc_string)
+        metadata = try c.decodeIfPresent([PairDTO].self, forKey: .metadata)
+        segment = try c.decodeIfPresent(SegmentDTO.self, forKey: .segment)
+    }
+
+    /// The header's one spelling of a CRC-32 (CRC32.hex): 8 digits 0-9a-f.
+    static func checkCRC(_ text: String, path: String) throws {
+        func isLowerHex(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) }
+        let u = Array(text.utf8)
+        if u.count == 8 && u.allSatisfy(isLowerHex) { return }
+        let digits = u.count >= 2 && u[0] == 0x30 && (u[1] == 0x78 || u[1] == 0x58) ? u.dropFirst(2) : u[...]
+        if !digits.isEmpty && digits.allSatisfy({ RNWText.hexValue($0) != nil }) {
+            throw RNWError.headerCRCNotCanonical(path: path, found: text)
+        }
+        throw RNWError.headerInvalid(path: path, reason: "\(RNWText.quoted(text)) is not 8 lower-case hex digits")
+    }
 }
 
 struct OpsetDTO: Codable {
@@ -174,8 +241,12 @@ struct DimDTO: Codable {
     private static func decodeValue(_ decoder: Decoder) throws -> Value {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { return .unknown }
-        if let v = try? c.decode(Int64.self) { return .known(v) }
-        return .symbol(try c.decode(String.self))
+        // Only a wrong JSON type moves on to the next form: a number that is
+        // not an exact Int64 is refused, never read as a symbol.
+        do { return .known(try c.decode(Int64.self)) } catch where isWrongJSONType(error) {}
+        do { return .symbol(try c.decode(String.self)) } catch let RNWError.headerInvalid(path, _) {
+            throw RNWError.headerInvalid(path: path, reason: "expected an integer, a symbol string or null")
+        }
     }
 
     func encode(to encoder: Encoder) throws {
@@ -195,6 +266,16 @@ struct DimDTO: Codable {
         case let .symbol(s): try c.encode(s)
         case .unknown: try c.encodeNil()
         }
+    }
+}
+
+/// True for "the value has another JSON type" (the strict decoder's
+/// `headerInvalid`, or JSONDecoder's `typeMismatch`), the one failure after
+/// which a value with several forms (DimDTO, FloatDTO) tries its next form.
+func isWrongJSONType(_ error: Error) -> Bool {
+    switch error {
+    case RNWError.headerInvalid, DecodingError.typeMismatch: return true
+    default: return false
     }
 }
 
@@ -233,12 +314,14 @@ struct FloatDTO: Codable {
     var value: Float
     init(_ value: Float) { self.value = value }
 
+    /// A number must fit float32 (its nearest float32 is finite); only the
+    /// three strings stand for non-finite values.
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let d = try? c.decode(Double.self) {
-            value = Float(d)
+        do {
+            value = try c.decode(Float.self)
             return
-        }
+        } catch where isWrongJSONType(error) {}
         switch try c.decode(String.self) {
         case "NaN": value = .nan
         case "Infinity": value = .infinity
