@@ -163,14 +163,10 @@ public enum RNWReader {
         range.first { bytes[$0] != 0 }
     }
 
+    /// Strict RFC 8259 (schemas/rnw.md, "Header JSON is strict"): every
+    /// failure is already a typed RNWError, so none is rewrapped here.
     private static func decodeHeader(_ bytes: UnsafeRawBufferPointer) throws -> HeaderDTO {
-        do {
-            return try JSONDecoder().decode(HeaderDTO.self, from: Data(bytes))
-        } catch let e as DecodingError {
-            throw RNWError.headerInvalid(path: DecodingErrorText.path(e), reason: DecodingErrorText.reason(e))
-        } catch {
-            throw RNWError.headerInvalid(path: "", reason: "not valid JSON")
-        }
+        try RNWHeaderJSON.decode(bytes)
     }
 }
 
