@@ -118,6 +118,6 @@ public struct CheckCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "resnet-check",
         abstract: "Check ResNet-family models (.onnx or .rnw).",
-        subcommands: [ShapesCommand.self, VerifyCommand.self, RunCommand.self, ParityCommand.self])
+        subcommands: [ShapesCommand.self, VerifyCommand.self, RunCommand.self, ParityCommand.self, CICommand.self])
     public init() {}
 }

@@ -20,6 +20,19 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable, CustomStrin
     case undefinedOutput = "RN005"
     case unusedInitializer = "RN006"
     case opsetImport = "RN007"
+    case integrity = "RN008"
+    // ONNX validation (`resnet-check ci`): stricter than onnx.checker where it is lenient
+    case irVersion = "RN020"
+    case opsetImports = "RN021"
+    case unknownDomain = "RN022"
+    case duplicateName = "RN023"
+    case inputType = "RN024"
+    case duplicateNodeName = "RN025"
+    // Runs (`resnet-check ci`)
+    case executorRefused = "RN030"
+    case nonFiniteOutput = "RN031"
+    case outputMismatch = "RN032"
+    case conversionDiffers = "RN033"
     // Shape inference
     case unsupportedOp = "RN010"
     case shapeError = "RN011"
@@ -36,8 +49,11 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable, CustomStrin
     public var severity: Severity {
         switch self {
         case .producedTwice, .undefinedInput, .cycle, .notTopologicallySorted, .undefinedOutput, .shapeError,
-             .residualMismatch, .residualBroadcast, .resolutionBreaks:
+             .residualMismatch, .residualBroadcast, .resolutionBreaks, .integrity, .irVersion, .opsetImports, .unknownDomain,
+             .duplicateName, .inputType, .executorRefused, .outputMismatch, .conversionDiffers:
             return .error
+        case .duplicateNodeName, .nonFiniteOutput:
+            return .warning
         case .unsupportedOp, .singleConvBlock, .maxPoolShortcut, .opsetImport, .unknownShape:
             return .warning
         case .unusedInitializer, .stridedPointwiseConv, .zeroPaddedShortcut:
@@ -65,6 +81,17 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable, CustomStrin
         case .stridedPointwiseConv: return "1x1 conv with stride 2 reads only 1/4 of the positions"
         case .zeroPaddedShortcut: return "shortcut adds zero channels (option A)"
         case .resolutionBreaks: return "the model breaks at some input sizes (--sweep)"
+        case .integrity: return "the file fails an integrity check (structure, bounds, checksums)"
+        case .irVersion: return "ir_version missing or outside 3-11"
+        case .opsetImports: return "an opset imported twice, no default-domain import, or a version outside 1-23"
+        case .unknownDomain: return "a node in a domain that is not imported or not known to this tool"
+        case .duplicateName: return "two initializers, graph inputs or graph outputs share a name"
+        case .inputType: return "a graph input without a declared tensor type, or one the executor cannot feed (not float32)"
+        case .duplicateNodeName: return "two nodes share a name (diagnostics name nodes by it)"
+        case .executorRefused: return "the executor refuses the model (unsupported operator, attribute, or over budget)"
+        case .nonFiniteOutput: return "a run produced NaN or infinity"
+        case .outputMismatch: return "outputs differ from the reference beyond tolerance"
+        case .conversionDiffers: return "a lossless conversion differs from its original (graph, names, metadata or tensor bytes)"
         }
     }
 }

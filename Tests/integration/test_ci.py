@@ -1,0 +1,102 @@
+"""resnet-check ci (issue 10): one gate, one exit code, a report in JSON
+(schemas/ci-report.schema.json), JUnit XML and GitHub annotations."""
+import json
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from conftest import FIXTURES, ROOT, fixture_names, tool
+
+SCHEMA = json.load(open(os.path.join(ROOT, "schemas", "ci-report.schema.json")))
+HOSTILE = os.path.join(FIXTURES, "hostile")
+
+
+def ci(*args):
+    return subprocess.run([tool("resnet-check"), "ci", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("name", fixture_names())
+def test_every_fixture_and_its_rnw_passes(name, tmp_path):
+    model = os.path.join(FIXTURES, name, "model.onnx")
+    rnw = str(tmp_path / "model.rnw")
+    subprocess.run([tool("resnet-convert"), model, rnw, "-q"], check=True)
+    for path, extra in ((model, ["--reference", os.path.join(FIXTURES, name)]), (rnw, ["--against", model])):
+        r = ci(path, "--format", "json", *extra)
+        assert r.returncode == 0, r.stdout + r.stderr
+        report = json.loads(r.stdout)
+        jsonschema.validate(report, SCHEMA)
+        assert report["pass"] and [s["name"] for s in report["steps"]] == ["integrity", "validation", "shapes", "run"]
+        junit = str(tmp_path / "junit.xml")
+        r = ci(path, "--format", "junit", "--report", junit, *extra)
+        assert r.returncode == 0, r.stdout + r.stderr
+        suite = ET.parse(junit).getroot().find("testsuite")
+        assert suite.get("tests") == "4" and suite.get("failures") == "0"
+
+
+def test_altered_weight_fails_against_the_original_and_is_named(tmp_path):
+    model = os.path.join(FIXTURES, "v1.5", "model.onnx")
+    m = onnx.load(model)
+    w = next(t for t in m.graph.initializer if t.name.endswith("conv2.weight"))
+    a = numpy_helper.to_array(w).copy()
+    a.flat[0] += 0.5
+    w.CopyFrom(numpy_helper.from_array(a, w.name))
+    changed = str(tmp_path / "changed.onnx")
+    onnx.save(m, changed)
+    rnw = str(tmp_path / "changed.rnw")
+    subprocess.run([tool("resnet-convert"), changed, rnw, "-q"], check=True)
+    r = ci(rnw, "--against", model, "--format", "json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    run = report["steps"][3]
+    assert any(d["code"] == "RN033" and d["node"] == w.name for d in run["diagnostics"]), run
+
+
+def test_nan_weight_warns_and_fails_at_fail_on_warning(tmp_path):
+    m = onnx.load(os.path.join(FIXTURES, "v1.5", "model.onnx"))
+    w = next(t for t in m.graph.initializer if t.name.endswith("fc.weight") or t.name == "fc.weight")
+    a = numpy_helper.to_array(w).copy()
+    a.flat[:] = np.nan
+    w.CopyFrom(numpy_helper.from_array(a, w.name))
+    path = str(tmp_path / "nan.onnx")
+    onnx.save(m, path)
+    r = ci(path, "--format", "json")
+    assert r.returncode == 0, r.stdout
+    codes = [d["code"] for s in json.loads(r.stdout)["steps"] for d in s["diagnostics"]]
+    assert "RN031" in codes
+    assert ci(path, "--fail-on", "warning").returncode == 1
+
+
+def test_unused_initializer_informs(tmp_path):
+    m = onnx.load(os.path.join(FIXTURES, "v1.5", "model.onnx"))
+    m.graph.initializer.append(numpy_helper.from_array(np.zeros(3, np.float32), "unused"))
+    path = str(tmp_path / "unused.onnx")
+    onnx.save(m, path)
+    r = ci(path, "--format", "json")
+    assert r.returncode == 0
+    diags = [d for s in json.loads(r.stdout)["steps"] for d in s["diagnostics"]]
+    assert any(d["code"] == "RN006" and d["severity"] == "info" for d in diags)
+    assert ci(path, "--fail-on", "info").returncode == 1
+
+
+def test_unreadable_and_usage_exit_codes(tmp_path):
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    assert ci(str(empty)).returncode == 2
+    assert ci(str(tmp_path / "missing.onnx")).returncode == 2
+    assert ci("model.txt").returncode == 64
+
+
+CASES = json.load(open(os.path.join(HOSTILE, "index.json")))["cases"]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["expect"]["run"]["exit"] == [2]], ids=lambda c: c["name"])
+def test_hostile_models_fail_the_gate(case, tmp_path):
+    r = ci(os.path.join(HOSTILE, case["file"]), "--format", "github")
+    assert r.returncode in (1, 2), r.stdout + r.stderr
+    assert r.returncode >= 0
