@@ -46,10 +46,7 @@ enum CIRendering {
 
     /// GitHub workflow annotations, one per diagnostic, and a notice with the verdict.
     static func github(_ r: CIReport) -> String {
-        func escape(_ s: String) -> String {
-            s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
-        }
-        func property(_ s: String) -> String { escape(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C") }
+        let escape = Annotation.escape, property = Annotation.property
         var out = ""
         for s in r.steps {
             for d in s.diagnostics {

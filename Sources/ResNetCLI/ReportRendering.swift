@@ -12,10 +12,7 @@ enum ReportRendering {
 
     /// `::error file=...,title=RN101::message` lines (GitHub Actions annotations).
     static func github(_ r: CheckReport) -> String {
-        func escape(_ s: String) -> String {
-            s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
-        }
-        func property(_ s: String) -> String { escape(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C") }
+        let escape = Annotation.escape, property = Annotation.property
         var out = ""
         for d in r.diagnostics {
             let level = d.severity == .error ? "error" : d.severity == .warning ? "warning" : "notice"
@@ -91,4 +88,14 @@ enum ReportRendering {
         }
         return line(header) + line(widths.map { String(repeating: "-", count: $0) }) + rows.map(line).joined()
     }
+}
+
+/// GitHub workflow-command escaping, for every report that writes annotations.
+enum Annotation {
+    /// A message: %, CR and LF escaped.
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+    }
+    /// A property value (file=, title=): also : and , escaped.
+    static func property(_ s: String) -> String { escape(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C") }
 }
