@@ -11,6 +11,11 @@ public enum ONNXError: Error, Equatable, Sendable {
     case invalidWireType(file: String, offset: Int, context: String, wireType: Int)
     case wrongWireType(file: String, offset: Int, field: String, expected: Int, actual: Int)
     case invalidFieldNumber(file: String, offset: Int, context: String)
+    case fieldNumberTooLarge(file: String, offset: Int, context: String, number: UInt64)
+    /// A singular field (ir_version, graph, a node's op_type...) given more than once.
+    case duplicateField(file: String, offset: Int, field: String)
+    /// A NUL in any string, or a control character in a name (C strings and paths would be cut or confused).
+    case controlCharacter(file: String, offset: Int, field: String, byte: UInt8)
     case nestingTooDeep(file: String, offset: Int, context: String, limit: Int)
     case decodedSizeTooLarge(file: String, estimatedBytes: Int, limit: Int)
     case tooManyMessages(file: String, count: Int, limit: Int)
@@ -58,6 +63,12 @@ extension ONNXError: CustomStringConvertible {
             return "\(file): invalid wire type \(wireType) at byte \(offset) in \(context) (expected 0, 1, 2 or 5)"
         case let .wrongWireType(file, offset, field, expected, actual):
             return "\(file): field \(field) at byte \(offset) has wire type \(actual), expected \(expected)"
+        case let .fieldNumberTooLarge(file, offset, context, number):
+            return "\(file): field number \(number) at byte \(offset) in \(context) is past protobuf's largest, 536870911"
+        case let .duplicateField(file, offset, field):
+            return "\(file): field \(field) appears again at byte \(offset); it may appear once (readers disagree on which copy wins)"
+        case let .controlCharacter(file, offset, field, byte):
+            return "\(file): field \(field) holds byte 0x\(String(byte, radix: 16)) at byte \(offset); \(byte == 0 ? "a NUL would cut the string short in C readers" : "names may not hold control characters")"
         case let .invalidFieldNumber(file, offset, context):
             return "\(file): field number 0 at byte \(offset) in \(context) (field numbers start at 1)"
         case let .nestingTooDeep(file, offset, context, limit):

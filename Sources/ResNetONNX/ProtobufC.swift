@@ -34,7 +34,9 @@ enum ProtobufCSchema {
                     kind = .message(visit(child))
                 case PROTOBUF_C_TYPE_BYTES where name == "onnx.TensorProto" && fieldName == "raw_data":
                     kind = .tensorRawData
-                case PROTOBUF_C_TYPE_STRING, PROTOBUF_C_TYPE_BYTES:
+                case PROTOBUF_C_TYPE_STRING:
+                    kind = .string
+                case PROTOBUF_C_TYPE_BYTES:
                     kind = .bytes
                 case PROTOBUF_C_TYPE_SFIXED32, PROTOBUF_C_TYPE_FIXED32, PROTOBUF_C_TYPE_FLOAT:
                     kind = .scalar(elementSize: 4, wireType: WireType.fixed32)

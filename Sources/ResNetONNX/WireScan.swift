@@ -91,14 +91,19 @@ struct WireScanner {
         try charge(message.structSize)
         var offset = range.lowerBound
         let end = range.upperBound
+        var seenSingular: Set<UInt32> = []
         while offset < end {
             let fieldStart = offset
             guard let (tag, afterTag) = Varint.read(bytes, at: offset, end: end) else {
                 throw ONNXError.malformedVarint(file: file, offset: offset, context: where_)
             }
             let wireType = Int(tag & 7)
-            guard tag >> 3 != 0, tag >> 3 <= UInt64(UInt32.max) else {
+            guard tag >> 3 != 0 else {
                 throw ONNXError.invalidFieldNumber(file: file, offset: offset, context: where_)
+            }
+            // Protobuf's largest field number is 2^29 - 1.
+            guard tag >> 3 <= 536_870_911 else {
+                throw ONNXError.fieldNumberTooLarge(file: file, offset: offset, context: where_, number: tag >> 3)
             }
             let number = UInt32(tag >> 3)
             let field = message.fields[number]
@@ -140,6 +145,11 @@ struct WireScanner {
             }
             try checkWireType(field, wireType: wireType, offset: fieldStart)
             if field.repeated { try charge(8) }  // one array slot per element
+            // A singular field given twice: protobuf keeps the last (or merges messages); another reader
+            // may keep the first. Two readers, two models: refused.
+            if !field.repeated && !seenSingular.insert(number).inserted {
+                throw ONNXError.duplicateField(file: file, offset: fieldStart, field: where_ + "." + field.name)
+            }
 
             switch field.kind {
             case let .message(child):
@@ -163,6 +173,10 @@ struct WireScanner {
             case .bytes:
                 try charge(payload.count + 1)
                 out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[fieldStart..<payload.upperBound]))
+            case .string:
+                try checkString(bytes, payload, field: field.name)
+                try charge(payload.count + 1)
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[fieldStart..<payload.upperBound]))
             case let .scalar(elementSize, _):
                 // Packed: at most one element per payload byte.
                 if wireType == WireType.lengthDelimited {
@@ -173,10 +187,26 @@ struct WireScanner {
         }
     }
 
+    /// Fields that name things (values, nodes, operators, domains, keys such as an external
+    /// data "location"): no control characters. Other strings (doc_string, metadata values) may
+    /// hold newlines and tabs, but no string may hold a NUL.
+    static let identifierFields: Set<String> = ["name", "input", "output", "op_type", "domain", "key", "overload",
+                                                 "ref_attr_name", "tensor_name", "dim_param", "attribute"]
+
+    private func checkString(_ bytes: UnsafeRawBufferPointer, _ payload: Range<Int>, field: String) throws {
+        let identifier = Self.identifierFields.contains(field)
+        for i in payload {
+            let b = bytes[i]
+            if b == 0 || (identifier && (b < 0x20 || b == 0x7f)) {
+                throw ONNXError.controlCharacter(file: file, offset: i, field: where_ + "." + field, byte: b)
+            }
+        }
+    }
+
     private func checkWireType(_ field: WireSchema.Field, wireType: Int, offset: Int) throws {
         let expected: Int
         switch field.kind {
-        case .message, .tensorRawData, .bytes:
+        case .message, .tensorRawData, .bytes, .string:
             expected = WireType.lengthDelimited
         case let .scalar(_, scalarWire):
             // Repeated scalars may be packed into one length-delimited field.

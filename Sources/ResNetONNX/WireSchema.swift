@@ -9,8 +9,10 @@ struct WireSchema: Sendable {
         case message(Int)
         /// TensorProto.raw_data: the bulk bytes, replaced by a span index on read.
         case tensorRawData
-        /// string or bytes: protobuf-c allocates length + 1.
+        /// bytes: protobuf-c allocates length + 1.
         case bytes
+        /// string: likewise; protobuf-c hands it over NUL-terminated, so a NUL inside would cut it short.
+        case string
         /// A scalar; `elementSize` is what protobuf-c stores per element,
         /// `wireType` the non-packed wire type (0 varint, 1 fixed64, 5 fixed32).
         case scalar(elementSize: Int, wireType: Int)
