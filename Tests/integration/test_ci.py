@@ -100,3 +100,16 @@ def test_hostile_models_fail_the_gate(case, tmp_path):
     r = ci(os.path.join(HOSTILE, case["file"]), "--format", "github")
     assert r.returncode in (1, 2), r.stdout + r.stderr
     assert r.returncode >= 0
+
+
+def test_convert_never_writes_what_verify_refuses(tmp_path):
+    """A graph verify refuses (here: a value produced twice) is not converted; nothing is written."""
+    m = onnx.load(os.path.join(FIXTURES, "v1.5", "model.onnx"))
+    m.graph.node[1].output[0] = m.graph.node[0].output[0]
+    bad = str(tmp_path / "ssa.onnx")
+    onnx.save(m, bad)
+    assert subprocess.run([tool("resnet-check"), "verify", bad], capture_output=True).returncode == 1
+    for out in ("out.rnw", "out.onnx"):
+        r = subprocess.run([tool("resnet-convert"), bad, str(tmp_path / out)], capture_output=True, text=True)
+        assert r.returncode == 2 and "nothing was written" in r.stderr, r.stderr
+        assert not os.path.exists(tmp_path / out)
