@@ -5,10 +5,10 @@ import ResNetShapes
 /// shape library's per-operator checks: at least as strict as onnx.checker,
 /// and stricter where it is lenient (unknown domains, duplicate imports).
 public enum ONNXValidation {
-    /// IR versions this tool reads (ONNX 1.x: 3 through 11).
-    public static let irVersions: ClosedRange<Int64> = 3...11
-    /// Opset versions that exist for the default domain.
-    public static let defaultOpsets: ClosedRange<Int64> = 1...23
+    /// IR versions ONNX has defined, up to schemas/onnx.proto's (ONNX 1.23: IR 14).
+    public static let irVersions: ClosedRange<Int64> = 3...14
+    /// Opset versions that exist for the default domain (ONNX 1.23: 28). The shape checker knows 7-21 (RN007 warns past them).
+    public static let defaultOpsets: ClosedRange<Int64> = 1...28
     public static let knownDomains: Set<String> = ["", "ai.onnx"]
 
     public static func findings(_ model: Model) -> [Diagnostic] {

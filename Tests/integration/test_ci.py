@@ -113,3 +113,17 @@ def test_convert_never_writes_what_verify_refuses(tmp_path):
         r = subprocess.run([tool("resnet-convert"), bad, str(tmp_path / out)], capture_output=True, text=True)
         assert r.returncode == 2 and "nothing was written" in r.stderr, r.stderr
         assert not os.path.exists(tmp_path / out)
+
+
+def test_current_onnx_versions_are_valid_and_unknown_ones_are_not(tmp_path):
+    """A model written by the onnx wheel's defaults (IR 14, opset 28 with onnx 1.23) is valid ONNX;
+    ir_version 99 and opset 99 are not (RN020, RN021)."""
+    m = onnx.load(os.path.join(FIXTURES, "v1.5", "model.onnx"))
+    for ir, opset, bad in ((onnx.IR_VERSION, onnx.defs.onnx_opset_version(), set()), (99, 13, {"RN020"}), (7, 99, {"RN021"})):
+        m.ir_version = ir
+        m.opset_import[0].version = opset
+        path = str(tmp_path / f"m{ir}_{opset}.onnx")
+        onnx.save(m, path)
+        report = json.loads(ci(path, "--format", "json").stdout)
+        codes = {d["code"] for d in report["steps"][1]["diagnostics"]}
+        assert codes == bad, (ir, opset, codes)
