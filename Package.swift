@@ -80,6 +80,14 @@ let package = Package(
         .executableTarget(name: "model-load-bench", dependencies: ["ResNetONNX", "ResNetRNW", "ResNetSystem"],
             path: "Benchmarks/model-load-bench", swiftSettings: optimizedInDebug),
 
+        // MARK: Fuzzing (issue 10): entries shared by the libFuzzer builds (scripts/fuzz,
+        // -sanitize=fuzzer -D FUZZING) and the tests that replay fixtures/fuzz.
+        .target(name: "ResNetFuzz", dependencies: ["ResNetCLI", "ResNetCheck", "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetShapes"],
+                swiftSettings: optimizedInDebug),
+        .executableTarget(name: "fuzz-onnx", dependencies: ["ResNetFuzz"], path: "Fuzz/fuzz-onnx"),
+        .executableTarget(name: "fuzz-rnw", dependencies: ["ResNetFuzz"], path: "Fuzz/fuzz-rnw"),
+        .executableTarget(name: "fuzz-ci", dependencies: ["ResNetFuzz"], path: "Fuzz/fuzz-ci"),
+
         // MARK: Tests
         .testTarget(
             name: "ResNetONNXTests", dependencies: ["ResNetONNX", "ResNetIR", "ResNetSystem"]),
@@ -96,6 +104,7 @@ let package = Package(
         .testTarget(
             name: "ResNetKernelsTests", dependencies: ["ResNetKernels", "ResNetKernelsReference"],
             swiftSettings: optimizedInDebug),
+        .testTarget(name: "ResNetFuzzTests", dependencies: ["ResNetFuzz", "ResNetONNX", "ResNetRNW"], swiftSettings: optimizedInDebug),
         .testTarget(
             name: "ResNetCLITests", dependencies: ["ResNetCLI", "resnet-convert", "resnet-check"],
             exclude: ["Golden"]),

@@ -62,51 +62,9 @@ public struct CICommand: ParsableCommand {
     public func run() throws {
         var pass = true
         try ToolError.run(tool: "resnet-check ci") {
-            var steps: [CIStep] = []
-            let (loaded, integrity) = try timed("integrity") { step -> LoadedModel? in
-                do {
-                    let l = try ModelFiles.load(model)
-                    if let p = GraphValidation.problems(l.model.graph).first {
-                        step.diagnostics.append(Diagnostic(.integrity, node: p.location, p.message))
-                    }
-                    step.detail = "\(l.format.rawValue), \(l.model.graph.initializers.count) initializers, \(l.fileSize) bytes"
-                    return l
-                } catch let e as RNWFileError where !e.error.isUnreadable {
-                    step.diagnostics.append(Diagnostic(.integrity, node: model, String(describing: e.error)))
-                } catch let e as ONNXError where !VerifyCommand.isNotAModel(e, path: model) {
-                    step.diagnostics.append(Diagnostic(.integrity, node: model, String(describing: e)))
-                }
-                return nil
-            }
-            steps.append(integrity)
-            if let loaded, integrity.diagnostics.isEmpty {
-                steps.append(try timed("validation") { step in
-                    step.diagnostics = ONNXValidation.findings(loaded.model)
-                    step.detail = "ir_version \(loaded.model.irVersion.map(String.init) ?? "none"), opsets \(loaded.model.opsetImports.map { "\($0.domain.isEmpty ? "ai.onnx" : $0.domain) \($0.version)" }.joined(separator: ", "))"
-                })
-                let shapes = ShapeChecker.check(loaded.model, file: model)
-                steps.append(try timed("shapes") { step in
-                    step.diagnostics = shapes.diagnostics
-                    step.detail = "\(shapes.model.family), \(shapes.blocks.count) residual blocks, \(shapes.summary.macs) MACs per sample"
-                })
-                steps.append(try timed("run") { step in try runStep(loaded, &step) })
-            } else {
-                for name in ["validation", "shapes", "run"] {
-                    steps.append(CIStep(name: name, status: .skipped, seconds: 0, detail: "the file failed its integrity check", diagnostics: []))
-                }
-            }
-            for k in steps.indices where steps[k].status != .skipped {
-                steps[k].status = steps[k].diagnostics.contains { $0.severity >= failOn } ? .failed : .passed
-            }
-            pass = !steps.contains { $0.status == .failed }
-            let r = CIReport(file: model, failOn: failOn, steps: steps, pass: pass)
-            let text: String
-            switch format {
-            case .text: text = CIRendering.text(r)
-            case .json: text = try CIRendering.json(r)
-            case .junit: text = CIRendering.junit(r)
-            case .github: text = CIRendering.github(r)
-            }
+            let r = try evaluate()
+            pass = r.pass
+            let text = try render(r)
             if let report {
                 let w = try AtomicFileWriter(destination: report, protectedInputs: [model] + (against.map { [$0] } ?? []))
                 try w.write(Array(text.utf8))
@@ -117,6 +75,58 @@ public struct CICommand: ParsableCommand {
             }
         }
         if !pass { throw ExitCode(ToolExit.modelWanting) }
+    }
+
+    /// The report in the chosen format.
+    public func render(_ r: CIReport) throws -> String {
+        switch format {
+        case .text: return CIRendering.text(r)
+        case .json: return try CIRendering.json(r)
+        case .junit: return CIRendering.junit(r)
+        case .github: return CIRendering.github(r)
+        }
+    }
+
+    /// Every step, in order; throws only for an unreadable file (exit 2).
+    /// Public so the ci fuzzer (Fuzz/) drives exactly what the command runs.
+    public func evaluate() throws -> CIReport {
+        var steps: [CIStep] = []
+        let (loaded, integrity) = try timed("integrity") { step -> LoadedModel? in
+            do {
+                let l = try ModelFiles.load(model)
+                if let p = GraphValidation.problems(l.model.graph).first {
+                    step.diagnostics.append(Diagnostic(.integrity, node: p.location, p.message))
+                }
+                step.detail = "\(l.format.rawValue), \(l.model.graph.initializers.count) initializers, \(l.fileSize) bytes"
+                return l
+            } catch let e as RNWFileError where !e.error.isUnreadable {
+                step.diagnostics.append(Diagnostic(.integrity, node: model, String(describing: e.error)))
+            } catch let e as ONNXError where !VerifyCommand.isNotAModel(e, path: model) {
+                step.diagnostics.append(Diagnostic(.integrity, node: model, String(describing: e)))
+            }
+            return nil
+        }
+        steps.append(integrity)
+        if let loaded, integrity.diagnostics.isEmpty {
+            steps.append(try timed("validation") { step in
+                step.diagnostics = ONNXValidation.findings(loaded.model)
+                step.detail = "ir_version \(loaded.model.irVersion.map(String.init) ?? "none"), opsets \(loaded.model.opsetImports.map { "\($0.domain.isEmpty ? "ai.onnx" : $0.domain) \($0.version)" }.joined(separator: ", "))"
+            })
+            let shapes = ShapeChecker.check(loaded.model, file: model)
+            steps.append(try timed("shapes") { step in
+                step.diagnostics = shapes.diagnostics
+                step.detail = "\(shapes.model.family), \(shapes.blocks.count) residual blocks, \(shapes.summary.macs) MACs per sample"
+            })
+            steps.append(try timed("run") { step in try runStep(loaded, &step) })
+        } else {
+            for name in ["validation", "shapes", "run"] {
+                steps.append(CIStep(name: name, status: .skipped, seconds: 0, detail: "the file failed its integrity check", diagnostics: []))
+            }
+        }
+        for k in steps.indices where steps[k].status != .skipped {
+            steps[k].status = steps[k].diagnostics.contains { $0.severity >= failOn } ? .failed : .passed
+        }
+        return CIReport(file: model, failOn: failOn, steps: steps, pass: !steps.contains { $0.status == .failed })
     }
 
     /// Runs one step, timing it.

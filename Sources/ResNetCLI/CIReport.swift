@@ -2,26 +2,26 @@ import Foundation
 import ResNetCheck
 
 /// One named step of `resnet-check ci`.
-struct CIStep: Encodable {
-    enum Status: String, Encodable { case passed, failed, skipped }
-    let name: String
-    var status: Status
-    var seconds: Double
+public struct CIStep: Encodable {
+    public enum Status: String, Encodable { case passed, failed, skipped }
+    public let name: String
+    public internal(set) var status: Status
+    public internal(set) var seconds: Double
     /// One line on what the step checked.
-    var detail: String
-    var diagnostics: [Diagnostic]
+    public internal(set) var detail: String
+    public internal(set) var diagnostics: [Diagnostic]
 }
 
 /// The whole gate: every step, and whether the model passes at --fail-on.
-struct CIReport: Encodable {
-    let file: String
-    let failOn: Severity
-    let steps: [CIStep]
-    let pass: Bool
+public struct CIReport: Encodable {
+    public let file: String
+    public let failOn: Severity
+    public let steps: [CIStep]
+    public let pass: Bool
 
     enum CodingKeys: String, CodingKey { case file, failOn = "fail_on", steps, pass }
 
-    var diagnostics: [Diagnostic] { steps.flatMap(\.diagnostics) }
+    public var diagnostics: [Diagnostic] { steps.flatMap(\.diagnostics) }
 }
 
 /// The ci report as text, JSON, JUnit XML or GitHub annotations.

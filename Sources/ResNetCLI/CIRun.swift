@@ -71,8 +71,8 @@ extension CICommand {
 }
 
 /// What differs between a lossless conversion and its original, by name.
-enum ModelComparison {
-    static func differences(_ a: Model, _ b: Model, candidate: String, original: String) -> [Diagnostic] {
+public enum ModelComparison {
+    public static func differences(_ a: Model, _ b: Model, candidate: String, original: String) -> [Diagnostic] {
         var out: [Diagnostic] = []
         func differ(_ node: String, _ what: String, _ x: String, _ y: String) {
             if out.count < 50 { out.append(Diagnostic(.conversionDiffers, node: node, "\(what) differs from \(original)", expected: y, actual: x)) }
@@ -93,13 +93,22 @@ enum ModelComparison {
         }
         if ga.inputs.map(\.name) != gb.inputs.map(\.name) { differ("graph", "inputs", "\(ga.inputs.map(\.name))", "\(gb.inputs.map(\.name))") }
         if ga.outputs.map(\.name) != gb.outputs.map(\.name) { differ("graph", "outputs", "\(ga.outputs.map(\.name))", "\(gb.outputs.map(\.name))") }
+        func compare(_ t: Tensor, _ u: Tensor) {
+            if t.dataType != u.dataType || t.dims != u.dims { differ(t.name, "tensor type", "\(t.dataType) \(t.dims)", "\(u.dataType) \(u.dims)"); return }
+            let same = t.data.withUnsafeBytes { p in u.data.withUnsafeBytes { q in p.count == q.count && p.elementsEqual(q) } }
+            if !same || t.strings != u.strings { differ(t.name, "tensor bytes", "\(t.data.count) bytes", "\(u.data.count) bytes, different") }
+        }
+        if ga.initializers.map(\.name) == gb.initializers.map(\.name) {
+            // Same names in the same order: pair by position, so duplicated names
+            // (which validation refuses, RN023) still compare tensor to tensor.
+            for (t, u) in zip(ga.initializers, gb.initializers) { compare(t, u) }
+            return out
+        }
         let byName = Dictionary(gb.initializers.map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
         let names = Set(ga.initializers.map(\.name))
         for t in ga.initializers {
             guard let u = byName[t.name] else { differ(t.name, "tensor", "present", "absent"); continue }
-            if t.dataType != u.dataType || t.dims != u.dims { differ(t.name, "tensor type", "\(t.dataType) \(t.dims)", "\(u.dataType) \(u.dims)"); continue }
-            let same = t.data.withUnsafeBytes { p in u.data.withUnsafeBytes { q in p.count == q.count && p.elementsEqual(q) } }
-            if !same || t.strings != u.strings { differ(t.name, "tensor bytes", "\(t.data.count) bytes", "\(u.data.count) bytes, different") }
+            compare(t, u)
         }
         for u in gb.initializers where !names.contains(u.name) { differ(u.name, "tensor", "absent", "present") }
         return out

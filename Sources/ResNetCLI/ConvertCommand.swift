@@ -77,10 +77,9 @@ public struct ConvertCommand: ParsableCommand {
                 if report.folded > 0 && !transforms.contains("fold-bn") { transforms.append("fold-bn") }
                 notes.append(FoldSummary.line(report))
             }
-            // Never write what our own verify would refuse: the graph rules, and .rnw's rank limit.
-            if let p = GraphValidation.problems(model.graph).first {
-                throw InputError("\(input): \(p) (resnet-check verify refuses this graph; nothing was written)")
-            }
+            // Never write what our own verify or ci would refuse as malformed: the graph
+            // rules, ONNX validation, and .rnw's rank limit.
+            try ModelGate.refuse(model, path: input, scope: .wellFormed, consequence: "so nothing was written")
             if outputFormat == .rnw, let t = model.graph.initializers.first(where: { $0.dims.count > RNWLayout.maxRank }) {
                 throw InputError("\(input): tensor '\(t.name)' has rank \(t.dims.count); .rnw holds rank <= \(RNWLayout.maxRank) (nothing was written)")
             }

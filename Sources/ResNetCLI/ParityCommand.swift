@@ -151,6 +151,7 @@ public struct ParityCommand: ParsableCommand {
         try ToolError.run(tool: "resnet-check parity") {
             let options = inputs.execOptions
             let modelA = try ModelFiles.load(a).model
+            try ModelGate.refuse(modelA, path: a, scope: .runnable, consequence: "so parity does not run it")
             let execA = Executor(model: modelA, options: options)
             var cases: [ParityCase] = []
             var hints: [String] = []
@@ -177,6 +178,7 @@ public struct ParityCommand: ParsableCommand {
             var firstFailing: String?
             if let b {
                 let modelB = try ModelFiles.load(b).model
+                try ModelGate.refuse(modelB, path: b, scope: .runnable, consequence: "so parity does not run it")
                 let (x, shape) = try inputs.load(for: modelA, budget: options.memoryBudget)
                 let execB = Executor(model: modelB, options: options)
                 let ya = try execA.run(x, shape: shape)

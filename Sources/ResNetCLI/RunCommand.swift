@@ -184,6 +184,7 @@ public struct RunCommand: ParsableCommand {
             }
             let options = inputs.execOptions
             let loaded = try ModelFiles.load(model)
+            try ModelGate.refuse(loaded.model, path: model, scope: .runnable, consequence: "so run does not execute it")
             let (x, shape) = try inputs.load(for: loaded.model, budget: options.memoryBudget)
             let executor = Executor(model: loaded.model, options: options)
             let start = ProcessInfoLite.monotonicSeconds()

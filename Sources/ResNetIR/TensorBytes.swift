@@ -13,6 +13,18 @@ public protocol ByteRegionOwner: AnyObject, Sendable {
     func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
 }
 
+/// An in-memory byte array shared by the tensors that borrow from it
+/// (models read from memory: tests, fuzzers).
+public final class OwnedBytes: ByteRegionOwner, @unchecked Sendable {
+    // @unchecked Sendable: `bytes` is a let of a value type, never mutated.
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public var byteCount: Int { bytes.count }
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try bytes.withUnsafeBytes(body)
+    }
+}
+
 /// A tensor's raw bytes: either an owned array or a range inside a shared,
 /// immutable region (e.g. a memory-mapped model file). Value semantics either way.
 public struct TensorBytes: Sendable {

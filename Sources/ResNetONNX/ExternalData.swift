@@ -1,17 +1,6 @@
 import ResNetIR
 import ResNetSystem
 
-/// An in-memory byte array shared by the tensors that borrow from it.
-final class OwnedBytes: ByteRegionOwner, @unchecked Sendable {
-    // @unchecked Sendable: `bytes` is a let of a value type, never mutated.
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    var byteCount: Int { bytes.count }
-    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try bytes.withUnsafeBytes(body)
-    }
-}
-
 /// Resolves ONNX external data (`data_location = EXTERNAL`, keys location,
 /// offset, length) relative to the model's folder, and refuses anything that
 /// could read outside it or block: absolute paths, `..` components, symbolic

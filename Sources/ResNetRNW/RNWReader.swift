@@ -41,6 +41,12 @@ public enum RNWReader {
         try file.withUnsafeBytes { try read(bytes: $0, owner: file, options: options) }
     }
 
+    /// Reads an .rnw held in memory (tests, fuzzers); tensors borrow from one shared copy.
+    public static func read(bytes: [UInt8], options: RNWReadOptions = RNWReadOptions()) throws -> RNWReadResult {
+        let owner = OwnedBytes(bytes)
+        return try owner.withUnsafeBytes { try read(bytes: $0, owner: owner, options: options) }
+    }
+
     static func read(bytes: UnsafeRawBufferPointer, owner: any ByteRegionOwner, options: RNWReadOptions) throws -> RNWReadResult {
         let size = bytes.count
         let minimum = RNWLayout.preambleSize + RNWLayout.trailerSize
