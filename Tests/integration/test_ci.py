@@ -127,3 +127,49 @@ def test_current_onnx_versions_are_valid_and_unknown_ones_are_not(tmp_path):
         report = json.loads(ci(path, "--format", "json").stdout)
         codes = {d["code"] for d in report["steps"][1]["diagnostics"]}
         assert codes == bad, (ir, opset, codes)
+
+
+def _validation_cases(tmp_path):
+    """Models only ci's validation step refused before the gate was shared."""
+    base = onnx.load(os.path.join(FIXTURES, "v1.5", "model.onnx"))
+    out = []
+    for name, edit in (
+        ("ir_version_99", lambda m: setattr(m, "ir_version", 99)),
+        ("opset_99", lambda m: m.opset_import[0].__setattr__("version", 99)),
+        ("duplicate_initializer", lambda m: m.graph.initializer.append(m.graph.initializer[0])),
+        ("int64_input", lambda m: m.graph.input[0].type.tensor_type.__setattr__("elem_type", onnx.TensorProto.INT64)),
+    ):
+        m = onnx.ModelProto()
+        m.CopyFrom(base)
+        edit(m)
+        path = str(tmp_path / f"{name}.onnx")
+        onnx.save(m, path)
+        out.append(path)
+    return out
+
+
+def test_run_and_parity_refuse_what_ci_refuses_and_accept_what_it_passes(tmp_path):
+    """One gate (issue 10, item 2): over the hostile table and the validation cases, a model ci fails
+    in its integrity, validation or shapes step is refused by run and parity (exit 2); a model ci passes
+    runs (and parity compares it rather than refusing it)."""
+    paths = [os.path.join(HOSTILE, c["file"]) for c in CASES] + _validation_cases(tmp_path)
+    refused = accepted = 0
+    for path in paths:
+        r = ci(path, "--format", "json")
+        if r.returncode == 2:
+            gate_fails = True
+        else:
+            report = json.loads(r.stdout)
+            gate_fails = any(d["severity"] == "error" for s in report["steps"][:3] for d in s["diagnostics"])
+        run = subprocess.run([tool("resnet-check"), "run", path, "--size", "32"], capture_output=True, text=True, timeout=120)
+        parity = subprocess.run([tool("resnet-check"), "parity", path, path, "--size", "32"], capture_output=True, text=True, timeout=120)
+        if gate_fails:
+            refused += 1
+            assert run.returncode == 2, (path, run.stdout, run.stderr)
+            assert parity.returncode == 2, (path, parity.stdout, parity.stderr)
+        elif r.returncode == 0:
+            accepted += 1
+            assert run.returncode == 0, (path, run.stderr)
+            # Not refused; a NaN output may still fail the comparison with itself (exit 1).
+            assert parity.returncode in (0, 1), (path, parity.stderr)
+    assert refused >= 190 and accepted >= 10, (refused, accepted)
