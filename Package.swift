@@ -20,6 +20,12 @@ let simdKernelSettings: [SwiftSetting] = optimizedInDebug + [
     .unsafeFlags(["-Xcc", "-march=x86-64-v3"]),
 ]
 
+/// The AVX-512 kernel set: SIMD16<Float> FMAs become zmm instructions only for
+/// x86-64-v4. Its code runs only where CPUID reports AVX-512 (KernelSet.detect).
+let avx512KernelSettings: [SwiftSetting] = optimizedInDebug + [
+    .unsafeFlags(["-Xcc", "-march=x86-64-v4"]),
+]
+
 let package = Package(
     name: "resnet-tools",
     platforms: [.macOS(.v13)],
@@ -33,6 +39,9 @@ let package = Package(
     ],
     targets: [
         // MARK: C shims
+        // Linked by what pkg-config says (no `link` in the module maps), so
+        // scripts/package can point PKG_CONFIG_PATH at .pc files naming the
+        // static archives and ship binaries without these .so dependencies.
         .systemLibrary(
             name: "CProtobufC", pkgConfig: "libprotobuf-c",
             providers: [.apt(["libprotobuf-c-dev"])]),
@@ -42,8 +51,7 @@ let package = Package(
         // protoc-c output for schemas/onnx.proto (scripts/gen_proto.sh), committed.
         .target(
             name: "ONNXProtoC", dependencies: ["CProtobufC"],
-            cSettings: [.unsafeFlags(["-Wno-everything"])],
-            linkerSettings: [.linkedLibrary("protobuf-c")]),
+            cSettings: [.unsafeFlags(["-Wno-everything"])]),
 
         // MARK: Swift layers
         .target(name: "ResNetSystem"),
@@ -61,12 +69,14 @@ let package = Package(
         .target(name: "CCPU"),
         .target(name: "ResNetKernelsReference", dependencies: ["CCPU"], swiftSettings: optimizedInDebug),
         .target(name: "ResNetKernels", dependencies: ["ResNetKernelsReference"], swiftSettings: simdKernelSettings),
-        .target(name: "ResNetExec", dependencies: ["ResNetIR", "ResNetShapes", "ResNetSystem", "ResNetKernels", "ResNetKernelsReference"],
+        .target(name: "ResNetKernelsAVX512", dependencies: ["ResNetKernelsReference"], swiftSettings: avx512KernelSettings),
+        .target(name: "ResNetExec", dependencies: ["ResNetIR", "ResNetShapes", "ResNetSystem", "ResNetKernels", "ResNetKernelsAVX512", "ResNetKernelsReference"],
                 swiftSettings: optimizedInDebug),
         .target(
             name: "ResNetCLI",
             dependencies: [
                 "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetShapes", "ResNetCheck", "ResNetExec", "ResNetSystem",
+                "ResNetKernelsReference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
@@ -102,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "ResNetExecTests", dependencies: ["ResNetExec", "ResNetONNX", "ResNetIR"], swiftSettings: optimizedInDebug),
         .testTarget(
-            name: "ResNetKernelsTests", dependencies: ["ResNetKernels", "ResNetKernelsReference"],
+            name: "ResNetKernelsTests", dependencies: ["ResNetKernels", "ResNetKernelsAVX512", "ResNetKernelsReference"],
             swiftSettings: optimizedInDebug),
         .testTarget(name: "ResNetFuzzTests", dependencies: ["ResNetFuzz", "ResNetONNX", "ResNetRNW"], swiftSettings: optimizedInDebug),
         .testTarget(

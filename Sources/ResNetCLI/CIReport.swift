@@ -1,5 +1,6 @@
 import Foundation
 import ResNetCheck
+import ResNetSystem
 
 /// One named step of `resnet-check ci`.
 public struct CIStep: Encodable {
@@ -35,7 +36,7 @@ enum CIRendering {
     static func text(_ r: CIReport) -> String {
         var out = "\(r.file): \(r.pass ? "PASS" : "FAIL") (fail on \(r.failOn.rawValue))\n"
         for s in r.steps {
-            out += "  \(s.name): \(s.status.rawValue) (\(String(format: "%.2f", s.seconds)) s) \(s.detail)\n"
+            out += "  \(s.name): \(s.status.rawValue) (\(ProcessInfoLite.format("%.2f", s.seconds)) s) \(s.detail)\n"
             for d in s.diagnostics {
                 out += "    \(d.severity.rawValue) \(d.code) \(d.node): \(d.message)\n"
                 if let e = d.expected, let a = d.actual { out += "      expected \(e), actual \(a)\n" }
@@ -78,10 +79,10 @@ enum CIRendering {
         let failures = r.steps.filter { $0.status == .failed }.count, skipped = r.steps.filter { $0.status == .skipped }.count
         let total = r.steps.reduce(0) { $0 + $1.seconds }
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"resnet-check ci\" tests=\"\(r.steps.count)\" failures=\"\(failures)\" skipped=\"\(skipped)\" time=\"\(String(format: "%.3f", total))\">\n"
-        out += "  <testsuite name=\"\(xml(r.file))\" tests=\"\(r.steps.count)\" failures=\"\(failures)\" skipped=\"\(skipped)\" time=\"\(String(format: "%.3f", total))\">\n"
+        out += "<testsuites name=\"resnet-check ci\" tests=\"\(r.steps.count)\" failures=\"\(failures)\" skipped=\"\(skipped)\" time=\"\(ProcessInfoLite.format("%.3f", total))\">\n"
+        out += "  <testsuite name=\"\(xml(r.file))\" tests=\"\(r.steps.count)\" failures=\"\(failures)\" skipped=\"\(skipped)\" time=\"\(ProcessInfoLite.format("%.3f", total))\">\n"
         for s in r.steps {
-            out += "    <testcase classname=\"resnet-check ci\" name=\"\(xml(s.name))\" time=\"\(String(format: "%.3f", s.seconds))\">"
+            out += "    <testcase classname=\"resnet-check ci\" name=\"\(xml(s.name))\" time=\"\(ProcessInfoLite.format("%.3f", s.seconds))\">"
             let lines = s.diagnostics.map { "\($0.severity.rawValue) \($0.code) \($0.node): \($0.message)" }.joined(separator: "\n")
             switch s.status {
             case .failed:

@@ -21,7 +21,8 @@ public struct ConvertCommand: ParsableCommand {
 
             Exit codes: 0 converted; 2 IN unreadable or invalid, or OUT not writable; \
             64 usage error.
-            """)
+            """,
+        version: ResNetToolsVersion.string)
 
     @Argument(help: "Input model (.onnx or .rnw).")
     public var input: String

@@ -26,13 +26,13 @@ enum NpyFile {
             for i in 0..<lenSize { headerLength |= Int(bytes[8 + i]) << (8 * i) }
             guard headerLength <= bytes.count - start, headerLength <= 1 << 20 else { throw NpyError.notNpy(path) }
             let header = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + headerLength)]), as: UTF8.self)
-            guard header.contains("'<f4'") || header.contains("\"<f4\"") else { throw NpyError.unsupported(path, "dtype is not '<f4'") }
-            guard header.contains("False") else { throw NpyError.unsupported(path, "array is in Fortran order") }
-            guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
+            guard header.firstRange(of: "'<f4'") != nil || header.firstRange(of: "\"<f4\"") != nil else { throw NpyError.unsupported(path, "dtype is not '<f4'") }
+            guard header.firstRange(of: "False") != nil else { throw NpyError.unsupported(path, "array is in Fortran order") }
+            guard let open = header.firstRange(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
                 throw NpyError.notNpy(path)
             }
             let shape = try header[open.upperBound..<close].split(separator: ",").map { part -> Int in
-                guard let d = Int(part.trimmingCharacters(in: .whitespaces)), d >= 0, d <= 1 << 40 else { throw NpyError.notNpy(path) }
+                guard let d = Int(part.trimmingSpaces), d >= 0, d <= 1 << 40 else { throw NpyError.notNpy(path) }
                 return d
             }
             var count = 1

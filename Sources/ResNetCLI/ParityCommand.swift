@@ -126,7 +126,7 @@ public struct ParityCommand: ParsableCommand {
             floors = try NoiseFloor.measure(exec, input: input, shape: shape, float32: actual)
             for (k, s) in stats.enumerated() where !s.pass && s.nanMismatches == 0 && s.infMismatches == 0 {
                 if let floor = floors?[k], ParityStats.withinFloor(actual: actual[k].values, expected: expected[k].2, floor: floor, multiple: floorMultiple) {
-                    hints.append("\(s.name): every error is within \(Int(floorMultiple)) x float32's own noise floor (\(String(format: "%.3e", floor))) for this model; try --tolerance auto")
+                    hints.append("\(s.name): every error is within \(Int(floorMultiple)) x float32's own noise floor (\(ProcessInfoLite.format("%.3e", floor))) for this model; try --tolerance auto")
                 }
             }
         }
@@ -229,14 +229,14 @@ public struct ParityCommand: ParsableCommand {
     }
 
     func text(_ r: ParityReport) -> String {
-        func e(_ v: Double) -> String { String(format: "%.3e", v) }
+        func e(_ v: Double) -> String { ProcessInfoLite.format("%.3e", v) }
         let auto = r.tolerance == "auto" ? ", or within \(ConvertSummary.format(floorMultiple, 1)) x float32's noise floor" : ""
         var out = "\(r.model) vs \(r.reference) (atol \(e(r.atol)), rtol \(e(r.rtol))\(auto)\(r.nanEqual ? ", NaN equals NaN" : ""))\n"
         for c in r.cases {
             for o in c.outputs {
-                out += "  \(c.input) \(o.name) \(o.shape): \(o.pass ? "pass" : "FAIL") max abs \(e(o.maxAbsError)), max rel \(e(o.maxRelError)), mean abs \(e(o.meanAbsError)), cosine \(String(format: "%.8f", o.cosineSimilarity)), \(o.failingElements) of \(o.elements) failing (\(o.nanMismatches) NaN mismatches, \(o.infMismatches) Inf mismatches)"
+                out += "  \(c.input) \(o.name) \(o.shape): \(o.pass ? "pass" : "FAIL") max abs \(e(o.maxAbsError)), max rel \(e(o.maxRelError)), mean abs \(e(o.meanAbsError)), cosine \(ProcessInfoLite.format("%.8f", o.cosineSimilarity)), \(o.failingElements) of \(o.elements) failing (\(o.nanMismatches) NaN mismatches, \(o.infMismatches) Inf mismatches)"
                 if let t1 = o.top1Agreement, let t5 = o.top5Agreement { out += ", top-1 \(Int(t1 * 100))%, top-5 \(Int(t5 * 100))%" }
-                if let floor = o.noiseFloor { out += ", noise floor \(e(floor)) (max abs / floor \(floor > 0 ? String(format: "%.2f", o.maxAbsError / floor) : "-"))" }
+                if let floor = o.noiseFloor { out += ", noise floor \(e(floor)) (max abs / floor \(floor > 0 ? ProcessInfoLite.format("%.2f", o.maxAbsError / floor) : "-"))" }
                 if o.nonFinitePairs > 0 {
                     out += "; statistics over \(o.finitePairs) of \(o.finitePairs + o.nonFinitePairs) pairs (\(o.nonFinitePairs) with NaN or Inf left out)"
                 }

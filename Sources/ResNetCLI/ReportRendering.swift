@@ -84,7 +84,7 @@ enum ReportRendering {
             cells.enumerated().map { i, c in
                 let pad = String(repeating: " ", count: widths[i] - c.count)
                 return rightAligned.contains(i) ? pad + c : c + pad
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) + "\n"
+            }.joined(separator: "  ").trailingSpacesRemoved + "\n"
         }
         return line(header) + line(widths.map { String(repeating: "-", count: $0) }) + rows.map(line).joined()
     }
@@ -94,8 +94,18 @@ enum ReportRendering {
 enum Annotation {
     /// A message: %, CR and LF escaped.
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+        s.replacing("%", with: "%25").replacing("\r", with: "%0D").replacing("\n", with: "%0A")
     }
     /// A property value (file=, title=): also : and , escaped.
-    static func property(_ s: String) -> String { escape(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C") }
+    static func property(_ s: String) -> String { escape(s).replacing(":", with: "%3A").replacing(",", with: "%2C") }
+}
+
+extension String {
+    /// Without trailing whitespace. (Stdlib only: Foundation's regular-expression
+    /// replacingOccurrences links ICU into a static binary.)
+    var trailingSpacesRemoved: String {
+        var s = Substring(self)
+        while s.last?.isWhitespace == true { s.removeLast() }
+        return String(s)
+    }
 }

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import ResNetExec
 import ResNetIR
+import ResNetKernelsReference
 import ResNetONNX
 import ResNetSystem
 
@@ -20,8 +21,14 @@ public struct InputOptions: ParsableArguments {
     @Option(help: "Height and width of a generated input when the model leaves them symbolic.")
     public var size: Int?
 
-    @Flag(help: "Use the scalar reference kernels instead of the SIMD ones (portable, slower).")
+    @Flag(help: "Use the scalar reference kernels instead of the SIMD ones (portable, slower); same as --kernels reference.")
     public var referenceKernels = false
+
+    @Option(help: "Kernel set: avx512, avx2 or reference. Default: the widest this CPU runs.")
+    public var kernels: KernelSet?
+
+    @Option(help: "Threads for the convolutions' GEMMs. Default: the cores this process may use.")
+    public var threads: Int?
 
     @Option(help: ArgumentHelp("Most bytes the input and each model's plan may allocate: a number of bytes, or with K, M, G or T (binary: 512M, 2G). Default: half the physical memory.",
                                valueName: "bytes"))
@@ -36,10 +43,16 @@ public struct InputOptions: ParsableArguments {
             throw ValidationError("--input '\(input)' has no known extension (expected .pb or .npy)")
         }
         if let maxMemory, maxMemory.bytes < 1 { throw ValidationError("--max-memory must be at least 1 byte") }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be from 1 to 256 (got \(threads))") }
+        if referenceKernels, let kernels, kernels != .reference {
+            throw ValidationError("--reference-kernels and --kernels \(kernels) contradict each other")
+        }
     }
 
     var memoryBudget: MemoryBudget { maxMemory.map { MemoryBudget(bytes: $0.bytes) } ?? .default }
-    var execOptions: ExecOptions { ExecOptions(referenceKernels: referenceKernels, memoryBudget: memoryBudget) }
+    var execOptions: ExecOptions {
+        ExecOptions(referenceKernels: referenceKernels, kernels: kernels, threads: threads, memoryBudget: memoryBudget)
+    }
 
     enum InputFormat {
         case pb, npy
@@ -119,7 +132,7 @@ public struct ByteSize: ExpressibleByArgument, Equatable, Sendable {
     public init(bytes: Int) { self.bytes = bytes }
 
     public init?(argument: String) {
-        var text = Substring(argument.trimmingCharacters(in: .whitespaces).uppercased())
+        var text = Substring(argument.trimmingSpaces.uppercased())
         if text.hasSuffix("IB") { text = text.dropLast(2) } else if text.hasSuffix("B") { text = text.dropLast() }
         var shift = 0
         if let unit = text.last, let k = "KMGT".firstIndex(of: unit) {
@@ -192,7 +205,7 @@ public struct RunCommand: ParsableCommand {
             let planned = ProcessInfoLite.monotonicSeconds()
             let outputs = try plan.run(x)
             let ran = ProcessInfoLite.monotonicSeconds()
-            print("\(model): input \(shape), \(plan.stepCount) steps, \(inputs.referenceKernels ? "reference" : "SIMD") kernels, plan \(ConvertSummary.format((planned - start) * 1e3, 1)) ms, run \(ConvertSummary.format((ran - planned) * 1e3, 1)) ms")
+            print("\(model): input \(shape), \(plan.stepCount) steps, \(options.kernels) kernels, plan \(ConvertSummary.format((planned - start) * 1e3, 1)) ms, run \(ConvertSummary.format((ran - planned) * 1e3, 1)) ms")
             for o in outputs {
                 var line = "\(o.name): shape \(o.shape), digest \(digest(o.values))"
                 if o.shape.count == 2, o.shape[1] >= 5, o.values.count >= o.shape[1] {
@@ -212,11 +225,5 @@ public struct RunCommand: ParsableCommand {
     }
 
     /// Same device and inode (so a second name or a symbolic link counts too); false when either is missing.
-    static func sameFile(_ a: String, _ b: String) -> Bool {
-        let fm = FileManager.default
-        guard let x = try? fm.attributesOfItem(atPath: a), let y = try? fm.attributesOfItem(atPath: b),
-              let dx = x[.systemNumber] as? NSNumber, let dy = y[.systemNumber] as? NSNumber,
-              let ix = x[.systemFileNumber] as? NSNumber, let iy = y[.systemFileNumber] as? NSNumber else { return false }
-        return dx == dy && ix == iy
-    }
+    static func sameFile(_ a: String, _ b: String) -> Bool { ProcessInfoLite.sameFile(a, b) }
 }

@@ -40,13 +40,13 @@ public struct ShapesCommand: ParsableCommand {
     func sweepSizes() throws -> [Int64] {
         guard let sweep else { return [] }
         let bad = ValidationError("--sweep '\(sweep)': expected START:STOP:STEP (e.g. 32:512:1) or a list (e.g. 224,225)")
-        if sweep.contains(":") {
+        if sweep.contains(Character(":")) {
             let parts = sweep.split(separator: ":").map { Int64($0) }
             guard parts.count == 3, let a = parts[0], let b = parts[1], let s = parts[2], a >= 1, b >= a, s >= 1,
                   (b - a) / s < 100_000 else { throw bad }
             return Array(stride(from: a, through: b, by: Int64.Stride(s)))
         }
-        let list = sweep.split(separator: ",").map { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        let list = sweep.split(separator: ",").map { Int64($0.trimmingSpaces) }
         guard !list.isEmpty, list.allSatisfy({ ($0 ?? 0) >= 1 }), list.count <= 100_000 else { throw bad }
         return list.compactMap { $0 }.sorted()
     }

@@ -64,3 +64,14 @@ public struct UsageError: Error {
     public let message: String
     public init(_ message: String) { self.message = message }
 }
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs. (Foundation's
+    /// trimmingCharacters(in: .whitespaces) links CharacterSet and with it ICU:
+    /// 45 MB of each static binary.)
+    var trimmingSpaces: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
+    }
+}

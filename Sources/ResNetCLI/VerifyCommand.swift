@@ -118,6 +118,7 @@ public struct CheckCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "resnet-check",
         abstract: "Check ResNet-family models (.onnx or .rnw).",
-        subcommands: [ShapesCommand.self, VerifyCommand.self, RunCommand.self, ParityCommand.self, CICommand.self])
+        version: ResNetToolsVersion.string,
+        subcommands: [ShapesCommand.self, VerifyCommand.self, RunCommand.self, ParityCommand.self, CICommand.self, BenchCommand.self])
     public init() {}
 }

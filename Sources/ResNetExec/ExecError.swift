@@ -1,3 +1,4 @@
+import ResNetKernelsReference
 /// Why a model cannot be planned or run. Every case names the node.
 public enum ExecError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedOp(node: String, opType: String)
@@ -7,6 +8,8 @@ public enum ExecError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingValue(node: String, value: String)
     case inputShape(name: String, expected: String, actual: [Int])
     case noAVX2
+    /// --kernels asked for a set this CPU cannot run.
+    case kernelsUnsupported(String)
     /// A plan or input that would allocate more than the budget (`bytes` nil: the size overflows).
     case overBudget(what: String, bytes: Int?, budget: Int)
     /// The model breaks a rule that the shared validation or shape library checks.
@@ -22,6 +25,7 @@ public enum ExecError: Error, Equatable, Sendable, CustomStringConvertible {
         case .missingValue: return "missingValue"
         case .inputShape: return "inputShape"
         case .noAVX2: return "noAVX2"
+        case .kernelsUnsupported: return "kernelsUnsupported"
         case .overBudget: return "overBudget"
         case .invalidModel: return "invalidModel"
         }
@@ -40,6 +44,8 @@ public enum ExecError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(what) needs \(size), over the memory budget of \(MemoryBudget.format(budget)); raise it with --max-memory BYTES if that is intended"
         case let .invalidModel(node, detail): return "node '\(node)': \(detail)"
         case .noAVX2: return "this CPU has no AVX2/FMA, which the SIMD kernels need; run with --reference-kernels (portable, slower)"
+        case let .kernelsUnsupported(set):
+            return "this CPU cannot run the \(set) kernels (it has: \(KernelSet.allCases.filter(\.isSupported).map(\.rawValue).joined(separator: ", "))); choose another --kernels"
         }
     }
 }

@@ -1,14 +1,25 @@
 import ResNetIR
+import ResNetSystem
 import ResNetKernels
 import ResNetKernelsReference
 
 public struct ExecOptions: Sendable {
-    /// Force the scalar reference kernels (portable; also the only path on a CPU without AVX2/FMA).
-    public var referenceKernels = false
+    /// The kernel set: by default the widest this CPU runs (AVX-512, AVX2, else the scalar reference).
+    public var kernels: KernelSet
+    /// Threads a GEMM splits over (default: the cores this process may use).
+    public var threads: Int
     /// The most the plan may allocate (buffers, workspaces, folded constants); checked before allocating.
     public var memoryBudget = MemoryBudget.default
-    public init(referenceKernels: Bool = false, memoryBudget: MemoryBudget = .default) {
-        self.referenceKernels = referenceKernels
+
+    /// Force the scalar reference kernels (portable; also the only path on a CPU without AVX2/FMA).
+    public var referenceKernels: Bool {
+        get { kernels == .reference }
+        set { kernels = newValue ? .reference : .detect() }
+    }
+
+    public init(referenceKernels: Bool = false, kernels: KernelSet? = nil, threads: Int? = nil, memoryBudget: MemoryBudget = .default) {
+        self.kernels = referenceKernels ? .reference : (kernels ?? .detect())
+        self.threads = max(1, threads ?? CPU.availableCores)
         self.memoryBudget = memoryBudget
     }
 }
@@ -36,7 +47,21 @@ enum PlanValue {
 /// One kernel call with every shape and buffer resolved at plan time.
 struct Step<T: ExecScalar> {
     let node: String
+    let op: String
+    /// Multiply-adds the step performs (Conv, Gemm, MatMul; 0 for the rest), for profiles.
+    let macs: Int
     let body: (ExecutionPlanOf<T>) -> Void
+}
+
+/// One step's share of a profiled run (`resnet-check bench`).
+public struct StepTiming: Sendable {
+    public let node: String
+    public let op: String
+    public let macs: Int
+    public let seconds: Double
+    public init(node: String, op: String, macs: Int, seconds: Double) {
+        self.node = node; self.op = op; self.macs = macs; self.seconds = seconds
+    }
 }
 
 /// The float32 plan `run` and `parity` execute.
@@ -94,6 +119,28 @@ public final class ExecutionPlanOf<T: ExecScalar> {
     /// Runs the model on `input` (row-major, `inputShape`); outputs as float32.
     public func run(_ input: [Float]) throws -> [ExecOutput] {
         try runExact(input).map { ExecOutput(name: $0.name, shape: $0.shape, values: $0.values.map { Float($0) }) }
+    }
+
+    /// The plan's multiply-adds per run (Conv, Gemm and MatMul steps).
+    public var macs: Int { steps.reduce(0) { $0 &+ $1.macs } }
+
+    /// Runs once, timing every step (the clock is read between steps only).
+    public func profile(_ input: [Float]) throws -> [StepTiming] {
+        guard input.count == inputShape.reduce(1, *) else {
+            throw ExecError.inputShape(name: inputName, expected: "\(inputShape)", actual: [input.count])
+        }
+        let dst = pointer(inputTensor)
+        for (i, v) in input.enumerated() { dst[i] = T(v) }
+        var out: [StepTiming] = []
+        out.reserveCapacity(steps.count)
+        var last = ProcessInfoLite.monotonicSeconds()
+        for step in steps {
+            step.body(self)
+            let now = ProcessInfoLite.monotonicSeconds()
+            out.append(StepTiming(node: step.node, op: step.op, macs: step.macs, seconds: now - last))
+            last = now
+        }
+        return out
     }
 
     /// Runs the model and returns outputs in the plan's own precision (a float64 plan's, unrounded).

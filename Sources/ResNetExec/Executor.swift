@@ -1,4 +1,6 @@
 import ResNetIR
+import ResNetKernels
+import ResNetKernelsAVX512
 import ResNetKernelsReference
 
 /// Runs a model on float32 inputs. Plans are built once per input shape and reused.
@@ -34,4 +36,16 @@ public final class Executor {
 
     /// Whether this CPU can run the SIMD kernels.
     public static var simdAvailable: Bool { CPU.hasAVX2FMA }
+}
+
+/// The selected kernel set's micro-kernel speed on one core, in GFLOP/s
+/// (0 for the reference set, which has no tile).
+public enum KernelPeakGFLOPs {
+    public static func measure(_ set: KernelSet, seconds: Double = 0.2) -> Double {
+        switch set {
+        case .avx512: return SgemmAVX512.measurePeak(seconds: seconds)
+        case .avx2: return SgemmAVX2.measurePeak(seconds: seconds)
+        case .reference: return 0
+        }
+    }
 }

@@ -111,7 +111,7 @@ extension Planner {
         let count = batch.reduce(1, *)
         maxGemmN = max(maxGemmN, n)
         let simd = self.simd
-        emit(node) { p in
+        emit(node, macs: count &* m &* n &* k) { p in
             var index = [Int](repeating: 0, count: batch.count)
             for t in 0..<count {
                 var ia = 0, ib = 0

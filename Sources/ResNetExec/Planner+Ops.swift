@@ -1,6 +1,7 @@
 import ResNetIR
 import ResNetShapes
 import ResNetKernels
+import ResNetKernelsAVX512
 import ResNetKernelsReference
 
 /// Calls `body` with the constant's values as `T`, or nil.
@@ -95,7 +96,49 @@ extension Planner {
             maxColumns = max(maxColumns, columns)
         }
         let simd = self.simd
-        emit(node) { p in
+        if simd {
+            // Prepare, then execute: the weights are packed for the kernel set's tile once, here.
+            guard let floats = PackedA.floatCount(m: mg, k: k, mr: kernels.tileRows) else {
+                throw ExecError.overBudget(what: "packed weights of '\(node.name)'", bytes: nil, budget: budget.bytes)
+            }
+            try chargeConstant(elements: floats, elementSize: 4 * group, what: "packed weights of '\(node.name)'")
+            let kernels = self.kernels, workspace = packedWorkspace
+            let macs = n &* m &* plane &* k  // each factor within the budget; a profile figure only
+            let packed = w.withValues { (wf: UnsafeBufferPointer<T>) in
+                (0..<group).map { gi in PackedA(a: asF32(base(wf)) + gi * mg * k, lda: k, m: mg, k: k, mr: kernels.tileRows) }
+            }
+            emit(node, macs: macs) { p in
+                withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
+                    for img in 0..<n {
+                        for gi in 0..<group {
+                            let src = p.pointer(x) + (img * xs[1] + gi * g.channels) * g.height * g.width
+                            let bMatrix: UnsafePointer<T>
+                            if g.isPointwise { bMatrix = UnsafePointer(src) } else {
+                                // Channels split over the threads: each writes its own rows of the columns.
+                                let threads = min(workspace.threads, g.channels), cols = p.columns.pointer
+                                let work = { (t: Int) in
+                                    Im2col.unfold(src, g, channels: (g.channels * t / threads)..<(g.channels * (t + 1) / threads), into: cols)
+                                }
+                                if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
+                                bMatrix = UnsafePointer(cols)
+                            }
+                            let out = asF32(p.pointer(y) + (img * m + gi * mg) * plane)
+                            let b = biasPointer.map { asF32($0 + gi * mg) }
+                            if kernels == .avx512 {
+                                SgemmAVX512.sgemm(n: plane, a: packed[gi], b: asF32(bMatrix), ldb: plane, c: out, ldc: plane, bias: b,
+                                                  epilogue: GemmEpilogue(relu: relu), workspace: workspace)
+                            } else {
+                                SgemmAVX2.sgemm(n: plane, a: packed[gi], b: asF32(bMatrix), ldb: plane, c: out, ldc: plane, bias: b,
+                                                epilogue: GemmEpilogue(relu: relu), workspace: workspace)
+                            }
+                        }
+                    }
+                }
+            }
+            set(output, .tensor(id: y, shape: outShape))
+            return
+        }
+        emit(node, macs: n &* m &* plane &* k) { p in
             w.withValues { (wf: UnsafeBufferPointer<T>) in withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
                 for img in 0..<n {
                     for gi in 0..<group {
@@ -195,7 +238,18 @@ extension Planner {
         let outShape = try outputShape(node)
         let y = newTensor(outShape)
         let planes = xs[0] * xs[1]
-        emit(node) { p in Pooling.pool(p.pointer(x), planes: planes, g, max: isMax, countIncludePad: includePad, into: p.pointer(y)) }
+        // Planes split over the plan's threads (each writes only its own output planes).
+        let threads = min(packedWorkspace.threads, max(planes, 1))
+        let (inPlane, outPlane) = (g.height * g.width, g.outH * g.outW)
+        emit(node) { p in
+            let src = p.pointer(x), dst = p.pointer(y)
+            let work = { (t: Int) in
+                let lo = planes * t / threads, hi = planes * (t + 1) / threads
+                guard hi > lo else { return }
+                Pooling.pool(src + lo * inPlane, planes: hi - lo, g, max: isMax, countIncludePad: includePad, into: dst + lo * outPlane)
+            }
+            if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
+        }
         set(node, .tensor(id: y, shape: outShape))
     }
 

@@ -67,7 +67,7 @@ extension Planner {
         let y = newTensor([m, n])
         maxGemmN = max(maxGemmN, n)
         let simd = self.simd
-        emit(node) { p in
+        emit(node, macs: m &* n &* k) { p in
             bkn.withUnsafeBufferPointer { bp in
                 let out = p.pointer(y)
                 if simd {
@@ -96,7 +96,7 @@ extension Planner {
         let y = newTensor([m, n])
         maxGemmN = max(maxGemmN, n)
         let simd = self.simd
-        emit(node) { p in
+        emit(node, macs: m &* n &* k) { p in
             w.withValues { (wf: UnsafeBufferPointer<T>) in
                 if simd {
                     Sgemm.sgemm(m: m, n: n, k: k, a: p.f32(a), lda: k, b: asF32(base(wf)), ldb: n, c: p.f32(y), ldc: n,

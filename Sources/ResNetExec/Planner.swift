@@ -33,20 +33,28 @@ final class Planner<T: ExecScalar> {
     /// Every value's shape (and small integer values) from the shared shape library, resolved for this input shape.
     var facts: [String: ValueFacts] = [:]
 
-    init(graph: Graph, opset: Int64, simd: Bool, budget: MemoryBudget) {
+    /// The kernel set convolutions run on (.reference when `simd` is false).
+    let kernels: KernelSet
+    /// Per-thread B panels of the packed GEMM (convolutions on a SIMD set).
+    let packedWorkspace: PackedGemmWorkspace
+
+    init(graph: Graph, opset: Int64, kernels: KernelSet, threads: Int, budget: MemoryBudget) {
         self.graph = graph
         self.opset = opset
-        self.simd = simd
+        self.kernels = kernels
+        self.simd = kernels != .reference
         self.budget = budget
         self.index = GraphIndex(graph)
+        self.packedWorkspace = PackedGemmWorkspace(threads: simd ? threads : 1, nr: kernels.tileColumns)
     }
 
     static func plan(_ model: Model, inputShape: [Int], options: ExecOptions) throws -> ExecutionPlanOf<T> {
         // SIMD kernels are float32 kernels: a float64 plan always runs the reference twins.
-        let simd = !options.referenceKernels && T.self == Float.self
-        if simd && !CPU.hasAVX2FMA { throw ExecError.noAVX2 }
+        let kernels = T.self == Float.self ? options.kernels : .reference
+        guard kernels.isSupported else { throw ExecError.kernelsUnsupported(kernels.rawValue) }
         try ModelValidation.validate(model)
-        let p = Planner(graph: model.graph, opset: model.defaultOpsetVersion ?? 21, simd: simd, budget: options.memoryBudget)
+        let p = Planner(graph: model.graph, opset: model.defaultOpsetVersion ?? 21, kernels: kernels, threads: options.threads,
+                        budget: options.memoryBudget)
         return try p.build(inputShape: inputShape)
     }
 
@@ -129,8 +137,8 @@ final class Planner<T: ExecScalar> {
         }
     }
 
-    func emit(_ node: Node, _ body: @escaping (ExecutionPlanOf<T>) -> Void) {
-        steps.append(Step(node: node.name, body: body))
+    func emit(_ node: Node, macs: Int = 0, _ body: @escaping (ExecutionPlanOf<T>) -> Void) {
+        steps.append(Step(node: node.name, op: node.opType, macs: macs, body: body))
     }
 
     // MARK: Build
@@ -196,6 +204,7 @@ final class Planner<T: ExecScalar> {
     /// panels), overflow-checked and held to the budget before any is allocated.
     func checkBudget(buffers: [Int]) throws {
         let gemmPanel = Sgemm.kc * (maxGemmN + 64) + GemmWorkspace.threads * Sgemm.kc * Sgemm.mr
+            + packedWorkspace.threads * PackedA.kc * (PackedGemmWorkspace.nc + kernels.tileColumns)
         var total = 0
         for n in buffers + [maxColumns, gemmPanel] {
             let (t, overflow) = total.addingReportingOverflow(n)

@@ -25,9 +25,18 @@ public enum Im2col {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func unfold<T: ExecScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, into col: UnsafeMutablePointer<T>) {
+        unfold(x, g, channels: 0..<g.channels, into: col)
+    }
+
+    /// The rows of channels `channels` only (rows c*kh*kw ..< (c+1)*kh*kw for each c), so
+    /// threads can unfold disjoint channel ranges of one image at once.
+    @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func unfold<T: ExecScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, channels: Range<Int>, into col: UnsafeMutablePointer<T>) {
         let plane = g.outH * g.outW
-        var row = 0
-        for c in 0..<g.channels {
+        var row = channels.lowerBound * g.kernelH * g.kernelW
+        for c in channels {
             let src = x + c * g.height * g.width
             for ky in 0..<g.kernelH {
                 for kx in 0..<g.kernelW {
@@ -37,6 +46,15 @@ public enum Im2col {
                         let out = dst + oy * g.outW
                         if iy < 0 || iy >= g.height { out.update(repeating: 0, count: g.outW); continue }
                         let line = src + iy * g.width
+                        if g.strideW == 1 {
+                            // Contiguous: zeros left of the image, one copy, zeros right of it.
+                            let shift = kx * g.dilationW - g.padLeft  // ix = ox + shift
+                            let first = min(g.outW, max(0, -shift)), end = max(first, min(g.outW, g.width - shift))
+                            if first > 0 { out.update(repeating: 0, count: first) }
+                            if end > first { (out + first).update(from: line + first + shift, count: end - first) }
+                            if end < g.outW { (out + end).update(repeating: 0, count: g.outW - end) }
+                            continue
+                        }
                         for ox in 0..<g.outW {
                             let ix = ox * g.strideW - g.padLeft + kx * g.dilationW
                             out[ox] = ix >= 0 && ix < g.width ? line[ix] : 0

@@ -75,4 +75,12 @@ public enum ProcessInfoLite {
     public static func isTerminal(fileDescriptor fd: Int32) -> Bool { Sys.isTerminal(fd) }
     public static func environment(_ name: String) -> String? { Sys.environment(name) }
     public static func writeStandardError(_ text: String) { Sys.writeStandardError(text) }
+    /// Whether two paths name the same file (same device and inode: a second name
+    /// or a symbolic link counts too); false when either is missing.
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        guard let x = Sys.fileIdentity(a), let y = Sys.fileIdentity(b) else { return false }
+        return x == y
+    }
+    /// printf-style text for one number: `format("%.3e", x)`.
+    public static func format(_ spec: String, _ value: Double) -> String { Sys.format(spec, value) }
 }

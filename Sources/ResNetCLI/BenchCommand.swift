@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import ResNetExec
+import ResNetKernelsReference
+import ResNetSystem
+
+extension KernelSet: ExpressibleByArgument {}
+
+/// `resnet-check bench MODEL`: latency, throughput and a per-layer profile (issue 11).
+public struct BenchCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time a model on the executor: latency percentiles, images/s, GFLOP/s against the micro-kernel's peak, and the slowest layers.",
+        discussion: """
+            The plan is built once (weights packed for the kernel set), then run --warmup times \
+            untimed and --runs times timed; then three profiled runs time every step. GFLOP/s \
+            counts 2 per multiply-add of Conv, Gemm and MatMul. The peak is the selected \
+            micro-kernel's own speed on one core (A and B in L1), measured in this run, times \
+            --threads. JSON keys: schemas/bench-report.schema.json.
+            """)
+
+    public enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    @Argument(help: "Model file (.onnx or .rnw).") public var model: String
+    @OptionGroup public var inputs: InputOptions
+    @Option(help: "Untimed runs first.") public var warmup: Int = 3
+    @Option(help: "Timed runs.") public var runs: Int = 20
+    @Option(help: "Layers listed in the profile, slowest first.") public var top: Int = 10
+    @Option(help: "Output format: text or json.") public var format: Format = .text
+
+    public init() {}
+
+    public func validate() throws {
+        guard ModelFormat(path: model) != nil else { throw ValidationError("'\(model)' has no known extension (expected .onnx or .rnw)") }
+        guard warmup >= 0, runs >= 1, runs <= 100_000, top >= 0 else { throw ValidationError("--warmup >= 0, 1 <= --runs <= 100000, --top >= 0") }
+    }
+
+    public func run() throws {
+        try ToolError.run(tool: "resnet-check bench") {
+            let options = inputs.execOptions
+            let loaded = try ModelFiles.load(model)
+            try ModelGate.refuse(loaded.model, path: model, scope: .runnable, consequence: "so bench does not run it")
+            let (x, shape) = try inputs.load(for: loaded.model, budget: options.memoryBudget)
+            let plan = try Executor(model: loaded.model, options: options).plan(inputShape: shape)
+            for _ in 0..<warmup { _ = try plan.run(x) }
+            var times: [Double] = []
+            for _ in 0..<runs {
+                let start = ProcessInfoLite.monotonicSeconds()
+                _ = try plan.run(x)
+                times.append(ProcessInfoLite.monotonicSeconds() - start)
+            }
+            var perStep: [StepTiming] = []
+            for round in 0..<3 {
+                let t = try plan.profile(x)
+                perStep = round == 0 ? t : zip(perStep, t).map {
+                    StepTiming(node: $0.node, op: $0.op, macs: $0.macs, seconds: $0.seconds + $1.seconds)
+                }
+            }
+            let peakPerCore = KernelPeakGFLOPs.measure(options.kernels)
+            let report = BenchReport.make(model: model, shape: shape, options: options, times: times, warmup: warmup,
+                                          macs: plan.macs, steps: perStep.map { StepTiming(node: $0.node, op: $0.op, macs: $0.macs, seconds: $0.seconds / 3) },
+                                          peakPerCore: peakPerCore, top: top)
+            if format == .json {
+                let e = JSONEncoder()
+                e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try e.encode(report), as: UTF8.self))
+            } else {
+                print(report.text, terminator: "")
+            }
+        }
+    }
+}
+
+/// What `bench` reports (JSON names via CodingKeys; schemas/bench-report.schema.json).
+struct BenchReport: Encodable {
+    struct Layer: Encodable {
+        let node: String, op: String, milliseconds: Double, share: Double, gflopsPerSecond: Double, percentOfPeak: Double?
+        enum CodingKeys: String, CodingKey {
+            case node, op, milliseconds, share
+            case gflopsPerSecond = "gflops_per_second", percentOfPeak = "percent_of_peak"
+        }
+    }
+    let model: String, inputShape: [Int], kernels: String, threads: Int, runs: Int, warmup: Int
+    let p50Milliseconds: Double, p90Milliseconds: Double, minMilliseconds: Double
+    let imagesPerSecond: Double, gmacs: Double, gflopsPerSecond: Double
+    let kernelPeakGflopsPerCore: Double, percentOfPeak: Double?, peakRSSBytes: Int
+    let layers: [Layer]
+
+    enum CodingKeys: String, CodingKey {
+        case model, kernels, threads, runs, warmup, gmacs, layers
+        case inputShape = "input_shape", p50Milliseconds = "p50_ms", p90Milliseconds = "p90_ms", minMilliseconds = "min_ms"
+        case imagesPerSecond = "images_per_second", gflopsPerSecond = "gflops_per_second"
+        case kernelPeakGflopsPerCore = "kernel_peak_gflops_per_core", percentOfPeak = "percent_of_peak", peakRSSBytes = "peak_rss_bytes"
+    }
+
+    static func make(model: String, shape: [Int], options: ExecOptions, times: [Double], warmup: Int, macs: Int,
+                     steps: [StepTiming], peakPerCore: Double, top: Int) -> BenchReport {
+        let sorted = times.sorted()
+        func percentile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))] }
+        let p50 = percentile(0.5)
+        let flops = 2 * Double(macs)
+        let peak = peakPerCore * Double(options.threads)
+        let total = steps.reduce(0) { $0 + $1.seconds }
+        let layers = steps.sorted { $0.seconds > $1.seconds }.prefix(top).map { s -> Layer in
+            let g = s.seconds > 0 ? 2 * Double(s.macs) / s.seconds / 1e9 : 0
+            return Layer(node: s.node, op: s.op, milliseconds: s.seconds * 1e3, share: total > 0 ? s.seconds / total : 0,
+                         gflopsPerSecond: g, percentOfPeak: peak > 0 && s.macs > 0 ? 100 * g / peak : nil)
+        }
+        let gflops = p50 > 0 ? flops / p50 / 1e9 : 0
+        return BenchReport(model: model, inputShape: shape, kernels: options.kernels.rawValue, threads: options.threads, runs: times.count,
+                           warmup: warmup, p50Milliseconds: p50 * 1e3, p90Milliseconds: percentile(0.9) * 1e3, minMilliseconds: sorted[0] * 1e3,
+                           imagesPerSecond: p50 > 0 ? Double(shape.first ?? 1) / p50 : 0, gmacs: Double(macs) / 1e9, gflopsPerSecond: gflops,
+                           kernelPeakGflopsPerCore: peakPerCore, percentOfPeak: peak > 0 ? 100 * gflops / peak : nil,
+                           peakRSSBytes: ProcessInfoLite.peakResidentBytes(), layers: Array(layers))
+    }
+
+    var text: String {
+        func f(_ v: Double, _ d: Int = 1) -> String { ProcessInfoLite.format("%.\(d)f", v) }
+        var out = "\(model): input \(inputShape), \(kernels) kernels, \(threads) thread(s), \(runs) runs after \(warmup) warm-up\n"
+        out += "  latency p50 \(f(p50Milliseconds, 2)) ms, p90 \(f(p90Milliseconds, 2)) ms, min \(f(minMilliseconds, 2)) ms; \(f(imagesPerSecond)) images/s\n"
+        out += "  \(f(gmacs, 3)) GMACs, \(f(gflopsPerSecond)) GFLOP/s"
+        if let percentOfPeak { out += " = \(f(percentOfPeak))% of the micro-kernel's \(f(kernelPeakGflopsPerCore)) GFLOP/s per core x \(threads)" }
+        out += "; peak RSS \(peakRSSBytes / 1_048_576) MiB\n"
+        out += "  slowest layers (mean of 3 profiled runs):\n"
+        for l in layers {
+            out += "    \(f(l.milliseconds, 2)) ms  \(f(100 * l.share))%  \(l.op) \(l.node)"
+            if l.gflopsPerSecond > 0 { out += "  \(f(l.gflopsPerSecond)) GFLOP/s" }
+            if let p = l.percentOfPeak { out += " (\(f(p))% of peak)" }
+            out += "\n"
+        }
+        return out
+    }
+}

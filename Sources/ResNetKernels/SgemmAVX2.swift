@@ -1,0 +1,49 @@
+import ResNetKernelsReference
+
+/// The AVX2 kernel set's GEMM tile: 6 rows x 16 columns, 12 of the 16 ymm
+/// registers as accumulators (6 x 2 SIMD8), B loaded as 2 ymm per k and A
+/// broadcast per row. Built for x86-64-v3, so each addingProduct is one vfmadd231ps.
+public enum AVX2Tile: GemmMicroKernel {
+    public static let mr = 6
+    public static let nr = 16
+
+    @inline(__always)
+    public static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                            rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, relu: Bool) {
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+        var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+        let rawB = UnsafeRawPointer(b)
+        for p in 0..<k {
+            // Sound: the B panel holds k x 16 floats, the A panel k x 6 (PackedA, PackedGemm.packB).
+            let b0 = rawB.loadUnaligned(fromByteOffset: p * 64, as: SIMD8<Float>.self)
+            let b1 = rawB.loadUnaligned(fromByteOffset: p * 64 + 32, as: SIMD8<Float>.self)
+            let ap = a + p * 6
+            var x = SIMD8<Float>(repeating: ap[0]); c00.addProduct(x, b0); c01.addProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap[1]); c10.addProduct(x, b0); c11.addProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap[2]); c20.addProduct(x, b0); c21.addProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap[3]); c30.addProduct(x, b0); c31.addProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap[4]); c40.addProduct(x, b0); c41.addProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap[5]); c50.addProduct(x, b0); c51.addProduct(x, b1)
+        }
+        if rows > 0 { Sgemm.store(c00, c01, row: c, cols: cols, accumulate: accumulate, bias: bias?[0], relu: relu) }
+        if rows > 1 { Sgemm.store(c10, c11, row: c + ldc, cols: cols, accumulate: accumulate, bias: bias?[1], relu: relu) }
+        if rows > 2 { Sgemm.store(c20, c21, row: c + 2 * ldc, cols: cols, accumulate: accumulate, bias: bias?[2], relu: relu) }
+        if rows > 3 { Sgemm.store(c30, c31, row: c + 3 * ldc, cols: cols, accumulate: accumulate, bias: bias?[3], relu: relu) }
+        if rows > 4 { Sgemm.store(c40, c41, row: c + 4 * ldc, cols: cols, accumulate: accumulate, bias: bias?[4], relu: relu) }
+        if rows > 5 { Sgemm.store(c50, c51, row: c + 5 * ldc, cols: cols, accumulate: accumulate, bias: bias?[5], relu: relu) }
+    }
+}
+
+/// The AVX2 set's entry points.
+public enum SgemmAVX2 {
+    public static func sgemm(n: Int, a: PackedA, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                             bias: UnsafePointer<Float>?, epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX2Tile>.sgemm(n: n, a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, epilogue: epilogue, workspace: workspace)
+    }
+}
+
+extension SgemmAVX2 {
+    /// The AVX2 tile's GFLOP/s on one core (KernelPeak), compiled for x86-64-v3.
+    public static func measurePeak(seconds: Double = 0.2) -> Double { KernelPeak.measure(AVX2Tile.self, seconds: seconds) }
+}

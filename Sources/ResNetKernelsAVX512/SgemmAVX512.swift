@@ -1,0 +1,75 @@
+import ResNetKernelsReference
+
+/// The AVX-512 kernel set's GEMM tile: 6 rows x 32 columns, 12 zmm accumulators
+/// (6 x 2 SIMD16), B as 2 zmm per k, A broadcast per row. This target is built
+/// for x86-64-v4, so SIMD16<Float>.addingProduct is one vfmadd231ps zmm; it runs
+/// only where CPUID reports AVX-512 (KernelSet.detect).
+public enum AVX512Tile: GemmMicroKernel {
+    public static let mr = 6
+    public static let nr = 32
+
+    @inline(__always)
+    public static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                            rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, relu: Bool) {
+        var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
+        var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
+        var c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
+        let rawB = UnsafeRawPointer(b)
+        for p in 0..<k {
+            // Sound: the B panel holds k x 32 floats, the A panel k x 6 (PackedA, PackedGemm.packB).
+            let b0 = rawB.loadUnaligned(fromByteOffset: p * 128, as: SIMD16<Float>.self)
+            let b1 = rawB.loadUnaligned(fromByteOffset: p * 128 + 64, as: SIMD16<Float>.self)
+            let ap = a + p * 6
+            var x = SIMD16<Float>(repeating: ap[0]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap[1]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap[2]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap[3]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap[4]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap[5]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+        }
+        if rows > 0 { store(c00, c01, c, cols, accumulate, bias?[0], relu) }
+        if rows > 1 { store(c10, c11, c + ldc, cols, accumulate, bias?[1], relu) }
+        if rows > 2 { store(c20, c21, c + 2 * ldc, cols, accumulate, bias?[2], relu) }
+        if rows > 3 { store(c30, c31, c + 3 * ldc, cols, accumulate, bias?[3], relu) }
+        if rows > 4 { store(c40, c41, c + 4 * ldc, cols, accumulate, bias?[4], relu) }
+        if rows > 5 { store(c50, c51, c + 5 * ldc, cols, accumulate, bias?[5], relu) }
+    }
+
+    /// One row of a tile: the first `cols` of lo|hi, with C, bias and ReLU as asked.
+    @inline(__always)
+    static func store(_ accLo: SIMD16<Float>, _ accHi: SIMD16<Float>, _ row: UnsafeMutablePointer<Float>, _ cols: Int,
+                      _ accumulate: Bool, _ bias: Float?, _ relu: Bool) {
+        var lo = accLo, hi = accHi
+        if cols == 32 {
+            let raw = UnsafeMutableRawPointer(row)
+            if accumulate {
+                lo += raw.loadUnaligned(as: SIMD16<Float>.self)
+                hi += raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            }
+            if let bias { lo += SIMD16(repeating: bias); hi += SIMD16(repeating: bias) }
+            if relu { lo = lo.replacing(with: 0, where: lo .< 0); hi = hi.replacing(with: 0, where: hi .< 0) }
+            raw.storeBytes(of: lo, as: SIMD16<Float>.self)
+            raw.storeBytes(of: hi, toByteOffset: 64, as: SIMD16<Float>.self)
+        } else {
+            for j in 0..<cols {
+                var v = j < 16 ? lo[j] : hi[j - 16]
+                if accumulate { v += row[j] }
+                if let bias { v += bias }
+                row[j] = relu ? max(v, 0) : v
+            }
+        }
+    }
+}
+
+/// The AVX-512 set's entry points.
+public enum SgemmAVX512 {
+    public static func sgemm(n: Int, a: PackedA, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                             bias: UnsafePointer<Float>?, epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX512Tile>.sgemm(n: n, a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, epilogue: epilogue, workspace: workspace)
+    }
+}
+
+extension SgemmAVX512 {
+    /// The AVX-512 tile's GFLOP/s on one core (KernelPeak), compiled for x86-64-v4.
+    public static func measurePeak(seconds: Double = 0.2) -> Double { KernelPeak.measure(AVX512Tile.self, seconds: seconds) }
+}

@@ -1,0 +1,195 @@
+import Dispatch
+/// The blocked SGEMM driver shared by the SIMD kernel sets (issue 11): MLAS-style
+/// prepare-then-execute. A (the weights, constant) is packed once, at plan time,
+/// into `PackedA`; each call packs only B. Generic over the micro-kernel and
+/// `@inlinable`, so each kernel target (AVX2 built for x86-64-v3, AVX-512 for
+/// x86-64-v4) specializes and compiles it with its own instruction set.
+///
+/// Blocking, for C[M,N] = A[M,K] · B[K,N]:
+/// - K in slices of `kc` (256): a packed B panel is kc x nr floats (16 KiB for
+///   nr 16, 32 KiB for nr 32) and stays in L1 while every M panel passes over it;
+/// - A slices (M x kc) stream from L2; N in blocks of `nc` columns per thread;
+/// - threads take disjoint column ranges when N is wide, disjoint M panels
+///   otherwise; each packs its own B, so no thread waits on another.
+public protocol GemmMicroKernel {
+    /// Rows and columns of one register tile.
+    static var mr: Int { get }
+    static var nr: Int { get }
+    /// acc = A_panel (kc x mr, interleaved by k) · B_panel (kc x nr); then C (+)= acc,
+    /// + bias[row], ReLU, stored to the valid rows x cols of C.
+    static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                     rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, relu: Bool)
+}
+
+/// A weight matrix A[M,K] packed for one micro-kernel shape: for each K slice,
+/// M panels of mr rows (zero-padded past M), each kb x mr interleaved by k.
+public final class PackedA: @unchecked Sendable {
+    // @unchecked Sendable: written once in init, read-only afterwards.
+    public let m: Int, k: Int, mr: Int
+    public static let kc = 256
+    @usableFromInline let storage: UnsafeMutablePointer<Float>
+    public let count: Int
+
+    /// Floats a packing of M x K for panels of `mr` rows takes, nil on overflow.
+    public static func floatCount(m: Int, k: Int, mr: Int) -> Int? {
+        let (rows, o1) = ((m + mr - 1) / mr).multipliedReportingOverflow(by: mr)
+        let (n, o2) = rows.multipliedReportingOverflow(by: k)
+        return o1 || o2 ? nil : max(n, 1)
+    }
+
+    /// Packs A (row-major, leading dimension lda). The caller checked floatCount against its budget.
+    public init(a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, mr: Int) {
+        self.m = m; self.k = k; self.mr = mr
+        count = Self.floatCount(m: m, k: k, mr: mr) ?? 1
+        storage = .allocate(capacity: count)
+        let panels = (m + mr - 1) / mr
+        var k0 = 0
+        while k0 < k {
+            let kb = min(Self.kc, k - k0)
+            for pm in 0..<panels {
+                let out = storage + sliceOffset(k0) + pm * kb * mr
+                let rows = min(mr, m - pm * mr)
+                for p in 0..<kb {
+                    for r in 0..<mr { out[p * mr + r] = r < rows ? a[(pm * mr + r) * lda + k0 + p] : 0 }
+                }
+            }
+            k0 += kb
+        }
+    }
+    deinit { storage.deallocate() }
+
+    /// Where the slice starting at k0 begins: every earlier slice is kc wide.
+    @inlinable public func sliceOffset(_ k0: Int) -> Int { k0 * ((m + mr - 1) / mr) * mr }
+    @inlinable public func panel(k0: Int, kb: Int, pm: Int) -> UnsafePointer<Float> { UnsafePointer(storage + sliceOffset(k0) + pm * kb * mr) }
+}
+
+/// Per-thread B panels, allocated once by the plan.
+public final class PackedGemmWorkspace: @unchecked Sendable {
+    // @unchecked: thread t only ever touches packedB[t].
+    public let threads: Int
+    public static let nc = 512
+    @usableFromInline let packedB: [UnsafeMutablePointer<Float>]
+    public init(threads: Int, nr: Int) {
+        self.threads = max(threads, 1)
+        let cols = (Self.nc + nr - 1) / nr * nr
+        packedB = (0..<self.threads).map { _ in .allocate(capacity: PackedA.kc * cols) }
+    }
+    deinit { for p in packedB { p.deallocate() } }
+}
+
+public enum PackedGemm<Kernel: GemmMicroKernel> {
+    /// C[M,N] (+)= packedA · B[K,N] (+ bias) (ReLU); B row-major with leading dimension ldb.
+    @inlinable
+    public static func sgemm(n: Int, a: PackedA, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                             bias: UnsafePointer<Float>?, epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
+        let m = a.m, k = a.k
+        guard m > 0, n > 0 else { return }
+        precondition(a.mr == Kernel.mr, "weights packed for mr \(a.mr), kernel has \(Kernel.mr)")
+        if k == 0 {
+            for i in 0..<m { for j in 0..<n {
+                var v: Float = epilogue.accumulate ? c[i * ldc + j] : 0
+                if let bias { v += bias[i] }
+                c[i * ldc + j] = epilogue.relu ? max(v, 0) : v
+            } }
+            return
+        }
+        let panelsM = (m + Kernel.mr - 1) / Kernel.mr
+        let threads = workspace.threads
+        // Wide N: split columns (in whole nr panels); narrow N: split M panels.
+        let splitN = n >= threads * 4 * Kernel.nr || panelsM < threads
+        let work = { (t: Int) in
+            var mRange = 0..<panelsM, nRange = 0..<n
+            if threads > 1 {
+                if splitN {
+                    let panelsN = (n + Kernel.nr - 1) / Kernel.nr
+                    let lo = panelsN * t / threads * Kernel.nr, hi = min(n, panelsN * (t + 1) / threads * Kernel.nr)
+                    nRange = lo..<max(lo, hi)
+                } else {
+                    mRange = (panelsM * t / threads)..<(panelsM * (t + 1) / threads)
+                }
+            }
+            guard !mRange.isEmpty, !nRange.isEmpty else { return }
+            block(a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, epilogue: epilogue,
+                  mRange: mRange, nRange: nRange, packedB: workspace.packedB[t])
+        }
+        if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
+    }
+
+    @inlinable
+    public static func block(a: PackedA, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                      bias: UnsafePointer<Float>?, epilogue: GemmEpilogue,
+                      mRange: Range<Int>, nRange: Range<Int>, packedB: UnsafeMutablePointer<Float>) {
+        let m = a.m, k = a.k, mr = Kernel.mr, nr = Kernel.nr
+        var n0 = nRange.lowerBound
+        while n0 < nRange.upperBound {
+            let nb = min(PackedGemmWorkspace.nc, nRange.upperBound - n0)
+            let panelsN = (nb + nr - 1) / nr
+            var k0 = 0
+            while k0 < k {
+                let kb = min(PackedA.kc, k - k0)
+                packB(b + k0 * ldb + n0, ldb: ldb, k: kb, n: nb, nr: nr, into: packedB)
+                let last = k0 + kb == k
+                let accumulate = k0 > 0 || epilogue.accumulate
+                // B panel (kb x nr) stays in L1 while every M panel of this thread passes over it.
+                for pn in 0..<panelsN {
+                    let j0 = pn * nr
+                    let bp = UnsafePointer(packedB + pn * kb * nr)
+                    for pm in mRange {
+                        let i0 = pm * mr
+                        Kernel.tile(k: kb, a: a.panel(k0: k0, kb: kb, pm: pm), b: bp, c: c + i0 * ldc + n0 + j0, ldc: ldc,
+                                    rows: min(mr, m - i0), cols: min(nr, nb - j0), accumulate: accumulate,
+                                    bias: last ? bias.map { $0 + i0 } : nil, relu: last && epilogue.relu)
+                    }
+                }
+                k0 += kb
+            }
+            n0 += nb
+        }
+    }
+
+    /// B[0..<k, 0..<n] -> panels of k x nr, zero-padded past column n.
+    @inlinable
+    public static func packB(_ b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, nr: Int, into out: UnsafeMutablePointer<Float>) {
+        var dst = out
+        var j0 = 0
+        while j0 < n {
+            let cols = min(nr, n - j0)
+            for p in 0..<k {
+                dst.update(from: b + p * ldb + j0, count: cols)
+                if cols < nr { (dst + cols).update(repeating: 0, count: nr - cols) }
+                dst += nr
+            }
+            j0 += nr
+        }
+    }
+}
+
+/// The micro-kernel's own speed on one core, with A and B in L1 and C in
+/// registers' reach: the ceiling `bench` reports each layer against.
+public enum KernelPeak {
+    /// GFLOP/s (2 per multiply-add) of `Kernel.tile` at k = 256, measured for about `seconds`.
+    @inlinable
+    public static func measure<Kernel: GemmMicroKernel>(_: Kernel.Type, seconds: Double = 0.2) -> Double {
+        let k = 256
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: k * Kernel.mr)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: k * Kernel.nr)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: Kernel.mr * Kernel.nr)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<(k * Kernel.mr) { a[i] = Float(i % 7) * 0.01 }
+        for i in 0..<(k * Kernel.nr) { b[i] = Float(i % 5) * 0.01 }
+        c.initialize(repeating: 0, count: Kernel.mr * Kernel.nr)
+        var best = 0.0
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        repeat {
+            let reps = 2000
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<reps {
+                Kernel.tile(k: k, a: a, b: b, c: c, ldc: Kernel.nr, rows: Kernel.mr, cols: Kernel.nr,
+                            accumulate: true, bias: nil, relu: false)
+            }
+            let ns = Double(DispatchTime.now().uptimeNanoseconds - start)
+            best = max(best, Double(2 * k * Kernel.mr * Kernel.nr * reps) / ns)
+        } while DispatchTime.now().uptimeNanoseconds < deadline
+        return best
+    }
+}

@@ -1,0 +1,67 @@
+import Testing
+import ResNetKernels
+import ResNetKernelsAVX512
+import ResNetKernelsReference
+
+/// Both SIMD kernel sets' packed GEMM (weights packed once, B per call, split
+/// over threads) against the naive twin at sizes on both sides of every tile
+/// edge: M around the 6-row tile, N around the 16- and 32-column tiles and the
+/// 512-column block, K around the 256 slice; 1 and 2 threads; with and without
+/// accumulate, bias and ReLU. A set this CPU cannot run is reported, not faked.
+struct PackedGemmTests {
+    struct Size: CustomTestStringConvertible, Sendable {
+        let m: Int, n: Int, k: Int
+        var testDescription: String { "\(m)x\(n)x\(k)" }
+    }
+
+    static let sizes: [Size] = {
+        let ms = [1, 5, 6, 7, 12, 13, 64]
+        let ns = [1, 15, 16, 17, 31, 32, 33, 100, 511, 512, 513, 1100]
+        let ks = [1, 255, 256, 257, 600]
+        var out: [Size] = []
+        for m in ms { for n in ns { for k in ks where m * n * k < 4_000_000 { out.append(Size(m: m, n: n, k: k)) } } }
+        return out
+    }()
+
+    @Test("the kernel sets this CPU runs")
+    func reportsKernelSets() {
+        let sets = KernelSet.allCases.filter(\.isSupported).map(\.rawValue)
+        print("kernel sets exercised on this machine: \(sets.joined(separator: ", ")) (detected: \(KernelSet.detect()))")
+        #expect(sets.contains("reference"))
+    }
+
+    @Test(arguments: sizes)
+    func matchesReference(_ s: Size) {
+        let lda = s.k + 3, ldb = s.n + 5, ldc = s.n + 2
+        let a = SgemmTests.random(s.m * lda, seed: 1), b = SgemmTests.random(s.k * ldb, seed: 2)
+        let bias = SgemmTests.random(s.m, seed: 3), start = SgemmTests.random(s.m * ldc, seed: 4)
+        for set in [KernelSet.avx2, .avx512] where set.isSupported {
+            let packed = a.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: lda, m: s.m, k: s.k, mr: set.tileRows) }
+            for threads in [1, 2] {
+                let workspace = PackedGemmWorkspace(threads: threads, nr: set.tileColumns)
+                for (epilogue, useBias) in [(GemmEpilogue(), false), (GemmEpilogue(accumulate: true, relu: true), true)] {
+                    var fast = start, slow = start
+                    b.withUnsafeBufferPointer { b in bias.withUnsafeBufferPointer { bias in
+                        fast.withUnsafeMutableBufferPointer { c in
+                            let call = set == .avx512 ? SgemmAVX512.sgemm : SgemmAVX2.sgemm
+                            call(s.n, packed, b.baseAddress!, ldb, c.baseAddress!, ldc, useBias ? bias.baseAddress : nil, epilogue, workspace)
+                        }
+                        slow.withUnsafeMutableBufferPointer { c in
+                            a.withUnsafeBufferPointer { a in
+                                GemmReference.sgemm(m: s.m, n: s.n, k: s.k, a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb,
+                                                    c: c.baseAddress!, ldc: ldc, bias: useBias ? bias.baseAddress : nil, epilogue: epilogue)
+                            }
+                        }
+                    } }
+                    let tolerance = Float(1e-5) * Float(s.k) + 1e-5
+                    var worst: Float = 0
+                    for i in 0..<s.m { for j in 0..<ldc {
+                        if j >= s.n { #expect(fast[i * ldc + j] == start[i * ldc + j], "\(set) wrote past column \(s.n)") }
+                        worst = max(worst, abs(fast[i * ldc + j] - slow[i * ldc + j]))
+                    } }
+                    #expect(worst <= tolerance, "\(set) \(s) threads \(threads) accumulate \(epilogue.accumulate): max diff \(worst)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Ours against onnxruntime on the same model file and input (issue 11).
+
+For each configuration (model x batch x threads) the two run interleaved in
+rounds (ours, onnxruntime, ours, ...), each round timing --runs runs after a
+warm-up; medians over all timed runs, and the ratio ours / onnxruntime (below
+1.0 is faster). Outputs are cross-checked in the same run: our output for the
+same input must match onnxruntime's (max abs error within 1e-3 of the output's
+scale, identical top-1), so a fast wrong answer cannot pass.
+
+    scripts/bench_compare                                   # resnet18, resnet50; batch 1, 8; threads 1, 2
+    scripts/bench_compare --models resnet50 --batches 1 --threads 2 --runs 10
+Models are generated into .cache/models (scripts/make_fixtures.py --large) on first use.
+Needs the release build: swift build -c release --product resnet-check.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="+", default=["resnet18", "resnet50"])
+    ap.add_argument("--batches", nargs="+", type=int, default=[1, 8])
+    ap.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    ap.add_argument("--runs", type=int, default=10, help="timed runs per round and side")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per configuration")
+    ap.add_argument("--kernels", default=None, help="our kernel set (default: detected)")
+    ap.add_argument("--json", help="also write the table as JSON here")
+    args = ap.parse_args()
+
+    import numpy as np
+    import onnxruntime as ort
+
+    tool = os.path.join(ROOT, ".build", "release", "resnet-check")
+    if not os.path.exists(tool):
+        sys.exit("build first: swift build -c release --product resnet-check")
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+    flags = open("/proc/cpuinfo").read()
+    print(f"CPU: {cpu}, {os.cpu_count()} cores, AVX-512: {'avx512f' in flags}; onnxruntime {ort.__version__}")
+    rows = []
+    tmp = tempfile.mkdtemp(prefix="bench-compare-")
+    for model_name in args.models:
+        path = os.path.join(ROOT, ".cache", "models", model_name, "model.onnx")
+        if not os.path.exists(path):
+            subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "make_fixtures.py"), "--large", model_name, "--no-reference"], check=True)
+        for batch in args.batches:
+            x = np.random.default_rng(batch).standard_normal((batch, 3, 224, 224)).astype(np.float32)
+            xpath = os.path.join(tmp, f"x{batch}.npy")
+            np.save(xpath, x)
+            for threads in args.threads:
+                so = ort.SessionOptions()
+                so.intra_op_num_threads = threads
+                so.inter_op_num_threads = 1
+                sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+                name = sess.get_inputs()[0].name
+                reference = sess.run(None, {name: x})[0]
+                ours_cmd = [tool, "bench", path, "--input", xpath, "--threads", str(threads), "--runs", str(args.runs),
+                            "--warmup", "2", "--top", "0", "--format", "json"] + (["--kernels", args.kernels] if args.kernels else [])
+                ort_times, our_p50s, kernels = [], [], "?"
+                for _ in range(args.rounds):
+                    r = subprocess.run(ours_cmd, capture_output=True, text=True, check=True)
+                    rep = json.loads(r.stdout)
+                    our_p50s.append(rep["p50_ms"])
+                    kernels = rep["kernels"]
+                    for _ in range(2):
+                        sess.run(None, {name: x})
+                    for _ in range(args.runs):
+                        t = time.perf_counter()
+                        sess.run(None, {name: x})
+                        ort_times.append((time.perf_counter() - t) * 1e3)
+                # Cross-check: our output for the same input against onnxruntime's.
+                ypath = os.path.join(tmp, "y.npy")
+                subprocess.run([tool, "run", path, "--input", xpath, "--output", ypath, "--threads", str(threads)]
+                               + (["--kernels", args.kernels] if args.kernels else []), capture_output=True, check=True)
+                y = np.load(ypath)
+                scale = float(np.abs(reference).max()) or 1.0
+                err = float(np.abs(y - reference).max())
+                agree = err <= 1e-3 * scale and (y.argmax(1) == reference.argmax(1)).all()
+                ours, theirs = float(np.median(our_p50s)), float(np.median(ort_times))
+                row = dict(model=model_name, batch=batch, threads=threads, kernels=kernels, ours_ms=ours, onnxruntime_ms=theirs,
+                           ratio=ours / theirs, ours_images_per_s=batch * 1e3 / ours, onnxruntime_images_per_s=batch * 1e3 / theirs,
+                           max_abs_error=err, outputs_agree=bool(agree))
+                rows.append(row)
+                print(f"{model_name:9} batch {batch:2} threads {threads}: ours {ours:8.2f} ms ({kernels}), onnxruntime {theirs:8.2f} ms, "
+                      f"ratio {ours / theirs:5.2f}x; {row['ours_images_per_s']:7.1f} vs {row['onnxruntime_images_per_s']:7.1f} images/s; "
+                      f"outputs {'agree' if agree else 'DIFFER'} (max abs {err:.2e})", flush=True)
+    if args.json:
+        json.dump(dict(cpu=cpu, rows=rows), open(args.json, "w"), indent=2)
+    if not all(r["outputs_agree"] for r in rows):
+        sys.exit("outputs differ from onnxruntime: the timings above do not count")
+
+
+if __name__ == "__main__":
+    main()
