@@ -30,6 +30,9 @@ public struct InputOptions: ParsableArguments {
     @Option(help: "Threads for the convolutions' GEMMs. Default: the cores this process may use.")
     public var threads: Int?
 
+    @Flag(help: "Compute the graph as written: no plan-time rewrite that changes rounding (BatchNormalization is otherwise folded into the Conv before it on SIMD kernels).")
+    public var exact = false
+
     @Option(help: ArgumentHelp("Most bytes the input and each model's plan may allocate: a number of bytes, or with K, M, G or T (binary: 512M, 2G). Default: half the physical memory.",
                                valueName: "bytes"))
     public var maxMemory: ByteSize?
@@ -51,7 +54,9 @@ public struct InputOptions: ParsableArguments {
 
     var memoryBudget: MemoryBudget { maxMemory.map { MemoryBudget(bytes: $0.bytes) } ?? .default }
     var execOptions: ExecOptions {
-        ExecOptions(referenceKernels: referenceKernels, kernels: kernels, threads: threads, memoryBudget: memoryBudget)
+        var o = ExecOptions(referenceKernels: referenceKernels, kernels: kernels, threads: threads, memoryBudget: memoryBudget)
+        o.exact = exact
+        return o
     }
 
     enum InputFormat {

@@ -10,6 +10,9 @@ public struct ExecOptions: Sendable {
     public var threads: Int
     /// The most the plan may allocate (buffers, workspaces, folded constants); checked before allocating.
     public var memoryBudget = MemoryBudget.default
+    /// Compute the graph as written: no plan-time rewrite that changes rounding (a SIMD plan
+    /// otherwise folds inference BatchNormalization into the Conv before it, as onnxruntime does).
+    public var exact = false
 
     /// Force the scalar reference kernels (portable; also the only path on a CPU without AVX2/FMA).
     public var referenceKernels: Bool {

@@ -14,10 +14,22 @@ public final class Executor {
         self.options = options
     }
 
+    /// What a float32 plan runs: on a SIMD kernel set (and without `exact`), the model with
+    /// each BatchNormalization that follows a Conv folded into its weights and bias (one
+    /// step and one pass over the activations fewer). The reference kernels run the graph
+    /// as written. A model the fold refuses (training mode) is planned as written, where
+    /// the planner names the problem.
+    private lazy var preparedModel: Model = {
+        guard options.kernels != .reference, !options.exact,
+              model.graph.nodes.contains(where: { $0.opType == "BatchNormalization" }),
+              let (folded, _) = try? BatchNormFolding.fold(model) else { return model }
+        return folded
+    }()
+
     /// The plan for one input shape (shapes, kernels, buffers), built on first use.
     public func plan(inputShape: [Int]) throws -> ExecutionPlan {
         if let p = plans[inputShape] { return p }
-        let p = try Planner<Float>.plan(model, inputShape: inputShape, options: options)
+        let p = try Planner<Float>.plan(preparedModel, inputShape: inputShape, options: options)
         plans[inputShape] = p
         return p
     }

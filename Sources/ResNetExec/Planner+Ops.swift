@@ -22,11 +22,11 @@ extension Planner {
     func plan(_ node: Node, index: Int) throws {
         let relu = fusedRelu[index] != nil
         // A fused ReLU's output name is the one later nodes read.
-        let outputNode = fusedRelu[index].map { graph.nodes[$0] } ?? node
+        let outputNode = fusedRelu[index].map { graph.nodes[$0] } ?? fusedResidual[index].map { graph.nodes[$0.add] } ?? node
         if try planConstant(node) { return }
         switch node.opType {
         case "Conv" where (try? value(node, 0).shape.count) != 4: try convND(node)
-        case "Conv": try conv(node, relu: relu, output: outputNode)
+        case "Conv": try conv(node, relu: relu, output: outputNode, residual: fusedResidual[index].map { (graph.nodes[$0.add], $0.shortcut) })
         case "BatchNormalization" where (node.attribute("training_mode")?.int ?? 0) != 0: try batchNormTraining(node)
         case "BatchNormalization": try batchNorm(node, relu: relu, output: outputNode)
         case "Relu":
@@ -71,7 +71,7 @@ extension Planner {
     }
 
     /// Conv as GEMM per image and group: out[M/g, Ho*Wo] = W[M/g, C/g*kh*kw] · col[C/g*kh*kw, Ho*Wo].
-    func conv(_ node: Node, relu: Bool, output: Node) throws {
+    func conv(_ node: Node, relu: Bool, output: Node, residual: (add: Node, input: Int)? = nil) throws {
         let (x, xs) = try tensor(node, 0)
         let (w, ws) = try floats(node, 1)
         let bias = try optionalValue(node, 2).map { _ in try floats(node, 2).0 }
@@ -96,6 +96,8 @@ extension Planner {
             maxColumns = max(maxColumns, columns)
         }
         let simd = self.simd
+        // The fused residual Add's shortcut (findResidualFusions: same shape as y).
+        let shortcut = try residual.map { try tensor($0.add, $0.input).0 }
         if simd {
             // Prepare, then execute: the weights are packed for the kernel set's tile once, here.
             guard let floats = PackedA.floatCount(m: mg, k: k, mr: kernels.tileRows) else {
@@ -124,12 +126,13 @@ extension Planner {
                             }
                             let out = asF32(p.pointer(y) + (img * m + gi * mg) * plane)
                             let b = biasPointer.map { asF32($0 + gi * mg) }
+                            let r: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0) + (img * m + gi * mg) * plane) }
                             if kernels == .avx512 {
                                 SgemmAVX512.sgemm(n: plane, a: packed[gi], b: asF32(bMatrix), ldb: plane, c: out, ldc: plane, bias: b,
-                                                  epilogue: GemmEpilogue(relu: relu), workspace: workspace)
+                                                  residual: r, epilogue: GemmEpilogue(relu: relu), workspace: workspace)
                             } else {
                                 SgemmAVX2.sgemm(n: plane, a: packed[gi], b: asF32(bMatrix), ldb: plane, c: out, ldc: plane, bias: b,
-                                                epilogue: GemmEpilogue(relu: relu), workspace: workspace)
+                                                residual: r, epilogue: GemmEpilogue(relu: relu), workspace: workspace)
                             }
                         }
                     }
@@ -151,12 +154,12 @@ extension Planner {
                         let a = base(wf) + gi * mg * k  // the weight holds m*k floats (shape checked above)
                         let out = p.pointer(y) + (img * m + gi * mg) * plane
                         let b = biasPointer.map { $0 + gi * mg }
-                        if simd {
-                            Sgemm.sgemm(m: mg, n: plane, k: k, a: asF32(a), lda: k, b: asF32(bMatrix), ldb: plane, c: asF32(out), ldc: plane,
-                                        bias: b.map(asF32), epilogue: GemmEpilogue(relu: relu), workspace: p.workspace)
-                        } else {
-                            GemmReference.sgemm(m: mg, n: plane, k: k, a: a, lda: k, b: bMatrix, ldb: plane, c: out, ldc: plane,
-                                                bias: b, epilogue: GemmEpilogue(relu: relu))
+                        // The reference kernels (SIMD plans returned above).
+                        GemmReference.sgemm(m: mg, n: plane, k: k, a: a, lda: k, b: bMatrix, ldb: plane, c: out, ldc: plane,
+                                            bias: b, epilogue: GemmEpilogue(relu: relu && shortcut == nil))
+                        if let shortcut {
+                            let r = p.pointer(shortcut) + (img * m + gi * mg) * plane
+                            for i in 0..<(mg * plane) { let v = out[i] + r[i]; out[i] = relu ? max(v, 0) : v }
                         }
                     }
                 }

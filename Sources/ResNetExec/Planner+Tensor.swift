@@ -1,6 +1,7 @@
 import ResNetIR
 import ResNetShapes
 import ResNetKernels
+import ResNetKernelsAVX512
 import ResNetKernelsReference
 
 /// Elementwise with broadcasting, Gemm, MatMul, Softmax, and data movement.
@@ -64,9 +65,35 @@ extension Planner {
             let strides = Fold.broadcastStrides(csh, to: [m, n])
             for i in 0..<m { for j in 0..<n { bias[i * n + j] = T(beta) * T(cv[i * strides[0] + j * strides[1]]) } }
         }
+        // A may be the transposed copy made above: it is read by the step emitted next,
+        // so its buffer must outlive that step (not be handed to y or a scratch tensor).
+        use(a)
         let y = newTensor([m, n])
         maxGemmN = max(maxGemmN, n)
         let simd = self.simd
+        if simd && m <= n {
+            // A classifier (M = batch, small; N = classes): Y^T[N, M] = W[N, K] · A^T[K, M] with
+            // W packed once here, so a run reads the weights once instead of repacking them.
+            let kernels = self.kernels, workspace = packedWorkspace
+            let floats = PackedA.floatCount(m: n, k: k, mr: kernels.tileRows) ?? Int.max
+            try chargeConstant(elements: floats, elementSize: 4, what: "packed weights of '\(node.name)'")
+            let wT = (0..<(n * k)).map { i in Float(bkn[(i % k) * n + i / k]) }  // [N, K] = bkn^T
+            let packed = wT.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: k, m: n, k: k, mr: kernels.tileRows) }
+            let aT = newTensor([k, m]), yT = newTensor([n, m])
+            emit(node, macs: m &* n &* k) { p in
+                let src = p.f32(a), at = p.f32(aT), yt = p.f32(yT), out = p.f32(y)
+                for r in 0..<m { for c in 0..<k { at[c * m + r] = src[r * k + c] } }
+                if kernels == .avx512 {
+                    SgemmAVX512.sgemm(n: m, a: packed, b: at, ldb: m, c: yt, ldc: m, bias: nil, epilogue: GemmEpilogue(), workspace: workspace)
+                } else {
+                    SgemmAVX2.sgemm(n: m, a: packed, b: at, ldb: m, c: yt, ldc: m, bias: nil, epilogue: GemmEpilogue(), workspace: workspace)
+                }
+                for r in 0..<m { for c in 0..<n { out[r * n + c] = yt[c * m + r] } }
+                bias.withUnsafeBufferPointer { b in for i in 0..<b.count { out[i] += Float(b[i]) } }
+            }
+            set(node, .tensor(id: y, shape: [m, n]))
+            return
+        }
         emit(node, macs: m &* n &* k) { p in
             bkn.withUnsafeBufferPointer { bp in
                 let out = p.pointer(y)

@@ -21,6 +21,8 @@ final class Planner<T: ExecScalar> {
     var maxColumns = 1
     /// Node index -> the ReLU node it absorbs, and the ReLU nodes absorbed.
     var fusedRelu: [Int: Int] = [:]
+    /// Conv node index -> the residual Add it absorbs and which of the Add's inputs is the shortcut.
+    var fusedResidual: [Int: (add: Int, shortcut: Int)] = [:]
     /// Value name -> (index of the step that writes it, tensor, shape), for stepwise runs.
     var producedBy: [String: (step: Int, tensor: Int, shape: [Int])] = [:]
     var absorbed: Set<Int> = []
@@ -169,6 +171,7 @@ final class Planner<T: ExecScalar> {
         }
         let inputTensor = newTensor(inputShape)
         values[input.name] = .tensor(id: inputTensor, shape: inputShape)
+        if simd { findResidualFusions() }
         findReluFusions()
         for (i, node) in graph.nodes.enumerated() where !absorbed.contains(i) {
             do { try plan(node, index: i) } catch let e as ShapeError {
@@ -185,12 +188,41 @@ final class Planner<T: ExecScalar> {
         return try allocate(inputName: input.name, inputShape: inputShape, inputTensor: inputTensor, outputs: outputs)
     }
 
+    /// A residual join y = Conv(x) + shortcut (then often ReLU) runs as one step on a SIMD
+    /// kernel set: the GEMM's epilogue adds the shortcut (and applies the ReLU) while the
+    /// tile is in registers, instead of a separate pass over the activations. Only where
+    /// nothing changes: the Conv's one consumer is a two-input Add, the shortcut is a
+    /// runtime tensor produced before the Conv, and both have the same shape. The sum is
+    /// formed in the same order as unfused ((conv + bias) + shortcut), so outputs are identical.
+    func findResidualFusions() {
+        let consumers = index.consumers
+        let outputs = Set(graph.outputs.map(\.name))
+        for (i, n) in graph.nodes.enumerated() where n.opType == "Conv" {
+            guard let out = n.outputs.first, !outputs.contains(out), let c = consumers[out], c.count == 1,
+                  facts[n.inputs.first ?? ""]?.shape?.count == 4 else { continue }
+            let add = graph.nodes[c[0]]
+            guard add.opType == "Add", add.inputs.count == 2, add.inputs[0] != add.inputs[1],
+                  let pos = add.inputs.firstIndex(of: out), !absorbed.contains(c[0]) else { continue }
+            let shortcut = add.inputs[1 - pos]
+            let earlier = index.producer[shortcut].map { $0 < i } ?? graph.inputs.contains { $0.name == shortcut }
+            guard earlier, facts[shortcut]?.isConstant == false,
+                  let s = facts[shortcut]?.shape, s.count == 4, s == facts[out]?.shape else { continue }
+            fusedResidual[i] = (c[0], 1 - pos)
+            absorbed.insert(c[0])
+            if let sum = add.outputs.first, !outputs.contains(sum), let r = consumers[sum], r.count == 1,
+               graph.nodes[r[0]].opType == "Relu" {
+                fusedRelu[i] = r[0]
+                absorbed.insert(r[0])
+            }
+        }
+    }
+
     /// Conv, BatchNormalization and Add whose only consumer is a Relu run the ReLU in their epilogue.
     func findReluFusions() {
         let consumers = index.consumers
         let outputs = Set(graph.outputs.map(\.name))
         for (i, n) in graph.nodes.enumerated() where ["Conv", "BatchNormalization", "Add"].contains(n.opType)
-            && (n.attribute("training_mode")?.int ?? 0) == 0 {
+            && (n.attribute("training_mode")?.int ?? 0) == 0 && !absorbed.contains(i) && fusedRelu[i] == nil {
             guard let out = n.outputs.first, !outputs.contains(out), let c = consumers[out], c.count == 1,
                   graph.nodes[c[0]].opType == "Relu" else { continue }
             // Only the 2-D conv kernel has a ReLU epilogue (convND does not).

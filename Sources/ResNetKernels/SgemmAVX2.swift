@@ -9,7 +9,7 @@ public enum AVX2Tile: GemmMicroKernel {
 
     @inline(__always)
     public static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                            rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, relu: Bool) {
+                            rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
@@ -26,20 +26,22 @@ public enum AVX2Tile: GemmMicroKernel {
             x = SIMD8<Float>(repeating: ap[4]); c40.addProduct(x, b0); c41.addProduct(x, b1)
             x = SIMD8<Float>(repeating: ap[5]); c50.addProduct(x, b0); c51.addProduct(x, b1)
         }
-        if rows > 0 { Sgemm.store(c00, c01, row: c, cols: cols, accumulate: accumulate, bias: bias?[0], relu: relu) }
-        if rows > 1 { Sgemm.store(c10, c11, row: c + ldc, cols: cols, accumulate: accumulate, bias: bias?[1], relu: relu) }
-        if rows > 2 { Sgemm.store(c20, c21, row: c + 2 * ldc, cols: cols, accumulate: accumulate, bias: bias?[2], relu: relu) }
-        if rows > 3 { Sgemm.store(c30, c31, row: c + 3 * ldc, cols: cols, accumulate: accumulate, bias: bias?[3], relu: relu) }
-        if rows > 4 { Sgemm.store(c40, c41, row: c + 4 * ldc, cols: cols, accumulate: accumulate, bias: bias?[4], relu: relu) }
-        if rows > 5 { Sgemm.store(c50, c51, row: c + 5 * ldc, cols: cols, accumulate: accumulate, bias: bias?[5], relu: relu) }
+        if rows > 0 { Sgemm.store(c00, c01, row: c, cols: cols, accumulate: accumulate, bias: bias?[0], residual: residual, relu: relu) }
+        if rows > 1 { Sgemm.store(c10, c11, row: c + ldc, cols: cols, accumulate: accumulate, bias: bias?[1], residual: residual.map { $0 + ldc }, relu: relu) }
+        if rows > 2 { Sgemm.store(c20, c21, row: c + 2 * ldc, cols: cols, accumulate: accumulate, bias: bias?[2], residual: residual.map { $0 + 2 * ldc }, relu: relu) }
+        if rows > 3 { Sgemm.store(c30, c31, row: c + 3 * ldc, cols: cols, accumulate: accumulate, bias: bias?[3], residual: residual.map { $0 + 3 * ldc }, relu: relu) }
+        if rows > 4 { Sgemm.store(c40, c41, row: c + 4 * ldc, cols: cols, accumulate: accumulate, bias: bias?[4], residual: residual.map { $0 + 4 * ldc }, relu: relu) }
+        if rows > 5 { Sgemm.store(c50, c51, row: c + 5 * ldc, cols: cols, accumulate: accumulate, bias: bias?[5], residual: residual.map { $0 + 5 * ldc }, relu: relu) }
     }
 }
 
 /// The AVX2 set's entry points.
 public enum SgemmAVX2 {
     public static func sgemm(n: Int, a: PackedA, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                             bias: UnsafePointer<Float>?, epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
-        PackedGemm<AVX2Tile>.sgemm(n: n, a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, epilogue: epilogue, workspace: workspace)
+                             bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil, epilogue: GemmEpilogue,
+                             workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX2Tile>.sgemm(n: n, a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue,
+                                   workspace: workspace)
     }
 }
 

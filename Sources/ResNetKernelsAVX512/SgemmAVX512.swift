@@ -10,7 +10,7 @@ public enum AVX512Tile: GemmMicroKernel {
 
     @inline(__always)
     public static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                            rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, relu: Bool) {
+                            rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
         var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
         var c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
@@ -27,18 +27,18 @@ public enum AVX512Tile: GemmMicroKernel {
             x = SIMD16<Float>(repeating: ap[4]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
             x = SIMD16<Float>(repeating: ap[5]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
         }
-        if rows > 0 { store(c00, c01, c, cols, accumulate, bias?[0], relu) }
-        if rows > 1 { store(c10, c11, c + ldc, cols, accumulate, bias?[1], relu) }
-        if rows > 2 { store(c20, c21, c + 2 * ldc, cols, accumulate, bias?[2], relu) }
-        if rows > 3 { store(c30, c31, c + 3 * ldc, cols, accumulate, bias?[3], relu) }
-        if rows > 4 { store(c40, c41, c + 4 * ldc, cols, accumulate, bias?[4], relu) }
-        if rows > 5 { store(c50, c51, c + 5 * ldc, cols, accumulate, bias?[5], relu) }
+        if rows > 0 { store(c00, c01, c, cols, accumulate, bias?[0], residual, relu) }
+        if rows > 1 { store(c10, c11, c + ldc, cols, accumulate, bias?[1], residual.map { $0 + ldc }, relu) }
+        if rows > 2 { store(c20, c21, c + 2 * ldc, cols, accumulate, bias?[2], residual.map { $0 + 2 * ldc }, relu) }
+        if rows > 3 { store(c30, c31, c + 3 * ldc, cols, accumulate, bias?[3], residual.map { $0 + 3 * ldc }, relu) }
+        if rows > 4 { store(c40, c41, c + 4 * ldc, cols, accumulate, bias?[4], residual.map { $0 + 4 * ldc }, relu) }
+        if rows > 5 { store(c50, c51, c + 5 * ldc, cols, accumulate, bias?[5], residual.map { $0 + 5 * ldc }, relu) }
     }
 
     /// One row of a tile: the first `cols` of lo|hi, with C, bias and ReLU as asked.
     @inline(__always)
     static func store(_ accLo: SIMD16<Float>, _ accHi: SIMD16<Float>, _ row: UnsafeMutablePointer<Float>, _ cols: Int,
-                      _ accumulate: Bool, _ bias: Float?, _ relu: Bool) {
+                      _ accumulate: Bool, _ bias: Float?, _ residual: UnsafePointer<Float>?, _ relu: Bool) {
         var lo = accLo, hi = accHi
         if cols == 32 {
             let raw = UnsafeMutableRawPointer(row)
@@ -47,6 +47,11 @@ public enum AVX512Tile: GemmMicroKernel {
                 hi += raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
             }
             if let bias { lo += SIMD16(repeating: bias); hi += SIMD16(repeating: bias) }
+            if let residual {
+                let r = UnsafeRawPointer(residual)
+                lo += r.loadUnaligned(as: SIMD16<Float>.self)
+                hi += r.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            }
             if relu { lo = lo.replacing(with: 0, where: lo .< 0); hi = hi.replacing(with: 0, where: hi .< 0) }
             raw.storeBytes(of: lo, as: SIMD16<Float>.self)
             raw.storeBytes(of: hi, toByteOffset: 64, as: SIMD16<Float>.self)
@@ -55,6 +60,7 @@ public enum AVX512Tile: GemmMicroKernel {
                 var v = j < 16 ? lo[j] : hi[j - 16]
                 if accumulate { v += row[j] }
                 if let bias { v += bias }
+                if let residual { v += residual[j] }
                 row[j] = relu ? max(v, 0) : v
             }
         }
@@ -64,8 +70,10 @@ public enum AVX512Tile: GemmMicroKernel {
 /// The AVX-512 set's entry points.
 public enum SgemmAVX512 {
     public static func sgemm(n: Int, a: PackedA, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                             bias: UnsafePointer<Float>?, epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
-        PackedGemm<AVX512Tile>.sgemm(n: n, a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, epilogue: epilogue, workspace: workspace)
+                             bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil, epilogue: GemmEpilogue,
+                             workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX512Tile>.sgemm(n: n, a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue,
+                                     workspace: workspace)
     }
 }
 

@@ -16,9 +16,10 @@ public protocol GemmMicroKernel {
     static var mr: Int { get }
     static var nr: Int { get }
     /// acc = A_panel (kc x mr, interleaved by k) · B_panel (kc x nr); then C (+)= acc,
-    /// + bias[row], ReLU, stored to the valid rows x cols of C.
+    /// + bias[row], + residual (laid out like C: the fused residual Add), ReLU, stored
+    /// to the valid rows x cols of C.
     static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                     rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, relu: Bool)
+                     rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool)
 }
 
 /// A weight matrix A[M,K] packed for one micro-kernel shape: for each K slice,
@@ -78,10 +79,12 @@ public final class PackedGemmWorkspace: @unchecked Sendable {
 }
 
 public enum PackedGemm<Kernel: GemmMicroKernel> {
-    /// C[M,N] (+)= packedA · B[K,N] (+ bias) (ReLU); B row-major with leading dimension ldb.
+    /// C[M,N] (+)= packedA · B[K,N] (+ bias) (+ residual) (ReLU); B row-major with leading
+    /// dimension ldb; `residual`, when given, has C's layout (leading dimension ldc).
     @inlinable
     public static func sgemm(n: Int, a: PackedA, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                             bias: UnsafePointer<Float>?, epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
+                             bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil, epilogue: GemmEpilogue,
+                             workspace: PackedGemmWorkspace) {
         let m = a.m, k = a.k
         guard m > 0, n > 0 else { return }
         precondition(a.mr == Kernel.mr, "weights packed for mr \(a.mr), kernel has \(Kernel.mr)")
@@ -89,6 +92,7 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
             for i in 0..<m { for j in 0..<n {
                 var v: Float = epilogue.accumulate ? c[i * ldc + j] : 0
                 if let bias { v += bias[i] }
+                if let residual { v += residual[i * ldc + j] }
                 c[i * ldc + j] = epilogue.relu ? max(v, 0) : v
             } }
             return
@@ -109,7 +113,7 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
                 }
             }
             guard !mRange.isEmpty, !nRange.isEmpty else { return }
-            block(a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, epilogue: epilogue,
+            block(a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue,
                   mRange: mRange, nRange: nRange, packedB: workspace.packedB[t])
         }
         if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
@@ -117,7 +121,7 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
 
     @inlinable
     public static func block(a: PackedA, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                      bias: UnsafePointer<Float>?, epilogue: GemmEpilogue,
+                      bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
                       mRange: Range<Int>, nRange: Range<Int>, packedB: UnsafeMutablePointer<Float>) {
         let m = a.m, k = a.k, mr = Kernel.mr, nr = Kernel.nr
         var n0 = nRange.lowerBound
@@ -138,7 +142,8 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
                         let i0 = pm * mr
                         Kernel.tile(k: kb, a: a.panel(k0: k0, kb: kb, pm: pm), b: bp, c: c + i0 * ldc + n0 + j0, ldc: ldc,
                                     rows: min(mr, m - i0), cols: min(nr, nb - j0), accumulate: accumulate,
-                                    bias: last ? bias.map { $0 + i0 } : nil, relu: last && epilogue.relu)
+                                    bias: last ? bias.map { $0 + i0 } : nil,
+                                    residual: last ? residual.map { $0 + i0 * ldc + n0 + j0 } : nil, relu: last && epilogue.relu)
                     }
                 }
                 k0 += kb
@@ -185,7 +190,7 @@ public enum KernelPeak {
             let start = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<reps {
                 Kernel.tile(k: k, a: a, b: b, c: c, ldc: Kernel.nr, rows: Kernel.mr, cols: Kernel.nr,
-                            accumulate: true, bias: nil, relu: false)
+                            accumulate: true, bias: nil, residual: nil, relu: false)
             }
             let ns = Double(DispatchTime.now().uptimeNanoseconds - start)
             best = max(best, Double(2 * k * Kernel.mr * Kernel.nr * reps) / ns)

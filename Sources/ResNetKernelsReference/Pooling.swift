@@ -5,26 +5,45 @@ public enum Pooling {
     @_specialize(where T == Double)
     public static func pool<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
                             into y: UnsafeMutablePointer<T>) {
+        // The window's valid rows (and columns) form one contiguous range, since the input
+        // index grows with the kernel index: bounds are found once per output row and
+        // column, so the inner loops read without checks.
+        func validRange(_ origin: Int, _ kernel: Int, _ dilation: Int, _ size: Int) -> Range<Int> {
+            var lo = kernel, hi = 0
+            for k in 0..<kernel where origin + k * dilation >= 0 && origin + k * dilation < size { lo = Swift.min(lo, k); hi = k + 1 }
+            return lo < hi ? lo..<hi : 0..<0
+        }
+        func paddedCells(_ origin: Int, _ kernel: Int, _ dilation: Int, _ size: Int, _ pad: Int) -> Int {
+            // Cells of the padded input count for count_include_pad (not past the padding).
+            var n = 0
+            for k in 0..<kernel where origin + k * dilation < size + pad { n += 1 }
+            return n
+        }
+        let columns = (0..<g.outW).map { ox -> (Range<Int>, Int) in
+            let x0 = ox * g.strideW - g.padLeft
+            return (validRange(x0, g.kernelW, g.dilationW, g.width), paddedCells(x0, g.kernelW, g.dilationW, g.width, g.padLeft))
+        }
         for p in 0..<planes {
             let src = x + p * g.height * g.width
             let dst = y + p * g.outH * g.outW
             for oy in 0..<g.outH {
+                let y0 = oy * g.strideH - g.padTop
+                let rows = validRange(y0, g.kernelH, g.dilationH, g.height)
+                let paddedRows = paddedCells(y0, g.kernelH, g.dilationH, g.height, g.padTop)
                 for ox in 0..<g.outW {
-                    var best = -T.infinity, sum: T = 0, count = 0, windowCells = 0
-                    for ky in 0..<g.kernelH {
-                        let iy = oy * g.strideH - g.padTop + ky * g.dilationH
-                        for kx in 0..<g.kernelW {
-                            let ix = ox * g.strideW - g.padLeft + kx * g.dilationW
-                            // Cells of the padded input count for count_include_pad (not past the padding).
-                            if iy < g.height + g.padTop && ix < g.width + g.padLeft { windowCells += 1 }
-                            guard iy >= 0, iy < g.height, ix >= 0, ix < g.width else { continue }
-                            let v = src[iy * g.width + ix]
+                    let x0 = ox * g.strideW - g.padLeft
+                    let (cols, paddedCols) = columns[ox]
+                    var best = -T.infinity, sum: T = 0
+                    for ky in rows {
+                        let line = src + (y0 + ky * g.dilationH) * g.width + x0
+                        for kx in cols {
+                            let v = line[kx * g.dilationW]
                             best = Swift.max(best, v)
                             sum += v
-                            count += 1
                         }
                     }
-                    dst[oy * g.outW + ox] = isMax ? best : sum / T(countIncludePad ? Swift.max(windowCells, 1) : Swift.max(count, 1))
+                    let count = rows.count * cols.count
+                    dst[oy * g.outW + ox] = isMax ? best : sum / T(countIncludePad ? Swift.max(paddedRows * paddedCols, 1) : Swift.max(count, 1))
                 }
             }
         }

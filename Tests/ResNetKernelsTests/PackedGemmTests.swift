@@ -7,7 +7,7 @@ import ResNetKernelsReference
 /// over threads) against the naive twin at sizes on both sides of every tile
 /// edge: M around the 6-row tile, N around the 16- and 32-column tiles and the
 /// 512-column block, K around the 256 slice; 1 and 2 threads; with and without
-/// accumulate, bias and ReLU. A set this CPU cannot run is reported, not faked.
+/// accumulate, bias, the fused residual and ReLU. A set this CPU cannot run is reported, not faked.
 struct PackedGemmTests {
     struct Size: CustomTestStringConvertible, Sendable {
         let m: Int, n: Int, k: Int
@@ -39,27 +39,36 @@ struct PackedGemmTests {
             let packed = a.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: lda, m: s.m, k: s.k, mr: set.tileRows) }
             for threads in [1, 2] {
                 let workspace = PackedGemmWorkspace(threads: threads, nr: set.tileColumns)
-                for (epilogue, useBias) in [(GemmEpilogue(), false), (GemmEpilogue(accumulate: true, relu: true), true)] {
+                for (epilogue, useBias, useResidual) in [(GemmEpilogue(), false, false), (GemmEpilogue(accumulate: true, relu: true), true, false),
+                                                         (GemmEpilogue(relu: true), true, true)] {
                     var fast = start, slow = start
-                    b.withUnsafeBufferPointer { b in bias.withUnsafeBufferPointer { bias in
+                    let residual = SgemmTests.random(s.m * ldc, seed: 5)
+                    b.withUnsafeBufferPointer { b in bias.withUnsafeBufferPointer { bias in residual.withUnsafeBufferPointer { res in
                         fast.withUnsafeMutableBufferPointer { c in
                             let call = set == .avx512 ? SgemmAVX512.sgemm : SgemmAVX2.sgemm
-                            call(s.n, packed, b.baseAddress!, ldb, c.baseAddress!, ldc, useBias ? bias.baseAddress : nil, epilogue, workspace)
+                            call(s.n, packed, b.baseAddress!, ldb, c.baseAddress!, ldc, useBias ? bias.baseAddress : nil,
+                                 useResidual ? res.baseAddress : nil, epilogue, workspace)
                         }
                         slow.withUnsafeMutableBufferPointer { c in
                             a.withUnsafeBufferPointer { a in
+                                // The twin: product (+ C) + bias, then + residual, then ReLU.
+                                var e = epilogue
+                                if useResidual { e.relu = false }
                                 GemmReference.sgemm(m: s.m, n: s.n, k: s.k, a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb,
-                                                    c: c.baseAddress!, ldc: ldc, bias: useBias ? bias.baseAddress : nil, epilogue: epilogue)
+                                                    c: c.baseAddress!, ldc: ldc, bias: useBias ? bias.baseAddress : nil, epilogue: e)
+                                if useResidual {
+                                    for i in 0..<s.m { for j in 0..<s.n { c[i * ldc + j] = max(c[i * ldc + j] + res[i * ldc + j], 0) } }
+                                }
                             }
                         }
-                    } }
+                    } } }
                     let tolerance = Float(1e-5) * Float(s.k) + 1e-5
                     var worst: Float = 0
                     for i in 0..<s.m { for j in 0..<ldc {
                         if j >= s.n { #expect(fast[i * ldc + j] == start[i * ldc + j], "\(set) wrote past column \(s.n)") }
                         worst = max(worst, abs(fast[i * ldc + j] - slow[i * ldc + j]))
                     } }
-                    #expect(worst <= tolerance, "\(set) \(s) threads \(threads) accumulate \(epilogue.accumulate): max diff \(worst)")
+                    #expect(worst <= tolerance, "\(set) \(s) threads \(threads) accumulate \(epilogue.accumulate) residual \(useResidual): max diff \(worst)")
                 }
             }
         }
