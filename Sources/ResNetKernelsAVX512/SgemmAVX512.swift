@@ -81,3 +81,14 @@ extension SgemmAVX512 {
     /// The AVX-512 tile's GFLOP/s on one core (KernelPeak), compiled for x86-64-v4.
     public static func measurePeak(seconds: Double = 0.2) -> Double { KernelPeak.measure(AVX512Tile.self, seconds: seconds) }
 }
+
+extension SgemmAVX512 {
+    /// A convolution as implicit GEMM: C[M, Ho*Wo] = packedW · patches(x), the patches
+    /// packed straight from the image (no im2col buffer).
+    public static func conv(n: Int, a: PackedA, patches: ConvPatchesB, c: UnsafeMutablePointer<Float>, ldc: Int,
+                            bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
+                            workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX512Tile>.sgemm(n: n, a: a, b: patches, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue,
+                                 workspace: workspace)
+    }
+}

@@ -85,6 +85,15 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
     public static func sgemm(n: Int, a: PackedA, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                              bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil, epilogue: GemmEpilogue,
                              workspace: PackedGemmWorkspace) {
+        sgemm(n: n, a: a, b: MatrixB(b: b, ldb: ldb), c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue, workspace: workspace)
+    }
+
+    /// The same with B produced panel by panel by `b`: a matrix, or a convolution's
+    /// patches read straight from the image (implicit GEMM: no im2col buffer).
+    @inlinable
+    public static func sgemm<Source: PackedBSource>(n: Int, a: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                                    bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
+                                                    workspace: PackedGemmWorkspace) {
         let m = a.m, k = a.k
         guard m > 0, n > 0 else { return }
         precondition(a.mr == Kernel.mr, "weights packed for mr \(a.mr), kernel has \(Kernel.mr)")
@@ -113,14 +122,14 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
                 }
             }
             guard !mRange.isEmpty, !nRange.isEmpty else { return }
-            block(a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue,
+            block(a: a, b: b, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue,
                   mRange: mRange, nRange: nRange, packedB: workspace.packedB[t])
         }
         if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
     }
 
     @inlinable
-    public static func block(a: PackedA, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+    public static func block<Source: PackedBSource>(a: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
                       bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
                       mRange: Range<Int>, nRange: Range<Int>, packedB: UnsafeMutablePointer<Float>) {
         let m = a.m, k = a.k, mr = Kernel.mr, nr = Kernel.nr
@@ -131,7 +140,7 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
             var k0 = 0
             while k0 < k {
                 let kb = min(PackedA.kc, k - k0)
-                packB(b + k0 * ldb + n0, ldb: ldb, k: kb, n: nb, nr: nr, into: packedB)
+                b.pack(k0: k0, kb: kb, n0: n0, nb: nb, nr: nr, into: packedB)
                 let last = k0 + kb == k
                 let accumulate = k0 > 0 || epilogue.accumulate
                 // B panel (kb x nr) stays in L1 while every M panel of this thread passes over it.
@@ -152,19 +161,92 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
         }
     }
 
-    /// B[0..<k, 0..<n] -> panels of k x nr, zero-padded past column n.
+}
+
+/// Where the packed GEMM's B comes from: it writes B[k0..<k0+kb, n0..<n0+nb] as
+/// panels of kb x nr floats (panel q holds columns n0+q*nr..., zero past nb).
+public protocol PackedBSource {
+    func pack(k0: Int, kb: Int, n0: Int, nb: Int, nr: Int, into out: UnsafeMutablePointer<Float>)
+}
+
+/// B as a row-major matrix with leading dimension ldb.
+public struct MatrixB: PackedBSource {
+    public let b: UnsafePointer<Float>, ldb: Int
+    @inlinable public init(b: UnsafePointer<Float>, ldb: Int) { self.b = b; self.ldb = ldb }
+
     @inlinable
-    public static func packB(_ b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, nr: Int, into out: UnsafeMutablePointer<Float>) {
+    public func pack(k0: Int, kb: Int, n0: Int, nb: Int, nr: Int, into out: UnsafeMutablePointer<Float>) {
         var dst = out
         var j0 = 0
-        while j0 < n {
-            let cols = min(nr, n - j0)
-            for p in 0..<k {
-                dst.update(from: b + p * ldb + j0, count: cols)
+        while j0 < nb {
+            let cols = min(nr, nb - j0)
+            for p in 0..<kb {
+                dst.update(from: b + (k0 + p) * ldb + n0 + j0, count: cols)
                 if cols < nr { (dst + cols).update(repeating: 0, count: nr - cols) }
                 dst += nr
             }
             j0 += nr
+        }
+    }
+}
+
+/// B of a convolution, x [C, H, W] -> B[C*kh*kw, Ho*Wo], read straight from the
+/// image into the panels (implicit GEMM): row (c, ky, kx), column (oy, ox) holds
+/// x[c, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw], or 0 in the padding.
+public struct ConvPatchesB: PackedBSource {
+    public let x: UnsafePointer<Float>, g: ConvGeometry
+    @inlinable public init(x: UnsafePointer<Float>, g: ConvGeometry) { self.x = x; self.g = g }
+
+    @inlinable
+    public func pack(k0: Int, kb: Int, n0: Int, nb: Int, nr: Int, into out: UnsafeMutablePointer<Float>) {
+        let window = g.kernelH * g.kernelW
+        let panelStride = kb * nr
+        let padded = (nb + nr - 1) / nr * nr
+        for p in 0..<kb {
+            let row = k0 + p
+            let c = row / window, ky = (row % window) / g.kernelW, kx = row % g.kernelW
+            let src = x + c * g.height * g.width
+            let shift = kx * g.dilationW - g.padLeft  // ix = ox * strideW + shift
+            // Destination: column j of this row is at out + (j / nr) * panelStride + p * nr + j % nr.
+            var panel = out + p * nr, lane = 0
+            @inline(__always) func put(_ v: Float) {
+                panel[lane] = v
+                lane += 1
+                if lane == nr { lane = 0; panel += panelStride }
+            }
+            var oy = n0 / g.outW, ox = n0 % g.outW, col = 0
+            while col < nb {
+                let run = min(g.outW - ox, nb - col)
+                let iy = oy * g.strideH - g.padTop + ky * g.dilationH
+                if iy < 0 || iy >= g.height {
+                    for _ in 0..<run { put(0) }
+                } else {
+                    let line = src + iy * g.width
+                    // Valid ox: 0 <= ox * sw + shift < W, a contiguous range.
+                    var lo = ox, hi = ox + run
+                    while lo < hi && lo * g.strideW + shift < 0 { lo += 1 }
+                    while hi > lo && (hi - 1) * g.strideW + shift >= g.width { hi -= 1 }
+                    for _ in ox..<lo { put(0) }
+                    if g.strideW == 1 {
+                        var t = lo
+                        while t < hi {
+                            // Copy up to the end of the current panel's lane run in one go.
+                            let n = min(hi - t, nr - lane)
+                            (panel + lane).update(from: line + t + shift, count: n)
+                            t += n
+                            lane += n
+                            if lane == nr { lane = 0; panel += panelStride }
+                        }
+                    } else {
+                        for t in lo..<hi { put(line[t * g.strideW + shift]) }
+                    }
+                    for _ in hi..<(ox + run) { put(0) }
+                }
+                col += run
+                ox = 0
+                oy += 1
+            }
+            for _ in nb..<padded { put(0) }
         }
     }
 }
