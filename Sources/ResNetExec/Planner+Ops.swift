@@ -103,6 +103,10 @@ extension Planner {
         }
         // The fused residual Add's shortcut (findResidualFusions: same shape as y).
         let shortcut = try residual.map { try tensor($0.add, $0.input).0 }
+        if group == 1, try convWinograd(node, x: x, xs: xs, w: w, bias: bias, g: g, m: m, y: y, relu: relu, shortcut: shortcut) {
+            set(output, .tensor(id: y, shape: outShape))
+            return
+        }
         if simd {
             // Prepare, then execute: the weights are packed for the kernel set's tile once, here.
             guard let floats = PackedA.floatCount(m: mg, k: k, mr: kernels.tileRows) else {

@@ -40,7 +40,15 @@ final class Planner<T: ExecScalar> {
     /// Per-thread B panels of the packed GEMM (convolutions on a SIMD set).
     let packedWorkspace: PackedGemmWorkspace
 
-    init(graph: Graph, opset: Int64, kernels: KernelSet, threads: Int, budget: MemoryBudget) {
+    /// No rewrite that changes rounding (Winograd, BN folding): `--exact`.
+    let exact: Bool
+
+    /// Winograd F(2x2, 3x3) for eligible convolutions (`--winograd`).
+    let winograd: Bool
+
+    init(graph: Graph, opset: Int64, kernels: KernelSet, threads: Int, budget: MemoryBudget, exact: Bool = false, winograd: Bool = false) {
+        self.exact = exact
+        self.winograd = winograd
         self.graph = graph
         self.opset = opset
         self.kernels = kernels
@@ -56,7 +64,7 @@ final class Planner<T: ExecScalar> {
         guard kernels.isSupported else { throw ExecError.kernelsUnsupported(kernels.rawValue) }
         try ModelValidation.validate(model)
         let p = Planner(graph: model.graph, opset: model.defaultOpsetVersion ?? 21, kernels: kernels, threads: options.threads,
-                        budget: options.memoryBudget)
+                        budget: options.memoryBudget, exact: options.exact, winograd: options.winograd)
         return try p.build(inputShape: inputShape)
     }
 

@@ -24,6 +24,13 @@ def parity(*args):
     return r.returncode, json.loads(r.stdout)
 
 
+_FLAGS = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+KERNEL_VARIANTS = [["--reference-kernels"], ["--kernels", "avx2"], ["--kernels", "avx2", "--exact"], ["--kernels", "avx2", "--winograd"],
+                   ["--kernels", "avx2", "--threads", "1"]]
+if " avx512f " in _FLAGS and " avx512bw " in _FLAGS:
+    KERNEL_VARIANTS += [["--kernels", "avx512"], ["--kernels", "avx512", "--winograd"]]
+
+
 @pytest.mark.parametrize("name", fixture_names())
 @pytest.mark.parametrize("fmt", ["onnx", "rnw"])
 def test_matches_onnxruntime(name, fmt, tmp_path):
@@ -33,7 +40,8 @@ def test_matches_onnxruntime(name, fmt, tmp_path):
         rnw = str(tmp_path / "m.rnw")
         subprocess.run([tool("resnet-convert"), model, rnw, "-q"], check=True)
         model = rnw
-    for kernels in ([], ["--reference-kernels"]):
+    # Every kernel set this CPU runs (issue 11), the graph as written (--exact), and Winograd.
+    for kernels in KERNEL_VARIANTS:
         code, r = parity(model, "--reference", folder, "--atol", "1e-4", "--rtol", "1e-4", *kernels)
         assert code == 0 and r["pass"], r
         assert len(r["cases"]) == 2  # batch 1 and batch 2
