@@ -126,7 +126,7 @@ extension Planner {
                             var src = image
                             if !g.isPointwise && !implicitGEMM {
                                 // Channels split over the threads: each writes its own rows of the columns.
-                                let threads = min(workspace.threads, g.channels), cols: UnsafeMutablePointer<Float> = asF32(p.columns.pointer)
+                                let threads = max(1, min(workspace.threads, g.channels)), cols: UnsafeMutablePointer<Float> = asF32(p.columns.pointer)
                                 let work = { (t: Int) in
                                     Im2col.unfold(image, g, channels: (g.channels * t / threads)..<(g.channels * (t + 1) / threads), into: cols)
                                 }

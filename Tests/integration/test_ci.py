@@ -145,6 +145,12 @@ def _validation_cases(tmp_path):
         path = str(tmp_path / f"{name}.onnx")
         onnx.save(m, path)
         out.append(path)
+    # A validation warning (duplicate node names) must not hide a shape error from the gate.
+    m = onnx.load(os.path.join(FIXTURES, "defects", "broken-broadcast", "model.onnx"))
+    m.graph.node[1].name = m.graph.node[0].name
+    path = str(tmp_path / "warning_and_broken_join.onnx")
+    onnx.save(m, path)
+    out.append(path)
     return out
 
 
