@@ -61,3 +61,19 @@ public enum KernelPeakGFLOPs {
         }
     }
 }
+
+/// The one place a plan's packed GEMM picks its kernel set's entry point.
+enum PackedKernels {
+    /// Plans on the reference set never get here (their `simd` is false and they run
+    /// GemmReference), so `.reference` shares the AVX2 branch only to keep the switch total.
+    static func sgemm<Source: PackedBSource>(_ set: KernelSet, n: Int, a: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                             bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil,
+                                             epilogue: GemmEpilogue = GemmEpilogue(), workspace: PackedGemmWorkspace) {
+        switch set {
+        case .avx512:
+            SgemmAVX512.sgemm(n: n, a: a, b: b, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue, workspace: workspace)
+        case .avx2, .reference:
+            SgemmAVX2.sgemm(n: n, a: a, b: b, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue, workspace: workspace)
+        }
+    }
+}

@@ -136,21 +136,14 @@ extension Planner {
                             let out = asF32(p.pointer(y) + (img * m + gi * mg) * plane)
                             let b = biasPointer.map { asF32($0 + gi * mg) }
                             let r: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0) + (img * m + gi * mg) * plane) }
-                            let e = GemmEpilogue(relu: relu)
                             // B as it stands (pointwise input, or the im2col columns), or packed from the image.
-                            switch (kernels == .avx512, !implicitGEMM) {
-                            case (true, true):
-                                SgemmAVX512.sgemm(n: plane, a: packed[gi], b: src, ldb: plane, c: out, ldc: plane, bias: b,
-                                                  residual: r, epilogue: e, workspace: workspace)
-                            case (true, false):
-                                SgemmAVX512.conv(n: plane, a: packed[gi], patches: ConvPatchesB(x: src, g: g), c: out, ldc: plane,
-                                                 bias: b, residual: r, epilogue: e, workspace: workspace)
-                            case (false, true):
-                                SgemmAVX2.sgemm(n: plane, a: packed[gi], b: src, ldb: plane, c: out, ldc: plane, bias: b,
-                                                residual: r, epilogue: e, workspace: workspace)
-                            case (false, false):
-                                SgemmAVX2.conv(n: plane, a: packed[gi], patches: ConvPatchesB(x: src, g: g), c: out, ldc: plane,
-                                               bias: b, residual: r, epilogue: e, workspace: workspace)
+                            let e = GemmEpilogue(relu: relu)
+                            if implicitGEMM {
+                                PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: ConvPatchesB(x: image, g: g), c: out, ldc: plane,
+                                                    bias: b, residual: r, epilogue: e, workspace: workspace)
+                            } else {
+                                PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: MatrixB(b: src, ldb: plane), c: out, ldc: plane,
+                                                    bias: b, residual: r, epilogue: e, workspace: workspace)
                             }
                         }
                     }

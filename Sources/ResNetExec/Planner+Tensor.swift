@@ -83,11 +83,7 @@ extension Planner {
             emit(node, macs: m &* n &* k) { p in
                 let src = p.f32(a), at = p.f32(aT), yt = p.f32(yT), out = p.f32(y)
                 for r in 0..<m { for c in 0..<k { at[c * m + r] = src[r * k + c] } }
-                if kernels == .avx512 {
-                    SgemmAVX512.sgemm(n: m, a: packed, b: at, ldb: m, c: yt, ldc: m, bias: nil, epilogue: GemmEpilogue(), workspace: workspace)
-                } else {
-                    SgemmAVX2.sgemm(n: m, a: packed, b: at, ldb: m, c: yt, ldc: m, bias: nil, epilogue: GemmEpilogue(), workspace: workspace)
-                }
+                PackedKernels.sgemm(kernels, n: m, a: packed, b: MatrixB(b: at, ldb: m), c: yt, ldc: m, workspace: workspace)
                 for r in 0..<m { for c in 0..<n { out[r * n + c] = yt[c * m + r] } }
                 bias.withUnsafeBufferPointer { b in for i in 0..<b.count { out[i] += Float(b[i]) } }
             }

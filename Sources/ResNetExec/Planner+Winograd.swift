@@ -50,13 +50,8 @@ extension Planner {
                     DispatchFor.concurrent(threads) { t in
                         for xi in stride(from: t, to: 16, by: threads) {
                             let bx = UnsafePointer(vp + xi * c * tiles), cx = mp + xi * m * tiles
-                            if kernels == .avx512 {
-                                SgemmAVX512.sgemm(n: tiles, a: packed[xi], b: bx, ldb: tiles, c: cx, ldc: tiles, bias: nil,
-                                                  epilogue: GemmEpilogue(), workspace: perThread[t])
-                            } else {
-                                SgemmAVX2.sgemm(n: tiles, a: packed[xi], b: bx, ldb: tiles, c: cx, ldc: tiles, bias: nil,
-                                                epilogue: GemmEpilogue(), workspace: perThread[t])
-                            }
+                            PackedKernels.sgemm(kernels, n: tiles, a: packed[xi], b: MatrixB(b: bx, ldb: tiles), c: cx, ldc: tiles,
+                                                workspace: perThread[t])
                         }
                     }
                     DispatchFor.concurrent(threads) { t in

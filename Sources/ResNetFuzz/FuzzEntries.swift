@@ -28,14 +28,7 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
         guard let r = try? ONNXReader.read(bytes: bytes, name: "fuzz.onnx") else { return }
         _ = GraphValidation.problems(r.model.graph)
         _ = ONNXValidation.findings(r.model)
-        let path = scratchDirectory + "/roundtrip.onnx"
-        guard (try? ONNXWriter.write(r.model, to: path)) != nil else { return }  // a typed refusal is fine
-        let again: ONNXReadResult
-        do { again = try ONNXReader.read(path: path) } catch {
-            fatalError("the ONNX reader refuses what the writer wrote from a model it read: \(error)")
-        }
-        let d = ModelComparison.differences(again.model, r.model, candidate: "written", original: "read")
-        invariant(d.isEmpty, "ONNX round trip changed the model: \(d[0].node): \(d[0].message)")
+        roundTrip(r.model, format: "onnx", write: { try ONNXWriter.write($0, to: $1) }, read: { try ONNXReader.read(path: $0).model })
     }
 
     /// The .rnw reader with data checksums on; what it accepts must survive a
@@ -43,14 +36,22 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
     static func rnwReader(_ bytes: [UInt8]) {
         guard let r = try? RNWReader.read(bytes: bytes) else { return }
         _ = GraphValidation.problems(r.model.graph)
-        let path = scratchDirectory + "/roundtrip.rnw"
-        guard (try? RNWWriter.write(r.model, to: path)) != nil else { return }
-        let again: RNWReadResult
-        do { again = try RNWReader.read(path: path) } catch {
-            fatalError("the .rnw reader refuses what the writer wrote from a file it read: \(error)")
+        roundTrip(r.model, format: "rnw", write: { try RNWWriter.write($0, to: $1) }, read: { try RNWReader.read(path: $0).model })
+    }
+
+    /// Writes a model a reader accepted and reads it back. A typed refusal to write is
+    /// fine; refusing to read what was written, or reading back something else, is a
+    /// finding, and the trap is how a fuzz harness reports one (this target only).
+    static func roundTrip(_ model: Model, format: String, write: (Model, String) throws -> Void, read: (String) throws -> Model) {
+        let path = scratchDirectory + "/roundtrip." + format
+        guard (try? write(model, path)) != nil else { return }
+        let again: Model
+        do { again = try read(path) } catch {
+            invariant(false, "the .\(format) reader refuses what the writer wrote from a model it read: \(error)")
+            return
         }
-        let d = ModelComparison.differences(again.model, r.model, candidate: "written", original: "read")
-        invariant(d.isEmpty, ".rnw round trip changed the model: \(d[0].node): \(d[0].message)")
+        let d = ModelComparison.differences(again, model, candidate: "written", original: "read")
+        invariant(d.isEmpty, ".\(format) round trip changed the model: \(d.first?.node ?? ""): \(d.first?.message ?? "")")
     }
 
     /// `resnet-check ci FILE` end to end (every step, a smoke run under a 16 MiB
@@ -59,6 +60,8 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
     static func ciGate(_ bytes: [UInt8]) {
         let isRNW = bytes.starts(with: RNWLayout.magic)
         let path = scratchDirectory + "/model." + (isRNW ? "rnw" : "onnx")
+        // Both traps are the harness's own set-up failing (a full /dev/shm, our own fixed
+        // arguments), never the input: stopping the fuzzer with the reason is the answer.
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
             fatalError("cannot write the fuzz input to \(path)")
         }
@@ -103,8 +106,9 @@ public enum FuzzReplay {
     }
 }
 
-/// A broken invariant is a finding: fatalError keeps its message in -O builds
-/// (precondition's is dropped), so libFuzzer's log says what broke.
+/// A broken invariant is a finding: libFuzzer reports a trap as a crash and saves
+/// the input, which is why this harness (and only it) traps on purpose. fatalError
+/// keeps its message in -O builds (precondition's is dropped), so the log says what broke.
 func invariant(_ condition: Bool, _ message: @autoclosure () -> String) {
     if !condition { fatalError(message()) }
 }

@@ -37,26 +37,18 @@ public enum AVX2Tile: GemmMicroKernel {
 
 /// The AVX2 set's entry points.
 public enum SgemmAVX2 {
-    public static func sgemm(n: Int, a: PackedA, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                             bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil, epilogue: GemmEpilogue,
-                             workspace: PackedGemmWorkspace) {
-        PackedGemm<AVX2Tile>.sgemm(n: n, a: a, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue,
-                                   workspace: workspace)
+    /// C[M,N] (+)= packed A · B (+ bias) (+ residual) (ReLU), B from a matrix or straight
+    /// from an image's patches (implicit GEMM), on this set's tile. The tile is
+    /// specialised here (built for this set's instruction level); the B source is called
+    /// once per packed block, so it stays generic.
+    public static func sgemm<Source: PackedBSource>(n: Int, a: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                                    bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                                    epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX2Tile>.sgemm(n: n, a: a, b: b, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue, workspace: workspace)
     }
 }
 
 extension SgemmAVX2 {
     /// The AVX2 tile's GFLOP/s on one core (KernelPeak), compiled for x86-64-v3.
     public static func measurePeak(seconds: Double = 0.2) -> Double { KernelPeak.measure(AVX2Tile.self, seconds: seconds) }
-}
-
-extension SgemmAVX2 {
-    /// A convolution as implicit GEMM: C[M, Ho*Wo] = packedW · patches(x), the patches
-    /// packed straight from the image (no im2col buffer).
-    public static func conv(n: Int, a: PackedA, patches: ConvPatchesB, c: UnsafeMutablePointer<Float>, ldc: Int,
-                            bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
-                            workspace: PackedGemmWorkspace) {
-        PackedGemm<AVX2Tile>.sgemm(n: n, a: a, b: patches, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue,
-                                 workspace: workspace)
-    }
 }

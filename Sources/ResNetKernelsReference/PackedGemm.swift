@@ -79,17 +79,10 @@ public final class PackedGemmWorkspace: @unchecked Sendable {
 }
 
 public enum PackedGemm<Kernel: GemmMicroKernel> {
-    /// C[M,N] (+)= packedA · B[K,N] (+ bias) (+ residual) (ReLU); B row-major with leading
-    /// dimension ldb; `residual`, when given, has C's layout (leading dimension ldc).
-    @inlinable
-    public static func sgemm(n: Int, a: PackedA, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                             bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil, epilogue: GemmEpilogue,
-                             workspace: PackedGemmWorkspace) {
-        sgemm(n: n, a: a, b: MatrixB(b: b, ldb: ldb), c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue, workspace: workspace)
-    }
-
-    /// The same with B produced panel by panel by `b`: a matrix, or a convolution's
-    /// patches read straight from the image (implicit GEMM: no im2col buffer).
+    /// C[M,N] (+)= packedA · B[K,N] (+ bias) (+ residual) (ReLU), B produced panel by
+    /// panel by `b`: a row-major matrix (MatrixB), or a convolution's patches read
+    /// straight from the image (ConvPatchesB: implicit GEMM, no im2col buffer).
+    /// `residual`, when given, has C's layout (leading dimension ldc).
     @inlinable
     public static func sgemm<Source: PackedBSource>(n: Int, a: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
                                                     bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,

@@ -51,10 +51,10 @@ struct ImplicitConvTests {
                 x.withUnsafeBufferPointer { xp in bias.withUnsafeBufferPointer { bp in got.withUnsafeMutableBufferPointer { c in
                     let patches = ConvPatchesB(x: xp.baseAddress!, g: g)
                     if set == .avx512 {
-                        SgemmAVX512.conv(n: plane, a: packed, patches: patches, c: c.baseAddress!, ldc: plane, bias: bp.baseAddress,
+                        SgemmAVX512.sgemm(n: plane, a: packed, b: patches, c: c.baseAddress!, ldc: plane, bias: bp.baseAddress,
                                          residual: nil, epilogue: GemmEpilogue(relu: true), workspace: workspace)
                     } else {
-                        SgemmAVX2.conv(n: plane, a: packed, patches: patches, c: c.baseAddress!, ldc: plane, bias: bp.baseAddress,
+                        SgemmAVX2.sgemm(n: plane, a: packed, b: patches, c: c.baseAddress!, ldc: plane, bias: bp.baseAddress,
                                        residual: nil, epilogue: GemmEpilogue(relu: true), workspace: workspace)
                     }
                 } } }

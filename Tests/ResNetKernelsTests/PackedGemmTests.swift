@@ -45,9 +45,15 @@ struct PackedGemmTests {
                     let residual = SgemmTests.random(s.m * ldc, seed: 5)
                     b.withUnsafeBufferPointer { b in bias.withUnsafeBufferPointer { bias in residual.withUnsafeBufferPointer { res in
                         fast.withUnsafeMutableBufferPointer { c in
-                            let call = set == .avx512 ? SgemmAVX512.sgemm : SgemmAVX2.sgemm
-                            call(s.n, packed, b.baseAddress!, ldb, c.baseAddress!, ldc, useBias ? bias.baseAddress : nil,
-                                 useResidual ? res.baseAddress : nil, epilogue, workspace)
+                            let source = MatrixB(b: b.baseAddress!, ldb: ldb)
+                            let (bp, rp) = (useBias ? bias.baseAddress : nil, useResidual ? res.baseAddress : nil)
+                            if set == .avx512 {
+                                SgemmAVX512.sgemm(n: s.n, a: packed, b: source, c: c.baseAddress!, ldc: ldc, bias: bp, residual: rp,
+                                                  epilogue: epilogue, workspace: workspace)
+                            } else {
+                                SgemmAVX2.sgemm(n: s.n, a: packed, b: source, c: c.baseAddress!, ldc: ldc, bias: bp, residual: rp,
+                                                epilogue: epilogue, workspace: workspace)
+                            }
                         }
                         slow.withUnsafeMutableBufferPointer { c in
                             a.withUnsafeBufferPointer { a in
