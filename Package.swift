@@ -87,6 +87,8 @@ let package = Package(
                 swiftSettings: optimizedInDebug),
         .executableTarget(name: "mutation-sweep", dependencies: ["ResNetMutation", "ResNetONNX", "ResNetIR", "ResNetSystem"],
             path: "Benchmarks/mutation-sweep", swiftSettings: optimizedInDebug),
+        .executableTarget(name: "gemm-bench", dependencies: ["ResNetKernels", "ResNetKernelsAVX512", "ResNetKernelsReference"],
+            path: "Benchmarks/gemm-bench", swiftSettings: optimizedInDebug),
         .executableTarget(name: "model-load-bench", dependencies: ["ResNetONNX", "ResNetRNW", "ResNetSystem"],
             path: "Benchmarks/model-load-bench", swiftSettings: optimizedInDebug),
 

@@ -76,4 +76,16 @@ enum PackedKernels {
             SgemmAVX2.sgemm(n: n, a: a, b: b, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue, workspace: workspace)
         }
     }
+
+    /// The narrow-output path (positions as the tile's rows): `weights` packed with tileColumns-row panels.
+    static func sgemmNarrow<Source: PackedBSource>(_ set: KernelSet, n: Int, weights: PackedA, b: Source, c: UnsafeMutablePointer<Float>,
+                                                   ldc: Int, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                                   epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
+        switch set {
+        case .avx512:
+            SgemmAVX512.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue, workspace: workspace)
+        case .avx2, .reference:
+            SgemmAVX2.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue, workspace: workspace)
+        }
+    }
 }

@@ -90,12 +90,29 @@ extension Planner {
         let plane = g.outH * g.outW, k = ws[1] * ws[2] * ws[3], mg = m / group
         maxGemmN = max(maxGemmN, plane)
         let simd = self.simd
-        // Implicit GEMM (patches packed straight from the image) where the GEMM splits its
-        // columns over the threads, so each patch is gathered once; where it splits rows
-        // (narrow outputs: 14x14, 7x7) every thread would gather all of B, and one threaded
-        // im2col into a buffer measured faster (resnet50 layer3-4 3x3: 11.7 vs 10.5 ms).
-        let implicitGEMM = simd && !g.isPointwise && plane >= packedWorkspace.threads * 4 * kernels.tileColumns
-        if !g.isPointwise && !implicitGEMM {
+        // SIMD plans never build im2col columns. Wide outputs run the packed GEMM with the
+        // patches packed straight from the image (implicit GEMM), split over columns.
+        // Narrow outputs (resnet50 at 224: 14x14, 7x7), where that GEMM would split rows
+        // and every thread would gather all of B, run transposed (sgemmNarrow): positions
+        // as the tile's rows, channels as its columns, threads over positions. Measured by
+        // gemm-bench, 2 threads: layer4 3x3 124 -> 156 GFLOP/s, layer4 1x1 149 -> 161.
+        // A pointwise conv gathers nothing, so it goes transposed only where its last
+        // column panel would be mostly padding (real columns under 80%: 7x7 = 49 of 64);
+        // at 14x14 (196 of 224) the plain path measured faster in the model (1x1 layer3:
+        // 12.9 vs 16.3 ms). Only where a group has a full tile of channels (ResNeXt's
+        // narrow groups stay on the plain path).
+        let paddedPlane = (plane + kernels.tileColumns - 1) / kernels.tileColumns * kernels.tileColumns
+        let narrow = simd && mg >= kernels.tileColumns
+            && (g.isPointwise ? plane * 5 < paddedPlane * 4 : plane < packedWorkspace.threads * 4 * kernels.tileColumns)
+        let implicitGEMM = simd && !g.isPointwise
+        if narrow {
+            guard let floats = PackedGemmWorkspace.transposedFloats(m: mg, n: plane) else {
+                throw ExecError.overBudget(what: "transposed output of '\(node.name)'", bytes: nil, budget: budget.bytes)
+            }
+            try budget.check(elements: floats, what: "transposed output of '\(node.name)' (\(plane) x \(mg))")
+            maxTransposed = max(maxTransposed, floats)
+        }
+        if !g.isPointwise && !simd {
             let (columns, overflow) = k.multipliedReportingOverflow(by: plane)
             guard !overflow else { throw ExecError.overBudget(what: "im2col columns of '\(node.name)'", bytes: nil, budget: budget.bytes) }
             try budget.check(elements: columns, what: "im2col columns of '\(node.name)' (\(k) x \(plane))")
@@ -109,41 +126,40 @@ extension Planner {
         }
         if simd {
             // Prepare, then execute: the weights are packed for the kernel set's tile once, here.
-            guard let floats = PackedA.floatCount(m: mg, k: k, mr: kernels.tileRows) else {
+            // Narrow convs hold their weights as the tile's B side (panels of tileColumns rows).
+            let panelRows = narrow ? kernels.tileColumns : kernels.tileRows
+            guard let floats = PackedA.floatCount(m: mg, k: k, mr: panelRows) else {
                 throw ExecError.overBudget(what: "packed weights of '\(node.name)'", bytes: nil, budget: budget.bytes)
             }
             try chargeConstant(elements: floats, elementSize: 4 * group, what: "packed weights of '\(node.name)'")
             let kernels = self.kernels, workspace = packedWorkspace
             let macs = n &* m &* plane &* k  // each factor within the budget; a profile figure only
             let packed = w.withValues { (wf: UnsafeBufferPointer<T>) in
-                (0..<group).map { gi in PackedA(a: asF32(base(wf)) + gi * mg * k, lda: k, m: mg, k: k, mr: kernels.tileRows) }
+                (0..<group).map { gi in PackedA(a: asF32(base(wf)) + gi * mg * k, lda: k, m: mg, k: k, mr: panelRows) }
             }
             emit(node, macs: macs) { p in
                 withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
                     for img in 0..<n {
                         for gi in 0..<group {
                             let image = UnsafePointer(p.f32(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
-                            var src = image
-                            if !g.isPointwise && !implicitGEMM {
-                                // Channels split over the threads: each writes its own rows of the columns.
-                                let threads = max(1, min(workspace.threads, g.channels)), cols: UnsafeMutablePointer<Float> = asF32(p.columns.pointer)
-                                let work = { (t: Int) in
-                                    Im2col.unfold(image, g, channels: (g.channels * t / threads)..<(g.channels * (t + 1) / threads), into: cols)
-                                }
-                                if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
-                                src = UnsafePointer(cols)
-                            }
                             let out = asF32(p.pointer(y) + (img * m + gi * mg) * plane)
                             let b = biasPointer.map { asF32($0 + gi * mg) }
                             let r: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0) + (img * m + gi * mg) * plane) }
-                            // B as it stands (pointwise input, or the im2col columns), or packed from the image.
+                            // B as it stands (a pointwise conv's input), or packed from the image's patches.
                             let e = GemmEpilogue(relu: relu)
-                            if implicitGEMM {
+                            switch (implicitGEMM, narrow) {
+                            case (true, false):
                                 PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: ConvPatchesB(x: image, g: g), c: out, ldc: plane,
                                                     bias: b, residual: r, epilogue: e, workspace: workspace)
-                            } else {
-                                PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: MatrixB(b: src, ldb: plane), c: out, ldc: plane,
+                            case (false, false):
+                                PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: MatrixB(b: image, ldb: plane), c: out, ldc: plane,
                                                     bias: b, residual: r, epilogue: e, workspace: workspace)
+                            case (true, true):
+                                PackedKernels.sgemmNarrow(kernels, n: plane, weights: packed[gi], b: ConvPatchesB(x: image, g: g), c: out,
+                                                          ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
+                            case (false, true):
+                                PackedKernels.sgemmNarrow(kernels, n: plane, weights: packed[gi], b: MatrixB(b: image, ldb: plane), c: out,
+                                                          ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
                             }
                         }
                     }

@@ -19,6 +19,8 @@ final class Planner<T: ExecScalar> {
     var lastUse: [Int: Int] = [:]
     var maxGemmN = 1
     var maxColumns = 1
+    /// Floats of Cᵀ the largest narrow-output conv needs (PackedGemm.sgemmNarrow).
+    var maxTransposed = 0
     /// Node index -> the ReLU node it absorbs, and the ReLU nodes absorbed.
     var fusedRelu: [Int: Int] = [:]
     /// Conv node index -> the residual Add it absorbs and which of the Add's inputs is the shortcut.
@@ -246,13 +248,14 @@ final class Planner<T: ExecScalar> {
         let gemmPanel = Sgemm.kc * (maxGemmN + 64) + GemmWorkspace.threads * Sgemm.kc * Sgemm.mr
             + packedWorkspace.threads * PackedA.kc * (PackedGemmWorkspace.nc + kernels.tileColumns)
         var total = 0
-        for n in buffers + [maxColumns, gemmPanel] {
+        for n in buffers + [maxColumns, gemmPanel, maxTransposed] {
             let (t, overflow) = total.addingReportingOverflow(n)
             guard !overflow else { throw ExecError.overBudget(what: "the plan's buffers", bytes: nil, budget: budget.bytes) }
             total = t
         }
-        try budget.check(elements: total, elementSize: MemoryLayout<T>.size, what: "the plan's buffers (\(buffers.count) tensors, im2col, GEMM panels)")
+        try budget.check(elements: total, elementSize: MemoryLayout<T>.size, what: "the plan's buffers (\(buffers.count) tensors, im2col, GEMM panels, transposed outputs)")
         plannedBytes = total * MemoryLayout<T>.size
+        packedWorkspace.reserveTransposed(floats: maxTransposed)
     }
 
     /// Assigns storage roots to buffers: a root's buffer is free again after its last use.

@@ -49,6 +49,17 @@ public enum SgemmAVX2 {
 }
 
 extension SgemmAVX2 {
+    /// C[M,N] (+)= W · B for narrow N (PackedGemm.sgemmNarrow): positions as the tile's
+    /// rows, channels as its columns; W packed with AVX2Tile.nr-row panels.
+    public static func sgemmNarrow<Source: PackedBSource>(n: Int, weights: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                                          bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                                          epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX2Tile>.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: ldc, bias: bias, residual: residual,
+                                        epilogue: epilogue, workspace: workspace)
+    }
+}
+
+extension SgemmAVX2 {
     /// The AVX2 tile's GFLOP/s on one core (KernelPeak), compiled for x86-64-v3.
     public static func measurePeak(seconds: Double = 0.2) -> Double { KernelPeak.measure(AVX2Tile.self, seconds: seconds) }
 }

@@ -66,16 +66,29 @@ public final class PackedA: @unchecked Sendable {
 
 /// Per-thread B panels, allocated once by the plan.
 public final class PackedGemmWorkspace: @unchecked Sendable {
-    // @unchecked: thread t only ever touches packedB[t].
+    // @unchecked: thread t only ever touches packedB[t] and its own rows of
+    // transposedC; transposedC is grown only at plan time (reserveTransposed),
+    // before any run.
     public let threads: Int
     public static let nc = 512
     @usableFromInline let packedB: [UnsafeMutablePointer<Float>]
+    /// Cᵀ [N, M] of the narrow-output path (PackedGemm.sgemmNarrow), shared by the threads.
+    @usableFromInline private(set) var transposedC: UnsafeMutablePointer<Float>
+    public private(set) var transposedCapacity = 0
     public init(threads: Int, nr: Int) {
         self.threads = max(threads, 1)
         let cols = (Self.nc + nr - 1) / nr * nr
         packedB = (0..<self.threads).map { _ in .allocate(capacity: PackedA.kc * cols) }
+        transposedC = .allocate(capacity: 1)
     }
-    deinit { for p in packedB { p.deallocate() } }
+    /// Grows Cᵀ to `floats` (the planner charged them against its budget). Plan time only.
+    public func reserveTransposed(floats: Int) {
+        guard floats > transposedCapacity else { return }
+        transposedC.deallocate()
+        transposedC = .allocate(capacity: floats)
+        transposedCapacity = floats
+    }
+    deinit { for p in packedB { p.deallocate() }; transposedC.deallocate() }
 }
 
 public enum PackedGemm<Kernel: GemmMicroKernel> {

@@ -6,7 +6,8 @@ import ResNetKernelsReference
 /// Convolution as implicit GEMM (patches packed straight from the image) against
 /// its twin, im2col then the naive GEMM: kernels 1-7, strides 1-2, pads 0-3,
 /// dilation 1-2, planes that cross the 512-column block and the thread split in
-/// the middle of an output row, on both SIMD kernel sets this CPU runs.
+/// the middle of an output row, on both SIMD kernel sets this CPU runs; through the
+/// plain packed GEMM and the narrow-output one (patches packed 6 positions wide).
 struct ImplicitConvTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let c: Int, h: Int, w: Int, k: Int, stride: Int, pad: Int, dilation: Int, m: Int
@@ -44,23 +45,33 @@ struct ImplicitConvTests {
                                 bias: bp.baseAddress, epilogue: GemmEpilogue(relu: true))
         } } } }
         for set in [KernelSet.avx2, .avx512] where set.isSupported {
-            let packed = wts.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: k, m: t.m, k: k, mr: set.tileRows) }
+          for narrow in [false, true] {
+            let packed = wts.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: k, m: t.m, k: k, mr: narrow ? set.tileColumns : set.tileRows) }
             for threads in [1, 2] {
                 var got = [Float](repeating: .nan, count: t.m * plane)
                 let workspace = PackedGemmWorkspace(threads: threads, nr: set.tileColumns)
+                workspace.reserveTransposed(floats: t.m * plane)
                 x.withUnsafeBufferPointer { xp in bias.withUnsafeBufferPointer { bp in got.withUnsafeMutableBufferPointer { c in
                     let patches = ConvPatchesB(x: xp.baseAddress!, g: g)
-                    if set == .avx512 {
+                    switch (set, narrow) {
+                    case (.avx512, false):
                         SgemmAVX512.sgemm(n: plane, a: packed, b: patches, c: c.baseAddress!, ldc: plane, bias: bp.baseAddress,
                                          residual: nil, epilogue: GemmEpilogue(relu: true), workspace: workspace)
-                    } else {
+                    case (.avx512, true):
+                        SgemmAVX512.sgemmNarrow(n: plane, weights: packed, b: patches, c: c.baseAddress!, ldc: plane, bias: bp.baseAddress,
+                                               residual: nil, epilogue: GemmEpilogue(relu: true), workspace: workspace)
+                    case (_, false):
                         SgemmAVX2.sgemm(n: plane, a: packed, b: patches, c: c.baseAddress!, ldc: plane, bias: bp.baseAddress,
                                        residual: nil, epilogue: GemmEpilogue(relu: true), workspace: workspace)
+                    case (_, true):
+                        SgemmAVX2.sgemmNarrow(n: plane, weights: packed, b: patches, c: c.baseAddress!, ldc: plane, bias: bp.baseAddress,
+                                             residual: nil, epilogue: GemmEpilogue(relu: true), workspace: workspace)
                     }
                 } } }
                 let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
-                #expect(worst <= 1e-5 * Float(k) + 1e-5, "\(set) \(t) threads \(threads): max diff \(worst)")
+                #expect(worst <= 1e-5 * Float(k) + 1e-5, "\(set) narrow \(narrow) \(t) threads \(threads): max diff \(worst)")
             }
+          }
         }
     }
 }

@@ -7,7 +7,9 @@ import ResNetKernelsReference
 /// over threads) against the naive twin at sizes on both sides of every tile
 /// edge: M around the 6-row tile, N around the 16- and 32-column tiles and the
 /// 512-column block, K around the 256 slice; 1 and 2 threads; with and without
-/// accumulate, bias, the fused residual and ReLU. A set this CPU cannot run is reported, not faked.
+/// accumulate, bias, the fused residual and ReLU; each through the plain path and the
+/// narrow-output one (sgemmNarrow: positions as the tile's rows, so N runs around the
+/// 6-row edge and M around the 16/32-column edges). A set this CPU cannot run is reported, not faked.
 struct PackedGemmTests {
     struct Size: CustomTestStringConvertible, Sendable {
         let m: Int, n: Int, k: Int
@@ -15,8 +17,8 @@ struct PackedGemmTests {
     }
 
     static let sizes: [Size] = {
-        let ms = [1, 5, 6, 7, 12, 13, 64]
-        let ns = [1, 15, 16, 17, 31, 32, 33, 100, 511, 512, 513, 1100]
+        let ms = [1, 5, 6, 7, 12, 13, 31, 33, 64]
+        let ns = [1, 5, 6, 7, 15, 16, 17, 31, 32, 33, 49, 100, 511, 512, 513, 1100]
         let ks = [1, 255, 256, 257, 600]
         var out: [Size] = []
         for m in ms { for n in ns { for k in ks where m * n * k < 4_000_000 { out.append(Size(m: m, n: n, k: k)) } } }
@@ -36,9 +38,12 @@ struct PackedGemmTests {
         let a = SgemmTests.random(s.m * lda, seed: 1), b = SgemmTests.random(s.k * ldb, seed: 2)
         let bias = SgemmTests.random(s.m, seed: 3), start = SgemmTests.random(s.m * ldc, seed: 4)
         for set in [KernelSet.avx2, .avx512] where set.isSupported {
-            let packed = a.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: lda, m: s.m, k: s.k, mr: set.tileRows) }
+          for narrow in [false, true] {
+            // The narrow path holds the weights as the tile's B side: panels of tileColumns rows.
+            let packed = a.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: lda, m: s.m, k: s.k, mr: narrow ? set.tileColumns : set.tileRows) }
             for threads in [1, 2] {
                 let workspace = PackedGemmWorkspace(threads: threads, nr: set.tileColumns)
+                workspace.reserveTransposed(floats: s.m * s.n)
                 for (epilogue, useBias, useResidual) in [(GemmEpilogue(), false, false), (GemmEpilogue(accumulate: true, relu: true), true, false),
                                                          (GemmEpilogue(relu: true), true, true)] {
                     var fast = start, slow = start
@@ -47,7 +52,13 @@ struct PackedGemmTests {
                         fast.withUnsafeMutableBufferPointer { c in
                             let source = MatrixB(b: b.baseAddress!, ldb: ldb)
                             let (bp, rp) = (useBias ? bias.baseAddress : nil, useResidual ? res.baseAddress : nil)
-                            if set == .avx512 {
+                            if narrow && set == .avx512 {
+                                SgemmAVX512.sgemmNarrow(n: s.n, weights: packed, b: source, c: c.baseAddress!, ldc: ldc, bias: bp, residual: rp,
+                                                        epilogue: epilogue, workspace: workspace)
+                            } else if narrow {
+                                SgemmAVX2.sgemmNarrow(n: s.n, weights: packed, b: source, c: c.baseAddress!, ldc: ldc, bias: bp, residual: rp,
+                                                      epilogue: epilogue, workspace: workspace)
+                            } else if set == .avx512 {
                                 SgemmAVX512.sgemm(n: s.n, a: packed, b: source, c: c.baseAddress!, ldc: ldc, bias: bp, residual: rp,
                                                   epilogue: epilogue, workspace: workspace)
                             } else {
@@ -71,12 +82,13 @@ struct PackedGemmTests {
                     let tolerance = Float(1e-5) * Float(s.k) + 1e-5
                     var worst: Float = 0
                     for i in 0..<s.m { for j in 0..<ldc {
-                        if j >= s.n { #expect(fast[i * ldc + j] == start[i * ldc + j], "\(set) wrote past column \(s.n)") }
+                        if j >= s.n { #expect(fast[i * ldc + j] == start[i * ldc + j], "\(set) wrote past column \(s.n) (narrow \(narrow))") }
                         worst = max(worst, abs(fast[i * ldc + j] - slow[i * ldc + j]))
                     } }
-                    #expect(worst <= tolerance, "\(set) \(s) threads \(threads) accumulate \(epilogue.accumulate) residual \(useResidual): max diff \(worst)")
+                    #expect(worst <= tolerance, "\(set) narrow \(narrow) \(s) threads \(threads) accumulate \(epilogue.accumulate) residual \(useResidual): max diff \(worst)")
                 }
             }
+          }
         }
     }
 }

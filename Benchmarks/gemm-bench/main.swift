@@ -1,0 +1,134 @@
+// gemm-bench: the packed GEMM alone on resnet50's convolution shapes (issue 11).
+// For each shape (as GEMM: M = output channels, K = input channels x kh x kw,
+// N = output plane) it prints GFLOP/s of the full call (packing B included) and
+// of packing B alone, single-threaded and on --threads threads, next to the
+// micro-kernel's measured peak: where a layer loses against the peak shows here
+// without the rest of the model's noise.
+//
+//     swift build -c release --product gemm-bench && .build/release/gemm-bench [--threads 2] [--kernels avx512|avx2]
+import Dispatch
+import ResNetKernels
+import ResNetKernelsAVX512
+import ResNetKernelsReference
+
+struct Shape { let name: String; let cout: Int, cin: Int, k: Int, stride: Int, hw: Int }
+
+// resnet50 at 224x224: (name, cout, cin, kernel, stride, input H=W).
+let shapes: [Shape] = [
+    Shape(name: "stem 7x7 s2", cout: 64, cin: 3, k: 7, stride: 2, hw: 224),
+    Shape(name: "l1 1x1 64>64", cout: 64, cin: 64, k: 1, stride: 1, hw: 56),
+    Shape(name: "l1 3x3 64", cout: 64, cin: 64, k: 3, stride: 1, hw: 56),
+    Shape(name: "l1 1x1 64>256", cout: 256, cin: 64, k: 1, stride: 1, hw: 56),
+    Shape(name: "l1 1x1 256>64", cout: 64, cin: 256, k: 1, stride: 1, hw: 56),
+    Shape(name: "l2 3x3 128", cout: 128, cin: 128, k: 3, stride: 1, hw: 28),
+    Shape(name: "l2 1x1 512>128", cout: 128, cin: 512, k: 1, stride: 1, hw: 28),
+    Shape(name: "l2 1x1 128>512", cout: 512, cin: 128, k: 1, stride: 1, hw: 28),
+    Shape(name: "l3 3x3 256", cout: 256, cin: 256, k: 3, stride: 1, hw: 14),
+    Shape(name: "l3 1x1 1024>256", cout: 256, cin: 1024, k: 1, stride: 1, hw: 14),
+    Shape(name: "l3 1x1 256>1024", cout: 1024, cin: 256, k: 1, stride: 1, hw: 14),
+    Shape(name: "l4 3x3 512", cout: 512, cin: 512, k: 3, stride: 1, hw: 7),
+    Shape(name: "l4 1x1 2048>512", cout: 512, cin: 2048, k: 1, stride: 1, hw: 7),
+    Shape(name: "l4 1x1 512>2048", cout: 2048, cin: 512, k: 1, stride: 1, hw: 7),
+]
+
+var threads = 2
+var set = KernelSet.detect()
+var args = CommandLine.arguments.dropFirst()
+while let a = args.popFirst() {
+    switch a {
+    case "--threads": threads = Int(args.popFirst() ?? "") ?? threads
+    case "--kernels": if let s = args.popFirst() { set = s == "avx2" ? .avx2 : s == "avx512" ? .avx512 : set }
+    default: fatalError("usage: gemm-bench [--threads N] [--kernels avx512|avx2]")
+    }
+}
+guard set != .reference else { fatalError("gemm-bench needs a SIMD kernel set") }
+let mr = set.tileRows, nr = set.tileColumns
+let peak = set == .avx512 ? SgemmAVX512.measurePeak() : SgemmAVX2.measurePeak()
+print("kernels \(set), tile \(mr)x\(nr), peak \(Int(peak)) GFLOP/s per core; columns: GFLOP/s (% of peak x threads)")
+
+func seconds(_ body: () -> Void) -> Double {
+    var best = Double.infinity
+    let deadline = DispatchTime.now().uptimeNanoseconds + 300_000_000
+    repeat {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    } while DispatchTime.now().uptimeNanoseconds < deadline
+    return best
+}
+
+func pct(_ gflops: Double, _ t: Int) -> String {
+    let p = Int((gflops / (peak * Double(t)) * 100).rounded())
+    return "\(Int(gflops.rounded()))".leftPad(5) + " (\(p)%)".leftPad(7)
+}
+extension String { func leftPad(_ n: Int) -> String { String(repeating: " ", count: max(0, n - count)) + self } }
+
+print("shape".padding(18) + "M".leftPad(6) + "K".leftPad(6) + "N".leftPad(6) + "   1 thread    " + "\(threads) threads".leftPad(14) + "   narrow: 1 thread" + "\(threads) threads".leftPad(14) + "   pack B only")
+extension String { func padding(_ n: Int) -> String { self + String(repeating: " ", count: max(0, n - count)) } }
+for s in shapes {
+    let pad = s.k / 2, out = (s.hw + 2 * pad - s.k) / s.stride + 1
+    let g = ConvGeometry(channels: s.cin, height: s.hw, width: s.hw, kernelH: s.k, kernelW: s.k, strideH: s.stride, strideW: s.stride,
+                         padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1, outH: out, outW: out)
+    let m = s.cout, k = s.cin * s.k * s.k, n = out * out
+    let w = UnsafeMutablePointer<Float>.allocate(capacity: m * k); defer { w.deallocate() }
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: s.cin * s.hw * s.hw); defer { x.deallocate() }
+    let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n); defer { c.deallocate() }
+    for i in 0..<(m * k) { w[i] = Float(i % 13) * 0.01 }
+    for i in 0..<(s.cin * s.hw * s.hw) { x[i] = Float(i % 7) * 0.1 }
+    let a = PackedA(a: w, lda: k, m: m, k: k, mr: mr)
+    let flops = 2.0 * Double(m) * Double(k) * Double(n)
+    var line = s.name.padding(18) + "\(m)".leftPad(6) + "\(k)".leftPad(6) + "\(n)".leftPad(6)
+    for t in [1, threads] {
+        let ws = PackedGemmWorkspace(threads: t, nr: nr)
+        let run = {
+            if g.isPointwise {
+                let b = MatrixB(b: x, ldb: n)
+                if set == .avx512 { SgemmAVX512.sgemm(n: n, a: a, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+                else { SgemmAVX2.sgemm(n: n, a: a, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+            } else {
+                let b = ConvPatchesB(x: x, g: g)
+                if set == .avx512 { SgemmAVX512.sgemm(n: n, a: a, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+                else { SgemmAVX2.sgemm(n: n, a: a, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+            }
+        }
+        line += "  " + pct(flops / seconds(run) / 1e9, t)
+    }
+    // The narrow-output path: positions as the tile's rows, channels as its columns.
+    let weights = PackedA(a: w, lda: k, m: m, k: k, mr: nr)
+    line += "   "
+    for t in [1, threads] {
+        let ws = PackedGemmWorkspace(threads: t, nr: nr)
+        ws.reserveTransposed(floats: m * n)
+        let run = {
+            if g.isPointwise {
+                let b = MatrixB(b: x, ldb: n)
+                if set == .avx512 { SgemmAVX512.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+                else { SgemmAVX2.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+            } else {
+                let b = ConvPatchesB(x: x, g: g)
+                if set == .avx512 { SgemmAVX512.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+                else { SgemmAVX2.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+            }
+        }
+        line += "  " + pct(flops / seconds(run) / 1e9, t)
+    }
+    // Packing B alone, one thread, over the whole K x N (what each GEMM call pays once per thread's columns).
+    let buf = UnsafeMutablePointer<Float>.allocate(capacity: PackedA.kc * (PackedGemmWorkspace.nc + nr)); defer { buf.deallocate() }
+    let packTime = seconds {
+        var n0 = 0
+        while n0 < n {
+            let nb = min(PackedGemmWorkspace.nc, n - n0)
+            var k0 = 0
+            while k0 < k {
+                let kb = min(PackedA.kc, k - k0)
+                if g.isPointwise { MatrixB(b: x, ldb: n).pack(k0: k0, kb: kb, n0: n0, nb: nb, nr: nr, into: buf) }
+                else { ConvPatchesB(x: x, g: g).pack(k0: k0, kb: kb, n0: n0, nb: nb, nr: nr, into: buf) }
+                k0 += kb
+            }
+            n0 += nb
+        }
+    }
+    let full = flops / (peak * 1e9)  // seconds at the kernel's peak on one core
+    line += "   \(String(Int((packTime * 1e6).rounded())).leftPad(6)) us = \(Int((packTime / full * 100).rounded()))% of peak time"
+    print(line)
+}

@@ -1,0 +1,123 @@
+/// The packed GEMM for narrow outputs (issue 11): C[M,N] = W[M,K] · B[K,N] computed
+/// as Cᵀ = Bᵀ · Wᵀ, so output *positions* fill the tile's rows and output
+/// *channels* its columns.
+///
+/// Why: a ResNet's late stages have few positions and many channels (resnet50 at
+/// 224: N = 196 or 49, M = 256…2048). Tiled the usual way, N = 49 fills two
+/// 32-column panels (77% of the tile's work is real) and threads must split M,
+/// each gathering all of B; transposed, 49 positions fill nine 6-row panels (91%),
+/// channel counts are multiples of 32 (100%), and threads split the positions, so
+/// each gathers only its own patches.
+///
+/// The weights are packed once as `PackedA` with panels of `Kernel.nr` rows: that
+/// is exactly the tile's B-panel layout (kb x nr, interleaved by k). Each call packs
+/// B's columns as panels of `Kernel.mr` (the B source's own packer with nr = mr:
+/// kb x mr, interleaved by k, the tile's A-panel layout). The tile accumulates
+/// Cᵀ [N, M] in the workspace; the epilogue (bias per channel, C, residual, ReLU)
+/// is applied while transposing back into C.
+extension PackedGemmWorkspace {
+    /// Floats of Cᵀ a narrow call of M x N needs (reserveTransposed), nil on overflow.
+    public static func transposedFloats(m: Int, n: Int) -> Int? {
+        let (f, o) = m.multipliedReportingOverflow(by: n)
+        return o ? nil : f
+    }
+}
+
+extension PackedGemm {
+    /// C[M,N] (+)= W · B (+ bias[m]) (+ residual) (ReLU), W packed with `mr` = Kernel.nr.
+    @inlinable
+    public static func sgemmNarrow<Source: PackedBSource>(n: Int, weights w: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                                          bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                                          epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
+        let m = w.m, k = w.k, mr = Kernel.mr
+        guard m > 0, n > 0 else { return }
+        precondition(w.mr == Kernel.nr, "weights packed for \(w.mr)-row panels, the narrow path needs \(Kernel.nr)")
+        precondition(workspace.transposedCapacity >= m * n, "transposed C not reserved at plan time")
+        let ct = workspace.transposedC  // Cᵀ [n, m], row-major
+        let threads = workspace.threads
+        let panelsN = (n + mr - 1) / mr
+        let work = { (t: Int) in
+            // Threads take disjoint runs of whole 6-position panels.
+            let lo = panelsN * t / threads * mr, hi = min(n, panelsN * (t + 1) / threads * mr)
+            guard lo < hi else { return }
+            if k > 0 {
+                blockNarrow(w: w, b: b, ct: ct, rows: lo..<hi, packedB: workspace.packedB[t])
+            }
+            transposeEpilogue(ct: ct, m: m, rows: lo..<hi, c: c, ldc: ldc, bias: bias, residual: residual,
+                              epilogue: epilogue, zeroProduct: k == 0)
+        }
+        if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
+    }
+
+    /// Cᵀ[rows, 0..<m] = (B[:, rows])ᵀ · Wᵀ, in blocks of at most `nc` rows and K slices of `kc`.
+    @inlinable
+    static func blockNarrow<Source: PackedBSource>(w: PackedA, b: Source, ct: UnsafeMutablePointer<Float>, rows: Range<Int>,
+                                                   packedB: UnsafeMutablePointer<Float>) {
+        let m = w.m, k = w.k, mr = Kernel.mr, nr = Kernel.nr
+        let channelPanels = (m + nr - 1) / nr
+        // The workspace's B buffer holds kc x roundUp(nc, nr) floats: row blocks of whole
+        // mr-panels no longer than nc fit it.
+        let rowBlock = PackedGemmWorkspace.nc / mr * mr
+        var r0 = rows.lowerBound
+        while r0 < rows.upperBound {
+            let rb = min(rowBlock, rows.upperBound - r0)
+            let rowPanels = (rb + mr - 1) / mr
+            var k0 = 0
+            while k0 < k {
+                let kb = min(PackedA.kc, k - k0)
+                // B's columns r0..<r0+rb as mr-wide panels: the tile's A side.
+                b.pack(k0: k0, kb: kb, n0: r0, nb: rb, nr: mr, into: packedB)
+                // A weight panel (kb x nr) stays in L1 while this block's position panels pass over it.
+                for pc in 0..<channelPanels {
+                    let j0 = pc * nr
+                    let wp = w.panel(k0: k0, kb: kb, pm: pc)
+                    for pr in 0..<rowPanels {
+                        let i0 = pr * mr
+                        Kernel.tile(k: kb, a: UnsafePointer(packedB + pr * kb * mr), b: wp, c: ct + (r0 + i0) * m + j0, ldc: m,
+                                    rows: min(mr, rb - i0), cols: min(nr, m - j0), accumulate: k0 > 0,
+                                    bias: nil, residual: nil, relu: false)
+                    }
+                }
+                k0 += kb
+            }
+            r0 += rb
+        }
+    }
+
+    /// C[j, i] = epilogue(Cᵀ[i, j]) for i in rows, every j: + C if accumulating, + bias[j],
+    /// + residual[j, i], ReLU. Channels go 16 at a time: one vector load of Cᵀ's row
+    /// and of the bias, then 16 scalar stores into 16 C lines that stay in L1 while
+    /// the positions advance.
+    @inlinable
+    static func transposeEpilogue(ct: UnsafePointer<Float>, m: Int, rows: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                  bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue, zeroProduct: Bool) {
+        let relu = epilogue.relu, accumulate = epilogue.accumulate
+        var j0 = 0
+        while j0 + 16 <= m {
+            // Sound: j0 + 16 <= m, so 16 floats of bias and of Cᵀ's row i (m floats) are in bounds.
+            let b = bias.map { UnsafeRawPointer($0 + j0).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16()
+            for i in rows {
+                var v = zeroProduct ? b : UnsafeRawPointer(ct + i * m + j0).loadUnaligned(as: SIMD16<Float>.self) + b
+                let out = c + j0 * ldc + i
+                if accumulate || residual != nil {
+                    for jj in 0..<16 {
+                        if accumulate { v[jj] += out[jj * ldc] }
+                        if let residual { v[jj] += residual[(j0 + jj) * ldc + i] }
+                    }
+                }
+                if relu { v = v.replacing(with: 0, where: v .< 0) }
+                for jj in 0..<16 { out[jj * ldc] = v[jj] }
+            }
+            j0 += 16
+        }
+        for j in j0..<m {  // the last m % 16 channels
+            for i in rows {
+                var v: Float = zeroProduct ? 0 : ct[i * m + j]
+                if accumulate { v += c[j * ldc + i] }
+                if let bias { v += bias[j] }
+                if let residual { v += residual[j * ldc + i] }
+                c[j * ldc + i] = relu ? max(v, 0) : v
+            }
+        }
+    }
+}
