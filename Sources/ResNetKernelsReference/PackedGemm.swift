@@ -215,44 +215,55 @@ public struct ConvPatchesB: PackedBSource {
             let shift = kx * g.dilationW - g.padLeft  // ix = ox * strideW + shift
             // Destination: column j of this row is at out + (j / nr) * panelStride + p * nr + j % nr.
             var panel = out + p * nr, lane = 0
-            @inline(__always) func put(_ v: Float) {
-                panel[lane] = v
-                lane += 1
-                if lane == nr { lane = 0; panel += panelStride }
+            // Writes `count` values, value(q) for q in 0..<count, in runs that end at a
+            // panel's edge, so the inner loops carry no per-element lane test.
+            @inline(__always) func emit(_ count: Int, _ value: (Int) -> Float) {
+                var q = 0
+                while q < count {
+                    let run = min(count - q, nr - lane)
+                    for r in 0..<run { panel[lane + r] = value(q + r) }
+                    q += run
+                    lane += run
+                    if lane == nr { lane = 0; panel += panelStride }
+                }
+            }
+            // `count` contiguous values from `from` (stride 1), or zeros when `from` is nil: bulk copies per run.
+            @inline(__always) func copy(_ count: Int, from: UnsafePointer<Float>?) {
+                var q = 0
+                while q < count {
+                    let run = min(count - q, nr - lane)
+                    if let from { (panel + lane).update(from: from + q, count: run) } else { (panel + lane).update(repeating: 0, count: run) }
+                    q += run
+                    lane += run
+                    if lane == nr { lane = 0; panel += panelStride }
+                }
             }
             var oy = n0 / g.outW, ox = n0 % g.outW, col = 0
             while col < nb {
                 let run = min(g.outW - ox, nb - col)
                 let iy = oy * g.strideH - g.padTop + ky * g.dilationH
                 if iy < 0 || iy >= g.height {
-                    for _ in 0..<run { put(0) }
+                    copy(run, from: nil)
                 } else {
                     let line = src + iy * g.width
                     // Valid ox: 0 <= ox * sw + shift < W, a contiguous range.
                     var lo = ox, hi = ox + run
                     while lo < hi && lo * g.strideW + shift < 0 { lo += 1 }
                     while hi > lo && (hi - 1) * g.strideW + shift >= g.width { hi -= 1 }
-                    for _ in ox..<lo { put(0) }
+                    copy(lo - ox, from: nil)
                     if g.strideW == 1 {
-                        var t = lo
-                        while t < hi {
-                            // Copy up to the end of the current panel's lane run in one go.
-                            let n = min(hi - t, nr - lane)
-                            (panel + lane).update(from: line + t + shift, count: n)
-                            t += n
-                            lane += n
-                            if lane == nr { lane = 0; panel += panelStride }
-                        }
+                        copy(hi - lo, from: line + lo + shift)
                     } else {
-                        for t in lo..<hi { put(line[t * g.strideW + shift]) }
+                        let first = line + lo * g.strideW + shift, sw = g.strideW
+                        emit(hi - lo) { first[$0 * sw] }
                     }
-                    for _ in hi..<(ox + run) { put(0) }
+                    copy(ox + run - hi, from: nil)
                 }
                 col += run
                 ox = 0
                 oy += 1
             }
-            for _ in nb..<padded { put(0) }
+            copy(padded - nb, from: nil)
         }
     }
 }

@@ -23,6 +23,10 @@ public enum Pooling {
             let x0 = ox * g.strideW - g.padLeft
             return (validRange(x0, g.kernelW, g.dilationW, g.width), paddedCells(x0, g.kernelW, g.dilationW, g.width, g.padLeft))
         }
+        if isMax {
+            maxPool(x, planes: planes, g, columns: columns.map(\.0), into: y)
+            return
+        }
         for p in 0..<planes {
             let src = x + p * g.height * g.width
             let dst = y + p * g.outH * g.outW
@@ -44,6 +48,44 @@ public enum Pooling {
                     }
                     let count = rows.count * cols.count
                     dst[oy * g.outW + ox] = isMax ? best : sum / T(countIncludePad ? Swift.max(paddedRows * paddedCols, 1) : Swift.max(count, 1))
+                }
+            }
+        }
+    }
+
+    /// Max pooling, separably: per output row, the element-wise max of the window's valid
+    /// input rows (contiguous, so it vectorizes), then each output column's max over its
+    /// valid columns of that row. resnet18's 3x3 s2 max pool: 3.3 ms before on one core.
+    @inlinable
+    static func maxPool<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, _ g: ConvGeometry, columns: [Range<Int>], into y: UnsafeMutablePointer<T>) {
+        var rowMax = [T](repeating: 0, count: Swift.max(g.width, 1))
+        rowMax.withUnsafeMutableBufferPointer { buffer in
+            // Sound: the buffer holds g.width elements and every index below is < g.width.
+            let row = buffer.baseAddress!
+            for p in 0..<planes {
+                let src = x + p * g.height * g.width
+                let dst = y + p * g.outH * g.outW
+                for oy in 0..<g.outH {
+                    let y0 = oy * g.strideH - g.padTop
+                    var rows = 0..<g.kernelH
+                    // The valid rows: a contiguous range of ky (as in `pool`).
+                    while let k = rows.first, y0 + k * g.dilationH < 0 { rows = (k + 1)..<rows.upperBound }
+                    while let k = rows.last, y0 + k * g.dilationH >= g.height { rows = rows.lowerBound..<k }
+                    guard let first = rows.first else {
+                        for ox in 0..<g.outW { dst[oy * g.outW + ox] = -T.infinity }
+                        continue
+                    }
+                    row.update(from: src + (y0 + first * g.dilationH) * g.width, count: g.width)
+                    for ky in rows.dropFirst() {
+                        let line = src + (y0 + ky * g.dilationH) * g.width
+                        for i in 0..<g.width { row[i] = Swift.max(row[i], line[i]) }
+                    }
+                    for ox in 0..<g.outW {
+                        let x0 = ox * g.strideW - g.padLeft
+                        var best = -T.infinity
+                        for kx in columns[ox] { best = Swift.max(best, row[x0 + kx * g.dilationW]) }
+                        dst[oy * g.outW + ox] = best
+                    }
                 }
             }
         }
