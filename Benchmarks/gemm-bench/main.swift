@@ -32,13 +32,15 @@ let shapes: [Shape] = [
 ]
 
 var threads = 2
+var fused = false  // bias + residual + ReLU in the epilogue, as a block's last conv has
 var set = KernelSet.detect()
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
     case "--threads": threads = Int(args.popFirst() ?? "") ?? threads
     case "--kernels": if let s = args.popFirst() { set = s == "avx2" ? .avx2 : s == "avx512" ? .avx512 : set }
-    default: fatalError("usage: gemm-bench [--threads N] [--kernels avx512|avx2]")
+    case "--residual": fused = true
+    default: fatalError("usage: gemm-bench [--threads N] [--kernels avx512|avx2] [--residual]")
     }
 }
 guard set != .reference else { fatalError("gemm-bench needs a SIMD kernel set") }
@@ -73,6 +75,12 @@ for s in shapes {
     let w = UnsafeMutablePointer<Float>.allocate(capacity: m * k); defer { w.deallocate() }
     let x = UnsafeMutablePointer<Float>.allocate(capacity: s.cin * s.hw * s.hw); defer { x.deallocate() }
     let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n); defer { c.deallocate() }
+    let residualStore = UnsafeMutablePointer<Float>.allocate(capacity: m * n); defer { residualStore.deallocate() }
+    residualStore.initialize(repeating: 0.5, count: m * n)
+    let biasStore = UnsafeMutablePointer<Float>.allocate(capacity: m); defer { biasStore.deallocate() }
+    biasStore.initialize(repeating: 0.1, count: m)
+    let (bias, residual): (UnsafePointer<Float>?, UnsafePointer<Float>?) = fused ? (UnsafePointer(biasStore), UnsafePointer(residualStore)) : (nil, nil)
+    let epilogue = GemmEpilogue(relu: fused)
     for i in 0..<(m * k) { w[i] = Float(i % 13) * 0.01 }
     for i in 0..<(s.cin * s.hw * s.hw) { x[i] = Float(i % 7) * 0.1 }
     let a = PackedA(a: w, lda: k, m: m, k: k, mr: mr)
@@ -83,12 +91,12 @@ for s in shapes {
         let run = {
             if g.isPointwise {
                 let b = MatrixB(b: x, ldb: n)
-                if set == .avx512 { SgemmAVX512.sgemm(n: n, a: a, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
-                else { SgemmAVX2.sgemm(n: n, a: a, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+                if set == .avx512 { SgemmAVX512.sgemm(n: n, a: a, b: b, c: c, ldc: n, bias: bias, residual: residual, epilogue: epilogue, workspace: ws) }
+                else { SgemmAVX2.sgemm(n: n, a: a, b: b, c: c, ldc: n, bias: bias, residual: residual, epilogue: epilogue, workspace: ws) }
             } else {
                 let b = ConvPatchesB(x: x, g: g)
-                if set == .avx512 { SgemmAVX512.sgemm(n: n, a: a, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
-                else { SgemmAVX2.sgemm(n: n, a: a, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+                if set == .avx512 { SgemmAVX512.sgemm(n: n, a: a, b: b, c: c, ldc: n, bias: bias, residual: residual, epilogue: epilogue, workspace: ws) }
+                else { SgemmAVX2.sgemm(n: n, a: a, b: b, c: c, ldc: n, bias: bias, residual: residual, epilogue: epilogue, workspace: ws) }
             }
         }
         line += "  " + pct(flops / seconds(run) / 1e9, t)
@@ -102,12 +110,12 @@ for s in shapes {
         let run = {
             if g.isPointwise {
                 let b = MatrixB(b: x, ldb: n)
-                if set == .avx512 { SgemmAVX512.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
-                else { SgemmAVX2.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+                if set == .avx512 { SgemmAVX512.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: n, bias: bias, residual: residual, epilogue: epilogue, workspace: ws) }
+                else { SgemmAVX2.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: n, bias: bias, residual: residual, epilogue: epilogue, workspace: ws) }
             } else {
                 let b = ConvPatchesB(x: x, g: g)
-                if set == .avx512 { SgemmAVX512.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
-                else { SgemmAVX2.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+                if set == .avx512 { SgemmAVX512.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: n, bias: bias, residual: residual, epilogue: epilogue, workspace: ws) }
+                else { SgemmAVX2.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: n, bias: bias, residual: residual, epilogue: epilogue, workspace: ws) }
             }
         }
         line += "  " + pct(flops / seconds(run) / 1e9, t)

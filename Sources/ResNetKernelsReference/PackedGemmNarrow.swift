@@ -85,39 +85,43 @@ extension PackedGemm {
     }
 
     /// C[j, i] = epilogue(Cᵀ[i, j]) for i in rows, every j: + C if accumulating, + bias[j],
-    /// + residual[j, i], ReLU. Channels go 16 at a time: one vector load of Cᵀ's row
-    /// and of the bias, then 16 scalar stores into 16 C lines that stay in L1 while
-    /// the positions advance.
+    /// + residual[j, i], ReLU. Sixteen channels at a time: first a plain transposing copy
+    /// (16 C lines, which stay in L1 while the positions advance), then the epilogue along
+    /// each channel's positions, contiguous in C and the residual, so it vectorizes.
+    /// (Lane-by-lane SIMD access in one pass measured 2x slower on resnet50's layer4 conv3.)
     @inlinable
     static func transposeEpilogue(ct: UnsafePointer<Float>, m: Int, rows: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int,
                                   bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue, zeroProduct: Bool) {
         let relu = epilogue.relu, accumulate = epilogue.accumulate
+        let (lo, count) = (rows.lowerBound, rows.count)
         var j0 = 0
-        while j0 + 16 <= m {
-            // Sound: j0 + 16 <= m, so 16 floats of bias and of Cᵀ's row i (m floats) are in bounds.
-            let b = bias.map { UnsafeRawPointer($0 + j0).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16()
-            for i in rows {
-                var v = zeroProduct ? b : UnsafeRawPointer(ct + i * m + j0).loadUnaligned(as: SIMD16<Float>.self) + b
-                let out = c + j0 * ldc + i
-                if accumulate || residual != nil {
-                    for jj in 0..<16 {
-                        if accumulate { v[jj] += out[jj * ldc] }
-                        if let residual { v[jj] += residual[(j0 + jj) * ldc + i] }
+        while j0 < m {
+            let j1 = min(m, j0 + 16)
+            if zeroProduct {
+                if !accumulate { for j in j0..<j1 { (c + j * ldc + lo).update(repeating: 0, count: count) } }
+            } else {
+                for i in rows {
+                    let src = ct + i * m
+                    if accumulate {
+                        for j in j0..<j1 { c[j * ldc + i] += src[j] }
+                    } else {
+                        for j in j0..<j1 { c[j * ldc + i] = src[j] }
                     }
                 }
-                if relu { v = v.replacing(with: 0, where: v .< 0) }
-                for jj in 0..<16 { out[jj * ldc] = v[jj] }
             }
-            j0 += 16
-        }
-        for j in j0..<m {  // the last m % 16 channels
-            for i in rows {
-                var v: Float = zeroProduct ? 0 : ct[i * m + j]
-                if accumulate { v += c[j * ldc + i] }
-                if let bias { v += bias[j] }
-                if let residual { v += residual[j * ldc + i] }
-                c[j * ldc + i] = relu ? max(v, 0) : v
+            for j in j0..<j1 {
+                let row = c + j * ldc + lo
+                let b = bias?[j] ?? 0
+                if let residual {
+                    let r = residual + j * ldc + lo
+                    if relu { for i in 0..<count { row[i] = max(row[i] + b + r[i], 0) } } else { for i in 0..<count { row[i] += b + r[i] } }
+                } else if relu {
+                    for i in 0..<count { row[i] = max(row[i] + b, 0) }
+                } else if bias != nil {
+                    for i in 0..<count { row[i] += b }
+                }
             }
+            j0 = j1
         }
     }
 }
