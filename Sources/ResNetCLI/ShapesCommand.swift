@@ -13,7 +13,8 @@ public struct ShapesCommand: ParsableCommand {
             projection, resnet-d, option-a-pad, option-a-concat, max-pool, other), which \
             conv carries the stride, pre- or post-activation, and the stage. For the model: \
             family, depth, variant (v1, v1.5, v1d, v2), shortcut option (A, B, C, mixed), \
-            and a per-stage table of parameters and multiply-accumulates.
+            and a per-stage table of parameters and multiply-accumulates. --svg draws the \
+            same as a picture.
 
             Diagnostics have stable codes (RN001-RN107, see README) and a severity.
 
@@ -35,6 +36,10 @@ public struct ShapesCommand: ParsableCommand {
     @Option(help: "Input sizes to check every residual join at: START:STOP:STEP (inclusive) or a list 224,225,256.")
     public var sweep: String?
 
+    @Option(help: ArgumentHelp("Also draw the network as a self-contained SVG here (stem, stages, every block and its shortcut; broken joins in red).",
+                               valueName: "out.svg"))
+    public var svg: String?
+
     public init() {}
 
     func sweepSizes() throws -> [Int64] {
@@ -55,6 +60,7 @@ public struct ShapesCommand: ParsableCommand {
         guard ModelFormat(path: model) != nil else {
             throw ValidationError("'\(model)' has no known extension (expected .onnx or .rnw)")
         }
+        if let svg, !svg.hasSuffix(".svg") { throw ValidationError("--svg '\(svg)': expected a file name ending .svg") }
         _ = try sweepSizes()
     }
 
@@ -65,6 +71,12 @@ public struct ShapesCommand: ParsableCommand {
             var options = CheckOptions()
             options.sweepSizes = try sweepSizes()
             let report = ShapeChecker.check(loaded.model, file: model, options: options)
+            if let svg {
+                // Written whatever the findings: a broken model is when the picture helps most.
+                let out = try AtomicFileWriter(destination: svg, protectedInputs: [model])
+                try out.write(Array(SVGRendering.svg(report).utf8))
+                try out.commit()
+            }
             switch format {
             case .json: print(try ReportRendering.json(report))
             case .github: print(ReportRendering.github(report), terminator: "")

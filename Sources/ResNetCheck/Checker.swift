@@ -10,6 +10,10 @@ public struct CheckReport: Encodable, Sendable {
     public var summary: Totals
     public var diagnostics: [Diagnostic]
     public var sweep: SweepReport?
+    /// The convs before the first residual block (for the picture; not in the JSON report).
+    public var stemConvs: [ResidualBlock.ConvInfo] = []
+
+    enum CodingKeys: String, CodingKey { case file, model, blocks, stages, summary, diagnostics, sweep }
 
     /// The highest severity among the diagnostics, if any.
     public var worst: Severity? { diagnostics.map(\.severity).max() }
@@ -39,7 +43,8 @@ public enum ShapeChecker {
         let inference = ShapeInference(graph: g, opset: opset)
         inference.run()
         diagnostics += inference.findings.map(diagnostic)
-        let (blocks, residual) = ResidualAnalysis(graph: g, facts: inference.facts, index: inference.index).blocks()
+        let analysis = ResidualAnalysis(graph: g, facts: inference.facts, index: inference.index)
+        let (blocks, residual) = analysis.blocks()
         diagnostics = preferResidual(diagnostics, residual, joins: Set(blocks.map(\.join)))
 
         let summary = ModelSummary(graph: g, facts: inference.facts)
@@ -71,6 +76,7 @@ public enum ShapeChecker {
         }
         var report = CheckReport(file: file, model: info, blocks: blocks, stages: stages, summary: totals,
                                  diagnostics: diagnostics, sweep: nil)
+        report.stemConvs = convs.filter { $0 < firstJoin }.map(analysis.convInfo)
         if !options.sweepSizes.isEmpty, let input {
             report.sweep = sweep(model, index: inference.index, input: input.name, baseShape: inference.facts[input.name]?.shape,
                                  sizes: options.sweepSizes, opset: opset, diagnostics: &report.diagnostics)

@@ -26,8 +26,8 @@ public struct ResidualBlock: Encodable, Sendable {
         public let kernel: [Int64]
         public let stride: [Int64]
         /// Groups and output channels (from the weight): ResNeXt and Wide ResNet tell themselves apart by these.
-        var group: Int64 = 1
-        var outChannels: Int64? = nil
+        public internal(set) var group: Int64 = 1
+        public internal(set) var outChannels: Int64? = nil
 
         enum CodingKeys: String, CodingKey { case name, kernel, stride }
     }
@@ -168,7 +168,7 @@ struct ResidualAnalysis {
         return nodes.filter { i in !graph.nodes[i].outputs.contains { forkAncestors.contains($0) } }.sorted()
     }
 
-    private func convInfo(_ i: Int) -> ResidualBlock.ConvInfo {
+    func convInfo(_ i: Int) -> ResidualBlock.ConvInfo {
         let n = graph.nodes[i]
         let w = n.inputs.count > 1 ? facts[n.inputs[1]]?.shape : nil
         let kernel = n.attribute("kernel_shape")?.ints ?? w?.dropFirst(2).map { $0.value ?? 0 } ?? []
