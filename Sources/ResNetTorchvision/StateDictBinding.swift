@@ -8,6 +8,9 @@ public struct StateDictError: Error, Equatable, Sendable, CustomStringConvertibl
         public let name: String
         public let expected: [Int64]
         public let actual: [Int64]
+        public init(name: String, expected: [Int64], actual: [Int64]) {
+            (self.name, self.expected, self.actual) = (name, expected, actual)
+        }
     }
 
     public struct DTypeMismatch: Equatable, Sendable {
@@ -75,7 +78,7 @@ public enum StateDictBinding {
                     error.sizeMismatches.append(.init(name: t.name, expected: spec.dims, actual: t.dims))
                     continue
                 }
-                bound[k] = try widened(t, as: spec.name, report: &report)
+                bound[k] = widened(t, as: spec.name, report: &report)
             } else if counters.contains(key) {
                 // torch's BatchNorm counter: an INT64 scalar (older checkpoints lack it; torch accepts both).
                 guard t.dataType == .int64 else {
@@ -104,7 +107,7 @@ public enum StateDictBinding {
 
     /// The tensor under the architecture's name as FLOAT: FLOAT keeps its
     /// bytes (no copy), FLOAT16 and BFLOAT16 are widened exactly.
-    static func widened(_ t: Tensor, as name: String, report: inout BindingReport) throws -> Tensor {
+    static func widened(_ t: Tensor, as name: String, report: inout BindingReport) -> Tensor {
         guard t.dataType != .float else {
             return Tensor(name: name, dataType: .float, dims: t.dims, data: t.data)
         }
