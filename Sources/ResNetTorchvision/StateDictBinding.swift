@@ -113,6 +113,8 @@ public enum StateDictBinding {
         }
         report.widened[t.dataType, default: 0] += 1
         let bytes = t.data.withUnsafeBytes { src -> [UInt8] in
+            // Sound: i < n = src.count / 2 keeps 2i + 1 inside src, and 4i + 3
+            // inside the n * 4 bytes of `out`, every one of which is written.
             let n = src.count / 2
             return [UInt8](unsafeUninitializedCapacity: n * 4) { out, initialized in
                 for i in 0..<n {
