@@ -3,7 +3,8 @@
 //
 // One target per layer; dependencies point one way:
 //   C shims (CProtobufC, CZlib, ONNXProtoC) -> ResNetSystem (POSIX) -> ResNetIR
-//   -> formats (ResNetONNX, ResNetRNW) -> tools (ResNetCLI) -> executables.
+//   -> formats (ResNetONNX, ResNetRNW, ResNetSafetensors; ResNetTorchvision graphs)
+//   -> tools (ResNetCLI) -> executables.
 // Only one file per layer touches a C module (see README "Layout").
 import PackageDescription
 
@@ -62,6 +63,9 @@ let package = Package(
         .target(
             name: "ResNetRNW", dependencies: ["ResNetIR", "ResNetSystem", "CZlib"],
             swiftSettings: optimizedInDebug),
+        // Weights-only files (issue 12): safetensors, and the torchvision graphs a state dict fills.
+        .target(name: "ResNetSafetensors", dependencies: ["ResNetIR", "ResNetSystem"], swiftSettings: optimizedInDebug),
+        .target(name: "ResNetTorchvision", dependencies: ["ResNetIR"]),
         // Shape rules and integer constant folding, shared by the checker and the executor.
         .target(name: "ResNetShapes", dependencies: ["ResNetIR"], swiftSettings: optimizedInDebug),
         .target(name: "ResNetCheck", dependencies: ["ResNetIR", "ResNetShapes"], swiftSettings: optimizedInDebug),
@@ -75,7 +79,7 @@ let package = Package(
         .target(
             name: "ResNetCLI",
             dependencies: [
-                "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetShapes", "ResNetCheck", "ResNetExec", "ResNetSystem",
+                "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetSafetensors", "ResNetTorchvision", "ResNetShapes", "ResNetCheck", "ResNetExec", "ResNetSystem",
                 "ResNetKernelsReference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -105,6 +109,8 @@ let package = Package(
             name: "ResNetONNXTests", dependencies: ["ResNetONNX", "ResNetIR", "ResNetSystem"]),
         .testTarget(
             name: "ResNetRNWTests", dependencies: ["ResNetRNW", "ResNetIR"]),
+        .testTarget(
+            name: "ResNetSafetensorsTests", dependencies: ["ResNetSafetensors", "ResNetTorchvision", "ResNetIR"]),
         .testTarget(
             name: "ResNetMutationTests", dependencies: ["ResNetMutation", "ResNetONNX", "ResNetIR"]),
         .testTarget(

@@ -9,11 +9,16 @@ import ResNetSystem
 public struct ConvertCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "resnet-convert",
-        abstract: "Convert a ResNet-family model between .onnx and .rnw.",
+        abstract: "Convert a ResNet-family model between .onnx and .rnw, or to and from .safetensors weights.",
         discussion: """
             Directions follow the extensions: .onnx -> .rnw, .rnw -> .onnx, .rnw -> .rnw, \
             .onnx -> .onnx. Without --fold-bn and --fp16 a conversion is lossless: nodes, \
             attributes, names, metadata, value infos and tensor bytes are kept exactly.
+
+            A .safetensors input is a torchvision state dict: --arch names the architecture \
+            whose graph is generated, and every key must match by name, shape and dtype \
+            (FLOAT16/BFLOAT16 widened to float32), as torch's strict load_state_dict demands. \
+            A .safetensors output holds the model's initializers under their own names.
 
             OUT is written to a temporary file in OUT's folder, fsynced and renamed, so OUT \
             is either complete or untouched; IN is never overwritten. An .rnw input has \
@@ -24,10 +29,10 @@ public struct ConvertCommand: ParsableCommand {
             """,
         version: ResNetToolsVersion.string)
 
-    @Argument(help: "Input model (.onnx or .rnw).")
+    @Argument(help: "Input model (.onnx or .rnw), or weights (.safetensors, with --arch).")
     public var input: String
 
-    @Argument(help: "Output model (.onnx or .rnw).")
+    @Argument(help: "Output model (.onnx or .rnw), or its weights (.safetensors).")
     public var output: String
 
     @Flag(help: "Fold BatchNormalization into the preceding Conv (float64 arithmetic); prints the largest relative weight change.")
@@ -45,15 +50,29 @@ public struct ConvertCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing on success (no summary, no progress bar).")
     public var quiet = false
 
+    @Option(help: "With a .safetensors input: its architecture (resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2).")
+    public var arch: String?
+
+    @Option(help: "With --arch: classifier classes (default 1000, as torchvision; a checkpoint with another count is refused, naming the count).")
+    public var numClasses: Int?
+
+    @Option(help: "With --arch: v1.5 (torchvision, default), v1 (stride on the bottleneck's first 1x1) or v1d (timm's ResNet-D keys: deep stem, avg-pool shortcut).")
+    public var variant: String?
+
+    @Option(help: "With --arch: height and width of the model's input (default 224).")
+    public var inputSize: Int?
+
     public init() {}
 
     var inputFormat: ModelFormat? { ModelFormat(path: input) }
     var outputFormat: ModelFormat? { ModelFormat(path: output) }
 
     public func validate() throws {
-        for (role, path) in [("input", input), ("output", output)] where ModelFormat(path: path) == nil {
-            throw ValidationError("\(role) '\(path)' has no known extension (expected .onnx or .rnw)")
+        for (role, path) in [("input", input), ("output", output)]
+        where ModelFormat(path: path) == nil && !SafetensorsConversion.isSafetensors(path) {
+            throw ValidationError("\(role) '\(path)' has no known extension (expected .onnx, .rnw or .safetensors)")
         }
+        try validateSafetensorsOptions()
         if outputFormat != .rnw {
             if fp16 { throw ValidationError("--fp16 applies to .rnw output only") }
             if align != 64 { throw ValidationError("--align applies to .rnw output only") }
@@ -67,11 +86,11 @@ public struct ConvertCommand: ParsableCommand {
     public func run() throws {
         try ToolError.run(tool: "resnet-convert") {
             let start = ProcessInfoLite.monotonicSeconds()
-            let loaded = try ModelFiles.load(input)
+            let loaded = try loadInput()
             for w in loaded.warnings { ProcessInfoLite.writeStandardError("resnet-convert: warning: \(w)\n") }
             var model = loaded.model
             var transforms = loaded.transforms
-            var notes: [String] = []
+            var notes = loaded.notes
             if foldBn {
                 let (folded, report) = try BatchNormFolding.fold(model)
                 model = folded
@@ -94,12 +113,16 @@ public struct ConvertCommand: ParsableCommand {
                 options.storeFloat16 = fp16
                 if fp16 && !transforms.contains("fp16") { transforms.append("fp16") }
                 options.transforms = transforms
-                options.source = RNWSource(file: FilePaths.fileName(of: input), format: loaded.format.rawValue,
+                options.source = RNWSource(file: FilePaths.fileName(of: input), format: loaded.formatName,
                                            sha256: "")  // filled in by sourceSHA256
                 options.sourceSHA256 = ModelFiles.sha256InBackground(of: loaded.file)
                 options.progress = progress.update
                 let summary = try RNWWriter.write(model, to: output, options: options, protectedInputs: [input])
                 (bytes, tensors) = (summary.bytes, summary.tensorCount)
+            case nil where SafetensorsConversion.isSafetensors(output):
+                let written = try SafetensorsConversion.export(model, to: output, protectedInputs: [input])
+                (bytes, tensors) = (written.bytes, written.tensors)
+                notes += written.notes
             default:
                 let summary = try ONNXWriter.write(model, to: output, options: ONNXWriteOptions(externalData: externalData),
                                                    protectedInputs: [input])

@@ -91,6 +91,9 @@ struct ConvertCLITests {
         ErrorCase(name: "overwrite-input", args: ["model.onnx", "model.onnx"], status: 64),
         ErrorCase(name: "missing-argument", args: ["model.onnx"], status: 64),
         ErrorCase(name: "output-folder-missing", args: ["model.onnx", "no/such/dir/out.onnx"], status: 2),
+        ErrorCase(name: "safetensors-without-arch", args: ["weights.safetensors", "out.onnx"], status: 64),
+        ErrorCase(name: "safetensors-missing", args: ["missing.safetensors", "out.onnx", "--arch", "resnet18"], status: 2),
+        ErrorCase(name: "safetensors-text-input", args: ["notes.onnx", "out.safetensors"], status: 2),
     ]
 
     @Test(arguments: errorCases)
