@@ -71,7 +71,8 @@ enum SVGRendering {
 
     /// File, family, variant, shortcut option, shapes and the diagnostics' count; returns the next y.
     static func header(_ r: CheckReport, into c: inout SVGCanvas) -> Int {
-        c.text(margin, 30, r.file, size: 16, weight: "bold")
+        let file = r.file.truncated(toWidth: pageWidth - 2 * margin, size: 16)
+        c.text(margin, 30, file, size: 16, weight: "bold", title: file == r.file ? nil : r.file)
         c.text(margin, 50, familyLine(r.model), size: 13)
         let counts = Severity.allCases.reversed().map { s in "\(r.diagnostics.filter { $0.severity == s }.count) \(s.rawValue)" }
         c.text(margin, 68, "input \(describe(r.model.inputShape)) -> output \(describe(r.model.outputShape)); "
@@ -110,7 +111,10 @@ enum SVGRendering {
         for conv in r.stemConvs {
             let label = BlockCard.label(conv)
             let w = textWidth(label) + 16
-            if x + w > pageWidth - margin { break }
+            if x + w + 40 > pageWidth - margin {
+                c.text(x, row + 15, "… \(r.stemConvs.count) convs in all", fill: Palette.muted)
+                return row + convHeight + gap
+            }
             c.rect(x, row, w, convHeight, fill: Palette.main, stroke: Palette.mainStroke, radius: 3, title: conv.name)
             c.text(x + 8, row + 15, label)
             x += w + 10
@@ -207,7 +211,9 @@ struct BlockCard {
         let warned = diagnostics.first { $0.severity == .warning }
         c.rect(x, y, width, height, fill: broken == nil ? P.card : P.errorFill, stroke: broken == nil ? P.cardStroke : P.error,
                radius: 6, strokeWidth: broken == nil ? 1 : 2)
-        c.text(x + 10, y + 18, block.name, size: 13, weight: "bold")
+        // A long name is cut with an ellipsis; the whole name is its tooltip.
+        let name = block.name.truncated(toWidth: width - 20 - (block.preActivation ? 110 : 0), size: 13)
+        c.text(x + 10, y + 18, name, size: 13, weight: "bold", title: name == block.name ? nil : block.name)
         if block.preActivation { c.text(x + width - 10, y + 18, "pre-activation", size: 11, fill: P.muted, anchor: "end") }
         c.text(x + 10, y + 34, "in \(describe(block.inputShape))", size: 11, fill: P.muted)
 

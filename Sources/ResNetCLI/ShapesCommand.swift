@@ -60,7 +60,7 @@ public struct ShapesCommand: ParsableCommand {
         guard ModelFormat(path: model) != nil else {
             throw ValidationError("'\(model)' has no known extension (expected .onnx or .rnw)")
         }
-        if let svg, !svg.hasSuffix(".svg") { throw ValidationError("--svg '\(svg)': expected a file name ending .svg") }
+        if let svg, !svg.lowercased().hasSuffix(".svg") { throw ValidationError("--svg '\(svg)': expected a file name ending .svg") }
         _ = try sweepSizes()
     }
 

@@ -71,12 +71,14 @@ public enum Pooling {
                     // The valid rows: a contiguous range of ky (as in `pool`).
                     while let k = rows.first, y0 + k * g.dilationH < 0 { rows = (k + 1)..<rows.upperBound }
                     while let k = rows.last, y0 + k * g.dilationH >= g.height { rows = rows.lowerBound..<k }
-                    guard let first = rows.first else {
+                    guard !rows.isEmpty else {
                         for ox in 0..<g.outW { dst[oy * g.outW + ox] = -T.infinity }
                         continue
                     }
-                    row.update(from: src + (y0 + first * g.dilationH) * g.width, count: g.width)
-                    for ky in rows.dropFirst() {
+                    // Folded from -inf with max (not copied from the first row), so a NaN is dropped
+                    // the way `pool` drops it: max(best, NaN) keeps best.
+                    row.update(repeating: -T.infinity, count: g.width)
+                    for ky in rows {
                         let line = src + (y0 + ky * g.dilationH) * g.width
                         for i in 0..<g.width { row[i] = Swift.max(row[i], line[i]) }
                     }

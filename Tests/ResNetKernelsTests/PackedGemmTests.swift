@@ -19,7 +19,7 @@ struct PackedGemmTests {
     static let sizes: [Size] = {
         let ms = [1, 5, 6, 7, 12, 13, 31, 33, 64]
         let ns = [1, 5, 6, 7, 15, 16, 17, 31, 32, 33, 49, 100, 511, 512, 513, 1100]
-        let ks = [1, 255, 256, 257, 600]
+        let ks = [0, 1, 255, 256, 257, 600]
         var out: [Size] = []
         for m in ms { for n in ns { for k in ks where m * n * k < 4_000_000 { out.append(Size(m: m, n: n, k: k)) } } }
         return out
