@@ -6,6 +6,8 @@ their onnxruntime reference outputs in the ONNX backend-test layout
     python scripts/make_fixtures.py                  # small fixtures -> fixtures/
     python scripts/make_fixtures.py --large resnet50 --fused --out .cache/models
                                                      # torchvision-shaped, 224x224
+    python scripts/make_fixtures.py --large resnet18 --quantized
+                                                     # and its int8 QDQ/QOperator versions
 
 Small fixtures are CIFAR-style tiny ResNets (3x32x32 input, 10 classes) in
 every variant the checker must recognise; see fixtures/README.md. Large models
@@ -443,8 +445,16 @@ def main():
     ap.add_argument("--large", choices=sorted(TORCHVISION), help="generate one torchvision-shaped model")
     ap.add_argument("--fused", action="store_true", help="with --large: fold BN into conv")
     ap.add_argument("--no-reference", action="store_true", help="with --large: skip onnxruntime outputs")
+    ap.add_argument("--quantized", action="store_true",
+                    help="with --large: also <arch>-qdq and <arch>-qop (scripts/make_quantized_fixtures.py)")
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if args.large and args.quantized:
+        import make_quantized_fixtures
+        out = args.out or os.path.join(root, ".cache", "models")
+        for p in make_quantized_fixtures.large(args.large, out, reference=not args.no_reference):
+            print(p)
+        return
     if args.large:
         out = args.out or os.path.join(root, ".cache", "models")
         name = args.large + ("-fused" if args.fused else "")
@@ -469,6 +479,8 @@ def main():
         folder = os.path.join(out, "defects", kind)
         os.makedirs(folder, exist_ok=True)
         onnx.save(defect_model(kind), os.path.join(folder, "model.onnx"))
+    import make_quantized_fixtures  # int8 versions of some of the above (fixtures/quantized/)
+    make_quantized_fixtures.small(out)
     print(f"wrote {len(SMALL) + 2} fixtures and {len(DEFECTS)} defect models to {out}")
 
 

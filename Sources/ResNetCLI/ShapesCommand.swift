@@ -16,7 +16,7 @@ public struct ShapesCommand: ParsableCommand {
             and a per-stage table of parameters and multiply-accumulates. --svg draws the \
             same as a picture.
 
-            Diagnostics have stable codes (RN001-RN107, see README) and a severity.
+            Diagnostics have stable codes (RN001-RN121, see README) and a severity.
 
             Exit codes: 0 nothing at or above --fail-on; 1 something is; 2 unreadable \
             input; 64 usage error.

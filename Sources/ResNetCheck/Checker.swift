@@ -90,6 +90,18 @@ public enum ShapeChecker {
         switch f.error.kind {
         case .unsupported: return Diagnostic(.unsupportedOp, node: f.location, f.error.message)
         case .invalid:
+            if let fault = f.error.quantization {
+                let code: DiagnosticCode
+                switch fault {
+                case .scaleType: code = .quantScaleType
+                case .scaleShape: code = .quantScaleShape
+                case .zeroPointType: code = .quantZeroPointType
+                case .zeroPointShape: code = .quantZeroPointShape
+                case .axis: code = .quantAxis
+                }
+                return Diagnostic(code, node: f.location, "\(f.opType) \(f.error.attribute ?? ""): \(f.error.message)",
+                                  expected: f.error.expected, actual: f.error.actual)
+            }
             let what = f.error.attribute.map { "\(f.opType) \($0): " } ?? "\(f.opType): "
             return Diagnostic(.shapeError, node: f.location, what + f.error.message, expected: f.error.expected, actual: f.error.actual)
         }

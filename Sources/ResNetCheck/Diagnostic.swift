@@ -45,16 +45,26 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable, CustomStrin
     case stridedPointwiseConv = "RN105"
     case zeroPaddedShortcut = "RN106"
     case resolutionBreaks = "RN107"
+    // Quantization parameters (issue 13): scales and zero points of QuantizeLinear/DequantizeLinear and QLinear* operators
+    case quantScaleType = "RN110"
+    case quantScaleShape = "RN111"
+    case quantZeroPointType = "RN112"
+    case quantZeroPointShape = "RN113"
+    case quantAxis = "RN114"
+    // int8 residual joins
+    case quantJoinScales = "RN120"
+    case quantBranchMismatch = "RN121"
 
     public var severity: Severity {
         switch self {
         case .producedTwice, .undefinedInput, .cycle, .notTopologicallySorted, .undefinedOutput, .shapeError,
              .residualMismatch, .residualBroadcast, .resolutionBreaks, .integrity, .irVersion, .opsetImports, .unknownDomain,
-             .duplicateName, .inputType, .executorRefused, .outputMismatch, .conversionDiffers:
+             .duplicateName, .inputType, .executorRefused, .outputMismatch, .conversionDiffers,
+             .quantScaleType, .quantScaleShape, .quantZeroPointType, .quantZeroPointShape, .quantAxis:
             return .error
         case .duplicateNodeName, .nonFiniteOutput:
             return .warning
-        case .unsupportedOp, .singleConvBlock, .maxPoolShortcut, .opsetImport, .unknownShape:
+        case .unsupportedOp, .singleConvBlock, .maxPoolShortcut, .opsetImport, .unknownShape, .quantJoinScales, .quantBranchMismatch:
             return .warning
         case .unusedInitializer, .stridedPointwiseConv, .zeroPaddedShortcut:
             return .info
@@ -81,6 +91,13 @@ public enum DiagnosticCode: String, Codable, Sendable, CaseIterable, CustomStrin
         case .stridedPointwiseConv: return "1x1 conv with stride 2 reads only 1/4 of the positions"
         case .zeroPaddedShortcut: return "shortcut adds zero channels (option A)"
         case .resolutionBreaks: return "the model breaks at some input sizes (--sweep)"
+        case .quantScaleType: return "a quantization scale that is not FLOAT, FLOAT16 or BFLOAT16"
+        case .quantScaleShape: return "a quantization scale neither scalar nor 1-D with one value per channel of its axis"
+        case .quantZeroPointType: return "a zero point of a type the operator does not take (int8/uint8; int32 for a bias)"
+        case .quantZeroPointShape: return "a zero point whose shape is not its scale's"
+        case .quantAxis: return "a per-channel quantization axis outside the tensor's rank"
+        case .quantJoinScales: return "the operands of an int8 residual join are quantized with scales far apart (the finer one is requantized coarsely)"
+        case .quantBranchMismatch: return "a residual block whose shortcut is quantized where its main branch is not, or the reverse"
         case .integrity: return "the file fails an integrity check (structure, bounds, checksums)"
         case .irVersion: return "ir_version missing or outside 3-14"
         case .opsetImports: return "an opset imported twice, no default-domain import, or a version outside 1-28"

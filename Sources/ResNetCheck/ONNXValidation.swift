@@ -39,7 +39,9 @@ public enum ONNXValidation {
         for (i, n) in model.graph.nodes.enumerated() {
             let label = ShapeInference.label(n, i)
             let domain = n.domain == "ai.onnx" ? "" : n.domain
-            if !knownDomains.contains(n.domain) || !seen.contains(domain) {
+            // com.microsoft: the operators onnxruntime's quantizer writes, which the shape library knows.
+            let known = knownDomains.contains(n.domain) || OperatorArity.knows(n.opType, domain: n.domain)
+            if !known || !seen.contains(domain) {
                 out.append(Diagnostic(.unknownDomain, node: label, "\(n.opType) is in domain '\(n.domain)', which is \(seen.contains(domain) ? "not one this tool knows" : "not imported")",
                                       expected: "the default ONNX domain", actual: "'\(n.domain)'"))
             }

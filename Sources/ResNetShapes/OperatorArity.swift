@@ -29,8 +29,40 @@ public enum OperatorArity {
         set(["Gemm"], 2...3)
         set(["Split"], 1...2, variadic)
         set(["Range", "Where"], 3...3)
+        // Quantization (ONNX) and the com.microsoft operators onnxruntime's quantizer writes.
+        set(["QuantizeLinear", "DequantizeLinear"], 2...3)
+        set(["QLinearConv"], 8...9)
+        set(["QLinearMatMul"], 8...8)
+        set(["ConvInteger", "MatMulInteger"], 2...4)
+        set(["QLinearAdd", "QLinearMul"], 7...8)
+        set(["QLinearGlobalAveragePool"], 5...5)
+        set(["QLinearAveragePool", "QLinearLeakyRelu", "QLinearSigmoid"], 4...5)
+        set(["QGemm"], 6...9)
+        set(["QLinearConcat"], 5...Int.max)
         return t
     }()
+
+    /// Operators whose optional inputs sit between required ones: the indices that must be named
+    /// (for the rest of the table, the first `inputs.lowerBound`).
+    static let requiredInputs: [String: [Int]] = [
+        "QLinearAdd": [0, 1, 3, 4, 6], "QLinearMul": [0, 1, 3, 4, 6],
+        "QLinearAveragePool": [0, 1, 3], "QLinearLeakyRelu": [0, 1, 3], "QLinearSigmoid": [0, 1, 3],
+        "QGemm": [0, 1, 2, 3, 4, 5], "QLinearConcat": [0, 1],
+    ]
+
+    /// Operators that exist only in onnxruntime's `com.microsoft` domain.
+    public static let microsoftOnly: Set<String> = [
+        "QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearAveragePool", "QGemm", "QLinearConcat",
+        "QLinearLeakyRelu", "QLinearSigmoid",
+    ]
+    /// Operators the library knows in `com.microsoft`: its own, and the quantizers onnxruntime also registers there.
+    public static let microsoftDomain: Set<String> = microsoftOnly.union(["QuantizeLinear", "DequantizeLinear"])
+
+    /// Whether the library has a rule for `opType` in `domain` ("" and "ai.onnx" are the default domain).
+    public static func knows(_ opType: String, domain: String) -> Bool {
+        if domain.isEmpty || domain == "ai.onnx" { return table[opType] != nil && !microsoftOnly.contains(opType) }
+        return domain == "com.microsoft" && microsoftDomain.contains(opType)
+    }
 
     /// Refuses a node whose input or output count, or whose missing required
     /// names, do not fit the operator (a residual Add with no output, a Relu with two inputs).
@@ -51,7 +83,7 @@ public enum OperatorArity {
         guard a.outputs.contains(m) else {
             throw ShapeError.invalid("\(c.node.opType) has \(describe(a.outputs)) outputs", expected: describe(a.outputs), actual: "\(m) outputs")
         }
-        for i in 0..<min(inputs.lowerBound, n) where c.node.inputs[i].isEmpty {
+        for i in requiredInputs[c.node.opType] ?? Array(0..<inputs.lowerBound) where i < n && c.node.inputs[i].isEmpty {
             throw ShapeError.invalid("required input \(i) is not given", attribute: "input \(i)", expected: "a value name", actual: "\"\"")
         }
         if c.node.outputs.allSatisfy(\.isEmpty) {

@@ -10,10 +10,11 @@ public enum ShapeRules {
 
     /// Output facts of one node, in output order.
     public static func infer(_ c: NodeContext) throws -> [ValueFacts] {
-        guard c.node.domain.isEmpty || c.node.domain == "ai.onnx" else {
+        let defaultDomain = c.node.domain.isEmpty || c.node.domain == "ai.onnx"
+        guard defaultDomain || OperatorArity.knows(c.node.opType, domain: c.node.domain) else {
             throw ShapeError.unsupported("operator \(c.node.domain).\(c.node.opType) is outside the default ONNX domain")
         }
-        guard OperatorArity.table[c.node.opType] != nil else {
+        guard OperatorArity.knows(c.node.opType, domain: c.node.domain) else {
             throw ShapeError.unsupported("operator \(c.node.opType) is not known to the shape library; its outputs are unknown")
         }
         try OperatorArity.check(c)
@@ -54,6 +55,18 @@ public enum ShapeRules {
         case "Range": return [try range(c)]
         case "Gemm": return [try gemm(c)]
         case "MatMul": return [try matmul(c)]
+        case "QuantizeLinear": return [try quantizeLinear(c)]
+        case "DequantizeLinear": return [try dequantizeLinear(c)]
+        case "QLinearConv": return [try qlinearConv(c)]
+        case "ConvInteger": return [try convInteger(c)]
+        case "QLinearMatMul": return [try qlinearMatMul(c)]
+        case "MatMulInteger": return [try matMulInteger(c)]
+        case "QGemm": return [try qgemm(c)]
+        case "QLinearAdd", "QLinearMul": return [try qlinearBinary(c)]
+        case "QLinearGlobalAveragePool": return [try qlinearGlobalAveragePool(c)]
+        case "QLinearAveragePool": return [try qlinearAveragePool(c)]
+        case "QLinearLeakyRelu", "QLinearSigmoid": return [try qlinearUnary(c)]
+        case "QLinearConcat": return [try qlinearConcat(c)]
         default:
             throw ShapeError.unsupported("operator \(c.node.opType) is not known to the shape library; its outputs are unknown")
         }
