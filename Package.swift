@@ -74,7 +74,11 @@ let package = Package(
         .target(name: "ResNetKernelsReference", dependencies: ["CCPU"], swiftSettings: optimizedInDebug),
         .target(name: "ResNetKernels", dependencies: ["ResNetKernelsReference"], swiftSettings: simdKernelSettings),
         .target(name: "ResNetKernelsAVX512", dependencies: ["ResNetKernelsReference"], swiftSettings: avx512KernelSettings),
-        .target(name: "ResNetExec", dependencies: ["ResNetIR", "ResNetShapes", "ResNetSystem", "ResNetKernels", "ResNetKernelsAVX512", "ResNetKernelsReference"],
+        // Integer (int8) GEMM tiles (issue 13): C, because Swift cannot ask for vpdpbusd; each
+        // function carries its own target attribute, so no -march flag. -O2 even in debug.
+        .target(name: "CInt8Tiles", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "ResNetKernelsInt8", dependencies: ["CInt8Tiles", "ResNetKernelsReference"], swiftSettings: optimizedInDebug),
+        .target(name: "ResNetExec", dependencies: ["ResNetIR", "ResNetShapes", "ResNetSystem", "ResNetKernels", "ResNetKernelsAVX512", "ResNetKernelsInt8", "ResNetKernelsReference"],
                 swiftSettings: optimizedInDebug),
         .target(
             name: "ResNetCLI",
@@ -120,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "ResNetExecTests", dependencies: ["ResNetExec", "ResNetONNX", "ResNetIR"], swiftSettings: optimizedInDebug),
         .testTarget(
-            name: "ResNetKernelsTests", dependencies: ["ResNetKernels", "ResNetKernelsAVX512", "ResNetKernelsReference"],
+            name: "ResNetKernelsTests", dependencies: ["ResNetKernels", "ResNetKernelsAVX512", "ResNetKernelsReference", "ResNetKernelsInt8"],
             swiftSettings: optimizedInDebug),
         .testTarget(name: "ResNetFuzzTests", dependencies: ["ResNetFuzz", "ResNetONNX", "ResNetRNW"], swiftSettings: optimizedInDebug),
         .testTarget(

@@ -55,6 +55,15 @@ extension Planner {
         case "Gemm": try gemm(node)
         case "MatMul": try matmul(node)
         case "Softmax": try softmax(node)
+        case "QuantizeLinear": try quantizeLinear(node)
+        case "DequantizeLinear": try dequantizeLinear(node)
+        case "QLinearConv": try qlinearConv(node)
+        case "QLinearMatMul", "QGemm": try qlinearMatMul(node)
+        case "QLinearAdd", "QLinearMul": try qlinearBinary(node)
+        case "QLinearLeakyRelu", "QLinearSigmoid": try qlinearActivation(node)
+        case "QLinearGlobalAveragePool": try qlinearGlobalAveragePool(node)
+        case "QLinearAveragePool": try qlinearAveragePool(node)
+        case "QLinearConcat": try qlinearConcat(node)
         default: try planTensorOp(node)
         }
     }

@@ -1,4 +1,5 @@
 import ResNetIR
+import ResNetKernelsInt8
 import ResNetShapes
 import ResNetKernels
 import ResNetKernelsReference
@@ -41,6 +42,8 @@ final class Planner<T: ExecScalar> {
     let kernels: KernelSet
     /// Per-thread B panels of the packed GEMM (convolutions on a SIMD set).
     let packedWorkspace: PackedGemmWorkspace
+    /// Buffers of the integer steps (QLinearConv, QLinearMatMul, QGemm), shared by all of them.
+    lazy var int8Scratch = Int8Scratch(threads: packedWorkspace.threads)
 
     /// No rewrite that changes rounding (Winograd, BN folding): `--exact`.
     let exact: Bool

@@ -10,7 +10,9 @@ enum ModelValidation {
         if let p = GraphValidation.problems(model.graph).first {
             throw ExecError.invalidModel(node: p.location, detail: p.message)
         }
-        for (i, n) in model.graph.nodes.enumerated() where !(n.domain.isEmpty || n.domain == "ai.onnx") {
+        // Beside the default domain: the com.microsoft operators onnxruntime's quantizer writes (issue 13).
+        for (i, n) in model.graph.nodes.enumerated() where !(n.domain.isEmpty || n.domain == "ai.onnx")
+            && !(n.domain == "com.microsoft" && Planner<Float>.microsoftOps.contains(n.opType)) {
             throw ExecError.unsupportedOp(node: ShapeInference.label(n, i), opType: "\(n.domain).\(n.opType) (domain '\(n.domain)')")
         }
     }

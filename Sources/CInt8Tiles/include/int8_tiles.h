@@ -1,0 +1,24 @@
+#ifndef RT_INT8_TILES_H
+#define RT_INT8_TILES_H
+#include <stdint.h>
+
+// The integer GEMM's register tiles (issue 13): C[rows, cols] (+)= A · B with A the
+// weights (int8) and B the activations (uint8), exact int32 accumulation. In C because
+// Swift has no way to ask for vpdpbusd. Each function is compiled for its own
+// instruction set (target attributes), so this file builds for any x86-64 and a
+// function runs only where CPUID says it may (KernelSet.detect, rt_cpu_has_avx512_vnni).
+//
+// VNNI (6 x 32): per group of 4 k, A holds 6 rows x 4 int8 (row r's bytes at 4r),
+// B holds 32 columns x 4 uint8 (column j's bytes at 4j). kgroups groups.
+void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, int32_t *c, long ldc,
+                       int rows, int cols, int accumulate);
+
+// AVX2 (6 x 16), exact: per pair of k, A holds 6 rows x 2 int16 (row r's at 2r), B holds
+// 16 columns x 2 int16 (column j's at 2j), both widened from 8 bits at packing time,
+// so vpmaddwd's products and pair sums cannot saturate. kpairs pairs.
+void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, int32_t *c, long ldc,
+                       int rows, int cols, int accumulate);
+
+// 1 when the CPU runs AVX-512 VNNI (with F and BW), else 0.
+int rt_cpu_has_avx512_vnni(void);
+#endif

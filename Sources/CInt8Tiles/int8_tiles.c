@@ -1,0 +1,96 @@
+#include <string.h>
+#include <immintrin.h>
+#include "int8_tiles.h"
+
+int rt_cpu_has_avx512_vnni(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+}
+
+// Four bytes of A (one row's k-group) as a broadcast 32-bit lane; memcpy: A's rows are
+// only 1-byte aligned.
+static inline int32_t load32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static inline void store_vnni(__m512i lo, __m512i hi, int32_t *row, int cols, int accumulate) {
+    // Columns past `cols` are masked off: C is only written where the tile is real.
+    __mmask16 mlo = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+    __mmask16 mhi = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+    if (accumulate) {
+        lo = _mm512_add_epi32(lo, _mm512_maskz_loadu_epi32(mlo, row));
+        hi = _mm512_add_epi32(hi, _mm512_maskz_loadu_epi32(mhi, row + 16));
+    }
+    _mm512_mask_storeu_epi32(row, mlo, lo);
+    _mm512_mask_storeu_epi32(row + 16, mhi, hi);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, int32_t *c, long ldc,
+                       int rows, int cols, int accumulate) {
+    __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
+    __m512i c20 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512(), c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512();
+    __m512i c40 = _mm512_setzero_si512(), c41 = _mm512_setzero_si512(), c50 = _mm512_setzero_si512(), c51 = _mm512_setzero_si512();
+    for (long g = 0; g < kgroups; g++) {
+        // vpdpbusd(acc, u8 x 64, s8 x 64): per int32 lane, the sum of 4 uint8 x int8 products.
+        __m512i b0 = _mm512_loadu_si512(b + g * 128), b1 = _mm512_loadu_si512(b + g * 128 + 64);
+        const int8_t *ap = a + g * 24;
+        __m512i x = _mm512_set1_epi32(load32(ap));
+        c00 = _mm512_dpbusd_epi32(c00, b0, x); c01 = _mm512_dpbusd_epi32(c01, b1, x);
+        x = _mm512_set1_epi32(load32(ap + 4)); c10 = _mm512_dpbusd_epi32(c10, b0, x); c11 = _mm512_dpbusd_epi32(c11, b1, x);
+        x = _mm512_set1_epi32(load32(ap + 8)); c20 = _mm512_dpbusd_epi32(c20, b0, x); c21 = _mm512_dpbusd_epi32(c21, b1, x);
+        x = _mm512_set1_epi32(load32(ap + 12)); c30 = _mm512_dpbusd_epi32(c30, b0, x); c31 = _mm512_dpbusd_epi32(c31, b1, x);
+        x = _mm512_set1_epi32(load32(ap + 16)); c40 = _mm512_dpbusd_epi32(c40, b0, x); c41 = _mm512_dpbusd_epi32(c41, b1, x);
+        x = _mm512_set1_epi32(load32(ap + 20)); c50 = _mm512_dpbusd_epi32(c50, b0, x); c51 = _mm512_dpbusd_epi32(c51, b1, x);
+    }
+    if (rows > 0) store_vnni(c00, c01, c, cols, accumulate);
+    if (rows > 1) store_vnni(c10, c11, c + ldc, cols, accumulate);
+    if (rows > 2) store_vnni(c20, c21, c + 2 * ldc, cols, accumulate);
+    if (rows > 3) store_vnni(c30, c31, c + 3 * ldc, cols, accumulate);
+    if (rows > 4) store_vnni(c40, c41, c + 4 * ldc, cols, accumulate);
+    if (rows > 5) store_vnni(c50, c51, c + 5 * ldc, cols, accumulate);
+}
+
+__attribute__((target("avx2")))
+static inline __m256i lane_mask(int n) {
+    // Lanes 0..<n all ones (n in 0...8).
+    const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), index);
+}
+
+__attribute__((target("avx2")))
+static inline void store_avx2(__m256i lo, __m256i hi, int32_t *row, int cols, int accumulate) {
+    int nlo = cols >= 8 ? 8 : cols, nhi = cols >= 16 ? 8 : cols <= 8 ? 0 : cols - 8;
+    __m256i mlo = lane_mask(nlo), mhi = lane_mask(nhi);
+    if (accumulate) {
+        lo = _mm256_add_epi32(lo, _mm256_maskload_epi32(row, mlo));
+        hi = _mm256_add_epi32(hi, _mm256_maskload_epi32(row + 8, mhi));
+    }
+    _mm256_maskstore_epi32(row, mlo, lo);
+    _mm256_maskstore_epi32(row + 8, mhi, hi);
+}
+
+__attribute__((target("avx2")))
+void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, int32_t *c, long ldc,
+                       int rows, int cols, int accumulate) {
+    __m256i c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256(), c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256();
+    __m256i c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256(), c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();
+    __m256i c40 = _mm256_setzero_si256(), c41 = _mm256_setzero_si256(), c50 = _mm256_setzero_si256(), c51 = _mm256_setzero_si256();
+    for (long p = 0; p < kpairs; p++) {
+        // vpmaddwd: per int32 lane, x0*w0 + x1*w1 of int16s (at most 2 * 255 * 128: exact).
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + p * 32)), b1 = _mm256_loadu_si256((const __m256i *)(b + p * 32 + 16));
+        const int16_t *ap = a + p * 12;
+        __m256i x = _mm256_set1_epi32(load32(ap));
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(b0, x)); c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(b1, x));
+        x = _mm256_set1_epi32(load32(ap + 2)); c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(b0, x)); c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(b1, x));
+        x = _mm256_set1_epi32(load32(ap + 4)); c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(b0, x)); c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(b1, x));
+        x = _mm256_set1_epi32(load32(ap + 6)); c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(b0, x)); c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(b1, x));
+        x = _mm256_set1_epi32(load32(ap + 8)); c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(b0, x)); c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(b1, x));
+        x = _mm256_set1_epi32(load32(ap + 10)); c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(b0, x)); c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(b1, x));
+    }
+    if (rows > 0) store_avx2(c00, c01, c, cols, accumulate);
+    if (rows > 1) store_avx2(c10, c11, c + ldc, cols, accumulate);
+    if (rows > 2) store_avx2(c20, c21, c + 2 * ldc, cols, accumulate);
+    if (rows > 3) store_avx2(c30, c31, c + 3 * ldc, cols, accumulate);
+    if (rows > 4) store_avx2(c40, c41, c + 4 * ldc, cols, accumulate);
+    if (rows > 5) store_avx2(c50, c51, c + 5 * ldc, cols, accumulate);
+}

@@ -1,0 +1,187 @@
+import ResNetIR
+import ResNetKernelsInt8
+import ResNetKernelsReference
+import ResNetShapes
+
+/// QLinearConv, QLinearMatMul and com.microsoft QGemm on the integer GEMM (issue 13):
+/// int8 weights packed once for the plan's integer tile (VNNI, AVX2 or the twin),
+/// uint8 activations per call, exact int32 sums, then requantization as ONNX
+/// specifies (Requantization). int8 activations and uint8 weights are shifted by 128
+/// into the kernels' uint8 x int8 form; (x - zp) and (w - zp) are unchanged by it.
+extension Planner {
+    /// Weights as int8 rows [M, K] with their per-row zero points, shifted if they were uint8.
+    struct Int8Weights {
+        let values: [Int8]
+        let zeroPoints: [Int32]
+    }
+
+    /// Largest K whose sums of 255 x 128 products stay within int32.
+    static var int8MaxK: Int { 65_000 }
+
+    /// `values` (a constant integer tensor of `type`) as int8 rows of `k`, zero points per row.
+    func int8Weights(_ node: Node, _ values: [Int64], rows: Int, k: Int, quantization q: Quantization) throws -> Int8Weights {
+        let shift: Int64 = q.elementType == .uint8 ? -128 : 0
+        guard q.elementType == .uint8 || q.elementType == .int8 else {
+            throw ExecError.unsupportedDataType(node: node.name, value: "weight zero point", dataType: q.elementType.description)
+        }
+        guard values.count == rows * k else {
+            throw ExecError.shapeMismatch(node: node.name, detail: "weights hold \(values.count) values for \(rows) x \(k)")
+        }
+        var out = [Int8](repeating: 0, count: values.count)
+        for (i, v) in values.enumerated() {
+            guard let b = Int8(exactly: v + shift) else {
+                throw ExecError.invalidModel(node: node.name, detail: "weight \(v) outside \(q.elementType)")
+            }
+            out[i] = b
+        }
+        let zeroPoints = (0..<rows).map { Int32(q.at($0).zeroPoint) + Int32(shift) }
+        return Int8Weights(values: out, zeroPoints: zeroPoints)
+    }
+
+    /// An int32 bias of `count` values (QLinearConv's B, QGemm's C), or zeros.
+    func int32Bias(_ node: Node, _ i: Int, count: Int) throws -> [Int32] {
+        guard optionalValue(node, i) != nil else { return Array(repeating: 0, count: count) }
+        let values = try ints(node, i)
+        guard values.count == count else { throw ExecError.shapeMismatch(node: node.name, detail: "bias has \(values.count) values for \(count) outputs") }
+        return try values.map { v in
+            guard let b = Int32(exactly: v) else { throw ExecError.invalidModel(node: node.name, detail: "bias \(v) outside int32") }
+            return b
+        }
+    }
+
+    /// The activation side: shift into uint8 and the effective zero point.
+    func int8Activation(_ node: Node, _ q: Quantization) throws -> (offset: Int, zeroPoint: Int32) {
+        guard q.isPerTensor else { throw ExecError.unsupportedAttribute(node: node.name, detail: "per-channel activation scale") }
+        switch q.elementType {
+        case .uint8: return (0, Int32(q.at(0).zeroPoint))
+        case .int8: return (128, Int32(q.at(0).zeroPoint) + 128)
+        default: throw ExecError.unsupportedDataType(node: node.name, value: "activation zero point", dataType: q.elementType.description)
+        }
+    }
+
+    /// Reserves the shared integer scratch after charging it to the budget.
+    func reserveInt8Scratch(_ node: Node, bytes: Int, accumulators: Int, columns: Int) throws {
+        try budget.check(elements: bytes, elementSize: 1, what: "uint8 patches of '\(node.name)'")
+        try budget.check(elements: accumulators, elementSize: 4, what: "int32 sums of '\(node.name)'")
+        int8Scratch.reserve(bytes: bytes, accumulators: accumulators, columnSums: columns)
+    }
+
+    func qlinearConv(_ node: Node) throws {
+        let (x, xs) = try tensor(node, 0)
+        guard case let .ints(wValues, ws) = try value(node, 3) else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "QLinearConv weights computed at run time")
+        }
+        let group = Int(node.attribute("group")?.int ?? 1)
+        guard ws.count == 4, xs.count == 4, group >= 1, xs[1] % group == 0, ws[0] % group == 0, ws[1] * group == xs[1] else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "QLinearConv of input \(xs) with weight \(ws) (only 2-D)")
+        }
+        let m = ws[0], mg = m / group, k = ws[1] * ws[2] * ws[3]
+        guard k <= Self.int8MaxK else { throw ExecError.unsupportedAttribute(node: node.name, detail: "K = \(k) past \(Self.int8MaxK)") }
+        let g = try convGeometry(node, input: xs, kernel: [ws[2], ws[3]], channels: xs[1] / group)
+        let qx = try quantization(node, scale: 1, zeroPoint: 2)
+        let qw = try quantization(node, scale: 4, zeroPoint: 5, channels: m)
+        let qy = try quantization(node, scale: 6, zeroPoint: 7)
+        guard qy.isPerTensor, qy.range == .uint8 || qy.range == .int8 else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "output quantization (per-tensor uint8/int8 only)")
+        }
+        let (offset, xzp) = try int8Activation(node, qx)
+        let weights = try int8Weights(node, wValues, rows: m, k: k, quantization: qw)
+        let bias = try int32Bias(node, 8, count: m)
+        let outShape = try outputShape(node)
+        let plane = g.outH * g.outW
+        guard outShape == [xs[0], m, g.outH, g.outW] else { throw ExecError.shapeMismatch(node: node.name, detail: "output \(outShape)") }
+        try reserveInt8Scratch(node, bytes: k * plane, accumulators: mg * plane, columns: plane)
+        try chargeConstant(elements: m * k, elementSize: 2, what: "packed int8 weights of '\(node.name)'")
+        let tile = Int8Tile.forSet(kernels)
+        let sx = qx.at(0).scale, sy = qy.at(0).scale
+        let perGroup: [(PackedInt8Weights, Requantization)] = (0..<group).map { gi in
+            let rows = (gi * mg)..<((gi + 1) * mg)
+            let packed = weights.values.withUnsafeBufferPointer { w in
+                // Sound: rows x k values of group gi are within the m x k weights.
+                PackedInt8Weights(weights: w.baseAddress! + gi * mg * k, m: mg, k: k, tile: tile)
+            }
+            let r = Requantization(multiplier: rows.map { sx * qw.at($0).scale / sy }, bias: Array(bias[rows]),
+                                   weightRowSums: packed.rowSums, weightZeroPoints: Array(weights.zeroPoints[rows]),
+                                   inputZeroPoint: xzp, outputZeroPoint: qy.at(0).zeroPoint, range: qy.range, k: k)
+            return (packed, r)
+        }
+        let y = newTensor(outShape), scratch = int8Scratch
+        emit(node, macs: xs[0] &* m &* plane &* k) { p in
+            for img in 0..<xs[0] {
+                for gi in 0..<group {
+                    let (packed, requantize) = perGroup[gi]
+                    let image = UnsafePointer(p.pointer(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
+                    Int8Patches.unfold(image, g, offset: offset, pad: UInt8(xzp), into: scratch.bytes)
+                    Int8Gemm.gemm(weights: packed, b: scratch.bytes, ldb: plane, n: plane, c: scratch.accumulators, ldc: plane,
+                                  workspace: scratch.workspace)
+                    if requantize.needsColumnSums { Int8Patches.columnSums(scratch.bytes, k: k, n: plane, into: scratch.columnSums) }
+                    requantize.apply(scratch.accumulators, ldc: plane, rows: 0..<mg, n: plane, columnSums: scratch.columnSums,
+                                     into: p.pointer(y) + (img * m + gi * mg) * plane, ldo: plane)
+                }
+            }
+        }
+        set(node, .tensor(id: y, shape: outShape))
+    }
+
+    /// QLinearMatMul (a [rows, K] · b [K, M]) and com.microsoft QGemm (transA 0; B [K, M]
+    /// or, with transB, [M, K]; optional int32 bias C; float output without y_scale).
+    func qlinearMatMul(_ node: Node) throws {
+        let isGemm = node.opType == "QGemm"
+        let (a, aShape) = try tensor(node, 0)
+        guard case let .ints(bValues, bShape) = try value(node, 3) else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "\(node.opType) with B computed at run time")
+        }
+        guard aShape.count == 2, bShape.count == 2, (node.attribute("transA")?.int ?? 0) == 0 else {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "\(node.opType) of \(aShape) and \(bShape) (2-D, transA 0 only)")
+        }
+        let transB = isGemm && (node.attribute("transB")?.int ?? 0) != 0
+        let (k, m) = transB ? (bShape[1], bShape[0]) : (bShape[0], bShape[1])
+        let rows = aShape[0]
+        guard aShape[1] == k, k <= Self.int8MaxK else { throw ExecError.shapeMismatch(node: node.name, detail: "A \(aShape) with B \(bShape)") }
+        let qa = try quantization(node, scale: 1, zeroPoint: 2)
+        let qb = try quantization(node, scale: 4, zeroPoint: 5, channels: m)
+        let yScale = isGemm ? 7 : 6
+        let floatOutput = isGemm && optionalValue(node, yScale) == nil
+        let qy = floatOutput ? nil : try quantization(node, scale: yScale, zeroPoint: node.inputs.count > yScale + 1 ? yScale + 1 : nil)
+        let (offset, azp) = try int8Activation(node, qa)
+        // Weights as rows of the output: W[M, K] = B (transB) or Bᵀ.
+        let rowsFirst = transB ? bValues : (0..<(m * k)).map { bValues[($0 % k) * m + $0 / k] }
+        let weights = try int8Weights(node, rowsFirst, rows: m, k: k, quantization: qb)
+        let bias = isGemm ? try int32Bias(node, 6, count: m) : Array(repeating: 0, count: m)
+        let alpha = isGemm ? node.attribute("alpha")?.float ?? 1 : 1
+        let outShape = try outputShape(node)
+        guard outShape == [rows, m] else { throw ExecError.shapeMismatch(node: node.name, detail: "output \(outShape)") }
+        try reserveInt8Scratch(node, bytes: k * rows, accumulators: m * rows, columns: rows)
+        try chargeConstant(elements: m * k, elementSize: 2, what: "packed int8 weights of '\(node.name)'")
+        let packed = weights.values.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: Int8Tile.forSet(kernels)) }
+        let sa = qa.at(0).scale
+        // Float output: the requantization's arithmetic with y_scale 1 and no rounding, done below.
+        let requantize = Requantization(multiplier: (0..<m).map { alpha * sa * qb.at($0).scale / (qy?.at(0).scale ?? 1) }, bias: bias,
+                                        weightRowSums: packed.rowSums, weightZeroPoints: weights.zeroPoints, inputZeroPoint: azp,
+                                        outputZeroPoint: qy?.at(0).zeroPoint ?? 0, range: qy?.range ?? .uint8, k: k)
+        let y = newTensor(outShape), scratch = int8Scratch
+        emit(node, macs: rows &* m &* k) { p in
+            // Bᵀ operand: aᵀ [K, rows] as bytes.
+            let src = p.pointer(a)
+            for r in 0..<rows { for q in 0..<k { scratch.bytes[q * rows + r] = Int8Patches.byte(src[r * k + q], offset: offset) } }
+            Int8Gemm.gemm(weights: packed, b: scratch.bytes, ldb: rows, n: rows, c: scratch.accumulators, ldc: rows, workspace: scratch.workspace)
+            if requantize.needsColumnSums { Int8Patches.columnSums(scratch.bytes, k: k, n: rows, into: scratch.columnSums) }
+            let out = p.pointer(y), acc = scratch.accumulators
+            if floatOutput {
+                let kazp = Int32(truncatingIfNeeded: k) &* azp
+                for j in 0..<m {
+                    let constant = requantize.bias[j] &- azp &* requantize.weightRowSums[j] &+ kazp &* requantize.weightZeroPoints[j]
+                    for r in 0..<rows {
+                        var v = acc[j * rows + r] &+ constant
+                        if requantize.needsColumnSums { v = v &- requantize.weightZeroPoints[j] &* scratch.columnSums[r] }
+                        out[r * m + j] = T(Float(v) * requantize.multiplier[j])
+                    }
+                }
+            } else {
+                // acc [M, rows] requantized into y [rows, M]: written transposed.
+                requantize.apply(acc, ldc: rows, rows: 0..<m, n: rows, columnSums: scratch.columnSums, into: out, ldo: 1, columnStride: m)
+            }
+        }
+        set(node, .tensor(id: y, shape: outShape))
+    }
+}

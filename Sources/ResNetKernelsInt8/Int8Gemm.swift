@@ -1,0 +1,174 @@
+import CInt8Tiles
+import ResNetKernelsReference
+
+/// Which integer tile a plan runs (issue 13): AVX-512 VNNI (vpdpbusd, 6 x 32), AVX2
+/// (vpmaddwd on operands widened to 16 bits, 6 x 16, exact), or the naive twin.
+public enum Int8Tile: String, Sendable, CaseIterable {
+    case vnni, avx2, reference
+
+    /// The integer tile for a float kernel set: AVX-512 plans use VNNI where the CPU has
+    /// it and the AVX2 tile otherwise; the reference set keeps the twin.
+    public static func forSet(_ set: KernelSet) -> Int8Tile {
+        switch set {
+        case .avx512: return rt_cpu_has_avx512_vnni() != 0 ? .vnni : .avx2
+        case .avx2: return .avx2
+        case .reference: return .reference
+        }
+    }
+
+    public var isSupported: Bool {
+        switch self {
+        case .vnni: return rt_cpu_has_avx512_vnni() != 0
+        case .avx2: return CPU.hasAVX2FMA
+        case .reference: return true
+        }
+    }
+
+    public var rows: Int { 6 }
+    public var columns: Int { self == .vnni ? 32 : 16 }
+    /// k values per packed step: 4 bytes per vpdpbusd lane, 2 int16 per vpmaddwd lane.
+    var kStep: Int { self == .vnni ? 4 : self == .avx2 ? 2 : 1 }
+    /// K per slice: the B panel is 512 x 32 bytes (VNNI) or 512 x 16 int16 (AVX2) = 16 KiB, in L1.
+    static let kc = 512
+}
+
+/// int8 weights W[M,K] packed once, at plan time, for one tile, with Σ_k W[m,k] per row.
+public final class PackedInt8Weights: @unchecked Sendable {
+    // @unchecked Sendable: written once in init, read-only afterwards.
+    public let m: Int, k: Int, tile: Int8Tile
+    public let rowSums: [Int32]
+    /// VNNI: per K slice, per 6-row panel, per 4-k group, 6 x 4 bytes. AVX2: per slice, per panel,
+    /// per k pair, 6 x 2 int16. Reference: W itself, row-major.
+    let bytes: [Int8]
+    let halves: [Int16]
+
+    /// The caller checked M x K against its budget; K < 65,793 keeps every sum within int32.
+    public init(weights w: UnsafePointer<Int8>, m: Int, k: Int, tile: Int8Tile) {
+        self.m = m; self.k = k; self.tile = tile
+        rowSums = (0..<m).map { i in (0..<k).reduce(Int32(0)) { $0 &+ Int32(w[i * k + $1]) } }
+        let panels = (m + 5) / 6
+        switch tile {
+        case .reference:
+            bytes = Array(UnsafeBufferPointer(start: w, count: m * k)); halves = []
+        case .vnni, .avx2:
+            let step = tile.kStep
+            let paddedK = (k + step - 1) / step * step
+            var out8 = [Int8](), out16 = [Int16]()
+            let count = panels * 6 * paddedK
+            if tile == .vnni { out8.reserveCapacity(count) } else { out16.reserveCapacity(count) }
+            var k0 = 0
+            while k0 < k {
+                let kb = Swift.min(Int8Tile.kc, k - k0), steps = (kb + step - 1) / step
+                for pm in 0..<panels {
+                    for s in 0..<steps {
+                        for r in 0..<6 {
+                            for t in 0..<step {
+                                let row = pm * 6 + r, col = k0 + s * step + t
+                                let v: Int8 = row < m && col < k0 + kb ? w[row * k + col] : 0
+                                if tile == .vnni { out8.append(v) } else { out16.append(Int16(v)) }
+                            }
+                        }
+                    }
+                }
+                k0 += kb
+            }
+            bytes = out8; halves = out16
+        }
+    }
+
+    /// Where slice k0's panel pm starts, in elements: every earlier slice is kc wide.
+    func panelOffset(k0: Int, kb: Int, pm: Int) -> Int {
+        let panels = (m + 5) / 6
+        let steps = (kb + tile.kStep - 1) / tile.kStep
+        return k0 * panels * 6 + pm * steps * tile.kStep * 6
+    }
+}
+
+/// Per-thread B panels for the integer GEMM, allocated once by the plan.
+public final class Int8GemmWorkspace: @unchecked Sendable {
+    // @unchecked: thread t only touches panels[t] / halves[t].
+    public let threads: Int
+    let panels: [UnsafeMutablePointer<UInt8>]
+    let halves: [UnsafeMutablePointer<Int16>]
+    public init(threads: Int) {
+        self.threads = Swift.max(threads, 1)
+        panels = (0..<self.threads).map { _ in .allocate(capacity: Int8Tile.kc * 32) }
+        halves = (0..<self.threads).map { _ in .allocate(capacity: Int8Tile.kc * 16) }
+    }
+    deinit { panels.forEach { $0.deallocate() }; halves.forEach { $0.deallocate() } }
+}
+
+public enum Int8Gemm {
+    /// C[M,N] = W · B: packed int8 weights times uint8 activations B[K,N] (row-major, ldb),
+    /// exact int32 sums into C (leading dimension ldc). Threads take disjoint column panels.
+    public static func gemm(weights w: PackedInt8Weights, b: UnsafePointer<UInt8>, ldb: Int, n: Int,
+                            c: UnsafeMutablePointer<Int32>, ldc: Int, workspace: Int8GemmWorkspace) {
+        let m = w.m, k = w.k
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+            return
+        }
+        if w.tile == .reference {
+            w.bytes.withUnsafeBufferPointer { a in
+                // Sound: bytes holds m x k weights (init, reference layout).
+                Int8GemmReference.gemm(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: false)
+            }
+            return
+        }
+        let nr = w.tile.columns, panelsN = (n + nr - 1) / nr, panelsM = (m + 5) / 6
+        let threads = Swift.min(workspace.threads, panelsN)
+        let work = { (t: Int) in
+            for pn in (panelsN * t / threads)..<(panelsN * (t + 1) / threads) {
+                let j0 = pn * nr, cols = Swift.min(nr, n - j0)
+                var k0 = 0
+                while k0 < k {
+                    let kb = Swift.min(Int8Tile.kc, k - k0)
+                    if w.tile == .vnni {
+                        let panel = workspace.panels[t]
+                        packVNNI(b: b, ldb: ldb, k0: k0, kb: kb, j0: j0, cols: cols, into: panel)
+                        w.bytes.withUnsafeBufferPointer { a in
+                            for pm in 0..<panelsM {
+                                // Sound: panelOffset stays within the packing init wrote for this slice and panel.
+                                rt_int8_tile_vnni((kb + 3) / 4, a.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: pm), panel,
+                                                  c + pm * 6 * ldc + j0, ldc, Int32(Swift.min(6, m - pm * 6)), Int32(cols), k0 > 0 ? 1 : 0)
+                            }
+                        }
+                    } else {
+                        let panel = workspace.halves[t]
+                        packAVX2(b: b, ldb: ldb, k0: k0, kb: kb, j0: j0, cols: cols, into: panel)
+                        w.halves.withUnsafeBufferPointer { a in
+                            for pm in 0..<panelsM {
+                                // Sound: as above, for the int16 packing.
+                                rt_int8_tile_avx2((kb + 1) / 2, a.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: pm), panel,
+                                                  c + pm * 6 * ldc + j0, ldc, Int32(Swift.min(6, m - pm * 6)), Int32(cols), k0 > 0 ? 1 : 0)
+                            }
+                        }
+                    }
+                    k0 += kb
+                }
+            }
+        }
+        if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
+    }
+
+    /// B[k0..<k0+kb, j0..<j0+cols] as 32 columns x 4 bytes per k group (zeros past the edges).
+    static func packVNNI(b: UnsafePointer<UInt8>, ldb: Int, k0: Int, kb: Int, j0: Int, cols: Int, into out: UnsafeMutablePointer<UInt8>) {
+        let groups = (kb + 3) / 4
+        out.update(repeating: 0, count: groups * 128)
+        for p in 0..<kb {
+            let src = b + (k0 + p) * ldb + j0, dst = out + (p / 4) * 128 + p % 4
+            for j in 0..<cols { dst[j * 4] = src[j] }
+        }
+    }
+
+    /// B[k0..<k0+kb, j0..<j0+cols] as 16 columns x 2 int16 per k pair (zeros past the edges).
+    static func packAVX2(b: UnsafePointer<UInt8>, ldb: Int, k0: Int, kb: Int, j0: Int, cols: Int, into out: UnsafeMutablePointer<Int16>) {
+        let pairs = (kb + 1) / 2
+        out.update(repeating: 0, count: pairs * 32)
+        for p in 0..<kb {
+            let src = b + (k0 + p) * ldb + j0, dst = out + (p / 2) * 32 + p % 2
+            for j in 0..<cols { dst[j * 2] = Int16(src[j]) }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Testing
+import ResNetKernelsInt8
+import ResNetKernelsReference
+
+/// The integer GEMM's tiles (VNNI, AVX2) against the naive twin, exactly (integer
+/// sums have one right answer), at sizes around every edge: M around the 6-row tile,
+/// N around the 16- and 32-column tiles, K around the 2- and 4-wide packing steps and
+/// the 512 slice; values at the int8/uint8 extremes; 1 and 2 threads. Plus the
+/// requantization step against ONNX's formula written out longhand.
+struct Int8GemmTests {
+    struct Size: CustomTestStringConvertible, Sendable {
+        let m: Int, n: Int, k: Int
+        var testDescription: String { "\(m)x\(n)x\(k)" }
+    }
+
+    static let sizes: [Size] = {
+        var out: [Size] = []
+        for m in [1, 5, 6, 7, 13] { for n in [1, 15, 16, 17, 31, 32, 33, 70] { for k in [1, 2, 3, 4, 5, 511, 512, 513, 1030] {
+            out.append(Size(m: m, n: n, k: k))
+        } } }
+        return out
+    }()
+
+    /// Deterministic values including both ends of each range.
+    static func values<T: FixedWidthInteger>(_ count: Int, seed: UInt64, as: T.Type) -> [T] {
+        var state = seed &* 6364136223846793005 &+ 1442695040888963407
+        return (0..<count).map { i in
+            if i % 11 == 0 { return T.min }
+            if i % 13 == 0 { return T.max }
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return T(truncatingIfNeeded: state >> 33)
+        }
+    }
+
+    @Test("the integer tiles this CPU runs")
+    func reportsTiles() {
+        let tiles = Int8Tile.allCases.filter(\.isSupported).map(\.rawValue)
+        print("int8 tiles exercised on this machine: \(tiles.joined(separator: ", "))")
+        #expect(tiles.contains("reference"))
+    }
+
+    @Test(arguments: sizes)
+    func matchesTwinExactly(_ s: Size) {
+        let ldb = s.n + 3
+        let w = Self.values(s.m * s.k, seed: 1, as: Int8.self), x = Self.values(s.k * ldb, seed: 2, as: UInt8.self)
+        var expected = [Int32](repeating: 0, count: s.m * s.n)
+        w.withUnsafeBufferPointer { a in x.withUnsafeBufferPointer { b in expected.withUnsafeMutableBufferPointer { c in
+            Int8GemmReference.gemm(m: s.m, n: s.n, k: s.k, a: a.baseAddress!, lda: s.k, b: b.baseAddress!, ldb: ldb,
+                                   c: c.baseAddress!, ldc: s.n, accumulate: false)
+        } } }
+        for tile in Int8Tile.allCases where tile.isSupported {
+            let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: s.m, k: s.k, tile: tile) }
+            #expect(packed.rowSums == (0..<s.m).map { i in (0..<s.k).reduce(Int32(0)) { $0 + Int32(w[i * s.k + $1]) } })
+            for threads in [1, 2] {
+                // One spare column of sentinels on the right: nothing may be written there.
+                let ldc = s.n + 1
+                var got = [Int32](repeating: 7_777_777, count: s.m * ldc)
+                x.withUnsafeBufferPointer { b in got.withUnsafeMutableBufferPointer { c in
+                    Int8Gemm.gemm(weights: packed, b: b.baseAddress!, ldb: ldb, n: s.n, c: c.baseAddress!, ldc: ldc,
+                                  workspace: Int8GemmWorkspace(threads: threads))
+                } }
+                let mismatches = (0..<s.m).flatMap { i in (0..<s.n).filter { j in got[i * ldc + j] != expected[i * s.n + j] } }
+                #expect(mismatches.isEmpty, "\(tile) \(s) threads \(threads): \(mismatches.count) sums differ")
+                #expect((0..<s.m).allSatisfy { got[$0 * ldc + s.n] == 7_777_777 }, "\(tile) \(s) wrote past column \(s.n)")
+            }
+        }
+    }
+
+    /// ONNX QLinearConv/QLinearMatMul: y = saturate(round(((x - xzp)·(w - wzp) + bias) · xs·ws/ys) + yzp),
+    /// round half to even, here with non-zero weight zero points and both output types.
+    @Test func requantizationMatchesTheFormula() {
+        let m = 3, n = 5, k = 7
+        let w = Self.values(m * k, seed: 3, as: Int8.self), x = Self.values(k * n, seed: 4, as: UInt8.self)
+        let xzp: Int32 = 131, wzp: [Int32] = [0, -3, 5], bias: [Int32] = [100, -2_000, 0]
+        let multiplier: [Float] = [0.0031, 0.5, 0.0007]
+        var acc = [Int32](repeating: 0, count: m * n)
+        w.withUnsafeBufferPointer { a in x.withUnsafeBufferPointer { b in acc.withUnsafeMutableBufferPointer { c in
+            Int8GemmReference.gemm(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: c.baseAddress!, ldc: n, accumulate: false)
+        } } }
+        let columnSums = (0..<n).map { j in (0..<k).reduce(Int32(0)) { $0 + Int32(x[$1 * n + j]) } }
+        for (range, yzp) in [(QuantizedRange.uint8, Float(128)), (.int8, Float(-3))] {
+            let r = Requantization(multiplier: multiplier, bias: bias, weightRowSums: (0..<m).map { i in (0..<k).reduce(Int32(0)) { $0 + Int32(w[i * k + $1]) } },
+                                   weightZeroPoints: wzp, inputZeroPoint: xzp, outputZeroPoint: yzp, range: range, k: k)
+            var out = [Float](repeating: .nan, count: m * n)
+            acc.withUnsafeBufferPointer { a in columnSums.withUnsafeBufferPointer { cs in out.withUnsafeMutableBufferPointer { o in
+                r.apply(a.baseAddress!, ldc: n, rows: 0..<m, n: n, columnSums: cs.baseAddress, into: o.baseAddress!, ldo: n)
+            } } }
+            for i in 0..<m { for j in 0..<n {
+                var sum: Int32 = bias[i]
+                for p in 0..<k { sum += (Int32(x[p * n + j]) - xzp) * (Int32(w[i * k + p]) - wzp[i]) }
+                let expected = min(max((Float(sum) * multiplier[i]).rounded(.toNearestOrEven) + yzp, range.lo), range.hi)
+                #expect(out[i * n + j] == expected, "\(range) [\(i), \(j)]")
+            } }
+        }
+        // Round half to even at exact halves, and saturation at both ends.
+        #expect(QuantizedRange.uint8.quantize(2.5, zeroPoint: 0) == 2 && QuantizedRange.uint8.quantize(3.5, zeroPoint: 0) == 4)
+        #expect(QuantizedRange.int8.quantize(-1000, zeroPoint: 0) == -128 && QuantizedRange.uint8.quantize(1e9, zeroPoint: 10) == 255)
+        #expect(QuantizedRange.uint8.quantize(.nan, zeroPoint: 0) == 0)
+    }
+}
