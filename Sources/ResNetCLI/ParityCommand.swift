@@ -19,13 +19,17 @@ struct ParityReport: Encodable {
     let blocks: [ParityStats]?
     /// With --per-block: the first block out of tolerance, if any.
     let firstFailingBlock: String?
+    /// With --per-block: each block's relative RMS error ||A - B|| / ||B|| (dequantized), and the
+    /// block whose error grows the most over the block before it (where an int8 model loses the most).
+    let drift: [BlockDrift]?
+    let blockLosingMost: String?
     /// Why a failing fixed tolerance may be float32 noise (suggesting --tolerance auto).
     let hints: [String]
     let pass: Bool
 
     enum CodingKeys: String, CodingKey {
         case model, reference, atol, rtol, tolerance, cases, blocks, hints, pass
-        case nanEqual = "nan_equal", firstFailingBlock = "first_failing_block"
+        case nanEqual = "nan_equal", firstFailingBlock = "first_failing_block", drift, blockLosingMost = "block_losing_most"
     }
 
     /// Every key is always present (null when not applicable), so consumers can rely on them.
@@ -41,6 +45,8 @@ struct ParityReport: Encodable {
         try c.encode(cases, forKey: .cases)
         try c.encode(blocks, forKey: .blocks)
         try c.encode(firstFailingBlock, forKey: .firstFailingBlock)
+        try c.encode(drift, forKey: .drift)
+        try c.encode(blockLosingMost, forKey: .blockLosingMost)
         try c.encode(pass, forKey: .pass)
     }
 }
@@ -48,6 +54,24 @@ struct ParityReport: Encodable {
 struct ParityCase: Encodable {
     let input: String
     let outputs: [ParityStats]
+    /// Outputs of a quantized model A: how many quantization steps each element is off by.
+    let steps: [StepAgreement]
+}
+
+struct BlockDrift: Encodable {
+    let name: String
+    let relativeError: Double
+    enum CodingKeys: String, CodingKey { case name, relativeError = "relative_error" }
+
+    /// ||a - b|| / ||b|| over finite pairs (0 when both are 0).
+    init(name: String, actual: [Float], expected: [Float]) {
+        var diff = 0.0, norm = 0.0
+        for (a, b) in zip(actual, expected) where a.isFinite && b.isFinite {
+            diff += (Double(a) - Double(b)) * (Double(a) - Double(b)); norm += Double(b) * Double(b)
+        }
+        self.name = name
+        relativeError = norm > 0 ? (diff / norm).squareRoot() : (diff > 0 ? 1 : 0)
+    }
 }
 
 /// `resnet-check parity A B` / `resnet-check parity A --reference DIR`.
@@ -98,8 +122,11 @@ public struct ParityCommand: ParsableCommand {
     @Option(help: "Output format: text or json.")
     public var format: ShapesCommand.Format = .text
 
-    @Flag(help: "Also compare the output of every residual block (matched in order by the residual analysis) and name the first one out of tolerance.")
+    @Flag(help: "Also compare the output of every residual block (matched in order by the residual analysis; quantized outputs dequantized), name the first one out of tolerance and the one whose error grows the most.")
     public var perBlock = false
+
+    @Option(help: ArgumentHelp("For outputs of a quantized A (after a DequantizeLinear): pass an element within N quantization steps of the reference, whatever --atol/--rtol say.", valueName: "N"))
+    public var atolSteps: Double?
 
     @OptionGroup public var inputs: InputOptions
 
@@ -117,10 +144,26 @@ public struct ParityCommand: ParsableCommand {
     /// Compares A's outputs with the expected ones; under --tolerance auto (or to explain a failing
     /// fixed tolerance) measures A's float32 noise floor with a float64 run first.
     func compare(_ exec: Executor, input: [Float], shape: [Int], actual: [ExecOutput], expected: [(String, [Int], [Float])],
-                 hints: inout [String]) throws -> [ParityStats] {
+                 hints: inout [String]) throws -> (stats: [ParityStats], steps: [StepAgreement]) {
         var floors: [Double]? = tolerance == .auto ? try NoiseFloor.measure(exec, input: input, shape: shape, float32: actual) : nil
+        // The quantization step of each output of a quantized A (1 for a float-coded integer output).
+        let grids = actual.map { QuantizedValues.grid(of: $0.name, in: exec.model) }
+        let stepSizes: [Double?] = grids.map { grid in
+            switch grid {
+            case let .dequantized(step)?: return step
+            case .quantized?: return 1
+            case nil: return nil
+            }
+        }
         let stats = zip(actual, expected).enumerated().map { k, pair in
-            ParityStats(name: pair.0.name, shape: pair.0.shape, actual: pair.0.values, expected: pair.1.2, tolerance: tolerance(floor: floors?[k]))
+            var t = tolerance(floor: floors?[k])
+            // Both sides sit on the same grid, so their difference is a whole number of steps plus
+            // float32 noise: "within N steps" is a difference below N + 1/2 steps.
+            if let n = atolSteps, let step = stepSizes[k] { t.atol = (n.rounded(.down) + 0.5) * step; t.rtol = 0 }
+            return ParityStats(name: pair.0.name, shape: pair.0.shape, actual: pair.0.values, expected: pair.1.2, tolerance: t)
+        }
+        let steps = zip(actual, expected).enumerated().compactMap { k, pair in
+            stepSizes[k].map { StepAgreement(output: pair.0.name, step: $0, actual: pair.0.values, expected: pair.1.2) }
         }
         if tolerance == .fixed, stats.contains(where: { !$0.pass }) {
             floors = try NoiseFloor.measure(exec, input: input, shape: shape, float32: actual)
@@ -130,7 +173,10 @@ public struct ParityCommand: ParsableCommand {
                 }
             }
         }
-        return stats
+        if atolSteps == nil, let s = steps.first(where: { $0.moreSteps == 0 }), stats.contains(where: { !$0.pass }) {
+            hints.append("\(s.output): every element is within one quantization step (\(ProcessInfoLite.format("%.3e", s.step))); try --atol-steps 1")
+        }
+        return (stats, steps)
     }
 
     public func validate() throws {
@@ -141,6 +187,7 @@ public struct ParityCommand: ParsableCommand {
             throw ValidationError("--atol and --rtol must be finite and non-negative")
         }
         guard floorMultiple > 0, floorMultiple.isFinite else { throw ValidationError("--floor-multiple must be finite and positive") }
+        if let n = atolSteps, !(n >= 0 && n.isFinite) { throw ValidationError("--atol-steps must be finite and non-negative") }
         for path in [a] + (b.map { [$0] } ?? []) where ModelFormat(path: path) == nil {
             throw ValidationError("'\(path)' has no known extension (expected .onnx or .rnw)")
         }
@@ -170,12 +217,13 @@ public struct ParityCommand: ParsableCommand {
                         compared.append(o)
                         expected.append((o.name, t.shape, t.values))
                     }
-                    let stats = try compare(execA, input: x.values, shape: x.shape, actual: compared, expected: expected, hints: &hints)
-                    cases.append(ParityCase(input: set, outputs: stats))
+                    let (stats, steps) = try compare(execA, input: x.values, shape: x.shape, actual: compared, expected: expected, hints: &hints)
+                    cases.append(ParityCase(input: set, outputs: stats, steps: steps))
                 }
             }
             var blockStats: [ParityStats]?
             var firstFailing: String?
+            var drift: [BlockDrift]?
             if let b {
                 let modelB = try ModelFiles.load(b).model
                 try ModelGate.refuse(modelB, path: b, scope: .runnable, consequence: "so parity does not run it")
@@ -183,16 +231,17 @@ public struct ParityCommand: ParsableCommand {
                 let execB = Executor(model: modelB, options: options)
                 let ya = try execA.run(x, shape: shape)
                 let yb = try execB.run(x, shape: shape)
-                let stats = try compare(execA, input: x, shape: shape, actual: ya, expected: yb.map { ($0.name, $0.shape, $0.values) }, hints: &hints)
-                cases.append(ParityCase(input: inputs.input ?? "seed \(inputs.seed), shape \(shape)", outputs: stats))
+                let (stats, steps) = try compare(execA, input: x, shape: shape, actual: ya, expected: yb.map { ($0.name, $0.shape, $0.values) },
+                                                 hints: &hints)
+                cases.append(ParityCase(input: inputs.input ?? "seed \(inputs.seed), shape \(shape)", outputs: stats, steps: steps))
                 if perBlock {
-                    (blockStats, firstFailing) = try compareBlocks(modelA, execA, modelB, execB, x, shape)
+                    (blockStats, firstFailing, drift) = try compareBlocks(modelA, execA, modelB, execB, x, shape)
                 }
             }
             pass = cases.allSatisfy { $0.outputs.allSatisfy(\.pass) && !$0.outputs.isEmpty } && firstFailing == nil
             let report = ParityReport(model: a, reference: reference ?? b ?? "", atol: atol, rtol: rtol, nanEqual: nanEqual,
                                       tolerance: tolerance.rawValue, cases: cases, blocks: blockStats, firstFailingBlock: firstFailing,
-                                      hints: hints, pass: pass)
+                                      drift: drift, blockLosingMost: drift.flatMap(Self.losingMost), hints: hints, pass: pass)
             if format == .json {
                 let e = JSONEncoder()
                 e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -204,9 +253,10 @@ public struct ParityCommand: ParsableCommand {
         if !pass { throw ExitCode(ToolExit.modelWanting) }
     }
 
-    /// Runs both models in lockstep, comparing each residual block's output in place.
+    /// Runs both models in lockstep, comparing every residual block's output in place
+    /// (a quantized tensor dequantized first, so an int8 model compares with its float original).
     func compareBlocks(_ ma: Model, _ ea: Executor, _ mb: Model, _ eb: Executor, _ x: [Float], _ shape: [Int]) throws
-        -> ([ParityStats], String?) {
+        -> ([ParityStats], String?, [BlockDrift]) {
         let blocksA = ShapeChecker.check(ma, file: a).blocks, blocksB = ShapeChecker.check(mb, file: b ?? "").blocks
         guard blocksA.count == blocksB.count, !blocksA.isEmpty else {
             // A property of the two models, not of the command line.
@@ -214,18 +264,26 @@ public struct ParityCommand: ParsableCommand {
         }
         let sa = try Stepper(plan: try ea.plan(inputShape: shape), input: x)
         let sb = try Stepper(plan: try eb.plan(inputShape: shape), input: x)
-        var stats: [ParityStats] = []
+        var stats: [ParityStats] = [], drift: [BlockDrift] = []
         for (ba, bb) in zip(blocksA, blocksB) {
-            let s: ParityStats? = sa.advance(to: ba.outputValue) { shapeA, va in
+            let gridA = QuantizedValues.grid(of: ba.outputValue, in: ma), gridB = QuantizedValues.grid(of: bb.outputValue, in: mb)
+            let pair: ([Int], [Float], [Float])? = sa.advance(to: ba.outputValue) { shapeA, va in
                 sb.advance(to: bb.outputValue) { _, vb in
-                    ParityStats(name: ba.name, shape: shapeA, actual: Array(va), expected: Array(vb), tolerance: fixedTolerance)
+                    (shapeA, QuantizedValues.real(Array(va), on: gridA), QuantizedValues.real(Array(vb), on: gridB))
                 }
             } ?? nil
-            guard let s else { continue }  // a block output folded away by one plan: nothing to compare
-            stats.append(s)
-            if !s.pass { return (stats, ba.name) }
+            guard let (blockShape, va, vb) = pair else { continue }  // a block output folded away by one plan: nothing to compare
+            stats.append(ParityStats(name: ba.name, shape: blockShape, actual: va, expected: vb, tolerance: fixedTolerance))
+            drift.append(BlockDrift(name: ba.name, actual: va, expected: vb))
         }
-        return (stats, nil)
+        return (stats, stats.first { !$0.pass }?.name, drift)
+    }
+
+    /// The block whose relative error grows the most over the block before it.
+    static func losingMost(_ drift: [BlockDrift]) -> String? {
+        guard !drift.isEmpty else { return nil }
+        let growth = drift.enumerated().map { i, d in d.relativeError - (i == 0 ? 0 : drift[i - 1].relativeError) }
+        return growth.indices.max { growth[$0] < growth[$1] }.map { drift[$0].name }
     }
 
     func text(_ r: ParityReport) -> String {
@@ -243,6 +301,11 @@ public struct ParityCommand: ParsableCommand {
                 out += "\n"
             }
         }
+        for c in r.cases {
+            for st in c.steps {
+                out += "  \(c.input) \(st.output) in quantization steps of \(e(st.step)): \(st.exact) same, \(st.oneStep) one step, \(st.moreSteps) more (max \(st.maxSteps == Int.max ? "non-finite" : String(st.maxSteps))); \(ProcessInfoLite.format("%.2f", st.withinOneStep * 100))% within one step\n"
+            }
+        }
         if let blocks = r.blocks {
             out += "  per block: \(blocks.count) compared"
             if let worst = blocks.max(by: { $0.maxAbsError < $1.maxAbsError }) {
@@ -250,6 +313,10 @@ public struct ParityCommand: ParsableCommand {
             }
             out += r.firstFailingBlock.map { "; first out of tolerance: '\($0)'" } ?? "; all within tolerance"
             out += "\n"
+            if let drift = r.drift, let worst = r.blockLosingMost {
+                out += "  drift (||A - B|| / ||B||): " + drift.map { "\($0.name) \(ProcessInfoLite.format("%.2e", $0.relativeError))" }.joined(separator: ", ")
+                out += "\n  loses the most: '\(worst)'\n"
+            }
         }
         for h in r.hints { out += "  note: \(h)\n" }
         return out + (r.pass ? "pass" : "FAIL")

@@ -149,11 +149,14 @@ extension Planner {
         guard outShape == shape else { throw ExecError.shapeMismatch(node: node.name, detail: "output \(outShape) for inputs \(shape)") }
         let y = newTensor(shape), isAdd = node.opType == "QLinearAdd"
         let (sa, za) = qa.at(0), (sb, zb) = qb.at(0), (sc, zc) = qc.at(0)
+        // onnxruntime's arithmetic (MLAS QLinearAdd / QLinearMul), so results round alike:
+        // add: (a - za)·(sa/sc) + (b - zb)·(sb/sc); mul: (a - za)·(b - zb)·(sa·sb/sc).
+        let ratioA = sa / sc, ratioB = sb / sc, ratioMul = sa * sb / sc
         emit(node) { p in
             let pa = p.pointer(a), pb = p.pointer(b), out = p.pointer(y)
             for i in 0..<count {
-                let va = (Float(pa[i]) - za) * sa, vb = (Float(pb[bCount == 1 ? 0 : i]) - zb) * sb
-                out[i] = T(qc.range.quantize((isAdd ? va + vb : va * vb) / sc, zeroPoint: zc))
+                let va = Float(pa[i]) - za, vb = Float(pb[bCount == 1 ? 0 : i]) - zb
+                out[i] = T(qc.range.quantize(isAdd ? va * ratioA + vb * ratioB : va * vb * ratioMul, zeroPoint: zc))
             }
         }
         set(node, .tensor(id: y, shape: shape))

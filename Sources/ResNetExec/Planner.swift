@@ -29,6 +29,8 @@ final class Planner<T: ExecScalar> {
     /// Value name -> (index of the step that writes it, tensor, shape), for stepwise runs.
     var producedBy: [String: (step: Int, tensor: Int, shape: [Int])] = [:]
     var absorbed: Set<Int> = []
+    /// QDQ groups planned as the quantized operator they stand for (findQDQGroups), by the float node's index.
+    var qdqReplacement: [Int: Node] = [:]
     /// What the plan allocates, in bytes (set once the budget check passed).
     var plannedBytes = 0
     /// Bytes of constants materialised at plan time so far (ConstantOfShape, Expand, casts).
@@ -184,9 +186,11 @@ final class Planner<T: ExecScalar> {
         }
         let inputTensor = newTensor(inputShape)
         values[input.name] = .tensor(id: inputTensor, shape: inputShape)
+        if !exact { findQDQGroups() }
         if simd { findResidualFusions() }
         findReluFusions()
-        for (i, node) in graph.nodes.enumerated() where !absorbed.contains(i) {
+        for (i, original) in graph.nodes.enumerated() where !absorbed.contains(i) {
+            let node = qdqReplacement[i] ?? original
             do { try plan(node, index: i) } catch let e as ShapeError {
                 throw ExecError.invalidModel(node: ShapeInference.label(node, i), detail: "\(node.opType): \(e)")
             }
