@@ -88,7 +88,7 @@ struct QuantizationAnalysis {
         guard let (a, _) = QuantizedOps.joinOperands(join) else { return nil }
         let k = value == a ? 0 : 1
         guard let name = QuantizedOps.operandScale(join, operand: k, producer: producer[value].map { graph.nodes[$0] }),
-              let t = constants[name], let v = t.floatValues, v.count == 1 else { return nil }
+              let t = constants[name], t.elementCount == 1, let v = t.floatValues, v.count == 1 else { return nil }
         return (name, v[0])
     }
 
