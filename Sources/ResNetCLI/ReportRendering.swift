@@ -52,6 +52,12 @@ enum ReportRendering {
         if let bn = r.summary.paramsWithBatchNorm, let convs = r.summary.foldedBatchNorms {
             out += "parameters: \(grouped(r.summary.params)) in the file; \(grouped(bn)) as torchvision counts them, BN folded into \(convs) convs\n"
         }
+        if let q = r.quantization {
+            let format = q.format == "qdq" ? "QDQ" : q.format == "qoperator" ? "QOperator" : "mixed QDQ and QOperator"
+            let activations = q.activationTypes.isEmpty ? "" : ", activations \(q.activationTypes.joined(separator: "/"))"
+            out += "quantization: \(format)\(activations), weights \(q.weightsPerChannel) per-channel and \(q.weightsPerTensor) per-tensor; "
+                + "\(grouped(q.int8MACs)) of \(grouped(r.summary.macs)) MACs (\(ConvertSummary.format(q.int8Share * 100, 1))%) in int8\n"
+        }
         if let s = r.sweep {
             out += "sweep: \(s.checked) sizes checked, \(s.failingSizes) failing" + (s.failingRanges.isEmpty ? "\n" : ": \(s.failingRanges.joined(separator: ", "))\n")
         }

@@ -42,20 +42,21 @@ struct AttentionAnalysis {
         let all = Set(main)
         var attention: Set<Int> = []
         var kinds: [AttentionKind] = []
-        for m in main where graph.nodes[m].opType == "Mul" && !attention.contains(m) {
-            let ins = graph.nodes[m].inputs
+        for m in main where QuantizedOps.twin(graph.nodes[m]) == "Mul" && !attention.contains(m) {
+            let given = graph.nodes[m].inputs
+            let ins = graph.nodes[m].opType == "Mul" ? given : given.count >= 4 ? [given[0], given[3]] : []  // QLinearMul: inputs 0 and 3
             guard ins.count == 2, isTensor(ins[0]), isTensor(ins[1]) else { continue }
             let a = ancestors(of: ins[0], within: all), b = ancestors(of: ins[1], within: all)
-            let poolA = a.contains { Self.globalPools.contains(graph.nodes[$0].opType) && !b.contains($0) }
-            let poolB = b.contains { Self.globalPools.contains(graph.nodes[$0].opType) && !a.contains($0) }
+            let poolA = a.contains { Self.globalPools.contains(QuantizedOps.twin(graph.nodes[$0])) && !b.contains($0) }
+            let poolB = b.contains { Self.globalPools.contains(QuantizedOps.twin(graph.nodes[$0])) && !a.contains($0) }
             guard poolA != poolB else { continue }  // the gate is the operand that went through a global pool
             let gate = (poolA ? a : b).subtracting(poolA ? b : a)
             attention.formUnion(gate)
             let ops = gate.map { graph.nodes[$0] }
             let kind: AttentionKind
             if ops.contains(where: { $0.opType == "Softmax" }) { kind = .sk }
-            else if ops.contains(where: { $0.opType == "Conv" && weightRank($0) == 3 }) { kind = .eca }
-            else if ops.contains(where: { ["Conv", "Gemm", "MatMul"].contains($0.opType) }) { kind = .se }
+            else if ops.contains(where: { QuantizedOps.isConv($0) && weightRank($0) == 3 }) { kind = .eca }
+            else if ops.contains(where: { ["Conv", "Gemm", "MatMul"].contains(QuantizedOps.twin($0)) }) { kind = .se }
             else { kind = .gate }
             if !kinds.contains(kind) { kinds.append(kind) }
         }
@@ -64,8 +65,7 @@ struct AttentionAnalysis {
 
     /// Rank of a conv's weight as inferred (1-D convs: ECA).
     func weightRank(_ n: Node) -> Int? {
-        guard n.inputs.count > 1 else { return nil }
-        return weightShape(n.inputs[1])?.count
+        return QuantizedOps.weight(n).flatMap(weightShape)?.count
     }
 
     /// The convs along the longest conv chain of `core` (parallel paths, as in SK units, count once).
@@ -77,7 +77,7 @@ struct AttentionAnalysis {
             for x in graph.nodes[i].inputs where !x.isEmpty {
                 if let p = producer[x], inCore.contains(p), let c = chain[p], c.count > best.count { best = c }
             }
-            chain[i] = graph.nodes[i].opType == "Conv" ? best + [i] : best
+            chain[i] = QuantizedOps.isConv(graph.nodes[i]) ? best + [i] : best
         }
         return chain.values.max { ($0.count, -($0.last ?? 0)) < ($1.count, -($1.last ?? 0)) } ?? []
     }

@@ -54,8 +54,8 @@ enum BlockNaming {
         // Parameters: `layer2.0.conv1.weight` -> module `layer2.0.conv1`.
         let params = convs.compactMap { i -> [String]? in
             let n = graph.nodes[i]
-            guard n.inputs.count > 1 else { return nil }
-            let parts = n.inputs[1].split(separator: ".").map(String.init)
+            guard let w = QuantizedOps.weight(n) else { return nil }
+            let parts = w.split(separator: ".").map(String.init)
             return parts.count > 2 && ["weight", "bias"].contains(parts.last ?? "") ? Array(parts.dropLast()) : nil
         }
         if params.count == convs.count, params.count > 1, let m = commonModule(params) { return m }

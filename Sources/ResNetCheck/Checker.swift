@@ -10,10 +10,12 @@ public struct CheckReport: Encodable, Sendable {
     public var summary: Totals
     public var diagnostics: [Diagnostic]
     public var sweep: SweepReport?
+    /// How the model is quantized; nil for a float model.
+    public var quantization: QuantizationSummary?
     /// The convs before the first residual block (for the picture; not in the JSON report).
     public var stemConvs: [ResidualBlock.ConvInfo] = []
 
-    enum CodingKeys: String, CodingKey { case file, model, blocks, stages, summary, diagnostics, sweep }
+    enum CodingKeys: String, CodingKey { case file, model, blocks, stages, summary, diagnostics, sweep, quantization }
 
     /// The highest severity among the diagnostics, if any.
     public var worst: Severity? { diagnostics.map(\.severity).max() }
@@ -52,16 +54,15 @@ public enum ShapeChecker {
         let macs = (0..<g.nodes.count).map(summary.macs)
         let blockNodes = Set(blocks.flatMap(\.nodeIndices))
         let firstJoin = blocks.map(\.joinIndex).min() ?? g.nodes.count
-        let convs = g.nodes.indices.filter { g.nodes[$0].opType == "Conv" && !blockNodes.contains($0) }
+        let convs = g.nodes.indices.filter { QuantizedOps.isConv(g.nodes[$0]) && !blockNodes.contains($0) }
         let stem = convs.filter { $0 < firstJoin }.count
-        let head = g.nodes.indices.filter { ["Gemm", "MatMul"].contains(g.nodes[$0].opType) && $0 > firstJoin && !blockNodes.contains($0) }.count
+        let head = g.nodes.indices.filter { ["Gemm", "MatMul"].contains(QuantizedOps.twin(g.nodes[$0])) && $0 > firstJoin && !blockNodes.contains($0) }.count
         let initializerNames = Set(g.initializers.map(\.name))
         let input = g.inputs.first { !initializerNames.contains($0.name) }
         let inputShape = input.flatMap { inference.facts[$0.name]?.shape }
         let outputShape = g.outputs.first.flatMap { inference.facts[$0.name]?.shape }
         let stemWidths = convs.filter { $0 < firstJoin }.compactMap { i -> Int64? in
-            let n = g.nodes[i]
-            return n.inputs.count > 1 ? inference.facts[n.inputs[1]]?.shape?.first?.value : nil
+            return QuantizedOps.weight(g.nodes[i]).flatMap { inference.facts[$0]?.shape?.first?.value }
         }
         let info = ModelClassification.classify(blocks, stemConvs: stem, headLayers: head, input: inputShape, output: outputShape,
                                                 stemWidths: stemWidths)
@@ -74,8 +75,11 @@ public enum ShapeChecker {
             totals.paramsWithBatchNorm = Saturating.sum([totals.params, folded.params])
             totals.foldedBatchNorms = folded.convs
         }
+        let quantization = QuantizationAnalysis(graph: g, facts: inference.facts, index: inference.index)
+        diagnostics += quantization.lints(blocks)
         var report = CheckReport(file: file, model: info, blocks: blocks, stages: stages, summary: totals,
                                  diagnostics: diagnostics, sweep: nil)
+        report.quantization = quantization.summary(macs: macs)
         report.stemConvs = convs.filter { $0 < firstJoin }.map(analysis.convInfo)
         if !options.sweepSizes.isEmpty, let input {
             report.sweep = sweep(model, index: inference.index, input: input.name, baseShape: inference.facts[input.name]?.shape,

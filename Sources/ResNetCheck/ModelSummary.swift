@@ -61,7 +61,16 @@ struct ModelSummary {
         var owned: Set<String> = []
         var result: [Int: Int] = [:]
         let weighted: Set<String> = ["Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization"]
+        let counts = Dictionary(graph.initializers.map { ($0.name, $0.elementCount ?? 0) }, uniquingKeysWith: { a, _ in a })
         for (i, n) in graph.nodes.enumerated() {
+            // Quantized weights and biases count as the parameters they stand for; scales and zero points do not.
+            if let data = Self.quantizedData[n.opType] {
+                for k in data where k < n.inputs.count && !owned.contains(n.inputs[k]) {
+                    guard let count = counts[n.inputs[k]] else { continue }
+                    owned.insert(n.inputs[k]); result[i, default: 0] += count
+                }
+                continue
+            }
             for (k, x) in n.inputs.enumerated() where !bnBuffers.contains(x) && !owned.contains(x) {
                 // A one-element float constant elsewhere (Pad's value, a Clip bound, a Div by 6) is not a parameter.
                 if floats[x] == 1 && !(weighted.contains(n.opType) && k > 0) { continue }
@@ -71,15 +80,23 @@ struct ModelSummary {
         return result
     }
 
+    /// Inputs of quantized operators that hold parameters (the rest are scales and zero points).
+    static let quantizedData: [String: [Int]] = [
+        "DequantizeLinear": [0], "QuantizeLinear": [], "QLinearConv": [3, 8], "QGemm": [3, 6], "QLinearMatMul": [0, 3],
+        "ConvInteger": [0, 1], "MatMulInteger": [0, 1], "QLinearAdd": [0, 3], "QLinearMul": [0, 3],
+    ]
+
     /// A model exported in eval mode has BN folded into its convs (bias, no BatchNormalization):
     /// torchvision counts each BN's weight and bias (2C) where the file holds the conv's bias (C).
     /// `attention`: nodes of SE/ECA/SK gates, whose convs have a bias of their own.
     func foldedBatchNorm(excluding attention: Set<Int>) -> (params: Int, convs: Int)? {
         guard !graph.nodes.contains(where: { $0.opType == "BatchNormalization" }) else { return nil }
-        let shapes = Dictionary(graph.initializers.map { ($0.name, $0.dims) }, uniquingKeysWith: { a, _ in a })
         var extra = 0, convs = 0
-        for (i, n) in graph.nodes.enumerated() where n.opType == "Conv" && n.inputs.count > 2 && !n.inputs[2].isEmpty && !attention.contains(i) {
-            guard let b = shapes[n.inputs[2]], b.count == 1, let c = Int(exactly: b[0]) else { continue }
+        for (i, n) in graph.nodes.enumerated() where QuantizedOps.isConv(n) && !attention.contains(i) {
+            // The bias: Conv's input 2 (an initializer, or a DequantizeLinear of an int32 one), QLinearConv's input 8.
+            let k = n.opType == "QLinearConv" ? 8 : n.opType == "Conv" ? 2 : Int.max
+            guard k < n.inputs.count, !n.inputs[k].isEmpty, let b = facts[n.inputs[k]]?.shape, b.count == 1,
+                  let c = b[0].value.flatMap({ Int(exactly: $0) }) else { continue }
             extra = Saturating.sum([extra, c])
             convs += 1
         }
@@ -105,15 +122,16 @@ struct ModelSummary {
             let rest = s.dropFirst().compactMap { $0.value.map(Int.init) }
             return rest.count == s.count - 1 ? [s[0].value.map(Int.init) ?? 1] + rest : nil
         }
-        switch n.opType {
+        // Quantized operators count as their float twins (QLinearConv as Conv, QGemm as Gemm, ...).
+        switch QuantizedOps.twin(n) {
         case "Conv":
-            guard let out = known(facts[n.outputs[0]]?.shape), let w = known(n.inputs.count > 1 ? facts[n.inputs[1]]?.shape : nil),
+            guard let out = known(facts[n.outputs[0]]?.shape), let w = known(QuantizedOps.weight(n).flatMap { facts[$0]?.shape }),
                   out.count >= 3, w.count >= 3 else { return 0 }
             // out [N, M, *spatial], w [M, C/group, *kernel]: each output element takes C/group * prod(kernel) MACs.
             return Saturating.product(Array(out.dropFirst()) + Array(w.dropFirst()))
         case "Gemm":
             // Per sample: the weight's shape gives K (A's rows are the batch).
-            guard n.inputs.count > 1, let out = known(facts[n.outputs[0]]?.shape), let b = facts[n.inputs[1]]?.shape?.compactMap(\.value),
+            guard let out = known(facts[n.outputs[0]]?.shape), let b = QuantizedOps.weight(n).flatMap({ facts[$0]?.shape })?.compactMap(\.value),
                   out.count == 2, b.count == 2 else { return 0 }
             let k = Int((n.attribute("transB")?.int ?? 0) != 0 ? b[1] : b[0])
             return Saturating.product([out[1], k])

@@ -55,6 +55,9 @@ public struct ResidualBlock: Encodable, Sendable {
     /// The join's two operands.
     let mainValue: String
     let shortcutValue: String
+    /// The main branch's and the shortcut's nodes (for the int8 lints).
+    var mainNodes: [Int] = []
+    var shortcutNodes: [Int] = []
     /// Indices of the nodes in this block (main branch, shortcut and join), for per-stage sums.
     let nodeIndices: [Int]
     let joinIndex: Int
@@ -108,7 +111,8 @@ struct ResidualAnalysis {
         guard !initializerNames.contains(v), let f = facts[v] else { return false }
         // Element type 0: the output of an operator the shape library does not know. A join is a join
         // by topology alone; its unknown shapes become RN012, never a silently skipped block.
-        return f.values == nil && !f.isConstant && [0, 1, 10, 11, 16].contains(f.elemType)
+        // uint8/int8: a quantized activation (QuantizeLinear's output, a QLinear* operator's).
+        return f.values == nil && !f.isConstant && [0, 1, 2, 3, 10, 11, 16].contains(f.elemType)
     }
 
     /// How far back a fork may lie from its join. A bottleneck block's fork is ~10
@@ -170,7 +174,7 @@ struct ResidualAnalysis {
 
     func convInfo(_ i: Int) -> ResidualBlock.ConvInfo {
         let n = graph.nodes[i]
-        let w = n.inputs.count > 1 ? facts[n.inputs[1]]?.shape : nil
+        let w = QuantizedOps.weight(n).flatMap { facts[$0]?.shape }
         let kernel = n.attribute("kernel_shape")?.ints ?? w?.dropFirst(2).map { $0.value ?? 0 } ?? []
         let stride = n.attribute("strides")?.ints ?? Array(repeating: 1, count: kernel.count)
         return .init(name: ShapeInference.label(n, i), kernel: kernel, stride: stride,
@@ -181,28 +185,37 @@ struct ResidualAnalysis {
         var blocks: [ResidualBlock] = []
         var candidates: [String?] = []
         var diagnostics: [Diagnostic] = []
-        for (j, node) in graph.nodes.enumerated() where (node.opType == "Add" || node.opType == "Sum") && node.inputs.count == 2 {
+        for (j, node) in graph.nodes.enumerated() {
+            // Add/Sum of two, or QLinearAdd; through DequantizeLinear -> Add -> QuantizeLinear the Add is the join.
+            guard let (a, b) = QuantizedOps.joinOperands(node) else { continue }
             guard let joinOutput = node.outputs.first, !joinOutput.isEmpty else { continue }  // RN011 from the arity check
-            let (a, b) = (node.inputs[0], node.inputs[1])
             guard isTensorValue(a), isTensorValue(b), let x = fork(a, b) ?? fork(b, a) else { continue }
             let branchA = branch(from: x, to: a), branchB = branch(from: x, to: b)
-            let convsA = branchA.filter { graph.nodes[$0].opType == "Conv" }, convsB = branchB.filter { graph.nodes[$0].opType == "Conv" }
+            let convsA = branchA.filter { QuantizedOps.isConv(graph.nodes[$0]) }, convsB = branchB.filter { QuantizedOps.isConv(graph.nodes[$0]) }
             guard !convsA.isEmpty || !convsB.isEmpty else { continue }
             let aIsMain = convsA.count > convsB.count || (convsA.count == convsB.count && branchA.count >= branchB.count)
             let (main, short, mainValue, shortValue) = aIsMain ? (branchA, branchB, a, b) : (branchB, branchA, b, a)
             let attention = AttentionAnalysis(graph: graph, producer: producer, isTensor: isTensorValue, weightShape: { facts[$0]?.shape })
             let (core, attentionNodes, attentionKinds) = attention.split(main)
             let mainConvs = attention.convChain(core).map(convInfo)
-            let shortConvs = short.filter { graph.nodes[$0].opType == "Conv" }.map(convInfo)
+            let shortConvs = short.filter { QuantizedOps.isConv(graph.nodes[$0]) }.map(convInfo)
             // The shortcut's kind is decided by its data path; constant arithmetic feeding it (pads) does not count.
             let kind = shortcutKind(short.filter { i in graph.nodes[i].outputs.contains { isTensorValue($0) } })
             let label = ShapeInference.label(node, j)
             let strided = mainConvs.enumerated().first { $0.element.stride.contains { $0 > 1 } }
             let position = strided.map { "conv\($0.offset + 1) (\($0.element.kernel.map(String.init).joined(separator: "x")))" }
-            let output = consumers[joinOutput] ?? []
-            let postActivation = output.count == 1 && graph.nodes[output[0]].opType == "Relu" && !graph.nodes[output[0]].outputs.isEmpty
-            let firstMainOp = main.first.map { graph.nodes[$0].opType } ?? ""
-            let forkOp = producer[x].map { graph.nodes[$0].opType } ?? ""
+            // The join's consumers, past a QuantizeLinear -> DequantizeLinear pair (quantizers fold a ReLU
+            // after the join into the output's range: such a block has no ReLU node at all).
+            var output = consumers[joinOutput] ?? [], requantized: [Int] = []
+            while output.count == 1, QuantizedOps.isTransparent(graph.nodes[output[0]]), requantized.count < 4,
+                  let next = graph.nodes[output[0]].outputs.first, !next.isEmpty {
+                requantized.append(output[0])
+                output = consumers[next] ?? []
+            }
+            let postActivation = output.count == 1 && QuantizedOps.twin(graph.nodes[output[0]]) == "Relu" && !graph.nodes[output[0]].outputs.isEmpty
+            if !postActivation { output = [] }
+            let firstMainOp = main.first { !QuantizedOps.isTransparent(graph.nodes[$0]) }.map { QuantizedOps.twin(graph.nodes[$0]) } ?? ""
+            let forkOp = producerSkippingQuantization(x).map { QuantizedOps.twin(graph.nodes[$0]) } ?? ""
             // v2: the main branch starts with its activation (BN+ReLU, or ReLU alone once an exporter
             // folded that BN into the previous conv), and the sum is not followed by a ReLU.
             let preActivation = !postActivation && (["BatchNormalization", "Relu"].contains(firstMainOp) || forkOp == "Relu")
@@ -213,11 +226,14 @@ struct ResidualAnalysis {
                 attention: attentionKinds, attentionNodes: attentionNodes,
                 preActivation: preActivation, inputShape: facts[x]?.shape, outputShape: facts[outValue]?.shape,
                 mainShape: facts[mainValue]?.shape, shortcutShape: facts[shortValue]?.shape,
-                outputValue: outValue, mainValue: mainValue, shortcutValue: shortValue, nodeIndices: (main + short + [j] + (postActivation ? output : [])).sorted(), joinIndex: j)
-            blocks.append(block)
+                outputValue: outValue, mainValue: mainValue, shortcutValue: shortValue,
+                nodeIndices: (main + short + [j] + (postActivation ? requantized + output : [])).sorted(), joinIndex: j)
+            var described = block
+            (described.mainNodes, described.shortcutNodes) = (main, short)
+            blocks.append(described)
             // Names come from the data path: exporters hoist shared constants out of every scope (`Constant_142`).
             let dataPath = (main + short).filter { i in graph.nodes[i].outputs.contains { isTensorValue($0) } }
-            candidates.append(BlockNaming.candidate(graph, nodes: dataPath, convs: main.filter { graph.nodes[$0].opType == "Conv" }))
+            candidates.append(BlockNaming.candidate(graph, nodes: dataPath, convs: main.filter { QuantizedOps.isConv(graph.nodes[$0]) }))
         }
         assignStages(&blocks)
         BlockNaming.assign(&blocks, candidates: candidates)
@@ -227,15 +243,16 @@ struct ResidualAnalysis {
 
     /// identity, projection (1x1 conv ± BN), resnet-d (AvgPool then 1x1), option-a-pad / option-a-concat
     /// (strided identity + zero channels), max-pool (MaxPool with a real window), other.
+    /// Quantized nodes count as their float twins; QuantizeLinear/DequantizeLinear do not count.
     private func shortcutKind(_ nodes: [Int]) -> ShortcutKind {
-        let ops = nodes.map { graph.nodes[$0] }
+        let ops = nodes.map { graph.nodes[$0] }.filter { !QuantizedOps.isTransparent($0) }
         if ops.isEmpty { return .identity }
-        let types = Set(ops.map(\.opType))
+        let types = Set(ops.map(QuantizedOps.twin))
         let realMaxPool = ops.contains { $0.opType == "MaxPool" && ($0.attribute("kernel_shape")?.ints ?? []).contains { $0 > 1 } }
         if realMaxPool { return .maxPool }
-        let convs = ops.filter { $0.opType == "Conv" }
+        let convs = ops.filter(QuantizedOps.isConv)
         let pointwise = convs.allSatisfy { n in
-            let k = n.attribute("kernel_shape")?.ints ?? (n.inputs.count > 1 ? facts[n.inputs[1]]?.shape?.dropFirst(2).map { $0.value ?? 0 } : nil) ?? []
+            let k = n.attribute("kernel_shape")?.ints ?? QuantizedOps.weight(n).flatMap { facts[$0]?.shape?.dropFirst(2).map { $0.value ?? 0 } } ?? []
             return k.allSatisfy { $0 == 1 }
         }
         if convs.count == 1 && pointwise {
@@ -252,6 +269,16 @@ struct ResidualAnalysis {
             if types.isSubset(of: ["Identity"]) { return .identity }
         }
         return .other
+    }
+
+    /// The node computing `v`, past QuantizeLinear/DequantizeLinear (a fork that is a DQ output is the compute before it).
+    private func producerSkippingQuantization(_ v: String) -> Int? {
+        var p = producer[v]
+        for _ in 0..<4 {
+            guard let i = p, QuantizedOps.isTransparent(graph.nodes[i]), let input = graph.nodes[i].inputs.first else { break }
+            p = producer[input]
+        }
+        return p
     }
 
     /// A new stage starts where a block changes the spatial resolution.

@@ -19,7 +19,11 @@ struct ShapesCLITests {
         let real = ((try? fm.contentsOfDirectory(atPath: CLI.repo + "/fixtures/real")) ?? []).filter {
             fm.fileExists(atPath: CLI.repo + "/fixtures/real/\($0)/model.onnx")
         }.map { "real/\($0)" }
-        return (top + defects + real).sorted()
+        // int8 versions made by onnxruntime's quantizer (scripts/make_quantized_fixtures.py).
+        let quantized = ((try? fm.contentsOfDirectory(atPath: CLI.repo + "/fixtures/quantized")) ?? []).filter {
+            fm.fileExists(atPath: CLI.repo + "/fixtures/quantized/\($0)/model.onnx")
+        }.map { "quantized/\($0)" }
+        return (top + defects + real + quantized).sorted()
     }()
 
     @Test(arguments: models)

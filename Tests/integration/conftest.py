@@ -34,3 +34,13 @@ def large_model(arch, fused, reference=True):
         cmd = [sys.executable, os.path.join(ROOT, "scripts", "make_fixtures.py"), "--large", arch]
         subprocess.run(cmd + (["--fused"] if fused else []) + ([] if reference else ["--no-reference"]), check=True)
     return path
+
+
+def quantized_large_model(arch, fmt):
+    """resnet18/50 quantized by onnxruntime (QDQ or QOperator, "qdq"/"qop"), generated into .cache on first use
+    (the float model first when absent); no reference outputs."""
+    path = os.path.join(CACHE, f"{arch}-{fmt}", "model.onnx")
+    if not os.path.exists(path):
+        cmd = [sys.executable, os.path.join(ROOT, "scripts", "make_fixtures.py"), "--large", arch, "--quantized", "--no-reference"]
+        subprocess.run(cmd, check=True)
+    return path

@@ -8,7 +8,7 @@ import subprocess
 import jsonschema
 import pytest
 
-from conftest import FIXTURES, ROOT, large_model, tool
+from conftest import FIXTURES, ROOT, large_model, quantized_large_model, tool
 
 SCHEMA = json.load(open(os.path.join(ROOT, "schemas", "check-report.schema.json")))
 
@@ -115,3 +115,42 @@ def test_torchvision_figures(arch):
     assert r["summary"]["params"] == params
     assert abs(r["summary"]["gmacs"] / gmacs - 1) < 0.005, r["summary"]["gmacs"]
     assert sum(s["params"] for s in r["stages"]) == params
+
+
+QUANTIZED = sorted(d for d in os.listdir(os.path.join(FIXTURES, "quantized"))
+                   if os.path.isfile(os.path.join(FIXTURES, "quantized", d, "model.onnx")))
+
+
+@pytest.mark.parametrize("name", QUANTIZED)
+def test_quantized_fixture_reads_as_its_float_original(name):
+    """onnxruntime's int8 versions (issue 13): the float model's classification and blocks, all MACs in int8."""
+    source, fmt = name.rsplit("-", 1)
+    _, f = shapes(os.path.join(FIXTURES, source, "model.onnx"))
+    code, q = shapes(os.path.join(FIXTURES, "quantized", name, "model.onnx"))
+    assert code == 0
+    assert q["model"] == f["model"]
+    assert [(b["name"], b["shortcut"], b["stride_on"] is None) for b in q["blocks"]] == \
+        [(b["name"], b["shortcut"], b["stride_on"] is None) for b in f["blocks"]]
+    assert q["quantization"]["format"] == {"qdq": "qdq", "qop": "qoperator"}[fmt]
+    assert q["quantization"]["int8_share"] == 1 and q["quantization"]["activation_types"] == ["UINT8"]
+    assert "quantization" not in f
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet50"])
+@pytest.mark.parametrize("fmt", ["qdq", "qop"])
+def test_quantized_torchvision(arch, fmt):
+    """resnet18/50 quantized with onnxruntime's quantize_static (per-channel int8 weights, uint8 activations):
+    the float model's family, variant, option and blocks; its MACs; its parameters once BN is counted back."""
+    _, f = shapes(large_model(arch, False, reference=False))
+    code, q = shapes(quantized_large_model(arch, fmt))
+    assert code == 0
+    assert q["model"] == f["model"]
+    assert [b["name"] for b in q["blocks"]] == [b["name"] for b in f["blocks"]]
+    assert [b["shortcut"] for b in q["blocks"]] == [b["shortcut"] for b in f["blocks"]]
+    assert q["summary"]["macs"] == f["summary"]["macs"]
+    assert q["summary"]["params_with_batchnorm"] == f["summary"]["params"] == PUBLISHED[arch][0]
+    quant = q["quantization"]
+    assert quant["format"] == {"qdq": "qdq", "qop": "qoperator"}[fmt]
+    assert quant["weights_per_tensor"] == 0 and quant["weights_per_channel"] == {"resnet18": 21, "resnet50": 54}[arch]
+    assert quant["int8_macs"] == q["summary"]["macs"]
+    assert not [d for d in q["diagnostics"] if d["severity"] != "info"], q["diagnostics"]
