@@ -120,8 +120,10 @@ def test_per_block_names_the_first_diverging_block(tmp_path):
     code, r = parity(bad, src, "--per-block", "--batch", "2")
     assert code == 1
     assert r["first_failing_block"] == "layer2.1"
-    assert [b["name"] for b in r["blocks"]] == ["layer1.0", "layer1.1", "layer2.0", "layer2.1"]
+    # Every block is compared (the drift after the first failure is reported too).
+    assert [b["name"] for b in r["blocks"]] == ["layer1.0", "layer1.1", "layer2.0", "layer2.1", "layer3.0", "layer3.1"]
     assert all(b["pass"] for b in r["blocks"][:3]) and not r["blocks"][3]["pass"]
+    assert [d["relative_error"] for d in r["drift"][:3]] == [0, 0, 0] and r["block_losing_most"] == "layer2.1"
     code, r = parity(src, src, "--per-block", "--atol", "0", "--rtol", "0")
     assert code == 0 and len(r["blocks"]) == 6 and r["first_failing_block"] is None
 
