@@ -11,7 +11,7 @@ count=${1:-100000}
 seed=${2:-1}
 swift build --product mutation-sweep >/dev/null
 bin="$(swift build --show-bin-path)/mutation-sweep"
-models=$(ls fixtures/*/model.onnx fixtures/real/*/model.onnx | grep -v -e encodings -e external-data -e dynamo)
+models=$(ls fixtures/*/model.onnx fixtures/real/*/model.onnx fixtures/quantized/*/model.onnx | grep -v -e encodings -e external-data -e dynamo)
 trace=$(mktemp); timefile=$(mktemp)
 runner=()
 command -v /usr/bin/time >/dev/null && runner=(/usr/bin/time -f "%M %e" -o "$timefile")
