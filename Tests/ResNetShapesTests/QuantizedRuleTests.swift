@@ -31,6 +31,8 @@ struct QuantizedRuleTests {
         Case(name: "Q: shape kept, uint8 from the zero point", op: "QuantizeLinear", inputs: [x(.float, 8, 16), scalar, u8],
              shape: [n, .known(8), .known(16), .known(16)], type: .uint8),
         Case(name: "Q: int8 zero point gives int8", op: "QuantizeLinear", inputs: [x(.float, 8, 16), scalar, i8], shape: [n, .known(8), .known(16), .known(16)], type: .int8),
+        Case(name: "Q: FLOAT8E4M3FN zero point (opset 19)", op: "QuantizeLinear", inputs: [x(.float, 8, 16), scalar, f(.float8e4m3fn, [])], opset: 19,
+             shape: [n, .known(8), .known(16), .known(16)], type: .float8e4m3fn),
         Case(name: "Q: no zero point gives uint8", op: "QuantizeLinear", inputs: [x(.float, 8, 16), scalar], shape: [n, .known(8), .known(16), .known(16)], type: .uint8),
         Case(name: "DQ: float out", op: "DequantizeLinear", inputs: [x(.uint8, 8, 16), scalar, u8], shape: [n, .known(8), .known(16), .known(16)], type: .float),
         Case(name: "DQ per-channel weight", op: "DequantizeLinear", inputs: [f(.int8, [16, 8, 3, 3]), f(.float, [16]), f(.int8, [16])],
