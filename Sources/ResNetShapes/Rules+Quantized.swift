@@ -10,8 +10,9 @@ extension ShapeRules {
     static let scaleTypes: Set<Int32> = [DataType.float.rawValue, DataType.float16.rawValue, DataType.bfloat16.rawValue]
     /// 8-bit zero points: what the QLinear* operators take.
     static let eightBit: Set<Int32> = [DataType.uint8.rawValue, DataType.int8.rawValue]
-    /// What QuantizeLinear/DequantizeLinear take up to opset 21: 8- and 16-bit, and 4-bit (int4/uint4, opset 21).
-    static let linearZeroPoints: Set<Int32> = eightBit.union([DataType.uint16.rawValue, DataType.int16.rawValue, 21, 22])
+    /// What QuantizeLinear/DequantizeLinear take up to opset 21: 8- and 16-bit integers, the four FLOAT8 types
+    /// (opset 19) and 4-bit (int4/uint4, opset 21).
+    static let linearZeroPoints: Set<Int32> = eightBit.union([DataType.uint16.rawValue, DataType.int16.rawValue, 17, 18, 19, 20, 21, 22])
 
     /// How a scale applies: to the whole tensor, or one value per channel along `axis`.
     public enum QuantizationGranularity: Sendable, Equatable {

@@ -107,6 +107,9 @@ struct QuantizedCheckTests {
         JoinCase(name: "QDQ, scales 8x apart the other way", report: { qdqBlock(input: 0.08, main: 0.01) }, expected: [.quantJoinScales]),
         JoinCase(name: "QOperator, scales 3x apart", report: { qopBlock(input: 0.03, main: 0.01) }, expected: []),
         JoinCase(name: "QOperator, scales 20x apart", report: { qopBlock(input: 0.01, main: 0.2) }, expected: [.quantJoinScales]),
+        JoinCase(name: "QDQ, a zero scale is not a ratio", report: { qdqBlock(input: 0, main: 0.1) }, expected: []),
+        JoinCase(name: "QDQ, a NaN scale is not a ratio", report: { qdqBlock(input: .nan, main: 0.1) }, expected: []),
+        JoinCase(name: "QDQ, scales 1e-38 and 1e38", report: { qdqBlock(input: 1e-38, main: 1e38) }, expected: [.quantJoinScales]),
         JoinCase(name: "float shortcut, int8 main branch", report: { qdqBlock(input: 0.01, main: 0.01, floatShortcut: true) }, expected: [.quantBranchMismatch]),
         JoinCase(name: "int8 shortcut, float main branch", report: { qdqBlock(input: 0.01, main: 0.01, floatMain: true) }, expected: [.quantBranchMismatch]),
     ]

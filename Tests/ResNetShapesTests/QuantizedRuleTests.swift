@@ -31,6 +31,8 @@ struct QuantizedRuleTests {
         Case(name: "Q: shape kept, uint8 from the zero point", op: "QuantizeLinear", inputs: [x(.float, 8, 16), scalar, u8],
              shape: [n, .known(8), .known(16), .known(16)], type: .uint8),
         Case(name: "Q: int8 zero point gives int8", op: "QuantizeLinear", inputs: [x(.float, 8, 16), scalar, i8], shape: [n, .known(8), .known(16), .known(16)], type: .int8),
+        Case(name: "Q: FLOAT8E4M3FN zero point (opset 19)", op: "QuantizeLinear", inputs: [x(.float, 8, 16), scalar, f(.float8e4m3fn, [])], opset: 19,
+             shape: [n, .known(8), .known(16), .known(16)], type: .float8e4m3fn),
         Case(name: "Q: no zero point gives uint8", op: "QuantizeLinear", inputs: [x(.float, 8, 16), scalar], shape: [n, .known(8), .known(16), .known(16)], type: .uint8),
         Case(name: "DQ: float out", op: "DequantizeLinear", inputs: [x(.uint8, 8, 16), scalar, u8], shape: [n, .known(8), .known(16), .known(16)], type: .float),
         Case(name: "DQ per-channel weight", op: "DequantizeLinear", inputs: [f(.int8, [16, 8, 3, 3]), f(.float, [16]), f(.int8, [16])],
@@ -91,6 +93,30 @@ struct QuantizedRuleTests {
         Case(name: "QLinearLeakyRelu output zero point of float", op: "QLinearLeakyRelu", domain: "com.microsoft",
              inputs: [x(.uint8, 8, 4), scalar, u8, scalar, scalar], fault: .zeroPointType),
     ]
+
+    /// Numbers from a file at their extremes: an error or a shape, never a trap.
+    static let hostile: [Case] = [
+        Case(name: "DQ axis Int64.min", op: "DequantizeLinear", inputs: [f(.int8, [16, 8]), f(.float, [16]), f(.int8, [16])],
+             attributes: [a("axis", Int64.min)], fault: .axis),
+        Case(name: "DQ axis Int64.max", op: "DequantizeLinear", inputs: [f(.int8, [16, 8]), f(.float, [16]), f(.int8, [16])],
+             attributes: [a("axis", Int64.max)], fault: .axis),
+        Case(name: "Q output_dtype Int64.max", op: "QuantizeLinear", inputs: [x(.float, 8, 16), scalar], attributes: [a("output_dtype", Int64.max)], opset: 21),
+        Case(name: "QLinearConv stride 2^62", op: "QLinearConv",
+             inputs: [x(.uint8, 8, 16), scalar, u8, f(.int8, [16, 8, 3, 3]), scalar, i8, scalar, u8],
+             attributes: [a("kernel_shape", [3, 3]), a("strides", [1 << 62, 1 << 62])], shape: [n, .known(16), .known(1), .known(1)], type: .uint8),
+        Case(name: "QLinearConv group Int64.min", op: "QLinearConv",
+             inputs: [x(.uint8, 8, 16), scalar, u8, f(.int8, [16, 8, 3, 3]), scalar, i8, scalar, u8], attributes: [a("group", Int64.min)]),
+        Case(name: "QLinearGlobalAveragePool channels_last on rank 2", op: "QLinearGlobalAveragePool", domain: "com.microsoft",
+             inputs: [f(.uint8, [1, 8]), scalar, u8, scalar, u8], attributes: [a("channels_last", 1)]),
+        Case(name: "QLinearAveragePool kernel 2^62", op: "QLinearAveragePool", domain: "com.microsoft", inputs: [x(.uint8, 8, 15), scalar, u8, scalar, u8],
+             attributes: [a("kernel_shape", [1 << 62, 1 << 62])]),
+        Case(name: "QLinearConcat axis Int64.min", op: "QLinearConcat", domain: "com.microsoft",
+             inputs: [scalar, u8, x(.uint8, 8, 16), scalar, u8], attributes: [a("axis", Int64.min)]),
+        Case(name: "QGemm rank-3 B", op: "QGemm", domain: "com.microsoft", inputs: [f(.uint8, [2, 16]), scalar, u8, f(.int8, [1, 16, 10]), scalar, i8]),
+    ]
+
+    @Test(arguments: hostile)
+    func hostileNumbers(_ t: Case) throws { try rule(t) }
 
     @Test(arguments: cases)
     func rule(_ t: Case) throws {
