@@ -2,6 +2,9 @@
 #include <immintrin.h>
 #include "int8_tiles.h"
 
+// No fused multiply-adds: the Swift twins round after each multiply and each add.
+#pragma STDC FP_CONTRACT OFF
+
 int rt_cpu_has_avx512_vnni(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
@@ -25,14 +28,14 @@ static inline void store_vnni(__m512i lo, __m512i hi, int32_t *row, int cols, in
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, int32_t *c, long ldc,
+void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
                        int rows, int cols, int accumulate) {
     __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
     __m512i c20 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512(), c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512();
     __m512i c40 = _mm512_setzero_si512(), c41 = _mm512_setzero_si512(), c50 = _mm512_setzero_si512(), c51 = _mm512_setzero_si512();
     for (long g = 0; g < kgroups; g++) {
         // vpdpbusd(acc, u8 x 64, s8 x 64): per int32 lane, the sum of 4 uint8 x int8 products.
-        __m512i b0 = _mm512_loadu_si512(b + g * 128), b1 = _mm512_loadu_si512(b + g * 128 + 64);
+        __m512i b0 = _mm512_loadu_si512(b + g * bstride), b1 = _mm512_loadu_si512(b + g * bstride + 64);
         const int8_t *ap = a + g * 24;
         __m512i x = _mm512_set1_epi32(load32(ap));
         c00 = _mm512_dpbusd_epi32(c00, b0, x); c01 = _mm512_dpbusd_epi32(c01, b1, x);
@@ -70,14 +73,14 @@ static inline void store_avx2(__m256i lo, __m256i hi, int32_t *row, int cols, in
 }
 
 __attribute__((target("avx2")))
-void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, int32_t *c, long ldc,
+void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, long bstride, int32_t *c, long ldc,
                        int rows, int cols, int accumulate) {
     __m256i c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256(), c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256();
     __m256i c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256(), c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();
     __m256i c40 = _mm256_setzero_si256(), c41 = _mm256_setzero_si256(), c50 = _mm256_setzero_si256(), c51 = _mm256_setzero_si256();
     for (long p = 0; p < kpairs; p++) {
         // vpmaddwd: per int32 lane, x0*w0 + x1*w1 of int16s (at most 2 * 255 * 128: exact).
-        __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + p * 32)), b1 = _mm256_loadu_si256((const __m256i *)(b + p * 32 + 16));
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + p * bstride)), b1 = _mm256_loadu_si256((const __m256i *)(b + p * bstride + 16));
         const int16_t *ap = a + p * 12;
         __m256i x = _mm256_set1_epi32(load32(ap));
         c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(b0, x)); c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(b1, x));
@@ -93,4 +96,68 @@ void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, int32_t 
     if (rows > 3) store_avx2(c30, c31, c + 3 * ldc, cols, accumulate);
     if (rows > 4) store_avx2(c40, c41, c + 4 * ldc, cols, accumulate);
     if (rows > 5) store_avx2(c50, c51, c + 5 * ldc, cols, accumulate);
+}
+
+__attribute__((target("avx2")))
+static inline __m256 quantize8(__m256 scaled, __m256 zp, __m256 lo, __m256 hi) {
+    __m256 q = _mm256_add_ps(_mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zp);
+    // vmaxps returns its second operand when either is NaN: NaN becomes lo, as in the twin.
+    return _mm256_min_ps(_mm256_max_ps(q, lo), hi);
+}
+
+static inline float quantize1(float scaled, float zp, float lo, float hi) {
+    float q = __builtin_nearbyintf(scaled) + zp;
+    if (q != q) return lo;
+    return q < lo ? lo : (q > hi ? hi : q);
+}
+
+__attribute__((target("avx2")))
+void rt_requantize_row_avx2(const int32_t *acc, long n, int32_t constant, float scale, float zp, float lo, float hi, float *out) {
+    __m256i k = _mm256_set1_epi32(constant);
+    __m256 s = _mm256_set1_ps(scale), z = _mm256_set1_ps(zp), l = _mm256_set1_ps(lo), h = _mm256_set1_ps(hi);
+    long j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256i v = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + j)), k);  // wraps, as &+
+        _mm256_storeu_ps(out + j, quantize8(_mm256_mul_ps(_mm256_cvtepi32_ps(v), s), z, l, h));
+    }
+    for (; j < n; j++) {
+        int32_t v = (int32_t)((uint32_t)acc[j] + (uint32_t)constant);
+        out[j] = quantize1((float)v * scale, zp, lo, hi);
+    }
+}
+
+__attribute__((target("avx2")))
+void rt_bytes_from_floats_avx2(const float *x, long n, float offset, uint8_t *out) {
+    __m256 o = _mm256_set1_ps(offset), zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        // max(v, 0) with v NaN gives 0 (second operand); the values are integers, so truncation is exact.
+        __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(_mm256_loadu_ps(x + i), o), zero), top);
+        __m256i w = _mm256_cvttps_epi32(v);
+        __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
+        __m128i bytes = _mm_packus_epi16(_mm_packus_epi32(lo, hi), _mm_setzero_si128());
+        _mm_storel_epi64((__m128i *)(out + i), bytes);
+    }
+    for (; i < n; i++) {
+        float f = x[i] + offset;
+        out[i] = f != f ? 0 : (uint8_t)(f < 0 ? 0 : (f > 255 ? 255 : f));
+    }
+}
+
+__attribute__((target("avx2")))
+void rt_qlinear_add_avx2(const float *a, const float *b, int b_scalar, long n, float za, float zb, float ra, float rb,
+                         float zc, float lo, float hi, float *out) {
+    __m256 vza = _mm256_set1_ps(za), vzb = _mm256_set1_ps(zb), vra = _mm256_set1_ps(ra), vrb = _mm256_set1_ps(rb);
+    __m256 z = _mm256_set1_ps(zc), l = _mm256_set1_ps(lo), h = _mm256_set1_ps(hi);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 va = _mm256_sub_ps(_mm256_loadu_ps(a + i), vza);
+        __m256 vb = _mm256_sub_ps(b_scalar ? _mm256_set1_ps(b[0]) : _mm256_loadu_ps(b + i), vzb);
+        _mm256_storeu_ps(out + i, quantize8(_mm256_add_ps(_mm256_mul_ps(va, vra), _mm256_mul_ps(vb, vrb)), z, l, h));
+    }
+    for (; i < n; i++) {
+        float va = a[i] - za, vb = (b_scalar ? b[0] : b[i]) - zb;
+        float x = va * ra, y = vb * rb;
+        out[i] = quantize1(x + y, zc, lo, hi);
+    }
 }

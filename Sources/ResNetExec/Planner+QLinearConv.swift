@@ -60,10 +60,11 @@ extension Planner {
     }
 
     /// Reserves the shared integer scratch after charging it to the budget.
-    func reserveInt8Scratch(_ node: Node, bytes: Int, accumulators: Int, columns: Int) throws {
-        try budget.check(elements: bytes, elementSize: 1, what: "uint8 patches of '\(node.name)'")
+    func reserveInt8Scratch(_ node: Node, plane: Int, layout: Int8BLayout, accumulators: Int) throws {
+        try budget.check(elements: plane, elementSize: 1, what: "uint8 image of '\(node.name)'")
+        try budget.check(elements: layout.count, elementSize: layout.tile == .avx2 ? 2 : 1, what: "integer patches of '\(node.name)'")
         try budget.check(elements: accumulators, elementSize: 4, what: "int32 sums of '\(node.name)'")
-        int8Scratch.reserve(bytes: bytes, accumulators: accumulators, columnSums: columns)
+        int8Scratch.reserve(plane: plane, operand: layout, accumulators: accumulators, columnSums: layout.n)
     }
 
     func qlinearConv(_ node: Node) throws {
@@ -90,9 +91,10 @@ extension Planner {
         let outShape = try outputShape(node)
         let plane = g.outH * g.outW
         guard outShape == [xs[0], m, g.outH, g.outW] else { throw ExecError.shapeMismatch(node: node.name, detail: "output \(outShape)") }
-        try reserveInt8Scratch(node, bytes: k * plane, accumulators: mg * plane, columns: plane)
-        try chargeConstant(elements: m * k, elementSize: 2, what: "packed int8 weights of '\(node.name)'")
         let tile = Int8Tile.forSet(kernels)
+        let layout = Int8BLayout(k: k, n: plane, tile: tile)
+        try reserveInt8Scratch(node, plane: g.channels * g.height * g.width, layout: layout, accumulators: mg * plane)
+        try chargeConstant(elements: m * k, elementSize: 2, what: "packed int8 weights of '\(node.name)'")
         let sx = qx.at(0).scale, sy = qy.at(0).scale
         let perGroup: [(PackedInt8Weights, Requantization)] = (0..<group).map { gi in
             let rows = (gi * mg)..<((gi + 1) * mg)
@@ -111,12 +113,15 @@ extension Planner {
                 for gi in 0..<group {
                     let (packed, requantize) = perGroup[gi]
                     let image = UnsafePointer(p.pointer(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
-                    Int8Patches.unfold(image, g, offset: offset, pad: UInt8(xzp), into: scratch.bytes)
-                    Int8Gemm.gemm(weights: packed, b: scratch.bytes, ldb: plane, n: plane, c: scratch.accumulators, ldc: plane,
-                                  workspace: scratch.workspace)
-                    if requantize.needsColumnSums { Int8Patches.columnSums(scratch.bytes, k: k, n: plane, into: scratch.columnSums) }
-                    requantize.apply(scratch.accumulators, ldc: plane, rows: 0..<mg, n: plane, columnSums: scratch.columnSums,
-                                     into: p.pointer(y) + (img * m + gi * mg) * plane, ldo: plane)
+                    Int8Patches.unfold(image, g, offset: offset, pad: UInt8(xzp), layout: layout, plane: scratch.plane,
+                                       bytes: scratch.bytes, halves: scratch.halves, threads: scratch.workspace.threads)
+                    Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators,
+                                  ldc: plane, workspace: scratch.workspace)
+                    if requantize.needsColumnSums {
+                        Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)
+                    }
+                    Int8Requantize.apply(requantize, scratch.accumulators, ldc: plane, rows: 0..<mg, n: plane, columnSums: scratch.columnSums,
+                                         into: p.pointer(y) + (img * m + gi * mg) * plane, ldo: plane, tile: tile)
                 }
             }
         }
@@ -151,9 +156,11 @@ extension Planner {
         let alpha = isGemm ? node.attribute("alpha")?.float ?? 1 : 1
         let outShape = try outputShape(node)
         guard outShape == [rows, m] else { throw ExecError.shapeMismatch(node: node.name, detail: "output \(outShape)") }
-        try reserveInt8Scratch(node, bytes: k * rows, accumulators: m * rows, columns: rows)
+        let tile = Int8Tile.forSet(kernels)
+        let layout = Int8BLayout(k: k, n: rows, tile: tile)
+        try reserveInt8Scratch(node, plane: k * rows, layout: layout, accumulators: m * rows)
         try chargeConstant(elements: m * k, elementSize: 2, what: "packed int8 weights of '\(node.name)'")
-        let packed = weights.values.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: Int8Tile.forSet(kernels)) }
+        let packed = weights.values.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: tile) }
         let sa = qa.at(0).scale
         // Float output: the requantization's arithmetic with y_scale 1 and no rounding, done below.
         let requantize = Requantization(multiplier: (0..<m).map { alpha * sa * qb.at($0).scale / (qy?.at(0).scale ?? 1) }, bias: bias,
@@ -161,11 +168,15 @@ extension Planner {
                                         outputZeroPoint: qy?.at(0).zeroPoint ?? 0, range: qy?.range ?? .uint8, k: k)
         let y = newTensor(outShape), scratch = int8Scratch
         emit(node, macs: rows &* m &* k) { p in
-            // Bᵀ operand: aᵀ [K, rows] as bytes.
+            // The B operand: aᵀ [K, rows] as bytes, then interleaved for the tile.
             let src = p.pointer(a)
-            for r in 0..<rows { for q in 0..<k { scratch.bytes[q * rows + r] = Int8Patches.byte(src[r * k + q], offset: offset) } }
-            Int8Gemm.gemm(weights: packed, b: scratch.bytes, ldb: rows, n: rows, c: scratch.accumulators, ldc: rows, workspace: scratch.workspace)
-            if requantize.needsColumnSums { Int8Patches.columnSums(scratch.bytes, k: k, n: rows, into: scratch.columnSums) }
+            for r in 0..<rows { for q in 0..<k { scratch.plane[q * rows + r] = Int8Patches.byte(src[r * k + q], offset: offset) } }
+            Int8Gemm.interleave(scratch.plane, ldb: rows, layout: layout, bytes: scratch.bytes, halves: scratch.halves)
+            Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators, ldc: rows,
+                          workspace: scratch.workspace)
+            if requantize.needsColumnSums {
+                Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)
+            }
             let out = p.pointer(y), acc = scratch.accumulators
             if floatOutput {
                 let kazp = Int32(truncatingIfNeeded: k) &* azp

@@ -1,3 +1,4 @@
+import CInt8Tiles
 import ResNetIR
 import ResNetKernelsReference
 import ResNetShapes
@@ -152,7 +153,13 @@ extension Planner {
         // onnxruntime's arithmetic (MLAS QLinearAdd / QLinearMul), so results round alike:
         // add: (a - za)·(sa/sc) + (b - zb)·(sb/sc); mul: (a - za)·(b - zb)·(sa·sb/sc).
         let ratioA = sa / sc, ratioB = sb / sc, ratioMul = sa * sb / sc
+        let vector = isAdd && simd && T.self == Float.self
         emit(node) { p in
+            if vector {
+                // The AVX2 kernel computes the same expression, element for element.
+                rt_qlinear_add_avx2(p.f32(a), p.f32(b), bCount == 1 ? 1 : 0, count, za, zb, ratioA, ratioB, zc, qc.range.lo, qc.range.hi, p.f32(y))
+                return
+            }
             let pa = p.pointer(a), pb = p.pointer(b), out = p.pointer(y)
             for i in 0..<count {
                 let va = Float(pa[i]) - za, vb = Float(pb[bCount == 1 ? 0 : i]) - zb

@@ -27,7 +27,7 @@ public enum Int8Tile: String, Sendable, CaseIterable {
     public var rows: Int { 6 }
     public var columns: Int { self == .vnni ? 32 : 16 }
     /// k values per packed step: 4 bytes per vpdpbusd lane, 2 int16 per vpmaddwd lane.
-    var kStep: Int { self == .vnni ? 4 : self == .avx2 ? 2 : 1 }
+    public var kStep: Int { self == .vnni ? 4 : self == .avx2 ? 2 : 1 }
     /// K per slice: the B panel is 512 x 32 bytes (VNNI) or 512 x 16 int16 (AVX2) = 16 KiB, in L1.
     static let kc = 512
 }
@@ -84,26 +84,35 @@ public final class PackedInt8Weights: @unchecked Sendable {
     }
 }
 
-/// Per-thread B panels for the integer GEMM, allocated once by the plan.
+/// Where B[k, j] sits in the interleaved operand the tiles read in place: groups of
+/// `step` consecutive k (4 for vpdpbusd, 2 for vpmaddwd, 1 for the twin), each group
+/// `paddedN` columns of `step` values: element (k, j) at (k / step) * paddedN * step
+/// + j * step + k % step. Columns past N (to a whole tile) and k past K are zero.
+public struct Int8BLayout: Sendable, Equatable {
+    public let k: Int, n: Int, tile: Int8Tile
+    public var step: Int { tile.kStep }
+    public var paddedN: Int { tile == .reference ? n : (n + tile.columns - 1) / tile.columns * tile.columns }
+    public var paddedK: Int { (k + step - 1) / step * step }
+    /// Elements the operand takes (bytes; int16 for the AVX2 tile).
+    public var count: Int { paddedK * paddedN }
+    public init(k: Int, n: Int, tile: Int8Tile) { self.k = k; self.n = n; self.tile = tile }
+    @inlinable public func offset(k p: Int, j: Int) -> Int { (p / step) * paddedN * step + j * step + p % step }
+}
+
+/// The integer GEMM's threads (a plan's), for its column split.
 public final class Int8GemmWorkspace: @unchecked Sendable {
-    // @unchecked: thread t only touches panels[t] / halves[t].
     public let threads: Int
-    let panels: [UnsafeMutablePointer<UInt8>]
-    let halves: [UnsafeMutablePointer<Int16>]
-    public init(threads: Int) {
-        self.threads = Swift.max(threads, 1)
-        panels = (0..<self.threads).map { _ in .allocate(capacity: Int8Tile.kc * 32) }
-        halves = (0..<self.threads).map { _ in .allocate(capacity: Int8Tile.kc * 16) }
-    }
-    deinit { panels.forEach { $0.deallocate() }; halves.forEach { $0.deallocate() } }
+    public init(threads: Int) { self.threads = Swift.max(threads, 1) }
 }
 
 public enum Int8Gemm {
-    /// C[M,N] = W · B: packed int8 weights times uint8 activations B[K,N] (row-major, ldb),
-    /// exact int32 sums into C (leading dimension ldc). Threads take disjoint column panels.
-    public static func gemm(weights w: PackedInt8Weights, b: UnsafePointer<UInt8>, ldb: Int, n: Int,
+    /// C[M,N] = W · B: packed int8 weights times the interleaved uint8 operand (`layout`;
+    /// `bytes` for the VNNI tile and the twin, `halves` for AVX2), exact int32 sums into C
+    /// (leading dimension ldc). Threads take disjoint column panels.
+    public static func gemm(weights w: PackedInt8Weights, layout: Int8BLayout, bytes: UnsafePointer<UInt8>, halves: UnsafePointer<Int16>,
                             c: UnsafeMutablePointer<Int32>, ldc: Int, workspace: Int8GemmWorkspace) {
-        let m = w.m, k = w.k
+        let m = w.m, k = w.k, n = layout.n
+        precondition(layout.k == k && layout.tile == w.tile, "B laid out for another GEMM")
         guard m > 0, n > 0 else { return }
         if k == 0 {
             for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
@@ -111,37 +120,36 @@ public enum Int8Gemm {
         }
         if w.tile == .reference {
             w.bytes.withUnsafeBufferPointer { a in
-                // Sound: bytes holds m x k weights (init, reference layout).
-                Int8GemmReference.gemm(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: false)
+                // Sound: bytes holds m x k weights (init, reference layout); B is k x paddedN (= n).
+                Int8GemmReference.gemm(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: bytes, ldb: layout.paddedN, c: c, ldc: ldc, accumulate: false)
             }
             return
         }
         let nr = w.tile.columns, panelsN = (n + nr - 1) / nr, panelsM = (m + 5) / 6
+        let step = layout.step, groupStride = layout.paddedN * step
         let threads = Swift.min(workspace.threads, panelsN)
         let work = { (t: Int) in
             for pn in (panelsN * t / threads)..<(panelsN * (t + 1) / threads) {
                 let j0 = pn * nr, cols = Swift.min(nr, n - j0)
                 var k0 = 0
                 while k0 < k {
-                    let kb = Swift.min(Int8Tile.kc, k - k0)
-                    if w.tile == .vnni {
-                        let panel = workspace.panels[t]
-                        packVNNI(b: b, ldb: ldb, k0: k0, kb: kb, j0: j0, cols: cols, into: panel)
-                        w.bytes.withUnsafeBufferPointer { a in
-                            for pm in 0..<panelsM {
-                                // Sound: panelOffset stays within the packing init wrote for this slice and panel.
-                                rt_int8_tile_vnni((kb + 3) / 4, a.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: pm), panel,
-                                                  c + pm * 6 * ldc + j0, ldc, Int32(Swift.min(6, m - pm * 6)), Int32(cols), k0 > 0 ? 1 : 0)
+                    // Slices of kc (a multiple of 4): this panel's B slice, kc x nr values, stays in L1.
+                    let kb = Swift.min(Int8Tile.kc, k - k0), steps = (kb + step - 1) / step
+                    let origin = (k0 / step) * groupStride + j0 * step
+                    for pm in 0..<panelsM {
+                        let rows = Int32(Swift.min(6, m - pm * 6)), out = c + pm * 6 * ldc + j0
+                        if w.tile == .vnni {
+                            w.bytes.withUnsafeBufferPointer { a in
+                                // Sound: the weights' slice/panel offset is within init's packing; B's reads stay
+                                // within paddedK x paddedN (whole groups, whole tiles of columns).
+                                rt_int8_tile_vnni(steps, a.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: pm), bytes + origin, groupStride,
+                                                  out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0)
                             }
-                        }
-                    } else {
-                        let panel = workspace.halves[t]
-                        packAVX2(b: b, ldb: ldb, k0: k0, kb: kb, j0: j0, cols: cols, into: panel)
-                        w.halves.withUnsafeBufferPointer { a in
-                            for pm in 0..<panelsM {
-                                // Sound: as above, for the int16 packing.
-                                rt_int8_tile_avx2((kb + 1) / 2, a.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: pm), panel,
-                                                  c + pm * 6 * ldc + j0, ldc, Int32(Swift.min(6, m - pm * 6)), Int32(cols), k0 > 0 ? 1 : 0)
+                        } else {
+                            w.halves.withUnsafeBufferPointer { a in
+                                // Sound: as above, for the int16 operands.
+                                rt_int8_tile_avx2(steps, a.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: pm), halves + origin, groupStride,
+                                                  out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0)
                             }
                         }
                     }
@@ -152,23 +160,16 @@ public enum Int8Gemm {
         if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
     }
 
-    /// B[k0..<k0+kb, j0..<j0+cols] as 32 columns x 4 bytes per k group (zeros past the edges).
-    static func packVNNI(b: UnsafePointer<UInt8>, ldb: Int, k0: Int, kb: Int, j0: Int, cols: Int, into out: UnsafeMutablePointer<UInt8>) {
-        let groups = (kb + 3) / 4
-        out.update(repeating: 0, count: groups * 128)
-        for p in 0..<kb {
-            let src = b + (k0 + p) * ldb + j0, dst = out + (p / 4) * 128 + p % 4
-            for j in 0..<cols { dst[j * 4] = src[j] }
-        }
-    }
-
-    /// B[k0..<k0+kb, j0..<j0+cols] as 16 columns x 2 int16 per k pair (zeros past the edges).
-    static func packAVX2(b: UnsafePointer<UInt8>, ldb: Int, k0: Int, kb: Int, j0: Int, cols: Int, into out: UnsafeMutablePointer<Int16>) {
-        let pairs = (kb + 1) / 2
-        out.update(repeating: 0, count: pairs * 32)
-        for p in 0..<kb {
-            let src = b + (k0 + p) * ldb + j0, dst = out + (p / 2) * 32 + p % 2
-            for j in 0..<cols { dst[j * 2] = Int16(src[j]) }
+    /// A row-major uint8 matrix B[K, N] (leading dimension ldb) in `layout` (tests, QLinearMatMul).
+    public static func interleave(_ b: UnsafePointer<UInt8>, ldb: Int, layout: Int8BLayout,
+                                  bytes: UnsafeMutablePointer<UInt8>, halves: UnsafeMutablePointer<Int16>) {
+        if layout.tile == .avx2 { halves.update(repeating: 0, count: layout.count) } else { bytes.update(repeating: 0, count: layout.count) }
+        for p in 0..<layout.k {
+            let src = b + p * ldb
+            for j in 0..<layout.n {
+                let o = layout.offset(k: p, j: j)
+                if layout.tile == .avx2 { halves[o] = Int16(src[j]) } else { bytes[o] = src[j] }
+            }
         }
     }
 }

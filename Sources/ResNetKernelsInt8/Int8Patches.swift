@@ -1,3 +1,4 @@
+import CInt8Tiles
 import ResNetKernelsReference
 
 /// The integer GEMM's B operand from a float-coded quantized image (issue 13).
@@ -12,28 +13,54 @@ public enum Int8Patches {
         return UInt8(Swift.min(Swift.max(f, 0), 255))
     }
 
-    /// x [C, H, W] (float-coded) -> B[C*kh*kw, Ho*Wo] bytes, `pad` where a window reads
-    /// padding: the zero point, so a padded cell contributes (zp - zp) · w = 0, as ONNX's
-    /// QLinearConv pads with the real value 0.
-    @inlinable
-    public static func unfold<T: ExecScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, offset: Int, pad: UInt8, into out: UnsafeMutablePointer<UInt8>) {
-        let plane = g.outH * g.outW
-        if g.isPointwise {
-            for i in 0..<(g.channels * plane) { out[i] = byte(x[i], offset: offset) }
-            return
+    /// Float-coded 8-bit values plus `offset` as bytes (AVX2 where the tile is a SIMD one).
+    public static func bytes<T: ExecScalar>(_ x: UnsafePointer<T>, count: Int, offset: Int, tile: Int8Tile, into out: UnsafeMutablePointer<UInt8>) {
+        if T.self == Float.self, tile != .reference {
+            // Sound: T is Float, so x points at `count` Floats.
+            UnsafeRawPointer(x).withMemoryRebound(to: Float.self, capacity: count) { rt_bytes_from_floats_avx2($0, count, Float(offset), out) }
+        } else {
+            for i in 0..<count { out[i] = byte(x[i], offset: offset) }
         }
-        var row = 0
-        for c in 0..<g.channels {
-            let src = x + c * g.height * g.width
+    }
+
+    /// x [C, H, W] (float-coded) -> B[C*kh*kw, Ho*Wo] in the tile's interleaved layout,
+    /// `pad` where a window reads padding: the zero point, so a padded cell contributes
+    /// (zp - zp) · w = 0, as ONNX's QLinearConv pads with the real value 0. `plane` holds
+    /// C x H x W bytes (the image converted once).
+    /// Threads take disjoint channel ranges (their rows of B); the operand is zeroed first, once.
+    public static func unfold<T: ExecScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, offset: Int, pad: UInt8, layout: Int8BLayout,
+                                             plane: UnsafeMutablePointer<UInt8>, bytes out8: UnsafeMutablePointer<UInt8>,
+                                             halves out16: UnsafeMutablePointer<Int16>, threads: Int) {
+        if layout.tile == .avx2 { out16.update(repeating: 0, count: layout.count) } else { out8.update(repeating: 0, count: layout.count) }
+        let parts = Swift.max(1, Swift.min(threads, g.channels))
+        let work = { (t: Int) in
+            unfold(x, g, channels: (g.channels * t / parts)..<(g.channels * (t + 1) / parts), offset: offset, pad: pad, layout: layout,
+                   plane: plane, bytes: out8, halves: out16)
+        }
+        if parts > 1 { DispatchFor.concurrent(parts, work) } else { work(0) }
+    }
+
+    /// Rows of channels `channels` (each thread its own: distinct k, so distinct elements of B).
+    static func unfold<T: ExecScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, channels: Range<Int>, offset: Int, pad: UInt8, layout: Int8BLayout,
+                                      plane: UnsafeMutablePointer<UInt8>, bytes out8: UnsafeMutablePointer<UInt8>,
+                                      halves out16: UnsafeMutablePointer<Int16>) {
+        let area = g.height * g.width
+        guard !channels.isEmpty else { return }
+        bytes(x + channels.lowerBound * area, count: channels.count * area, offset: offset, tile: layout.tile, into: plane + channels.lowerBound * area)
+        let wide = layout.tile == .avx2, step = layout.step, groupStride = layout.paddedN * step
+        var row = channels.lowerBound * g.kernelH * g.kernelW
+        for c in channels {
+            let src = plane + c * g.height * g.width
             for ky in 0..<g.kernelH {
                 for kx in 0..<g.kernelW {
-                    let dst = out + row * plane
+                    let base = (row / step) * groupStride + row % step
                     for oy in 0..<g.outH {
                         let iy = oy * g.strideH - g.padTop + ky * g.dilationH
+                        let line = base + oy * g.outW * step
                         for ox in 0..<g.outW {
                             let ix = ox * g.strideW - g.padLeft + kx * g.dilationW
-                            dst[oy * g.outW + ox] = iy >= 0 && iy < g.height && ix >= 0 && ix < g.width
-                                ? byte(src[iy * g.width + ix], offset: offset) : pad
+                            let v = iy >= 0 && iy < g.height && ix >= 0 && ix < g.width ? src[iy * g.width + ix] : pad
+                            if wide { out16[line + ox * step] = Int16(v) } else { out8[line + ox * step] = v }
                         }
                     }
                     row += 1
@@ -42,10 +69,16 @@ public enum Int8Patches {
         }
     }
 
-    /// Σ_k B[k, j] per column: needed when a weight zero point is not 0.
-    public static func columnSums(_ b: UnsafePointer<UInt8>, k: Int, n: Int, into sums: UnsafeMutablePointer<Int32>) {
-        sums.update(repeating: 0, count: n)
-        for p in 0..<k { for j in 0..<n { sums[j] &+= Int32(b[p * n + j]) } }
+    /// Σ_k B[k, j] per column of an interleaved operand: needed when a weight zero point is not 0.
+    public static func columnSums(layout: Int8BLayout, bytes: UnsafePointer<UInt8>, halves: UnsafePointer<Int16>,
+                                  into sums: UnsafeMutablePointer<Int32>) {
+        sums.update(repeating: 0, count: layout.n)
+        for p in 0..<layout.k {
+            for j in 0..<layout.n {
+                let o = layout.offset(k: p, j: j)
+                sums[j] &+= layout.tile == .avx2 ? Int32(halves[o]) : Int32(bytes[o])
+            }
+        }
     }
 }
 
@@ -53,19 +86,47 @@ public enum Int8Patches {
 /// time); grown only at plan time.
 public final class Int8Scratch: @unchecked Sendable {
     // @unchecked: grown at plan time only; a plan runs its steps one after another.
+    public private(set) var plane: UnsafeMutablePointer<UInt8> = .allocate(capacity: 1)
     public private(set) var bytes: UnsafeMutablePointer<UInt8> = .allocate(capacity: 1)
+    public private(set) var halves: UnsafeMutablePointer<Int16> = .allocate(capacity: 1)
     public private(set) var accumulators: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
     public private(set) var columnSums: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
-    private var capacities = (bytes: 1, accumulators: 1, columnSums: 1)
+    private var capacities = (plane: 1, operand: 1, halves: 1, accumulators: 1, columnSums: 1)
     public let workspace: Int8GemmWorkspace
 
     public init(threads: Int) { workspace = Int8GemmWorkspace(threads: threads) }
 
-    /// Grows each buffer to at least the counts given (the planner checked them against its budget).
-    public func reserve(bytes b: Int, accumulators a: Int, columnSums c: Int) {
-        if b > capacities.bytes { bytes.deallocate(); bytes = .allocate(capacity: b); capacities.bytes = b }
+    /// Grows each buffer to at least the counts given (the planner checked them against its budget):
+    /// `plane` bytes of a converted image, B's elements (`layout.count`, as bytes or, for the AVX2
+    /// tile, as int16), int32 sums, column sums.
+    public func reserve(plane p: Int, operand layout: Int8BLayout, accumulators a: Int, columnSums c: Int) {
+        if p > capacities.plane { plane.deallocate(); plane = .allocate(capacity: p); capacities.plane = p }
+        let b = layout.count
+        if layout.tile == .avx2 {
+            if b > capacities.halves { halves.deallocate(); halves = .allocate(capacity: b); capacities.halves = b }
+        } else if b > capacities.operand {
+            bytes.deallocate(); bytes = .allocate(capacity: b); capacities.operand = b
+        }
         if a > capacities.accumulators { accumulators.deallocate(); accumulators = .allocate(capacity: a); capacities.accumulators = a }
         if c > capacities.columnSums { columnSums.deallocate(); columnSums = .allocate(capacity: c); capacities.columnSums = c }
     }
-    deinit { bytes.deallocate(); accumulators.deallocate(); columnSums.deallocate() }
+    deinit { plane.deallocate(); bytes.deallocate(); halves.deallocate(); accumulators.deallocate(); columnSums.deallocate() }
+}
+
+/// Requantization on the plan's tile: the AVX2 row kernel where it applies (float32
+/// plans, no weight zero point), the twin's arithmetic otherwise. Both compute the same.
+public enum Int8Requantize {
+    public static func apply<T: ExecScalar>(_ r: Requantization, _ acc: UnsafePointer<Int32>, ldc: Int, rows: Range<Int>, n: Int,
+                                            columnSums: UnsafePointer<Int32>?, into out: UnsafeMutablePointer<T>, ldo: Int, tile: Int8Tile) {
+        guard T.self == Float.self, tile != .reference, !r.needsColumnSums else {
+            r.apply(acc, ldc: ldc, rows: rows, n: n, columnSums: columnSums, into: out, ldo: ldo)
+            return
+        }
+        // Sound: T is Float; row i's n outputs are at out + i * ldo.
+        UnsafeMutableRawPointer(out).withMemoryRebound(to: Float.self, capacity: (rows.upperBound - 1) * ldo + n) { o in
+            for i in rows {
+                rt_requantize_row_avx2(acc + i * ldc, n, r.constant(row: i), r.multiplier[i], r.outputZeroPoint, r.range.lo, r.range.hi, o + i * ldo)
+            }
+        }
+    }
 }

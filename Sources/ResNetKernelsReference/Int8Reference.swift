@@ -58,6 +58,12 @@ public struct Requantization: Sendable {
         self.outputZeroPoint = outputZeroPoint; self.range = range; self.k = k
     }
 
+    /// Row i's integer terms besides Σ x·w: bias - xzp·Σw + K·xzp·wzp (wrapping, see apply).
+    @inlinable
+    public func constant(row i: Int) -> Int32 {
+        bias[i] &- inputZeroPoint &* weightRowSums[i] &+ Int32(truncatingIfNeeded: k) &* inputZeroPoint &* weightZeroPoints[i]
+    }
+
     /// Whether any weight zero point is non-zero (then Σx per column is needed).
     public var needsColumnSums: Bool { weightZeroPoints.contains { $0 != 0 } }
 
@@ -68,9 +74,8 @@ public struct Requantization: Sendable {
     @inlinable
     public func apply<T: ExecScalar>(_ acc: UnsafePointer<Int32>, ldc: Int, rows: Range<Int>, n: Int, columnSums: UnsafePointer<Int32>?,
                                      into out: UnsafeMutablePointer<T>, ldo: Int, columnStride: Int = 1) {
-        let kxzp = Int32(truncatingIfNeeded: k) &* inputZeroPoint
         for i in rows {
-            let constant = bias[i] &- inputZeroPoint &* weightRowSums[i] &+ kxzp &* weightZeroPoints[i]
+            let constant = self.constant(row: i)
             let scale = multiplier[i], wzp = weightZeroPoints[i]
             let src = acc + i * ldc, dst = out + i * ldo
             for j in 0..<n {

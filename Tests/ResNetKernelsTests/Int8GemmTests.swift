@@ -55,10 +55,15 @@ struct Int8GemmTests {
                 // One spare column of sentinels on the right: nothing may be written there.
                 let ldc = s.n + 1
                 var got = [Int32](repeating: 7_777_777, count: s.m * ldc)
-                x.withUnsafeBufferPointer { b in got.withUnsafeMutableBufferPointer { c in
-                    Int8Gemm.gemm(weights: packed, b: b.baseAddress!, ldb: ldb, n: s.n, c: c.baseAddress!, ldc: ldc,
+                let layout = Int8BLayout(k: s.k, n: s.n, tile: tile)
+                var bytes = [UInt8](repeating: 0xEE, count: layout.count), halves = [Int16](repeating: -1, count: layout.count)
+                x.withUnsafeBufferPointer { b in bytes.withUnsafeMutableBufferPointer { b8 in halves.withUnsafeMutableBufferPointer { b16 in
+                    Int8Gemm.interleave(b.baseAddress!, ldb: ldb, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!)
+                } } }
+                bytes.withUnsafeBufferPointer { b8 in halves.withUnsafeBufferPointer { b16 in got.withUnsafeMutableBufferPointer { c in
+                    Int8Gemm.gemm(weights: packed, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!, c: c.baseAddress!, ldc: ldc,
                                   workspace: Int8GemmWorkspace(threads: threads))
-                } }
+                } } }
                 let mismatches = (0..<s.m).flatMap { i in (0..<s.n).filter { j in got[i * ldc + j] != expected[i * s.n + j] } }
                 #expect(mismatches.isEmpty, "\(tile) \(s) threads \(threads): \(mismatches.count) sums differ")
                 #expect((0..<s.m).allSatisfy { got[$0 * ldc + s.n] == 7_777_777 }, "\(tile) \(s) wrote past column \(s.n)")
@@ -91,6 +96,23 @@ struct Int8GemmTests {
                 let expected = min(max((Float(sum) * multiplier[i]).rounded(.toNearestOrEven) + yzp, range.lo), range.hi)
                 #expect(out[i * n + j] == expected, "\(range) [\(i), \(j)]")
             } }
+        }
+        // The AVX2 row kernel against the twin, on sums that cross every rounding case.
+        if Int8Tile.avx2.isSupported {
+            let n = 37
+            let sums: [Int32] = (0..<n).map { Int32($0 * 977 - 18_000) } + [Int32.max, Int32.min, 0]
+            let r = Requantization(multiplier: [0.0123, 0.5], bias: [7, -7], weightRowSums: [100, -3], weightZeroPoints: [0, 0],
+                                   inputZeroPoint: 128, outputZeroPoint: 3, range: .int8, k: 9)
+            for row in 0..<2 {
+                var twin = [Float](repeating: .nan, count: sums.count), fast = twin
+                sums.withUnsafeBufferPointer { s in
+                    twin.withUnsafeMutableBufferPointer { r.apply(s.baseAddress!, ldc: 0, rows: row..<(row + 1), n: sums.count, columnSums: nil, into: $0.baseAddress! - row * 0, ldo: 0) }
+                    fast.withUnsafeMutableBufferPointer {
+                        Int8Requantize.apply(r, s.baseAddress!, ldc: 0, rows: row..<(row + 1), n: sums.count, columnSums: nil, into: $0.baseAddress!, ldo: 0, tile: .avx2)
+                    }
+                }
+                #expect(twin == fast, "row \(row)")
+            }
         }
         // Round half to even at exact halves, and saturation at both ends.
         #expect(QuantizedRange.uint8.quantize(2.5, zeroPoint: 0) == 2 && QuantizedRange.uint8.quantize(3.5, zeroPoint: 0) == 4)

@@ -9,15 +9,29 @@
 // function runs only where CPUID says it may (KernelSet.detect, rt_cpu_has_avx512_vnni).
 //
 // VNNI (6 x 32): per group of 4 k, A holds 6 rows x 4 int8 (row r's bytes at 4r),
-// B holds 32 columns x 4 uint8 (column j's bytes at 4j). kgroups groups.
-void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, int32_t *c, long ldc,
+// B holds 32 columns x 4 uint8 (column j's bytes at 4j); consecutive groups of B are
+// bstride bytes apart (B is the whole interleaved operand, read in place). kgroups groups.
+void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
                        int rows, int cols, int accumulate);
 
 // AVX2 (6 x 16), exact: per pair of k, A holds 6 rows x 2 int16 (row r's at 2r), B holds
 // 16 columns x 2 int16 (column j's at 2j), both widened from 8 bits at packing time,
-// so vpmaddwd's products and pair sums cannot saturate. kpairs pairs.
-void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, int32_t *c, long ldc,
+// so vpmaddwd's products and pair sums cannot saturate; consecutive pairs of B are
+// bstride int16 apart. kpairs pairs.
+void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, long bstride, int32_t *c, long ldc,
                        int rows, int cols, int accumulate);
+
+// Requantization of one row (AVX2): out[j] = min(max(nearbyint((float)(acc[j] + constant) * scale)
+// + zp, lo), hi), round half to even, NaN to lo: exactly Requantization.apply's arithmetic.
+void rt_requantize_row_avx2(const int32_t *acc, long n, int32_t constant, float scale, float zp, float lo, float hi, float *out);
+
+// Float-coded 8-bit values plus `offset` as bytes: clamped to [0, 255], NaN to 0 (AVX2).
+void rt_bytes_from_floats_avx2(const float *x, long n, float offset, uint8_t *out);
+
+// com.microsoft QLinearAdd in MLAS's arithmetic (AVX2): out = clamp(nearbyint((a - za) * ra + (b - zb) * rb) + zc);
+// b_scalar: b has one value.
+void rt_qlinear_add_avx2(const float *a, const float *b, int b_scalar, long n, float za, float zb, float ra, float rb,
+                         float zc, float lo, float hi, float *out);
 
 // 1 when the CPU runs AVX-512 VNNI (with F and BW), else 0.
 int rt_cpu_has_avx512_vnni(void);
