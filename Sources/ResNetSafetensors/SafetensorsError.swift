@@ -1,3 +1,5 @@
+import ResNetIR
+
 /// Why a .safetensors file was refused (or could not be written). One case per
 /// failure; each message says what, where (file byte offset or tensor name)
 /// and expected vs actual. Path-free: the CLI prefixes the file name.
@@ -104,27 +106,10 @@ extension SafetensorsError: CustomStringConvertible {
 
 /// Text helpers for messages: names from a file may hold anything.
 public enum SafetensorsText {
-    /// 'name' with control characters, quotes and backslashes escaped, so a
-    /// hostile key cannot forge or hide text on a terminal.
-    public static func quoted(_ s: String) -> String {
-        var out = "'"
-        for u in s.unicodeScalars {
-            switch u {
-            case "'": out += "\\'"
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) {
-                    out += "\\u{" + String(u.value, radix: 16) + "}"
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "'"
-    }
+    /// 'name' with control characters, invisible format and separator
+    /// characters, quotes and backslashes escaped (MessageText.escaped), so a
+    /// hostile key can neither forge nor hide text on a terminal.
+    public static func quoted(_ s: String) -> String { "'" + MessageText.escaped(s, quote: "'") + "'" }
 
     static func describe(byte: UInt8) -> String {
         let hex = "0x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)

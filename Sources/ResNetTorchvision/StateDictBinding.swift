@@ -138,24 +138,10 @@ extension StateDictError {
 }
 
 enum TorchvisionText {
-    /// "name" as torch quotes keys, with control characters escaped so a
-    /// hostile key cannot forge text on a terminal.
+    /// "name" as torch quotes keys, with control, format and separator
+    /// characters escaped (MessageText.escaped) so a hostile key can neither
+    /// forge text on a terminal nor pass for another key.
     static func quoted(_ s: String) -> String { "\"" + plain(s) + "\"" }
 
-    static func plain(_ s: String) -> String {
-        var out = ""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            default:
-                if u.value < 0x20 || u.value == 0x7F || (0x80..<0xA0).contains(u.value) {
-                    out += "\\u{" + String(u.value, radix: 16) + "}"
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out
-    }
+    static func plain(_ s: String) -> String { MessageText.escaped(s, quote: "\"") }
 }
