@@ -95,14 +95,28 @@ public enum StateDictBinding {
             }
         }
         error.missing = zip(graph.parameters, bound).filter { $0.1 == nil && !error.mentions($0.0.name) }.map(\.0.name)
-        if error.missing.isEmpty, error.unexpected.isEmpty, error.dtypeMismatches.isEmpty,
-           error.sizeMismatches.allSatisfy({ $0.name == "fc.weight" || $0.name == "fc.bias" }),
-           let fc = error.sizeMismatches.first, let classes = fc.actual.first {
-            error.numClassesHint = classes
-        }
+        error.numClassesHint = numClassesHint(error, tensors: tensors, graph: graph)
         guard error.isEmpty else { throw error }
         // Not nil: every parameter is either bound or reported above.
         return (bound.compactMap { $0 }, report)
+    }
+
+    /// The `--num-classes` that would make the state dict fit, or nil unless
+    /// that is certain: nothing but the classifier's size differs, `fc.weight`
+    /// is `[N, inputs]` with the architecture's own input width and an N the
+    /// CLI accepts (other than the current one), and `fc.bias` is `[N]`.
+    static func numClassesHint(_ error: StateDictError, tensors: [Tensor], graph: ArchitectureGraph) -> Int64? {
+        func isFC(_ name: String, _ suffix: String) -> Bool { name.utf8.elementsEqual(("fc." + suffix).utf8) }
+        guard error.missing.isEmpty, error.unexpected.isEmpty, error.dtypeMismatches.isEmpty,
+              error.sizeMismatches.allSatisfy({ isFC($0.name, "weight") || isFC($0.name, "bias") }),
+              let weight = error.sizeMismatches.first(where: { isFC($0.name, "weight") }),
+              weight.actual.count == 2, weight.expected.count == 2, weight.actual[1] == weight.expected[1],
+              let classes = Int(exactly: weight.actual[0]), ArchitectureOptions.numClassesRange.contains(classes),
+              classes != graph.options.numClasses
+        else { return nil }
+        // Missing is empty, so the state dict holds fc.bias; it must say N too.
+        guard let bias = tensors.first(where: { isFC($0.name, "bias") }), bias.dims == [weight.actual[0]] else { return nil }
+        return weight.actual[0]
     }
 
     /// The tensor under the architecture's name as FLOAT: FLOAT keeps its
