@@ -29,17 +29,21 @@ public struct StateDictError: Error, Equatable, Sendable, CustomStringConvertibl
 
     var isEmpty: Bool { missing.isEmpty && unexpected.isEmpty && sizeMismatches.isEmpty && dtypeMismatches.isEmpty }
 
+    /// torch's wording, with every list capped (MessageText): a state dict of
+    /// 100,000 stray keys gives a screenful, not megabytes.
     public var description: String {
-        func keys(_ names: [String]) -> String { names.map(TorchvisionText.quoted).joined(separator: ", ") }
-        func dims(_ d: [Int64]) -> String { "[" + d.map(String.init).joined(separator: ", ") + "]" }
+        func keys(_ names: [String]) -> String { MessageText.list(names.map(TorchvisionText.quoted)) }
         var lines = ["Error(s) in loading state_dict for \(modelName):"]
         if !missing.isEmpty { lines.append("\tMissing key(s) in state_dict: \(keys(missing)).") }
         if !unexpected.isEmpty { lines.append("\tUnexpected key(s) in state_dict: \(keys(unexpected)).") }
-        for m in sizeMismatches {
-            lines.append("\tsize mismatch for \(TorchvisionText.plain(m.name)): expected \(dims(m.expected)), got \(dims(m.actual)).")
+        let sizes = sizeMismatches.map {
+            "size mismatch for \(TorchvisionText.plain($0.name)): expected \(MessageText.shape($0.expected)), got \(MessageText.shape($0.actual))."
         }
-        for m in dtypeMismatches {
-            lines.append("\tdtype mismatch for \(TorchvisionText.plain(m.name)): expected \(m.expected), got \(m.actual).")
+        let dtypes = dtypeMismatches.map {
+            "dtype mismatch for \(TorchvisionText.plain($0.name)): expected \($0.expected), got \($0.actual)."
+        }
+        for group in [sizes, dtypes] where !group.isEmpty {
+            lines.append("\t" + MessageText.list(group, separator: "\n\t"))
         }
         if let n = numClassesHint { lines.append("\t(the checkpoint's classifier has \(n) classes: pass --num-classes \(n))") }
         return lines.joined(separator: "\n")

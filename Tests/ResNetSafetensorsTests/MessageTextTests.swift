@@ -51,4 +51,56 @@ struct MessageTextTests {
             #expect(text.contains("Missing key(s) in state_dict: \"conv1.weight\"."), "\(text)")
         }
     }
+
+    @Test(arguments: [
+        ([Int64](), "[]"),
+        ([2, 3], "[2, 3]"),
+        ([1, 2, 3, 4, 5, 6, 7, 8], "[1, 2, 3, 4, 5, 6, 7, 8]"),
+        ([1, 2, 3, 4, 5, 6, 7, 8, 9], "[1, 2, 3, 4, 5, 6, 7, 8, … (9 dims)]"),
+        ([Int64](repeating: 1, count: 1_000_000), "[1, 1, 1, 1, 1, 1, 1, 1, … (1000000 dims)]"),
+    ])
+    func shapesAreCapped(_ dims: [Int64], _ shown: String) {
+        #expect(MessageText.shape(dims) == shown)
+    }
+
+    @Test(arguments: [
+        (0, ""), (1, "k0"), (20, (0..<20).map { "k\($0)" }.joined(separator: ", ")),
+        (21, (0..<20).map { "k\($0)" }.joined(separator: ", ") + ", … and 1 more"),
+        (100_000, (0..<20).map { "k\($0)" }.joined(separator: ", ") + ", … and 99980 more"),
+    ])
+    func listsAreCapped(_ count: Int, _ shown: String) {
+        #expect(MessageText.list((0..<count).map { "k\($0)" }) == shown)
+    }
+
+    /// Messages stay short whatever the file holds: the longest shape, the most keys.
+    @Test func messagesFromHugeInputsAreCapped() throws {
+        let dims = [String](repeating: "1", count: 1_000_000).joined(separator: ",")
+        let file = safetensorsFile("{\"w\":{\"dtype\":\"F32\",\"shape\":[\(dims)],\"data_offsets\":[0,8]}}", data: [UInt8](repeating: 0, count: 8))
+        do {
+            _ = try SafetensorsReader.read(bytes: file)
+            Issue.record("accepted")
+        } catch let e as SafetensorsError {
+            #expect(e.description == "tensor 'w' F32 [1, 1, 1, 1, 1, 1, 1, 1, … (1000000 dims)] needs 4 bytes, data_offsets span 8")
+        }
+
+        let graph = ArchitectureGraph(ArchitectureOptions(architecture: .resnet18))
+        var sd = stateDict(graph).map { t -> Tensor in
+            var t = t
+            t.dims = [Int64](repeating: 1, count: 100) + t.dims
+            return t
+        }
+        sd += (0..<100_000).map { Tensor(name: "extra.\($0)", dataType: .float, dims: [], data: TensorBytes([])) }
+        do {
+            _ = try StateDictBinding.bind(sd, to: graph)
+            Issue.record("accepted")
+        } catch let e as StateDictError {
+            #expect(e.unexpected.count == 100_000 && e.sizeMismatches.count == graph.parameters.count)
+            let lines = e.description.split(separator: "\n")
+            #expect(e.description.utf8.count < 5_000, "\(e.description.utf8.count) bytes")
+            #expect(lines.contains { $0.hasSuffix("\"extra.19\", … and 99980 more.") })
+            #expect(lines.contains { $0.hasPrefix("\tsize mismatch for conv1.weight: expected [64, 3, 7, 7], got [1, 1, 1, 1, 1, 1, 1, 1, … (104 dims)].") })
+            #expect(lines.last == "\t… and \(graph.parameters.count - 20) more")
+        }
+    }
 }
+
