@@ -102,11 +102,12 @@ let package = Package(
 
         // MARK: Fuzzing (issue 10): entries shared by the libFuzzer builds (scripts/fuzz,
         // -sanitize=fuzzer -D FUZZING) and the tests that replay fixtures/fuzz.
-        .target(name: "ResNetFuzz", dependencies: ["ResNetCLI", "ResNetCheck", "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetShapes"],
+        .target(name: "ResNetFuzz", dependencies: ["ResNetCLI", "ResNetCheck", "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetSafetensors", "ResNetShapes"],
                 swiftSettings: optimizedInDebug),
         .executableTarget(name: "fuzz-onnx", dependencies: ["ResNetFuzz"], path: "Fuzz/fuzz-onnx"),
         .executableTarget(name: "fuzz-rnw", dependencies: ["ResNetFuzz"], path: "Fuzz/fuzz-rnw"),
         .executableTarget(name: "fuzz-ci", dependencies: ["ResNetFuzz"], path: "Fuzz/fuzz-ci"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["ResNetFuzz"], path: "Fuzz/fuzz-safetensors"),
 
         // MARK: Tests
         .testTarget(
@@ -126,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "ResNetKernelsTests", dependencies: ["ResNetKernels", "ResNetKernelsAVX512", "ResNetKernelsReference", "ResNetKernelsInt8"],
             swiftSettings: optimizedInDebug),
-        .testTarget(name: "ResNetFuzzTests", dependencies: ["ResNetFuzz", "ResNetONNX", "ResNetRNW"], swiftSettings: optimizedInDebug),
+        .testTarget(name: "ResNetFuzzTests", dependencies: ["ResNetFuzz", "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetSafetensors"], swiftSettings: optimizedInDebug),
         .testTarget(
             name: "ResNetCLITests", dependencies: ["ResNetCLI", "resnet-convert", "resnet-check"],
             exclude: ["Golden"]),

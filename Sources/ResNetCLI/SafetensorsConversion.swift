@@ -77,7 +77,7 @@ enum SafetensorsConversion {
         }
         var notes: [String] = []
         if let first = skipped.first {
-            notes.append("skipped \(skipped.count) initializer(s) safetensors cannot hold (e.g. '\(first.name)': \(first.dataType))")
+            notes.append("skipped \(skipped.count) initializer(s) safetensors cannot hold (e.g. \(SafetensorsText.quoted(first.name)): \(first.dataType))")
         }
         return (summary.bytes, summary.tensorCount, notes)
     }

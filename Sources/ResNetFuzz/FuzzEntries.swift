@@ -4,6 +4,7 @@ import ResNetCheck
 import ResNetIR
 import ResNetONNX
 import ResNetRNW
+import ResNetSafetensors
 import ResNetShapes
 
 /// What each fuzzer (Fuzz/, scripts/fuzz) feeds one input to. A typed error is
@@ -12,13 +13,14 @@ import ResNetShapes
 /// (checked with `invariant`, a fatalError libFuzzer reports as a crash).
 /// The tests replay every saved finding (fixtures/fuzz) through the same entries.
 public enum FuzzEntry: String, CaseIterable, Sendable {
-    case onnx, rnw, ci
+    case onnx, rnw, ci, safetensors
 
     public func run(_ bytes: [UInt8]) {
         switch self {
         case .onnx: Self.onnxReader(bytes)
         case .rnw: Self.rnwReader(bytes)
         case .ci: Self.ciGate(bytes)
+        case .safetensors: Self.safetensorsReader(bytes)
         }
     }
 
@@ -37,6 +39,40 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
         guard let r = try? RNWReader.read(bytes: bytes) else { return }
         _ = GraphValidation.problems(r.model.graph)
         roundTrip(r.model, format: "rnw", write: { try RNWWriter.write($0, to: $1) }, read: { try RNWReader.read(path: $0).model })
+    }
+
+    /// The .safetensors reader; the writer must take everything it accepts, and
+    /// reading that back must give the same metadata and tensors (names, dtypes,
+    /// shapes, bytes), written again byte for byte the same (the writer's order
+    /// is canonical, so the file's own order does not matter).
+    static func safetensorsReader(_ bytes: [UInt8]) {
+        guard let r = try? SafetensorsReader.read(bytes: bytes) else { return }
+        let written: [UInt8], again: SafetensorsContents
+        do {
+            written = try SafetensorsWriter.encode(r.tensors, metadata: r.metadata)
+            again = try SafetensorsReader.read(bytes: written)
+        } catch {
+            invariant(false, "safetensors round trip of what the reader accepted failed: \(error)")
+            return
+        }
+        // Keyed by bytes: String equality would merge canonically equivalent names.
+        func byName(_ c: SafetensorsContents) -> [[UInt8]: SafetensorsTensor] {
+            Dictionary(c.tensors.map { (Array($0.name.utf8), $0) }, uniquingKeysWith: { a, _ in a })
+        }
+        let (before, after) = (byName(r), byName(again))
+        invariant(r.tensors.count == again.tensors.count && before.count == r.tensors.count,
+                  "safetensors round trip: \(r.tensors.count) tensors read, \(again.tensors.count) after writing")
+        for (name, t) in before {
+            guard let u = after[name] else { invariant(false, "safetensors round trip lost tensor \(SafetensorsText.quoted(t.name))"); return }
+            invariant(u.dtype == t.dtype && u.shape == t.shape && u.data.bytesEqual(t.data),
+                      "safetensors round trip changed tensor \(SafetensorsText.quoted(t.name))")
+        }
+        func sorted(_ m: [StringPair]) -> [[UInt8]] {
+            m.map { Array($0.key.utf8) + [0xFF] + Array($0.value.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        }
+        invariant(sorted(r.metadata) == sorted(again.metadata), "safetensors round trip changed __metadata__")
+        invariant((try? SafetensorsWriter.encode(again.tensors, metadata: again.metadata)) == written,
+                  "safetensors: writing what was read back gave other bytes")
     }
 
     /// Writes a model a reader accepted and reads it back. A typed refusal to write is

@@ -1,3 +1,5 @@
+import ResNetIR
+
 /// Why a .safetensors file was refused (or could not be written). One case per
 /// failure; each message says what, where (file byte offset or tensor name)
 /// and expected vs actual. Path-free: the CLI prefixes the file name.
@@ -14,7 +16,6 @@ public enum SafetensorsError: Error, Equatable, Sendable {
     case headerNotObject(found: String)
     case headerSyntax(offset: Int, expected: String, found: String)
     case headerTrailingData(offset: Int, byte: UInt8)
-    case headerTooDeep(offset: Int, maximum: Int)
     case duplicateKey(key: String, within: String, offset: Int)
     case wrongJSONType(path: String, expected: String, found: String, offset: Int)
 
@@ -27,6 +28,8 @@ public enum SafetensorsError: Error, Equatable, Sendable {
     case offsetsNotAPair(tensor: String, count: Int)
     case offsetsReversed(tensor: String, begin: Int, end: Int)
     case byteCountOverflow(tensor: String, dtype: String, shape: [Int64])
+    /// Zero elements, but the product of the nonzero dims (what strides are computed from) overflows.
+    case shapeExtentOverflow(tensor: String, dtype: String, shape: [Int64])
     case byteCountMismatch(tensor: String, dtype: String, shape: [Int64], expected: Int, actual: Int)
 
     // MARK: Data section: tensors sorted by offset must tile it exactly
@@ -37,6 +40,8 @@ public enum SafetensorsError: Error, Equatable, Sendable {
 
     // MARK: Writing
     case duplicateTensorName(name: String)
+    case reservedTensorName(name: String)
+    case duplicateMetadataKey(key: String)
     case unsupportedDataType(tensor: String, dataType: String)
     case tensorDataMismatch(tensor: String, expected: Int, actual: Int)
 }
@@ -58,9 +63,7 @@ extension SafetensorsError: CustomStringConvertible {
         case let .headerSyntax(offset, expected, found):
             return "header JSON at byte \(offset): expected \(expected), found \(found)"
         case let .headerTrailingData(offset, byte):
-            return "header has \(SafetensorsText.describe(byte: byte)) at byte \(offset) after the JSON object; only spaces may pad it"
-        case let .headerTooDeep(offset, maximum):
-            return "header JSON nests deeper than \(maximum) levels at byte \(offset)"
+            return "header has \(SafetensorsText.describe(byte: byte)) at byte \(offset) after the JSON object; only JSON whitespace (space, tab, newline, carriage return) may pad it"
         case let .duplicateKey(key, within, offset):
             return "duplicate key \(q(key)) in \(within) at byte \(offset) (readers disagree on which one wins)"
         case let .wrongJSONType(path, expected, found, offset):
@@ -80,9 +83,11 @@ extension SafetensorsError: CustomStringConvertible {
         case let .offsetsReversed(tensor, begin, end):
             return "tensor \(q(tensor)) data_offsets [\(begin), \(end)] ends before it begins"
         case let .byteCountOverflow(tensor, dtype, shape):
-            return "tensor \(q(tensor)) \(dtype) \(shape): byte count overflows 64 bits"
+            return "tensor \(q(tensor)) \(dtype) \(MessageText.shape(shape)): byte count overflows 64 bits"
+        case let .shapeExtentOverflow(tensor, dtype, shape):
+            return "tensor \(q(tensor)) \(dtype) \(MessageText.shape(shape)) has 0 elements, but the shape's extent (the product of its nonzero dims) overflows 64 bits"
         case let .byteCountMismatch(tensor, dtype, shape, expected, actual):
-            return "tensor \(q(tensor)) \(dtype) \(shape) needs \(expected) bytes, data_offsets span \(actual)"
+            return "tensor \(q(tensor)) \(dtype) \(MessageText.shape(shape)) needs \(expected) bytes, data_offsets span \(actual)"
         case let .offsetGap(tensor, begin, expected, after):
             let prior = after.map { "after \(q($0)) ends" } ?? "at the start of the data section"
             return "tensor \(q(tensor)) begins at data offset \(begin), expected \(expected) (\(prior)): \(begin - expected) unclaimed bytes"
@@ -94,6 +99,10 @@ extension SafetensorsError: CustomStringConvertible {
             return "tensors cover data offsets 0..<\(coveredTo), but the data section has \(dataLength) bytes (\(dataLength - coveredTo) unclaimed)"
         case let .duplicateTensorName(name):
             return "two tensors are named \(q(name)); safetensors keys must be unique"
+        case let .reservedTensorName(name):
+            return "a tensor is named \(q(name)), the key safetensors reserves for the file's metadata"
+        case let .duplicateMetadataKey(key):
+            return "two metadata entries have the key \(q(key)); __metadata__ keys must be unique"
         case let .unsupportedDataType(tensor, dataType):
             return "tensor \(q(tensor)) is \(dataType), which safetensors cannot hold"
         case let .tensorDataMismatch(tensor, expected, actual):
@@ -104,27 +113,18 @@ extension SafetensorsError: CustomStringConvertible {
 
 /// Text helpers for messages: names from a file may hold anything.
 public enum SafetensorsText {
-    /// 'name' with control characters, quotes and backslashes escaped, so a
-    /// hostile key cannot forge or hide text on a terminal.
-    public static func quoted(_ s: String) -> String {
-        var out = "'"
-        for u in s.unicodeScalars {
-            switch u {
-            case "'": out += "\\'"
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) {
-                    out += "\\u{" + String(u.value, radix: 16) + "}"
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "'"
+    /// Why a shape's size cannot be computed (elementCount or byteCount gave
+    /// nil; the dims are known to be >= 0): its extent overflows although it
+    /// holds nothing, or its byte count overflows.
+    static func sizeError(tensor: String, dtype: SafetensorsDType, shape: [Int64]) -> SafetensorsError {
+        if shape.contains(0) { return .shapeExtentOverflow(tensor: tensor, dtype: dtype.rawValue, shape: shape) }
+        return .byteCountOverflow(tensor: tensor, dtype: dtype.rawValue, shape: shape)
     }
+
+    /// 'name' with control characters, invisible format and separator
+    /// characters, quotes and backslashes escaped (MessageText.escaped), so a
+    /// hostile key can neither forge nor hide text on a terminal.
+    public static func quoted(_ s: String) -> String { "'" + MessageText.escaped(s, quote: "'") + "'" }
 
     static func describe(byte: UInt8) -> String {
         let hex = "0x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)

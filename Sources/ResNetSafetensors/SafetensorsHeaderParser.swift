@@ -18,17 +18,25 @@ struct ParsedHeader {
 }
 
 /// A strict parser for exactly the JSON a safetensors header may hold:
-/// `{"__metadata__": {string: string}, NAME: {"dtype": s, "shape": [int],
-/// "data_offsets": [int, int]}, ...}` followed by optional space padding.
+/// `{"__metadata__": {string: string} or null, NAME: {"dtype": s, "shape": [int],
+/// "data_offsets": [int, int]}, ...}` followed by optional JSON whitespace.
 ///
 /// Schema-directed rather than a general JSON tree: every value is checked
 /// against what its place allows as it is read, so a hostile header costs no
 /// more memory than the entries it describes, and there is no recursion (the
-/// schema nests three levels). RFC 8259 throughout: UTF-8 only, no trailing
-/// commas, comments, leading zeros or raw control characters in strings; and
-/// beyond it, no duplicate keys at any level, compared by their bytes, because
+/// schema nests three levels, which bounds the depth: a `{` or `[` where the
+/// schema wants a scalar or a known field is refused on its first byte, as
+/// wrongJSONType or unknownField, however deep it would go). RFC 8259
+/// throughout: UTF-8 only, no trailing commas, comments, leading zeros or raw
+/// control characters in strings; and beyond it, no duplicate keys at any level, compared by their bytes, because
 /// readers disagree on which of two equal keys wins.
 struct SafetensorsHeaderParser {
+    /// Sound to keep: a parser exists only inside `parse`, which is called with
+    /// a buffer valid for the whole call (SafetensorsReader passes the header's
+    /// bytes from inside the file's withUnsafeBytes), and neither the parser nor
+    /// the pointer escapes it: the ParsedHeader returned holds copies (Strings,
+    /// integers). Its subscript is unchecked in -O builds, so every read is guarded
+    /// by an index test first (`peek`, `i < b.count`, slices ending at `i`).
     private let b: UnsafeRawBufferPointer
     /// File offset of the header's first byte, for messages.
     private let base: Int
@@ -63,11 +71,10 @@ struct SafetensorsHeaderParser {
                 out.entries.append(try p.entry(name: key))
             }
         }
-        // The format lets writers pad the header with spaces (for alignment); nothing else may follow.
-        while i < b.count {
-            guard b[i] == 0x20 else { throw SafetensorsError.headerTrailingData(offset: base + i, byte: b[i]) }
-            i += 1
-        }
+        // Writers pad the header with spaces (for alignment), and the reference reader
+        // (serde_json) accepts any JSON whitespace after the object; nothing else may follow.
+        skipWhitespace()
+        if i < b.count { throw SafetensorsError.headerTrailingData(offset: base + i, byte: b[i]) }
         return out
     }
 
@@ -94,7 +101,12 @@ struct SafetensorsHeaderParser {
     }
 
     private mutating func metadata() throws -> [StringPair] {
-        guard peek == UInt8(ascii: "{") else { throw wrongType("__metadata__", "an object of strings") }
+        // The reference's metadata is an Option: `null` says there is none.
+        if b[i...].starts(with: "null".utf8) {
+            i += 4
+            return []
+        }
+        guard peek == UInt8(ascii: "{") else { throw wrongType("__metadata__", "an object of strings or null") }
         var pairs: [StringPair] = []
         var seen = Set<[UInt8]>()
         try members(in: "__metadata__") { p, key, keyBytes, keyOffset in
@@ -151,7 +163,7 @@ struct SafetensorsHeaderParser {
         let (begin, end) = (offsets[0], offsets[1])
         guard begin <= end else { throw SafetensorsError.offsetsReversed(tensor: name, begin: begin, end: end) }
         guard let elements = ResNetIR.elementCount(shape), let bytes = dtype.byteCount(elements: elements) else {
-            throw SafetensorsError.byteCountOverflow(tensor: name, dtype: dtype.rawValue, shape: shape)
+            throw SafetensorsText.sizeError(tensor: name, dtype: dtype, shape: shape)
         }
         guard bytes == end - begin else {
             throw SafetensorsError.byteCountMismatch(tensor: name, dtype: dtype.rawValue, shape: shape,

@@ -8,11 +8,14 @@ public struct SafetensorsWriteSummary: Sendable {
 }
 
 /// Writes .safetensors files deterministically: the same tensors give the
-/// same bytes whatever order they come in. Tensors are sorted by name (by
-/// UTF-8 bytes, i.e. code point order), stored in that order with contiguous
-/// offsets, `__metadata__` first with its keys sorted, and the header padded
-/// with spaces so the data section starts 8-byte aligned (as the reference
-/// writer does, so the tensors can be used in place from a mapping).
+/// same bytes whatever order they come in. Tensors are sorted by element size,
+/// largest first, then by name (by UTF-8 bytes, i.e. code point order), and
+/// stored in that order with contiguous offsets; `__metadata__` comes first
+/// with its keys sorted, and the header is padded with spaces so the data
+/// section starts 8-byte aligned. Element sizes are 8, 4, 2 or 1 bytes, so
+/// every tensor then starts at a multiple of its own element size in the file
+/// and can be used in place from a mapping. The reference writer (huggingface
+/// safetensors) sorts the same way in effect: by dtype, widest first, then name.
 public enum SafetensorsWriter {
     /// The whole file in memory (tests, fuzzing). Same bytes as `write`.
     public static func encode(_ tensors: [SafetensorsTensor], metadata: [StringPair] = []) throws -> [UInt8] {
@@ -37,19 +40,24 @@ public enum SafetensorsWriter {
 
     /// The 8-byte length and the padded header, and the tensors in storage order.
     static func layout(_ tensors: [SafetensorsTensor], metadata: [StringPair]) throws -> ([UInt8], [SafetensorsTensor]) {
-        let ordered = tensors.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-        for (a, b) in zip(ordered, ordered.dropFirst()) where a.name.utf8.elementsEqual(b.name.utf8) {
+        if let clash = tensors.first(where: { $0.name.utf8.elementsEqual("__metadata__".utf8) }) {
+            throw SafetensorsError.reservedTensorName(name: clash.name)
+        }
+        let byName = tensors.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        for (a, b) in zip(byName, byName.dropFirst()) where a.name.utf8.elementsEqual(b.name.utf8) {
             throw SafetensorsError.duplicateTensorName(name: a.name)
         }
-        if let clash = ordered.first(where: { $0.name.utf8.elementsEqual("__metadata__".utf8) }) {
-            throw SafetensorsError.duplicateTensorName(name: clash.name)
+        // Names are unique, so this order is total: the output does not depend on the input's order.
+        let ordered = byName.sorted { a, b in
+            let (x, y) = (elementSize(a.dtype), elementSize(b.dtype))
+            return x != y ? x > y : a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
         }
         var json: [UInt8] = Array("{".utf8)
         var first = true
         func comma() { if !first { json.append(UInt8(ascii: ",")) }; first = false }
         let pairs = metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         for (a, b) in zip(pairs, pairs.dropFirst()) where a.key.utf8.elementsEqual(b.key.utf8) {
-            throw SafetensorsError.duplicateKey(key: a.key, within: "__metadata__", offset: 0)
+            throw SafetensorsError.duplicateMetadataKey(key: a.key)
         }
         if !pairs.isEmpty {
             comma()
@@ -63,7 +71,7 @@ public enum SafetensorsWriter {
         var offset = 0
         for t in ordered {
             guard let expected = ResNetIR.elementCount(t.shape).flatMap({ t.dtype.byteCount(elements: $0) }) else {
-                throw SafetensorsError.byteCountOverflow(tensor: t.name, dtype: t.dtype.rawValue, shape: t.shape)
+                throw SafetensorsText.sizeError(tensor: t.name, dtype: t.dtype, shape: t.shape)
             }
             guard expected == t.data.count else {
                 throw SafetensorsError.tensorDataMismatch(tensor: t.name, expected: expected, actual: t.data.count)
@@ -81,6 +89,9 @@ public enum SafetensorsWriter {
         for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: UInt64(json.count) >> (8 * UInt64(k)))) }
         return (out + json, ordered)
     }
+
+    /// Bytes per element: 8, 4, 2 or 1 for every dtype safetensors names here.
+    static func elementSize(_ dtype: SafetensorsDType) -> Int { dtype.byteCount(elements: 1) ?? 1 }
 
     /// A JSON string literal: quotes, backslashes and control characters
     /// escaped, everything else as its UTF-8 bytes.

@@ -29,17 +29,21 @@ public struct StateDictError: Error, Equatable, Sendable, CustomStringConvertibl
 
     var isEmpty: Bool { missing.isEmpty && unexpected.isEmpty && sizeMismatches.isEmpty && dtypeMismatches.isEmpty }
 
+    /// torch's wording, with every list capped (MessageText): a state dict of
+    /// 100,000 stray keys gives a screenful, not megabytes.
     public var description: String {
-        func keys(_ names: [String]) -> String { names.map(TorchvisionText.quoted).joined(separator: ", ") }
-        func dims(_ d: [Int64]) -> String { "[" + d.map(String.init).joined(separator: ", ") + "]" }
+        func keys(_ names: [String]) -> String { MessageText.list(names.map(TorchvisionText.quoted)) }
         var lines = ["Error(s) in loading state_dict for \(modelName):"]
         if !missing.isEmpty { lines.append("\tMissing key(s) in state_dict: \(keys(missing)).") }
         if !unexpected.isEmpty { lines.append("\tUnexpected key(s) in state_dict: \(keys(unexpected)).") }
-        for m in sizeMismatches {
-            lines.append("\tsize mismatch for \(TorchvisionText.plain(m.name)): expected \(dims(m.expected)), got \(dims(m.actual)).")
+        let sizes = sizeMismatches.map {
+            "size mismatch for \(TorchvisionText.plain($0.name)): expected \(MessageText.shape($0.expected)), got \(MessageText.shape($0.actual))."
         }
-        for m in dtypeMismatches {
-            lines.append("\tdtype mismatch for \(TorchvisionText.plain(m.name)): expected \(m.expected), got \(m.actual).")
+        let dtypes = dtypeMismatches.map {
+            "dtype mismatch for \(TorchvisionText.plain($0.name)): expected \($0.expected), got \($0.actual)."
+        }
+        for group in [sizes, dtypes] where !group.isEmpty {
+            lines.append("\t" + MessageText.list(group, separator: "\n\t"))
         }
         if let n = numClassesHint { lines.append("\t(the checkpoint's classifier has \(n) classes: pass --num-classes \(n))") }
         return lines.joined(separator: "\n")
@@ -95,14 +99,28 @@ public enum StateDictBinding {
             }
         }
         error.missing = zip(graph.parameters, bound).filter { $0.1 == nil && !error.mentions($0.0.name) }.map(\.0.name)
-        if error.missing.isEmpty, error.unexpected.isEmpty, error.dtypeMismatches.isEmpty,
-           error.sizeMismatches.allSatisfy({ $0.name == "fc.weight" || $0.name == "fc.bias" }),
-           let fc = error.sizeMismatches.first, let classes = fc.actual.first {
-            error.numClassesHint = classes
-        }
+        error.numClassesHint = numClassesHint(error, tensors: tensors, graph: graph)
         guard error.isEmpty else { throw error }
         // Not nil: every parameter is either bound or reported above.
         return (bound.compactMap { $0 }, report)
+    }
+
+    /// The `--num-classes` that would make the state dict fit, or nil unless
+    /// that is certain: nothing but the classifier's size differs, `fc.weight`
+    /// is `[N, inputs]` with the architecture's own input width and an N the
+    /// CLI accepts (other than the current one), and `fc.bias` is `[N]`.
+    static func numClassesHint(_ error: StateDictError, tensors: [Tensor], graph: ArchitectureGraph) -> Int64? {
+        func isFC(_ name: String, _ suffix: String) -> Bool { name.utf8.elementsEqual(("fc." + suffix).utf8) }
+        guard error.missing.isEmpty, error.unexpected.isEmpty, error.dtypeMismatches.isEmpty,
+              error.sizeMismatches.allSatisfy({ isFC($0.name, "weight") || isFC($0.name, "bias") }),
+              let weight = error.sizeMismatches.first(where: { isFC($0.name, "weight") }),
+              weight.actual.count == 2, weight.expected.count == 2, weight.actual[1] == weight.expected[1],
+              let classes = Int(exactly: weight.actual[0]), ArchitectureOptions.numClassesRange.contains(classes),
+              classes != graph.options.numClasses
+        else { return nil }
+        // Missing is empty, so the state dict holds fc.bias; it must say N too.
+        guard let bias = tensors.first(where: { isFC($0.name, "bias") }), bias.dims == [weight.actual[0]] else { return nil }
+        return weight.actual[0]
     }
 
     /// The tensor under the architecture's name as FLOAT: FLOAT keeps its
@@ -138,24 +156,10 @@ extension StateDictError {
 }
 
 enum TorchvisionText {
-    /// "name" as torch quotes keys, with control characters escaped so a
-    /// hostile key cannot forge text on a terminal.
+    /// "name" as torch quotes keys, with control, format and separator
+    /// characters escaped (MessageText.escaped) so a hostile key can neither
+    /// forge text on a terminal nor pass for another key.
     static func quoted(_ s: String) -> String { "\"" + plain(s) + "\"" }
 
-    static func plain(_ s: String) -> String {
-        var out = ""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            default:
-                if u.value < 0x20 || u.value == 0x7F || (0x80..<0xA0).contains(u.value) {
-                    out += "\\u{" + String(u.value, radix: 16) + "}"
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out
-    }
+    static func plain(_ s: String) -> String { MessageText.escaped(s, quote: "\"") }
 }

@@ -1,8 +1,10 @@
 import Foundation
 import Testing
 import ResNetFuzz
+import ResNetIR
 import ResNetONNX
 import ResNetRNW
+import ResNetSafetensors
 
 /// Every input a fuzzer found (fixtures/fuzz/ENTRY/, saved by scripts/fuzz) is
 /// replayed through the entry that found it: a regression is a crash here. The
@@ -32,7 +34,7 @@ struct FuzzReplayTests {
     }
 
     /// The models scripts/fuzz seeds from: every own fixture's model.onnx (and its
-    /// .rnw, written here), each through every entry.
+    /// .rnw and .safetensors, written here), each through every entry.
     static let seeds: [String] = files("fixtures").map { $0 + "/model.onnx" }.filter { FileManager.default.fileExists(atPath: $0) }
 
     @Test("the seeds pass every entry, round-trip invariants included")
@@ -47,7 +49,21 @@ struct FuzzReplayTests {
             // From the path, so a fixture with external data converts too.
             try RNWWriter.write(try ONNXReader.read(path: path).model, to: rnwPath)
             let rnw = try [UInt8](Data(contentsOf: URL(fileURLWithPath: rnwPath)))
-            for e in FuzzEntry.allCases { e.run(bytes); e.run(rnw) }
+            let weights = try SafetensorsWriter.encode(try ONNXReader.read(path: path).model.graph.initializers.compactMap { t in
+                SafetensorsDType(t.dataType).map { SafetensorsTensor(name: t.name, dtype: $0, shape: t.dims, data: t.data) }
+            }, metadata: [StringPair("format", "pt")])
+            for e in FuzzEntry.allCases { e.run(bytes); e.run(rnw); e.run(weights) }
+        }
+    }
+
+    /// scripts/fuzz seeds the safetensors fuzzer from fixtures/safetensors too.
+    @Test("the safetensors fixtures pass every entry")
+    func safetensorsFixturesThroughEveryEntry() throws {
+        let hostile = Self.files("fixtures/safetensors/hostile")
+        #expect(hostile.count >= 10, "expected the hostile safetensors fixtures to be present")
+        for path in hostile {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            for e in FuzzEntry.allCases { e.run(bytes) }
         }
     }
 }

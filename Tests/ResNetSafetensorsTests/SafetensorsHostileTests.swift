@@ -52,7 +52,27 @@ let hostileCases: [HostileCase] = [
     HostileCase(name: "lone surrogate escape", file: safetensorsFile("{\"\\ud800\":{}}"),
                 expected: .headerSyntax(offset: 16, expected: "a \\u low surrogate after a high one", found: "'\"' (0x22)"), mentions: "surrogate"),
     HostileCase(name: "something after the object", file: safetensorsFile("{} x"),
-                expected: .headerTrailingData(offset: 11, byte: UInt8(ascii: "x")), mentions: "only spaces"),
+                expected: .headerTrailingData(offset: 11, byte: UInt8(ascii: "x")), mentions: "only JSON whitespace"),
+    HostileCase(name: "form feed after the object (not JSON whitespace)", file: safetensorsFile("{} \u{0C}"),
+                expected: .headerTrailingData(offset: 11, byte: 0x0C), mentions: "byte 0x0C"),
+    HostileCase(name: "no-break space after the object", file: safetensorsFile("{}\u{A0}"),
+                expected: .headerTrailingData(offset: 10, byte: 0xC2), mentions: "byte 0xC2"),
+    HostileCase(name: "whitespace before the object", file: safetensorsFile(" {}"),
+                expected: .headerNotObject(found: "byte 0x20"), mentions: "'{'"),
+    HostileCase(name: "__metadata__ misspelt null", file: safetensorsFile("{\"__metadata__\":nul}"),
+                expected: .wrongJSONType(path: "__metadata__", expected: "an object of strings or null", found: "null", offset: 24), mentions: "__metadata__"),
+    HostileCase(name: "__metadata__ value null", file: safetensorsFile("{\"__metadata__\":{\"a\":null}}"),
+                expected: .wrongJSONType(path: "__metadata__['a']", expected: "a string", found: "null", offset: 29), mentions: "'a'"),
+    // Nesting depth is bounded by the schema: each of these would nest 100,000 levels.
+    HostileCase(name: "deep objects in an entry", file: safetensorsFile("{\"w\":" + String(repeating: "{\"a\":", count: 100_000)),
+                expected: .unknownField(tensor: "w", field: "a"), mentions: "unknown field"),
+    HostileCase(name: "deep arrays as an entry", file: safetensorsFile("{\"w\":" + String(repeating: "[", count: 100_000)),
+                expected: .wrongJSONType(path: "'w'", expected: "an object with dtype, shape and data_offsets", found: "an array", offset: 13),
+                mentions: "'w'"),
+    HostileCase(name: "deep arrays in a shape", file: safetensorsFile("{\"w\":{\"dtype\":\"F32\",\"shape\":" + String(repeating: "[", count: 100_000)),
+                expected: .wrongJSONType(path: "'w'.shape[0]", expected: "an integer", found: "an array", offset: 37), mentions: "'w'"),
+    HostileCase(name: "deep objects in __metadata__", file: safetensorsFile("{\"__metadata__\":{\"a\":" + String(repeating: "{", count: 100_000)),
+                expected: .wrongJSONType(path: "__metadata__['a']", expected: "a string", found: "an object", offset: 29), mentions: "'a'"),
     HostileCase(name: "duplicate tensor key",
                 file: safetensorsFile("{\"w\":{\(f32x2),\"data_offsets\":[0,8]},\"w\":{\(f32x2),\"data_offsets\":[8,16]}}", data: .init(repeating: 0, count: 16)),
                 expected: .duplicateKey(key: "w", within: "the header", offset: 62), mentions: "'w'"),
@@ -89,6 +109,9 @@ let hostileCases: [HostileCase] = [
                 expected: .offsetsReversed(tensor: "w", begin: 8, end: 0), mentions: "'w'"),
     HostileCase(name: "byte count overflows", file: safetensorsFile("{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]}}"),
                 expected: .byteCountOverflow(tensor: "w", dtype: "F32", shape: [1 << 62, 4]), mentions: "'w'"),
+    HostileCase(name: "empty shape whose extent overflows",
+                file: safetensorsFile("{\"w\":{\"dtype\":\"F32\",\"shape\":[0,4611686018427387904,4611686018427387904],\"data_offsets\":[0,0]}}"),
+                expected: .shapeExtentOverflow(tensor: "w", dtype: "F32", shape: [0, 1 << 62, 1 << 62]), mentions: "extent"),
     HostileCase(name: "dtype x shape != bytes", file: safetensorsFile("{\"w\":{\(f32x2),\"data_offsets\":[0,4]}}", data: [0, 0, 0, 0]),
                 expected: .byteCountMismatch(tensor: "w", dtype: "F32", shape: [2], expected: 8, actual: 4), mentions: "'w'"),
     HostileCase(name: "gap between tensors",
@@ -108,7 +131,24 @@ let hostileCases: [HostileCase] = [
                 expected: .dataNotCovered(coveredTo: 8, dataLength: 9), mentions: "unclaimed"),
 ]
 
+/// What the reference reader (serde_json) accepts that a strict reading might not.
+let lenientCases: [(name: String, file: [UInt8], metadata: [StringPair], tensors: Int)] = [
+    ("newline after the object", safetensorsFile("{}\n"), [], 0),
+    ("every JSON whitespace after the object", safetensorsFile("{} \t\r\n \n"), [], 0),
+    ("__metadata__ null", safetensorsFile("{\"__metadata__\":null}"), [], 0),
+    ("__metadata__ null among tensors", safetensorsFile("{\"__metadata__\" : null ,\"w\":{\(f32x2),\"data_offsets\":[0,8]}}\n",
+                                                         data: .init(repeating: 0, count: 8)), [], 1),
+    ("__metadata__ an object", safetensorsFile("{\"__metadata__\":{\"format\":\"pt\"}}\t"), [StringPair("format", "pt")], 0),
+]
+
 struct SafetensorsHostileTests {
+    @Test(arguments: lenientCases.indices)
+    func acceptedAsTheReferenceAcceptsIt(_ k: Int) throws {
+        let c = lenientCases[k]
+        let contents = try SafetensorsReader.read(bytes: c.file)
+        #expect(contents.metadata == c.metadata && contents.tensors.count == c.tensors, "\(c.name)")
+    }
+
     @Test(arguments: hostileCases)
     func refused(_ c: HostileCase) {
         do {

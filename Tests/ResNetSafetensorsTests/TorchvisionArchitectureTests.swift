@@ -92,6 +92,36 @@ struct TorchvisionArchitectureTests {
         }
     }
 
+    /// `pass --num-classes N` only when N is certain to work: resnet18 (fc [1000, 512]) given these classifiers.
+    @Test(arguments: [
+        HintCase(name: "37 classes", weight: [37, 512], bias: [37], hint: 37),
+        HintCase(name: "the CLI's largest count", weight: [1_000_000, 512], bias: [1_000_000], hint: 1_000_000),
+        HintCase(name: "resnet50's classifier (wrong input width)", weight: [1000, 2048], bias: [1000], hint: nil),
+        HintCase(name: "zero classes (refused by the CLI)", weight: [0, 512], bias: [0], hint: nil),
+        HintCase(name: "more classes than the CLI accepts", weight: [1_000_001, 512], bias: [1_000_001], hint: nil),
+        HintCase(name: "only fc.bias differs", weight: [1000, 512], bias: [10], hint: nil),
+        HintCase(name: "fc.bias keeps 1000", weight: [10, 512], bias: [1000], hint: nil),
+        HintCase(name: "fc.bias disagrees", weight: [10, 512], bias: [12], hint: nil),
+        HintCase(name: "fc.bias not a vector", weight: [10, 512], bias: [10, 1], hint: nil),
+        HintCase(name: "fc.weight rank 3", weight: [10, 512, 1], bias: [10], hint: nil),
+        HintCase(name: "fc.weight rank 1", weight: [10], bias: [10], hint: nil),
+        HintCase(name: "no fc.bias", weight: [10, 512], bias: nil, hint: nil),
+    ])
+    func numClassesHintOnlyWhenItWorks(_ c: HintCase) throws {
+        let graph = ArchitectureGraph(ArchitectureOptions(architecture: .resnet18))
+        // The classifier's data is left empty: binding refuses it by shape before reading it.
+        var sd = stateDict(graph).filter { $0.name != "fc.weight" && $0.name != "fc.bias" }
+        sd.append(Tensor(name: "fc.weight", dataType: .float, dims: c.weight, data: TensorBytes([])))
+        if let bias = c.bias { sd.append(Tensor(name: "fc.bias", dataType: .float, dims: bias, data: TensorBytes([]))) }
+        do {
+            _ = try StateDictBinding.bind(sd, to: graph)
+            Issue.record("accepted")
+        } catch let e as StateDictError {
+            #expect(e.numClassesHint == c.hint)
+            #expect(e.description.contains("--num-classes") == (c.hint != nil), "\(e)")
+        }
+    }
+
     @Test func classifierSizeSuggestsNumClasses() throws {
         let graph = ArchitectureGraph(ArchitectureOptions(architecture: .resnet18))
         let other = ArchitectureGraph(ArchitectureOptions(architecture: .resnet18, numClasses: 37))
@@ -100,4 +130,12 @@ struct TorchvisionArchitectureTests {
             #expect(e.numClassesHint == 37 && e.description.contains("pass --num-classes 37"))
         }
     }
+}
+
+struct HintCase: CustomTestStringConvertible, Sendable {
+    let name: String
+    let weight: [Int64]
+    let bias: [Int64]?
+    let hint: Int64?
+    var testDescription: String { name }
 }

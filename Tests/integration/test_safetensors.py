@@ -8,6 +8,7 @@ outputs are also held to torch's and timm's own models."""
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 
@@ -133,6 +134,20 @@ def test_half_precision_is_widened_exactly(dtype, resnet18_state_dict, tmp_path)
         assert got[k].dtype == np.float32 and np.array_equal(got[k], want), k
 
 
+@pytest.mark.parametrize("tail,prefix", [(b"\n", b""), (b" \t\r\n", b""), (b"", b'"__metadata__":null,'),
+                                         (b"\n", b'"__metadata__" : null ,')])
+def test_header_as_the_reference_reader_accepts_it(tail, prefix, resnet18_state_dict, tmp_path):
+    # serde_json (the reference reader) takes JSON whitespace after the object and a null __metadata__.
+    blob = make_safetensors.encode(resnet18_state_dict)
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = b"{" + prefix + blob[9:8 + n].rstrip(b" ") + tail
+    src, out = str(tmp_path / "w.safetensors"), str(tmp_path / "m.onnx")
+    with open(src, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header + blob[8 + n:])
+    r = convert(src, out, "--arch", "resnet18")
+    assert r.returncode == 0, r.stderr
+
+
 def refused(src, out, *flags):
     r = convert(src, out, *flags)
     assert r.returncode == 2, (r.returncode, r.stderr)
@@ -231,6 +246,29 @@ def test_usage_errors(args, message, tmp_path):
     r = subprocess.run([tool("resnet-convert"), *args], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 64, r.stderr
     assert message in r.stderr
+
+
+ITEMSIZE = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1, "I16": 2, "U16": 2, "F16": 2,
+            "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "F64": 8, "I64": 8, "U64": 8, "C64": 8}
+
+
+@pytest.mark.parametrize("fixture", ["real/cifar-resnet20-optA-dynamo", "real/torchvision-resnet18-w16-dynamo", "v1"])
+def test_export_aligns_every_tensor_to_its_element_size(fixture, tmp_path):
+    # The dynamo export mixes I64 shape constants with F32 weights: sorted by name only, I64s sat at 4 mod 8.
+    out = str(tmp_path / "w.safetensors")
+    r = convert(os.path.join(FIXTURES, fixture, "model.onnx"), out)
+    assert r.returncode == 0, r.stderr
+    data = open(out, "rb").read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    header.pop("__metadata__")
+    assert (8 + n) % 8 == 0
+    sizes = {ITEMSIZE[e["dtype"]] for e in header.values()}
+    misaligned = [(k, e["dtype"], 8 + n + e["data_offsets"][0]) for k, e in header.items()
+                  if (8 + n + e["data_offsets"][0]) % ITEMSIZE[e["dtype"]]]
+    assert not misaligned, misaligned[:5]
+    if fixture.endswith("optA-dynamo"):
+        assert sizes >= {4, 8}, "expected I64 and F32 tensors side by side"
 
 
 def test_export_keeps_original_names_of_a_folded_export(tmp_path):
