@@ -159,7 +159,7 @@ public struct ParityCommand: ParsableCommand {
             var t = tolerance(floor: floors?[k])
             // Both sides sit on the same grid, so their difference is a whole number of steps plus
             // float32 noise: "within N steps" is a difference below N + 1/2 steps.
-            if let n = atolSteps, let step = stepSizes[k] { t.atol = (n.rounded(.down) + 0.5) * step; t.rtol = 0 }
+            if let n = atolSteps, let step = stepSizes[k] { t.atol = (n + 0.5) * step; t.rtol = 0 }
             return ParityStats(name: pair.0.name, shape: pair.0.shape, actual: pair.0.values, expected: pair.1.2, tolerance: t)
         }
         let steps = zip(actual, expected).enumerated().compactMap { k, pair in
@@ -171,6 +171,11 @@ public struct ParityCommand: ParsableCommand {
                 if let floor = floors?[k], ParityStats.withinFloor(actual: actual[k].values, expected: expected[k].2, floor: floor, multiple: floorMultiple) {
                     hints.append("\(s.name): every error is within \(Int(floorMultiple)) x float32's own noise floor (\(ProcessInfoLite.format("%.3e", floor))) for this model; try --tolerance auto")
                 }
+            }
+        }
+        if atolSteps != nil {
+            for (k, o) in actual.enumerated() where stepSizes[k] == nil {
+                hints.append("\(o.name): no per-tensor quantization scale found before this output; --atol-steps does not apply to it")
             }
         }
         if atolSteps == nil, let s = steps.first(where: { $0.moreSteps == 0 }), stats.contains(where: { !$0.pass }) {
@@ -187,7 +192,9 @@ public struct ParityCommand: ParsableCommand {
             throw ValidationError("--atol and --rtol must be finite and non-negative")
         }
         guard floorMultiple > 0, floorMultiple.isFinite else { throw ValidationError("--floor-multiple must be finite and positive") }
-        if let n = atolSteps, !(n >= 0 && n.isFinite) { throw ValidationError("--atol-steps must be finite and non-negative") }
+        if let n = atolSteps, !(n >= 0 && n.isFinite && n == n.rounded()) {
+            throw ValidationError("--atol-steps must be a whole number of steps (0, 1, 2, ...)")
+        }
         for path in [a] + (b.map { [$0] } ?? []) where ModelFormat(path: path) == nil {
             throw ValidationError("'\(path)' has no known extension (expected .onnx or .rnw)")
         }
@@ -229,8 +236,13 @@ public struct ParityCommand: ParsableCommand {
                 try ModelGate.refuse(modelB, path: b, scope: .runnable, consequence: "so parity does not run it")
                 let (x, shape) = try inputs.load(for: modelA, budget: options.memoryBudget)
                 let execB = Executor(model: modelB, options: options)
-                let ya = try execA.run(x, shape: shape)
-                let yb = try execB.run(x, shape: shape)
+                // A quantized output (float-coded integers) is compared as real values, each side on its own grid.
+                let ya = try execA.run(x, shape: shape).map { o in
+                    ExecOutput(name: o.name, shape: o.shape, values: QuantizedValues.real(o.values, on: QuantizedValues.grid(of: o.name, in: modelA)))
+                }
+                let yb = try execB.run(x, shape: shape).map { o in
+                    ExecOutput(name: o.name, shape: o.shape, values: QuantizedValues.real(o.values, on: QuantizedValues.grid(of: o.name, in: modelB)))
+                }
                 let (stats, steps) = try compare(execA, input: x, shape: shape, actual: ya, expected: yb.map { ($0.name, $0.shape, $0.values) },
                                                  hints: &hints)
                 cases.append(ParityCase(input: inputs.input ?? "seed \(inputs.seed), shape \(shape)", outputs: stats, steps: steps))
@@ -266,15 +278,21 @@ public struct ParityCommand: ParsableCommand {
         let sb = try Stepper(plan: try eb.plan(inputShape: shape), input: x)
         var stats: [ParityStats] = [], drift: [BlockDrift] = []
         for (ba, bb) in zip(blocksA, blocksB) {
-            let gridA = QuantizedValues.grid(of: ba.outputValue, in: ma), gridB = QuantizedValues.grid(of: bb.outputValue, in: mb)
-            let pair: ([Int], [Float], [Float])? = sa.advance(to: ba.outputValue) { shapeA, va in
-                sb.advance(to: bb.outputValue) { _, vb in
+            // In a QDQ model the block's float output is quantized right after (the ReLU folded into the Q):
+            // compare that quantized value, dequantized.
+            let outA = QuantizedValues.observable(ba.outputValue, in: ma), outB = QuantizedValues.observable(bb.outputValue, in: mb)
+            let gridA = QuantizedValues.grid(of: outA, in: ma), gridB = QuantizedValues.grid(of: outB, in: mb)
+            let pair: ([Int], [Float], [Float])? = sa.advance(to: outA) { shapeA, va in
+                sb.advance(to: outB) { _, vb in
                     (shapeA, QuantizedValues.real(Array(va), on: gridA), QuantizedValues.real(Array(vb), on: gridB))
                 }
             } ?? nil
             guard let (blockShape, va, vb) = pair else { continue }  // a block output folded away by one plan: nothing to compare
             stats.append(ParityStats(name: ba.name, shape: blockShape, actual: va, expected: vb, tolerance: fixedTolerance))
             drift.append(BlockDrift(name: ba.name, actual: va, expected: vb))
+        }
+        guard !stats.isEmpty else {
+            throw InputError("--per-block: none of the \(blocksA.count) residual blocks' outputs is a value both plans compute")
         }
         return (stats, stats.first { !$0.pass }?.name, drift)
     }

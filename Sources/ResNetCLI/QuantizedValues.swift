@@ -52,6 +52,14 @@ enum QuantizedValues {
         return nil
     }
 
+    /// `value`, or the output of the one QuantizeLinear that consumes it (where a QDQ model's
+    /// float value is quantized, and where a plan that runs the group on integers has it).
+    static func observable(_ value: String, in model: Model) -> String {
+        let consumers = model.graph.nodes.filter { $0.inputs.contains(value) }
+        guard consumers.count == 1, consumers[0].opType == "QuantizeLinear", let out = consumers[0].outputs.first, !out.isEmpty else { return value }
+        return out
+    }
+
     /// Real values of a value on `grid` (a quantized tensor dequantized; other values as they are).
     static func real(_ values: [Float], on grid: Grid?) -> [Float] {
         guard case let .quantized(scale, zp)? = grid else { return values }

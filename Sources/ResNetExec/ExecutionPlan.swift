@@ -34,6 +34,7 @@ public struct ExecOutput: Sendable {
     public let name: String
     public let shape: [Int]
     public let values: [Float]
+    public init(name: String, shape: [Int], values: [Float]) { self.name = name; self.shape = shape; self.values = values }
 }
 
 /// A value during planning: a runtime tensor (id into the plan's logical

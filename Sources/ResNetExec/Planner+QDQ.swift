@@ -26,34 +26,68 @@ extension Planner {
             return [d.inputs[0], d.inputs[1], d.inputs.count > 2 ? d.inputs[2] : ""]
         }
         func isConstant(_ value: String) -> Bool { facts[value]?.isConstant == true }
+        /// A constant float tensor's values (scales), nil otherwise.
+        func floatValues(_ name: String) -> [Float]? {
+            guard case let .floats(c, _)? = values[name] else { return nil }
+            return c.array
+        }
+        /// Whether a DQ (or Q) scales per tensor: one scale value.
+        func perTensor(_ t: [String]) -> Bool { floatValues(t[1])?.count == 1 }
+        /// Whether a weight DQ is per tensor or per channel along `axis` (the output channels).
+        func weightAxisIs(_ value: String, _ axis: Int) -> Bool {
+            guard let d = dq(value), let scales = floatValues(d.inputs[1]) else { return false }
+            if scales.count == 1 { return true }
+            let rank = facts[d.inputs[0]]?.shape?.count ?? 0
+            let a = Int(d.attribute("axis")?.int ?? 1)
+            return (a < 0 ? a + rank : a) == axis
+        }
+        /// A bias DQ onnxruntime folds into the integer sum: int32, zero point 0, scale = x_scale · w_scale.
+        func foldableBias(_ b: [String], x: [String], w: [String]) -> Bool {
+            guard DataType(rawValue: facts[b[0]]?.elemType ?? 0) == .int32, let bs = floatValues(b[1]),
+                  let xs = floatValues(x[1]), xs.count == 1, let ws = floatValues(w[1]) else { return false }
+            if !b[2].isEmpty {
+                guard case let .ints(zp, _)? = values[b[2]], zp.allSatisfy({ $0 == 0 }) else { return false }
+            }
+            let expected = ws.map { xs[0] * $0 }
+            guard bs.count == expected.count || (bs.count == 1 && expected.count == 1) else { return false }
+            return zip(bs, expected).allSatisfy { abs($0 - $1) <= 2 * $1.ulp }
+        }
         for (i, n) in graph.nodes.enumerated() where !absorbed.contains(i) && (n.domain.isEmpty || n.domain == "ai.onnx") {
             guard let out = n.outputs.first, !out.isEmpty, !outputs.contains(out), let c = consumers[out], c.count == 1,
                   graph.nodes[c[0]].opType == "QuantizeLinear", !absorbed.contains(c[0]) else { continue }
             let q = graph.nodes[c[0]]
-            guard q.inputs.count >= 2, let qOut = q.outputs.first, !qOut.isEmpty else { continue }
+            guard q.inputs.count >= 2, let qOut = q.outputs.first, !qOut.isEmpty, floatValues(q.inputs[1])?.count == 1,
+                  q.attribute("output_dtype") == nil else { continue }
             let y = [q.inputs[1], q.inputs.count > 2 ? q.inputs[2] : ""]
             var replacement: Node?
             switch n.opType {
             case "Conv":
-                guard n.inputs.count >= 2, let x = triple(n.inputs[0]), let w = triple(n.inputs[1]), isConstant(w[0]), !isConstant(x[0]) else { break }
+                guard n.inputs.count >= 2, let x = triple(n.inputs[0]), let w = triple(n.inputs[1]), isConstant(w[0]), !isConstant(x[0]),
+                      perTensor(x), weightAxisIs(n.inputs[1], 0) else { break }
                 var inputs = x + w + y
                 if n.inputs.count > 2, !n.inputs[2].isEmpty {
-                    guard let b = triple(n.inputs[2]), isConstant(b[0]) else { break }
+                    guard let b = triple(n.inputs[2]), isConstant(b[0]), foldableBias(b, x: x, w: w) else { break }
                     inputs.append(b[0])
                 }
                 replacement = Node(name: n.name, opType: "QLinearConv", inputs: inputs, outputs: [qOut], attributes: n.attributes)
             case "Add":
-                guard n.inputs.count == 2, let a = triple(n.inputs[0]), let b = triple(n.inputs[1]), !isConstant(a[0]), !isConstant(b[0]) else { break }
+                guard n.inputs.count == 2, let a = triple(n.inputs[0]), let b = triple(n.inputs[1]), !isConstant(a[0]), !isConstant(b[0]),
+                      perTensor(a), perTensor(b), let sa = facts[a[0]]?.shape, sa == facts[b[0]]?.shape else { break }
                 replacement = Node(name: n.name, opType: "QLinearAdd", domain: "com.microsoft", inputs: a + b + y, outputs: [qOut])
             case "GlobalAveragePool":
-                guard let x = triple(n.inputs.first ?? ""), !isConstant(x[0]) else { break }
+                guard let x = triple(n.inputs.first ?? ""), !isConstant(x[0]), perTensor(x) else { break }
                 replacement = Node(name: n.name, opType: "QLinearGlobalAveragePool", domain: "com.microsoft", inputs: x + y, outputs: [qOut])
             case "Gemm":
-                guard n.inputs.count >= 2, (n.attribute("beta")?.float ?? 1) == 1, let a = triple(n.inputs[0]), let w = triple(n.inputs[1]),
-                      isConstant(w[0]), !isConstant(a[0]) else { break }
+                let transB = (n.attribute("transB")?.int ?? 0) != 0
+                guard n.inputs.count >= 2, (n.attribute("beta")?.float ?? 1) == 1, (n.attribute("alpha")?.float ?? 1) == 1,
+                      (n.attribute("transA")?.int ?? 0) == 0, let a = triple(n.inputs[0]), let w = triple(n.inputs[1]),
+                      isConstant(w[0]), !isConstant(a[0]), perTensor(a), weightAxisIs(n.inputs[1], transB ? 0 : 1) else { break }
                 var bias = ""
                 if n.inputs.count > 2, !n.inputs[2].isEmpty {
-                    guard let b = triple(n.inputs[2]), isConstant(b[0]) else { break }
+                    // The bias must be one int32 per output (not broadcast from [1]).
+                    let outputs = facts[w[0]]?.shape.flatMap { $0.count == 2 ? $0[transB ? 0 : 1].value : nil }
+                    guard let b = triple(n.inputs[2]), isConstant(b[0]), foldableBias(b, x: a, w: w),
+                          let count = facts[b[0]]?.shape?.first?.value, facts[b[0]]?.shape?.count == 1, count == outputs else { break }
                     bias = b[0]
                 }
                 replacement = Node(name: n.name, opType: "QGemm", domain: "com.microsoft", inputs: a + w + [bias] + y, outputs: [qOut],

@@ -15,14 +15,17 @@ extension Planner {
         let zeroPoints: [Int32]
     }
 
-    /// Largest K whose sums of 255 x 128 products stay within int32.
-    static var int8MaxK: Int { 65_000 }
+    /// Largest K whose centred sums Σ (x - xzp)(w - wzp), up to 255 · 255 · K, stay within int32:
+    /// beyond it onnxruntime's int32 arithmetic wraps; this executor refuses instead.
+    static var int8MaxK: Int { 33_025 }
 
     /// `values` (a constant integer tensor of `type`) as int8 rows of `k`, zero points per row.
-    func int8Weights(_ node: Node, _ values: [Int64], rows: Int, k: Int, quantization q: Quantization) throws -> Int8Weights {
-        let shift: Int64 = q.elementType == .uint8 ? -128 : 0
-        guard q.elementType == .uint8 || q.elementType == .int8 else {
-            throw ExecError.unsupportedDataType(node: node.name, value: "weight zero point", dataType: q.elementType.description)
+    func int8Weights(_ node: Node, _ values: [Int64], rows: Int, k: Int, quantization q: Quantization, weight: String) throws -> Int8Weights {
+        // The weight tensor's own type decides (a DQ without a zero point says nothing about it).
+        let type = DataType(rawValue: facts[weight]?.elemType ?? 0) ?? q.elementType
+        let shift: Int64 = type == .uint8 ? -128 : 0
+        guard type == .uint8 || type == .int8 else {
+            throw ExecError.unsupportedDataType(node: node.name, value: weight, dataType: type.description)
         }
         guard values.count == rows * k else {
             throw ExecError.shapeMismatch(node: node.name, detail: "weights hold \(values.count) values for \(rows) x \(k)")
@@ -30,7 +33,7 @@ extension Planner {
         var out = [Int8](repeating: 0, count: values.count)
         for (i, v) in values.enumerated() {
             guard let b = Int8(exactly: v + shift) else {
-                throw ExecError.invalidModel(node: node.name, detail: "weight \(v) outside \(q.elementType)")
+                throw ExecError.invalidModel(node: node.name, detail: "weight \(v) outside \(type)")
             }
             out[i] = b
         }
@@ -64,6 +67,9 @@ extension Planner {
         try budget.check(elements: plane, elementSize: 1, what: "uint8 image of '\(node.name)'")
         try budget.check(elements: layout.count, elementSize: layout.tile == .avx2 ? 2 : 1, what: "integer patches of '\(node.name)'")
         try budget.check(elements: accumulators, elementSize: 4, what: "int32 sums of '\(node.name)'")
+        // The plan's total (checkBudget) counts the largest scratch any integer step needs.
+        let bytes = plane + layout.count * (layout.tile == .avx2 ? 2 : 1) + 4 * (accumulators + layout.n)
+        maxInt8ScratchBytes = max(maxInt8ScratchBytes, bytes)
         int8Scratch.reserve(plane: plane, operand: layout, accumulators: accumulators, columnSums: layout.n)
     }
 
@@ -86,7 +92,7 @@ extension Planner {
             throw ExecError.unsupportedAttribute(node: node.name, detail: "output quantization (per-tensor uint8/int8 only)")
         }
         let (offset, xzp) = try int8Activation(node, qx)
-        let weights = try int8Weights(node, wValues, rows: m, k: k, quantization: qw)
+        let weights = try int8Weights(node, wValues, rows: m, k: k, quantization: qw, weight: node.inputs[3])
         let bias = try int32Bias(node, 8, count: m)
         let outShape = try outputShape(node)
         let plane = g.outH * g.outW
@@ -94,7 +100,12 @@ extension Planner {
         let tile = Int8Tile.forSet(kernels)
         let layout = Int8BLayout(k: k, n: plane, tile: tile)
         try reserveInt8Scratch(node, plane: g.channels * g.height * g.width, layout: layout, accumulators: mg * plane)
-        try chargeConstant(elements: m * k, elementSize: 2, what: "packed int8 weights of '\(node.name)'")
+        // Per group: 6-row panels over K padded to 4, int16 on the AVX2 tile, plus ~16 bytes per row of requantization.
+        let panelRows = (mg + 5) / 6 * 6, paddedK = (k + 3) / 4 * 4
+        let (perGroupBytes, o1) = panelRows.multipliedReportingOverflow(by: paddedK * (tile == .avx2 ? 2 : 1) + 16)
+        let (packedBytes, o2) = perGroupBytes.multipliedReportingOverflow(by: group)
+        guard !o1, !o2 else { throw ExecError.overBudget(what: "packed int8 weights of '\(node.name)'", bytes: nil, budget: budget.bytes) }
+        try chargeConstant(elements: packedBytes, elementSize: 1, what: "packed int8 weights of '\(node.name)'")
         let sx = qx.at(0).scale, sy = qy.at(0).scale
         let perGroup: [(PackedInt8Weights, Requantization)] = (0..<group).map { gi in
             let rows = (gi * mg)..<((gi + 1) * mg)
@@ -148,18 +159,25 @@ extension Planner {
         let yScale = isGemm ? 7 : 6
         let floatOutput = isGemm && optionalValue(node, yScale) == nil
         let qy = floatOutput ? nil : try quantization(node, scale: yScale, zeroPoint: node.inputs.count > yScale + 1 ? yScale + 1 : nil)
+        if let qy, !qy.isPerTensor || !(qy.range == .uint8 || qy.range == .int8) {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "output quantization (per-tensor uint8/int8 only)")
+        }
         let (offset, azp) = try int8Activation(node, qa)
         // Weights as rows of the output: W[M, K] = B (transB) or Bᵀ.
         let rowsFirst = transB ? bValues : (0..<(m * k)).map { bValues[($0 % k) * m + $0 / k] }
-        let weights = try int8Weights(node, rowsFirst, rows: m, k: k, quantization: qb)
+        let weights = try int8Weights(node, rowsFirst, rows: m, k: k, quantization: qb, weight: node.inputs[3])
         let bias = isGemm ? try int32Bias(node, 6, count: m) : Array(repeating: 0, count: m)
         let alpha = isGemm ? node.attribute("alpha")?.float ?? 1 : 1
+        // The multiplier carries alpha; a bias must not be scaled by it, so that case is refused rather than wrong.
+        if alpha != 1, bias.contains(where: { $0 != 0 }) {
+            throw ExecError.unsupportedAttribute(node: node.name, detail: "QGemm with alpha \(alpha) and a bias")
+        }
         let outShape = try outputShape(node)
         guard outShape == [rows, m] else { throw ExecError.shapeMismatch(node: node.name, detail: "output \(outShape)") }
         let tile = Int8Tile.forSet(kernels)
         let layout = Int8BLayout(k: k, n: rows, tile: tile)
         try reserveInt8Scratch(node, plane: k * rows, layout: layout, accumulators: m * rows)
-        try chargeConstant(elements: m * k, elementSize: 2, what: "packed int8 weights of '\(node.name)'")
+        try chargeConstant(elements: ((m + 5) / 6 * 6) * ((k + 3) / 4 * 4 * 2 + 16), elementSize: 1, what: "packed int8 weights of '\(node.name)'")
         let packed = weights.values.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: tile) }
         let sa = qa.at(0).scale
         // Float output: the requantization's arithmetic with y_scale 1 and no rounding, done below.

@@ -31,7 +31,7 @@ extension Planner {
     /// Reads inputs `scale` and `zeroPoint` of `node`: the scale a positive finite float
     /// constant, scalar or 1-D; the zero point (optional) an int8/uint8 constant of the
     /// scale's length; `channels` (when given) the axis length a 1-D scale must match.
-    func quantization(_ node: Node, scale s: Int, zeroPoint z: Int?, channels: Int? = nil) throws -> Quantization {
+    func quantization(_ node: Node, scale s: Int, zeroPoint z: Int?, channels: Int? = nil, defaultType: DataType = .uint8) throws -> Quantization {
         let (sc, shape) = try floats(node, s)
         let scales = sc.array
         guard shape.count <= 1, !scales.isEmpty else {
@@ -44,7 +44,15 @@ extension Planner {
             throw ExecError.invalidModel(node: node.name, detail: "\(node.opType) scale '\(node.inputs[s])' has \(scales.count) values for \(channels) channels")
         }
         guard let z, optionalValue(node, z) != nil else {
-            return Quantization(scales: scales, zeroPoints: Array(repeating: 0, count: scales.count), range: .uint8, elementType: .uint8)
+            // No zero point: 0 of the default type (uint8, or what output_dtype / the quantized input says).
+            let range: QuantizedRange
+            switch defaultType {
+            case .uint8: range = .uint8
+            case .int8: range = .int8
+            case .int32: range = QuantizedRange(lo: -2_147_483_648, hi: 2_147_483_647)
+            default: throw ExecError.unsupportedDataType(node: node.name, value: node.outputs.first ?? "", dataType: defaultType.description)
+            }
+            return Quantization(scales: scales, zeroPoints: Array(repeating: 0, count: scales.count), range: range, elementType: defaultType)
         }
         guard case let .ints(values, _) = try value(node, z) else {
             throw ExecError.unsupportedAttribute(node: node.name, detail: "zero point '\(node.inputs[z])' is not a constant integer tensor")
@@ -90,7 +98,13 @@ extension Planner {
         let (x, xs) = try tensor(node, 0)
         let axis = try quantizationAxis(node, rank: xs.count)
         let (outer, channels, inner) = split(xs, axis: axis)
-        let q = try quantization(node, scale: 1, zeroPoint: node.inputs.count > 2 ? 2 : nil, channels: channels)
+        // Without a zero point the output type is output_dtype's (opset 21), else uint8.
+        let declared = node.attribute("output_dtype")?.int.flatMap { Int32(exactly: $0) }.flatMap(DataType.init(rawValue:))
+        let q = try quantization(node, scale: 1, zeroPoint: node.inputs.count > 2 ? 2 : nil, channels: channels,
+                                 defaultType: declared ?? .uint8)
+        if let declared, declared != q.elementType {
+            throw ExecError.invalidModel(node: node.name, detail: "output_dtype \(declared) differs from the zero point's \(q.elementType)")
+        }
         if node.attribute("block_size")?.int ?? 0 != 0 {
             throw ExecError.unsupportedAttribute(node: node.name, detail: "blocked quantization (block_size)")
         }
@@ -109,7 +123,9 @@ extension Planner {
         let shape = try value(node, 0).shape
         let axis = try quantizationAxis(node, rank: shape.count)
         let (outer, channels, inner) = split(shape, axis: axis)
-        let q = try quantization(node, scale: 1, zeroPoint: node.inputs.count > 2 ? 2 : nil, channels: channels)
+        let inputType = DataType(rawValue: facts[node.inputs[0]]?.elemType ?? 0) ?? .uint8
+        let q = try quantization(node, scale: 1, zeroPoint: node.inputs.count > 2 ? 2 : nil, channels: channels,
+                                 defaultType: [.int8, .int32].contains(inputType) ? inputType : .uint8)
         // Constant input (weights, biases): dequantized once, here. (x - zp) is exact in Int64; one rounding by the scale.
         if case let .ints(values, _) = try value(node, 0) {
             var out = [Float](repeating: 0, count: values.count)
@@ -188,7 +204,11 @@ extension Planner {
         emit(node) { p in
             let src = p.pointer(x), dst = p.pointer(y)
             // Inputs are integers of qx's range (an earlier step saturated them); clamped again so no index can trap.
-            for i in 0..<count { dst[i] = T(table[min(max(Int(src[i]) - lo, 0), 255)]) }
+            for i in 0..<count {
+                // Clamped as a Float first: a NaN, infinity or huge value (a type-invalid graph) cannot trap the Int conversion.
+                let v = Float(src[i]) - Float(lo)
+                dst[i] = T(table[v.isNaN ? 0 : Int(min(max(v, 0), 255))])
+            }
         }
         set(node, .tensor(id: y, shape: xs))
     }
@@ -241,6 +261,7 @@ extension Planner {
         guard outShape == [xs[0], xs[1], g.outH, g.outW] else { throw ExecError.shapeMismatch(node: node.name, detail: "output \(outShape)") }
         let inPlane = g.height * g.width, outPlane = g.outH * g.outW, planes = xs[0] * xs[1]
         try budget.check(elements: inPlane + outPlane, what: "plane buffers of '\(node.name)'")
+        planeBufferBytes += 4 * (inPlane + outPlane)
         let y = newTensor(outShape)
         let (sx, zx) = qx.at(0), (sy, zy) = qy.at(0)
         let buffers = PlaneBuffers(input: inPlane, output: outPlane)

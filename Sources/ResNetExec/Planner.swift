@@ -22,6 +22,9 @@ final class Planner<T: ExecScalar> {
     var maxColumns = 1
     /// Floats of Cᵀ the largest narrow-output conv needs (PackedGemm.sgemmNarrow).
     var maxTransposed = 0
+    /// Bytes of the largest integer step's scratch, and of the quantized pools' plane buffers (all kept).
+    var maxInt8ScratchBytes = 0
+    var planeBufferBytes = 0
     /// Node index -> the ReLU node it absorbs, and the ReLU nodes absorbed.
     var fusedRelu: [Int: Int] = [:]
     /// Conv node index -> the residual Add it absorbs and which of the Add's inputs is the shortcut.
@@ -255,7 +258,8 @@ final class Planner<T: ExecScalar> {
         let gemmPanel = Sgemm.kc * (maxGemmN + 64) + GemmWorkspace.threads * Sgemm.kc * Sgemm.mr
             + packedWorkspace.threads * PackedA.kc * (PackedGemmWorkspace.nc + kernels.tileColumns)
         var total = 0
-        for n in buffers + [maxColumns, gemmPanel, maxTransposed] {
+        let int8Elements = (maxInt8ScratchBytes + planeBufferBytes + MemoryLayout<T>.size - 1) / MemoryLayout<T>.size
+        for n in buffers + [maxColumns, gemmPanel, maxTransposed, int8Elements] {
             let (t, overflow) = total.addingReportingOverflow(n)
             guard !overflow else { throw ExecError.overBudget(what: "the plan's buffers", bytes: nil, budget: budget.bytes) }
             total = t

@@ -145,3 +145,55 @@ def test_broken_quantization_is_refused(case, tmp_path):
     assert r.returncode in (1, 2), (r.returncode, r.stderr)
     assert r.returncode != 0 and words in (r.stderr + r.stdout).lower(), r.stderr
     assert "Fatal error" not in r.stderr
+
+
+def onnxruntime_reference(model_path, folder, input_pb):
+    """onnxruntime's output for the fixture's input, stored as a test_data_set beside the model."""
+    import onnxruntime as ort
+    x = numpy_helper.to_array(onnx.load_tensor(input_pb))
+    session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    y = session.run(None, {session.get_inputs()[0].name: x})[0]
+    os.makedirs(os.path.join(folder, "test_data_set_0"), exist_ok=True)
+    for name, array in [("input_0.pb", x), ("output_0.pb", y)]:
+        with open(os.path.join(folder, "test_data_set_0", name), "wb") as f:
+            f.write(numpy_helper.from_array(array).SerializeToString())
+
+
+def scale_bias_dq(m):
+    """A bias DequantizeLinear whose scale is not x_scale * w_scale: onnxruntime cannot fold it, nor may we."""
+    conv = next(n for n in m.graph.node if n.op_type == "Conv" and len(n.input) > 2)
+    dq = next(n for n in m.graph.node if n.output[0] == conv.input[2])
+    t = next(t for t in m.graph.initializer if t.name == dq.input[1])
+    t.CopyFrom(numpy_helper.from_array((numpy_helper.to_array(t) * 1.5).astype(np.float32), t.name))
+
+
+def gemm_alpha(m):
+    """alpha != 1 on the classifier Gemm: not rewritten to QGemm (which would scale the bias by alpha)."""
+    g = next(n for n in m.graph.node if n.op_type == "Gemm")
+    kept = [a for a in g.attribute if a.name != "alpha"]
+    del g.attribute[:]
+    g.attribute.extend(kept + [onnx.helper.make_attribute("alpha", 2.0)])
+
+
+@pytest.mark.parametrize("edit", [scale_bias_dq, gemm_alpha], ids=lambda f: f.__name__)
+def test_qdq_groups_that_do_not_fold_stay_float(edit, tmp_path):
+    name = "v1.5-qdq"
+    path = mutate(tmp_path, name, edit)
+    onnxruntime_reference(path, str(tmp_path), os.path.join(QUANTIZED, name, "test_data_set_0", "input_0.pb"))
+    code, r = parity_json(path, "--reference", str(tmp_path), "--atol-steps", "1")
+    assert code == 0, r["cases"][0]["steps"]
+
+
+def test_non_integer_input_to_a_lookup_operator_does_not_trap(tmp_path):
+    """QLinearSigmoid fed a float graph input (type-invalid): a clean answer or refusal, never a signal."""
+    h = onnx.helper
+    x = h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])
+    y = h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])
+    inits = [numpy_helper.from_array(np.array(0.1, np.float32), "s"), numpy_helper.from_array(np.array(128, np.uint8), "z")]
+    node = h.make_node("QLinearSigmoid", ["x", "s", "z", "s", "z"], ["y"], domain="com.microsoft")
+    m = h.make_model(h.make_graph([node], "g", [x], [y], inits), opset_imports=[h.make_opsetid("", 17), h.make_opsetid("com.microsoft", 1)])
+    path = str(tmp_path / "m.onnx")
+    onnx.save(m, path)
+    np.save(str(tmp_path / "x.npy"), np.array([[np.nan, np.inf, -1e30, 1e20]], np.float32))
+    r = check("run", path, "--input", str(tmp_path / "x.npy"))
+    assert r.returncode in (0, 1, 2) and "Fatal error" not in r.stderr, r.stderr
