@@ -161,3 +161,23 @@ void rt_qlinear_add_avx2(const float *a, const float *b, int b_scalar, long n, f
         out[i] = quantize1(x + y, zc, lo, hi);
     }
 }
+
+__attribute__((target("avx2")))
+void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, long n, uint8_t *out) {
+    long j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(r0 + j)), b = _mm256_loadu_si256((const __m256i *)(r1 + j));
+        __m256i c = _mm256_loadu_si256((const __m256i *)(r2 + j)), d = _mm256_loadu_si256((const __m256i *)(r3 + j));
+        // Bytes (a b) and (c d) paired, then the pairs paired: [a0 b0 c0 d0 a1 b1 c1 d1 ...] within each 128-bit lane.
+        __m256i ab_lo = _mm256_unpacklo_epi8(a, b), ab_hi = _mm256_unpackhi_epi8(a, b);
+        __m256i cd_lo = _mm256_unpacklo_epi8(c, d), cd_hi = _mm256_unpackhi_epi8(c, d);
+        __m256i q0 = _mm256_unpacklo_epi16(ab_lo, cd_lo), q1 = _mm256_unpackhi_epi16(ab_lo, cd_lo);
+        __m256i q2 = _mm256_unpacklo_epi16(ab_hi, cd_hi), q3 = _mm256_unpackhi_epi16(ab_hi, cd_hi);
+        // Lane 0 holds columns 0-15 (q0..q3 low halves), lane 1 columns 16-31: reorder the 128-bit halves.
+        _mm256_storeu_si256((__m256i *)(out + j * 4), _mm256_permute2x128_si256(q0, q1, 0x20));
+        _mm256_storeu_si256((__m256i *)(out + j * 4 + 32), _mm256_permute2x128_si256(q2, q3, 0x20));
+        _mm256_storeu_si256((__m256i *)(out + j * 4 + 64), _mm256_permute2x128_si256(q0, q1, 0x31));
+        _mm256_storeu_si256((__m256i *)(out + j * 4 + 96), _mm256_permute2x128_si256(q2, q3, 0x31));
+    }
+    for (; j < n; j++) { out[j * 4] = r0[j]; out[j * 4 + 1] = r1[j]; out[j * 4 + 2] = r2[j]; out[j * 4 + 3] = r3[j]; }
+}

@@ -14,6 +14,8 @@ public enum Int8Patches {
     }
 
     /// Float-coded 8-bit values plus `offset` as bytes (AVX2 where the tile is a SIMD one).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func bytes<T: ExecScalar>(_ x: UnsafePointer<T>, count: Int, offset: Int, tile: Int8Tile, into out: UnsafeMutablePointer<UInt8>) {
         if T.self == Float.self, tile != .reference {
             // Sound: T is Float, so x points at `count` Floats.
@@ -34,34 +36,69 @@ public enum Int8Patches {
         if layout.tile == .avx2 { out16.update(repeating: 0, count: layout.count) } else { out8.update(repeating: 0, count: layout.count) }
         let parts = Swift.max(1, Swift.min(threads, g.channels))
         let work = { (t: Int) in
-            unfold(x, g, channels: (g.channels * t / parts)..<(g.channels * (t + 1) / parts), offset: offset, pad: pad, layout: layout,
+            // Boundaries on whole groups of 4 channels (a VNNI group's 4 k rows stay with one thread).
+            func bound(_ t: Int) -> Int { t == parts ? g.channels : (g.channels * t / parts) / 4 * 4 }
+            unfold(x, g, channels: bound(t)..<max(bound(t), bound(t + 1)), offset: offset, pad: pad, layout: layout,
                    plane: plane, bytes: out8, halves: out16)
         }
         if parts > 1 { DispatchFor.concurrent(parts, work) } else { work(0) }
     }
 
     /// Rows of channels `channels` (each thread its own: distinct k, so distinct elements of B).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     static func unfold<T: ExecScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, channels: Range<Int>, offset: Int, pad: UInt8, layout: Int8BLayout,
                                       plane: UnsafeMutablePointer<UInt8>, bytes out8: UnsafeMutablePointer<UInt8>,
                                       halves out16: UnsafeMutablePointer<Int16>) {
         let area = g.height * g.width
         guard !channels.isEmpty else { return }
         bytes(x + channels.lowerBound * area, count: channels.count * area, offset: offset, tile: layout.tile, into: plane + channels.lowerBound * area)
-        let wide = layout.tile == .avx2, step = layout.step, groupStride = layout.paddedN * step
+        if layout.tile == .avx2 {
+            scatter(plane, g, channels: channels, pad: pad, layout: layout, into: out16)
+        } else if layout.tile == .vnni && g.isPointwise && channels.lowerBound % 4 == 0 {
+            // A pointwise conv's B is the image: whole groups of 4 channels interleave with SIMD unpacks.
+            let n = g.height * g.width, groupStride = layout.paddedN * 4
+            var c = channels.lowerBound
+            while c + 4 <= channels.upperBound {
+                let r = plane + c * n
+                rt_interleave4_avx2(r, r + n, r + 2 * n, r + 3 * n, n, out8 + (c / 4) * groupStride)
+                c += 4
+            }
+            if c < channels.upperBound { scatter(plane, g, channels: c..<channels.upperBound, pad: pad, layout: layout, into: out8) }
+        } else {
+            scatter(plane, g, channels: channels, pad: pad, layout: layout, into: out8)
+        }
+    }
+
+    /// The window rows of `channels` from the byte image into B's interleaved layout (E: UInt8 or Int16).
+    /// Per (k, output row): the valid columns form one range, so the inner loop has no bounds test.
+    @_specialize(where E == UInt8)
+    @_specialize(where E == Int16)
+    static func scatter<E: FixedWidthInteger>(_ plane: UnsafePointer<UInt8>, _ g: ConvGeometry, channels: Range<Int>, pad: UInt8,
+                                              layout: Int8BLayout, into out: UnsafeMutablePointer<E>) {
+        let step = layout.step, groupStride = layout.paddedN * step, padValue = E(pad)
         var row = channels.lowerBound * g.kernelH * g.kernelW
         for c in channels {
             let src = plane + c * g.height * g.width
             for ky in 0..<g.kernelH {
                 for kx in 0..<g.kernelW {
                     let base = (row / step) * groupStride + row % step
+                    let shift = kx * g.dilationW - g.padLeft
+                    // Valid ox: 0 <= ox * strideW + shift < width.
+                    var lo = 0, hi = g.outW
+                    while lo < hi && lo * g.strideW + shift < 0 { lo += 1 }
+                    while hi > lo && (hi - 1) * g.strideW + shift >= g.width { hi -= 1 }
                     for oy in 0..<g.outH {
                         let iy = oy * g.strideH - g.padTop + ky * g.dilationH
-                        let line = base + oy * g.outW * step
-                        for ox in 0..<g.outW {
-                            let ix = ox * g.strideW - g.padLeft + kx * g.dilationW
-                            let v = iy >= 0 && iy < g.height && ix >= 0 && ix < g.width ? src[iy * g.width + ix] : pad
-                            if wide { out16[line + ox * step] = Int16(v) } else { out8[line + ox * step] = v }
+                        let dst = out + base + oy * g.outW * step
+                        guard iy >= 0 && iy < g.height else {
+                            for ox in 0..<g.outW { dst[ox * step] = padValue }
+                            continue
                         }
+                        let line = src + iy * g.width + shift
+                        for ox in 0..<lo { dst[ox * step] = padValue }
+                        for ox in lo..<hi { dst[ox * step] = E(line[ox * g.strideW]) }
+                        for ox in hi..<g.outW { dst[ox * step] = padValue }
                     }
                     row += 1
                 }

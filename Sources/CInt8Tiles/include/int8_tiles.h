@@ -33,6 +33,9 @@ void rt_bytes_from_floats_avx2(const float *x, long n, float offset, uint8_t *ou
 void rt_qlinear_add_avx2(const float *a, const float *b, int b_scalar, long n, float za, float zb, float ra, float rb,
                          float zc, float lo, float hi, float *out);
 
+// out[4j + t] = r_t[j] for j < n: four byte rows interleaved as the VNNI operand wants them (AVX2).
+void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, long n, uint8_t *out);
+
 // 1 when the CPU runs AVX-512 VNNI (with F and BW), else 0.
 int rt_cpu_has_avx512_vnni(void);
 #endif
