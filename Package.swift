@@ -78,7 +78,7 @@ let package = Package(
         // function carries its own target attribute, so no -march flag. -O2 even in debug.
         .target(name: "CInt8Tiles", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "ResNetKernelsInt8", dependencies: ["CInt8Tiles", "ResNetKernelsReference"], swiftSettings: optimizedInDebug),
-        .target(name: "ResNetExec", dependencies: ["ResNetIR", "ResNetShapes", "ResNetSystem", "ResNetKernels", "ResNetKernelsAVX512", "ResNetKernelsInt8", "ResNetKernelsReference", "CInt8Tiles"],
+        .target(name: "ResNetExec", dependencies: ["ResNetIR", "ResNetShapes", "ResNetSystem", "ResNetKernels", "ResNetKernelsAVX512", "ResNetKernelsInt8", "ResNetKernelsReference"],
                 swiftSettings: optimizedInDebug),
         .target(
             name: "ResNetCLI",

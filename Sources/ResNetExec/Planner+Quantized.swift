@@ -1,4 +1,4 @@
-import CInt8Tiles
+import ResNetKernelsInt8
 import ResNetIR
 import ResNetKernelsReference
 import ResNetShapes
@@ -173,7 +173,8 @@ extension Planner {
         emit(node) { p in
             if vector {
                 // The AVX2 kernel computes the same expression, element for element.
-                rt_qlinear_add_avx2(p.f32(a), p.f32(b), bCount == 1 ? 1 : 0, count, za, zb, ratioA, ratioB, zc, qc.range.lo, qc.range.hi, p.f32(y))
+                Int8Elementwise.qlinearAdd(p.f32(a), p.f32(b), bIsScalar: bCount == 1, count: count, zeroPoints: (za, zb, zc),
+                                           ratios: (ratioA, ratioB), range: qc.range, into: p.f32(y))
                 return
             }
             let pa = p.pointer(a), pb = p.pointer(b), out = p.pointer(y)

@@ -167,3 +167,14 @@ public enum Int8Requantize {
         }
     }
 }
+
+/// Elementwise int8 kernels the executor calls (the C ones stay behind this target).
+public enum Int8Elementwise {
+    /// com.microsoft QLinearAdd in MLAS's arithmetic on float-coded values (AVX2):
+    /// out = saturate(round((a - za)·ra + (b - zb)·rb) + zc); b one value when bIsScalar.
+    public static func qlinearAdd(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, bIsScalar: Bool, count: Int,
+                                  zeroPoints: (a: Float, b: Float, c: Float), ratios: (a: Float, b: Float), range: QuantizedRange,
+                                  into out: UnsafeMutablePointer<Float>) {
+        rt_qlinear_add_avx2(a, b, bIsScalar ? 1 : 0, count, zeroPoints.a, zeroPoints.b, ratios.a, ratios.b, zeroPoints.c, range.lo, range.hi, out)
+    }
+}
