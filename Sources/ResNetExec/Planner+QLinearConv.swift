@@ -131,8 +131,14 @@ extension Planner {
                     if requantize.needsColumnSums {
                         Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)
                     }
-                    Int8Requantize.apply(requantize, scratch.accumulators, ldc: plane, rows: 0..<mg, n: plane, columnSums: scratch.columnSums,
-                                         into: p.pointer(y) + (img * m + gi * mg) * plane, ldo: plane, tile: tile)
+                    // Output channels split over the threads: each requantizes its own rows.
+                    let threads = max(1, min(scratch.workspace.threads, mg)), out = p.pointer(y) + (img * m + gi * mg) * plane
+                    let rowsOf = { (t: Int) in (mg * t / threads)..<(mg * (t + 1) / threads) }
+                    let work = { (t: Int) in
+                        Int8Requantize.apply(requantize, scratch.accumulators, ldc: plane, rows: rowsOf(t), n: plane,
+                                             columnSums: scratch.columnSums, into: out, ldo: plane, tile: tile)
+                    }
+                    if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
                 }
             }
         }

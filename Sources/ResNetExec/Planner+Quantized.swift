@@ -170,11 +170,17 @@ extension Planner {
         // add: (a - za)·(sa/sc) + (b - zb)·(sb/sc); mul: (a - za)·(b - zb)·(sa·sb/sc).
         let ratioA = sa / sc, ratioB = sb / sc, ratioMul = sa * sb / sc
         let vector = isAdd && simd && T.self == Float.self
+        let threads = max(1, min(packedWorkspace.threads, count / 4096))
         emit(node) { p in
             if vector {
-                // The AVX2 kernel computes the same expression, element for element.
-                Int8Elementwise.qlinearAdd(p.f32(a), p.f32(b), bIsScalar: bCount == 1, count: count, zeroPoints: (za, zb, zc),
-                                           ratios: (ratioA, ratioB), range: qc.range, into: p.f32(y))
+                // The AVX2 kernel computes the same expression, element for element; threads take disjoint runs.
+                let pa = p.f32(a), pb = p.f32(b), out = p.f32(y)
+                let work = { (t: Int) in
+                    let lo = count * t / threads, hi = count * (t + 1) / threads
+                    Int8Elementwise.qlinearAdd(pa + lo, bCount == 1 ? pb : pb + lo, bIsScalar: bCount == 1, count: hi - lo,
+                                               zeroPoints: (za, zb, zc), ratios: (ratioA, ratioB), range: qc.range, into: out + lo)
+                }
+                if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
                 return
             }
             let pa = p.pointer(a), pb = p.pointer(b), out = p.pointer(y)

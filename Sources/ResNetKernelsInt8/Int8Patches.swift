@@ -155,6 +155,7 @@ public final class Int8Scratch: @unchecked Sendable {
 public enum Int8Requantize {
     public static func apply<T: ExecScalar>(_ r: Requantization, _ acc: UnsafePointer<Int32>, ldc: Int, rows: Range<Int>, n: Int,
                                             columnSums: UnsafePointer<Int32>?, into out: UnsafeMutablePointer<T>, ldo: Int, tile: Int8Tile) {
+        guard !rows.isEmpty, n > 0 else { return }
         guard T.self == Float.self, tile != .reference, !r.needsColumnSums else {
             r.apply(acc, ldc: ldc, rows: rows, n: n, columnSums: columnSums, into: out, ldo: ldo)
             return
