@@ -144,21 +144,23 @@ void rt_bytes_from_floats_avx2(const float *x, long n, float offset, uint8_t *ou
     }
 }
 
-__attribute__((target("avx2")))
+__attribute__((target("avx2,fma")))
 void rt_qlinear_add_avx2(const float *a, const float *b, int b_scalar, long n, float za, float zb, float ra, float rb,
                          float zc, float lo, float hi, float *out) {
-    __m256 vza = _mm256_set1_ps(za), vzb = _mm256_set1_ps(zb), vra = _mm256_set1_ps(ra), vrb = _mm256_set1_ps(rb);
-    __m256 z = _mm256_set1_ps(zc), l = _mm256_set1_ps(lo), h = _mm256_set1_ps(hi);
+    // MLAS's QLinearAdd: the zero points folded into one constant, then two fused multiply-adds on
+    // the raw values, B's first, rounded once: round(fma(a, ra, fma(b, rb, zc - (ra·za + rb·zb)))).
+    float fixed = zc - (ra * za + rb * zb);
+    __m256 vf = _mm256_set1_ps(fixed), vra = _mm256_set1_ps(ra), vrb = _mm256_set1_ps(rb);
+    __m256 zero = _mm256_setzero_ps(), l = _mm256_set1_ps(lo), h = _mm256_set1_ps(hi);
     long i = 0;
     for (; i + 8 <= n; i += 8) {
-        __m256 va = _mm256_sub_ps(_mm256_loadu_ps(a + i), vza);
-        __m256 vb = _mm256_sub_ps(b_scalar ? _mm256_set1_ps(b[0]) : _mm256_loadu_ps(b + i), vzb);
-        _mm256_storeu_ps(out + i, quantize8(_mm256_add_ps(_mm256_mul_ps(va, vra), _mm256_mul_ps(vb, vrb)), z, l, h));
+        __m256 vb = b_scalar ? _mm256_set1_ps(b[0]) : _mm256_loadu_ps(b + i);
+        __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), vra, _mm256_fmadd_ps(vb, vrb, vf));
+        _mm256_storeu_ps(out + i, quantize8(v, zero, l, h));
     }
     for (; i < n; i++) {
-        float va = a[i] - za, vb = (b_scalar ? b[0] : b[i]) - zb;
-        float x = va * ra, y = vb * rb;
-        out[i] = quantize1(x + y, zc, lo, hi);
+        float v = __builtin_fmaf(a[i], ra, __builtin_fmaf(b_scalar ? b[0] : b[i], rb, fixed));
+        out[i] = quantize1(v, 0, lo, hi);
     }
 }
 

@@ -197,3 +197,22 @@ def test_non_integer_input_to_a_lookup_operator_does_not_trap(tmp_path):
     np.save(str(tmp_path / "x.npy"), np.array([[np.nan, np.inf, -1e30, 1e20]], np.float32))
     r = check("run", path, "--input", str(tmp_path / "x.npy"))
     assert r.returncode in (0, 1, 2) and "Fatal error" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["qop", "qdq"])
+def test_resnet18_int8_batch_equals_onnxruntime_element_for_element(fmt, tmp_path):
+    """A seeded batch (not the stored input): QLinearAdd in MLAS's exact arithmetic (zero points folded, two
+    fused multiply-adds) is what makes every element equal; the centred form is one step off near halves."""
+    import onnxruntime as ort
+    path = quantized_with_reference("resnet18", fmt)
+    x = np.random.default_rng(5).standard_normal((4, 3, 224, 224)).astype(np.float32)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    expected = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.save(str(tmp_path / "x.npy"), x)
+    for kernels in ["avx512", "avx2", "reference"]:
+        if not supported(kernels):
+            continue
+        r = check("run", path, "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy"), "--kernels", kernels)
+        assert r.returncode == 0, r.stderr
+        got = np.load(str(tmp_path / "y.npy"))
+        assert got.shape == expected.shape and int((got != expected).sum()) == 0, kernels

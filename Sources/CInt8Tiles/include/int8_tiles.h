@@ -28,7 +28,7 @@ void rt_requantize_row_avx2(const int32_t *acc, long n, int32_t constant, float 
 // Float-coded 8-bit values plus `offset` as bytes: clamped to [0, 255], NaN to 0 (AVX2).
 void rt_bytes_from_floats_avx2(const float *x, long n, float offset, uint8_t *out);
 
-// com.microsoft QLinearAdd in MLAS's arithmetic (AVX2): out = clamp(nearbyint((a - za) * ra + (b - zb) * rb) + zc);
+// com.microsoft QLinearAdd in MLAS's arithmetic (AVX2, FMA): out = clamp(nearbyint(fma(a, ra, fma(b, rb, zc - (ra·za + rb·zb)))));
 // b_scalar: b has one value.
 void rt_qlinear_add_avx2(const float *a, const float *b, int b_scalar, long n, float za, float zb, float ra, float rb,
                          float zc, float lo, float hi, float *out);
