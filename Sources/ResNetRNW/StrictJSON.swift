@@ -1,3 +1,4 @@
+import ResNetIR
 // Strict RFC 8259 JSON for the .rnw header (schemas/rnw.md, "Header JSON is
 // strict"). Foundation's parsers cannot be made strict enough: JSONDecoder
 // keeps the first of two duplicate keys where Python keeps the last (two
@@ -129,45 +130,20 @@ enum StrictJSON {
         if n >= 2, b[0] == 0, b[1] != 0 { throw RNWError.headerNotUTF8(encoding: "UTF-16BE") }
         if n >= 2, b[0] != 0, b[1] == 0 { throw RNWError.headerNotUTF8(encoding: "UTF-16LE") }
 
-        var i = 0
-        while i < n {
-            let c = b[i]
-            if c < 0x80 { i += 1; continue }
-            func bad(_ length: Int, _ reason: String) -> RNWError {
-                RNWError.headerInvalidUTF8(offset: i, bytes: Array(b[i..<min(n, i + length)]), reason: reason)
-            }
-            let need: Int
-            var low: UInt8 = 0x80, high: UInt8 = 0xBF  // allowed range of the second byte
-            switch c {
-            case 0x80...0xBF: throw bad(1, "continuation byte without a lead byte")
-            case 0xC0, 0xC1: throw bad(2, "overlong encoding (of an ASCII character)")
-            case 0xC2...0xDF: need = 1
-            case 0xE0: need = 2; low = 0xA0
-            case 0xED: need = 2; high = 0x9F
-            case 0xE1...0xEF: need = 2
-            case 0xF0: need = 3; low = 0x90
-            case 0xF4: need = 3; high = 0x8F
-            case 0xF1...0xF3: need = 3
-            default: throw bad(1, "byte \(RNWText.hexByte(c)) never occurs in UTF-8 (it would encode past U+10FFFF)")
-            }
-            guard i + need < n else { throw bad(need + 1, "sequence cut short by the end of the header") }
-            let second = b[i + 1]
-            if second < 0x80 || second > 0xBF { throw bad(2, "lead byte not followed by a continuation byte") }
-            if second < low {
-                throw bad(need + 1, "overlong encoding (a shorter sequence encodes this code point)")
-            }
-            if second > high {
-                throw bad(need + 1, c == 0xED ? "UTF-16 surrogate (U+D800...U+DFFF) encoded in UTF-8"
-                                              : "code point past U+10FFFF")
-            }
-            var k = 2
-            while k <= need {
-                let x = b[i + k]
-                if x < 0x80 || x > 0xBF { throw bad(k + 1, "lead byte not followed by enough continuation bytes") }
-                k += 1
-            }
-            i += need + 1
+        guard let p = UTF8Validation.firstProblem(b) else { return }
+        let reason: String
+        switch p.kind {
+        case .strayContinuation: reason = "continuation byte without a lead byte"
+        case .overlongASCII: reason = "overlong encoding (of an ASCII character)"
+        case .invalidByte: reason = "byte \(RNWText.hexByte(p.lead)) never occurs in UTF-8 (it would encode past U+10FFFF)"
+        case .truncated: reason = "sequence cut short by the end of the header"
+        case .secondNotContinuation: reason = "lead byte not followed by a continuation byte"
+        case .overlong: reason = "overlong encoding (a shorter sequence encodes this code point)"
+        case .surrogate: reason = "UTF-16 surrogate (U+D800...U+DFFF) encoded in UTF-8"
+        case .pastMax: reason = "code point past U+10FFFF"
+        case .laterNotContinuation: reason = "lead byte not followed by enough continuation bytes"
         }
+        throw RNWError.headerInvalidUTF8(offset: p.offset, bytes: Array(b[p.offset..<min(n, p.offset + p.length)]), reason: reason)
     }
 
     // MARK: Parsing
