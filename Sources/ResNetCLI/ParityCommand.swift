@@ -147,7 +147,8 @@ public struct ParityCommand: ParsableCommand {
                  hints: inout [String]) throws -> (stats: [ParityStats], steps: [StepAgreement]) {
         var floors: [Double]? = tolerance == .auto ? try NoiseFloor.measure(exec, input: input, shape: shape, float32: actual) : nil
         // The quantization step of each output of a quantized A (1 for a float-coded integer output).
-        let grids = actual.map { QuantizedValues.grid(of: $0.name, in: exec.model) }
+        let quantized = QuantizedValues(exec.model)
+        let grids = actual.map { quantized.grid(of: $0.name) }
         let stepSizes: [Double?] = grids.map { grid in
             switch grid {
             case let .dequantized(step)?: return step
@@ -237,11 +238,12 @@ public struct ParityCommand: ParsableCommand {
                 let (x, shape) = try inputs.load(for: modelA, budget: options.memoryBudget)
                 let execB = Executor(model: modelB, options: options)
                 // A quantized output (float-coded integers) is compared as real values, each side on its own grid.
+                let (qa, qb) = (QuantizedValues(modelA), QuantizedValues(modelB))
                 let ya = try execA.run(x, shape: shape).map { o in
-                    ExecOutput(name: o.name, shape: o.shape, values: QuantizedValues.real(o.values, on: QuantizedValues.grid(of: o.name, in: modelA)))
+                    ExecOutput(name: o.name, shape: o.shape, values: QuantizedValues.real(o.values, on: qa.grid(of: o.name)))
                 }
                 let yb = try execB.run(x, shape: shape).map { o in
-                    ExecOutput(name: o.name, shape: o.shape, values: QuantizedValues.real(o.values, on: QuantizedValues.grid(of: o.name, in: modelB)))
+                    ExecOutput(name: o.name, shape: o.shape, values: QuantizedValues.real(o.values, on: qb.grid(of: o.name)))
                 }
                 let (stats, steps) = try compare(execA, input: x, shape: shape, actual: ya, expected: yb.map { ($0.name, $0.shape, $0.values) },
                                                  hints: &hints)
@@ -277,11 +279,12 @@ public struct ParityCommand: ParsableCommand {
         let sa = try Stepper(plan: try ea.plan(inputShape: shape), input: x)
         let sb = try Stepper(plan: try eb.plan(inputShape: shape), input: x)
         var stats: [ParityStats] = [], drift: [BlockDrift] = []
+        let (qa, qb) = (QuantizedValues(ma), QuantizedValues(mb))
         for (ba, bb) in zip(blocksA, blocksB) {
             // In a QDQ model the block's float output is quantized right after (the ReLU folded into the Q):
             // compare that quantized value, dequantized.
-            let outA = QuantizedValues.observable(ba.outputValue, in: ma), outB = QuantizedValues.observable(bb.outputValue, in: mb)
-            let gridA = QuantizedValues.grid(of: outA, in: ma), gridB = QuantizedValues.grid(of: outB, in: mb)
+            let outA = qa.observable(ba.outputValue), outB = qb.observable(bb.outputValue)
+            let gridA = qa.grid(of: outA), gridB = qb.grid(of: outB)
             let pair: ([Int], [Float], [Float])? = sa.advance(to: outA) { shapeA, va in
                 sb.advance(to: outB) { _, vb in
                     (shapeA, QuantizedValues.real(Array(va), on: gridA), QuantizedValues.real(Array(vb), on: gridB))

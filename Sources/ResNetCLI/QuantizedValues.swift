@@ -4,7 +4,7 @@ import ResNetIR
 /// `parity --atol-steps` (how many quantization steps an output is off by) and
 /// `parity --per-block` (a block output that is a quantized tensor is dequantized
 /// before it is compared with the float model's).
-enum QuantizedValues {
+struct QuantizedValues {
     /// How a value relates to its quantization.
     enum Grid: Equatable {
         /// A float value that is a multiple of `step` (a DequantizeLinear output, or one passed through layout ops).
@@ -23,30 +23,40 @@ enum QuantizedValues {
         "QLinearConcat": (0, 1), "QGemm": (7, 8),
     ]
 
+    let graph: Graph
+    /// The shared graph index (producers, consumers) and the initializers by name, built once per model.
+    let index: GraphIndex
+    let initializers: [String: Tensor]
+
+    init(_ model: Model) {
+        graph = model.graph
+        index = GraphIndex(model.graph)
+        initializers = Dictionary(model.graph.initializers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// A one-element initializer's value, nil otherwise.
+    func scalar(_ name: String?, integer: Bool) -> Double? {
+        guard let name, !name.isEmpty, let t = initializers[name], t.elementCount == 1 else { return nil }
+        if integer { return t.integerValues?.first.map(Double.init) }
+        return t.floatValues?.first.map(Double.init)
+    }
+
     /// The grid of `value`, if a per-tensor quantization defines one; nil for plain float values.
-    static func grid(of value: String, in model: Model) -> Grid? {
-        let g = model.graph
-        let producers = Dictionary(g.nodes.enumerated().flatMap { i, n in n.outputs.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
-        let initializers = Dictionary(g.initializers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        func scalar(_ name: String?, integer: Bool) -> Double? {
-            guard let name, !name.isEmpty, let t = initializers[name], t.elementCount == 1 else { return nil }
-            if integer { return t.integerValues?.first.map(Double.init) }
-            return t.floatValues?.first.map(Double.init)
-        }
+    func grid(of value: String) -> Grid? {
         var current = value
         // Bounded by the node count: each step moves to an earlier producer.
-        for _ in 0...g.nodes.count {
-            guard let i = producers[current] else { return nil }
-            let n = g.nodes[i]
+        for _ in 0...graph.nodes.count {
+            guard let i = index.producer[current] else { return nil }
+            let n = graph.nodes[i]
             if n.opType == "DequantizeLinear" {
                 return scalar(n.inputs.count > 1 ? n.inputs[1] : nil, integer: false).map { .dequantized(step: $0) }
             }
-            if let (s, z) = outputQuantization[n.opType] {
+            if let (s, z) = Self.outputQuantization[n.opType] {
                 guard let scale = scalar(s < n.inputs.count ? n.inputs[s] : nil, integer: false) else { return nil }
                 let zp = z < n.inputs.count && !n.inputs[z].isEmpty ? scalar(n.inputs[z], integer: true) : 0
                 return zp.map { .quantized(scale: scale, zeroPoint: $0) }
             }
-            guard passThrough.contains(n.opType), let input = n.inputs.first, !input.isEmpty else { return nil }
+            guard Self.passThrough.contains(n.opType), let input = n.inputs.first, !input.isEmpty else { return nil }
             current = input
         }
         return nil
@@ -54,9 +64,9 @@ enum QuantizedValues {
 
     /// `value`, or the output of the one QuantizeLinear that consumes it (where a QDQ model's
     /// float value is quantized, and where a plan that runs the group on integers has it).
-    static func observable(_ value: String, in model: Model) -> String {
-        let consumers = model.graph.nodes.filter { $0.inputs.contains(value) }
-        guard consumers.count == 1, consumers[0].opType == "QuantizeLinear", let out = consumers[0].outputs.first, !out.isEmpty else { return value }
+    func observable(_ value: String) -> String {
+        guard let c = index.consumers[value], c.count == 1, graph.nodes[c[0]].opType == "QuantizeLinear",
+              let out = graph.nodes[c[0]].outputs.first, !out.isEmpty else { return value }
         return out
     }
 
