@@ -71,7 +71,8 @@ let package = Package(
         .target(name: "ResNetCheck", dependencies: ["ResNetIR", "ResNetShapes"], swiftSettings: optimizedInDebug),
         // Executor kernels: portable scalar twins (and ops that need no SIMD), then the SIMD ones.
         .target(name: "CCPU"),
-        .target(name: "ResNetKernelsReference", dependencies: ["CCPU"], swiftSettings: optimizedInDebug),
+        .target(name: "CParallel", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "ResNetKernelsReference", dependencies: ["CCPU", "CParallel"], swiftSettings: optimizedInDebug),
         .target(name: "ResNetKernels", dependencies: ["ResNetKernelsReference"], swiftSettings: simdKernelSettings),
         .target(name: "ResNetKernelsAVX512", dependencies: ["ResNetKernelsReference"], swiftSettings: avx512KernelSettings),
         // Integer (int8) GEMM tiles (issue 13): C, because Swift cannot ask for vpdpbusd; each
