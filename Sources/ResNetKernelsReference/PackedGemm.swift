@@ -253,6 +253,18 @@ public struct ConvPatchesB: PackedBSource {
                     copy(lo - ox, from: nil)
                     if g.strideW == 1 {
                         copy(hi - lo, from: line + lo + shift)
+                    } else if g.strideW == 2 {
+                        // The stem and the downsampling convs: a constant stride the compiler
+                        // turns into whole-vector loads and shuffles (runs of one panel at a time).
+                        var q = 0
+                        let first = line + lo * 2 + shift, count = hi - lo
+                        while q < count {
+                            let run = min(count - q, nr - lane), dst = panel + lane, src = first + 2 * q
+                            for r in 0..<run { dst[r] = src[2 * r] }
+                            q += run
+                            lane += run
+                            if lane == nr { lane = 0; panel += panelStride }
+                        }
                     } else {
                         let first = line + lo * g.strideW + shift, sw = g.strideW
                         emit(hi - lo) { first[$0 * sw] }
