@@ -33,8 +33,9 @@ public struct InputOptions: ParsableArguments {
     @Flag(help: "Compute the graph as written: no plan-time rewrite that changes rounding (BatchNormalization is otherwise folded into the Conv before it on SIMD kernels).")
     public var exact = false
 
-    @Flag(help: "Run 3x3 stride-1 convolutions as Winograd F(2x2, 3x3) on the SIMD kernels (fewer multiply-adds, slightly different rounding; measured slower than the default path so far).")
-    public var winograd = false
+    @Flag(inversion: .prefixedNo,
+          help: "Run 3x3 stride-1 convolutions with outputs of 13x13 and more as Winograd F(4x4, 3x3) (4x fewer multiply-adds; rounding differs from the direct sum by about as much as float32's own). Default: on with the SIMD kernels, off with --exact or the reference kernels.")
+    public var winograd: Bool?
 
     @Option(help: ArgumentHelp("Most bytes the input and each model's plan may allocate: a number of bytes, or with K, M, G or T (binary: 512M, 2G). Default: half the physical memory.",
                                valueName: "bytes"))
@@ -49,7 +50,7 @@ public struct InputOptions: ParsableArguments {
             throw ValidationError("--input '\(input)' has no known extension (expected .pb or .npy)")
         }
         if let maxMemory, maxMemory.bytes < 1 { throw ValidationError("--max-memory must be at least 1 byte") }
-        if winograd && (exact || referenceKernels || kernels == .reference) {
+        if winograd == true && (exact || referenceKernels || kernels == .reference) {
             throw ValidationError("--winograd runs on the SIMD kernels and changes rounding: not with --exact or the reference kernels")
         }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be from 1 to 256 (got \(threads))") }
@@ -62,7 +63,7 @@ public struct InputOptions: ParsableArguments {
     var execOptions: ExecOptions {
         var o = ExecOptions(referenceKernels: referenceKernels, kernels: kernels, threads: threads, memoryBudget: memoryBudget)
         o.exact = exact
-        o.winograd = winograd
+        o.winograd = winograd ?? true
         return o
     }
 

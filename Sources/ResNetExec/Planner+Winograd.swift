@@ -3,60 +3,126 @@ import ResNetKernels
 import ResNetKernelsAVX512
 import ResNetKernelsReference
 
-/// 3x3 stride-1 convolutions as Winograd F(2x2, 3x3) on the SIMD kernel sets (issue 11).
+/// 3x3 stride-1 convolutions as Winograd on the SIMD kernel sets (issue 11).
 extension Planner {
-    /// Tiles below which the 16 GEMMs are too narrow to pay for the transforms
-    /// (7x7 outputs: 16 tiles, one half-empty 32-column panel).
-    static var winogradMinimumTiles: Int { 32 }
+    /// Tiles per image below which the conv stays direct. 7x7 outputs make 4 F(4x4) tiles:
+    /// the GEMMs would be 4 columns wide, and U (36 x Cout x Cin floats: 37.7 MB for a
+    /// 512-channel conv, 4x the weights) would stream from memory for 4 columns of work.
+    static var winogradMinimumTiles: Int { 16 }
+
+    /// F(4x4, 3x3) (4x fewer multiply-adds) for outputs up to 28x28 columns wide; F(2x2, 3x3)
+    /// (2.25x fewer) above. Why: errors made early pass through every later layer. Measured
+    /// on torchvision's resnet50 against onnxruntime's stored output, max abs error of the
+    /// logits: direct 5.7e-5; F(4x4) on the 28x28 and 14x14 convs 8.0e-5; F(4x4) on the
+    /// 56x56 convs alone 1.6e-4, over the 1e-4 that `parity` holds by default.
+    static func winogradTile(_ g: ConvGeometry) -> WinogradTile { g.outW > 28 ? .f2x2 : .f4x4 }
 
     /// Plans `node` as Winograd when it applies; false leaves it to the direct path.
-    /// x [N, C, H, W], weights [M, C, 3, 3] (group 1), y [N, M, Ho, Wo].
+    /// x [N, C, H, W], weights [M, C, 3, 3] (group 1), y [N, M, Ho, Wo]. The batch's tiles
+    /// are the columns of one GEMM per tile position (N x T wide), so batch 8 runs wider GEMMs.
     func convWinograd(_ node: Node, x: Int, xs: [Int], w: FloatConstant, bias: FloatConstant?, g: ConvGeometry, m: Int,
                       y: Int, relu: Bool, shortcut: Int?) throws -> Bool {
-        let (tr, tc) = Winograd.tiles(g)
+        let tile = Self.winogradTile(g), positions = tile.positions
+        let (tr, tc) = tile.tiles(g)
         let tiles = tr * tc, c = g.channels, n = xs[0]
         guard simd, winograd, !exact, Winograd.applies(g), xs[1] == c, tiles >= Self.winogradMinimumTiles else { return false }
-        let mr = kernels.tileRows
-        guard let perXi = PackedA.floatCount(m: m, k: c, mr: mr) else { return false }
-        let (packedFloats, o1) = perXi.multipliedReportingOverflow(by: 16)
-        let (uFloats, o2) = (16 * m).multipliedReportingOverflow(by: c)
-        guard !o1, !o2 else { return false }
-        try chargeConstant(elements: packedFloats + uFloats, elementSize: 4, what: "Winograd weights of '\(node.name)'")
-        // U [16][M, C] at plan time, then packed per xi for the kernel set's tile.
-        var u = [Float](repeating: 0, count: uFloats)
-        w.withValues { (wf: UnsafeBufferPointer<T>) in
-            u.withUnsafeMutableBufferPointer { Winograd.transformWeights(asF32(base(wf)), m: m, c: c, into: $0.baseAddress!) }
-        }
-        let packed = u.withUnsafeBufferPointer { up in
-            (0..<16).map { xi in PackedA(a: up.baseAddress! + xi * m * c, lda: c, m: m, k: c, mr: mr) }
-        }
-        // V [16][C, T] and M [16][M, T] for one image: plan tensors, so the budget and the buffer reuse see them.
-        let v = newTensor([16 * c * tiles]), mt = newTensor([16 * m * tiles])
+        // Blocks of whole tile rows (of the batch's N x tr rows), one thread each: a block's
+        // transformed input and output (positions x (C + M) floats per tile) stay in L2
+        // between the transform and the GEMMs. About 512 KB of them, at least 48 tiles (GEMM
+        // width), and at least one block per thread.
         let threads = packedWorkspace.threads, kernels = self.kernels
-        let perThread = (0..<threads).map { _ in PackedGemmWorkspace(threads: 1, nr: kernels.tileColumns) }
-        let macs = n &* m &* g.outH &* g.outW &* c &* 9  // the direct convolution's, so GFLOP/s is effective (Winograd does 16/36 of them per 2x2 tile)
+        let totalRows = n &* tr
+        let perTile = positions &* (c &+ m) &* 4
+        let targetTiles = min(max(512 * 1024 / max(perTile, 1), 48), 256)
+        let blockRows = max(1, min((targetTiles + tc / 2) / tc, (totalRows + threads - 1) / threads))
+        let blockTiles = blockRows &* tc
+        let blocks = (totalRows + blockRows - 1) / blockRows
+        let ld = blockTiles + 16  // columns of V and M: a block's tiles, then 16 spare for the lane groups' overrun
+        let (vFloats, o1) = (positions * c).multipliedReportingOverflow(by: ld)
+        let (mFloats, o2) = (positions * m).multipliedReportingOverflow(by: ld)
+        let (vAll, o3) = vFloats.multipliedReportingOverflow(by: threads)
+        let (mAll, o4) = mFloats.multipliedReportingOverflow(by: threads)
+        let (scratchAll, o5) = tile.scratchFloats(g).multipliedReportingOverflow(by: threads)
+        guard !o1, !o2, !o3, !o4, !o5 else {
+            throw ExecError.overBudget(what: "Winograd buffers of '\(node.name)'", bytes: nil, budget: budget.bytes)
+        }
+        for (floats, what) in [(vAll, "transformed input"), (mAll, "transformed output"), (scratchAll, "scratch")] {
+            try budget.check(elements: floats, what: "Winograd \(what) of '\(node.name)'")
+        }
+        // Narrow GEMMs (the last tile-column panel mostly padding) run transposed, as in conv().
+        let cols = kernels.tileColumns
+        let narrow = m >= cols && blockTiles * 5 < (blockTiles + cols - 1) / cols * cols * 4
+        let panelRows = narrow ? cols : kernels.tileRows
+        guard let perXi = PackedA.floatCount(m: m, k: c, mr: panelRows) else { return false }
+        let (packedFloats, o6) = perXi.multipliedReportingOverflow(by: positions)
+        let (uFloats, o7) = (positions * m).multipliedReportingOverflow(by: c)
+        guard !o6, !o7 else { return false }
+        try chargeConstant(elements: packedFloats, elementSize: 4, what: "Winograd weights of '\(node.name)'")
+        try budget.check(elements: uFloats, what: "Winograd weights of '\(node.name)' before packing")
+        // U [positions][M, C] at plan time (float64 arithmetic), then packed per position for the kernel set's tile.
+        let packed: [PackedA] = w.withValues { (wf: UnsafeBufferPointer<T>) in
+            let u = UnsafeMutablePointer<Float>.allocate(capacity: uFloats)
+            defer { u.deallocate() }
+            tile.transformWeights(asF32(base(wf)), m: m, c: c, into: u)
+            return (0..<positions).map { xi in PackedA(a: u + xi * m * c, lda: c, m: m, k: c, mr: panelRows) }
+        }
+        let v = newTensor([vAll]), mt = newTensor([mAll]), scratch = newTensor([scratchAll])
+        let perThread = (0..<threads).map { _ in PackedGemmWorkspace(threads: 1, nr: cols) }
+        if narrow {
+            guard let floats = PackedGemmWorkspace.transposedFloats(m: m, n: blockTiles) else {
+                throw ExecError.overBudget(what: "transposed output of '\(node.name)'", bytes: nil, budget: budget.bytes)
+            }
+            try chargeConstant(elements: floats, elementSize: 4 * threads, what: "Winograd transposed outputs of '\(node.name)'")
+            for workspace in perThread { workspace.reserveTransposed(floats: floats) }
+        }
+        let inputPlane = c * g.height * g.width, outputPlane = m * g.outH * g.outW, perThreadScratch = tile.scratchFloats(g)
+        let macs = n &* m &* g.outH &* g.outW &* c &* 9  // the direct convolution's, so GFLOP/s is effective (Winograd does 1/4 or 1/2.25 of them)
         emit(node, macs: macs) { p in
             withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
-                let vp = p.f32(v), mp = p.f32(mt)
                 let b = biasPointer.map { UnsafePointer(asF32($0)) }
-                for img in 0..<n {
-                    let image = UnsafePointer(p.f32(x) + img * c * g.height * g.width)
-                    let out = p.f32(y) + img * m * g.outH * g.outW
-                    let r: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0) + img * m * g.outH * g.outW) }
-                    DispatchFor.concurrent(threads) { t in
-                        Winograd.transformInput(image, g, channels: (c * t / threads)..<(c * (t + 1) / threads), into: vp)
-                    }
-                    // The 16 GEMMs are independent: each thread takes every threads-th one, single-threaded.
-                    DispatchFor.concurrent(threads) { t in
-                        for xi in stride(from: t, to: 16, by: threads) {
-                            let bx = UnsafePointer(vp + xi * c * tiles), cx = mp + xi * m * tiles
-                            PackedKernels.sgemm(kernels, n: tiles, a: packed[xi], b: MatrixB(b: bx, ldb: tiles), c: cx, ldc: tiles,
-                                                workspace: perThread[t])
+                let xp = UnsafePointer(p.f32(x)), yp = p.f32(y)
+                let rp: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0)) }
+                DispatchFor.concurrent(min(threads, blocks)) { t in
+                    let vp = p.f32(v) + t * vFloats, mp = p.f32(mt) + t * mFloats, sp = p.f32(scratch) + t * perThreadScratch
+                    for block in stride(from: t, to: blocks, by: threads) {
+                        let r0 = block * blockRows, r1 = min(totalRows, r0 + blockRows), columns = (r1 - r0) * tc
+                        // The block's rows, image by image: (image, its tile rows, first column in V and M).
+                        var segments: [(img: Int, rows: Range<Int>, base: Int)] = []
+                        var r = r0
+                        while r < r1 {
+                            let img = r / tr, end = min(r1, (img + 1) * tr)
+                            segments.append((img, (r - img * tr)..<(end - img * tr), (r - r0) * tc))
+                            r = end
                         }
-                    }
-                    DispatchFor.concurrent(threads) { t in
-                        Winograd.transformOutput(UnsafePointer(mp), g, outputs: (m * t / threads)..<(m * (t + 1) / threads), m: m,
-                                                 bias: b, residual: r, relu: relu, into: out)
+                        for s in segments {
+                            let image = xp + s.img * inputPlane
+                            switch kernels {
+                            case .avx512:
+                                WinogradAVX512.transformInput(tile, image, g, channels: 0..<c, tileRows: s.rows, v: vp, ldv: ld, tileBase: s.base, scratch: sp)
+                            case .avx2, .reference:
+                                WinogradAVX2.transformInput(tile, image, g, channels: 0..<c, tileRows: s.rows, v: vp, ldv: ld, tileBase: s.base, scratch: sp)
+                            }
+                        }
+                        for xi in 0..<positions {
+                            let bx = MatrixB(b: UnsafePointer(vp + xi * c * ld), ldb: ld), cx = mp + xi * m * ld
+                            if narrow {
+                                PackedKernels.sgemmNarrow(kernels, n: columns, weights: packed[xi], b: bx, c: cx, ldc: ld, bias: nil,
+                                                          residual: nil, epilogue: GemmEpilogue(), workspace: perThread[t])
+                            } else {
+                                PackedKernels.sgemm(kernels, n: columns, a: packed[xi], b: bx, c: cx, ldc: ld, workspace: perThread[t])
+                            }
+                        }
+                        for s in segments {
+                            let out = yp + s.img * outputPlane, res = rp.map { $0 + s.img * outputPlane }
+                            switch kernels {
+                            case .avx512:
+                                WinogradAVX512.transformOutput(tile, UnsafePointer(mp), g, outputs: 0..<m, tileRows: s.rows, m: m, ldm: ld,
+                                                               tileBase: s.base, bias: b, residual: res, relu: relu, into: out, scratch: sp)
+                            case .avx2, .reference:
+                                WinogradAVX2.transformOutput(tile, UnsafePointer(mp), g, outputs: 0..<m, tileRows: s.rows, m: m, ldm: ld,
+                                                             tileBase: s.base, bias: b, residual: res, relu: relu, into: out, scratch: sp)
+                            }
+                        }
                     }
                 }
             }

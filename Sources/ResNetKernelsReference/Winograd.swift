@@ -1,129 +1,278 @@
-/// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (issue 11): each 2x2 output
-/// tile comes from a 4x4 input tile with 16 multiplies per (output, input) channel
-/// pair instead of 36, i.e. 2.25x fewer multiply-adds, as 16 GEMMs
-/// M_xi[Cout, T] = U_xi[Cout, Cin] · V_xi[Cin, T] over the T tiles (xi = 4x4 position).
-/// Transforms (Lavin & Gray 2016):
-///   U = G g G^T,  V = B^T d B,  Y = A^T M A, with
-///   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
-///   A^T = [1 1 1 0; 0 1 -1 -1].
-/// Its rounding differs from the direct sum's by a few float32 ulps of the
-/// transformed values; `--exact` turns it off, and the parity suites run both.
-public enum Winograd {
-    /// Output tiles of one image: ceil(Ho / 2) x ceil(Wo / 2).
-    @inlinable public static func tiles(_ g: ConvGeometry) -> (rows: Int, cols: Int) { ((g.outH + 1) / 2, (g.outW + 1) / 2) }
+/// Winograd convolution for 3x3 stride-1 convolutions (issue 11), F(2x2, 3x3) and
+/// F(4x4, 3x3): each s x s output tile (s = `Shape.step`) comes from an (s+2) x (s+2)
+/// input tile with (s+2)² multiplies per (output, input) channel pair instead of 9s²
+/// (2.25x fewer for F(2x2), 4x for F(4x4)), as (s+2)² GEMMs
+/// M_xi[Cout, T] = U_xi[Cout, Cin] · V_xi[Cin, T] over the T tiles (xi = tile position).
+/// U = G g Gᵀ, V = Bᵀ d B, Y = Aᵀ M A (Lavin & Gray 2016); the matrices are in each
+/// shape's type. Bᵀ and Aᵀ are small integers; G's fractions are applied to the
+/// weights in float64 at plan time. The result differs from the direct sum by float32
+/// rounding of the transformed values, more for F(4x4) (points ±2: its Aᵀ has 8s);
+/// `--exact` turns Winograd off, and the parity suites run both.
+///
+/// The transforms run on `lanes` consecutive tiles of one tile row at once (SIMD16 on
+/// the AVX-512 set, SIMD8 on AVX2, Float for the scalar twin the tests compare against):
+/// the same expressions in the same order, so every instantiation rounds identically.
+public protocol WinogradShape {
+    /// Output tile side s; the input tile side is s + 2.
+    static var step: Int { get }
+    /// Bᵀ z: reads z[0], z[zs], ... (s+2 values), writes o[0], o[os], ... (s+2 values).
+    static func input<L: WinogradLanes>(_ z: UnsafePointer<L>, _ zs: Int, _ o: UnsafeMutablePointer<L>, _ os: Int)
+    /// Aᵀ m: s+2 values in, s out.
+    static func output<L: WinogradLanes>(_ m: UnsafePointer<L>, _ ms: Int, _ o: UnsafeMutablePointer<L>, _ os: Int)
+    /// G g for three weights (a, b, d): s+2 values.
+    static func weights(_ a: Double, _ b: Double, _ d: Double, _ o: UnsafeMutablePointer<Double>, _ os: Int)
+}
 
-    /// Whether a conv can run as F(2x2, 3x3): 3x3, stride 1, dilation 1.
+/// F(2x2, 3x3), points 0, ±1, ∞:
+///   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], Aᵀ = [1 1 1 0; 0 1 -1 -1].
+public enum WinogradF2x2: WinogradShape {
+    @inlinable public static var step: Int { 2 }
+    @inlinable @inline(__always)
+    public static func input<L: WinogradLanes>(_ z: UnsafePointer<L>, _ zs: Int, _ o: UnsafeMutablePointer<L>, _ os: Int) {
+        let z0 = z[0], z1 = z[zs], z2 = z[2 * zs], z3 = z[3 * zs]
+        o[0] = z0 - z2; o[os] = z1 + z2; o[2 * os] = z2 - z1; o[3 * os] = z1 - z3
+    }
+    @inlinable @inline(__always)
+    public static func output<L: WinogradLanes>(_ m: UnsafePointer<L>, _ ms: Int, _ o: UnsafeMutablePointer<L>, _ os: Int) {
+        let m0 = m[0], m1 = m[ms], m2 = m[2 * ms], m3 = m[3 * ms]
+        o[0] = m0 + m1 + m2; o[os] = m1 - m2 - m3
+    }
+    @inlinable @inline(__always)
+    public static func weights(_ a: Double, _ b: Double, _ d: Double, _ o: UnsafeMutablePointer<Double>, _ os: Int) {
+        o[0] = a; o[os] = (a + b + d) / 2; o[2 * os] = (a - b + d) / 2; o[3 * os] = d
+    }
+}
+
+/// F(4x4, 3x3), points 0, ±1, ±2, ∞:
+///   Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+///   G  = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+///   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+public enum WinogradF4x4: WinogradShape {
+    @inlinable public static var step: Int { 4 }
+    @inlinable @inline(__always)
+    public static func input<L: WinogradLanes>(_ z: UnsafePointer<L>, _ zs: Int, _ o: UnsafeMutablePointer<L>, _ os: Int) {
+        let z0 = z[0], z1 = z[zs], z2 = z[2 * zs], z3 = z[3 * zs], z4 = z[4 * zs], z5 = z[5 * zs]
+        o[0] = z0 * 4 - z2 * 5 + z4
+        o[os] = (z3 + z4) - (z1 + z2) * 4
+        o[2 * os] = (z4 - z3) + (z1 - z2) * 4
+        o[3 * os] = (z4 - z2) + (z3 - z1) * 2
+        o[4 * os] = (z4 - z2) - (z3 - z1) * 2
+        o[5 * os] = z1 * 4 - z3 * 5 + z5
+    }
+    @inlinable @inline(__always)
+    public static func output<L: WinogradLanes>(_ m: UnsafePointer<L>, _ ms: Int, _ o: UnsafeMutablePointer<L>, _ os: Int) {
+        let m0 = m[0], m1 = m[ms], m2 = m[2 * ms], m3 = m[3 * ms], m4 = m[4 * ms], m5 = m[5 * ms]
+        let a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4
+        o[0] = m0 + a + c; o[os] = b + d * 2; o[2 * os] = a + c * 4; o[3 * os] = b + d * 8 + m5
+    }
+    @inlinable @inline(__always)
+    public static func weights(_ a: Double, _ b: Double, _ d: Double, _ o: UnsafeMutablePointer<Double>, _ os: Int) {
+        o[0] = a / 4; o[os] = -(a + b + d) / 6; o[2 * os] = -(a - b + d) / 6
+        o[3 * os] = a / 24 + b / 12 + d / 6; o[4 * os] = a / 24 - b / 12 + d / 6; o[5 * os] = d
+    }
+}
+
+public enum Winograd {
+    /// Output tiles of one image: ceil(Ho / s) x ceil(Wo / s).
+    @inlinable public static func tiles<S: WinogradShape>(_: S.Type, _ g: ConvGeometry) -> (rows: Int, cols: Int) {
+        ((g.outH + S.step - 1) / S.step, (g.outW + S.step - 1) / S.step)
+    }
+
+    /// Whether a conv can run as Winograd: 3x3, stride 1, dilation 1.
     @inlinable public static func applies(_ g: ConvGeometry) -> Bool {
         g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1
     }
 
-    /// Weights w [M, C, 3, 3] -> U [16][M, C] (xi-major: U_xi at u + xi * M * C).
-    public static func transformWeights(_ w: UnsafePointer<Float>, m: Int, c: Int, into u: UnsafeMutablePointer<Float>) {
-        let plane = m * c
-        for oc in 0..<m {
-            for ic in 0..<c {
-                let g = w + (oc * c + ic) * 9
-                // G g (4 x 3), then (G g) G^T (4 x 4): each row (a, b, d) -> (a, (a+b+d)/2, (a-b+d)/2, d).
-                var t = SIMD16<Float>()
-                for j in 0..<3 {
-                    let a = g[j], b = g[3 + j], d = g[6 + j]
-                    t[j] = a; t[4 + j] = (a + b + d) * 0.5; t[8 + j] = (a - b + d) * 0.5; t[12 + j] = d
-                }
-                for i in 0..<4 {
-                    let a = t[i * 4], b = t[i * 4 + 1], d = t[i * 4 + 2]
-                    let base = u + oc * c + ic
-                    base[(i * 4) * plane] = a
-                    base[(i * 4 + 1) * plane] = (a + b + d) * 0.5
-                    base[(i * 4 + 2) * plane] = (a - b + d) * 0.5
-                    base[(i * 4 + 3) * plane] = d
+    /// Tile columns rounded up to the widest lane count (16), plus one: the lanes a phase row holds.
+    @inlinable static func phaseLength<S: WinogradShape>(_: S.Type, _ g: ConvGeometry) -> Int { (tiles(S.self, g).cols + 15) / 16 * 16 + 1 }
+    /// Phase rows lie this far apart (a 16-lane load from lane phaseLength - 16 stays inside).
+    @inlinable static func phaseStride<S: WinogradShape>(_: S.Type, _ g: ConvGeometry) -> Int { phaseLength(S.self, g) + 15 }
+
+    /// Floats of per-thread scratch `transformInput` and `transformOutput` need.
+    @inlinable public static func scratchFloats<S: WinogradShape>(_: S.Type, _ g: ConvGeometry) -> Int {
+        max((S.step * tiles(S.self, g).rows + 2) * S.step * phaseStride(S.self, g), 4 * 16)
+    }
+
+    /// Weights w [M, C, 3, 3] -> U [(s+2)²][M, C] (xi-major: U_xi at u + xi * M * C), in float64.
+    public static func transformWeights<S: WinogradShape>(_: S.Type, _ w: UnsafePointer<Float>, m: Int, c: Int, into u: UnsafeMutablePointer<Float>) {
+        let plane = m * c, span = S.step + 2
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * 6 * 6) { buffer in
+            let gg = buffer.baseAddress!, row = gg + 18  // G g: span x 3, row-major; then one row of (G g) Gᵀ
+            for oc in 0..<m {
+                for ic in 0..<c {
+                    let g = w + (oc * c + ic) * 9
+                    for j in 0..<3 { S.weights(Double(g[j]), Double(g[3 + j]), Double(g[6 + j]), gg + j, 3) }
+                    // (G g) Gᵀ row by row; element (i, j) is U_(span i + j).
+                    for i in 0..<span {
+                        S.weights(gg[3 * i], gg[3 * i + 1], gg[3 * i + 2], row, 1)
+                        for j in 0..<span { u[(i * span + j) * plane + oc * c + ic] = Float(row[j]) }
+                    }
                 }
             }
         }
     }
 
-    /// Input x [C, H, W] channels `channels` -> V [16][C, T] (V_xi at v + xi * C * T), zeros where the
-    /// 4x4 tile reads padding. Scalars in named locals (registers); interior tiles read without checks.
+    /// Input x [C, H, W], channels `channels`, tile rows `tileRows` -> V [(s+2)²][C, ldv]: tile
+    /// (ty, tx) at column `tileBase + (ty - tileRows.lowerBound) * tilesWide + tx`, zeros where
+    /// a tile reads padding.
+    /// `ldv` >= tileBase + T + 16: a lane group may run past its tile row into the next
+    /// one's columns (written again, correctly, when that row comes) or into the 16
+    /// spare columns after the last. `scratch` holds `scratchFloats`: each input row
+    /// split into s column phases (phase j, lane k = x[s k + j - padLeft]; the tile's
+    /// columns s and s + 1 are phases 0 and 1 at lane k + 1), so a tile group's values
+    /// load as contiguous vectors.
     @inlinable
-    public static func transformInput(_ x: UnsafePointer<Float>, _ g: ConvGeometry, channels: Range<Int>, into v: UnsafeMutablePointer<Float>) {
-        let (tr, tc) = tiles(g)
-        let count = tr * tc, plane = g.channels * count
-        // One 4-wide row of B^T d: (d0 - d2, d1 + d2, d2 - d1, d1 - d3) over rows, applied per column.
-        for ch in channels {
-            let src = x + ch * g.height * g.width
-            for ty in 0..<tr {
-                let y0 = 2 * ty - g.padTop
-                let rowsInside = y0 >= 0 && y0 + 3 < g.height
-                for tx in 0..<tc {
-                    let x0 = 2 * tx - g.padLeft
-                    @inline(__always) func at(_ i: Int, _ j: Int) -> Float {
-                        let yy = y0 + i, xx = x0 + j
-                        return yy >= 0 && yy < g.height && xx >= 0 && xx < g.width ? src[yy * g.width + xx] : 0
+    public static func transformInput<S: WinogradShape, L: WinogradLanes>(_: S.Type, _: L.Type, _ x: UnsafePointer<Float>, _ g: ConvGeometry,
+                                                                         channels: Range<Int>, tileRows: Range<Int>, v: UnsafeMutablePointer<Float>,
+                                                                         ldv: Int, tileBase: Int, scratch: UnsafeMutablePointer<Float>) {
+        let tc = tiles(S.self, g).cols
+        let step = S.step, span = step + 2, ty0 = tileRows.lowerBound
+        // Input rows step * ty0 - padTop ..< that + rows: what these tile rows read.
+        let kLength = phaseLength(S.self, g), kStride = phaseStride(S.self, g), rows = step * tileRows.count + 2
+        let xiStride = g.channels * ldv
+        withUnsafeTemporaryAllocation(of: L.self, capacity: 3 * 36) { buffer in
+            let d = buffer.baseAddress!, t = d + 36, o = d + 72  // span x span each
+            for ch in channels {
+                let src = x + ch * g.height * g.width
+                for r in 0..<rows {
+                    let iy = step * ty0 + r - g.padTop
+                    for j in 0..<step {
+                        let dst = scratch + (r * step + j) * kStride
+                        guard iy >= 0 && iy < g.height else { dst.update(repeating: 0, count: kLength); continue }
+                        // Phase j, lane k reads column s k + j - padLeft: inside the row for k in kLo..<kHi.
+                        let line = src + iy * g.width, offset = j - g.padLeft
+                        // Wrapping arithmetic: every index here is below the plane's size, and
+                        // without overflow checks the stride-s copy vectorizes.
+                        var kLo = 0, kHi = kLength
+                        while kLo < kHi && step &* kLo &+ offset < 0 { kLo &+= 1 }
+                        while kHi > kLo && step &* (kHi &- 1) &+ offset >= g.width { kHi &-= 1 }
+                        dst.update(repeating: 0, count: kLo)
+                        let first = line + (step &* kLo &+ offset)
+                        for k in 0..<(kHi &- kLo) { dst[kLo &+ k] = first[step &* k] }
+                        (dst + kHi).update(repeating: 0, count: kLength - kHi)
                     }
-                    var r0 = SIMD4<Float>(), r1 = SIMD4<Float>(), r2 = SIMD4<Float>(), r3 = SIMD4<Float>()
-                    if rowsInside && x0 >= 0 && x0 + 3 < g.width {
-                        let p = src + y0 * g.width + x0
-                        r0 = SIMD4(p[0], p[1], p[2], p[3])
-                        r1 = SIMD4(p[g.width], p[g.width + 1], p[g.width + 2], p[g.width + 3])
-                        r2 = SIMD4(p[2 * g.width], p[2 * g.width + 1], p[2 * g.width + 2], p[2 * g.width + 3])
-                        r3 = SIMD4(p[3 * g.width], p[3 * g.width + 1], p[3 * g.width + 2], p[3 * g.width + 3])
-                    } else {
-                        r0 = SIMD4(at(0, 0), at(0, 1), at(0, 2), at(0, 3))
-                        r1 = SIMD4(at(1, 0), at(1, 1), at(1, 2), at(1, 3))
-                        r2 = SIMD4(at(2, 0), at(2, 1), at(2, 2), at(2, 3))
-                        r3 = SIMD4(at(3, 0), at(3, 1), at(3, 2), at(3, 3))
-                    }
-                    // B^T d: rows combine (vectors over the 4 columns).
-                    let t0 = r0 - r2, t1 = r1 + r2, t2 = r2 - r1, t3 = r1 - r3
-                    // (B^T d) B: the same on each row's 4 values; element (i, j) to V_(4i+j).
-                    let base = v + ch * count + ty * tc + tx
-                    @inline(__always) func store(_ i: Int, _ t: SIMD4<Float>) {
-                        base[(4 * i) * plane] = t[0] - t[2]
-                        base[(4 * i + 1) * plane] = t[1] + t[2]
-                        base[(4 * i + 2) * plane] = t[2] - t[1]
-                        base[(4 * i + 3) * plane] = t[1] - t[3]
-                    }
-                    store(0, t0); store(1, t1); store(2, t2); store(3, t3)
                 }
-            }
-        }
-    }
-
-    /// M [16][Cout, T] -> y [Cout, Ho, Wo] for output channels `outputs`: A^T M A, + bias,
-    /// + residual (y's layout), ReLU; tiles cropped at the bottom and right edges.
-    @inlinable
-    public static func transformOutput(_ mt: UnsafePointer<Float>, _ g: ConvGeometry, outputs: Range<Int>, m: Int,
-                                       bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool,
-                                       into y: UnsafeMutablePointer<Float>) {
-        let (tr, tc) = tiles(g)
-        let count = tr * tc, plane = m * count
-        for oc in outputs {
-            let b = bias?[oc] ?? 0
-            for ty in 0..<tr {
-                for tx in 0..<tc {
-                    let at = oc * count + ty * tc + tx
-                    // A^T M: 2 x 4, as two row vectors over the 4 columns.
-                    @inline(__always) func row(_ i: Int) -> SIMD4<Float> {
-                        SIMD4(mt[(4 * i) * plane + at], mt[(4 * i + 1) * plane + at], mt[(4 * i + 2) * plane + at], mt[(4 * i + 3) * plane + at])
-                    }
-                    let m0 = row(0), m1 = row(1), m2 = row(2), m3 = row(3)
-                    let s0 = m0 + m1 + m2, s1 = m1 - m2 - m3
-                    for i in 0..<2 {
-                        let oy = 2 * ty + i
-                        guard oy < g.outH else { continue }
-                        let si = i == 0 ? s0 : s1
-                        let r0 = si[0], r1 = si[1], r2 = si[2], r3 = si[3]
-                        let pair = (r0 + r1 + r2, r1 - r2 - r3)
-                        for j in 0..<2 {
-                            let ox = 2 * tx + j
-                            guard ox < g.outW else { continue }
-                            let at = (oc * g.outH + oy) * g.outW + ox
-                            var v = (j == 0 ? pair.0 : pair.1) + b
-                            if let residual { v += residual[at] }
-                            y[at] = relu ? max(v, 0) : v
+                let out = v + ch * ldv + tileBase
+                for ty in 0..<tileRows.count {
+                    var k0 = 0
+                    while k0 < tc {
+                        // d (span x span): row i, column j from phase j % s at lane k0 + j / s.
+                        for i in 0..<span {
+                            for j in 0..<span {
+                                d[i * span + j] = L(loading: scratch + ((step * ty + i) * step + j % step) * kStride + k0 + j / step)
+                            }
                         }
+                        // Bᵀ d column by column, then (Bᵀ d) B row by row: element (r, c) is V_(span r + c).
+                        for j in 0..<span { S.input(d + j, span, t + j, span) }
+                        for r in 0..<span { S.input(t + r * span, 1, o + r * span, 1) }
+                        let column = out + ty * tc + k0
+                        for xi in 0..<(span * span) { o[xi].store(to: column + xi * xiStride) }
+                        k0 += L.width
                     }
                 }
             }
+        }
+    }
+
+    /// M [(s+2)²][Cout, ldm] (tile rows `tileRows` of this image from column `tileBase`, as
+    /// transformInput lays them) -> y [Cout, Ho, Wo] for output channels `outputs`:
+    /// Aᵀ M A, + bias, + residual (y's layout), ReLU; tiles
+    /// cropped at the bottom and right edges. `ldm` >= tileBase + T + 16 (lane groups
+    /// read past a tile row; those lanes are never written out). `scratch`: 4 x 16 floats.
+    @inlinable
+    public static func transformOutput<S: WinogradShape, L: WinogradLanes>(_: S.Type, _: L.Type, _ mt: UnsafePointer<Float>, _ g: ConvGeometry,
+                                                                          outputs: Range<Int>, tileRows: Range<Int>, m: Int, ldm: Int, tileBase: Int,
+                                                                          bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool,
+                                                                          into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let tc = tiles(S.self, g).cols
+        let step = S.step, span = step + 2, xiStride = m * ldm
+        withUnsafeTemporaryAllocation(of: L.self, capacity: 36 + 24 + 4) { buffer in
+            let mv = buffer.baseAddress!, s = mv + 36, yv = s + 24  // span x span, step x span, step
+            for oc in outputs {
+                let b = bias?[oc] ?? 0
+                let plane = oc * g.outH * g.outW
+                for ty in tileRows {
+                    var k0 = 0
+                    while k0 < tc {
+                        let column = mt + oc * ldm + tileBase + (ty - tileRows.lowerBound) * tc + k0
+                        for xi in 0..<(span * span) { mv[xi] = L(loading: column + xi * xiStride) }
+                        // Aᵀ M column by column: step x span.
+                        for c in 0..<span { S.output(mv + c, span, s + c, span) }
+                        let lanes = min(L.width, tc - k0)
+                        let ox0 = step * k0, count = min(step * lanes, g.outW - ox0)
+                        for a in 0..<step {
+                            let oy = step * ty + a
+                            guard oy < g.outH else { break }
+                            // (Aᵀ M) A, row a: s outputs per tile, one vector each, then
+                            // interleaved into the output row (tile k, column q -> s k + q).
+                            S.output(s + a * span, 1, yv, 1)
+                            for q in 0..<step { yv[q].store(to: scratch + 16 * q) }
+                            let row = y + plane + oy * g.outW + ox0
+                            let res = residual.map { $0 + plane + oy * g.outW + ox0 }
+                            for q in 0..<count {
+                                var v = scratch[(q % step) * 16 + q / step] + b
+                                if let res { v += res[q] }
+                                row[q] = relu ? max(v, 0) : v
+                            }
+                        }
+                        k0 += L.width
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the transforms compute on: `width` tiles' values at once.
+public protocol WinogradLanes {
+    static var width: Int { get }
+    static func + (a: Self, b: Self) -> Self
+    static func - (a: Self, b: Self) -> Self
+    static func * (a: Self, s: Float) -> Self
+    /// `width` floats from p (unaligned).
+    init(loading p: UnsafePointer<Float>)
+    /// Writes `width` floats to p.
+    func store(to p: UnsafeMutablePointer<Float>)
+}
+
+extension Float: WinogradLanes {
+    @inlinable public static var width: Int { 1 }
+    @inlinable public init(loading p: UnsafePointer<Float>) { self = p[0] }
+    @inlinable public func store(to p: UnsafeMutablePointer<Float>) { p[0] = self }
+}
+
+extension SIMD16: WinogradLanes where Scalar == Float {
+    @inlinable public static var width: Int { 16 }
+    // Sound: callers pass pointers with 16 readable (writable) floats (the transforms' padding rules).
+    @inlinable public init(loading p: UnsafePointer<Float>) { self = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+    @inlinable public func store(to p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: SIMD16<Float>.self) }
+}
+
+extension SIMD8: WinogradLanes where Scalar == Float {
+    @inlinable public static var width: Int { 8 }
+    // Sound: callers pass pointers with 8 readable (writable) floats.
+    @inlinable public init(loading p: UnsafePointer<Float>) { self = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+    @inlinable public func store(to p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: SIMD8<Float>.self) }
+}
+
+/// Which Winograd shape a conv runs: the planner's choice, a value the kernel sets switch on.
+public enum WinogradTile: Sendable, Equatable {
+    case f2x2, f4x4
+
+    /// Output tile side s.
+    public var step: Int { self == .f2x2 ? 2 : 4 }
+    /// GEMMs per conv: (s+2)².
+    public var positions: Int { (step + 2) * (step + 2) }
+    public func tiles(_ g: ConvGeometry) -> (rows: Int, cols: Int) {
+        self == .f2x2 ? Winograd.tiles(WinogradF2x2.self, g) : Winograd.tiles(WinogradF4x4.self, g)
+    }
+    public func scratchFloats(_ g: ConvGeometry) -> Int {
+        self == .f2x2 ? Winograd.scratchFloats(WinogradF2x2.self, g) : Winograd.scratchFloats(WinogradF4x4.self, g)
+    }
+    public func transformWeights(_ w: UnsafePointer<Float>, m: Int, c: Int, into u: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .f2x2: Winograd.transformWeights(WinogradF2x2.self, w, m: m, c: c, into: u)
+        case .f4x4: Winograd.transformWeights(WinogradF4x4.self, w, m: m, c: c, into: u)
         }
     }
 }

@@ -25,10 +25,10 @@ def parity(*args):
 
 
 _FLAGS = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
-KERNEL_VARIANTS = [["--reference-kernels"], ["--kernels", "avx2"], ["--kernels", "avx2", "--exact"], ["--kernels", "avx2", "--winograd"],
+KERNEL_VARIANTS = [["--reference-kernels"], ["--kernels", "avx2"], ["--kernels", "avx2", "--exact"], ["--kernels", "avx2", "--no-winograd"],
                    ["--kernels", "avx2", "--threads", "1"]]
 if " avx512f " in _FLAGS and " avx512bw " in _FLAGS:
-    KERNEL_VARIANTS += [["--kernels", "avx512"], ["--kernels", "avx512", "--winograd"]]
+    KERNEL_VARIANTS += [["--kernels", "avx512"], ["--kernels", "avx512", "--no-winograd"]]
 
 
 @pytest.mark.parametrize("name", fixture_names())

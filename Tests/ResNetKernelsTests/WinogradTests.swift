@@ -1,0 +1,168 @@
+import Testing
+import ResNetKernels
+import ResNetKernelsAVX512
+import ResNetKernelsReference
+
+/// Winograd F(4x4, 3x3): the SIMD transforms against their Float twin (the same
+/// expressions one tile at a time: equal bit for bit), and the whole conv
+/// (transforms + 36 plain products) against the direct sum in float64.
+struct WinogradTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let tile: WinogradTile, h: Int, w: Int, padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
+        var testDescription: String { "\(tile) \(h)x\(w) pads \(padTop),\(padLeft),\(padBottom),\(padRight)" }
+        func geometry(channels: Int) -> ConvGeometry {
+            ConvGeometry(channels: channels, height: h, width: w, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1,
+                         padTop: padTop, padLeft: padLeft, dilationH: 1, dilationW: 1,
+                         outH: h + padTop + padBottom - 2, outW: w + padLeft + padRight - 2)
+        }
+    }
+
+    /// Sizes around the 2- and 4-wide tiles and the 8- and 16-tile lane groups.
+    static let cases: [Case] = {
+        var out: [Case] = []
+        for tile in [WinogradTile.f2x2, .f4x4] { for (h, w) in [(3, 3), (4, 4), (5, 6), (7, 7), (13, 30), (14, 14), (17, 34), (30, 62), (9, 66), (56, 56)] {
+            for (pt, pl, pb, pr) in [(1, 1, 1, 1), (0, 0, 0, 0), (2, 1, 0, 2)] where h + pt + pb >= 3 && w + pl + pr >= 3 {
+                out.append(Case(tile: tile, h: h, w: w, padTop: pt, padLeft: pl, padBottom: pb, padRight: pr))
+            }
+        } }
+        return out
+    }()
+
+    static func random(_ n: Int, seed: UInt64) -> [Float] { SgemmTests.random(n, seed: seed) }
+
+    typealias Input = (WinogradTile, UnsafePointer<Float>, ConvGeometry, Range<Int>, Range<Int>, UnsafeMutablePointer<Float>, Int, Int,
+                       UnsafeMutablePointer<Float>) -> Void
+    typealias Output = (WinogradTile, UnsafePointer<Float>, ConvGeometry, Range<Int>, Range<Int>, Int, Int, Int, UnsafePointer<Float>?,
+                        UnsafePointer<Float>?, Bool, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+
+    /// The Float twin: the shapes' generic transforms one tile at a time.
+    static func floatInput(_ tile: WinogradTile, _ x: UnsafePointer<Float>, _ g: ConvGeometry, _ channels: Range<Int>, _ rows: Range<Int>,
+                           _ v: UnsafeMutablePointer<Float>,
+                           _ ldv: Int, _ tileBase: Int, _ scratch: UnsafeMutablePointer<Float>) {
+        switch tile {
+        case .f2x2: Winograd.transformInput(WinogradF2x2.self, Float.self, x, g, channels: channels, tileRows: rows, v: v, ldv: ldv, tileBase: tileBase, scratch: scratch)
+        case .f4x4: Winograd.transformInput(WinogradF4x4.self, Float.self, x, g, channels: channels, tileRows: rows, v: v, ldv: ldv, tileBase: tileBase, scratch: scratch)
+        }
+    }
+    static func floatOutput(_ tile: WinogradTile, _ mt: UnsafePointer<Float>, _ g: ConvGeometry, _ outputs: Range<Int>, _ rows: Range<Int>, _ m: Int, _ ldm: Int, _ tileBase: Int,
+                            _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?, _ relu: Bool, _ y: UnsafeMutablePointer<Float>,
+                            _ scratch: UnsafeMutablePointer<Float>) {
+        switch tile {
+        case .f2x2:
+            Winograd.transformOutput(WinogradF2x2.self, Float.self, mt, g, outputs: outputs, tileRows: rows, m: m, ldm: ldm, tileBase: tileBase, bias: bias,
+                                     residual: residual, relu: relu, into: y, scratch: scratch)
+        case .f4x4:
+            Winograd.transformOutput(WinogradF4x4.self, Float.self, mt, g, outputs: outputs, tileRows: rows, m: m, ldm: ldm, tileBase: tileBase, bias: bias,
+                                     residual: residual, relu: relu, into: y, scratch: scratch)
+        }
+    }
+
+    /// The lane types this CPU runs, with the Float twin first.
+    static var laneSets: [(String, Input, Output)] {
+        var sets: [(String, Input, Output)] = [("float", floatInput, floatOutput)]
+        if KernelSet.avx2.isSupported {
+            sets.append(("avx2", { WinogradAVX2.transformInput($0, $1, $2, channels: $3, tileRows: $4, v: $5, ldv: $6, tileBase: $7, scratch: $8) },
+                         { WinogradAVX2.transformOutput($0, $1, $2, outputs: $3, tileRows: $4, m: $5, ldm: $6, tileBase: $7, bias: $8, residual: $9, relu: $10,
+                                                        into: $11, scratch: $12) }))
+        }
+        if KernelSet.avx512.isSupported {
+            sets.append(("avx512", { WinogradAVX512.transformInput($0, $1, $2, channels: $3, tileRows: $4, v: $5, ldv: $6, tileBase: $7, scratch: $8) },
+                         { WinogradAVX512.transformOutput($0, $1, $2, outputs: $3, tileRows: $4, m: $5, ldm: $6, tileBase: $7, bias: $8, residual: $9, relu: $10,
+                                                          into: $11, scratch: $12) }))
+        }
+        return sets
+    }
+
+    /// Runs the Winograd conv of x [C, H, W] with w [M, C, 3, 3] on one lane set: input
+    /// transform (the image's tiles at column `tileBase`), the 36 products in float64, output transform.
+    static func convolve(_ set: Int, tile: WinogradTile, x: [Float], w: [Float], bias: [Float], residual: [Float]?, relu: Bool,
+                         g: ConvGeometry, m: Int, tileBase: Int) -> (v: [Float], y: [Float]) {
+        let (_, input, output) = laneSets[set]
+        let (tr, tc) = tile.tiles(g), c = g.channels, positions = tile.positions
+        let tiles = tr * tc, ld = tileBase + tiles + 16
+        var v = [Float](repeating: .nan, count: positions * c * ld)
+        var u = [Float](repeating: 0, count: positions * m * c)
+        var scratch = [Float](repeating: .nan, count: tile.scratchFloats(g))
+        w.withUnsafeBufferPointer { wp in u.withUnsafeMutableBufferPointer { tile.transformWeights(wp.baseAddress!, m: m, c: c, into: $0.baseAddress!) } }
+        x.withUnsafeBufferPointer { xp in v.withUnsafeMutableBufferPointer { vp in scratch.withUnsafeMutableBufferPointer { sp in
+            // Four calls: two blocks of tile rows (as the planner's blocks) by two halves of the channels.
+            for rows in [0..<(tr / 2), (tr / 2)..<tr] {
+                let base = tileBase + rows.lowerBound * tc
+                input(tile, xp.baseAddress!, g, 0..<(c / 2), rows, vp.baseAddress!, ld, base, sp.baseAddress!)
+                input(tile, xp.baseAddress!, g, (c / 2)..<c, rows, vp.baseAddress!, ld, base, sp.baseAddress!)
+            }
+        } } }
+        // M_xi = U_xi · V_xi, summed in float64 so only the transforms' rounding differs between sets.
+        var mt = [Float](repeating: .nan, count: positions * m * ld)
+        for xi in 0..<positions { for oc in 0..<m { for t in tileBase..<(tileBase + tiles) {
+            var s = 0.0
+            for ic in 0..<c { s += Double(u[(xi * m + oc) * c + ic]) * Double(v[(xi * c + ic) * ld + t]) }
+            mt[(xi * m + oc) * ld + t] = Float(s)
+        } } }
+        var y = [Float](repeating: 7, count: m * g.outH * g.outW + 1)
+        mt.withUnsafeBufferPointer { mp in bias.withUnsafeBufferPointer { bp in y.withUnsafeMutableBufferPointer { yp in
+            scratch.withUnsafeMutableBufferPointer { sp in
+                let (mBase, bBase, yBase, sBase) = (mp.baseAddress!, bp.baseAddress!, yp.baseAddress!, sp.baseAddress!)
+                for rows in [0..<(tr / 2), (tr / 2)..<tr] {
+                    let base = tileBase + rows.lowerBound * tc
+                    if let residual {
+                        residual.withUnsafeBufferPointer { output(tile, mBase, g, 0..<m, rows, m, ld, base, bBase, $0.baseAddress!, relu, yBase, sBase) }
+                    } else {
+                        output(tile, mBase, g, 0..<m, rows, m, ld, base, bBase, nil, relu, yBase, sBase)
+                    }
+                }
+            }
+        } } }
+        // Only this image's columns of V are defined.
+        let used = (0..<(positions * c)).flatMap { row in v[(row * ld + tileBase)..<(row * ld + tileBase + tiles)] }
+        return (used, y)
+    }
+
+    @Test(arguments: cases)
+    func simdTransformsEqualTheFloatTwin(_ t: Case) {
+        let c = 5, m = 3
+        let g = t.geometry(channels: c)
+        let x = Self.random(c * t.h * t.w, seed: 11), w = Self.random(m * c * 9, seed: 12), bias = Self.random(m, seed: 13)
+        let residual = Self.random(m * g.outH * g.outW, seed: 14)
+        for (relu, r) in [(false, nil), (true, residual)] as [(Bool, [Float]?)] {
+            let twin = Self.convolve(0, tile: t.tile, x: x, w: w, bias: bias, residual: r, relu: relu, g: g, m: m, tileBase: 3)
+            for set in 1..<Self.laneSets.count {
+                let fast = Self.convolve(set, tile: t.tile, x: x, w: w, bias: bias, residual: r, relu: relu, g: g, m: m, tileBase: 3)
+                #expect(fast.v.elementsEqual(twin.v, by: { $0.bitPattern == $1.bitPattern }), "\(Self.laneSets[set].0): V differs")
+                #expect(fast.y.elementsEqual(twin.y, by: { $0.bitPattern == $1.bitPattern }), "\(Self.laneSets[set].0): y differs")
+                #expect(fast.y.last == 7, "wrote past the output")
+            }
+        }
+    }
+
+    @Test(arguments: cases)
+    func matchesTheDirectConvolution(_ t: Case) {
+        let c = 6, m = 4
+        let g = t.geometry(channels: c)
+        let x = Self.random(c * t.h * t.w, seed: 21), w = Self.random(m * c * 9, seed: 22), bias = Self.random(m, seed: 23)
+        let residual = Self.random(m * g.outH * g.outW, seed: 24)
+        let set = Self.laneSets.count - 1
+        let y = Self.convolve(set, tile: t.tile, x: x, w: w, bias: bias, residual: residual, relu: true, g: g, m: m, tileBase: 0).y
+        var worst = 0.0
+        for oc in 0..<m { for oy in 0..<g.outH { for ox in 0..<g.outW {
+            var s = Double(bias[oc]), magnitude = abs(Double(bias[oc]))
+            for ic in 0..<c { for ky in 0..<3 { for kx in 0..<3 {
+                let iy = oy - g.padTop + ky, ix = ox - g.padLeft + kx
+                guard iy >= 0, iy < t.h, ix >= 0, ix < t.w else { continue }
+                let term = Double(x[(ic * t.h + iy) * t.w + ix]) * Double(w[((oc * c + ic) * 3 + ky) * 3 + kx])
+                s += term
+                magnitude += abs(term)
+            } } }
+            let at = (oc * g.outH + oy) * g.outW + ox
+            let expected = max(s + Double(residual[at]), 0)
+            magnitude += abs(Double(residual[at]))
+            worst = max(worst, abs(Double(y[at]) - expected) / magnitude)
+        } } }
+        // Error relative to the sum of the terms' magnitudes. A direct float32 sum of these
+        // 56 terms may be off by 56 x 2^-24 = 3.3e-6 of it; these cases measured at most
+        // 1.6e-6 for F(4x4). A wrong tile, phase or pad gives errors of order 1.
+        print("Winograd \(t.testDescription): worst error / sum |terms| = \(worst)")
+        #expect(worst < 3.3e-6, "max error / sum |terms| \(worst)")
+        #expect(y.last == 7, "wrote past the output")
+    }
+}
