@@ -146,9 +146,14 @@ extension Planner {
             let packed = w.withValues { (wf: UnsafeBufferPointer<T>) in
                 (0..<group).map { gi in PackedA(a: asF32(base(wf)) + gi * mg * k, lda: k, m: mg, k: k, mr: panelRows) }
             }
+            // Batch >= threads: each thread runs whole images on its own single-threaded
+            // workspace (no split GEMMs, no thread packing B that another also packs).
+            let threads = workspace.threads, perImage = n >= threads && threads > 1
+            let imageWorkspaces = perImage ? self.imageWorkspaces : []
+            if perImage { imageWorkspacesUsed = true }
             emit(node, macs: macs) { p in
                 withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
-                    for img in 0..<n {
+                    func image(_ img: Int, _ workspace: PackedGemmWorkspace) {
                         for gi in 0..<group {
                             let image = UnsafePointer(p.f32(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
                             let out = asF32(p.pointer(y) + (img * m + gi * mg) * plane)
@@ -171,6 +176,13 @@ extension Planner {
                                                           ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
                             }
                         }
+                    }
+                    if perImage {
+                        DispatchFor.concurrent(threads) { t in
+                            for img in stride(from: t, to: n, by: threads) { image(img, imageWorkspaces[t]) }
+                        }
+                    } else {
+                        for img in 0..<n { image(img, workspace) }
                     }
                 }
             }

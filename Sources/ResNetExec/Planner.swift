@@ -49,11 +49,15 @@ final class Planner<T: ExecScalar> {
     let packedWorkspace: PackedGemmWorkspace
     /// Buffers of the integer steps (QLinearConv, QLinearMatMul, QGemm), shared by all of them.
     lazy var int8Scratch = Int8Scratch(threads: packedWorkspace.threads)
+    /// One single-threaded GEMM workspace per thread, for convs that split a batch by images.
+    lazy var imageWorkspaces = (0..<packedWorkspace.threads).map { _ in PackedGemmWorkspace(threads: 1, nr: kernels.tileColumns) }
+    /// Whether a conv uses `imageWorkspaces` (their panels and transposed outputs count against the budget).
+    var imageWorkspacesUsed = false
 
     /// No rewrite that changes rounding (Winograd, BN folding): `--exact`.
     let exact: Bool
 
-    /// Winograd F(2x2, 3x3) for eligible convolutions (`--winograd`).
+    /// Winograd F(4x4, 3x3) for eligible convolutions (on unless `--no-winograd` or `--exact`).
     let winograd: Bool
 
     init(graph: Graph, opset: Int64, kernels: KernelSet, threads: Int, budget: MemoryBudget, exact: Bool = false, winograd: Bool = false) {
@@ -255,11 +259,14 @@ final class Planner<T: ExecScalar> {
     /// The whole plan's floats (tensor buffers, im2col columns, GEMM's packed
     /// panels), overflow-checked and held to the budget before any is allocated.
     func checkBudget(buffers: [Int]) throws {
+        let workspaces = imageWorkspacesUsed ? 2 : 1  // the plan's, and one per thread for whole images
         let gemmPanel = Sgemm.kc * (maxGemmN + 64) + GemmWorkspace.threads * Sgemm.kc * Sgemm.mr
-            + packedWorkspace.threads * PackedA.kc * (PackedGemmWorkspace.nc + kernels.tileColumns)
+            + workspaces * packedWorkspace.threads * PackedA.kc * (PackedGemmWorkspace.nc + kernels.tileColumns)
+        let (transposed, tOverflow) = maxTransposed.multipliedReportingOverflow(by: imageWorkspacesUsed ? 1 + packedWorkspace.threads : 1)
+        guard !tOverflow else { throw ExecError.overBudget(what: "the plan's transposed outputs", bytes: nil, budget: budget.bytes) }
         var total = 0
         let int8Elements = (maxInt8ScratchBytes + planeBufferBytes + MemoryLayout<T>.size - 1) / MemoryLayout<T>.size
-        for n in buffers + [maxColumns, gemmPanel, maxTransposed, int8Elements] {
+        for n in buffers + [maxColumns, gemmPanel, transposed, int8Elements] {
             let (t, overflow) = total.addingReportingOverflow(n)
             guard !overflow else { throw ExecError.overBudget(what: "the plan's buffers", bytes: nil, budget: budget.bytes) }
             total = t
@@ -267,6 +274,7 @@ final class Planner<T: ExecScalar> {
         try budget.check(elements: total, elementSize: MemoryLayout<T>.size, what: "the plan's buffers (\(buffers.count) tensors, im2col, GEMM panels, transposed outputs)")
         plannedBytes = total * MemoryLayout<T>.size
         packedWorkspace.reserveTransposed(floats: maxTransposed)
+        if imageWorkspacesUsed { for w in imageWorkspaces { w.reserveTransposed(floats: maxTransposed) } }
     }
 
     /// Assigns storage roots to buffers: a root's buffer is free again after its last use.
