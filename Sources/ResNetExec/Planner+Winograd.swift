@@ -26,17 +26,25 @@ extension Planner {
         let (tr, tc) = tile.tiles(g)
         let tiles = tr * tc, c = g.channels, n = xs[0]
         guard simd, winograd, !exact, Winograd.applies(g), xs[1] == c, tiles >= Self.winogradMinimumTiles else { return false }
-        // Blocks of whole tile rows (of the batch's N x tr rows), one thread each: a block's
-        // transformed input and output (positions x (C + M) floats per tile) stay in L2
-        // between the transform and the GEMMs. About 512 KB of them, at least 48 tiles (GEMM
-        // width), and at least one block per thread.
+        // Blocks of whole tile rows (of the batch's N x tr rows), each run by one thread from
+        // transform to inverse transform. Where ~512 KB of transformed input and output
+        // (positions x (C + M) floats per tile) hold at least 48 tiles, blocks are that size,
+        // so they stay in L2 between the steps; otherwise (wide channels) one block per thread,
+        // so U (positions x M x C floats) is read once per thread. Block counts are rounded to
+        // a multiple of the threads, so every thread gets the same number of rows, give or take one.
         let threads = packedWorkspace.threads, kernels = self.kernels
         let totalRows = n &* tr
+        let rowsPerThread = (totalRows + threads - 1) / threads
         let perTile = positions &* (c &+ m) &* 4
-        let targetTiles = min(max(512 * 1024 / max(perTile, 1), 48), 256)
-        let blockRows = max(1, min((targetTiles + tc / 2) / tc, (totalRows + threads - 1) / threads))
+        let l2Tiles = 512 * 1024 / max(perTile, 1)
+        var blockRows = l2Tiles >= 48 ? max(1, min((min(l2Tiles, 256) + tc / 2) / tc, rowsPerThread)) : rowsPerThread
+        var blocks = (totalRows + blockRows - 1) / blockRows
+        if blocks % threads != 0 {
+            blocks = (blocks + threads - 1) / threads * threads
+            blockRows = (totalRows + blocks - 1) / blocks
+            blocks = (totalRows + blockRows - 1) / blockRows
+        }
         let blockTiles = blockRows &* tc
-        let blocks = (totalRows + blockRows - 1) / blockRows
         let ld = blockTiles + 16  // columns of V and M: a block's tiles, then 16 spare for the lane groups' overrun
         let (vFloats, o1) = (positions * c).multipliedReportingOverflow(by: ld)
         let (mFloats, o2) = (positions * m).multipliedReportingOverflow(by: ld)
