@@ -22,6 +22,9 @@ struct PackedGemmTests {
         let ks = [0, 1, 255, 256, 257, 600]
         var out: [Size] = []
         for m in ms { for n in ns { for k in ks where m * n * k < 4_000_000 { out.append(Size(m: m, n: n, k: k)) } } }
+        // Weights of 2^20 floats and more: the narrow path splits channel panels over the
+        // threads instead of positions (67 channels: panels of 32, 32 and 3 on AVX-512).
+        out += [Size(m: 67, n: 13, k: 15_700), Size(m: 67, n: 1, k: 15_700), Size(m: 33, n: 49, k: 32_000)]
         return out
     }()
 
