@@ -26,30 +26,35 @@ extension Planner {
         let (tr, tc) = tile.tiles(g)
         let tiles = tr * tc, c = g.channels, n = xs[0]
         guard simd, winograd, !exact, Winograd.applies(g), xs[1] == c, tiles >= Self.winogradMinimumTiles else { return false }
-        // Blocks of whole tile rows (of the batch's N x tr rows), each run by one thread from
-        // transform to inverse transform. Where ~512 KB of transformed input and output
-        // (positions x (C + M) floats per tile) hold at least 48 tiles, blocks are that size,
-        // so they stay in L2 between the steps; otherwise (wide channels) one block per thread,
-        // so U (positions x M x C floats) is read once per thread. Block counts are rounded to
-        // a multiple of the threads, so every thread gets the same number of rows, give or take one.
+        // Two schedules. Narrow channels (~512 KB of transformed input and output, positions
+        // x (C + M) floats per tile, hold 48 tiles or more): blocks of whole tile rows (of the
+        // batch's N x tr rows) about that size, each run by one thread from transform to
+        // inverse transform, so they stay in L2 between the steps; block counts are rounded
+        // to a multiple of the threads. Wide channels (U, positions x M x C floats, is then
+        // 1 MB and more): the whole batch as one block, the threads splitting its input
+        // channels, then its GEMMs, then its output channels, so each thread reads only its
+        // share of U (split by tile rows, each read all of it: resnet50's 14x14 convs ran
+        // 1.46x faster on 2 threads than on 1).
         let threads = packedWorkspace.threads, kernels = self.kernels
         let totalRows = n &* tr
-        let rowsPerThread = (totalRows + threads - 1) / threads
         let perTile = positions &* (c &+ m) &* 4
         let l2Tiles = 512 * 1024 / max(perTile, 1)
-        var blockRows = l2Tiles >= 48 ? max(1, min((min(l2Tiles, 256) + tc / 2) / tc, rowsPerThread)) : rowsPerThread
+        let shared = l2Tiles < 48
+        let rowsPerThread = (totalRows + threads - 1) / threads
+        var blockRows = shared ? totalRows : max(1, min((min(l2Tiles, 256) + tc / 2) / tc, rowsPerThread))
         var blocks = (totalRows + blockRows - 1) / blockRows
-        if blocks % threads != 0 {
+        if !shared && blocks % threads != 0 {
             blocks = (blocks + threads - 1) / threads * threads
             blockRows = (totalRows + blocks - 1) / blocks
             blocks = (totalRows + blockRows - 1) / blockRows
         }
+        let buffers = shared ? 1 : threads  // sets of V and M
         let blockTiles = blockRows &* tc
         let ld = blockTiles + 16  // columns of V and M: a block's tiles, then 16 spare for the lane groups' overrun
         let (vFloats, o1) = (positions * c).multipliedReportingOverflow(by: ld)
         let (mFloats, o2) = (positions * m).multipliedReportingOverflow(by: ld)
-        let (vAll, o3) = vFloats.multipliedReportingOverflow(by: threads)
-        let (mAll, o4) = mFloats.multipliedReportingOverflow(by: threads)
+        let (vAll, o3) = vFloats.multipliedReportingOverflow(by: buffers)
+        let (mAll, o4) = mFloats.multipliedReportingOverflow(by: buffers)
         let (scratchAll, o5) = tile.scratchFloats(g).multipliedReportingOverflow(by: threads)
         guard !o1, !o2, !o3, !o4, !o5 else {
             throw ExecError.overBudget(what: "Winograd buffers of '\(node.name)'", bytes: nil, budget: budget.bytes)
@@ -90,6 +95,49 @@ extension Planner {
                 let b = biasPointer.map { UnsafePointer(asF32($0)) }
                 let xp = UnsafePointer(p.f32(x)), yp = p.f32(y)
                 let rp: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0)) }
+                // M_xi [M, columns] = U_xi · V_xi [C, columns], single-threaded on `workspace`.
+                func gemm(_ xi: Int, _ vp: UnsafeMutablePointer<Float>, _ mp: UnsafeMutablePointer<Float>, _ columns: Int, _ workspace: PackedGemmWorkspace) {
+                    let bx = MatrixB(b: UnsafePointer(vp + xi * c * ld), ldb: ld), cx = mp + xi * m * ld
+                    if narrow {
+                        PackedKernels.sgemmNarrow(kernels, n: columns, weights: packed[xi], b: bx, c: cx, ldc: ld, bias: nil,
+                                                  residual: nil, epilogue: GemmEpilogue(), workspace: workspace)
+                    } else {
+                        PackedKernels.sgemm(kernels, n: columns, a: packed[xi], b: bx, c: cx, ldc: ld, workspace: workspace)
+                    }
+                }
+                if shared {
+                    let vp = p.f32(v), mp = p.f32(mt)
+                    DispatchFor.concurrent(threads) { t in
+                        let channels = (c * t / threads)..<(c * (t + 1) / threads), sp = p.f32(scratch) + t * perThreadScratch
+                        for img in 0..<n {
+                            let image = xp + img * inputPlane
+                            switch kernels {
+                            case .avx512:
+                                WinogradAVX512.transformInput(tile, image, g, channels: channels, tileRows: 0..<tr, v: vp, ldv: ld, tileBase: img * tiles, scratch: sp)
+                            case .avx2, .reference:
+                                WinogradAVX2.transformInput(tile, image, g, channels: channels, tileRows: 0..<tr, v: vp, ldv: ld, tileBase: img * tiles, scratch: sp)
+                            }
+                        }
+                    }
+                    DispatchFor.concurrent(threads) { t in
+                        for xi in stride(from: t, to: positions, by: threads) { gemm(xi, vp, mp, blockTiles, perThread[t]) }
+                    }
+                    DispatchFor.concurrent(threads) { t in
+                        let outputs = (m * t / threads)..<(m * (t + 1) / threads), sp = p.f32(scratch) + t * perThreadScratch
+                        for img in 0..<n {
+                            let out = yp + img * outputPlane, res = rp.map { $0 + img * outputPlane }
+                            switch kernels {
+                            case .avx512:
+                                WinogradAVX512.transformOutput(tile, UnsafePointer(mp), g, outputs: outputs, tileRows: 0..<tr, m: m, ldm: ld,
+                                                               tileBase: img * tiles, bias: b, residual: res, relu: relu, into: out, scratch: sp)
+                            case .avx2, .reference:
+                                WinogradAVX2.transformOutput(tile, UnsafePointer(mp), g, outputs: outputs, tileRows: 0..<tr, m: m, ldm: ld,
+                                                             tileBase: img * tiles, bias: b, residual: res, relu: relu, into: out, scratch: sp)
+                            }
+                        }
+                    }
+                    return
+                }
                 DispatchFor.concurrent(min(threads, blocks)) { t in
                     let vp = p.f32(v) + t * vFloats, mp = p.f32(mt) + t * mFloats, sp = p.f32(scratch) + t * perThreadScratch
                     for block in stride(from: t, to: blocks, by: threads) {
@@ -111,15 +159,7 @@ extension Planner {
                                 WinogradAVX2.transformInput(tile, image, g, channels: 0..<c, tileRows: s.rows, v: vp, ldv: ld, tileBase: s.base, scratch: sp)
                             }
                         }
-                        for xi in 0..<positions {
-                            let bx = MatrixB(b: UnsafePointer(vp + xi * c * ld), ldb: ld), cx = mp + xi * m * ld
-                            if narrow {
-                                PackedKernels.sgemmNarrow(kernels, n: columns, weights: packed[xi], b: bx, c: cx, ldc: ld, bias: nil,
-                                                          residual: nil, epilogue: GemmEpilogue(), workspace: perThread[t])
-                            } else {
-                                PackedKernels.sgemm(kernels, n: columns, a: packed[xi], b: bx, c: cx, ldc: ld, workspace: perThread[t])
-                            }
-                        }
+                        for xi in 0..<positions { gemm(xi, vp, mp, columns, perThread[t]) }
                         for s in segments {
                             let out = yp + s.img * outputPlane, res = rp.map { $0 + s.img * outputPlane }
                             switch kernels {
