@@ -7,6 +7,7 @@
 //
 //     swift build -c release --product gemm-bench && .build/release/gemm-bench [--threads 2] [--kernels avx512|avx2]
 import Dispatch
+import Glibc
 import ResNetKernels
 import ResNetKernelsAVX512
 import ResNetKernelsReference
@@ -40,7 +41,9 @@ while let a = args.popFirst() {
     case "--threads": threads = Int(args.popFirst() ?? "") ?? threads
     case "--kernels": if let s = args.popFirst() { set = s == "avx2" ? .avx2 : s == "avx512" ? .avx512 : set }
     case "--residual": fused = true
-    default: fatalError("usage: gemm-bench [--threads N] [--kernels avx512|avx2] [--residual]")
+    default:
+        print("usage: gemm-bench [--threads N] [--kernels avx512|avx2] [--residual]")
+        exit(64)
     }
 }
 guard set != .reference else { fatalError("gemm-bench needs a SIMD kernel set") }
@@ -139,4 +142,56 @@ for s in shapes {
     let full = flops / (peak * 1e9)  // seconds at the kernel's peak on one core
     line += "   \(String(Int((packTime * 1e6).rounded())).leftPad(6)) us = \(Int((packTime / full * 100).rounded()))% of peak time"
     print(line)
+}
+
+// Winograd on the 3x3 stride-1 shapes, one thread, one image: each step's time, and the
+// whole against the direct path's (the implicit GEMM above), as the planner runs it (one block).
+print("\nWinograd, 1 thread: input transform, GEMMs, output transform (us); whole vs direct")
+for s in shapes where s.k == 3 && s.stride == 1 {
+    let g = ConvGeometry(channels: s.cin, height: s.hw, width: s.hw, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1,
+                         padTop: 1, padLeft: 1, dilationH: 1, dilationW: 1, outH: s.hw, outW: s.hw)
+    let tile: WinogradTile = s.hw > 28 ? .f2x2 : .f4x4
+    let (tr, tc) = tile.tiles(g), tiles = tr * tc, ld = tiles + 16, m = s.cout, c = s.cin, positions = tile.positions
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: c * s.hw * s.hw); defer { x.deallocate() }
+    for i in 0..<(c * s.hw * s.hw) { x[i] = Float(i % 7) * 0.1 }
+    let w = UnsafeMutablePointer<Float>.allocate(capacity: m * c * 9); defer { w.deallocate() }
+    for i in 0..<(m * c * 9) { w[i] = Float(i % 13) * 0.01 }
+    let u = UnsafeMutablePointer<Float>.allocate(capacity: positions * m * c); defer { u.deallocate() }
+    tile.transformWeights(w, m: m, c: c, into: u)
+    let narrow = m >= nr && tiles * 5 < (tiles + nr - 1) / nr * nr * 4
+    let packed = (0..<positions).map { PackedA(a: u + $0 * m * c, lda: c, m: m, k: c, mr: narrow ? nr : mr) }
+    let v = UnsafeMutablePointer<Float>.allocate(capacity: positions * c * ld); defer { v.deallocate() }
+    let mt = UnsafeMutablePointer<Float>.allocate(capacity: positions * m * ld); defer { mt.deallocate() }
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: m * s.hw * s.hw); defer { y.deallocate() }
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tile.scratchFloats(g)); defer { scratch.deallocate() }
+    v.initialize(repeating: 0, count: positions * c * ld)
+    let ws = PackedGemmWorkspace(threads: 1, nr: nr)
+    ws.reserveTransposed(floats: m * tiles)
+    let input = seconds {
+        if set == .avx512 { WinogradAVX512.transformInput(tile, x, g, channels: 0..<c, tileRows: 0..<tr, v: v, ldv: ld, tileBase: 0, scratch: scratch) }
+        else { WinogradAVX2.transformInput(tile, x, g, channels: 0..<c, tileRows: 0..<tr, v: v, ldv: ld, tileBase: 0, scratch: scratch) }
+    }
+    let gemms = seconds {
+        for xi in 0..<positions {
+            let b = MatrixB(b: v + xi * c * ld, ldb: ld), out = mt + xi * m * ld
+            switch (set == .avx512, narrow) {
+            case (true, true): SgemmAVX512.sgemmNarrow(n: tiles, weights: packed[xi], b: b, c: out, ldc: ld, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws)
+            case (true, false): SgemmAVX512.sgemm(n: tiles, a: packed[xi], b: b, c: out, ldc: ld, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws)
+            case (false, true): SgemmAVX2.sgemmNarrow(n: tiles, weights: packed[xi], b: b, c: out, ldc: ld, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws)
+            case (false, false): SgemmAVX2.sgemm(n: tiles, a: packed[xi], b: b, c: out, ldc: ld, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws)
+            }
+        }
+    }
+    let output = seconds {
+        if set == .avx512 { WinogradAVX512.transformOutput(tile, mt, g, outputs: 0..<m, tileRows: 0..<tr, m: m, ldm: ld, tileBase: 0, bias: nil, residual: nil, relu: true, into: y, scratch: scratch) }
+        else { WinogradAVX2.transformOutput(tile, mt, g, outputs: 0..<m, tileRows: 0..<tr, m: m, ldm: ld, tileBase: 0, bias: nil, residual: nil, relu: true, into: y, scratch: scratch) }
+    }
+    let a = PackedA(a: w, lda: c * 9, m: m, k: c * 9, mr: mr)
+    let direct = seconds {
+        if set == .avx512 { SgemmAVX512.sgemm(n: s.hw * s.hw, a: a, b: ConvPatchesB(x: x, g: g), c: y, ldc: s.hw * s.hw, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+        else { SgemmAVX2.sgemm(n: s.hw * s.hw, a: a, b: ConvPatchesB(x: x, g: g), c: y, ldc: s.hw * s.hw, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+    }
+    let us = { (t: Double) in String(Int((t * 1e6).rounded())).leftPad(6) }
+    print(s.name.padding(18) + "\(tile)".padding(6) + us(input) + us(gemms) + us(output) + "   whole" + us(input + gemms + output) + " vs direct" + us(direct)
+          + "  (\(Double(Int((direct / (input + gemms + output) * 100).rounded())) / 100)x)")
 }

@@ -90,7 +90,7 @@ public enum Winograd {
 
     /// Floats of per-thread scratch `transformInput` and `transformOutput` need.
     @inlinable public static func scratchFloats<S: WinogradShape>(_: S.Type, _ g: ConvGeometry) -> Int {
-        max((S.step * tiles(S.self, g).rows + 2) * S.step * phaseStride(S.self, g), 4 * 16)
+        max((S.step * tiles(S.self, g).rows + 2) * S.step * phaseStride(S.self, g), 2 * 4 * 16)
     }
 
     /// Weights w [M, C, 3, 3] -> U [(s+2)²][M, C] (xi-major: U_xi at u + xi * M * C), in float64.
@@ -126,11 +126,14 @@ public enum Winograd {
                                                                          channels: Range<Int>, tileRows: Range<Int>, v: UnsafeMutablePointer<Float>,
                                                                          ldv: Int, tileBase: Int, scratch: UnsafeMutablePointer<Float>) {
         let tc = tiles(S.self, g).cols
-        let step = S.step, span = step + 2, ty0 = tileRows.lowerBound
+        let step = S.step, ty0 = tileRows.lowerBound
         // Input rows step * ty0 - padTop ..< that + rows: what these tile rows read.
         let kLength = phaseLength(S.self, g), kStride = phaseStride(S.self, g), rows = step * tileRows.count + 2
         let xiStride = g.channels * ldv
         withUnsafeTemporaryAllocation(of: L.self, capacity: 3 * 36) { buffer in
+            // The shape's constants again inside the closure (a captured value is a variable
+            // there: divisions and loops by it were not folded, 3x slower measured).
+            let step = S.step, span = S.step + 2
             let d = buffer.baseAddress!, t = d + 36, o = d + 72  // span x span each
             for ch in channels {
                 let src = x + ch * g.height * g.width
@@ -143,9 +146,9 @@ public enum Winograd {
                         let line = src + iy * g.width, offset = j - g.padLeft
                         // Wrapping arithmetic: every index here is below the plane's size, and
                         // without overflow checks the stride-s copy vectorizes.
-                        var kLo = 0, kHi = kLength
-                        while kLo < kHi && step &* kLo &+ offset < 0 { kLo &+= 1 }
-                        while kHi > kLo && step &* (kHi &- 1) &+ offset >= g.width { kHi &-= 1 }
+                        let last = g.width &- 1 &- offset  // the largest s k inside the row
+                        let kLo = offset >= 0 ? 0 : min(kLength, (step &- 1 &- offset) / step)
+                        let kHi = last < 0 ? kLo : max(kLo, min(kLength, last / step &+ 1))
                         dst.update(repeating: 0, count: kLo)
                         let first = line + (step &* kLo &+ offset)
                         for k in 0..<(kHi &- kLo) { dst[kLo &+ k] = first[step &* k] }
@@ -178,15 +181,16 @@ public enum Winograd {
     /// transformInput lays them) -> y [Cout, Ho, Wo] for output channels `outputs`:
     /// Aᵀ M A, + bias, + residual (y's layout), ReLU; tiles
     /// cropped at the bottom and right edges. `ldm` >= tileBase + T + 16 (lane groups
-    /// read past a tile row; those lanes are never written out). `scratch`: 4 x 16 floats.
+    /// read past a tile row; those lanes are never written out). `scratch`: 2 x 4 x 16 floats.
     @inlinable
     public static func transformOutput<S: WinogradShape, L: WinogradLanes>(_: S.Type, _: L.Type, _ mt: UnsafePointer<Float>, _ g: ConvGeometry,
                                                                           outputs: Range<Int>, tileRows: Range<Int>, m: Int, ldm: Int, tileBase: Int,
                                                                           bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool,
                                                                           into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let tc = tiles(S.self, g).cols
-        let step = S.step, span = step + 2, xiStride = m * ldm
+        let xiStride = m * ldm
         withUnsafeTemporaryAllocation(of: L.self, capacity: 36 + 24 + 4) { buffer in
+            let step = S.step, span = S.step + 2  // constants inside the closure (see transformInput)
             let mv = buffer.baseAddress!, s = mv + 36, yv = s + 24  // span x span, step x span, step
             for oc in outputs {
                 let b = bias?[oc] ?? 0
@@ -207,12 +211,16 @@ public enum Winograd {
                             // interleaved into the output row (tile k, column q -> s k + q).
                             S.output(s + a * span, 1, yv, 1)
                             for q in 0..<step { yv[q].store(to: scratch + 16 * q) }
+                            // Interleaved with constant strides (vector shuffles), then the
+                            // epilogue over a contiguous run of the row.
+                            let line = scratch + 64
+                            for k in 0..<L.width { for q in 0..<step { line[step * k + q] = scratch[16 * q + k] } }
                             let row = y + plane + oy * g.outW + ox0
-                            let res = residual.map { $0 + plane + oy * g.outW + ox0 }
-                            for q in 0..<count {
-                                var v = scratch[(q % step) * 16 + q / step] + b
-                                if let res { v += res[q] }
-                                row[q] = relu ? max(v, 0) : v
+                            if let residual {
+                                let res = residual + plane + oy * g.outW + ox0
+                                for q in 0..<count { let v = line[q] + b + res[q]; row[q] = relu ? max(v, 0) : v }
+                            } else {
+                                for q in 0..<count { let v = line[q] + b; row[q] = relu ? max(v, 0) : v }
                             }
                         }
                         k0 += L.width
