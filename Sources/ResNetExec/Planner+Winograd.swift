@@ -18,8 +18,8 @@ extension Planner {
     static func winogradTile(_ g: ConvGeometry) -> WinogradTile { g.outW > 28 ? .f2x2 : .f4x4 }
 
     /// Plans `node` as Winograd when it applies; false leaves it to the direct path.
-    /// x [N, C, H, W], weights [M, C, 3, 3] (group 1), y [N, M, Ho, Wo]. The batch's tiles
-    /// are the columns of one GEMM per tile position (N x T wide), so batch 8 runs wider GEMMs.
+    /// x [N, C, H, W], weights [M, C, 3, 3] (group 1), y [N, M, Ho, Wo]. The GEMMs' columns
+    /// are a block's tiles, which may span images: batch 8 runs wider GEMMs than batch 1.
     func convWinograd(_ node: Node, x: Int, xs: [Int], w: FloatConstant, bias: FloatConstant?, g: ConvGeometry, m: Int,
                       y: Int, relu: Bool, shortcut: Int?) throws -> Bool {
         let tile = Self.winogradTile(g), positions = tile.positions
@@ -80,13 +80,15 @@ extension Planner {
             return (0..<positions).map { xi in PackedA(a: u + xi * m * c, lda: c, m: m, k: c, mr: panelRows) }
         }
         let v = newTensor([vAll]), mt = newTensor([mAll]), scratch = newTensor([scratchAll])
-        let perThread = (0..<threads).map { _ in PackedGemmWorkspace(threads: 1, nr: cols) }
+        // The plan's single-threaded workspaces, one per thread (budgeted with the plan's buffers).
+        let perThread = imageWorkspaces
+        imageWorkspacesUsed = true
         if narrow {
             guard let floats = PackedGemmWorkspace.transposedFloats(m: m, n: blockTiles) else {
                 throw ExecError.overBudget(what: "transposed output of '\(node.name)'", bytes: nil, budget: budget.bytes)
             }
-            try chargeConstant(elements: floats, elementSize: 4 * threads, what: "Winograd transposed outputs of '\(node.name)'")
-            for workspace in perThread { workspace.reserveTransposed(floats: floats) }
+            try budget.check(elements: floats, what: "transposed output of '\(node.name)' (\(blockTiles) x \(m))")
+            maxTransposed = max(maxTransposed, floats)
         }
         let inputPlane = c * g.height * g.width, outputPlane = m * g.outH * g.outW, perThreadScratch = tile.scratchFloats(g)
         let macs = n &* m &* g.outH &* g.outW &* c &* 9  // the direct convolution's, so GFLOP/s is effective (Winograd does 1/4 or 1/2.25 of them)

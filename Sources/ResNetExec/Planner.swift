@@ -49,7 +49,7 @@ final class Planner<T: ExecScalar> {
     let packedWorkspace: PackedGemmWorkspace
     /// Buffers of the integer steps (QLinearConv, QLinearMatMul, QGemm), shared by all of them.
     lazy var int8Scratch = Int8Scratch(threads: packedWorkspace.threads)
-    /// One single-threaded GEMM workspace per thread, for convs that split a batch by images.
+    /// One single-threaded GEMM workspace per thread: convs that split a batch by images, Winograd's blocks and GEMMs.
     lazy var imageWorkspaces = (0..<packedWorkspace.threads).map { _ in PackedGemmWorkspace(threads: 1, nr: kernels.tileColumns) }
     /// Whether a conv uses `imageWorkspaces` (their panels and transposed outputs count against the budget).
     var imageWorkspacesUsed = false
@@ -57,7 +57,7 @@ final class Planner<T: ExecScalar> {
     /// No rewrite that changes rounding (Winograd, BN folding): `--exact`.
     let exact: Bool
 
-    /// Winograd F(4x4, 3x3) for eligible convolutions (on unless `--no-winograd` or `--exact`).
+    /// Winograd F(4x4) or F(2x2) for eligible convolutions (on unless `--no-winograd` or `--exact`).
     let winograd: Bool
 
     init(graph: Graph, opset: Int64, kernels: KernelSet, threads: Int, budget: MemoryBudget, exact: Bool = false, winograd: Bool = false) {
