@@ -107,72 +107,60 @@ extension Planner {
                         PackedKernels.sgemm(kernels, n: columns, a: packed[xi], b: bx, c: cx, ldc: ld, workspace: workspace)
                     }
                 }
+                // Global tile rows r0..<r1 (of the batch's N x tr) image by image: the image, its
+                // tile rows, and their first column in V and M (columns count from r0's tiles).
+                func segments(_ r0: Int, _ r1: Int, _ body: (Int, Range<Int>, Int) -> Void) {
+                    var r = r0
+                    while r < r1 {
+                        let img = r / tr, end = min(r1, (img + 1) * tr)
+                        body(img, (r - img * tr)..<(end - img * tr), (r - r0) * tc)
+                        r = end
+                    }
+                }
+                func transformInput(_ r0: Int, _ r1: Int, channels: Range<Int>, _ vp: UnsafeMutablePointer<Float>, _ sp: UnsafeMutablePointer<Float>) {
+                    segments(r0, r1) { img, rows, base in
+                        let image = xp + img * inputPlane
+                        switch kernels {
+                        case .avx512: WinogradAVX512.transformInput(tile, image, g, channels: channels, tileRows: rows, v: vp, ldv: ld, tileBase: base, scratch: sp)
+                        case .avx2, .reference: WinogradAVX2.transformInput(tile, image, g, channels: channels, tileRows: rows, v: vp, ldv: ld, tileBase: base, scratch: sp)
+                        }
+                    }
+                }
+                func transformOutput(_ r0: Int, _ r1: Int, outputs: Range<Int>, _ mp: UnsafeMutablePointer<Float>, _ sp: UnsafeMutablePointer<Float>) {
+                    segments(r0, r1) { img, rows, base in
+                        let out = yp + img * outputPlane, res = rp.map { $0 + img * outputPlane }
+                        switch kernels {
+                        case .avx512:
+                            WinogradAVX512.transformOutput(tile, UnsafePointer(mp), g, outputs: outputs, tileRows: rows, m: m, ldm: ld,
+                                                           tileBase: base, bias: b, residual: res, relu: relu, into: out, scratch: sp)
+                        case .avx2, .reference:
+                            WinogradAVX2.transformOutput(tile, UnsafePointer(mp), g, outputs: outputs, tileRows: rows, m: m, ldm: ld,
+                                                         tileBase: base, bias: b, residual: res, relu: relu, into: out, scratch: sp)
+                        }
+                    }
+                }
                 if shared {
+                    // One block, the whole batch: threads split input channels, then GEMMs, then output channels.
                     let vp = p.f32(v), mp = p.f32(mt)
                     DispatchFor.concurrent(threads) { t in
-                        let channels = (c * t / threads)..<(c * (t + 1) / threads), sp = p.f32(scratch) + t * perThreadScratch
-                        for img in 0..<n {
-                            let image = xp + img * inputPlane
-                            switch kernels {
-                            case .avx512:
-                                WinogradAVX512.transformInput(tile, image, g, channels: channels, tileRows: 0..<tr, v: vp, ldv: ld, tileBase: img * tiles, scratch: sp)
-                            case .avx2, .reference:
-                                WinogradAVX2.transformInput(tile, image, g, channels: channels, tileRows: 0..<tr, v: vp, ldv: ld, tileBase: img * tiles, scratch: sp)
-                            }
-                        }
+                        transformInput(0, totalRows, channels: (c * t / threads)..<(c * (t + 1) / threads), vp, p.f32(scratch) + t * perThreadScratch)
                     }
                     DispatchFor.concurrent(threads) { t in
                         for xi in stride(from: t, to: positions, by: threads) { gemm(xi, vp, mp, blockTiles, perThread[t]) }
                     }
                     DispatchFor.concurrent(threads) { t in
-                        let outputs = (m * t / threads)..<(m * (t + 1) / threads), sp = p.f32(scratch) + t * perThreadScratch
-                        for img in 0..<n {
-                            let out = yp + img * outputPlane, res = rp.map { $0 + img * outputPlane }
-                            switch kernels {
-                            case .avx512:
-                                WinogradAVX512.transformOutput(tile, UnsafePointer(mp), g, outputs: outputs, tileRows: 0..<tr, m: m, ldm: ld,
-                                                               tileBase: img * tiles, bias: b, residual: res, relu: relu, into: out, scratch: sp)
-                            case .avx2, .reference:
-                                WinogradAVX2.transformOutput(tile, UnsafePointer(mp), g, outputs: outputs, tileRows: 0..<tr, m: m, ldm: ld,
-                                                             tileBase: img * tiles, bias: b, residual: res, relu: relu, into: out, scratch: sp)
-                            }
-                        }
+                        transformOutput(0, totalRows, outputs: (m * t / threads)..<(m * (t + 1) / threads), mp, p.f32(scratch) + t * perThreadScratch)
                     }
                     return
                 }
+                // Blocks: each thread runs whole blocks on its own V, M and scratch.
                 DispatchFor.concurrent(min(threads, blocks)) { t in
                     let vp = p.f32(v) + t * vFloats, mp = p.f32(mt) + t * mFloats, sp = p.f32(scratch) + t * perThreadScratch
                     for block in stride(from: t, to: blocks, by: threads) {
-                        let r0 = block * blockRows, r1 = min(totalRows, r0 + blockRows), columns = (r1 - r0) * tc
-                        // The block's rows, image by image: (image, its tile rows, first column in V and M).
-                        var segments: [(img: Int, rows: Range<Int>, base: Int)] = []
-                        var r = r0
-                        while r < r1 {
-                            let img = r / tr, end = min(r1, (img + 1) * tr)
-                            segments.append((img, (r - img * tr)..<(end - img * tr), (r - r0) * tc))
-                            r = end
-                        }
-                        for s in segments {
-                            let image = xp + s.img * inputPlane
-                            switch kernels {
-                            case .avx512:
-                                WinogradAVX512.transformInput(tile, image, g, channels: 0..<c, tileRows: s.rows, v: vp, ldv: ld, tileBase: s.base, scratch: sp)
-                            case .avx2, .reference:
-                                WinogradAVX2.transformInput(tile, image, g, channels: 0..<c, tileRows: s.rows, v: vp, ldv: ld, tileBase: s.base, scratch: sp)
-                            }
-                        }
-                        for xi in 0..<positions { gemm(xi, vp, mp, columns, perThread[t]) }
-                        for s in segments {
-                            let out = yp + s.img * outputPlane, res = rp.map { $0 + s.img * outputPlane }
-                            switch kernels {
-                            case .avx512:
-                                WinogradAVX512.transformOutput(tile, UnsafePointer(mp), g, outputs: 0..<m, tileRows: s.rows, m: m, ldm: ld,
-                                                               tileBase: s.base, bias: b, residual: res, relu: relu, into: out, scratch: sp)
-                            case .avx2, .reference:
-                                WinogradAVX2.transformOutput(tile, UnsafePointer(mp), g, outputs: 0..<m, tileRows: s.rows, m: m, ldm: ld,
-                                                             tileBase: s.base, bias: b, residual: res, relu: relu, into: out, scratch: sp)
-                            }
-                        }
+                        let r0 = block * blockRows, r1 = min(totalRows, r0 + blockRows)
+                        transformInput(r0, r1, channels: 0..<c, vp, sp)
+                        for xi in 0..<positions { gemm(xi, vp, mp, (r1 - r0) * tc, perThread[t]) }
+                        transformOutput(r0, r1, outputs: 0..<m, mp, sp)
                     }
                 }
             }
