@@ -68,7 +68,25 @@ func pct(_ gflops: Double, _ t: Int) -> String {
 }
 extension String { func leftPad(_ n: Int) -> String { String(repeating: " ", count: max(0, n - count)) + self } }
 
-print("shape".padding(18) + "M".leftPad(6) + "K".leftPad(6) + "N".leftPad(6) + "   1 thread    " + "\(threads) threads".leftPad(14) + "   narrow: 1 thread" + "\(threads) threads".leftPad(14) + "   pack B only")
+/// One image's conv by ShiftedRowsConv on `threads` threads, as a closure to time.
+func shiftedRowsConv(_ s: ShiftedRowsConv, x: UnsafePointer<Float>, a: PackedA, y: UnsafeMutablePointer<Float>, threads: Int,
+                     bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?) -> () -> Void {
+    let ws = PackedGemmWorkspace(threads: threads, nr: nr)
+    ws.reserveShiftedRows(floats: s.planeFloats! + (s.gridIsOutput ? 0 : a.m * s.columns!))
+    let offsets = s.rowOffsets()
+    return {
+        offsets.withUnsafeBufferPointer { o in
+            if set == .avx512 {
+                SgemmAVX512.convShiftedRows(s, image: x, rowOffsets: o.baseAddress!, weights: a, output: y, bias: bias, residual: residual, relu: fused, workspace: ws)
+            } else {
+                SgemmAVX2.convShiftedRows(s, image: x, rowOffsets: o.baseAddress!, weights: a, output: y, bias: bias, residual: residual, relu: fused, workspace: ws)
+            }
+        }
+    }
+}
+
+print("shape".padding(18) + "M".leftPad(6) + "K".leftPad(6) + "N".leftPad(6) + "   1 thread    " + "\(threads) threads".leftPad(14) + "   narrow: 1 thread" + "\(threads) threads".leftPad(14)
+      + "   shifted rows: 1" + "\(threads) threads".leftPad(12) + "   pack B only")
 extension String { func padding(_ n: Int) -> String { self + String(repeating: " ", count: max(0, n - count)) } }
 for s in shapes {
     let pad = s.k / 2, out = (s.hw + 2 * pad - s.k) / s.stride + 1
@@ -123,6 +141,13 @@ for s in shapes {
         }
         line += "  " + pct(flops / seconds(run) / 1e9, t)
     }
+    // Non-pointwise convs as the planner runs them: B's rows read in place from the padded,
+    // phase-split input (ShiftedRowsConv), the fill and the compaction included.
+    line += "   "
+    for t in [1, threads] {
+        guard !g.isPointwise, let shifted = ShiftedRowsConv(g) else { line += "".leftPad(13); continue }
+        line += "  " + pct(flops / seconds(shiftedRowsConv(shifted, x: x, a: a, y: c, threads: t, bias: bias, residual: residual)) / 1e9, t)
+    }
     // Packing B alone, one thread, over the whole K x N (what each GEMM call pays once per thread's columns).
     let buf = UnsafeMutablePointer<Float>.allocate(capacity: PackedA.kc * (PackedGemmWorkspace.nc + nr)); defer { buf.deallocate() }
     let packTime = seconds {
@@ -145,7 +170,7 @@ for s in shapes {
 }
 
 // Winograd on the 3x3 stride-1 shapes, one thread, one image: each step's time, and the
-// whole against the direct path's (the implicit GEMM above), as the planner runs it (one block).
+// whole against the direct path's (shifted rows, as the planner runs it), as one block.
 print("\nWinograd, 1 thread: input transform, GEMMs, output transform (us); whole vs direct")
 for s in shapes where s.k == 3 && s.stride == 1 {
     let g = ConvGeometry(channels: s.cin, height: s.hw, width: s.hw, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1,
@@ -187,10 +212,7 @@ for s in shapes where s.k == 3 && s.stride == 1 {
         else { WinogradAVX2.transformOutput(tile, mt, g, outputs: 0..<m, tileRows: 0..<tr, m: m, ldm: ld, tileBase: 0, bias: nil, residual: nil, relu: true, into: y, scratch: scratch) }
     }
     let a = PackedA(a: w, lda: c * 9, m: m, k: c * 9, mr: mr)
-    let direct = seconds {
-        if set == .avx512 { SgemmAVX512.sgemm(n: s.hw * s.hw, a: a, b: ConvPatchesB(x: x, g: g), c: y, ldc: s.hw * s.hw, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
-        else { SgemmAVX2.sgemm(n: s.hw * s.hw, a: a, b: ConvPatchesB(x: x, g: g), c: y, ldc: s.hw * s.hw, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
-    }
+    let direct = seconds(shiftedRowsConv(ShiftedRowsConv(g)!, x: x, a: a, y: y, threads: 1, bias: nil, residual: nil))
     let us = { (t: Double) in String(Int((t * 1e6).rounded())).leftPad(6) }
     print(s.name.padding(18) + "\(tile)".padding(6) + us(input) + us(gemms) + us(output) + "   whole" + us(input + gemms + output) + " vs direct" + us(direct)
           + "  (\(Double(Int((direct / (input + gemms + output) * 100).rounded())) / 100)x)")

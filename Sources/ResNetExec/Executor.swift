@@ -77,6 +77,20 @@ enum PackedKernels {
         }
     }
 
+    /// One image's convolution by ShiftedRowsConv (PackedGemm.convShiftedRows).
+    static func convShiftedRows(_ set: KernelSet, _ s: ShiftedRowsConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>,
+                                weights: PackedA, output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                                residual: UnsafePointer<Float>?, relu: Bool, workspace: PackedGemmWorkspace) {
+        switch set {
+        case .avx512:
+            SgemmAVX512.convShiftedRows(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, bias: bias, residual: residual,
+                                        relu: relu, workspace: workspace)
+        case .avx2, .reference:
+            SgemmAVX2.convShiftedRows(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, bias: bias, residual: residual,
+                                      relu: relu, workspace: workspace)
+        }
+    }
+
     /// The narrow-output path (positions as the tile's rows): `weights` packed with tileColumns-row panels.
     static func sgemmNarrow<Source: PackedBSource>(_ set: KernelSet, n: Int, weights: PackedA, b: Source, c: UnsafeMutablePointer<Float>,
                                                    ldc: Int, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,

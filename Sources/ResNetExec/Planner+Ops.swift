@@ -99,20 +99,18 @@ extension Planner {
         let plane = g.outH * g.outW, k = ws[1] * ws[2] * ws[3], mg = m / group
         maxGemmN = max(maxGemmN, plane)
         let simd = self.simd
-        // SIMD plans never build im2col columns. Wide outputs run the packed GEMM with the
-        // patches packed straight from the image (implicit GEMM), split over columns.
-        // Narrow outputs (resnet50 at 224: 14x14, 7x7), where that GEMM would split rows
-        // and every thread would gather all of B, run transposed (sgemmNarrow): positions
-        // as the tile's rows, channels as its columns, threads over positions. Measured by
-        // gemm-bench, 2 threads: layer4 3x3 124 -> 156 GFLOP/s, layer4 1x1 149 -> 161.
-        // A pointwise conv gathers nothing, so it goes transposed only where its last
-        // column panel would be mostly padding (real columns under 80%: 7x7 = 49 of 64);
-        // at 14x14 (196 of 224) the plain path measured faster in the model (1x1 layer3:
-        // 12.9 vs 16.3 ms). Only where a group has a full tile of channels (ResNeXt's
-        // narrow groups stay on the plain path).
+        // SIMD plans never build im2col columns. Convs with a window or a stride read the
+        // padded input in place (ShiftedRowsConv, below), at every width: nothing is packed,
+        // so threads split whichever side is larger at no cost (resnet18 on 2 threads, 3
+        // interleaved runs: p50 13.4-15.7 ms, against 14.3-17.0 with the 14x14 and 7x7 convs
+        // packed transposed as before). Pointwise convs pack B from the input as it stands
+        // (read in place, their rows are a plane apart: measured 8% slower), and run
+        // transposed (sgemmNarrow: positions as the tile's rows, channels as its columns)
+        // where their last column panel would be mostly padding (real columns under 80%:
+        // 7x7 = 49 of 64; at 14x14, 196 of 224, the plain path measured faster in the model),
+        // if a group has a full tile of channels (ResNeXt's narrow groups stay plain).
         let paddedPlane = (plane + kernels.tileColumns - 1) / kernels.tileColumns * kernels.tileColumns
-        let narrow = simd && mg >= kernels.tileColumns
-            && (g.isPointwise ? plane * 5 < paddedPlane * 4 : plane < packedWorkspace.threads * 4 * kernels.tileColumns)
+        let narrow = simd && mg >= kernels.tileColumns && g.isPointwise && plane * 5 < paddedPlane * 4
         let implicitGEMM = simd && !g.isPointwise
         if narrow {
             guard let floats = PackedGemmWorkspace.transposedFloats(m: mg, n: plane) else {
@@ -120,6 +118,22 @@ extension Planner {
             }
             try budget.check(elements: floats, what: "transposed output of '\(node.name)' (\(plane) x \(mg))")
             maxTransposed = max(maxTransposed, floats)
+        }
+        // Convs with a window or a stride read B's rows in place from the input, zero-padded and
+        // split into stride phases once per image (ShiftedRowsConv), instead of packing kh*kw
+        // copies of it per K slice. A strided 1x1 conv reads each value once, so it gains
+        // nothing and its rows would lie a plane apart (on AVX2, resnet50's four: 10.3-10.4 ms
+        // against 8.9-9.9 packed): it packs its patches from the image (ConvPatchesB), as do
+        // an empty sum (K = 0) and a geometry the layout refuses (figures of 2^31 and more).
+        let shifted = implicitGEMM && k > 0 && g.kernelH * g.kernelW > 1 ? ShiftedRowsConv(g) : nil
+        if let shifted {
+            guard let planes = shifted.planeFloats, let columns = shifted.columns else { throw ExecError.overBudget(what: "input planes of '\(node.name)'", bytes: nil, budget: budget.bytes) }
+            let (grid, o1) = shifted.gridIsOutput ? (0, false) : mg.multipliedReportingOverflow(by: columns)
+            let (total, o2) = planes.addingReportingOverflow(grid)
+            guard !o1, !o2 else { throw ExecError.overBudget(what: "input planes of '\(node.name)'", bytes: nil, budget: budget.bytes) }
+            try budget.check(elements: total, what: "input planes and output grid of '\(node.name)'")
+            maxShiftedRows = max(maxShiftedRows, total)
+            try chargeConstant(elements: k, elementSize: MemoryLayout<Int>.size, what: "row offsets of '\(node.name)'")
         }
         if !g.isPointwise && !simd {
             let (columns, overflow) = k.multipliedReportingOverflow(by: plane)
@@ -143,6 +157,7 @@ extension Planner {
             try chargeConstant(elements: floats, elementSize: 4 * group, what: "packed weights of '\(node.name)'")
             let kernels = self.kernels, workspace = packedWorkspace
             let macs = n &* m &* plane &* k  // each factor within the budget; a profile figure only
+            let rowOffsets = shifted?.rowOffsets() ?? []
             let packed = w.withValues { (wf: UnsafeBufferPointer<T>) in
                 (0..<group).map { gi in PackedA(a: asF32(base(wf)) + gi * mg * k, lda: k, m: mg, k: k, mr: panelRows) }
             }
@@ -161,19 +176,22 @@ extension Planner {
                             let r: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0) + (img * m + gi * mg) * plane) }
                             // B as it stands (a pointwise conv's input), or packed from the image's patches.
                             let e = GemmEpilogue(relu: relu)
-                            switch (implicitGEMM, narrow) {
-                            case (true, false):
-                                PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: ConvPatchesB(x: image, g: g), c: out, ldc: plane,
-                                                    bias: b, residual: r, epilogue: e, workspace: workspace)
-                            case (false, false):
-                                PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: MatrixB(b: image, ldb: plane), c: out, ldc: plane,
-                                                    bias: b, residual: r, epilogue: e, workspace: workspace)
-                            case (true, true):
-                                PackedKernels.sgemmNarrow(kernels, n: plane, weights: packed[gi], b: ConvPatchesB(x: image, g: g), c: out,
-                                                          ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
-                            case (false, true):
+                            if let shifted {
+                                rowOffsets.withUnsafeBufferPointer { offsets in
+                                    PackedKernels.convShiftedRows(kernels, shifted, image: image, rowOffsets: offsets.baseAddress!, weights: packed[gi],
+                                                                  output: out, bias: b, residual: r, relu: relu, workspace: workspace)
+                                }
+                                continue
+                            }
+                            if narrow {
                                 PackedKernels.sgemmNarrow(kernels, n: plane, weights: packed[gi], b: MatrixB(b: image, ldb: plane), c: out,
                                                           ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
+                            } else if implicitGEMM {
+                                PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: ConvPatchesB(x: image, g: g), c: out, ldc: plane,
+                                                    bias: b, residual: r, epilogue: e, workspace: workspace)
+                            } else {
+                                PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: MatrixB(b: image, ldb: plane), c: out, ldc: plane,
+                                                    bias: b, residual: r, epilogue: e, workspace: workspace)
                             }
                         }
                     }

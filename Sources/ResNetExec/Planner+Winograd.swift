@@ -5,27 +5,32 @@ import ResNetKernelsReference
 
 /// 3x3 stride-1 convolutions as Winograd on the SIMD kernel sets (issue 11).
 extension Planner {
-    /// Tiles per image below which the conv stays direct. 7x7 outputs make 4 F(4x4) tiles:
-    /// the GEMMs would be 4 columns wide, and U (36 x Cout x Cin floats: 37.7 MB for a
-    /// 512-channel conv, 4x the weights) would stream from memory for 4 columns of work.
-    static var winogradMinimumTiles: Int { 16 }
-
-    /// F(4x4, 3x3) (4x fewer multiply-adds) for outputs up to 28x28 columns wide; F(2x2, 3x3)
-    /// (2.25x fewer) above. Why: errors made early pass through every later layer. Measured
-    /// on torchvision's resnet50 against onnxruntime's stored output, max abs error of the
-    /// logits: direct 5.7e-5; F(4x4) on the 28x28 and 14x14 convs 8.0e-5; F(4x4) on the
-    /// 56x56 convs alone 1.6e-4, over the 1e-4 that `parity` holds by default.
-    static func winogradTile(_ g: ConvGeometry) -> WinogradTile { g.outW > 28 ? .f2x2 : .f4x4 }
+    /// Where Winograd pays, measured against the direct path that reads the padded input in
+    /// place (ShiftedRowsConv), per-layer profiles of interleaved runs on a Zen 5 core:
+    /// - AVX-512 (resnet50, 3 runs): the 28x28 convs (49 F(4x4) tiles) 4.7-5.2 ms against
+    ///   5.4-5.7 direct; the 14x14 convs (16 tiles) 9.8-10.2 against 8.3-8.7; the 56x56 convs
+    ///   by F(2x2, 3x3) 5.1-6.3 against 4.0-4.2.
+    /// - AVX2, half the tile's speed, so the saved multiply-adds weigh more (2 runs each):
+    ///   resnet18's 14x14 convs 3.7-4.3 ms by F(4x4) against 5.5-6.0 direct; the 56x56 convs
+    ///   by F(2x2) 4.4-5.7 against 5.2-5.5 (resnet18), 6.4-7.0 against 7.7-8.3 (resnet50).
+    /// So on AVX-512 only F(4x4, 3x3), for outputs 28 columns wide or less with 32 tiles or
+    /// more; on AVX2 F(4x4) from 16 tiles, and F(2x2) above 28 columns. Errors stay in range: on torchvision's
+    /// resnet50 against onnxruntime's stored output, F(4x4) on the 28x28 and 14x14 convs took
+    /// the logits from 5.7e-5 (direct) to 8.0e-5, and with F(2x2) on the 56x56 convs 7.5e-5;
+    /// F(4x4) on the 56x56 convs alone made 1.6e-4, over the 1e-4 `parity` holds by default.
+    static func winogradMinimumTiles(_ set: KernelSet) -> Int { set == .avx512 ? 32 : 16 }
+    static func winogradTile(_ g: ConvGeometry, _ set: KernelSet) -> WinogradTile? { g.outW <= 28 ? .f4x4 : set == .avx512 ? nil : .f2x2 }
 
     /// Plans `node` as Winograd when it applies; false leaves it to the direct path.
     /// x [N, C, H, W], weights [M, C, 3, 3] (group 1), y [N, M, Ho, Wo]. The GEMMs' columns
     /// are a block's tiles, which may span images: batch 8 runs wider GEMMs than batch 1.
     func convWinograd(_ node: Node, x: Int, xs: [Int], w: FloatConstant, bias: FloatConstant?, g: ConvGeometry, m: Int,
                       y: Int, relu: Bool, shortcut: Int?) throws -> Bool {
-        let tile = Self.winogradTile(g), positions = tile.positions
+        guard simd, winograd, !exact, Winograd.applies(g), let tile = Self.winogradTile(g, kernels) else { return false }
+        let positions = tile.positions
         let (tr, tc) = tile.tiles(g)
         let tiles = tr * tc, c = g.channels, n = xs[0]
-        guard simd, winograd, !exact, Winograd.applies(g), xs[1] == c, tiles >= Self.winogradMinimumTiles else { return false }
+        guard xs[1] == c, tiles >= Self.winogradMinimumTiles(kernels) else { return false }
         // Two schedules. Narrow channels (~512 KB of transformed input and output, positions
         // x (C + M) floats per tile, hold 48 tiles or more): blocks of whole tile rows (of the
         // batch's N x tr rows) about that size, each run by one thread from transform to

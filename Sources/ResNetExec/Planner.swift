@@ -22,6 +22,8 @@ final class Planner<T: ExecScalar> {
     var maxColumns = 1
     /// Floats of Cᵀ the largest narrow-output conv needs (PackedGemm.sgemmNarrow).
     var maxTransposed = 0
+    /// The most floats a ShiftedRowsConv's planes and grid take (one buffer per GEMM workspace).
+    var maxShiftedRows = 0
     /// Bytes of the largest integer step's scratch, and of the quantized pools' plane buffers (all kept).
     var maxInt8ScratchBytes = 0
     var planeBufferBytes = 0
@@ -264,17 +266,20 @@ final class Planner<T: ExecScalar> {
             + workspaces * packedWorkspace.threads * PackedA.kc * (PackedGemmWorkspace.nc + kernels.tileColumns)
         let (transposed, tOverflow) = maxTransposed.multipliedReportingOverflow(by: imageWorkspacesUsed ? 1 + packedWorkspace.threads : 1)
         guard !tOverflow else { throw ExecError.overBudget(what: "the plan's transposed outputs", bytes: nil, budget: budget.bytes) }
+        let (shifted, sOverflow) = maxShiftedRows.multipliedReportingOverflow(by: imageWorkspacesUsed ? 1 + packedWorkspace.threads : 1)
+        guard !sOverflow else { throw ExecError.overBudget(what: "the plan's input planes", bytes: nil, budget: budget.bytes) }
         var total = 0
         let int8Elements = (maxInt8ScratchBytes + planeBufferBytes + MemoryLayout<T>.size - 1) / MemoryLayout<T>.size
-        for n in buffers + [maxColumns, gemmPanel, transposed, int8Elements] {
+        for n in buffers + [maxColumns, gemmPanel, transposed, shifted, int8Elements] {
             let (t, overflow) = total.addingReportingOverflow(n)
             guard !overflow else { throw ExecError.overBudget(what: "the plan's buffers", bytes: nil, budget: budget.bytes) }
             total = t
         }
-        try budget.check(elements: total, elementSize: MemoryLayout<T>.size, what: "the plan's buffers (\(buffers.count) tensors, im2col, GEMM panels, transposed outputs)")
+        try budget.check(elements: total, elementSize: MemoryLayout<T>.size, what: "the plan's buffers (\(buffers.count) tensors, im2col, GEMM panels, transposed outputs, input planes)")
         plannedBytes = total * MemoryLayout<T>.size
         packedWorkspace.reserveTransposed(floats: maxTransposed)
-        if imageWorkspacesUsed { for w in imageWorkspaces { w.reserveTransposed(floats: maxTransposed) } }
+        packedWorkspace.reserveShiftedRows(floats: maxShiftedRows)
+        if imageWorkspacesUsed { for w in imageWorkspaces { w.reserveTransposed(floats: maxTransposed); w.reserveShiftedRows(floats: maxShiftedRows) } }
     }
 
     /// Assigns storage roots to buffers: a root's buffer is free again after its last use.

@@ -10,14 +10,33 @@ public enum AVX2Tile: GemmMicroKernel {
     @inline(__always)
     public static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                             rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
+        let rawB = UnsafeRawPointer(b)
+        // Sound: the packed B panel holds k x 16 floats (PackedBSource.pack).
+        product(k: k, a: a, bRow: { rawB + $0 * 64 }, c: c, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate,
+                bias: bias, residual: residual, relu: relu)
+    }
+
+    @inline(__always)
+    public static func tileRows(k: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, c: UnsafeMutablePointer<Float>,
+                                ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                relu: Bool) {
+        // Sound: the caller (PackedGemm.sgemmRows) keeps b + rowOffsets[p] ..< +64 bytes inside B's allocation for p < k.
+        product(k: k, a: a, bRow: { b + rowOffsets[$0] }, c: c, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate,
+                bias: bias, residual: residual, relu: relu)
+    }
+
+    /// The tile's body over B rows found by `bRow(p)` (16 floats each): one code for packed and shifted-row B.
+    @inline(__always)
+    static func product(k: Int, a: UnsafePointer<Float>, bRow: (Int) -> UnsafeRawPointer, c: UnsafeMutablePointer<Float>, ldc: Int,
+                        rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
-        let rawB = UnsafeRawPointer(b)
         for p in 0..<k {
-            // Sound: the B panel holds k x 16 floats, the A panel k x 6 (PackedA, PackedGemm.packB).
-            let b0 = rawB.loadUnaligned(fromByteOffset: p * 64, as: SIMD8<Float>.self)
-            let b1 = rawB.loadUnaligned(fromByteOffset: p * 64 + 32, as: SIMD8<Float>.self)
+            // Sound: row p of B holds 16 floats (the callers above), the A panel k x 6 (PackedA).
+            let row = bRow(p)
+            let b0 = row.loadUnaligned(as: SIMD8<Float>.self)
+            let b1 = row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
             let ap = a + p * 6
             var x = SIMD8<Float>(repeating: ap[0]); c00.addProduct(x, b0); c01.addProduct(x, b1)
             x = SIMD8<Float>(repeating: ap[1]); c10.addProduct(x, b0); c11.addProduct(x, b1)
@@ -56,6 +75,23 @@ extension SgemmAVX2 {
                                                           epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
         PackedGemm<AVX2Tile>.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: ldc, bias: bias, residual: residual,
                                         epilogue: epilogue, workspace: workspace)
+    }
+}
+
+extension SgemmAVX2 {
+    /// C[M,N] (+)= packed A · B with B's rows read in place (PackedGemm.sgemmRows), on this set's tile.
+    public static func sgemmRows(n: Int, a: PackedA, b: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                 bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX2Tile>.sgemmRows(n: n, a: a, b: b, rowOffsets: rowOffsets, c: c, ldc: ldc, bias: bias, residual: residual,
+                                      epilogue: epilogue, workspace: workspace)
+    }
+
+    /// One image's convolution by ShiftedRowsConv (PackedGemm.convShiftedRows), on this set's tile.
+    public static func convShiftedRows(_ s: ShiftedRowsConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>, weights: PackedA,
+                                       output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                       relu: Bool, workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX2Tile>.convShiftedRows(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, bias: bias,
+                                             residual: residual, relu: relu, workspace: workspace)
     }
 }
 

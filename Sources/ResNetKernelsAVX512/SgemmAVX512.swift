@@ -11,14 +11,33 @@ public enum AVX512Tile: GemmMicroKernel {
     @inline(__always)
     public static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                             rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
+        let rawB = UnsafeRawPointer(b)
+        // Sound: the packed B panel holds k x 32 floats (PackedBSource.pack).
+        product(k: k, a: a, bRow: { rawB + $0 * 128 }, c: c, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate,
+                bias: bias, residual: residual, relu: relu)
+    }
+
+    @inline(__always)
+    public static func tileRows(k: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, c: UnsafeMutablePointer<Float>,
+                                ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                relu: Bool) {
+        // Sound: the caller (PackedGemm.sgemmRows) keeps b + rowOffsets[p] ..< +128 bytes inside B's allocation for p < k.
+        product(k: k, a: a, bRow: { b + rowOffsets[$0] }, c: c, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate,
+                bias: bias, residual: residual, relu: relu)
+    }
+
+    /// The tile's body over B rows found by `bRow(p)` (32 floats each): one code for packed and shifted-row B.
+    @inline(__always)
+    static func product(k: Int, a: UnsafePointer<Float>, bRow: (Int) -> UnsafeRawPointer, c: UnsafeMutablePointer<Float>, ldc: Int,
+                        rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
         var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
         var c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
-        let rawB = UnsafeRawPointer(b)
         for p in 0..<k {
-            // Sound: the B panel holds k x 32 floats, the A panel k x 6 (PackedA, PackedGemm.packB).
-            let b0 = rawB.loadUnaligned(fromByteOffset: p * 128, as: SIMD16<Float>.self)
-            let b1 = rawB.loadUnaligned(fromByteOffset: p * 128 + 64, as: SIMD16<Float>.self)
+            // Sound: row p of B holds 32 floats (the callers above), the A panel k x 6 (PackedA).
+            let row = bRow(p)
+            let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+            let b1 = row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
             let ap = a + p * 6
             var x = SIMD16<Float>(repeating: ap[0]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
             x = SIMD16<Float>(repeating: ap[1]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
@@ -88,6 +107,23 @@ extension SgemmAVX512 {
                                                           epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
         PackedGemm<AVX512Tile>.sgemmNarrow(n: n, weights: weights, b: b, c: c, ldc: ldc, bias: bias, residual: residual,
                                         epilogue: epilogue, workspace: workspace)
+    }
+}
+
+extension SgemmAVX512 {
+    /// C[M,N] (+)= packed A · B with B's rows read in place (PackedGemm.sgemmRows), on this set's tile.
+    public static func sgemmRows(n: Int, a: PackedA, b: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                 bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX512Tile>.sgemmRows(n: n, a: a, b: b, rowOffsets: rowOffsets, c: c, ldc: ldc, bias: bias, residual: residual,
+                                      epilogue: epilogue, workspace: workspace)
+    }
+
+    /// One image's convolution by ShiftedRowsConv (PackedGemm.convShiftedRows), on this set's tile.
+    public static func convShiftedRows(_ s: ShiftedRowsConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>, weights: PackedA,
+                                       output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                       relu: Bool, workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX512Tile>.convShiftedRows(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, bias: bias,
+                                             residual: residual, relu: relu, workspace: workspace)
     }
 }
 

@@ -20,6 +20,10 @@ public protocol GemmMicroKernel {
     /// to the valid rows x cols of C.
     static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                      rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool)
+    /// `tile` with B read in place: row p is the nr floats at b + rowOffsets[p] bytes (PackedGemm.sgemmRows).
+    static func tileRows(k: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, c: UnsafeMutablePointer<Float>,
+                         ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                         relu: Bool)
 }
 
 /// A weight matrix A[M,K] packed for one micro-kernel shape: for each K slice,
@@ -75,11 +79,27 @@ public final class PackedGemmWorkspace: @unchecked Sendable {
     /// Cᵀ [N, M] of the narrow-output path (PackedGemm.sgemmNarrow), shared by the threads.
     @usableFromInline private(set) var transposedC: UnsafeMutablePointer<Float>
     public private(set) var transposedCapacity = 0
+    /// ShiftedRowsConv's phase planes, then its output grid: one buffer, used by one call at a time.
+    @usableFromInline private(set) var shiftedRows: UnsafeMutablePointer<Float>
+    public private(set) var shiftedRowsCapacity = 0
     public init(threads: Int, nr: Int) {
         self.threads = max(threads, 1)
         let cols = (Self.nc + nr - 1) / nr * nr
         packedB = (0..<self.threads).map { _ in .allocate(capacity: PackedA.kc * cols) }
         transposedC = .allocate(capacity: 1)
+        shiftedRows = .allocate(capacity: 1)
+    }
+    /// Grows the shifted-rows buffer to `floats` (charged by the planner). Plan time only.
+    public func reserveShiftedRows(floats: Int) {
+        guard floats > shiftedRowsCapacity else { return }
+        shiftedRows.deallocate()
+        shiftedRows = .allocate(capacity: floats)
+        shiftedRowsCapacity = floats
+    }
+    /// The shifted-rows buffer, `floats` of which the plan reserved.
+    public func shiftedRowsBuffer(floats: Int) -> UnsafeMutablePointer<Float> {
+        precondition(shiftedRowsCapacity >= floats, "shifted-rows buffer not reserved at plan time")
+        return shiftedRows
     }
     /// Grows Cᵀ to `floats` (the planner charged them against its budget). Plan time only.
     public func reserveTransposed(floats: Int) {
@@ -88,7 +108,7 @@ public final class PackedGemmWorkspace: @unchecked Sendable {
         transposedC = .allocate(capacity: floats)
         transposedCapacity = floats
     }
-    deinit { for p in packedB { p.deallocate() }; transposedC.deallocate() }
+    deinit { for p in packedB { p.deallocate() }; transposedC.deallocate(); shiftedRows.deallocate() }
 }
 
 public enum PackedGemm<Kernel: GemmMicroKernel> {
@@ -104,12 +124,7 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
         guard m > 0, n > 0 else { return }
         precondition(a.mr == Kernel.mr, "weights packed for mr \(a.mr), kernel has \(Kernel.mr)")
         if k == 0 {
-            for i in 0..<m { for j in 0..<n {
-                var v: Float = epilogue.accumulate ? c[i * ldc + j] : 0
-                if let bias { v += bias[i] }
-                if let residual { v += residual[i * ldc + j] }
-                c[i * ldc + j] = epilogue.relu ? max(v, 0) : v
-            } }
+            emptyProduct(m: m, n: n, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue)
             return
         }
         let panelsM = (m + Kernel.mr - 1) / Kernel.mr

@@ -9,7 +9,8 @@ import ResNetKernelsReference
 /// 512-column block, K around the 256 slice; 1 and 2 threads; with and without
 /// accumulate, bias, the fused residual and ReLU; each through the plain path and the
 /// narrow-output one (sgemmNarrow: positions as the tile's rows, so N runs around the
-/// 6-row edge and M around the 16/32-column edges). A set this CPU cannot run is reported, not faked.
+/// 6-row edge and M around the 16/32-column edges), and the one reading B's rows in place
+/// (sgemmRows, rows found through an offset table). A set this CPU cannot run is reported, not faked.
 struct PackedGemmTests {
     struct Size: CustomTestStringConvertible, Sendable {
         let m: Int, n: Int, k: Int
@@ -41,7 +42,8 @@ struct PackedGemmTests {
         let a = SgemmTests.random(s.m * lda, seed: 1), b = SgemmTests.random(s.k * ldb, seed: 2)
         let bias = SgemmTests.random(s.m, seed: 3), start = SgemmTests.random(s.m * ldc, seed: 4)
         for set in [KernelSet.avx2, .avx512] where set.isSupported {
-          for narrow in [false, true] {
+          for path in ["plain", "narrow", "rows"] {
+            let narrow = path == "narrow"
             // The narrow path holds the weights as the tile's B side: panels of tileColumns rows.
             let packed = a.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: lda, m: s.m, k: s.k, mr: narrow ? set.tileColumns : set.tileRows) }
             for threads in [1, 2] {
@@ -55,7 +57,20 @@ struct PackedGemmTests {
                         fast.withUnsafeMutableBufferPointer { c in
                             let source = MatrixB(b: b.baseAddress!, ldb: ldb)
                             let (bp, rp) = (useBias ? bias.baseAddress : nil, useResidual ? res.baseAddress : nil)
-                            if narrow && set == .avx512 {
+                            // Row p of B in place: p * ldb floats from b, found through the table
+                            // (one entry at K = 0, so the table has an address; no row is read).
+                            let offsets = (0..<max(s.k, 1)).map { 4 * $0 * ldb }
+                            if path == "rows" {
+                                offsets.withUnsafeBufferPointer { o in
+                                    if set == .avx512 {
+                                        SgemmAVX512.sgemmRows(n: s.n, a: packed, b: b.baseAddress!, rowOffsets: o.baseAddress!, c: c.baseAddress!, ldc: ldc,
+                                                              bias: bp, residual: rp, epilogue: epilogue, workspace: workspace)
+                                    } else {
+                                        SgemmAVX2.sgemmRows(n: s.n, a: packed, b: b.baseAddress!, rowOffsets: o.baseAddress!, c: c.baseAddress!, ldc: ldc,
+                                                            bias: bp, residual: rp, epilogue: epilogue, workspace: workspace)
+                                    }
+                                }
+                            } else if narrow && set == .avx512 {
                                 SgemmAVX512.sgemmNarrow(n: s.n, weights: packed, b: source, c: c.baseAddress!, ldc: ldc, bias: bp, residual: rp,
                                                         epilogue: epilogue, workspace: workspace)
                             } else if narrow {
@@ -85,10 +100,10 @@ struct PackedGemmTests {
                     let tolerance = Float(1e-5) * Float(s.k) + 1e-5
                     var worst: Float = 0
                     for i in 0..<s.m { for j in 0..<ldc {
-                        if j >= s.n { #expect(fast[i * ldc + j] == start[i * ldc + j], "\(set) wrote past column \(s.n) (narrow \(narrow))") }
+                        if j >= s.n { #expect(fast[i * ldc + j] == start[i * ldc + j], "\(set) wrote past column \(s.n) (\(path))") }
                         worst = max(worst, abs(fast[i * ldc + j] - slow[i * ldc + j]))
                     } }
-                    #expect(worst <= tolerance, "\(set) narrow \(narrow) \(s) threads \(threads) accumulate \(epilogue.accumulate) residual \(useResidual): max diff \(worst)")
+                    #expect(worst <= tolerance, "\(set) \(path) \(s) threads \(threads) accumulate \(epilogue.accumulate) residual \(useResidual): max diff \(worst)")
                 }
             }
           }
