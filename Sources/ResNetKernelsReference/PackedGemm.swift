@@ -71,8 +71,8 @@ public final class PackedA: @unchecked Sendable {
 /// Per-thread B panels, allocated once by the plan.
 public final class PackedGemmWorkspace: @unchecked Sendable {
     // @unchecked: thread t only ever touches packedB[t] and its own rows of
-    // transposedC; transposedC is grown only at plan time (reserveTransposed),
-    // before any run.
+    // transposedC and of the shifted-rows buffer (disjoint channels of the planes,
+    // columns of the grid); both are grown only at plan time (reserve...), before any run.
     public let threads: Int
     public static let nc = 512
     @usableFromInline let packedB: [UnsafeMutablePointer<Float>]
@@ -120,6 +120,21 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
     public static func sgemm<Source: PackedBSource>(n: Int, a: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
                                                     bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
                                                     workspace: PackedGemmWorkspace) {
+        // Wide N: split columns (in whole nr panels); narrow N: split M panels.
+        shareOut(n: n, a: a, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue, workspace: workspace,
+                 splitRows: { panelsM, _, threads in !(n >= threads * 4 * Kernel.nr || panelsM < threads) }) { mRange, nRange, t in
+            block(a: a, b: b, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue,
+                  mRange: mRange, nRange: nRange, packedB: workspace.packedB[t])
+        }
+    }
+
+    /// What every driver shares: the checks, the empty sum (K = 0), and each thread's share of
+    /// C, in whole mr-row panels when `splitRows(panelsM, panelsN, threads)` says so and whole
+    /// nr-column panels otherwise, run on the workspace's threads: body(mRange of panels, nRange of columns, thread).
+    @inlinable
+    static func shareOut(n: Int, a: PackedA, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                         epilogue: GemmEpilogue, workspace: PackedGemmWorkspace, splitRows: (Int, Int, Int) -> Bool,
+                         _ body: (Range<Int>, Range<Int>, Int) -> Void) {
         let m = a.m, k = a.k
         guard m > 0, n > 0 else { return }
         precondition(a.mr == Kernel.mr, "weights packed for mr \(a.mr), kernel has \(Kernel.mr)")
@@ -127,26 +142,35 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
             emptyProduct(m: m, n: n, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue)
             return
         }
-        let panelsM = (m + Kernel.mr - 1) / Kernel.mr
+        let panelsM = (m + Kernel.mr - 1) / Kernel.mr, panelsN = (n + Kernel.nr - 1) / Kernel.nr
         let threads = workspace.threads
-        // Wide N: split columns (in whole nr panels); narrow N: split M panels.
-        let splitN = n >= threads * 4 * Kernel.nr || panelsM < threads
-        let work = { (t: Int) in
+        let byRows = splitRows(panelsM, panelsN, threads)
+        @inline(__always) func work(_ t: Int) {
             var mRange = 0..<panelsM, nRange = 0..<n
             if threads > 1 {
-                if splitN {
-                    let panelsN = (n + Kernel.nr - 1) / Kernel.nr
+                if byRows {
+                    mRange = (panelsM * t / threads)..<(panelsM * (t + 1) / threads)
+                } else {
                     let lo = panelsN * t / threads * Kernel.nr, hi = min(n, panelsN * (t + 1) / threads * Kernel.nr)
                     nRange = lo..<max(lo, hi)
-                } else {
-                    mRange = (panelsM * t / threads)..<(panelsM * (t + 1) / threads)
                 }
             }
             guard !mRange.isEmpty, !nRange.isEmpty else { return }
-            block(a: a, b: b, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue,
-                  mRange: mRange, nRange: nRange, packedB: workspace.packedB[t])
+            body(mRange, nRange, t)
         }
-        if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
+        if threads > 1 { DispatchFor.concurrent(threads) { work($0) } } else { work(0) }
+    }
+
+    /// C = (C or 0) + bias + residual, ReLU: the product of an empty sum (K = 0).
+    @inlinable
+    static func emptyProduct(m: Int, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?,
+                             residual: UnsafePointer<Float>?, epilogue: GemmEpilogue) {
+        for i in 0..<m { for j in 0..<n {
+            var v: Float = epilogue.accumulate ? c[i * ldc + j] : 0
+            if let bias { v += bias[i] }
+            if let residual { v += residual[i * ldc + j] }
+            c[i * ldc + j] = epilogue.relu ? max(v, 0) : v
+        } }
     }
 
     @inlinable

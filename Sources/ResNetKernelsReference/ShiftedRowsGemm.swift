@@ -11,33 +11,14 @@ extension PackedGemm {
     public static func sgemmRows(n: Int, a: PackedA, b: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, c: UnsafeMutablePointer<Float>,
                                  ldc: Int, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
                                  workspace: PackedGemmWorkspace) {
-        let m = a.m, k = a.k
-        guard m > 0, n > 0 else { return }
-        precondition(a.mr == Kernel.mr, "weights packed for mr \(a.mr), kernel has \(Kernel.mr)")
-        if k == 0 {
-            emptyProduct(m: m, n: n, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue)
-            return
-        }
-        let panelsM = (m + Kernel.mr - 1) / Kernel.mr, panelsN = (n + Kernel.nr - 1) / Kernel.nr
-        let threads = workspace.threads
         // Nothing is packed, so either split costs no copy: threads split M where the weights
         // outweigh the columns (each then streams half of them: the deep layers), N otherwise.
-        let splitM = panelsM >= threads && (m >= n || panelsN < threads)
-        let work = { (t: Int) in
-            var mRange = 0..<panelsM, nRange = 0..<n
-            if threads > 1 {
-                if splitM {
-                    mRange = (panelsM * t / threads)..<(panelsM * (t + 1) / threads)
-                } else {
-                    let lo = panelsN * t / threads * Kernel.nr, hi = min(n, panelsN * (t + 1) / threads * Kernel.nr)
-                    nRange = lo..<max(lo, hi)
-                }
-            }
-            guard !mRange.isEmpty, !nRange.isEmpty else { return }
+        let m = a.m
+        shareOut(n: n, a: a, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue, workspace: workspace,
+                 splitRows: { panelsM, panelsN, threads in panelsM >= threads && (m >= n || panelsN < threads) }) { mRange, nRange, t in
             blockRows(a: a, b: b, rowOffsets: rowOffsets, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue,
                       mRange: mRange, nRange: nRange, tail: workspace.packedB[t])
         }
-        if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
     }
 
     /// The block loop of `sgemmRows` over C[mRange panels, nRange]: K slices of kc, each
@@ -86,17 +67,5 @@ extension PackedGemm {
             }
             n0 += nb
         }
-    }
-
-    /// C = (C or 0) + bias + residual, ReLU: the product of an empty sum (K = 0).
-    @inlinable
-    static func emptyProduct(m: Int, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?,
-                             residual: UnsafePointer<Float>?, epilogue: GemmEpilogue) {
-        for i in 0..<m { for j in 0..<n {
-            var v: Float = epilogue.accumulate ? c[i * ldc + j] : 0
-            if let bias { v += bias[i] }
-            if let residual { v += residual[i * ldc + j] }
-            c[i * ldc + j] = epilogue.relu ? max(v, 0) : v
-        } }
     }
 }
