@@ -16,7 +16,8 @@ public struct BenchCommand: ParsableCommand {
             untimed and --runs times timed; then three profiled runs time every step. GFLOP/s \
             counts 2 per multiply-add of Conv, Gemm and MatMul. The peak is the selected \
             micro-kernel's own speed on one core (A and B in L1), measured in this run, times \
-            --threads. JSON keys: schemas/bench-report.schema.json.
+            --threads; an int8 model's integer layers are rated against the integer tile's own \
+            peak (GOP/s), measured likewise. JSON keys: schemas/bench-report.schema.json.
             """)
 
     public enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
@@ -53,13 +54,16 @@ public struct BenchCommand: ParsableCommand {
             for round in 0..<3 {
                 let t = try plan.profile(x)
                 perStep = round == 0 ? t : zip(perStep, t).map {
-                    StepTiming(node: $0.node, op: $0.op, macs: $0.macs, seconds: $0.seconds + $1.seconds)
+                    StepTiming(node: $0.node, op: $0.op, macs: $0.macs, integer: $0.integer, seconds: $0.seconds + $1.seconds)
                 }
             }
             let peakPerCore = KernelPeakGFLOPs.measure(options.kernels)
+            // The integer tile's own peak, where the plan runs it (an int8 model's convs).
+            let integerPeak = plan.integerMacs > 0 ? KernelPeakGFLOPs.measureInteger(options.kernels) : nil
             let report = BenchReport.make(model: model, shape: shape, options: options, times: times, warmup: warmup,
-                                          macs: plan.macs, steps: perStep.map { StepTiming(node: $0.node, op: $0.op, macs: $0.macs, seconds: $0.seconds / 3) },
-                                          peakPerCore: peakPerCore, top: top)
+                                          macs: plan.macs, integerMacs: plan.integerMacs,
+                                          steps: perStep.map { StepTiming(node: $0.node, op: $0.op, macs: $0.macs, integer: $0.integer, seconds: $0.seconds / 3) },
+                                          peakPerCore: peakPerCore, integerPeakPerCore: integerPeak, top: top)
             if format == .json {
                 let e = JSONEncoder()
                 e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -75,42 +79,55 @@ public struct BenchCommand: ParsableCommand {
 struct BenchReport: Encodable {
     struct Layer: Encodable {
         let node: String, op: String, milliseconds: Double, share: Double, gflopsPerSecond: Double, percentOfPeak: Double?
+        /// The step's multiply-adds ran on the integer tile: its rate is GOP/s against that tile's peak.
+        let integer: Bool
         enum CodingKeys: String, CodingKey {
-            case node, op, milliseconds, share
+            case node, op, milliseconds, share, integer
             case gflopsPerSecond = "gflops_per_second", percentOfPeak = "percent_of_peak"
         }
     }
     let model: String, inputShape: [Int], kernels: String, threads: Int, runs: Int, warmup: Int
     let p50Milliseconds: Double, p90Milliseconds: Double, minMilliseconds: Double
     let imagesPerSecond: Double, gmacs: Double, gflopsPerSecond: Double
-    let kernelPeakGflopsPerCore: Double, percentOfPeak: Double?, peakRSSBytes: Int
+    let kernelPeakGflopsPerCore: Double, kernelPeakInt8GopsPerCore: Double?, percentOfPeak: Double?, peakRSSBytes: Int
     let layers: [Layer]
 
     enum CodingKeys: String, CodingKey {
         case model, kernels, threads, runs, warmup, gmacs, layers
         case inputShape = "input_shape", p50Milliseconds = "p50_ms", p90Milliseconds = "p90_ms", minMilliseconds = "min_ms"
         case imagesPerSecond = "images_per_second", gflopsPerSecond = "gflops_per_second"
-        case kernelPeakGflopsPerCore = "kernel_peak_gflops_per_core", percentOfPeak = "percent_of_peak", peakRSSBytes = "peak_rss_bytes"
+        case kernelPeakGflopsPerCore = "kernel_peak_gflops_per_core", kernelPeakInt8GopsPerCore = "kernel_peak_int8_gops_per_core"
+        case percentOfPeak = "percent_of_peak", peakRSSBytes = "peak_rss_bytes"
     }
 
-    static func make(model: String, shape: [Int], options: ExecOptions, times: [Double], warmup: Int, macs: Int,
-                     steps: [StepTiming], peakPerCore: Double, top: Int) -> BenchReport {
+    /// Percent of peak: float multiply-adds against the float tile's peak, integer ones against
+    /// the integer tile's (`integerPeakPerCore`); for the whole run, the time both would take at
+    /// their peaks over p50.
+    static func make(model: String, shape: [Int], options: ExecOptions, times: [Double], warmup: Int, macs: Int, integerMacs: Int = 0,
+                     steps: [StepTiming], peakPerCore: Double, integerPeakPerCore: Double? = nil, top: Int) -> BenchReport {
         let sorted = times.sorted()
         func percentile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))] }
         let p50 = percentile(0.5)
         let flops = 2 * Double(macs)
-        let peak = peakPerCore * Double(options.threads)
+        let threads = Double(options.threads)
+        let peak = peakPerCore * threads, integerPeak = (integerPeakPerCore ?? 0) * threads
         let total = steps.reduce(0) { $0 + $1.seconds }
         let layers = steps.sorted { $0.seconds > $1.seconds }.prefix(top).map { s -> Layer in
             let g = s.seconds > 0 ? 2 * Double(s.macs) / s.seconds / 1e9 : 0
+            let layerPeak = s.integer ? integerPeak : peak
             return Layer(node: s.node, op: s.op, milliseconds: s.seconds * 1e3, share: total > 0 ? s.seconds / total : 0,
-                         gflopsPerSecond: g, percentOfPeak: peak > 0 && s.macs > 0 ? 100 * g / peak : nil)
+                         gflopsPerSecond: g, percentOfPeak: layerPeak > 0 && s.macs > 0 ? 100 * g / layerPeak : nil, integer: s.integer)
         }
         let gflops = p50 > 0 ? flops / p50 / 1e9 : 0
+        // Seconds the run's multiply-adds take at the peaks (nil where a peak is unknown).
+        let floatOps = 2 * Double(macs - integerMacs), integerOps = 2 * Double(integerMacs)
+        let idealSeconds: Double? = (floatOps > 0 && peak <= 0) || (integerOps > 0 && integerPeak <= 0) ? nil
+            : (floatOps > 0 ? floatOps / (peak * 1e9) : 0) + (integerOps > 0 ? integerOps / (integerPeak * 1e9) : 0)
         return BenchReport(model: model, inputShape: shape, kernels: options.kernels.rawValue, threads: options.threads, runs: times.count,
                            warmup: warmup, p50Milliseconds: p50 * 1e3, p90Milliseconds: percentile(0.9) * 1e3, minMilliseconds: sorted[0] * 1e3,
                            imagesPerSecond: p50 > 0 ? Double(shape.first ?? 1) / p50 : 0, gmacs: Double(macs) / 1e9, gflopsPerSecond: gflops,
-                           kernelPeakGflopsPerCore: peakPerCore, percentOfPeak: peak > 0 ? 100 * gflops / peak : nil,
+                           kernelPeakGflopsPerCore: peakPerCore, kernelPeakInt8GopsPerCore: integerPeakPerCore,
+                           percentOfPeak: idealSeconds.flatMap { p50 > 0 && $0 > 0 ? 100 * $0 / p50 : nil },
                            peakRSSBytes: ProcessInfoLite.peakResidentBytes(), layers: Array(layers))
     }
 
@@ -119,12 +136,16 @@ struct BenchReport: Encodable {
         var out = "\(model): input \(inputShape), \(kernels) kernels, \(threads) thread(s), \(runs) runs after \(warmup) warm-up\n"
         out += "  latency p50 \(f(p50Milliseconds, 2)) ms, p90 \(f(p90Milliseconds, 2)) ms, min \(f(minMilliseconds, 2)) ms; \(f(imagesPerSecond)) images/s\n"
         out += "  \(f(gmacs, 3)) GMACs, \(f(gflopsPerSecond)) GFLOP/s"
-        if let percentOfPeak { out += " = \(f(percentOfPeak))% of the micro-kernel's \(f(kernelPeakGflopsPerCore)) GFLOP/s per core x \(threads)" }
+        if let percentOfPeak {
+            out += " = \(f(percentOfPeak))% of the micro-kernel's \(f(kernelPeakGflopsPerCore)) GFLOP/s"
+            if let kernelPeakInt8GopsPerCore { out += " (integer tile: \(f(kernelPeakInt8GopsPerCore)) GOP/s)" }
+            out += " per core x \(threads)"
+        }
         out += "; peak RSS \(peakRSSBytes / 1_048_576) MiB\n"
         out += "  slowest layers (mean of 3 profiled runs):\n"
         for l in layers {
             out += "    \(f(l.milliseconds, 2)) ms  \(f(100 * l.share))%  \(l.op) \(l.node)"
-            if l.gflopsPerSecond > 0 { out += "  \(f(l.gflopsPerSecond)) GFLOP/s" }
+            if l.gflopsPerSecond > 0 { out += "  \(f(l.gflopsPerSecond)) \(l.integer ? "GOP/s (int8)" : "GFLOP/s")" }
             if let p = l.percentOfPeak { out += " (\(f(p))% of peak)" }
             out += "\n"
         }

@@ -58,6 +58,8 @@ struct Step<T: ExecScalar> {
     let op: String
     /// Multiply-adds the step performs (Conv, Gemm, MatMul; 0 for the rest), for profiles.
     let macs: Int
+    /// Whether those are the integer tile's (8-bit operands, int32 sums) rather than the float tile's.
+    let integer: Bool
     let body: (ExecutionPlanOf<T>) -> Void
 }
 
@@ -66,9 +68,11 @@ public struct StepTiming: Sendable {
     public let node: String
     public let op: String
     public let macs: Int
+    /// The multiply-adds ran on the integer tile.
+    public let integer: Bool
     public let seconds: Double
-    public init(node: String, op: String, macs: Int, seconds: Double) {
-        self.node = node; self.op = op; self.macs = macs; self.seconds = seconds
+    public init(node: String, op: String, macs: Int, integer: Bool = false, seconds: Double) {
+        self.node = node; self.op = op; self.macs = macs; self.integer = integer; self.seconds = seconds
     }
 }
 
@@ -131,6 +135,8 @@ public final class ExecutionPlanOf<T: ExecScalar> {
 
     /// The plan's multiply-adds per run (Conv, Gemm and MatMul steps).
     public var macs: Int { steps.reduce(0) { $0 &+ $1.macs } }
+    /// Of those, the integer tile's (QLinearConv, QLinearMatMul and QDQ-fused convs).
+    public var integerMacs: Int { steps.reduce(0) { $0 &+ ($1.integer ? $1.macs : 0) } }
 
     /// Runs once, timing every step (the clock is read between steps only).
     public func profile(_ input: [Float]) throws -> [StepTiming] {
@@ -145,7 +151,7 @@ public final class ExecutionPlanOf<T: ExecScalar> {
         for step in steps {
             step.body(self)
             let now = ProcessInfoLite.monotonicSeconds()
-            out.append(StepTiming(node: step.node, op: step.op, macs: step.macs, seconds: now - last))
+            out.append(StepTiming(node: step.node, op: step.op, macs: step.macs, integer: step.integer, seconds: now - last))
             last = now
         }
         return out

@@ -1,6 +1,7 @@
 import ResNetIR
 import ResNetKernels
 import ResNetKernelsAVX512
+import ResNetKernelsInt8
 import ResNetKernelsReference
 
 /// Runs a model on float32 inputs. Plans are built once per input shape and reused.
@@ -53,6 +54,11 @@ public final class Executor {
 /// The selected kernel set's micro-kernel speed on one core, in GFLOP/s
 /// (0 for the reference set, which has no tile).
 public enum KernelPeakGFLOPs {
+    /// The integer tile's GOP/s on one core (Int8KernelPeak) for the tile plans of `set` run.
+    public static func measureInteger(_ set: KernelSet, seconds: Double = 0.2) -> Double {
+        Int8KernelPeak.measure(Int8Tile.forSet(set), seconds: seconds)
+    }
+
     public static func measure(_ set: KernelSet, seconds: Double = 0.2) -> Double {
         switch set {
         case .avx512: return SgemmAVX512.measurePeak(seconds: seconds)

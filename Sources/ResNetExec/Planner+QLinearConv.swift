@@ -119,7 +119,7 @@ extension Planner {
             return (packed, r)
         }
         let y = newTensor(outShape), scratch = int8Scratch
-        emit(node, macs: xs[0] &* m &* plane &* k) { p in
+        emit(node, macs: xs[0] &* m &* plane &* k, integer: true) { p in
             for img in 0..<xs[0] {
                 for gi in 0..<group {
                     let (packed, requantize) = perGroup[gi]
@@ -191,7 +191,7 @@ extension Planner {
                                         weightRowSums: packed.rowSums, weightZeroPoints: weights.zeroPoints, inputZeroPoint: azp,
                                         outputZeroPoint: qy?.at(0).zeroPoint ?? 0, range: qy?.range ?? .uint8, k: k)
         let y = newTensor(outShape), scratch = int8Scratch
-        emit(node, macs: rows &* m &* k) { p in
+        emit(node, macs: rows &* m &* k, integer: true) { p in
             // The B operand: aᵀ [K, rows] as bytes, then interleaved for the tile.
             let src = p.pointer(a)
             for r in 0..<rows { for q in 0..<k { scratch.plane[q * rows + r] = Int8Patches.byte(src[r * k + q], offset: offset) } }

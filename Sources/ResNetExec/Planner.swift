@@ -163,8 +163,8 @@ final class Planner<T: ExecScalar> {
         }
     }
 
-    func emit(_ node: Node, macs: Int = 0, _ body: @escaping (ExecutionPlanOf<T>) -> Void) {
-        steps.append(Step(node: node.name, op: node.opType, macs: macs, body: body))
+    func emit(_ node: Node, macs: Int = 0, integer: Bool = false, _ body: @escaping (ExecutionPlanOf<T>) -> Void) {
+        steps.append(Step(node: node.name, op: node.opType, macs: macs, integer: integer, body: body))
     }
 
     // MARK: Build
