@@ -99,18 +99,18 @@ extension Planner {
         let plane = g.outH * g.outW, k = ws[1] * ws[2] * ws[3], mg = m / group
         maxGemmN = max(maxGemmN, plane)
         let simd = self.simd
-        // SIMD plans never build im2col columns. Convs with a window or a stride read the
-        // padded input in place (ShiftedRowsConv, below), at every width: nothing is packed,
-        // so threads split whichever side is larger at no cost (resnet18 on 2 threads, 3
-        // interleaved runs: p50 13.4-15.7 ms, against 14.3-17.0 with the 14x14 and 7x7 convs
-        // packed transposed as before). Pointwise convs pack B from the input as it stands
-        // (read in place, their rows are a plane apart: measured 8% slower), and run
-        // transposed (sgemmNarrow: positions as the tile's rows, channels as its columns)
+        // SIMD plans never build im2col columns. Convs with a window read the padded input in
+        // place (ShiftedRowsConv, below), at every width: nothing is packed, so threads split
+        // whichever side is larger at no cost (resnet18 on 2 threads, 3 interleaved runs: p50
+        // 13.4-15.7 ms, against 14.3-17.0 with the 14x14 and 7x7 convs packed transposed as
+        // before). 1x1 convs pack B: from the input as it stands (read in place, its rows are a
+        // plane apart: measured 8% slower), or, strided, from its patches (ConvPatchesB); they
+        // run transposed (sgemmNarrow: positions as the tile's rows, channels as its columns)
         // where their last column panel would be mostly padding (real columns under 80%:
         // 7x7 = 49 of 64; at 14x14, 196 of 224, the plain path measured faster in the model),
         // if a group has a full tile of channels (ResNeXt's narrow groups stay plain).
         let paddedPlane = (plane + kernels.tileColumns - 1) / kernels.tileColumns * kernels.tileColumns
-        let narrow = simd && mg >= kernels.tileColumns && g.isPointwise && plane * 5 < paddedPlane * 4
+        let narrow = simd && mg >= kernels.tileColumns && g.kernelH * g.kernelW == 1 && plane * 5 < paddedPlane * 4
         let implicitGEMM = simd && !g.isPointwise
         if narrow {
             guard let floats = PackedGemmWorkspace.transposedFloats(m: mg, n: plane) else {
@@ -118,22 +118,6 @@ extension Planner {
             }
             try budget.check(elements: floats, what: "transposed output of '\(node.name)' (\(plane) x \(mg))")
             maxTransposed = max(maxTransposed, floats)
-        }
-        // Convs with a window or a stride read B's rows in place from the input, zero-padded and
-        // split into stride phases once per image (ShiftedRowsConv), instead of packing kh*kw
-        // copies of it per K slice. A strided 1x1 conv reads each value once, so it gains
-        // nothing and its rows would lie a plane apart (on AVX2, resnet50's four: 10.3-10.4 ms
-        // against 8.9-9.9 packed): it packs its patches from the image (ConvPatchesB), as do
-        // an empty sum (K = 0) and a geometry the layout refuses (figures of 2^31 and more).
-        let shifted = implicitGEMM && k > 0 && g.kernelH * g.kernelW > 1 ? ShiftedRowsConv(g) : nil
-        if let shifted {
-            guard let planes = shifted.planeFloats, let columns = shifted.columns else { throw ExecError.overBudget(what: "input planes of '\(node.name)'", bytes: nil, budget: budget.bytes) }
-            let (grid, o1) = shifted.gridIsOutput ? (0, false) : mg.multipliedReportingOverflow(by: columns)
-            let (total, o2) = planes.addingReportingOverflow(grid)
-            guard !o1, !o2 else { throw ExecError.overBudget(what: "input planes of '\(node.name)'", bytes: nil, budget: budget.bytes) }
-            try budget.check(elements: total, what: "input planes and output grid of '\(node.name)'")
-            maxShiftedRows = max(maxShiftedRows, total)
-            try chargeConstant(elements: k, elementSize: MemoryLayout<Int>.size, what: "row offsets of '\(node.name)'")
         }
         if !g.isPointwise && !simd {
             let (columns, overflow) = k.multipliedReportingOverflow(by: plane)
@@ -148,6 +132,25 @@ extension Planner {
             return
         }
         if simd {
+            // Convs with a window read B's rows in place from the input, zero-padded and
+            // split into stride phases once per image (ShiftedRowsConv), instead of packing kh*kw
+            // copies of it per K slice. A strided 1x1 conv reads each value once, so it gains
+            // nothing and its rows would lie a plane apart (on AVX2, resnet50's four: 10.3-10.4 ms
+            // against 8.9-9.9 packed): it packs its patches from the image (ConvPatchesB), as do
+            // an empty sum (K = 0) and a geometry the layout refuses (figures of 2^31 and more).
+            // (Charged here, after Winograd declined the conv: what Winograd runs needs no planes.)
+            let shifted = implicitGEMM && k > 0 && g.kernelH * g.kernelW > 1 ? ShiftedRowsConv(g) : nil
+            if let shifted {
+                guard let planes = shifted.planeFloats, let columns = shifted.columns else {
+                    throw ExecError.overBudget(what: "input planes of '\(node.name)'", bytes: nil, budget: budget.bytes)
+                }
+                let (grid, o1) = shifted.gridIsOutput ? (0, false) : mg.multipliedReportingOverflow(by: columns)
+                let (total, o2) = planes.addingReportingOverflow(grid)
+                guard !o1, !o2 else { throw ExecError.overBudget(what: "input planes of '\(node.name)'", bytes: nil, budget: budget.bytes) }
+                try budget.check(elements: total, what: "input planes and output grid of '\(node.name)'")
+                maxShiftedRows = max(maxShiftedRows, total)
+                try chargeConstant(elements: k, elementSize: MemoryLayout<Int>.size, what: "row offsets of '\(node.name)'")
+            }
             // Prepare, then execute: the weights are packed for the kernel set's tile once, here.
             // Narrow convs hold their weights as the tile's B side (panels of tileColumns rows).
             let panelRows = narrow ? kernels.tileColumns : kernels.tileRows
@@ -183,7 +186,10 @@ extension Planner {
                                 }
                                 continue
                             }
-                            if narrow {
+                            if narrow && implicitGEMM {
+                                PackedKernels.sgemmNarrow(kernels, n: plane, weights: packed[gi], b: ConvPatchesB(x: image, g: g), c: out,
+                                                          ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
+                            } else if narrow {
                                 PackedKernels.sgemmNarrow(kernels, n: plane, weights: packed[gi], b: MatrixB(b: image, ldb: plane), c: out,
                                                           ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
                             } else if implicitGEMM {

@@ -40,7 +40,8 @@ extension PackedGemm {
         // weights are large (4 MB and more: resnet50's layer4 convs): then each thread reading
         // all of them from memory is what limits (layer4's 3x3 ran 1.10x faster on 2 threads
         // than on 1), so threads split the channels and each packs every position.
-        let splitChannels = threads > 1 && m * k >= 1 << 20 && channelPanels >= threads
+        // So do fewer position panels than threads (a classifier at batch 1: one position).
+        let splitChannels = threads > 1 && (m * k >= 1 << 20 || panelsN < threads) && channelPanels >= threads
         let work = { (t: Int) in
             var rows = 0..<n, channels = 0..<channelPanels
             if splitChannels {

@@ -60,7 +60,7 @@ public enum Pooling {
     static func maxPool<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, _ g: ConvGeometry, columns: [Range<Int>], into y: UnsafeMutablePointer<T>) {
         var rowMax = [T](repeating: 0, count: Swift.max(g.width, 1))
         // Output columns whose whole window is valid (columns[ox] is every kx): a contiguous range.
-        let full = columns.indices.filter { columns[$0] == 0..<g.kernelW }
+        let full = g.kernelW == 3 && g.dilationW == 1 ? columns.indices.filter { columns[$0] == 0..<3 } : []
         let interior = full.isEmpty ? 0..<0 : full.first!..<(full.last! + 1)
         rowMax.withUnsafeMutableBufferPointer { buffer in
             // Sound: the buffer holds g.width elements and every index below is < g.width.

@@ -16,8 +16,9 @@ public struct ShiftedRowsConv: Sendable, Equatable {
     public let phasesY: Int, phasesX: Int, phaseH: Int, phaseW: Int
 
     /// Phases and plane sizes of `g`, or nil for a geometry this layout does not take: a figure
-    /// outside 1 ..< 2^31 (pads 0 ..< 2^31), so that every index `fill` computes from two of
-    /// them fits an Int, or planes whose size overflows. The planner then packs patches instead.
+    /// outside 1 ..< 2^31 (pads 0 ..< 2^31), so that every product of two of them fits an Int
+    /// (the image offsets `fill` takes, C x H x W, are within x's own size), or planes whose
+    /// size in bytes overflows. The planner then packs patches instead.
     public init?(_ g: ConvGeometry) {
         let limit = 1 << 31
         let positive = [g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.outH, g.outW]
@@ -26,12 +27,14 @@ public struct ShiftedRowsConv: Sendable, Equatable {
         let (spanX, o2) = (g.kernelW - 1).multipliedReportingOverflow(by: g.dilationW)
         guard !o1, !o2 else { return nil }
         self.g = g
-        // Only the phases some tap reads: one for a 1x1 conv of any stride.
+        // Phases 0 ..< min(stride, span + 1): every phase a tap reads (one for a 1x1 conv of any
+        // stride), and all of them unless stride and dilation share a factor.
         phasesY = min(g.strideH, spanY + 1)
         phasesX = min(g.strideW, spanX + 1)
         phaseH = g.outH + spanY / g.strideH
         phaseW = g.outW + spanX / g.strideW
-        guard planeFloats != nil, columns != nil else { return nil }
+        // Byte offsets (rowOffsets) reach 4 x planeFloats.
+        guard let floats = planeFloats, !floats.multipliedReportingOverflow(by: 4).overflow, columns != nil else { return nil }
     }
 
     /// Zeros after the planes: the furthest column shift of any tap.
@@ -52,8 +55,9 @@ public struct ShiftedRowsConv: Sendable, Equatable {
         let (t, o) = total.addingReportingOverflow(slack)
         return o ? nil : t
     }
-    /// Whether the grid is the output itself (phaseW == outW): the GEMM then writes y with its
-    /// epilogue and nothing is compacted (1x1 convs, strided or not).
+    /// Whether the grid is the output itself (phaseW == outW: no tap reaches past the output's
+    /// columns, as for a 3x3 window of stride 3): the GEMM then writes y with its epilogue and
+    /// nothing is compacted.
     public var gridIsOutput: Bool { phaseW == g.outW }
 
     /// Byte offset of each patch-matrix row (c, ky, kx), in the weights' order, from the planes' start.
