@@ -140,11 +140,23 @@ extension Planner {
             // an empty sum (K = 0) and a geometry the layout refuses (figures of 2^31 and more).
             // (Charged here, after Winograd declined the conv: what Winograd runs needs no planes.)
             let shifted = implicitGEMM && k > 0 && g.kernelH * g.kernelW > 1 ? ShiftedRowsConv(g) : nil
+            // Few real positions on the grid's padded panels (7x7: 49 of 64) run transposed
+            // (convShiftedRowsNarrow), with a full tile of channels per group, as 1x1 convs do.
+            var narrowShifted = false
             if let shifted {
                 guard let planes = shifted.planeFloats, let columns = shifted.columns else {
                     throw ExecError.overBudget(what: "input planes of '\(node.name)'", bytes: nil, budget: budget.bytes)
                 }
-                let (grid, o1) = shifted.gridIsOutput ? (0, false) : mg.multipliedReportingOverflow(by: columns)
+                let paddedGrid = (columns + kernels.tileColumns - 1) / kernels.tileColumns * kernels.tileColumns
+                narrowShifted = mg >= kernels.tileColumns && plane * 5 < paddedGrid * 4
+                if narrowShifted {
+                    guard let floats = PackedGemmWorkspace.transposedFloats(m: mg, n: plane) else {
+                        throw ExecError.overBudget(what: "transposed output of '\(node.name)'", bytes: nil, budget: budget.bytes)
+                    }
+                    try budget.check(elements: floats, what: "transposed output of '\(node.name)' (\(plane) x \(mg))")
+                    maxTransposed = max(maxTransposed, floats)
+                }
+                let (grid, o1) = shifted.gridIsOutput || narrowShifted ? (0, false) : mg.multipliedReportingOverflow(by: columns)
                 let (total, o2) = planes.addingReportingOverflow(grid)
                 guard !o1, !o2 else { throw ExecError.overBudget(what: "input planes of '\(node.name)'", bytes: nil, budget: budget.bytes) }
                 try budget.check(elements: total, what: "input planes and output grid of '\(node.name)'")
@@ -153,7 +165,8 @@ extension Planner {
             }
             // Prepare, then execute: the weights are packed for the kernel set's tile once, here.
             // Narrow convs hold their weights as the tile's B side (panels of tileColumns rows).
-            let panelRows = narrow ? kernels.tileColumns : kernels.tileRows
+            let transposedShifted = narrowShifted
+            let panelRows = narrow || transposedShifted ? kernels.tileColumns : kernels.tileRows
             guard let floats = PackedA.floatCount(m: mg, k: k, mr: panelRows) else {
                 throw ExecError.overBudget(what: "packed weights of '\(node.name)'", bytes: nil, budget: budget.bytes)
             }
@@ -181,7 +194,7 @@ extension Planner {
                             let e = GemmEpilogue(relu: relu)
                             if let shifted {
                                 rowOffsets.withUnsafeBufferPointer { offsets in
-                                    PackedKernels.convShiftedRows(kernels, shifted, image: image, rowOffsets: offsets.baseAddress!, weights: packed[gi],
+                                    PackedKernels.convShiftedRows(kernels, shifted, narrow: transposedShifted, image: image, rowOffsets: offsets.baseAddress!, weights: packed[gi],
                                                                   output: out, bias: b, residual: r, relu: relu, workspace: workspace)
                                 }
                                 continue

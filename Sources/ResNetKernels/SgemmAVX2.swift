@@ -10,40 +10,54 @@ public enum AVX2Tile: GemmMicroKernel {
     @inline(__always)
     public static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                             rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
-        let rawB = UnsafeRawPointer(b)
-        // Sound: the packed B panel holds k x 16 floats (PackedBSource.pack).
-        product(k: k, a: a, bRow: { rawB + $0 * 64 }, c: c, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate,
-                bias: bias, residual: residual, relu: relu)
+        let rawA = UnsafeRawPointer(a), rawB = UnsafeRawPointer(b)
+        // Sound: the A panel holds k x 6 floats (PackedA), the packed B panel k x 16 (PackedBSource.pack).
+        product(k: k, aRow: { rawA + $0 * 24 }, aOffsets: (0, 4, 8, 12, 16, 20), bRow: { rawB + $0 * 64 }, c: c, ldc: ldc,
+                rows: rows, cols: cols, accumulate: accumulate, bias: bias, residual: residual, relu: relu)
     }
 
     @inline(__always)
     public static func tileRows(k: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, c: UnsafeMutablePointer<Float>,
                                 ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                                 relu: Bool) {
-        // Sound: the caller (PackedGemm.sgemmRows) keeps b + rowOffsets[p] ..< +64 bytes inside B's allocation for p < k.
-        product(k: k, a: a, bRow: { b + rowOffsets[$0] }, c: c, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate,
-                bias: bias, residual: residual, relu: relu)
+        let rawA = UnsafeRawPointer(a)
+        // Sound: the A panel holds k x 6 floats (PackedA); the caller (PackedGemm.sgemmRows) keeps
+        // b + rowOffsets[p] ..< +64 bytes inside B's allocation for p < k.
+        product(k: k, aRow: { rawA + $0 * 24 }, aOffsets: (0, 4, 8, 12, 16, 20), bRow: { b + rowOffsets[$0] }, c: c, ldc: ldc,
+                rows: rows, cols: cols, accumulate: accumulate, bias: bias, residual: residual, relu: relu)
     }
 
-    /// The tile's body over B rows found by `bRow(p)` (16 floats each): one code for packed and shifted-row B.
     @inline(__always)
-    static func product(k: Int, a: UnsafePointer<Float>, bRow: (Int) -> UnsafeRawPointer, c: UnsafeMutablePointer<Float>, ldc: Int,
-                        rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
+    public static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: (Int, Int, Int, Int, Int, Int),
+                                  b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool) {
+        let rawB = UnsafeRawPointer(b)
+        // Sound: the caller (PackedGemm.convShiftedRowsNarrow) keeps positions + rowOffsets[p] + each of
+        // positionOffsets inside the planes for p < k; the packed B panel holds k x 16 floats.
+        product(k: k, aRow: { positions + rowOffsets[$0] }, aOffsets: positionOffsets, bRow: { rawB + $0 * 64 }, c: c, ldc: ldc,
+                rows: rows, cols: cols, accumulate: accumulate, bias: nil, residual: nil, relu: false)
+    }
+
+    /// The tile's body: row r of A at step p is the float at aRow(p) + aOffsets.r bytes (a packed
+    /// panel, or six positions of shifted-row planes), B's row p the 16 floats at bRow(p). One
+    /// code for packed, shifted-row and gathered operands.
+    @inline(__always)
+    static func product(k: Int, aRow: (Int) -> UnsafeRawPointer, aOffsets: (Int, Int, Int, Int, Int, Int), bRow: (Int) -> UnsafeRawPointer,
+                        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
         for p in 0..<k {
-            // Sound: row p of B holds 16 floats (the callers above), the A panel k x 6 (PackedA).
+            // Sound: row p of B holds 16 floats, A six at the offsets (the callers above).
             let row = bRow(p)
             let b0 = row.loadUnaligned(as: SIMD8<Float>.self)
             let b1 = row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-            let ap = a + p * 6
-            var x = SIMD8<Float>(repeating: ap[0]); c00.addProduct(x, b0); c01.addProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[1]); c10.addProduct(x, b0); c11.addProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[2]); c20.addProduct(x, b0); c21.addProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[3]); c30.addProduct(x, b0); c31.addProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[4]); c40.addProduct(x, b0); c41.addProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[5]); c50.addProduct(x, b0); c51.addProduct(x, b1)
+            let ap = aRow(p)
+            var x = SIMD8<Float>(repeating: ap.load(fromByteOffset: aOffsets.0, as: Float.self)); c00.addProduct(x, b0); c01.addProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap.load(fromByteOffset: aOffsets.1, as: Float.self)); c10.addProduct(x, b0); c11.addProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap.load(fromByteOffset: aOffsets.2, as: Float.self)); c20.addProduct(x, b0); c21.addProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap.load(fromByteOffset: aOffsets.3, as: Float.self)); c30.addProduct(x, b0); c31.addProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap.load(fromByteOffset: aOffsets.4, as: Float.self)); c40.addProduct(x, b0); c41.addProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap.load(fromByteOffset: aOffsets.5, as: Float.self)); c50.addProduct(x, b0); c51.addProduct(x, b1)
         }
         if rows > 0 { Sgemm.store(c00, c01, row: c, cols: cols, accumulate: accumulate, bias: bias?[0], residual: residual, relu: relu) }
         if rows > 1 { Sgemm.store(c10, c11, row: c + ldc, cols: cols, accumulate: accumulate, bias: bias?[1], residual: residual.map { $0 + ldc }, relu: relu) }
@@ -84,6 +98,14 @@ extension SgemmAVX2 {
                                  bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
         PackedGemm<AVX2Tile>.sgemmRows(n: n, a: a, b: b, rowOffsets: rowOffsets, c: c, ldc: ldc, bias: bias, residual: residual,
                                       epilogue: epilogue, workspace: workspace)
+    }
+
+    /// One image's convolution by ShiftedRowsConv, transposed (PackedGemm.convShiftedRowsNarrow), on this set's tile.
+    public static func convShiftedRowsNarrow(_ s: ShiftedRowsConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>, weights: PackedA,
+                                             output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                             relu: Bool, workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX2Tile>.convShiftedRowsNarrow(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, bias: bias,
+                                                   residual: residual, relu: relu, workspace: workspace)
     }
 
     /// One image's convolution by ShiftedRowsConv (PackedGemm.convShiftedRows), on this set's tile.

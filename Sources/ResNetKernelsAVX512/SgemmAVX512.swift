@@ -11,40 +11,54 @@ public enum AVX512Tile: GemmMicroKernel {
     @inline(__always)
     public static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                             rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
-        let rawB = UnsafeRawPointer(b)
-        // Sound: the packed B panel holds k x 32 floats (PackedBSource.pack).
-        product(k: k, a: a, bRow: { rawB + $0 * 128 }, c: c, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate,
-                bias: bias, residual: residual, relu: relu)
+        let rawA = UnsafeRawPointer(a), rawB = UnsafeRawPointer(b)
+        // Sound: the A panel holds k x 6 floats (PackedA), the packed B panel k x 32 (PackedBSource.pack).
+        product(k: k, aRow: { rawA + $0 * 24 }, aOffsets: (0, 4, 8, 12, 16, 20), bRow: { rawB + $0 * 128 }, c: c, ldc: ldc,
+                rows: rows, cols: cols, accumulate: accumulate, bias: bias, residual: residual, relu: relu)
     }
 
     @inline(__always)
     public static func tileRows(k: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, c: UnsafeMutablePointer<Float>,
                                 ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                                 relu: Bool) {
-        // Sound: the caller (PackedGemm.sgemmRows) keeps b + rowOffsets[p] ..< +128 bytes inside B's allocation for p < k.
-        product(k: k, a: a, bRow: { b + rowOffsets[$0] }, c: c, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate,
-                bias: bias, residual: residual, relu: relu)
+        let rawA = UnsafeRawPointer(a)
+        // Sound: the A panel holds k x 6 floats (PackedA); the caller (PackedGemm.sgemmRows) keeps
+        // b + rowOffsets[p] ..< +128 bytes inside B's allocation for p < k.
+        product(k: k, aRow: { rawA + $0 * 24 }, aOffsets: (0, 4, 8, 12, 16, 20), bRow: { b + rowOffsets[$0] }, c: c, ldc: ldc,
+                rows: rows, cols: cols, accumulate: accumulate, bias: bias, residual: residual, relu: relu)
     }
 
-    /// The tile's body over B rows found by `bRow(p)` (32 floats each): one code for packed and shifted-row B.
     @inline(__always)
-    static func product(k: Int, a: UnsafePointer<Float>, bRow: (Int) -> UnsafeRawPointer, c: UnsafeMutablePointer<Float>, ldc: Int,
-                        rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
+    public static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: (Int, Int, Int, Int, Int, Int),
+                                  b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool) {
+        let rawB = UnsafeRawPointer(b)
+        // Sound: the caller (PackedGemm.convShiftedRowsNarrow) keeps positions + rowOffsets[p] + each of
+        // positionOffsets inside the planes for p < k; the packed B panel holds k x 32 floats.
+        product(k: k, aRow: { positions + rowOffsets[$0] }, aOffsets: positionOffsets, bRow: { rawB + $0 * 128 }, c: c, ldc: ldc,
+                rows: rows, cols: cols, accumulate: accumulate, bias: nil, residual: nil, relu: false)
+    }
+
+    /// The tile's body: row r of A at step p is the float at aRow(p) + aOffsets.r bytes (a packed
+    /// panel, or six positions of shifted-row planes), B's row p the 32 floats at bRow(p). One
+    /// code for packed, shifted-row and gathered operands.
+    @inline(__always)
+    static func product(k: Int, aRow: (Int) -> UnsafeRawPointer, aOffsets: (Int, Int, Int, Int, Int, Int), bRow: (Int) -> UnsafeRawPointer,
+                        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
         var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
         var c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
         for p in 0..<k {
-            // Sound: row p of B holds 32 floats (the callers above), the A panel k x 6 (PackedA).
+            // Sound: row p of B holds 32 floats, A six at the offsets (the callers above).
             let row = bRow(p)
             let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
             let b1 = row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-            let ap = a + p * 6
-            var x = SIMD16<Float>(repeating: ap[0]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-            x = SIMD16<Float>(repeating: ap[1]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-            x = SIMD16<Float>(repeating: ap[2]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = SIMD16<Float>(repeating: ap[3]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = SIMD16<Float>(repeating: ap[4]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = SIMD16<Float>(repeating: ap[5]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            let ap = aRow(p)
+            var x = SIMD16<Float>(repeating: ap.load(fromByteOffset: aOffsets.0, as: Float.self)); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap.load(fromByteOffset: aOffsets.1, as: Float.self)); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap.load(fromByteOffset: aOffsets.2, as: Float.self)); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap.load(fromByteOffset: aOffsets.3, as: Float.self)); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap.load(fromByteOffset: aOffsets.4, as: Float.self)); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap.load(fromByteOffset: aOffsets.5, as: Float.self)); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
         }
         if rows > 0 { store(c00, c01, c, cols, accumulate, bias?[0], residual, relu) }
         if rows > 1 { store(c10, c11, c + ldc, cols, accumulate, bias?[1], residual.map { $0 + ldc }, relu) }
@@ -116,6 +130,14 @@ extension SgemmAVX512 {
                                  bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
         PackedGemm<AVX512Tile>.sgemmRows(n: n, a: a, b: b, rowOffsets: rowOffsets, c: c, ldc: ldc, bias: bias, residual: residual,
                                       epilogue: epilogue, workspace: workspace)
+    }
+
+    /// One image's convolution by ShiftedRowsConv, transposed (PackedGemm.convShiftedRowsNarrow), on this set's tile.
+    public static func convShiftedRowsNarrow(_ s: ShiftedRowsConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>, weights: PackedA,
+                                             output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                             relu: Bool, workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX512Tile>.convShiftedRowsNarrow(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, bias: bias,
+                                                   residual: residual, relu: relu, workspace: workspace)
     }
 
     /// One image's convolution by ShiftedRowsConv (PackedGemm.convShiftedRows), on this set's tile.

@@ -24,6 +24,11 @@ public protocol GemmMicroKernel {
     static func tileRows(k: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, c: UnsafeMutablePointer<Float>,
                          ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                          relu: Bool)
+    /// acc = A · B with A's row r at step p the float at positions + rowOffsets[p] + positionOffsets.r
+    /// bytes (six output positions read from shifted-row planes) and B a packed kb x nr panel;
+    /// C (+)= acc for the valid rows x cols, no epilogue (PackedGemm.convShiftedRowsNarrow).
+    static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: (Int, Int, Int, Int, Int, Int),
+                           b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool)
 }
 
 /// A weight matrix A[M,K] packed for one micro-kernel shape: for each K slice,
@@ -101,6 +106,8 @@ public final class PackedGemmWorkspace: @unchecked Sendable {
         precondition(shiftedRowsCapacity >= floats, "shifted-rows buffer not reserved at plan time")
         return shiftedRows
     }
+    /// Cᵀ's storage, for tests that fill it with NaN first (stale values must not leak).
+    public var transposedBuffer: UnsafeMutablePointer<Float> { transposedC }
     /// Grows Cᵀ to `floats` (the planner charged them against its budget). Plan time only.
     public func reserveTransposed(floats: Int) {
         guard floats > transposedCapacity else { return }
