@@ -68,6 +68,24 @@ extension Planner {
         }
     }
 
+    /// Whether a product whose `real` output columns take `columns` GEMM columns runs transposed
+    /// (positions as the tile's rows): where the real ones would fill under 80% of the
+    /// tile-column panels (a 7x7 output: 49 of 64; at 14x14, 196 of 224, the plain path
+    /// measured faster in the model).
+    func runsTransposed(real: Int, columns: Int) -> Bool {
+        let padded = (columns + kernels.tileColumns - 1) / kernels.tileColumns * kernels.tileColumns
+        return real * 5 < padded * 4
+    }
+
+    /// Charges Cᵀ [n, m] of a transposed product of `node` and grows the plan's reservation.
+    func reserveTransposed(_ node: Node, m: Int, n: Int) throws {
+        guard let floats = PackedGemmWorkspace.transposedFloats(m: m, n: n) else {
+            throw ExecError.overBudget(what: "transposed output of '\(node.name)'", bytes: nil, budget: budget.bytes)
+        }
+        try budget.check(elements: floats, what: "transposed output of '\(node.name)' (\(n) x \(m))")
+        maxTransposed = max(maxTransposed, floats)
+    }
+
     /// The 2-D kernels' geometry: the shared window arithmetic (`window`, any rank) seen for one image of `channels`.
     func convGeometry(_ node: Node, input: [Int], kernel: [Int], channels: Int) throws -> ConvGeometry {
         guard input.count == 4, kernel.count == 2 else {
@@ -106,19 +124,11 @@ extension Planner {
         // before). 1x1 convs pack B: from the input as it stands (read in place, its rows are a
         // plane apart: measured 8% slower), or, strided, from its patches (ConvPatchesB); they
         // run transposed (sgemmNarrow: positions as the tile's rows, channels as its columns)
-        // where their last column panel would be mostly padding (real columns under 80%:
-        // 7x7 = 49 of 64; at 14x14, 196 of 224, the plain path measured faster in the model),
-        // if a group has a full tile of channels (ResNeXt's narrow groups stay plain).
-        let paddedPlane = (plane + kernels.tileColumns - 1) / kernels.tileColumns * kernels.tileColumns
-        let narrow = simd && mg >= kernels.tileColumns && g.kernelH * g.kernelW == 1 && plane * 5 < paddedPlane * 4
+        // where their last column panel would be mostly padding (runsTransposed), if a group
+        // has a full tile of channels (ResNeXt's narrow groups stay plain).
+        let narrow = simd && mg >= kernels.tileColumns && g.kernelH * g.kernelW == 1 && runsTransposed(real: plane, columns: plane)
         let implicitGEMM = simd && !g.isPointwise
-        if narrow {
-            guard let floats = PackedGemmWorkspace.transposedFloats(m: mg, n: plane) else {
-                throw ExecError.overBudget(what: "transposed output of '\(node.name)'", bytes: nil, budget: budget.bytes)
-            }
-            try budget.check(elements: floats, what: "transposed output of '\(node.name)' (\(plane) x \(mg))")
-            maxTransposed = max(maxTransposed, floats)
-        }
+        if narrow { try reserveTransposed(node, m: mg, n: plane) }
         if !g.isPointwise && !simd {
             let (columns, overflow) = k.multipliedReportingOverflow(by: plane)
             guard !overflow else { throw ExecError.overBudget(what: "im2col columns of '\(node.name)'", bytes: nil, budget: budget.bytes) }
@@ -147,15 +157,8 @@ extension Planner {
                 guard let planes = shifted.planeFloats, let columns = shifted.columns else {
                     throw ExecError.overBudget(what: "input planes of '\(node.name)'", bytes: nil, budget: budget.bytes)
                 }
-                let paddedGrid = (columns + kernels.tileColumns - 1) / kernels.tileColumns * kernels.tileColumns
-                narrowShifted = mg >= kernels.tileColumns && plane * 5 < paddedGrid * 4
-                if narrowShifted {
-                    guard let floats = PackedGemmWorkspace.transposedFloats(m: mg, n: plane) else {
-                        throw ExecError.overBudget(what: "transposed output of '\(node.name)'", bytes: nil, budget: budget.bytes)
-                    }
-                    try budget.check(elements: floats, what: "transposed output of '\(node.name)' (\(plane) x \(mg))")
-                    maxTransposed = max(maxTransposed, floats)
-                }
+                narrowShifted = mg >= kernels.tileColumns && runsTransposed(real: plane, columns: columns)
+                if narrowShifted { try reserveTransposed(node, m: mg, n: plane) }
                 let (grid, o1) = shifted.gridIsOutput || narrowShifted ? (0, false) : mg.multipliedReportingOverflow(by: columns)
                 let (total, o2) = planes.addingReportingOverflow(grid)
                 guard !o1, !o2 else { throw ExecError.overBudget(what: "input planes of '\(node.name)'", bytes: nil, budget: budget.bytes) }

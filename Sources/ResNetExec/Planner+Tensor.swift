@@ -79,15 +79,8 @@ extension Planner {
             // plain tile computes 32 columns (16 on AVX2) for one image (resnet50's fc, 1
             // thread, 3 interleaved runs: 1.06-1.32 ms plain, 0.28-0.33 transposed).
             let kernels = self.kernels, workspace = packedWorkspace
-            let paddedM = (m + kernels.tileColumns - 1) / kernels.tileColumns * kernels.tileColumns
-            let narrow = m * 5 < paddedM * 4
-            if narrow {
-                guard let floats = PackedGemmWorkspace.transposedFloats(m: n, n: m) else {
-                    throw ExecError.overBudget(what: "transposed output of '\(node.name)'", bytes: nil, budget: budget.bytes)
-                }
-                try budget.check(elements: floats, what: "transposed output of '\(node.name)' (\(m) x \(n))")
-                maxTransposed = max(maxTransposed, floats)
-            }
+            let narrow = runsTransposed(real: m, columns: m)
+            if narrow { try reserveTransposed(node, m: n, n: m) }
             let panelRows = narrow ? kernels.tileColumns : kernels.tileRows
             let floats = PackedA.floatCount(m: n, k: k, mr: panelRows) ?? Int.max
             try chargeConstant(elements: floats, elementSize: 4, what: "packed weights of '\(node.name)'")

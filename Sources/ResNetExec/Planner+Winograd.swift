@@ -69,7 +69,7 @@ extension Planner {
         }
         // Narrow GEMMs (the last tile-column panel mostly padding) run transposed, as in conv().
         let cols = kernels.tileColumns
-        let narrow = m >= cols && blockTiles * 5 < (blockTiles + cols - 1) / cols * cols * 4
+        let narrow = m >= cols && runsTransposed(real: blockTiles, columns: blockTiles)
         let panelRows = narrow ? cols : kernels.tileRows
         guard let perXi = PackedA.floatCount(m: m, k: c, mr: panelRows) else { return false }
         let (packedFloats, o6) = perXi.multipliedReportingOverflow(by: positions)
@@ -88,13 +88,7 @@ extension Planner {
         // The plan's single-threaded workspaces, one per thread (budgeted with the plan's buffers).
         let perThread = imageWorkspaces
         imageWorkspacesUsed = true
-        if narrow {
-            guard let floats = PackedGemmWorkspace.transposedFloats(m: m, n: blockTiles) else {
-                throw ExecError.overBudget(what: "transposed output of '\(node.name)'", bytes: nil, budget: budget.bytes)
-            }
-            try budget.check(elements: floats, what: "transposed output of '\(node.name)' (\(blockTiles) x \(m))")
-            maxTransposed = max(maxTransposed, floats)
-        }
+        if narrow { try reserveTransposed(node, m: m, n: blockTiles) }
         let inputPlane = c * g.height * g.width, outputPlane = m * g.outH * g.outW, perThreadScratch = tile.scratchFloats(g)
         let macs = n &* m &* g.outH &* g.outW &* c &* 9  // the direct convolution's, so GFLOP/s is effective (Winograd does 1/4 or 1/2.25 of them)
         emit(node, macs: macs) { p in

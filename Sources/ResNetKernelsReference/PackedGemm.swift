@@ -82,7 +82,7 @@ public final class PackedGemmWorkspace: @unchecked Sendable {
     public static let nc = 512
     @usableFromInline let packedB: [UnsafeMutablePointer<Float>]
     /// Cᵀ [N, M] of the narrow-output path (PackedGemm.sgemmNarrow), shared by the threads.
-    @usableFromInline private(set) var transposedC: UnsafeMutablePointer<Float>
+    public private(set) var transposedC: UnsafeMutablePointer<Float>
     public private(set) var transposedCapacity = 0
     /// ShiftedRowsConv's phase planes, then its output grid: one buffer, used by one call at a time.
     @usableFromInline private(set) var shiftedRows: UnsafeMutablePointer<Float>
@@ -106,8 +106,6 @@ public final class PackedGemmWorkspace: @unchecked Sendable {
         precondition(shiftedRowsCapacity >= floats, "shifted-rows buffer not reserved at plan time")
         return shiftedRows
     }
-    /// Cᵀ's storage, for tests that fill it with NaN first (stale values must not leak).
-    public var transposedBuffer: UnsafeMutablePointer<Float> { transposedC }
     /// Grows Cᵀ to `floats` (the planner charged them against its budget). Plan time only.
     public func reserveTransposed(floats: Int) {
         guard floats > transposedCapacity else { return }

@@ -36,21 +36,9 @@ extension PackedGemm {
         let ct = workspace.transposedC  // Cᵀ [n, m], row-major
         let threads = workspace.threads
         let panelsN = (n + mr - 1) / mr, channelPanels = (m + Kernel.nr - 1) / Kernel.nr
-        // Threads split the positions, each gathering only its own patches, unless the
-        // weights are large (4 MB and more: resnet50's layer4 convs): then each thread reading
-        // all of them from memory is what limits (layer4's 3x3 ran 1.10x faster on 2 threads
-        // than on 1), so threads split the channels and each packs every position.
-        // So do fewer position panels than threads (a classifier at batch 1: one position).
-        let splitChannels = threads > 1 && (m * k >= 1 << 20 || panelsN < threads) && channelPanels >= threads
         let work = { (t: Int) in
-            var rows = 0..<n, channels = 0..<channelPanels
-            if splitChannels {
-                channels = (channelPanels * t / threads)..<(channelPanels * (t + 1) / threads)
-            } else {
-                // Threads take disjoint runs of whole mr-position panels.
-                let lo = panelsN * t / threads * mr, hi = min(n, panelsN * (t + 1) / threads * mr)
-                rows = lo..<max(lo, hi)
-            }
+            let (positionPanels, channels) = narrowShare(positionPanels: panelsN, channelPanels: channelPanels, weights: m * k, threads: threads, t: t)
+            let rows = (positionPanels.lowerBound * mr)..<min(n, positionPanels.upperBound * mr)
             guard !rows.isEmpty, !channels.isEmpty else { return }
             if k > 0 {
                 blockNarrow(w: w, b: b, ct: ct, rows: rows, channelPanels: channels, packedB: workspace.packedB[t])
@@ -59,6 +47,21 @@ extension PackedGemm {
                               c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue, zeroProduct: k == 0)
         }
         if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
+    }
+
+    /// Thread t's share of a transposed product: a run of position panels and every channel
+    /// panel, or, when the weights are large (2^20 floats, 4 MB, and more: resnet50's layer4
+    /// convs, where each thread reading all of them from memory is what limits; layer4's 3x3
+    /// ran 1.10x faster on 2 threads than on 1) or there are fewer position panels than
+    /// threads (a classifier at batch 1: one position), every position panel and a run of
+    /// channel panels.
+    @inlinable
+    static func narrowShare(positionPanels: Int, channelPanels: Int, weights: Int, threads: Int, t: Int) -> (Range<Int>, Range<Int>) {
+        guard threads > 1 else { return (0..<positionPanels, 0..<channelPanels) }
+        if (weights >= 1 << 20 || positionPanels < threads) && channelPanels >= threads {
+            return (0..<positionPanels, (channelPanels * t / threads)..<(channelPanels * (t + 1) / threads))
+        }
+        return ((positionPanels * t / threads)..<(positionPanels * (t + 1) / threads), 0..<channelPanels)
     }
 
     /// Cᵀ[rows, channel panels] = (B[:, rows])ᵀ · Wᵀ, in blocks of at most `nc` rows and K slices of `kc`.

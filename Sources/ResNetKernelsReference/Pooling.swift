@@ -61,7 +61,7 @@ public enum Pooling {
         var rowMax = [T](repeating: 0, count: Swift.max(g.width, 1))
         // Output columns whose whole window is valid (columns[ox] is every kx): a contiguous range.
         let full = g.kernelW == 3 && g.dilationW == 1 ? columns.indices.filter { columns[$0] == 0..<3 } : []
-        let interior = full.isEmpty ? 0..<0 : full.first!..<(full.last! + 1)
+        let interior = full.first.map { $0..<(full[full.count - 1] + 1) } ?? 0..<0
         rowMax.withUnsafeMutableBufferPointer { buffer in
             // Sound: the buffer holds g.width elements and every index below is < g.width.
             let row = buffer.baseAddress!

@@ -118,6 +118,15 @@ public struct ShiftedRowsConv: Sendable, Equatable {
         }
     }
 
+    /// Writes all the planes, threads splitting the channels.
+    @inlinable
+    public func fill(_ x: UnsafePointer<Float>, into planes: UnsafeMutablePointer<Float>, threads: Int) {
+        let parts = min(threads, g.channels)
+        DispatchFor.concurrent(parts) { t in
+            fill(x, channels: (g.channels * t / parts)..<(g.channels * (t + 1) / parts), into: planes)
+        }
+    }
+
     /// y[m, oy, ox] = grid[m, oy*phaseW + ox] + bias[m] + residual[m, oy, ox], ReLU, for the
     /// output channels `outputs` (disjoint ranges may run at once). Grid rows are `columns` apart.
     @inlinable
@@ -152,14 +161,11 @@ extension PackedGemm {
     public static func convShiftedRows(_ s: ShiftedRowsConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>, weights: PackedA,
                                        output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                                        relu: Bool, workspace: PackedGemmWorkspace) {
-        let threads = workspace.threads, m = weights.m, channels = s.g.channels
+        let threads = workspace.threads, m = weights.m
         // Sound: init? checked both figures for overflow.
         let planeFloats = s.planeFloats!, columns = s.columns!
         let buffer = workspace.shiftedRowsBuffer(floats: planeFloats + (s.gridIsOutput ? 0 : m * columns))
-        let fillParts = min(threads, channels)
-        DispatchFor.concurrent(fillParts) { t in
-            s.fill(image, channels: (channels * t / fillParts)..<(channels * (t + 1) / fillParts), into: buffer)
-        }
+        s.fill(image, into: buffer, threads: threads)
         if s.gridIsOutput {
             sgemmRows(n: columns, a: weights, b: buffer, rowOffsets: rowOffsets, c: output, ldc: columns, bias: bias, residual: residual,
                       epilogue: GemmEpilogue(relu: relu), workspace: workspace)

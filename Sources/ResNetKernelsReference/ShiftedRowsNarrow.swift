@@ -19,28 +19,15 @@ extension PackedGemm {
         guard m > 0, positions > 0, k > 0 else { return }
         precondition(w.mr == nr, "weights packed for \(w.mr)-row panels, the narrow path needs \(nr)")
         precondition(workspace.transposedCapacity >= m * positions, "transposed C not reserved at plan time")
-        let threads = workspace.threads, channels = g.channels
+        let threads = workspace.threads
         // Sound: init? checked the figure for overflow.
         let planes = workspace.shiftedRowsBuffer(floats: s.planeFloats!)
-        let fillParts = min(threads, channels)
-        DispatchFor.concurrent(fillParts) { t in
-            s.fill(image, channels: (channels * t / fillParts)..<(channels * (t + 1) / fillParts), into: planes)
-        }
+        s.fill(image, into: planes, threads: threads)
         let ct = workspace.transposedC  // Cᵀ [positions, m]
         let positionPanels = (positions + mr - 1) / mr, channelPanels = (m + nr - 1) / nr
-        // As sgemmNarrow: threads split positions, unless the weights are large (4 MB and more:
-        // each thread would stream all of them) or there are fewer position panels than threads.
-        let splitChannels = threads > 1 && (m * k >= 1 << 20 || positionPanels < threads) && channelPanels >= threads
         let base = UnsafeRawPointer(planes)
         @inline(__always) func work(_ t: Int) {
-            var panels = 0..<positionPanels, channelRange = 0..<channelPanels
-            if threads > 1 {
-                if splitChannels {
-                    channelRange = (channelPanels * t / threads)..<(channelPanels * (t + 1) / threads)
-                } else {
-                    panels = (positionPanels * t / threads)..<(positionPanels * (t + 1) / threads)
-                }
-            }
+            let (panels, channelRange) = narrowShare(positionPanels: positionPanels, channelPanels: channelPanels, weights: m * k, threads: threads, t: t)
             guard !panels.isEmpty, !channelRange.isEmpty else { return }
             var k0 = 0
             while k0 < k {

@@ -109,7 +109,7 @@ struct ShiftedRowsConvTests {
                     let workspace = PackedGemmWorkspace(threads: threads, nr: set.tileColumns)
                     workspace.reserveShiftedRows(floats: floats)
                     workspace.reserveTransposed(floats: m * plane)
-                    workspace.transposedBuffer.update(repeating: .nan, count: m * plane)
+                    workspace.transposedC.update(repeating: .nan, count: m * plane)
                     // Stale values in the buffer must not leak into the result (padding is rewritten per call).
                     workspace.shiftedRowsBuffer(floats: floats).update(repeating: .nan, count: floats)
                     x.withUnsafeBufferPointer { xp in bias.withUnsafeBufferPointer { bp in residual.withUnsafeBufferPointer { rp in
