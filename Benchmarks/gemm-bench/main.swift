@@ -21,9 +21,11 @@ let shapes: [Shape] = [
     Shape(name: "l1 3x3 64", cout: 64, cin: 64, k: 3, stride: 1, hw: 56),
     Shape(name: "l1 1x1 64>256", cout: 256, cin: 64, k: 1, stride: 1, hw: 56),
     Shape(name: "l1 1x1 256>64", cout: 64, cin: 256, k: 1, stride: 1, hw: 56),
+    Shape(name: "l2 3x3 128 s2", cout: 128, cin: 128, k: 3, stride: 2, hw: 56),
     Shape(name: "l2 3x3 128", cout: 128, cin: 128, k: 3, stride: 1, hw: 28),
     Shape(name: "l2 1x1 512>128", cout: 128, cin: 512, k: 1, stride: 1, hw: 28),
     Shape(name: "l2 1x1 128>512", cout: 512, cin: 128, k: 1, stride: 1, hw: 28),
+    Shape(name: "l3 3x3 256 s2", cout: 256, cin: 256, k: 3, stride: 2, hw: 28),
     Shape(name: "l3 3x3 256", cout: 256, cin: 256, k: 3, stride: 1, hw: 14),
     Shape(name: "l3 1x1 1024>256", cout: 256, cin: 1024, k: 1, stride: 1, hw: 14),
     Shape(name: "l3 1x1 256>1024", cout: 1024, cin: 256, k: 1, stride: 1, hw: 14),
@@ -216,4 +218,52 @@ for s in shapes where s.k == 3 && s.stride == 1 {
     let us = { (t: Double) in String(Int((t * 1e6).rounded())).leftPad(6) }
     print(s.name.padding(18) + "\(tile)".padding(6) + us(input) + us(gemms) + us(output) + "   whole" + us(input + gemms + output) + " vs direct" + us(direct)
           + "  (\(Double(Int((direct / (input + gemms + output) * 100).rounded())) / 100)x)")
+}
+
+// Windowed convs with few positions, run transposed (PackedGemm.convShiftedRowsNarrow, as the
+// planner runs a deep layer's 3x3), one image. "cold" rotates over copies of the packed weights
+// (64 MB and more in all), so each call streams its weights from memory as inside a model,
+// where the weights of every other layer pass through the caches between two calls.
+print("\nTransposed shifted rows (few positions), GFLOP/s (% of peak x threads): warm weights, cold weights")
+let fewPositions: [Shape] = [
+    Shape(name: "l3 3x3 256", cout: 256, cin: 256, k: 3, stride: 1, hw: 14),
+    Shape(name: "l4 3x3 512", cout: 512, cin: 512, k: 3, stride: 1, hw: 7),
+    Shape(name: "l4 3x3 256>512 s2", cout: 512, cin: 256, k: 3, stride: 2, hw: 14),
+]
+for s in fewPositions {
+    let pad = s.k / 2, out = (s.hw + 2 * pad - s.k) / s.stride + 1
+    let g = ConvGeometry(channels: s.cin, height: s.hw, width: s.hw, kernelH: s.k, kernelW: s.k, strideH: s.stride, strideW: s.stride,
+                         padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1, outH: out, outW: out)
+    let m = s.cout, k = s.cin * s.k * s.k, n = out * out
+    let w = UnsafeMutablePointer<Float>.allocate(capacity: m * k); defer { w.deallocate() }
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: s.cin * s.hw * s.hw); defer { x.deallocate() }
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: m * n); defer { y.deallocate() }
+    for i in 0..<(m * k) { w[i] = Float(i % 13) * 0.01 }
+    for i in 0..<(s.cin * s.hw * s.hw) { x[i] = Float(i % 7) * 0.1 }
+    let copies = max(2, (64 << 20) / (m * k * 4) + 1)
+    let weights = (0..<copies).map { _ in PackedA(a: w, lda: k, m: m, k: k, mr: nr) }
+    let shifted = ShiftedRowsConv(g)!, offsets = shifted.rowOffsets()
+    let flops = 2.0 * Double(m) * Double(k) * Double(n)
+    var line = s.name.padding(18) + "\(m)".leftPad(6) + "\(k)".leftPad(6) + "\(n)".leftPad(6)
+    for t in [1, threads] {
+        let ws = PackedGemmWorkspace(threads: t, nr: nr)
+        ws.reserveShiftedRows(floats: shifted.planeFloats!)
+        ws.reserveTransposed(floats: m * n)
+        for cold in [false, true] {
+            var call = 0
+            let time = seconds {
+                let a = weights[cold ? call % copies : 0]
+                call += 1
+                offsets.withUnsafeBufferPointer { o in
+                    if set == .avx512 {
+                        SgemmAVX512.convShiftedRowsNarrow(shifted, image: x, rowOffsets: o.baseAddress!, weights: a, output: y, bias: nil, residual: nil, relu: false, workspace: ws)
+                    } else {
+                        SgemmAVX2.convShiftedRowsNarrow(shifted, image: x, rowOffsets: o.baseAddress!, weights: a, output: y, bias: nil, residual: nil, relu: false, workspace: ws)
+                    }
+                }
+            }
+            line += "  " + pct(flops / time / 1e9, t)
+        }
+    }
+    print(line)
 }
