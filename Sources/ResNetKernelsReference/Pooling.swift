@@ -58,10 +58,13 @@ public enum Pooling {
     /// valid columns of that row. resnet18's 3x3 s2 max pool: 3.3 ms before on one core.
     @inlinable
     static func maxPool<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, _ g: ConvGeometry, columns: [Range<Int>], into y: UnsafeMutablePointer<T>) {
-        var rowMax = [T](repeating: 0, count: Swift.max(g.width, 1))
+        // The row holds g.width maxes, then 34 of slack (-inf) that the 16-wide stride-2 loads
+        // below may read past the last window.
+        var rowMax = [T](repeating: -T.infinity, count: Swift.max(g.width, 1) + 34)
         // Output columns whose whole window is valid (columns[ox] is every kx): a contiguous range.
         let full = g.kernelW == 3 && g.dilationW == 1 ? columns.indices.filter { columns[$0] == 0..<3 } : []
         let interior = full.first.map { $0..<(full[full.count - 1] + 1) } ?? 0..<0
+        let edges = (0..<g.outW).filter { !interior.contains($0) }
         rowMax.withUnsafeMutableBufferPointer { buffer in
             // Sound: the buffer holds g.width elements and every index below is < g.width.
             let row = buffer.baseAddress!
@@ -91,12 +94,35 @@ public enum Pooling {
                         // the row take three unrolled maxes (same order as the loop below, so
                         // NaNs drop alike); the measured 1.1 ms of resnet18's pool was mostly
                         // the range-per-column loop.
-                        for ox in interior {
+                        var ox = interior.lowerBound
+                        if T.self == Float.self && g.strideW == 2 {
+                            // Sixteen outputs at a time: the even and odd lanes of 32 row maxes
+                            // are each window's first and second column, those of the 32 from
+                            // two further its third.
+                            let floats = UnsafeRawPointer(row), outFloats = UnsafeMutableRawPointer(out)
+                            while ox + 16 <= interior.upperBound {
+                                // Sound: the window columns of ox ..< ox + 16 start at index
+                                // 2 ox - padLeft >= 0 and the loads end 34 floats later, within
+                                // the row's width plus its slack.
+                                let start = 4 * (ox * 2 - g.padLeft)
+                                let a = floats.loadUnaligned(fromByteOffset: start, as: SIMD32<Float>.self)
+                                let b = floats.loadUnaligned(fromByteOffset: start + 8, as: SIMD32<Float>.self)
+                                // Folded as Swift.max folds the scalar tail: max(best, v) is v >= best ? v : best.
+                                var best = SIMD16<Float>(repeating: -.infinity)
+                                let (first, second, third) = (a.evenHalf, a.oddHalf, b.evenHalf)
+                                best.replace(with: first, where: first .>= best)
+                                best.replace(with: second, where: second .>= best)
+                                best.replace(with: third, where: third .>= best)
+                                outFloats.storeBytes(of: best, toByteOffset: 4 * ox, as: SIMD16<Float>.self)
+                                ox += 16
+                            }
+                        }
+                        for ox in ox..<interior.upperBound {
                             let r = row + ox * g.strideW - g.padLeft
                             out[ox] = Swift.max(Swift.max(Swift.max(-T.infinity, r[0]), r[1]), r[2])
                         }
                     }
-                    for ox in 0..<g.outW where !(g.kernelW == 3 && g.dilationW == 1 && interior.contains(ox)) {
+                    for ox in edges {
                         let x0 = ox * g.strideW - g.padLeft
                         var best = -T.infinity
                         for kx in columns[ox] { best = Swift.max(best, row[x0 + kx * g.dilationW]) }
