@@ -226,6 +226,10 @@ for s in shapes where s.k == 3 && s.stride == 1 {
 // where the weights of every other layer pass through the caches between two calls.
 print("\nTransposed shifted rows (few positions), GFLOP/s (% of peak x threads): warm weights, cold weights")
 let fewPositions: [Shape] = [
+    Shape(name: "l1 3x3 64", cout: 64, cin: 64, k: 3, stride: 1, hw: 56),
+    Shape(name: "l2 3x3 128 s2", cout: 128, cin: 128, k: 3, stride: 2, hw: 56),
+    Shape(name: "l2 3x3 128", cout: 128, cin: 128, k: 3, stride: 1, hw: 28),
+    Shape(name: "l3 3x3 256 s2", cout: 256, cin: 256, k: 3, stride: 2, hw: 28),
     Shape(name: "l3 3x3 256", cout: 256, cin: 256, k: 3, stride: 1, hw: 14),
     Shape(name: "l4 3x3 512", cout: 512, cin: 512, k: 3, stride: 1, hw: 7),
     Shape(name: "l4 3x3 256>512 s2", cout: 512, cin: 256, k: 3, stride: 2, hw: 14),
