@@ -12,7 +12,15 @@ import ResNetKernels
 import ResNetKernelsAVX512
 import ResNetKernelsReference
 
-struct Shape { let name: String; let cout: Int, cin: Int, k: Int, stride: Int, hw: Int }
+struct Shape {
+    let name: String; let cout: Int, cin: Int, k: Int, stride: Int, hw: Int
+    /// The conv's geometry, padded as ResNet pads (k / 2 on every side).
+    var geometry: ConvGeometry {
+        let pad = k / 2, out = (hw + 2 * pad - k) / stride + 1
+        return ConvGeometry(channels: cin, height: hw, width: hw, kernelH: k, kernelW: k, strideH: stride, strideW: stride,
+                            padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1, outH: out, outW: out)
+    }
+}
 
 // resnet50 at 224x224: (name, cout, cin, kernel, stride, input H=W).
 let shapes: [Shape] = [
@@ -91,10 +99,8 @@ print("shape".padding(18) + "M".leftPad(6) + "K".leftPad(6) + "N".leftPad(6) + "
       + "   shifted rows: 1" + "\(threads) threads".leftPad(12) + "   pack B only")
 extension String { func padding(_ n: Int) -> String { self + String(repeating: " ", count: max(0, n - count)) } }
 for s in shapes {
-    let pad = s.k / 2, out = (s.hw + 2 * pad - s.k) / s.stride + 1
-    let g = ConvGeometry(channels: s.cin, height: s.hw, width: s.hw, kernelH: s.k, kernelW: s.k, strideH: s.stride, strideW: s.stride,
-                         padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1, outH: out, outW: out)
-    let m = s.cout, k = s.cin * s.k * s.k, n = out * out
+    let g = s.geometry
+    let m = s.cout, k = s.cin * s.k * s.k, n = g.outH * g.outW
     let w = UnsafeMutablePointer<Float>.allocate(capacity: m * k); defer { w.deallocate() }
     let x = UnsafeMutablePointer<Float>.allocate(capacity: s.cin * s.hw * s.hw); defer { x.deallocate() }
     let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n); defer { c.deallocate() }
@@ -175,8 +181,7 @@ for s in shapes {
 // whole against the direct path's (shifted rows, as the planner runs it), as one block.
 print("\nWinograd, 1 thread: input transform, GEMMs, output transform (us); whole vs direct")
 for s in shapes where s.k == 3 && s.stride == 1 {
-    let g = ConvGeometry(channels: s.cin, height: s.hw, width: s.hw, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1,
-                         padTop: 1, padLeft: 1, dilationH: 1, dilationW: 1, outH: s.hw, outW: s.hw)
+    let g = s.geometry
     let tile: WinogradTile = s.hw > 28 ? .f2x2 : .f4x4
     let (tr, tc) = tile.tiles(g), tiles = tr * tc, ld = tiles + 16, m = s.cout, c = s.cin, positions = tile.positions
     let x = UnsafeMutablePointer<Float>.allocate(capacity: c * s.hw * s.hw); defer { x.deallocate() }
@@ -220,25 +225,16 @@ for s in shapes where s.k == 3 && s.stride == 1 {
           + "  (\(Double(Int((direct / (input + gemms + output) * 100).rounded())) / 100)x)")
 }
 
-// Windowed convs with few positions, run transposed (PackedGemm.convShiftedRowsNarrow, as the
-// planner runs a deep layer's 3x3), one image. "cold" rotates over copies of the packed weights
-// (64 MB and more in all), so each call streams its weights from memory as inside a model,
-// where the weights of every other layer pass through the caches between two calls.
-print("\nTransposed shifted rows (few positions), GFLOP/s (% of peak x threads): warm weights, cold weights")
-let fewPositions: [Shape] = [
-    Shape(name: "l1 3x3 64", cout: 64, cin: 64, k: 3, stride: 1, hw: 56),
-    Shape(name: "l2 3x3 128 s2", cout: 128, cin: 128, k: 3, stride: 2, hw: 56),
-    Shape(name: "l2 3x3 128", cout: 128, cin: 128, k: 3, stride: 1, hw: 28),
-    Shape(name: "l3 3x3 256 s2", cout: 256, cin: 256, k: 3, stride: 2, hw: 28),
-    Shape(name: "l3 3x3 256", cout: 256, cin: 256, k: 3, stride: 1, hw: 14),
-    Shape(name: "l4 3x3 512", cout: 512, cin: 512, k: 3, stride: 1, hw: 7),
-    Shape(name: "l4 3x3 256>512 s2", cout: 512, cin: 256, k: 3, stride: 2, hw: 14),
-]
+// Every 3x3 shape run transposed (PackedGemm.convShiftedRowsNarrow), one image: against the
+// "shifted rows" column above, what the planner's choice between the two (runsTransposed)
+// rests on. "cold" rotates over copies of the packed weights (64 MB and more in all), so each
+// call streams its weights from memory as inside a model, where the weights of every other
+// layer pass through the caches between two calls.
+print("\nTransposed shifted rows, GFLOP/s (% of peak x threads): warm weights, cold weights")
+let fewPositions = shapes.filter { $0.k == 3 } + [Shape(name: "l4 3x3 256>512 s2", cout: 512, cin: 256, k: 3, stride: 2, hw: 14)]
 for s in fewPositions {
-    let pad = s.k / 2, out = (s.hw + 2 * pad - s.k) / s.stride + 1
-    let g = ConvGeometry(channels: s.cin, height: s.hw, width: s.hw, kernelH: s.k, kernelW: s.k, strideH: s.stride, strideW: s.stride,
-                         padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1, outH: out, outW: out)
-    let m = s.cout, k = s.cin * s.k * s.k, n = out * out
+    let g = s.geometry
+    let m = s.cout, k = s.cin * s.k * s.k, n = g.outH * g.outW
     let w = UnsafeMutablePointer<Float>.allocate(capacity: m * k); defer { w.deallocate() }
     let x = UnsafeMutablePointer<Float>.allocate(capacity: s.cin * s.hw * s.hw); defer { x.deallocate() }
     let y = UnsafeMutablePointer<Float>.allocate(capacity: m * n); defer { y.deallocate() }

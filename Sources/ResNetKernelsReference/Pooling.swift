@@ -66,7 +66,8 @@ public enum Pooling {
         let interior = full.first.map { $0..<(full[full.count - 1] + 1) } ?? 0..<0
         let edges = (0..<g.outW).filter { !interior.contains($0) }
         rowMax.withUnsafeMutableBufferPointer { buffer in
-            // Sound: the buffer holds g.width elements and every index below is < g.width.
+            // Sound: the buffer holds g.width + 34 elements; the scalar loops index below g.width,
+            // the 16-wide loads below g.width + 34 (see there).
             let row = buffer.baseAddress!
             for p in 0..<planes {
                 let src = x + p * g.height * g.width
