@@ -113,14 +113,29 @@ extension PackedGemm {
             let j1 = min(channels.upperBound, j0 + 16)
             if zeroProduct {
                 if !accumulate { for j in j0..<j1 { (c + j * ldc + lo).update(repeating: 0, count: count) } }
-            } else {
+            } else if accumulate {
                 for i in rows {
                     let src = ct + i * m
-                    if accumulate {
-                        for j in j0..<j1 { c[j * ldc + i] += src[j] }
-                    } else {
-                        for j in j0..<j1 { c[j * ldc + i] = src[j] }
+                    for j in j0..<j1 { c[j * ldc + i] += src[j] }
+                }
+            } else {
+                // Four positions at a time, each channel's four values in one vector store: the
+                // float-by-float copy (an index product and two overflow checks per float) was
+                // 70% of the transposed drivers' own time in a resnet50 profile.
+                var i = rows.lowerBound
+                while i + 4 <= rows.upperBound {
+                    let s0 = ct + i * m, s1 = s0 + m, s2 = s1 + m, s3 = s2 + m
+                    var dst = UnsafeMutableRawPointer(c + j0 * ldc + i)
+                    for j in j0..<j1 {
+                        // Sound: C's row j holds positions i ..< i + 4 (i + 4 <= rows.upperBound <= ldc).
+                        dst.storeBytes(of: SIMD4<Float>(s0[j], s1[j], s2[j], s3[j]), as: SIMD4<Float>.self)
+                        dst += 4 * ldc
                     }
+                    i += 4
+                }
+                for i in i..<rows.upperBound {
+                    let src = ct + i * m
+                    for j in j0..<j1 { c[j * ldc + i] = src[j] }
                 }
             }
             for j in j0..<j1 {
