@@ -38,6 +38,8 @@ struct ShiftedRowsConvTests {
         // 2^20 weights and more: the transposed path's threads split the channel panels (the
         // last one partial), each prefetching its own next weights across slices and sub-slices.
         ImplicitConvTests.Case(c: 128, h: 5, w: 5, k: 3, stride: 1, pad: 1, dilation: 1, m: 1030),
+        // K = 225: one slice, cut by the transposed path into weight units of 128 and 97.
+        ImplicitConvTests.Case(c: 25, h: 6, w: 6, k: 3, stride: 1, pad: 1, dilation: 1, m: 40),
     ]
 
     @Test("phases and grids of resnet's strided and padded convs")
