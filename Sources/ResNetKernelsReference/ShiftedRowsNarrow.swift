@@ -10,8 +10,10 @@ import CCPU
 /// (49 positions in 9 panels: 91%), and nothing is packed per call but the planes.
 extension PackedGemm {
     /// The transposed path's K step: half a packed slice, so a unit's weights (128 x 32 floats)
-    /// leave room in a 48 KB L1 for the positions' planes and C's rows.
-    @usableFromInline static var narrowSlice: Int { 128 }
+    /// leave room in a 48 KB L1 for the positions' planes and C's rows. (Inlinable, as is
+    /// prefetchShare: the driver is specialised in the kernel-set modules, which could
+    /// otherwise only call them.)
+    @inlinable static var narrowSlice: Int { 128 }
 
     /// x [C, H, W] -> y [M, outH, outW] (+ bias[m]) (+ residual) (ReLU). `weights` packed with
     /// Kernel.nr-row panels; the workspace's shifted-rows buffer holds s.planeFloats, its
@@ -91,7 +93,7 @@ extension PackedGemm {
     /// Prefetches part `part` of `parts` of the `lines` cache lines at `start`: a weight unit
     /// brought in while the one before it is used, spread over the passes made over that one.
     /// (The pointwise narrow path, which packs its positions per slice, measured no faster with it.)
-    @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func prefetchShare(_ start: UnsafePointer<Float>, lines: Int, part: Int, parts: Int) {
         let share = (lines + parts - 1) / parts, first = part * share
         let raw = UnsafeRawPointer(start)
