@@ -225,13 +225,18 @@ for s in shapes where s.k == 3 && s.stride == 1 {
           + "  (\(Double(Int((direct / (input + gemms + output) * 100).rounded())) / 100)x)")
 }
 
-// Every 3x3 shape run transposed (PackedGemm.convShiftedRowsNarrow), one image: against the
-// "shifted rows" column above, what the planner's choice between the two (runsTransposed)
-// rests on. "cold" rotates over copies of the packed weights (64 MB and more in all), so each
-// call streams its weights from memory as inside a model, where the weights of every other
-// layer pass through the caches between two calls.
-print("\nTransposed shifted rows, GFLOP/s (% of peak x threads): warm weights, cold weights")
-let fewPositions = shapes.filter { $0.k == 3 } + [Shape(name: "l4 3x3 256>512 s2", cout: 512, cin: 256, k: 3, stride: 2, hw: 14)]
+// Every shape the planner may run transposed, one image: the 3x3s as shifted rows
+// (PackedGemm.convShiftedRowsNarrow; against the "shifted rows" column above, what the
+// planner's choice between the two, runsTransposed, rests on) and the pointwise ones of 14x14
+// and 7x7 outputs (sgemmNarrow, strided ones packing their patches). "cold" rotates over
+// copies of the packed weights (64 MB and more in all), so each call streams its weights from
+// memory as inside a model, where the weights of every other layer pass through the caches
+// between two calls.
+print("\nTransposed, GFLOP/s (% of peak x threads): warm weights, cold weights")
+let fewPositions = shapes.filter { $0.k > 1 } + [Shape(name: "l4 3x3 256>512 s2", cout: 512, cin: 256, k: 3, stride: 2, hw: 14)]
+    + shapes.filter { $0.k == 1 && $0.hw <= 14 }
+    + [Shape(name: "l3 1x1 512>1024 s2", cout: 1024, cin: 512, k: 1, stride: 2, hw: 28),
+       Shape(name: "l4 1x1 1024>2048 s2", cout: 2048, cin: 1024, k: 1, stride: 2, hw: 14)]
 for s in fewPositions {
     let g = s.geometry
     let m = s.cout, k = s.cin * s.k * s.k, n = g.outH * g.outW
@@ -242,24 +247,35 @@ for s in fewPositions {
     for i in 0..<(s.cin * s.hw * s.hw) { x[i] = Float(i % 7) * 0.1 }
     let copies = max(2, (64 << 20) / (m * k * 4) + 1)
     let weights = (0..<copies).map { _ in PackedA(a: w, lda: k, m: m, k: k, mr: nr) }
-    let shifted = ShiftedRowsConv(g)!, offsets = shifted.rowOffsets()
+    let shifted = g.isPointwise ? nil : ShiftedRowsConv(g)!
+    let offsets = shifted?.rowOffsets() ?? []
     let flops = 2.0 * Double(m) * Double(k) * Double(n)
-    var line = s.name.padding(18) + "\(m)".leftPad(6) + "\(k)".leftPad(6) + "\(n)".leftPad(6)
+    var line = s.name.padding(20) + "\(m)".leftPad(6) + "\(k)".leftPad(6) + "\(n)".leftPad(6)
     for t in [1, threads] {
         let ws = PackedGemmWorkspace(threads: t, nr: nr)
-        ws.reserveShiftedRows(floats: shifted.planeFloats!)
+        if let shifted { ws.reserveShiftedRows(floats: shifted.planeFloats!) }
         ws.reserveTransposed(floats: m * n)
         for cold in [false, true] {
             var call = 0
             let time = seconds {
                 let a = weights[cold ? call % copies : 0]
                 call += 1
-                offsets.withUnsafeBufferPointer { o in
-                    if set == .avx512 {
-                        SgemmAVX512.convShiftedRowsNarrow(shifted, image: x, rowOffsets: o.baseAddress!, weights: a, output: y, bias: nil, residual: nil, relu: false, workspace: ws)
-                    } else {
-                        SgemmAVX2.convShiftedRowsNarrow(shifted, image: x, rowOffsets: o.baseAddress!, weights: a, output: y, bias: nil, residual: nil, relu: false, workspace: ws)
+                if let shifted {
+                    offsets.withUnsafeBufferPointer { o in
+                        if set == .avx512 {
+                            SgemmAVX512.convShiftedRowsNarrow(shifted, image: x, rowOffsets: o.baseAddress!, weights: a, output: y, bias: nil, residual: nil, relu: false, workspace: ws)
+                        } else {
+                            SgemmAVX2.convShiftedRowsNarrow(shifted, image: x, rowOffsets: o.baseAddress!, weights: a, output: y, bias: nil, residual: nil, relu: false, workspace: ws)
+                        }
                     }
+                } else if s.stride == 1 {
+                    let b = MatrixB(b: x, ldb: n)
+                    if set == .avx512 { SgemmAVX512.sgemmNarrow(n: n, weights: a, b: b, c: y, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+                    else { SgemmAVX2.sgemmNarrow(n: n, weights: a, b: b, c: y, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+                } else {
+                    let b = ConvPatchesB(x: x, g: g)
+                    if set == .avx512 { SgemmAVX512.sgemmNarrow(n: n, weights: a, b: b, c: y, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
+                    else { SgemmAVX2.sgemmNarrow(n: n, weights: a, b: b, c: y, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }
                 }
             }
             line += "  " + pct(flops / time / 1e9, t)
