@@ -42,7 +42,8 @@ public struct BenchCommand: ParsableCommand {
             let loaded = try ModelFiles.load(model)
             try ModelGate.refuse(loaded.model, path: model, scope: .runnable, consequence: "so bench does not run it")
             let (x, shape) = try inputs.load(for: loaded.model, budget: options.memoryBudget)
-            let plan = try Executor(model: loaded.model, options: options).plan(inputShape: shape)
+            let executor = Executor(model: loaded.model, options: options)
+            let plan = try executor.plan(inputShape: shape)
             for _ in 0..<warmup { _ = try plan.run(x) }
             var times: [Double] = []
             for _ in 0..<runs {
@@ -63,7 +64,9 @@ public struct BenchCommand: ParsableCommand {
             let report = BenchReport.make(model: model, shape: shape, options: options, times: times, warmup: warmup,
                                           macs: plan.macs, integerMacs: plan.integerMacs,
                                           steps: perStep.map { StepTiming(node: $0.node, op: $0.op, macs: $0.macs, integer: $0.integer, seconds: $0.seconds / 3) },
-                                          peakPerCore: peakPerCore, integerPeakPerCore: integerPeak, top: top)
+                                          peakPerCore: peakPerCore, integerPeakPerCore: integerPeak, top: top,
+                                          schedule: plan.runsImagewise ? .perImage : .batched,
+                                          batchedReason: plan.runsImagewise || shape.first ?? 1 <= 1 ? nil : executor.batchedReason(inputShape: shape))
             if format == .json {
                 let e = JSONEncoder()
                 e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -91,9 +94,13 @@ struct BenchReport: Encodable {
     let imagesPerSecond: Double, gmacs: Double, gflopsPerSecond: Double
     let kernelPeakGflopsPerCore: Double, kernelPeakInt8GopsPerCore: Double?, percentOfPeak: Double?, peakRSSBytes: Int
     let layers: [Layer]
+    /// How a batch ran: image by image on plans for one image, or as one batched plan (and why).
+    enum Schedule: String, Encodable { case perImage = "per-image", batched }
+    let schedule: Schedule, batchedReason: String?
 
     enum CodingKeys: String, CodingKey {
-        case model, kernels, threads, runs, warmup, gmacs, layers
+        case model, kernels, threads, runs, warmup, gmacs, layers, schedule
+        case batchedReason = "batched_reason"
         case inputShape = "input_shape", p50Milliseconds = "p50_ms", p90Milliseconds = "p90_ms", minMilliseconds = "min_ms"
         case imagesPerSecond = "images_per_second", gflopsPerSecond = "gflops_per_second"
         case kernelPeakGflopsPerCore = "kernel_peak_gflops_per_core", kernelPeakInt8GopsPerCore = "kernel_peak_int8_gops_per_core"
@@ -104,7 +111,8 @@ struct BenchReport: Encodable {
     /// the integer tile's (`integerPeakPerCore`); for the whole run, the time both would take at
     /// their peaks over p50.
     static func make(model: String, shape: [Int], options: ExecOptions, times: [Double], warmup: Int, macs: Int, integerMacs: Int = 0,
-                     steps: [StepTiming], peakPerCore: Double, integerPeakPerCore: Double? = nil, top: Int) -> BenchReport {
+                     steps: [StepTiming], peakPerCore: Double, integerPeakPerCore: Double? = nil, top: Int,
+                     schedule: Schedule = .batched, batchedReason: String? = nil) -> BenchReport {
         let sorted = times.sorted()
         func percentile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))] }
         let p50 = percentile(0.5)
@@ -128,12 +136,16 @@ struct BenchReport: Encodable {
                            imagesPerSecond: p50 > 0 ? Double(shape.first ?? 1) / p50 : 0, gmacs: Double(macs) / 1e9, gflopsPerSecond: gflops,
                            kernelPeakGflopsPerCore: peakPerCore, kernelPeakInt8GopsPerCore: integerPeakPerCore,
                            percentOfPeak: idealSeconds.flatMap { p50 > 0 && $0 > 0 ? 100 * $0 / p50 : nil },
-                           peakRSSBytes: ProcessInfoLite.peakResidentBytes(), layers: Array(layers))
+                           peakRSSBytes: ProcessInfoLite.peakResidentBytes(), layers: Array(layers), schedule: schedule, batchedReason: batchedReason)
     }
 
     var text: String {
         func f(_ v: Double, _ d: Int = 1) -> String { ProcessInfoLite.format("%.\(d)f", v) }
         var out = "\(model): input \(inputShape), \(kernels) kernels, \(threads) thread(s), \(runs) runs after \(warmup) warm-up\n"
+        if (inputShape.first ?? 1) > 1 {
+            out += schedule == .perImage ? "  batch run image by image (each thread its own images)\n"
+                : "  batch run layer by layer as one plan" + (batchedReason.map { " (\($0))" } ?? "") + "\n"
+        }
         out += "  latency p50 \(f(p50Milliseconds, 2)) ms, p90 \(f(p90Milliseconds, 2)) ms, min \(f(minMilliseconds, 2)) ms; \(f(imagesPerSecond)) images/s\n"
         out += "  \(f(gmacs, 3)) GMACs, \(f(gflopsPerSecond)) GFLOP/s"
         if let percentOfPeak {

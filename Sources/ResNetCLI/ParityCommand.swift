@@ -276,8 +276,8 @@ public struct ParityCommand: ParsableCommand {
             // A property of the two models, not of the command line.
             throw InputError("--per-block: A has \(blocksA.count) residual blocks and B has \(blocksB.count); they must match")
         }
-        let sa = try Stepper(plan: try ea.plan(inputShape: shape), input: x)
-        let sb = try Stepper(plan: try eb.plan(inputShape: shape), input: x)
+        let sa = try Stepper(plan: try ea.batchPlan(inputShape: shape), input: x)
+        let sb = try Stepper(plan: try eb.batchPlan(inputShape: shape), input: x)
         var stats: [ParityStats] = [], drift: [BlockDrift] = []
         let (qa, qb) = (QuantizedValues(ma), QuantizedValues(mb))
         for (ba, bb) in zip(blocksA, blocksB) {

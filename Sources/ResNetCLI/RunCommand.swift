@@ -37,6 +37,10 @@ public struct InputOptions: ParsableArguments {
           help: "Run 3x3 stride-1 convolutions with outputs of 13x13 and more as Winograd F(4x4, 3x3) (4x fewer multiply-adds; rounding differs from the direct sum by about as much as float32's own). Default: on with the SIMD kernels, off with --exact or the reference kernels.")
     public var winograd: Bool?
 
+    @Flag(inversion: .prefixedNo,
+          help: "Run a batch of several images one image at a time on the plan for one image, where every layer computes each image alone (its activations then stay in the caches from layer to layer). --no-per-image runs the batch layer by layer as one plan.")
+    public var perImage = true
+
     @Option(help: ArgumentHelp("Most bytes the input and each model's plan may allocate: a number of bytes, or with K, M, G or T (binary: 512M, 2G). Default: half the physical memory.",
                                valueName: "bytes"))
     public var maxMemory: ByteSize?
@@ -64,6 +68,7 @@ public struct InputOptions: ParsableArguments {
         var o = ExecOptions(referenceKernels: referenceKernels, kernels: kernels, threads: threads, memoryBudget: memoryBudget)
         o.exact = exact
         o.winograd = winograd ?? true
+        o.perImage = perImage
         return o
     }
 

@@ -17,6 +17,9 @@ public struct ExecOptions: Sendable {
     /// more) as Winograd F(4x4, 3x3) on the SIMD sets: 4x fewer multiply-adds, rounding of
     /// the same order as the direct sum's (README). Not with `exact`; `--no-winograd` turns it off.
     public var winograd = true
+    /// Run a batch image by image on the plan for one image where the graph treats images
+    /// independently (BatchSeparability); `--no-per-image` runs every batch as one plan.
+    public var perImage = true
 
     /// Force the scalar reference kernels (portable; also the only path on a CPU without AVX2/FMA).
     public var referenceKernels: Bool {
@@ -96,6 +99,10 @@ public final class ExecutionPlanOf<T: ExecScalar> {
     let inputTensor: Int
     let outputs: [(String, PlanValue)]
     let producedBy: [String: (step: Int, tensor: Int, shape: [Int])]
+    /// Set when a batch runs image by image (BatchSeparability): plans for one image, one per
+    /// thread running images (ImagewiseRun.swift). This plan then has no steps or buffers of its own.
+    let imagePlans: [ExecutionPlanOf<T>]
+    var single: ExecutionPlanOf<T>? { imagePlans.first }
 
     init(steps: [Step<T>], buffers: [Buffer<T>], storage: [Int], workspace: GemmWorkspace, columns: Buffer<T>, simd: Bool,
          inputName: String, inputShape: [Int], inputTensor: Int, outputs: [(String, PlanValue)],
@@ -111,6 +118,23 @@ public final class ExecutionPlanOf<T: ExecScalar> {
         self.inputShape = inputShape
         self.inputTensor = inputTensor
         self.outputs = outputs
+        self.imagePlans = []
+    }
+
+    /// A batch of `images` run image by image on `plans`, plans for one image (equal but for
+    /// their threads and buffers) whose outputs are all runtime tensors of batch 1 (the Executor
+    /// checks both); with several, each runs every plans.count-th image on its own thread.
+    init(images: Int, of plans: [ExecutionPlanOf<T>]) {
+        let single = plans[0]
+        self.imagePlans = plans
+        steps = []; buffers = []; storage = []; producedBy = [:]
+        workspace = GemmWorkspace(maxN: 0)
+        columns = Buffer<T>(capacity: 0)
+        simd = single.simd
+        inputName = single.inputName
+        inputShape = [images] + single.inputShape.dropFirst()
+        inputTensor = 0
+        outputs = single.outputs.map { name, value in (name, .tensor(id: 0, shape: [images] + value.shape.dropFirst())) }
     }
 
     /// Where logical tensor `id` lives during a run.
@@ -122,11 +146,13 @@ public final class ExecutionPlanOf<T: ExecScalar> {
     @inline(__always)
     func f32(_ id: Int) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(pointer(id)).assumingMemoryBound(to: Float.self) }
 
-    public var stepCount: Int { steps.count }
+    public var stepCount: Int { single?.stepCount ?? steps.count }
 
     /// Whether `value` is a runtime tensor of this plan (so a stepwise run can watch it).
     public func produces(_ value: String) -> Bool { producedBy[value] != nil }
-    public var bufferBytes: Int { buffers.reduce(0) { $0 + $1.capacity * MemoryLayout<T>.size } }
+    public var bufferBytes: Int { single?.bufferBytes ?? buffers.reduce(0) { $0 + $1.capacity * MemoryLayout<T>.size } }
+    /// Whether the batch runs image by image on a plan for one image.
+    public var runsImagewise: Bool { single != nil }
 
     /// Runs the model on `input` (row-major, `inputShape`); outputs as float32.
     public func run(_ input: [Float]) throws -> [ExecOutput] {
@@ -134,37 +160,68 @@ public final class ExecutionPlanOf<T: ExecScalar> {
     }
 
     /// The plan's multiply-adds per run (Conv, Gemm and MatMul steps).
-    public var macs: Int { steps.reduce(0) { $0 &+ $1.macs } }
+    public var macs: Int { single.map { $0.macs &* inputShape[0] } ?? steps.reduce(0) { $0 &+ $1.macs } }
     /// Of those, the integer tile's (QLinearConv, QLinearMatMul and QDQ-fused convs).
-    public var integerMacs: Int { steps.reduce(0) { $0 &+ ($1.integer ? $1.macs : 0) } }
+    public var integerMacs: Int { single.map { $0.integerMacs &* inputShape[0] } ?? steps.reduce(0) { $0 &+ ($1.integer ? $1.macs : 0) } }
 
-    /// Runs once, timing every step (the clock is read between steps only).
+    /// Runs once, timing every step (the clock is read between steps only); image by image,
+    /// each step's times and multiply-adds summed over the images.
     public func profile(_ input: [Float]) throws -> [StepTiming] {
         guard input.count == inputShape.reduce(1, *) else {
             throw ExecError.inputShape(name: inputName, expected: "\(inputShape)", actual: [input.count])
         }
+        if let single {
+            var seconds = [Double](repeating: 0, count: single.steps.count)
+            seconds.withUnsafeMutableBufferPointer { _ = runImagewise(input, seconds: $0) }
+            return zip(single.steps, seconds).map {
+                StepTiming(node: $0.node, op: $0.op, macs: $0.macs &* inputShape[0], integer: $0.integer, seconds: $1)
+            }
+        }
+        load(input)
+        var seconds = [Double](repeating: 0, count: steps.count)
+        runSteps(seconds: &seconds)
+        return zip(steps, seconds).map { StepTiming(node: $0.node, op: $0.op, macs: $0.macs, integer: $0.integer, seconds: $1) }
+    }
+
+    /// Writes `input` (one run's worth) into the input tensor. (A buffer, not a generic
+    /// collection: this class is generic over T and runs unspecialised from other modules, where
+    /// iterating a generic collection looked up type metadata per element: 20 ms a run.)
+    func load(_ input: UnsafeBufferPointer<Float>) {
         let dst = pointer(inputTensor)
-        for (i, v) in input.enumerated() { dst[i] = T(v) }
-        var out: [StepTiming] = []
-        out.reserveCapacity(steps.count)
+        if T.self == Float.self, let src = input.baseAddress {
+            // Sound: a float32 plan's input tensor holds inputShape's count of Floats, which the callers checked input.count against.
+            UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: input.count * MemoryLayout<Float>.size)
+        } else {
+            for i in 0..<input.count { dst[i] = T(input[i]) }
+        }
+    }
+    func load(_ input: [Float]) { input.withUnsafeBufferPointer { load($0) } }
+
+    /// Runs every step; with `seconds` of one entry per step, adds each step's time to it
+    /// (the clock is read between steps only).
+    func runSteps(seconds: UnsafeMutableBufferPointer<Double>? = nil) {
+        guard let seconds else {
+            for step in steps { step.body(self) }
+            return
+        }
         var last = ProcessInfoLite.monotonicSeconds()
-        for step in steps {
+        for (i, step) in steps.enumerated() {
             step.body(self)
             let now = ProcessInfoLite.monotonicSeconds()
-            out.append(StepTiming(node: step.node, op: step.op, macs: step.macs, integer: step.integer, seconds: now - last))
+            seconds[i] += now - last
             last = now
         }
-        return out
     }
+    func runSteps(seconds: inout [Double]) { seconds.withUnsafeMutableBufferPointer { runSteps(seconds: $0) } }
 
     /// Runs the model and returns outputs in the plan's own precision (a float64 plan's, unrounded).
     public func runExact(_ input: [Float]) throws -> [(name: String, shape: [Int], values: [T])] {
         guard input.count == inputShape.reduce(1, *) else {
             throw ExecError.inputShape(name: inputName, expected: "\(inputShape)", actual: [input.count])
         }
-        let dst = pointer(inputTensor)
-        for (i, v) in input.enumerated() { dst[i] = T(v) }
-        for step in steps { step.body(self) }
+        if !imagePlans.isEmpty { return runImagewise(input, seconds: nil) }
+        load(input)
+        runSteps()
         return outputs.map { name, value in
             switch value {
             case let .tensor(id, shape):
@@ -190,6 +247,7 @@ public final class Stepper {
         guard input.count == plan.inputShape.reduce(1, *) else {
             throw ExecError.inputShape(name: plan.inputName, expected: "\(plan.inputShape)", actual: [input.count])
         }
+        precondition(plan.single == nil, "a stepwise run needs a batched plan (Executor.batchPlan)")
         self.plan = plan
         input.withUnsafeBufferPointer { src in
             if let base = src.baseAddress { plan.pointer(plan.inputTensor).update(from: base, count: src.count) }

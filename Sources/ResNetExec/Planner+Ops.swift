@@ -177,12 +177,15 @@ extension Planner {
             guard let floats = PackedA.floatCount(m: mg, k: k, mr: panelRows) else {
                 throw ExecError.overBudget(what: "packed weights of '\(node.name)'", bytes: nil, budget: budget.bytes)
             }
-            try chargeConstant(elements: floats, elementSize: 4 * group, what: "packed weights of '\(node.name)'")
             let kernels = self.kernels, workspace = packedWorkspace
             let macs = n &* m &* plane &* k  // each factor within the budget; a profile figure only
             let rowOffsets = shifted?.rowOffsets() ?? []
-            let packed = w.withValues { (wf: UnsafeBufferPointer<T>) in
-                (0..<group).map { gi in PackedA(a: asF32(base(wf)) + gi * mg * k, lda: k, m: mg, k: k, mr: panelRows) }
+            let packed = try prepared.packed("conv \(node.outputs.first ?? node.name) \(panelRows)") {
+                try chargeConstant(elements: floats, elementSize: 4 * group, what: "packed weights of '\(node.name)'")
+            } make: {
+                w.withValues { (wf: UnsafeBufferPointer<T>) in
+                    (0..<group).map { gi in PackedA(a: asF32(base(wf)) + gi * mg * k, lda: k, m: mg, k: k, mr: panelRows) }
+                }
             }
             // Batch >= threads: each thread runs whole images on its own single-threaded
             // workspace (no split GEMMs, no thread packing B that another also packs).

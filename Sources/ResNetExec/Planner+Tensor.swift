@@ -83,9 +83,12 @@ extension Planner {
             if narrow { try reserveTransposed(node, m: n, n: m) }
             let panelRows = narrow ? kernels.tileColumns : kernels.tileRows
             let floats = PackedA.floatCount(m: n, k: k, mr: panelRows) ?? Int.max
-            try chargeConstant(elements: floats, elementSize: 4, what: "packed weights of '\(node.name)'")
-            let wT = (0..<(n * k)).map { i in Float(bkn[(i % k) * n + i / k]) }  // [N, K] = bkn^T
-            let packed = wT.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: k, m: n, k: k, mr: panelRows) }
+            let packed = try prepared.packed("gemm \(node.outputs.first ?? node.name) \(panelRows)") {
+                try chargeConstant(elements: floats, elementSize: 4, what: "packed weights of '\(node.name)'")
+            } make: {
+                let wT = (0..<(n * k)).map { i in Float(bkn[(i % k) * n + i / k]) }  // [N, K] = bkn^T
+                return [wT.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: k, m: n, k: k, mr: panelRows) }]
+            }[0]
             let aT = newTensor([k, m]), yT = newTensor([n, m])
             emit(node, macs: m &* n &* k) { p in
                 let src = p.f32(a), at = p.f32(aT), yt = p.f32(yT), out = p.f32(y)

@@ -75,14 +75,17 @@ extension Planner {
         let (packedFloats, o6) = perXi.multipliedReportingOverflow(by: positions)
         let (uFloats, o7) = (positions * m).multipliedReportingOverflow(by: c)
         guard !o6, !o7 else { return false }
-        try chargeConstant(elements: packedFloats, elementSize: 4, what: "Winograd weights of '\(node.name)'")
-        try budget.check(elements: uFloats, what: "Winograd weights of '\(node.name)' before packing")
         // U [positions][M, C] at plan time (float64 arithmetic), then packed per position for the kernel set's tile.
-        let packed: [PackedA] = w.withValues { (wf: UnsafeBufferPointer<T>) in
-            let u = UnsafeMutablePointer<Float>.allocate(capacity: uFloats)
-            defer { u.deallocate() }
-            tile.transformWeights(asF32(base(wf)), m: m, c: c, into: u)
-            return (0..<positions).map { xi in PackedA(a: u + xi * m * c, lda: c, m: m, k: c, mr: panelRows) }
+        let packed = try prepared.packed("winograd \(node.outputs.first ?? node.name) \(tile) \(panelRows)") {
+            try chargeConstant(elements: packedFloats, elementSize: 4, what: "Winograd weights of '\(node.name)'")
+            try budget.check(elements: uFloats, what: "Winograd weights of '\(node.name)' before packing")
+        } make: {
+            w.withValues { (wf: UnsafeBufferPointer<T>) in
+                let u = UnsafeMutablePointer<Float>.allocate(capacity: uFloats)
+                defer { u.deallocate() }
+                tile.transformWeights(asF32(base(wf)), m: m, c: c, into: u)
+                return (0..<positions).map { xi in PackedA(a: u + xi * m * c, lda: c, m: m, k: c, mr: panelRows) }
+            }
         }
         let v = newTensor([vAll]), mt = newTensor([mAll]), scratch = newTensor([scratchAll])
         // The plan's single-threaded workspaces, one per thread (budgeted with the plan's buffers).

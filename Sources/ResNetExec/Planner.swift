@@ -62,7 +62,12 @@ final class Planner<T: ExecScalar> {
     /// Winograd F(4x4) or F(2x2) for eligible convolutions (on unless `--no-winograd` or `--exact`).
     let winograd: Bool
 
-    init(graph: Graph, opset: Int64, kernels: KernelSet, threads: Int, budget: MemoryBudget, exact: Bool = false, winograd: Bool = false) {
+    /// Packed weights shared with the other plans of the same Executor.
+    let prepared: PreparedWeights
+
+    init(graph: Graph, opset: Int64, kernels: KernelSet, threads: Int, budget: MemoryBudget, exact: Bool = false, winograd: Bool = false,
+         prepared: PreparedWeights = PreparedWeights()) {
+        self.prepared = prepared
         self.exact = exact
         self.winograd = winograd
         self.graph = graph
@@ -74,13 +79,13 @@ final class Planner<T: ExecScalar> {
         self.packedWorkspace = PackedGemmWorkspace(threads: simd ? threads : 1, nr: kernels.tileColumns)
     }
 
-    static func plan(_ model: Model, inputShape: [Int], options: ExecOptions) throws -> ExecutionPlanOf<T> {
+    static func plan(_ model: Model, inputShape: [Int], options: ExecOptions, prepared: PreparedWeights = PreparedWeights()) throws -> ExecutionPlanOf<T> {
         // SIMD kernels are float32 kernels: a float64 plan always runs the reference twins.
         let kernels = T.self == Float.self ? options.kernels : .reference
         guard kernels.isSupported else { throw ExecError.kernelsUnsupported(kernels.rawValue) }
         try ModelValidation.validate(model)
         let p = Planner(graph: model.graph, opset: model.defaultOpsetVersion ?? 21, kernels: kernels, threads: options.threads,
-                        budget: options.memoryBudget, exact: options.exact, winograd: options.winograd)
+                        budget: options.memoryBudget, exact: options.exact, winograd: options.winograd, prepared: prepared)
         return try p.build(inputShape: inputShape)
     }
 
@@ -169,9 +174,14 @@ final class Planner<T: ExecScalar> {
 
     // MARK: Build
 
-    func build(inputShape: [Int]) throws -> ExecutionPlanOf<T> {
+    /// The graph input the plan feeds: the first that no initializer provides.
+    static func runtimeInput(_ graph: Graph) -> ValueInfo? {
         let initializerNames = Set(graph.initializers.map(\.name))
-        guard let input = graph.inputs.first(where: { !initializerNames.contains($0.name) }) else {
+        return graph.inputs.first(where: { !initializerNames.contains($0.name) })
+    }
+
+    func build(inputShape: [Int]) throws -> ExecutionPlanOf<T> {
+        guard let input = Self.runtimeInput(graph) else {
             throw ExecError.inputShape(name: "(none)", expected: "one graph input", actual: inputShape)
         }
         guard let inputCount = MemoryBudget.elementCount(inputShape) else {

@@ -1,0 +1,23 @@
+import ResNetKernelsReference
+
+/// Weights packed at plan time, shared by the plans of one Executor: the per-thread plans of a
+/// batch run image by image (one per thread; resnet50's packed weights are 100 MB, which each
+/// plan would otherwise hold again), and the plans of other input shapes. Packed weights are
+/// read-only once built, so plans running side by side may share them.
+///
+/// A key names the node (its first output: unique in a valid graph) and everything the packing
+/// depends on besides the weights (the kind of product, its panel rows), so two plans that pack
+/// a node differently never share.
+final class PreparedWeights {
+    private var packed: [String: [PackedA]] = [:]
+
+    /// The weights packed under `key`, else `charge()` (the plan's budget check) then `make()`.
+    /// A plan reusing another's packing charges nothing: it allocates nothing.
+    func packed(_ key: String, charge: () throws -> Void, make: () throws -> [PackedA]) rethrows -> [PackedA] {
+        if let p = packed[key] { return p }
+        try charge()
+        let p = try make()
+        packed[key] = p
+        return p
+    }
+}
