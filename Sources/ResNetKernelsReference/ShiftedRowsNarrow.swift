@@ -92,7 +92,8 @@ extension PackedGemm {
 
     /// Prefetches part `part` of `parts` of the `lines` cache lines at `start`: a weight unit
     /// brought in while the one before it is used, spread over the passes made over that one.
-    /// (The pointwise narrow path, which packs its positions per slice, measured no faster with it.)
+    /// (The pointwise narrow path prefetches its next whole weight panel with it: measured with
+    /// warm weights it had seemed no faster; with cold ones, as in a model, it is.)
     @inlinable @inline(__always)
     static func prefetchShare(_ start: UnsafePointer<Float>, lines: Int, part: Int, parts: Int) {
         let share = (lines + parts - 1) / parts, first = part * share
