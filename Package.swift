@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "ResNetCheckTests", dependencies: ["ResNetCheck", "ResNetShapes", "ResNetIR", "ResNetONNX"]),
         .testTarget(
-            name: "ResNetExecTests", dependencies: ["ResNetExec", "ResNetONNX", "ResNetIR", "ResNetKernelsReference"], swiftSettings: optimizedInDebug),
+            name: "ResNetExecTests", dependencies: ["ResNetExec", "ResNetONNX", "ResNetIR", "ResNetKernelsReference", "ResNetShapes"], swiftSettings: optimizedInDebug),
         .testTarget(
             name: "ResNetKernelsTests", dependencies: ["ResNetKernels", "ResNetKernelsAVX512", "ResNetKernelsReference", "ResNetKernelsInt8"],
             swiftSettings: optimizedInDebug),

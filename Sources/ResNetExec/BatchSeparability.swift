@@ -49,6 +49,22 @@ enum BatchSeparability {
             if let p = sizedPositions.first(where: { !shapeArgument(node.opType, position: $0) }) {
                 return "\(label): input \(p) is computed from the batch's size"
             }
+            // Starts, pads, scales or axes computed from the batch's size must come out the same for
+            // one image (matching output shapes do not imply it: a Slice starting at N - 1 along
+            // another axis). Reshape, Expand, Tile, Split and (Un)Squeeze take only shapes, which
+            // the comparison below settles.
+            if !shapeOnlyArgument(node.opType), let p = sizedPositions.first(where: { batch[node.inputs[$0]]?.ints == nil
+                || batch[node.inputs[$0]]?.ints != one[node.inputs[$0]]?.ints }) {
+                return "\(label): input \(p) is computed from the batch's size and differs for one image"
+            }
+            // Broadcasting aligns trailing axes: a data operand of lower rank would put its first
+            // axis (the batch's) against a later one of the other operand.
+            if broadcasting.contains(node.opType) {
+                let rank = node.outputs.first.flatMap { batch[$0]?.shape?.count }
+                if let p = dataPositions.first(where: { batch[node.inputs[$0]]?.shape?.count != rank }) {
+                    return "\(label): input \(p) is computed from the input and broadcasts across images (rank \(batch[node.inputs[p]]?.shape?.count ?? -1) against \(rank ?? -1))"
+                }
+            }
             for name in outputs {
                 // [N, rest...] for the batch and [1, rest...] for one image, every dim a number.
                 guard let sb = batch[name]?.shape, let so = one[name]?.shape, sb.count >= 1, sb.count == so.count,
@@ -63,10 +79,16 @@ enum BatchSeparability {
         return nil
     }
 
+    /// Operators whose operands broadcast against each other (right-aligned).
+    static let broadcasting: Set<String> = [
+        "Add", "Sub", "Mul", "Div", "Pow", "Sum", "Max", "Min", "Mean", "Where", "PRelu", "Equal", "Greater", "Less",
+        "QLinearAdd", "QLinearMul", "Expand",
+    ]
+
     /// Operators that compute each image from that image alone whatever their attributes.
     static let elementwise: Set<String> = [
         "Conv", "ConvTranspose", "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Exp", "Log", "Sqrt",
-        "Neg", "Reciprocal", "Abs", "Erf", "Gelu", "Equal", "Greater", "Less", "ConvInteger", "MaxPool", "AveragePool", "LpPool", "GlobalAveragePool", "GlobalMaxPool", "Identity",
+        "Neg", "Reciprocal", "Abs", "Erf", "Gelu", "Equal", "Greater", "Less", "ConvInteger", "AveragePool", "LpPool", "GlobalAveragePool", "GlobalMaxPool", "Identity",
         "Cast", "CastLike", "Add", "Sub", "Mul", "Div", "Pow", "Sum", "Max", "Min", "Mean", "Where", "Flatten", "Reshape", "Squeeze",
         "Unsqueeze", "Concat", "Split", "Pad", "Expand", "Tile", "Resize", "Upsample", "InstanceNormalization", "LRN",
         "QLinearConv", "QLinearAdd", "QLinearMul", "QLinearLeakyRelu", "QLinearSigmoid", "QLinearGlobalAveragePool", "QLinearAveragePool",
@@ -84,6 +106,9 @@ enum BatchSeparability {
         }
         if elementwise.contains(node.opType) { return nil }
         switch node.opType {
+        case "MaxPool":
+            // Its Indices output counts across the whole batch (an offset of image x C x H x W).
+            return node.outputs.count > 1 && !node.outputs[1].isEmpty ? "its indices count across the batch" : nil
         case "Dropout":
             // Inference only (the planner refuses training mode); the mask is per element.
             return nil
@@ -116,8 +141,10 @@ enum BatchSeparability {
         case "MatMul", "MatMulInteger", "QLinearMatMul", "QGemm":
             // A second operand computed from the input mixes images unless both are batched (rank 3+).
             let second = node.opType == "QLinearMatMul" ? 3 : 1
-            if !dataPositions.contains(second) { return dataPositions == [0] ? nil : "multiplies across the batch" }
-            return rank >= 3 ? nil : "multiplies two computed matrices"
+            if !dataPositions.contains(second) { return dataPositions == [0] && rank >= 2 ? nil : "multiplies across the batch" }
+            // Both computed: batched matrices of equal rank (a lower-rank one would broadcast across images).
+            let secondRank = facts[node.inputs[second]]?.shape?.count ?? 0
+            return rank >= 3 && secondRank == rank ? nil : "multiplies two computed matrices across the batch"
         case "QuantizeLinear", "DequantizeLinear":
             // Per-tensor, or per-axis along an axis other than the batch's.
             let scale = node.inputs.count > 1 ? facts[node.inputs[1]]?.shape : nil
@@ -126,6 +153,12 @@ enum BatchSeparability {
         default:
             return "\(node.opType) is not known to compute each image alone"
         }
+    }
+
+    /// Operators whose shape arguments only shape the output, so that equal output shapes (for
+    /// the batch and for one image, each [N or 1, rest]) mean equal computations per image.
+    static func shapeOnlyArgument(_ op: String) -> Bool {
+        ["Reshape", "Expand", "Tile", "Squeeze", "Unsqueeze", "Split", "Upsample"].contains(op)
     }
 
     /// Inputs that give shapes, axes or pads (not data): where a value computed from the

@@ -247,7 +247,9 @@ public final class Stepper {
         guard input.count == plan.inputShape.reduce(1, *) else {
             throw ExecError.inputShape(name: plan.inputName, expected: "\(plan.inputShape)", actual: [input.count])
         }
-        precondition(plan.single == nil, "a stepwise run needs a batched plan (Executor.batchPlan)")
+        guard plan.single == nil else {
+            throw ExecError.unsupportedAttribute(node: plan.inputName, detail: "a stepwise run of a plan that runs a batch image by image (Stepper needs Executor.batchPlan)")
+        }
         self.plan = plan
         input.withUnsafeBufferPointer { src in
             if let base = src.baseAddress { plan.pointer(plan.inputTensor).update(from: base, count: src.count) }

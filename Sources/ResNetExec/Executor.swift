@@ -73,24 +73,44 @@ public final class Executor {
         // run in turn on the plan for one image, its steps split over the threads.
         // resnet50 at batch 8, interleaved rounds (medians of p50; minima): on 2 threads 267 ms
         // batched, 240 on one plan per thread (242 / 223); on 1 thread 469 and 449 (455 / 418).
-        if threads > 1 && images % threads == 0 {
-            // Each plan gets 1/threads of the budget (the first also holds the shared weights), so
-            // together they stay within it; plans that do not fit so leave the batch to one plan.
-            var o = options
+        let perThread = threads > 1 && images % threads == 0
+        // Each plan holds its buffers, and its constants, within 1/threads of the budget (the budget
+        // bounds each apart), so the plans together stay within it as one batched plan would.
+        var o = options
+        if perThread {
             o.threads = 1
             o.memoryBudget = MemoryBudget(bytes: options.memoryBudget.bytes / threads)
-            do {
-                let plans = try (0..<threads).map { _ in try Planner<Float>.plan(preparedModel, inputShape: one, options: o, prepared: prepared) }
-                if plans[0].servesImagewise { return ExecutionPlan(images: images, of: plans) }
-            } catch ExecError.overBudget {
-                fallbackReasons[inputShape] = "a plan for one image per thread does not fit 1/\(threads) of the memory budget"
-                return nil
-            }
-        } else if try plan(inputShape: one).servesImagewise {
-            return ExecutionPlan(images: images, of: [try plan(inputShape: one)])
         }
-        fallbackReasons[inputShape] = "an output of the plan for one image is not a runtime tensor of one image"
-        return nil
+        let trial = prepared.trial()
+        let plans: [ExecutionPlan]
+        do {
+            plans = perThread ? try (0..<threads).map { _ in try Planner<Float>.plan(preparedModel, inputShape: one, options: o, prepared: trial) }
+                : [try batchPlan(inputShape: one)]
+            // The whole batch's outputs, gathered from the plans', as the batched plan's own output buffers are charged.
+            var outputFloats = 0
+            for (_, value) in plans[0].outputs {
+                let (n, o1) = value.shape.reduce(1, *).multipliedReportingOverflow(by: images)
+                let (total, o2) = outputFloats.addingReportingOverflow(n)
+                guard !o1, !o2 else { throw ExecError.overBudget(what: "the batch's outputs", bytes: nil, budget: options.memoryBudget.bytes) }
+                outputFloats = total
+            }
+            try options.memoryBudget.check(elements: outputFloats, what: "the batch's outputs")
+        } catch {
+            // Whatever stops the plans for one image leaves the batch to one batched plan, which
+            // reports its own errors.
+            if case ExecError.overBudget = error, perThread {
+                fallbackReasons[inputShape] = "a plan for one image per thread does not fit 1/\(threads) of the memory budget (\(error))"
+            } else {
+                fallbackReasons[inputShape] = "planning one image failed (\(error))"
+            }
+            return nil
+        }
+        guard plans[0].servesImagewise else {
+            fallbackReasons[inputShape] = "an output of the plan for one image is not a runtime tensor of one image"
+            return nil
+        }
+        prepared.commit(trial)
+        return ExecutionPlan(images: images, of: plans)
     }
 
     /// A float64 plan on the reference kernels: how far float32's own rounding carries this

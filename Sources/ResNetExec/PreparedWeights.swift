@@ -20,4 +20,18 @@ final class PreparedWeights {
         packed[key] = p
         return p
     }
+
+    /// A cache that reads this one's packings and keeps its own new ones apart until `commit`:
+    /// plans that may yet be discarded (the per-thread plans of a batch, when they do not fit)
+    /// leave nothing behind.
+    func trial() -> PreparedWeights {
+        let t = PreparedWeights()
+        t.packed = packed
+        return t
+    }
+
+    /// Keeps the packings `trial` made.
+    func commit(_ trial: PreparedWeights) {
+        packed.merge(trial.packed) { current, _ in current }
+    }
 }
