@@ -65,7 +65,9 @@ public struct MutationSweep {
         return report
     }
 
-    /// Plans the mutant for its declared input (batch 1, unknown dims 8) and runs it once.
+    /// Plans the mutant for its declared input (unknown dims 8: a symbolic batch runs 8 images,
+    /// image by image where the graph allows, so the separability check sees every mutant) and
+    /// runs it once.
     static func execute(_ model: Model, budget: MemoryBudget) -> String {
         let names = Set(model.graph.initializers.map(\.name))
         guard let input = model.graph.inputs.first(where: { !names.contains($0.name) }),
@@ -75,7 +77,7 @@ public struct MutationSweep {
             let plan = try Executor(model: model, options: ExecOptions(memoryBudget: budget)).plan(inputShape: shape)
             guard let n = MemoryBudget.elementCount(shape) else { return "refused: input" }
             _ = try plan.run([Float](repeating: 0.5, count: n))
-            return "ran"
+            return plan.runsImagewise ? "ran per image" : "ran"
         } catch let e as ExecError {
             return "refused: " + e.kindName
         } catch {
