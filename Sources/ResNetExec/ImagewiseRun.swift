@@ -1,4 +1,5 @@
 import ResNetKernelsReference
+import Synchronization
 
 /// A batch run image by image on a plan for one image (BatchSeparability says when that is
 /// the same computation): each image's activations stay in the caches from one layer to the
@@ -20,12 +21,17 @@ extension ExecutionPlanOf {
         let perThread = UnsafeMutablePointer<Double>.allocate(capacity: threads * stepCount)
         perThread.initialize(repeating: 0, count: threads * stepCount)
         defer { perThread.deallocate() }
+        // Threads claim the next image as they finish one, so a thread slowed by the machine (a
+        // shared core) runs fewer images instead of holding up the batch.
+        let nextImage = Atomic<Int>(0)
         input.withUnsafeBufferPointer { x in
             DispatchFor.concurrent(threads) { t in
                 let plan = imagePlans[t]
-                // Sound: thread t writes only its own row of perThread and its own images' rows of the results.
+                // Sound: thread t writes only its own row of perThread and the rows of the images it claimed.
                 let times = seconds == nil ? nil : UnsafeMutableBufferPointer(start: perThread + t * stepCount, count: stepCount)
-                for image in stride(from: t, to: images, by: threads) {
+                while true {
+                    let image = nextImage.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard image < images else { break }
                     plan.load(UnsafeBufferPointer(rebasing: x[(image * perImage)..<((image + 1) * perImage)]))
                     plan.runSteps(seconds: times)
                     for (k, (_, value)) in plan.outputs.enumerated() {
