@@ -140,7 +140,7 @@ enum BatchSeparability {
             return dataPositions == [0] && (node.attribute("transA")?.int ?? 0) == 0 ? nil : "multiplies across the batch"
         case "MatMul", "MatMulInteger", "QLinearMatMul", "QGemm":
             // A second operand computed from the input mixes images unless both are batched (rank 3+).
-            let second = node.opType == "QLinearMatMul" ? 3 : 1
+            let second = node.opType == "MatMul" || node.opType == "MatMulInteger" ? 1 : 3  // QLinearMatMul's and QGemm's B is input 3
             if !dataPositions.contains(second) { return dataPositions == [0] && rank >= 2 ? nil : "multiplies across the batch" }
             // Both computed: batched matrices of equal rank (a lower-rank one would broadcast across images).
             let secondRank = facts[node.inputs[second]]?.shape?.count ?? 0
@@ -155,10 +155,11 @@ enum BatchSeparability {
         }
     }
 
-    /// Operators whose shape arguments only shape the output, so that equal output shapes (for
+    /// Operators whose shape arguments only shape the output (not Upsample: different scales
+    /// can give equal shapes), so that equal output shapes (for
     /// the batch and for one image, each [N or 1, rest]) mean equal computations per image.
     static func shapeOnlyArgument(_ op: String) -> Bool {
-        ["Reshape", "Expand", "Tile", "Squeeze", "Unsqueeze", "Split", "Upsample"].contains(op)
+        ["Reshape", "Expand", "Tile", "Squeeze", "Unsqueeze", "Split"].contains(op)
     }
 
     /// Inputs that give shapes, axes or pads (not data): where a value computed from the

@@ -123,7 +123,7 @@ public final class ExecutionPlanOf<T: ExecScalar> {
 
     /// A batch of `images` run image by image on `plans`, plans for one image (equal but for
     /// their threads and buffers) whose outputs are all runtime tensors of batch 1 (the Executor
-    /// checks both); with several, each runs every plans.count-th image on its own thread.
+    /// checks both); with several, each thread runs the images it claims on its own plan.
     init(images: Int, of plans: [ExecutionPlanOf<T>]) {
         let single = plans[0]
         self.imagePlans = plans

@@ -84,25 +84,26 @@ public final class Executor {
         let trial = prepared.trial()
         let plans: [ExecutionPlan]
         do {
-            plans = perThread ? try (0..<threads).map { _ in try Planner<Float>.plan(preparedModel, inputShape: one, options: o, prepared: trial) }
-                : [try batchPlan(inputShape: one)]
-            // The whole batch's outputs, gathered from the plans', as the batched plan's own output buffers are charged.
-            var outputFloats = 0
+            plans = try (0..<(perThread ? threads : 1)).map { _ in try Planner<Float>.plan(preparedModel, inputShape: one, options: o, prepared: trial) }
+            // The whole batch's gathered outputs, on top of what the plans allocate, within the budget.
+            var floats = 0
             for (_, value) in plans[0].outputs {
-                let (n, o1) = value.shape.reduce(1, *).multipliedReportingOverflow(by: images)
-                let (total, o2) = outputFloats.addingReportingOverflow(n)
+                guard let perImage = MemoryBudget.elementCount(value.shape) else { throw ExecError.overBudget(what: "the batch's outputs", bytes: nil, budget: options.memoryBudget.bytes) }
+                let (n, o1) = perImage.multipliedReportingOverflow(by: images)
+                let (total, o2) = floats.addingReportingOverflow(n)
                 guard !o1, !o2 else { throw ExecError.overBudget(what: "the batch's outputs", bytes: nil, budget: options.memoryBudget.bytes) }
-                outputFloats = total
+                floats = total
             }
-            try options.memoryBudget.check(elements: outputFloats, what: "the batch's outputs")
+            let outputBytes = try options.memoryBudget.check(elements: floats, what: "the batch's outputs")
+            let planBytes = plans.reduce(0) { $0 &+ $1.bufferBytes }  // each within the budget: no overflow for a handful of plans
+            let (all, o3) = planBytes.addingReportingOverflow(outputBytes)
+            guard !o3, all <= options.memoryBudget.bytes else {
+                throw ExecError.overBudget(what: "the plans for one image and the batch's outputs", bytes: o3 ? nil : all, budget: options.memoryBudget.bytes)
+            }
         } catch {
             // Whatever stops the plans for one image leaves the batch to one batched plan, which
             // reports its own errors.
-            if case ExecError.overBudget = error, perThread {
-                fallbackReasons[inputShape] = "a plan for one image per thread does not fit 1/\(threads) of the memory budget (\(error))"
-            } else {
-                fallbackReasons[inputShape] = "planning one image failed (\(error))"
-            }
+            fallbackReasons[inputShape] = "planning one image \(perThread ? "per thread (1/\(threads) of the memory budget each) " : "")failed (\(error))"
             return nil
         }
         guard plans[0].servesImagewise else {

@@ -1,5 +1,4 @@
 import ResNetKernelsReference
-import Synchronization
 
 /// A batch run image by image on a plan for one image (BatchSeparability says when that is
 /// the same computation): each image's activations stay in the caches from one layer to the
@@ -23,15 +22,12 @@ extension ExecutionPlanOf {
         defer { perThread.deallocate() }
         // Threads claim the next image as they finish one, so a thread slowed by the machine (a
         // shared core) runs fewer images instead of holding up the batch.
-        let nextImage = Atomic<Int>(0)
         input.withUnsafeBufferPointer { x in
-            DispatchFor.concurrent(threads) { t in
+            DispatchFor.claiming(images, threads: threads) { t, image in
                 let plan = imagePlans[t]
                 // Sound: thread t writes only its own row of perThread and the rows of the images it claimed.
                 let times = seconds == nil ? nil : UnsafeMutableBufferPointer(start: perThread + t * stepCount, count: stepCount)
-                while true {
-                    let image = nextImage.wrappingAdd(1, ordering: .relaxed).oldValue
-                    guard image < images else { break }
+                do {
                     plan.load(UnsafeBufferPointer(rebasing: x[(image * perImage)..<((image + 1) * perImage)]))
                     plan.runSteps(seconds: times)
                     for (k, (_, value)) in plan.outputs.enumerated() {

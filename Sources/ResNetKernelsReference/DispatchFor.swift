@@ -21,4 +21,20 @@ public enum DispatchFor {
             }
         }
     }
+
+    /// Runs body(thread, item) for every item in 0..<items on up to `threads` threads, each
+    /// claiming the next item as it finishes one (a thread slowed by a shared core runs fewer).
+    public static func claiming(_ items: Int, threads: Int, _ body: (_ thread: Int, _ item: Int) -> Void) {
+        var next = 0
+        withUnsafeMutablePointer(to: &next) { counter in
+            // Sound: `next` outlives the loop, which returns only after every index has run.
+            concurrent(threads) { t in
+                while true {
+                    let item = rt_claim_next(counter)
+                    guard item < items else { break }
+                    body(t, item)
+                }
+            }
+        }
+    }
 }

@@ -95,6 +95,9 @@ extension PackedGemm {
                     let nextDepth = min(PackedA.kc, k - k0 - kb)
                     let next: UnsafePointer<Float>? = pc + 1 < channelPanels.upperBound ? w.panel(k0: k0, kb: kb, pm: pc + 1)
                         : nextDepth > 0 ? w.panel(k0: k0 + kb, kb: nextDepth, pm: channelPanels.lowerBound) : nil
+                    // Sound (a prefetch never faults, but the hint stays in bounds anyway): the next panel is
+                    // one PackedA holds (pc + 1 < the panel count, or a later slice), and its lines,
+                    // rounded down, end within its depth x nr floats.
                     let nextLines = (pc + 1 < channelPanels.upperBound ? kb : nextDepth) * nr / 16
                     for pr in 0..<rowPanels {
                         if let next { prefetchShare(next, lines: nextLines, part: pr, parts: rowPanels) }

@@ -11,4 +11,7 @@ typedef void (*rt_parallel_task)(void *context, long index);
 /// or another thread's) runs its indices serially on the calling thread.
 void rt_parallel_for(long count, long threads, rt_parallel_task task, void *context);
 
+/// Returns *counter and increments it, atomically (relaxed: the loop's join publishes the work).
+static inline long rt_claim_next(long *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
+
 #endif
