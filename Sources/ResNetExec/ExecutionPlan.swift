@@ -179,7 +179,7 @@ public final class ExecutionPlanOf<T: ExecScalar> {
         }
         load(input)
         var seconds = [Double](repeating: 0, count: steps.count)
-        runSteps(seconds: &seconds)
+        seconds.withUnsafeMutableBufferPointer { runSteps(seconds: $0) }
         return zip(steps, seconds).map { StepTiming(node: $0.node, op: $0.op, macs: $0.macs, integer: $0.integer, seconds: $1) }
     }
 
@@ -212,7 +212,6 @@ public final class ExecutionPlanOf<T: ExecScalar> {
             last = now
         }
     }
-    func runSteps(seconds: inout [Double]) { seconds.withUnsafeMutableBufferPointer { runSteps(seconds: $0) } }
 
     /// Runs the model and returns outputs in the plan's own precision (a float64 plan's, unrounded).
     public func runExact(_ input: [Float]) throws -> [(name: String, shape: [Int], values: [T])] {

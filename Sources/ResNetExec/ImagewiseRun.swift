@@ -27,14 +27,12 @@ extension ExecutionPlanOf {
                 let plan = imagePlans[t]
                 // Sound: thread t writes only its own row of perThread and the rows of the images it claimed.
                 let times = seconds == nil ? nil : UnsafeMutableBufferPointer(start: perThread + t * stepCount, count: stepCount)
-                do {
-                    plan.load(UnsafeBufferPointer(rebasing: x[(image * perImage)..<((image + 1) * perImage)]))
-                    plan.runSteps(seconds: times)
-                    for (k, (_, value)) in plan.outputs.enumerated() {
-                        // The Executor built these plans only over runtime-tensor outputs (servesImagewise).
-                        guard case let .tensor(id, _) = value else { continue }
-                        (results[k] + image * outputSizes[k]).update(from: plan.pointer(id), count: outputSizes[k])
-                    }
+                plan.load(UnsafeBufferPointer(rebasing: x[(image * perImage)..<((image + 1) * perImage)]))
+                plan.runSteps(seconds: times)
+                for (k, (_, value)) in plan.outputs.enumerated() {
+                    // The Executor built these plans only over runtime-tensor outputs (servesImagewise).
+                    guard case let .tensor(id, _) = value else { continue }
+                    (results[k] + image * outputSizes[k]).update(from: plan.pointer(id), count: outputSizes[k])
                 }
             }
         }
