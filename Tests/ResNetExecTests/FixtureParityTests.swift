@@ -62,3 +62,23 @@ struct FixtureParityTests {
         }
     }
 }
+
+/// `run` hands back float32 whatever the plan computes in: the float32 plan's values as they
+/// stand, the float64 plan's rounded once (ExecutionPlanOf.float32, which skips the generic
+/// per-element conversion), each equal to its own runExact.
+struct RunOutputTests {
+    @Test func runMatchesRunExactInBothPrecisions() throws {
+        let name = try #require(Fixtures.names.first)
+        let model = try ONNXReader.read(path: "\(Fixtures.root)/\(name)/model.onnx").model
+        let (x, shape, _) = try Fixtures.dataSet(name, 0)
+        let executor = Executor(model: model, options: ExecOptions())
+        let single = try executor.plan(inputShape: shape)
+        let (ran, exact) = (try single.run(x), try single.runExact(x))
+        #expect(ran.map(\.values) == exact.map(\.values))
+        let double = try executor.planFloat64(inputShape: shape)
+        let (ran64, exact64) = (try double.run(x), try double.runExact(x))
+        #expect(ran64.map(\.shape) == exact64.map(\.shape))
+        #expect(ran64.map(\.values) == exact64.map { $0.values.map { Float($0) } })
+        #expect(ran64.first?.values.isEmpty == false)
+    }
+}
