@@ -162,6 +162,16 @@ enum PackedKernels {
         }
     }
 
+    /// Max or average pooling compiled for the set's instruction level (Pooling.poolBody).
+    static func pool(_ set: KernelSet, _ x: UnsafePointer<Float>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
+                     into y: UnsafeMutablePointer<Float>) {
+        switch set {
+        case .avx512: PoolingAVX512.pool(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
+        case .avx2: PoolingAVX2.pool(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
+        case .reference: Pooling.pool(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
+        }
+    }
+
     /// One image's convolution by ShiftedRowsConv (PackedGemm.convShiftedRows), or transposed
     /// (convShiftedRowsNarrow: `weights` packed with tileColumns-row panels).
     static func convShiftedRows(_ set: KernelSet, _ s: ShiftedRowsConv, narrow: Bool, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>,

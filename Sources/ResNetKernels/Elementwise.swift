@@ -47,3 +47,11 @@ public enum Elementwise {
         }
     }
 }
+
+/// Pooling compiled for this set's instruction level (x86-64-v3): the shared body, specialised here.
+public enum PoolingAVX2 {
+    public static func pool(_ x: UnsafePointer<Float>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
+                            into y: UnsafeMutablePointer<Float>) {
+        Pooling.poolBody(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
+    }
+}

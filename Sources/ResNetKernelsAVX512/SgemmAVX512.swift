@@ -176,3 +176,11 @@ public enum WinogradAVX512 {
         }
     }
 }
+
+/// Pooling compiled for this set's instruction level (x86-64-v4): the shared body, specialised here.
+public enum PoolingAVX512 {
+    public static func pool(_ x: UnsafePointer<Float>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
+                            into y: UnsafeMutablePointer<Float>) {
+        Pooling.poolBody(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
+    }
+}
