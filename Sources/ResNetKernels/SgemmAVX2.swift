@@ -74,6 +74,11 @@ public enum SgemmAVX2 {
     /// from an image's patches (implicit GEMM), on this set's tile. The tile is
     /// specialised here (built for this set's instruction level); the B source is called
     /// once per packed block, so it stays generic.
+    // Specialised here for the planner's two sources, so their pack loops are compiled at this
+    // set's instruction level: called generically, ConvPatchesB.pack (the strided 1x1 convs'
+    // patches) ran the reference module's baseline x86-64 copy.
+    @_specialize(where Source == MatrixB)
+    @_specialize(where Source == ConvPatchesB)
     public static func sgemm<Source: PackedBSource>(n: Int, a: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
                                                     bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                                                     epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
@@ -84,6 +89,11 @@ public enum SgemmAVX2 {
 extension SgemmAVX2 {
     /// C[M,N] (+)= W · B for narrow N (PackedGemm.sgemmNarrow): positions as the tile's
     /// rows, channels as its columns; W packed with AVX2Tile.nr-row panels.
+    // Specialised here for the planner's two sources, so their pack loops are compiled at this
+    // set's instruction level: called generically, ConvPatchesB.pack (the strided 1x1 convs'
+    // patches) ran the reference module's baseline x86-64 copy.
+    @_specialize(where Source == MatrixB)
+    @_specialize(where Source == ConvPatchesB)
     public static func sgemmNarrow<Source: PackedBSource>(n: Int, weights: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
                                                           bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                                                           epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {

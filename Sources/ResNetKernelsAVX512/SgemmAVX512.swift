@@ -106,6 +106,11 @@ public enum SgemmAVX512 {
     /// from an image's patches (implicit GEMM), on this set's tile. The tile is
     /// specialised here (built for this set's instruction level); the B source is called
     /// once per packed block, so it stays generic.
+    // Specialised here for the planner's two sources, so their pack loops are compiled at this
+    // set's instruction level: called generically, ConvPatchesB.pack (the strided 1x1 convs'
+    // patches) ran the reference module's baseline x86-64 copy.
+    @_specialize(where Source == MatrixB)
+    @_specialize(where Source == ConvPatchesB)
     public static func sgemm<Source: PackedBSource>(n: Int, a: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
                                                     bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                                                     epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {
@@ -116,6 +121,11 @@ public enum SgemmAVX512 {
 extension SgemmAVX512 {
     /// C[M,N] (+)= W · B for narrow N (PackedGemm.sgemmNarrow): positions as the tile's
     /// rows, channels as its columns; W packed with AVX512Tile.nr-row panels.
+    // Specialised here for the planner's two sources, so their pack loops are compiled at this
+    // set's instruction level: called generically, ConvPatchesB.pack (the strided 1x1 convs'
+    // patches) ran the reference module's baseline x86-64 copy.
+    @_specialize(where Source == MatrixB)
+    @_specialize(where Source == ConvPatchesB)
     public static func sgemmNarrow<Source: PackedBSource>(n: Int, weights: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
                                                           bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                                                           epilogue: GemmEpilogue, workspace: PackedGemmWorkspace) {

@@ -224,7 +224,8 @@ public struct MatrixB: PackedBSource {
     public let b: UnsafePointer<Float>, ldb: Int
     @inlinable public init(b: UnsafePointer<Float>, ldb: Int) { self.b = b; self.ldb = ldb }
 
-    @inlinable
+    // Always inlined: a call would run this module's baseline x86-64 copy, not the kernel set's.
+    @inlinable @inline(__always)
     public func pack(k0: Int, kb: Int, n0: Int, nb: Int, nr: Int, into out: UnsafeMutablePointer<Float>) {
         var dst = out
         var j0 = 0
@@ -259,7 +260,8 @@ public struct ConvPatchesB: PackedBSource {
     public let x: UnsafePointer<Float>, g: ConvGeometry
     @inlinable public init(x: UnsafePointer<Float>, g: ConvGeometry) { self.x = x; self.g = g }
 
-    @inlinable
+    // Always inlined: a call would run this module's baseline x86-64 copy, not the kernel set's.
+    @inlinable @inline(__always)
     public func pack(k0: Int, kb: Int, n0: Int, nb: Int, nr: Int, into out: UnsafeMutablePointer<Float>) {
         let window = g.kernelH * g.kernelW
         let panelStride = kb * nr
