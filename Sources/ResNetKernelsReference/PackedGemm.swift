@@ -243,6 +243,23 @@ public struct MatrixB: PackedBSource {
                 j0 += nr
                 continue
             }
+            if cols == nr && nr % 16 == 0 {
+                // A whole panel of 16 or 32 columns: vector copies, not a memmove call per row.
+                var src = UnsafeRawPointer(b + k0 * ldb + n0 + j0)
+                for _ in 0..<kb {
+                    let d = UnsafeMutableRawPointer(dst)
+                    var lane = 0
+                    while lane < nr {
+                        // Sound: the row holds this panel's nr columns (cols == nr), the panel row nr floats.
+                        d.storeBytes(of: src.loadUnaligned(fromByteOffset: 4 * lane, as: SIMD16<Float>.self), toByteOffset: 4 * lane, as: SIMD16<Float>.self)
+                        lane += 16
+                    }
+                    dst += nr
+                    src += 4 * ldb
+                }
+                j0 += nr
+                continue
+            }
             for p in 0..<kb {
                 dst.update(from: b + (k0 + p) * ldb + n0 + j0, count: cols)
                 if cols < nr { (dst + cols).update(repeating: 0, count: nr - cols) }
