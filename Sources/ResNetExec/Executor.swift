@@ -162,14 +162,10 @@ enum PackedKernels {
         }
     }
 
-    /// Max or average pooling compiled for the set's instruction level (Pooling.poolBody).
+    /// Max or average pooling: both SIMD sets run the body compiled for x86-64-v3 (PoolingAVX2).
     static func pool(_ set: KernelSet, _ x: UnsafePointer<Float>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
                      into y: UnsafeMutablePointer<Float>) {
-        switch set {
-        case .avx512: PoolingAVX512.pool(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
-        case .avx2: PoolingAVX2.pool(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
-        case .reference: Pooling.pool(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
-        }
+        PoolingAVX2.pool(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
     }
 
     /// One image's convolution by ShiftedRowsConv (PackedGemm.convShiftedRows), or transposed

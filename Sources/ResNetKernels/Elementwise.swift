@@ -48,10 +48,11 @@ public enum Elementwise {
     }
 }
 
-/// Pooling compiled for this set's instruction level (x86-64-v3): the shared body, specialised here.
+/// Pooling compiled for x86-64-v3 (the shared body, specialised here under this module's tag),
+/// which both SIMD sets run.
 public enum PoolingAVX2 {
     public static func pool(_ x: UnsafePointer<Float>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
                             into y: UnsafeMutablePointer<Float>) {
-        Pooling.poolBody(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
+        Pooling.poolBody(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y, tag: PoolingAVX2.self)
     }
 }

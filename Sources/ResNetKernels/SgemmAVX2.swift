@@ -71,12 +71,10 @@ public enum AVX2Tile: GemmMicroKernel {
 /// The AVX2 set's entry points.
 public enum SgemmAVX2 {
     /// C[M,N] (+)= packed A · B (+ bias) (+ residual) (ReLU), B from a matrix or straight
-    /// from an image's patches (implicit GEMM), on this set's tile. The tile is
-    /// specialised here (built for this set's instruction level); the B source is called
-    /// once per packed block, so it stays generic.
-    // Specialised here for the planner's two sources, so their pack loops are compiled at this
-    // set's instruction level: called generically, ConvPatchesB.pack (the strided 1x1 convs'
-    // patches) ran the reference module's baseline x86-64 copy.
+    /// from an image's patches (implicit GEMM), on this set's tile. The tile, and with the
+    /// planner's two sources (MatrixB, ConvPatchesB: @_specialize) their pack loops, are
+    /// compiled here at this set's instruction level; called generically, a source's pack ran
+    /// the reference module's baseline x86-64 copy. (sgemmNarrow likewise.)
     @_specialize(where Source == MatrixB)
     @_specialize(where Source == ConvPatchesB)
     public static func sgemm<Source: PackedBSource>(n: Int, a: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -89,9 +87,6 @@ public enum SgemmAVX2 {
 extension SgemmAVX2 {
     /// C[M,N] (+)= W · B for narrow N (PackedGemm.sgemmNarrow): positions as the tile's
     /// rows, channels as its columns; W packed with AVX2Tile.nr-row panels.
-    // Specialised here for the planner's two sources, so their pack loops are compiled at this
-    // set's instruction level: called generically, ConvPatchesB.pack (the strided 1x1 convs'
-    // patches) ran the reference module's baseline x86-64 copy.
     @_specialize(where Source == MatrixB)
     @_specialize(where Source == ConvPatchesB)
     public static func sgemmNarrow<Source: PackedBSource>(n: Int, weights: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,

@@ -103,12 +103,10 @@ public enum AVX512Tile: GemmMicroKernel {
 /// The AVX-512 set's entry points.
 public enum SgemmAVX512 {
     /// C[M,N] (+)= packed A · B (+ bias) (+ residual) (ReLU), B from a matrix or straight
-    /// from an image's patches (implicit GEMM), on this set's tile. The tile is
-    /// specialised here (built for this set's instruction level); the B source is called
-    /// once per packed block, so it stays generic.
-    // Specialised here for the planner's two sources, so their pack loops are compiled at this
-    // set's instruction level: called generically, ConvPatchesB.pack (the strided 1x1 convs'
-    // patches) ran the reference module's baseline x86-64 copy.
+    /// from an image's patches (implicit GEMM), on this set's tile. The tile, and with the
+    /// planner's two sources (MatrixB, ConvPatchesB: @_specialize) their pack loops, are
+    /// compiled here at this set's instruction level; called generically, a source's pack ran
+    /// the reference module's baseline x86-64 copy. (sgemmNarrow likewise.)
     @_specialize(where Source == MatrixB)
     @_specialize(where Source == ConvPatchesB)
     public static func sgemm<Source: PackedBSource>(n: Int, a: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -121,9 +119,6 @@ public enum SgemmAVX512 {
 extension SgemmAVX512 {
     /// C[M,N] (+)= W · B for narrow N (PackedGemm.sgemmNarrow): positions as the tile's
     /// rows, channels as its columns; W packed with AVX512Tile.nr-row panels.
-    // Specialised here for the planner's two sources, so their pack loops are compiled at this
-    // set's instruction level: called generically, ConvPatchesB.pack (the strided 1x1 convs'
-    // patches) ran the reference module's baseline x86-64 copy.
     @_specialize(where Source == MatrixB)
     @_specialize(where Source == ConvPatchesB)
     public static func sgemmNarrow<Source: PackedBSource>(n: Int, weights: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -184,13 +179,5 @@ public enum WinogradAVX512 {
             Winograd.transformOutput(WinogradF4x4.self, SIMD16<Float>.self, mt, g, outputs: outputs, tileRows: tileRows, m: m, ldm: ldm, tileBase: tileBase, bias: bias,
                                      residual: residual, relu: relu, into: y, scratch: scratch)
         }
-    }
-}
-
-/// Pooling compiled for this set's instruction level (x86-64-v4): the shared body, specialised here.
-public enum PoolingAVX512 {
-    public static func pool(_ x: UnsafePointer<Float>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
-                            into y: UnsafeMutablePointer<Float>) {
-        Pooling.poolBody(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
     }
 }

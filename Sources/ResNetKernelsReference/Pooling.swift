@@ -1,21 +1,23 @@
 /// Max and average pooling over [planes, H, W]. One body (`poolBody`) for every kernel set:
-/// `pool` is it compiled here, for any x86-64 (the reference set's); the SIMD sets wrap
-/// `poolBody` in their own modules (PoolingAVX2, PoolingAVX512), so the same loops get their
-/// vector width. (Built here, resnet's 3x3 s2 max pool on 64 x 112 x 112 ran in SSE: 0.25 ms
-/// on a Zen 5 core.)
+/// `pool` is it compiled here, for any x86-64 (the reference set's); the SIMD sets run it as
+/// compiled for x86-64-v3 (PoolingAVX2, in the AVX2 module; the pool is memory-bound, so an
+/// AVX-512 copy would add little). Built here, resnet's 3x3 s2 max pool on 64 x 112 x 112 ran
+/// in SSE: 0.25 ms on a Zen 5 core. `tag` names the module compiling the body, so that each
+/// module's specialisations (the loops and their closures) get symbols of their own: equal
+/// ones are merged by the linker into one copy, perhaps of another instruction level.
 public enum Pooling {
     @inlinable
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func pool<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
                             into y: UnsafeMutablePointer<T>) {
-        poolBody(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
+        poolBody(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y, tag: Pooling.self)
     }
 
     /// `pool`'s body, for a kernel-set module to specialise and compile at its instruction level.
     @inlinable @inline(__always)
-    public static func poolBody<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
-                                               into y: UnsafeMutablePointer<T>) {
+    public static func poolBody<T: ExecScalar, Tag>(_ x: UnsafePointer<T>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
+                                                    into y: UnsafeMutablePointer<T>, tag: Tag.Type) {
         // The window's valid rows (and columns) form one contiguous range, since the input
         // index grows with the kernel index: bounds are found once per output row and
         // column, so the inner loops read without checks.
@@ -35,7 +37,7 @@ public enum Pooling {
             return (validRange(x0, g.kernelW, g.dilationW, g.width), paddedCells(x0, g.kernelW, g.dilationW, g.width, g.padLeft))
         }
         if isMax {
-            maxPool(x, planes: planes, g, columns: columns.map(\.0), into: y)
+            maxPool(x, planes: planes, g, columns: columns.map(\.0), into: y, tag: tag)
             return
         }
         for p in 0..<planes {
@@ -68,7 +70,8 @@ public enum Pooling {
     /// input rows (contiguous, so it vectorizes), then each output column's max over its
     /// valid columns of that row. resnet18's 3x3 s2 max pool: 3.3 ms before on one core.
     @inlinable
-    static func maxPool<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, _ g: ConvGeometry, columns: [Range<Int>], into y: UnsafeMutablePointer<T>) {
+    static func maxPool<T: ExecScalar, Tag>(_ x: UnsafePointer<T>, planes: Int, _ g: ConvGeometry, columns: [Range<Int>], into y: UnsafeMutablePointer<T>,
+                                            tag: Tag.Type) {
         // The row holds g.width maxes, then 34 of slack (-inf) that the 16-wide stride-2 loads
         // below may read past the last window.
         var rowMax = [T](repeating: -T.infinity, count: Swift.max(g.width, 1) + 34)

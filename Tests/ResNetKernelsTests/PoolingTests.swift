@@ -1,21 +1,19 @@
 import Testing
 import ResNetKernels
-import ResNetKernelsAVX512
 import ResNetKernelsReference
 
 /// Max pooling (computed separably: rows, then columns) against the window loop
 /// written out longhand, over kernels, strides, pads, dilations and windows that
 /// lie entirely in the padding; NaN inputs dropped the same way (max(best, NaN) keeps best).
-/// Every kernel set's copy (the reference module's `pool`, and `poolBody` compiled for
-/// x86-64-v3 and -v4 in PoolingAVX2 / PoolingAVX512, where this CPU runs them) is checked,
-/// max and average alike, since the vector width changes which loop handles which column.
+/// Both compiled copies (the reference module's `pool`, and `poolBody` compiled for x86-64-v3
+/// in PoolingAVX2, which the SIMD sets run, where this CPU runs it) are checked, max and
+/// average alike, since the vector width changes which loop handles which column.
 struct PoolingTests {
     /// The pools this CPU can run, by name.
     static var sets: [(String, (UnsafePointer<Float>, Int, ConvGeometry, Bool, Bool, UnsafeMutablePointer<Float>) -> Void)] {
         var sets: [(String, (UnsafePointer<Float>, Int, ConvGeometry, Bool, Bool, UnsafeMutablePointer<Float>) -> Void)] = [
             ("reference", { Pooling.pool($0, planes: $1, $2, max: $3, countIncludePad: $4, into: $5) })]
         if KernelSet.avx2.isSupported { sets.append(("avx2", { PoolingAVX2.pool($0, planes: $1, $2, max: $3, countIncludePad: $4, into: $5) })) }
-        if KernelSet.avx512.isSupported { sets.append(("avx512", { PoolingAVX512.pool($0, planes: $1, $2, max: $3, countIncludePad: $4, into: $5) })) }
         return sets
     }
 
