@@ -163,7 +163,7 @@ enum PackedKernels {
     }
 
     /// Max or average pooling: both SIMD sets run the body compiled for x86-64-v3 (PoolingAVX2).
-    static func pool(_ set: KernelSet, _ x: UnsafePointer<Float>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
+    static func pool(_ x: UnsafePointer<Float>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
                      into y: UnsafeMutablePointer<Float>) {
         PoolingAVX2.pool(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
     }

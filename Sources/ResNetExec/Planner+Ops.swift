@@ -339,17 +339,17 @@ extension Planner {
         // Planes split over the plan's threads (each writes only its own output planes).
         let threads = min(packedWorkspace.threads, max(planes, 1))
         let (inPlane, outPlane) = (g.height * g.width, g.outH * g.outW)
-        let (simd, kernels) = (self.simd, self.kernels)
+        let simd = self.simd
         emit(node) { p in
-            let src = p.pointer(x), dst = p.pointer(y)
             let work = { (t: Int) in
                 let lo = planes * t / threads, hi = planes * (t + 1) / threads
                 guard hi > lo else { return }
                 if simd {
-                    PackedKernels.pool(kernels, p.f32(x) + lo * inPlane, planes: hi - lo, g, max: isMax, countIncludePad: includePad,
+                    PackedKernels.pool(p.f32(x) + lo * inPlane, planes: hi - lo, g, max: isMax, countIncludePad: includePad,
                                        into: p.f32(y) + lo * outPlane)
                 } else {
-                    Pooling.pool(src + lo * inPlane, planes: hi - lo, g, max: isMax, countIncludePad: includePad, into: dst + lo * outPlane)
+                    Pooling.pool(p.pointer(x) + lo * inPlane, planes: hi - lo, g, max: isMax, countIncludePad: includePad,
+                                 into: p.pointer(y) + lo * outPlane)
                 }
             }
             if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }

@@ -250,7 +250,8 @@ public struct MatrixB: PackedBSource {
                     let d = UnsafeMutableRawPointer(dst)
                     var lane = 0
                     while lane < nr {
-                        // Sound: the row holds this panel's nr columns (cols == nr), the panel row nr floats.
+                        // Sound: columns n0 + j0 ..< + nr lie within n0 + nb (cols == nr), which the caller
+                        // keeps within B's row (PackedBSource); the panel's row holds nr floats.
                         d.storeBytes(of: src.loadUnaligned(fromByteOffset: 4 * lane, as: SIMD16<Float>.self), toByteOffset: 4 * lane, as: SIMD16<Float>.self)
                         lane += 16
                     }

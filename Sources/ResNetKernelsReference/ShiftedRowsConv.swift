@@ -178,7 +178,7 @@ extension PackedGemm {
                 // Names Kernel so the closure is specialised per kernel set, under a name of its own:
                 // one that does not is emitted alike (weak, same symbol) by the AVX2 and AVX-512
                 // modules, and the linker keeps one copy for both; the AVX-512 one would trap on an
-                // AVX2-only CPU (KernelSymbolTests checks no such symbol is shared).
+                // AVX2-only CPU (Tests/integration/test_kernel_symbols.py checks none is shared).
                 _ = Kernel.self
                 s.compact(grid, outputs: (m * t / compactParts)..<(m * (t + 1) / compactParts), bias: bias, residual: residual, relu: relu, into: output)
             }
