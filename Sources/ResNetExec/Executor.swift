@@ -162,12 +162,6 @@ enum PackedKernels {
         }
     }
 
-    /// Max or average pooling: both SIMD sets run the body compiled for x86-64-v3 (PoolingAVX2).
-    static func pool(_ x: UnsafePointer<Float>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
-                     into y: UnsafeMutablePointer<Float>) {
-        PoolingAVX2.pool(x, planes: planes, g, max: isMax, countIncludePad: countIncludePad, into: y)
-    }
-
     /// One image's convolution by ShiftedRowsConv (PackedGemm.convShiftedRows), or transposed
     /// (convShiftedRowsNarrow: `weights` packed with tileColumns-row panels).
     static func convShiftedRows(_ set: KernelSet, _ s: ShiftedRowsConv, narrow: Bool, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>,

@@ -344,9 +344,9 @@ extension Planner {
             let work = { (t: Int) in
                 let lo = planes * t / threads, hi = planes * (t + 1) / threads
                 guard hi > lo else { return }
-                if simd {
-                    PackedKernels.pool(p.f32(x) + lo * inPlane, planes: hi - lo, g, max: isMax, countIncludePad: includePad,
-                                       into: p.f32(y) + lo * outPlane)
+                if simd {  // both SIMD sets run the body compiled for x86-64-v3
+                    PoolingAVX2.pool(p.f32(x) + lo * inPlane, planes: hi - lo, g, max: isMax, countIncludePad: includePad,
+                                     into: p.f32(y) + lo * outPlane)
                 } else {
                     Pooling.pool(p.pointer(x) + lo * inPlane, planes: hi - lo, g, max: isMax, countIncludePad: includePad,
                                  into: p.pointer(y) + lo * outPlane)
