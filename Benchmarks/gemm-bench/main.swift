@@ -225,14 +225,15 @@ for s in shapes where s.k == 3 && s.stride == 1 {
           + "  (\(Double(Int((direct / (input + gemms + output) * 100).rounded())) / 100)x)")
 }
 
-// Every shape the planner may run transposed, one image: the 3x3s as shifted rows
-// (PackedGemm.convShiftedRowsNarrow; against the "shifted rows" column above, what the
+// Every shape the planner may run transposed, one image: the 3x3s read in place from a
+// padded copy (PackedGemm.convGather; against the "shifted rows" column above, what the
 // planner's choice between the two, runsTransposed, rests on) and the pointwise ones of 14x14
-// and 7x7 outputs (sgemmNarrow, strided ones packing their patches). "cold" rotates over
-// copies of the packed weights (64 MB and more in all), so each call streams its weights from
-// memory as inside a model, where the weights of every other layer pass through the caches
-// between two calls.
-print("\nTransposed, GFLOP/s (% of peak x threads): warm weights, cold weights")
+// and 7x7 outputs (sgemmNarrow, strided ones packing their patches), all channels first in and
+// out; then every one by convGather between channels-last activations, as the planner runs
+// them inside a ResNet's late stages. "cold" rotates over copies of the packed weights (64 MB
+// and more in all), so each call streams its weights from memory as inside a model, where
+// the weights of every other layer pass through the caches between two calls.
+print("\nTransposed, GFLOP/s (% of peak x threads): channels first, warm weights and cold; channels last, cold")
 let fewPositions = shapes.filter { $0.k > 1 } + [Shape(name: "l4 3x3 256>512 s2", cout: 512, cin: 256, k: 3, stride: 2, hw: 14)]
     + shapes.filter { $0.k == 1 && $0.hw <= 14 }
     + [Shape(name: "l3 1x1 512>1024 s2", cout: 1024, cin: 512, k: 1, stride: 2, hw: 28),
@@ -247,27 +248,35 @@ for s in fewPositions {
     for i in 0..<(s.cin * s.hw * s.hw) { x[i] = Float(i % 7) * 0.1 }
     let copies = max(2, (64 << 20) / (m * k * 4) + 1)
     let weights = (0..<copies).map { _ in PackedA(a: w, lda: k, m: m, k: k, mr: nr) }
-    let shifted = g.isPointwise ? nil : ShiftedRowsConv(g)!
-    let offsets = shifted?.rowOffsets() ?? []
+    let gatherFirst = g.kernelH * g.kernelW > 1 ? GatherConv(g, input: .channelsFirst)! : nil
+    let gatherLast = GatherConv(g, input: .channelsLast)!
+    let firstOffsets = gatherFirst?.rowOffsets() ?? [], lastOffsets = gatherLast.rowOffsets()
     let flops = 2.0 * Double(m) * Double(k) * Double(n)
     var line = s.name.padding(20) + "\(m)".leftPad(6) + "\(k)".leftPad(6) + "\(n)".leftPad(6)
+    func gather(_ c: GatherConv, _ offsets: [Int], _ a: PackedA, _ layout: ActivationLayout, _ ws: PackedGemmWorkspace) {
+        offsets.withUnsafeBufferPointer { o in
+            if set == .avx512 {
+                SgemmAVX512.convGather(c, image: x, rowOffsets: o.baseAddress!, weights: a, output: y, outputLayout: layout, bias: nil, residual: nil,
+                                       relu: false, workspace: ws)
+            } else {
+                SgemmAVX2.convGather(c, image: x, rowOffsets: o.baseAddress!, weights: a, output: y, outputLayout: layout, bias: nil, residual: nil,
+                                     relu: false, workspace: ws)
+            }
+        }
+    }
     for t in [1, threads] {
         let ws = PackedGemmWorkspace(threads: t, nr: nr)
-        if let shifted { ws.reserveShiftedRows(floats: shifted.planeFloats!) }
+        ws.reserveShiftedRows(floats: max(gatherFirst?.paddedFloats ?? 0, gatherLast.paddedFloats, 1))
         ws.reserveTransposed(floats: m * n)
-        for cold in [false, true] {
+        for (cold, channelsLast) in [(false, false), (true, false), (true, true)] {
             var call = 0
             let time = seconds {
                 let a = weights[cold ? call % copies : 0]
                 call += 1
-                if let shifted {
-                    offsets.withUnsafeBufferPointer { o in
-                        if set == .avx512 {
-                            SgemmAVX512.convShiftedRowsNarrow(shifted, image: x, rowOffsets: o.baseAddress!, weights: a, output: y, bias: nil, residual: nil, relu: false, workspace: ws)
-                        } else {
-                            SgemmAVX2.convShiftedRowsNarrow(shifted, image: x, rowOffsets: o.baseAddress!, weights: a, output: y, bias: nil, residual: nil, relu: false, workspace: ws)
-                        }
-                    }
+                if channelsLast {
+                    gather(gatherLast, lastOffsets, a, .channelsLast, ws)
+                } else if let gatherFirst {
+                    gather(gatherFirst, firstOffsets, a, .channelsFirst, ws)
                 } else if s.stride == 1 {
                     let b = MatrixB(b: x, ldb: n)
                     if set == .avx512 { SgemmAVX512.sgemmNarrow(n: n, weights: a, b: b, c: y, ldc: n, bias: nil, residual: nil, epilogue: GemmEpilogue(), workspace: ws) }

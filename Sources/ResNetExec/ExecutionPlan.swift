@@ -99,6 +99,9 @@ public final class ExecutionPlanOf<T: ExecScalar> {
     let inputTensor: Int
     let outputs: [(String, PlanValue)]
     let producedBy: [String: (step: Int, tensor: Int, shape: [Int])]
+    /// Tensors stored channels last ([N, H, W, C] for their logical [N, C, H, W]): read only by
+    /// the convs that take that layout; a stepwise run hands them out channels first.
+    let channelsLast: Set<Int>
     /// Set when a batch runs image by image (BatchSeparability): plans for one image, one per
     /// thread running images (ImagewiseRun.swift). This plan then has no steps or buffers of its own.
     let imagePlans: [ExecutionPlanOf<T>]
@@ -106,8 +109,9 @@ public final class ExecutionPlanOf<T: ExecScalar> {
 
     init(steps: [Step<T>], buffers: [Buffer<T>], storage: [Int], workspace: GemmWorkspace, columns: Buffer<T>, simd: Bool,
          inputName: String, inputShape: [Int], inputTensor: Int, outputs: [(String, PlanValue)],
-         producedBy: [String: (step: Int, tensor: Int, shape: [Int])]) {
+         producedBy: [String: (step: Int, tensor: Int, shape: [Int])], channelsLast: Set<Int> = []) {
         self.producedBy = producedBy
+        self.channelsLast = channelsLast
         self.steps = steps
         self.buffers = buffers
         self.storage = storage
@@ -127,7 +131,7 @@ public final class ExecutionPlanOf<T: ExecScalar> {
     init(images: Int, of plans: [ExecutionPlanOf<T>]) {
         let single = plans[0]
         self.imagePlans = plans
-        steps = []; buffers = []; storage = []; producedBy = [:]
+        steps = []; buffers = []; storage = []; producedBy = [:]; channelsLast = []
         workspace = GemmWorkspace(maxN: 0)
         columns = Buffer<T>(capacity: 0)
         simd = single.simd
@@ -273,6 +277,16 @@ public final class Stepper {
             plan.steps[next].body(plan)
             next += 1
         }
-        return body(shape, UnsafeBufferPointer(start: plan.pointer(id), count: shape.reduce(1, *)))
+        let values = UnsafeBufferPointer(start: plan.pointer(id), count: shape.reduce(1, *))
+        guard plan.channelsLast.contains(id), shape.count == 4 else { return body(shape, values) }
+        // Stored [N, H, W, C]: handed out in the graph's layout, [N, C, H, W].
+        var first = [Float](repeating: 0, count: values.count)
+        let (c, positions) = (shape[1], shape[2] * shape[3])
+        first.withUnsafeMutableBufferPointer { dst in
+            for img in 0..<shape[0] {
+                LayoutTranspose.transpose(values.baseAddress! + img * c * positions, rows: positions, columns: c, into: dst.baseAddress! + img * c * positions)
+            }
+        }
+        return first.withUnsafeBufferPointer { body(shape, $0) }
     }
 }

@@ -162,24 +162,32 @@ enum PackedKernels {
         }
     }
 
-    /// One image's convolution by ShiftedRowsConv (PackedGemm.convShiftedRows), or transposed
-    /// (convShiftedRowsNarrow: `weights` packed with tileColumns-row panels).
-    static func convShiftedRows(_ set: KernelSet, _ s: ShiftedRowsConv, narrow: Bool, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>,
+    /// One image's convolution by ShiftedRowsConv (PackedGemm.convShiftedRows).
+    static func convShiftedRows(_ set: KernelSet, _ s: ShiftedRowsConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>,
                                 weights: PackedA, output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
                                 residual: UnsafePointer<Float>?, relu: Bool, workspace: PackedGemmWorkspace) {
-        switch (set, narrow) {
-        case (.avx512, false):
+        switch set {
+        case .avx512:
             SgemmAVX512.convShiftedRows(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, bias: bias, residual: residual,
                                         relu: relu, workspace: workspace)
-        case (.avx512, true):
-            SgemmAVX512.convShiftedRowsNarrow(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, bias: bias, residual: residual,
-                                              relu: relu, workspace: workspace)
-        case (_, false):
+        case .avx2, .reference:
             SgemmAVX2.convShiftedRows(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, bias: bias, residual: residual,
                                       relu: relu, workspace: workspace)
-        case (_, true):
-            SgemmAVX2.convShiftedRowsNarrow(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, bias: bias, residual: residual,
-                                            relu: relu, workspace: workspace)
+        }
+    }
+
+    /// One image's convolution transposed with its input read in place (PackedGemm.convGather):
+    /// `weights` packed with tileColumns-row panels.
+    static func convGather(_ set: KernelSet, _ s: GatherConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>, weights: PackedA,
+                           output: UnsafeMutablePointer<Float>, outputLayout: ActivationLayout, bias: UnsafePointer<Float>?,
+                           residual: UnsafePointer<Float>?, relu: Bool, workspace: PackedGemmWorkspace) {
+        switch set {
+        case .avx512:
+            SgemmAVX512.convGather(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, outputLayout: outputLayout,
+                                   bias: bias, residual: residual, relu: relu, workspace: workspace)
+        case .avx2, .reference:
+            SgemmAVX2.convGather(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, outputLayout: outputLayout,
+                                 bias: bias, residual: residual, relu: relu, workspace: workspace)
         }
     }
 

@@ -26,7 +26,8 @@ extension Planner {
         if try planConstant(node) { return }
         switch node.opType {
         case "Conv" where (try? value(node, 0).shape.count) != 4: try convND(node)
-        case "Conv": try conv(node, relu: relu, output: outputNode, residual: fusedResidual[index].map { (graph.nodes[$0.add], $0.shortcut) })
+        case "Conv": try conv(node, relu: relu, output: outputNode, residual: fusedResidual[index].map { (graph.nodes[$0.add], $0.shortcut) },
+                              channelsLastOutput: channelsLastConvs.contains(index) ? channelsLastOutputs.contains(index) : nil)
         case "BatchNormalization" where (node.attribute("training_mode")?.int ?? 0) != 0: try batchNormTraining(node)
         case "BatchNormalization": try batchNorm(node, relu: relu, output: outputNode)
         case "Relu":
@@ -102,8 +103,17 @@ extension Planner {
     }
 
     /// Conv as GEMM per image and group: out[M/g, Ho*Wo] = W[M/g, C/g*kh*kw] · col[C/g*kh*kw, Ho*Wo].
-    func conv(_ node: Node, relu: Bool, output: Node, residual: (add: Node, input: Int)? = nil) throws {
-        let (x, xs) = try tensor(node, 0)
+    /// `channelsLastOutput` is set for a conv findChannelsLastConvs marked: it reads its input in
+    /// the layout it is stored in, and writes channels last when true.
+    func conv(_ node: Node, relu: Bool, output: Node, residual: (add: Node, input: Int)? = nil, channelsLastOutput: Bool? = nil) throws {
+        let (x, xs, inputLayout): (Int, [Int], ActivationLayout)
+        if channelsLastOutput != nil {
+            (x, xs, inputLayout) = try activation(node, 0)
+        } else {
+            (x, xs) = try tensor(node, 0)
+            inputLayout = .channelsFirst
+        }
+        let outputLayout: ActivationLayout = channelsLastOutput == true ? .channelsLast : .channelsFirst
         let (w, ws) = try floats(node, 1)
         let bias = try optionalValue(node, 2).map { _ in try floats(node, 2).0 }
         // Ranks, channels vs group, bias length and the window were checked by the shape library.
@@ -118,6 +128,7 @@ extension Planner {
         let (n, m) = (xs[0], ws[0])
         let outShape = try outputShape(node)
         let y = newTensor(outShape)
+        if outputLayout == .channelsLast { channelsLastTensors.insert(y) }
         let plane = g.outH * g.outW, k = ws[1] * ws[2] * ws[3], mg = m / group
         maxGemmN = max(maxGemmN, plane)
         let simd = self.simd
@@ -126,13 +137,11 @@ extension Planner {
         // whichever side is larger at no cost (resnet18 on 2 threads, 3 interleaved runs: p50
         // 13.4-15.7 ms, against 14.3-17.0 with the 14x14 and 7x7 convs packed transposed as
         // before). 1x1 convs pack B: from the input as it stands (read in place, its rows are a
-        // plane apart: measured 8% slower), or, strided, from its patches (ConvPatchesB); they
-        // run transposed (sgemmNarrow: positions as the tile's rows, channels as its columns)
-        // where their last column panel would be mostly padding (runsTransposed), if a group
-        // has a full tile of channels (ResNeXt's narrow groups stay plain).
-        let narrow = simd && mg >= kernels.tileColumns && g.kernelH * g.kernelW == 1 && runsTransposed(real: plane, columns: plane)
+        // plane apart: measured 8% slower), or, strided, from its patches (ConvPatchesB).
+        // Where the last column panel would be mostly padding (runsTransposed) and a group has
+        // a full tile of channels (ResNeXt's narrow groups stay plain), a conv runs transposed
+        // instead, its input read in place at its stride (GatherConv).
         let implicitGEMM = simd && !g.isPointwise
-        if narrow { try reserveTransposed(node, m: mg, n: plane) }
         if !g.isPointwise && !simd {
             let (columns, overflow) = k.multipliedReportingOverflow(by: plane)
             guard !overflow else { throw ExecError.overBudget(what: "im2col columns of '\(node.name)'", bytes: nil, budget: budget.bytes) }
@@ -140,8 +149,8 @@ extension Planner {
             maxColumns = max(maxColumns, columns)
         }
         // The fused residual Add's shortcut (findResidualFusions: same shape as y).
-        let shortcut = try residual.map { try tensor($0.add, $0.input).0 }
-        if group == 1, try convWinograd(node, x: x, xs: xs, w: w, bias: bias, g: g, m: m, y: y, relu: relu, shortcut: shortcut) {
+        let shortcut = try residual.map { outputLayout == .channelsLast ? try channelsLastTensor($0.add, $0.input).0 : try tensor($0.add, $0.input).0 }
+        if group == 1, channelsLastOutput == nil, try convWinograd(node, x: x, xs: xs, w: w, bias: bias, g: g, m: m, y: y, relu: relu, shortcut: shortcut) {
             set(output, .tensor(id: y, shape: outShape))
             return
         }
@@ -153,17 +162,40 @@ extension Planner {
             // against 8.9-9.9 packed): it packs its patches from the image (ConvPatchesB), as do
             // an empty sum (K = 0) and a geometry the layout refuses (figures of 2^31 and more).
             // (Charged here, after Winograd declined the conv: what Winograd runs needs no planes.)
-            let shifted = implicitGEMM && k > 0 && g.kernelH * g.kernelW > 1 ? ShiftedRowsConv(g) : nil
-            // Few real positions on the grid's padded panels (7x7: 49 of 64) run transposed
-            // (convShiftedRowsNarrow), with a full tile of channels per group, as 1x1 convs do.
-            var narrowShifted = false
-            if let shifted {
+            var shifted = implicitGEMM && k > 0 && g.kernelH * g.kernelW > 1 ? ShiftedRowsConv(g) : nil
+            // Transposed where the plain path's last column panel would be mostly padding: its
+            // columns are the plane (1x1) or the shifted rows' grid (7x7: 49 of 64 real).
+            // A 1x1 conv packs its rows (sgemmNarrow): read in place they lie a plane apart, and
+            // resnet50's transposed 1x1s ran 5-9% slower so (8 interleaved rounds, 1 thread).
+            // A conv between channels-last activations (findChannelsLastConvs) reads its input as
+            // stored and writes `outputLayout`; only with both channels first does a 1x1 pack.
+            let windowed = g.kernelH * g.kernelW > 1
+            let plainColumns = windowed ? shifted?.columns : plane
+            let transposed = mg >= kernels.tileColumns && plainColumns.map({ runsTransposed(real: plane, columns: $0) }) == true
+            let gather: GatherConv?, narrow: Bool
+            if channelsLastOutput != nil {
+                narrow = !windowed && inputLayout == .channelsFirst && outputLayout == .channelsFirst
+                gather = narrow ? nil : GatherConv(g, input: inputLayout)
+                // runsChannelsLast checked this geometry; a refusal here is a planner fault, reported, not run.
+                guard narrow || gather != nil else {
+                    throw ExecError.unsupportedAttribute(node: node.name, detail: "channels-last conv of geometry \(g) (planner inconsistency)")
+                }
+            } else {
+                gather = transposed && windowed ? GatherConv(g, input: .channelsFirst) : nil
+                narrow = transposed && !windowed
+            }
+            if narrow { try reserveTransposed(node, m: mg, n: plane) }
+            if let gather {
+                shifted = nil
+                if outputLayout == .channelsFirst { try reserveTransposed(node, m: mg, n: plane) }
+                try budget.check(elements: gather.paddedFloats, what: "padded input of '\(node.name)'")
+                maxShiftedRows = max(maxShiftedRows, gather.paddedFloats)
+                try chargeConstant(elements: k, elementSize: MemoryLayout<Int>.size, what: "row offsets of '\(node.name)'")
+            } else if let shifted {
                 guard let planes = shifted.planeFloats, let columns = shifted.columns else {
                     throw ExecError.overBudget(what: "input planes of '\(node.name)'", bytes: nil, budget: budget.bytes)
                 }
-                narrowShifted = mg >= kernels.tileColumns && runsTransposed(real: plane, columns: columns)
-                if narrowShifted { try reserveTransposed(node, m: mg, n: plane) }
-                let (grid, o1) = shifted.gridIsOutput || narrowShifted ? (0, false) : mg.multipliedReportingOverflow(by: columns)
+                let (grid, o1) = shifted.gridIsOutput ? (0, false) : mg.multipliedReportingOverflow(by: columns)
                 let (total, o2) = planes.addingReportingOverflow(grid)
                 guard !o1, !o2 else { throw ExecError.overBudget(what: "input planes of '\(node.name)'", bytes: nil, budget: budget.bytes) }
                 try budget.check(elements: total, what: "input planes and output grid of '\(node.name)'")
@@ -171,20 +203,27 @@ extension Planner {
                 try chargeConstant(elements: k, elementSize: MemoryLayout<Int>.size, what: "row offsets of '\(node.name)'")
             }
             // Prepare, then execute: the weights are packed for the kernel set's tile once, here.
-            // Narrow convs hold their weights as the tile's B side (panels of tileColumns rows).
-            let transposedShifted = narrowShifted
-            let panelRows = narrow || transposedShifted ? kernels.tileColumns : kernels.tileRows
+            // Transposed convs hold their weights as the tile's B side (panels of tileColumns rows).
+            let panelRows = gather != nil || narrow ? kernels.tileColumns : kernels.tileRows
             guard let floats = PackedA.floatCount(m: mg, k: k, mr: panelRows) else {
                 throw ExecError.overBudget(what: "packed weights of '\(node.name)'", bytes: nil, budget: budget.bytes)
             }
             let kernels = self.kernels, workspace = packedWorkspace
             let macs = n &* m &* plane &* k  // each factor within the budget; a profile figure only
-            let rowOffsets = shifted?.rowOffsets() ?? []
-            let packed = try prepared.packed("conv \(node.outputs.first ?? node.name) \(panelRows)") {
+            let rowOffsets = gather?.rowOffsets() ?? shifted?.rowOffsets() ?? []
+            // Channels last, a window's patch rows run tap-major (GatherConv.patchRows), and its weights so.
+            let tapMajor = gather.map { $0.patchRows() != Array(0..<k) } ?? false
+            let packed = try prepared.packed("conv \(node.outputs.first ?? node.name) \(panelRows)\(tapMajor ? " tap-major" : "")") {
                 try chargeConstant(elements: floats, elementSize: 4 * group, what: "packed weights of '\(node.name)'")
             } make: {
                 w.withValues { (wf: UnsafeBufferPointer<T>) in
-                    (0..<group).map { gi in PackedA(a: asF32(base(wf)) + gi * mg * k, lda: k, m: mg, k: k, mr: panelRows) }
+                    (0..<group).map { gi in
+                        let weights = asF32(base(wf)) + gi * mg * k
+                        guard tapMajor, let gather else { return PackedA(a: weights, lda: k, m: mg, k: k, mr: panelRows) }
+                        return gather.reorderedWeights(weights, m: mg).withUnsafeBufferPointer {
+                            PackedA(a: $0.baseAddress!, lda: k, m: mg, k: k, mr: panelRows)
+                        }
+                    }
                 }
             }
             // Batch >= threads: each thread runs whole images on its own single-threaded
@@ -202,9 +241,16 @@ extension Planner {
                             let r: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0) + (img * m + gi * mg) * plane) }
                             // B as it stands (a pointwise conv's input), or packed from the image's patches.
                             let e = GemmEpilogue(relu: relu)
+                            if let gather {
+                                rowOffsets.withUnsafeBufferPointer { offsets in
+                                    PackedKernels.convGather(kernels, gather, image: image, rowOffsets: offsets.baseAddress!, weights: packed[gi], output: out,
+                                                             outputLayout: outputLayout, bias: b, residual: r, relu: relu, workspace: workspace)
+                                }
+                                continue
+                            }
                             if let shifted {
                                 rowOffsets.withUnsafeBufferPointer { offsets in
-                                    PackedKernels.convShiftedRows(kernels, shifted, narrow: transposedShifted, image: image, rowOffsets: offsets.baseAddress!, weights: packed[gi],
+                                    PackedKernels.convShiftedRows(kernels, shifted, image: image, rowOffsets: offsets.baseAddress!, weights: packed[gi],
                                                                   output: out, bias: b, residual: r, relu: relu, workspace: workspace)
                                 }
                                 continue

@@ -21,16 +21,23 @@ extension Planner {
     static func winogradMinimumTiles(_ set: KernelSet) -> Int { set == .avx512 ? 32 : 16 }
     static func winogradTile(_ g: ConvGeometry, _ set: KernelSet) -> WinogradTile? { g.outW <= 28 ? .f4x4 : set == .avx512 ? nil : .f2x2 }
 
+    /// The Winograd tile a conv of geometry `g` over x `xs` (group 1) runs with, nil for the direct path.
+    func winogradChoice(_ g: ConvGeometry, xs: [Int]) -> WinogradTile? {
+        guard simd, winograd, !exact, Winograd.applies(g), let tile = Self.winogradTile(g, kernels) else { return nil }
+        let (tr, tc) = tile.tiles(g)
+        guard xs.count == 4, xs[1] == g.channels, tr * tc >= Self.winogradMinimumTiles(kernels) else { return nil }
+        return tile
+    }
+
     /// Plans `node` as Winograd when it applies; false leaves it to the direct path.
     /// x [N, C, H, W], weights [M, C, 3, 3] (group 1), y [N, M, Ho, Wo]. The GEMMs' columns
     /// are a block's tiles, which may span images: batch 8 runs wider GEMMs than batch 1.
     func convWinograd(_ node: Node, x: Int, xs: [Int], w: FloatConstant, bias: FloatConstant?, g: ConvGeometry, m: Int,
                       y: Int, relu: Bool, shortcut: Int?) throws -> Bool {
-        guard simd, winograd, !exact, Winograd.applies(g), let tile = Self.winogradTile(g, kernels) else { return false }
+        guard let tile = winogradChoice(g, xs: xs) else { return false }
         let positions = tile.positions
         let (tr, tc) = tile.tiles(g)
-        let tiles = tr * tc, c = g.channels, n = xs[0]
-        guard xs[1] == c, tiles >= Self.winogradMinimumTiles(kernels) else { return false }
+        let c = g.channels, n = xs[0]
         // Two schedules. Narrow channels (~512 KB of transformed input and output, positions
         // x (C + M) floats per tile, hold 48 tiles or more): blocks of whole tile rows (of the
         // batch's N x tr rows) about that size, each run by one thread from transform to

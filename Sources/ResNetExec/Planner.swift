@@ -34,6 +34,14 @@ final class Planner<T: ExecScalar> {
     /// Value name -> (index of the step that writes it, tensor, shape), for stepwise runs.
     var producedBy: [String: (step: Int, tensor: Int, shape: [Int])] = [:]
     var absorbed: Set<Int> = []
+    /// Channels-last activations (Planner+ChannelsLast.swift): the convs that run transposed
+    /// and read either layout, those of them that write channels last, the tensors stored so,
+    /// and the copies made of a tensor in the other layout, by tensor.
+    var channelsLastConvs: Set<Int> = []
+    var channelsLastOutputs: Set<Int> = []
+    var channelsLastTensors: Set<Int> = []
+    var channelsFirstCopy: [Int: Int] = [:]
+    var channelsLastCopy: [Int: Int] = [:]
     /// QDQ groups planned as the quantized operator they stand for (findQDQGroups), by the float node's index.
     var qdqReplacement: [Int: Node] = [:]
     /// What the plan allocates, in bytes (set once the budget check passed).
@@ -125,6 +133,7 @@ final class Planner<T: ExecScalar> {
     /// A runtime float tensor input; constants are materialised as one.
     func tensor(_ node: Node, _ i: Int) throws -> (Int, [Int]) {
         switch try value(node, i) {
+        case let .tensor(id, shape) where channelsLastTensors.contains(id): return (channelsFirst(id, shape, for: node), shape)
         case let .tensor(id, shape): use(id); return (id, shape)
         case let .floats(c, shape): return materialise(c.array, shape)
         case let .ints(v, shape) where node.opType == "Pow" && i == 1:
@@ -208,6 +217,7 @@ final class Planner<T: ExecScalar> {
         if !exact { findQDQGroups() }
         if simd { findResidualFusions() }
         findReluFusions()
+        findChannelsLastConvs()
         for (i, original) in graph.nodes.enumerated() where !absorbed.contains(i) {
             let node = qdqReplacement[i] ?? original
             do { try plan(node, index: i) } catch let e as ShapeError {
@@ -326,7 +336,7 @@ final class Planner<T: ExecScalar> {
         let storage = sizes.indices.map { assigned[root[$0]] ?? 0 }
         let plan = ExecutionPlanOf<T>(steps: steps, buffers: buffers.map { Buffer<T>(capacity: $0) }, storage: storage, workspace: GemmWorkspace(maxN: maxGemmN),
                                  columns: Buffer<T>(capacity: maxColumns), simd: simd, inputName: inputName, inputShape: inputShape,
-                                 inputTensor: inputTensor, outputs: outputs, producedBy: producedBy)
+                                 inputTensor: inputTensor, outputs: outputs, producedBy: producedBy, channelsLast: channelsLastTensors)
         // Constants some kernels need as tensors: written once; their roots are never freed.
         for (id, values) in constantsToCopy {
             let dst = plan.pointer(id)

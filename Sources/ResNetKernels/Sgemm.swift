@@ -136,7 +136,7 @@ public enum Sgemm {
     /// Writes one row of a tile: the first `cols` of lo|hi, plus C, bias, ReLU as asked.
     @inline(__always)
     static func store(_ accLo: SIMD8<Float>, _ accHi: SIMD8<Float>, row: UnsafeMutablePointer<Float>, cols: Int,
-                      accumulate: Bool, bias: Float?, residual: UnsafePointer<Float>? = nil, relu: Bool) {
+                      accumulate: Bool, bias: Float?, columnBias: UnsafeRawPointer? = nil, residual: UnsafePointer<Float>? = nil, relu: Bool) {
         var lo = accLo, hi = accHi
         do {
             if cols == 16 {
@@ -146,6 +146,10 @@ public enum Sgemm {
                     hi += raw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
                 }
                 if let bias { lo += SIMD8(repeating: bias); hi += SIMD8(repeating: bias) }
+                if let columnBias {
+                    lo += columnBias.loadUnaligned(as: SIMD8<Float>.self)
+                    hi += columnBias.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                }
                 if let residual {
                     let r = UnsafeRawPointer(residual)
                     lo += r.loadUnaligned(as: SIMD8<Float>.self)
@@ -159,6 +163,7 @@ public enum Sgemm {
                     var v = j < 8 ? lo[j] : hi[j - 8]
                     if accumulate { v += row[j] }
                     if let bias { v += bias }
+                    if let columnBias { v += columnBias.load(fromByteOffset: 4 * j, as: Float.self) }
                     if let residual { v += residual[j] }
                     row[j] = relu ? max(v, 0) : v
                 }

@@ -13,7 +13,7 @@ public enum AVX2Tile: GemmMicroKernel {
         let rawA = UnsafeRawPointer(a), rawB = UnsafeRawPointer(b)
         // Sound: the A panel holds k x 6 floats (PackedA), the packed B panel k x 16 (PackedBSource.pack).
         product(k: k, aRow: { rawA + $0 * 24 }, aOffsets: (0, 4, 8, 12, 16, 20), bRow: { rawB + $0 * 64 }, c: c, ldc: ldc,
-                rows: rows, cols: cols, accumulate: accumulate, bias: bias, residual: residual, relu: relu)
+                rows: rows, cols: cols, accumulate: accumulate, bias: bias, columnBias: nil, residual: residual, relu: relu)
     }
 
     @inline(__always)
@@ -24,17 +24,19 @@ public enum AVX2Tile: GemmMicroKernel {
         // Sound: the A panel holds k x 6 floats (PackedA); the caller (PackedGemm.sgemmRows) keeps
         // b + rowOffsets[p] ..< +64 bytes inside B's allocation for p < k.
         product(k: k, aRow: { rawA + $0 * 24 }, aOffsets: (0, 4, 8, 12, 16, 20), bRow: { b + rowOffsets[$0] }, c: c, ldc: ldc,
-                rows: rows, cols: cols, accumulate: accumulate, bias: bias, residual: residual, relu: relu)
+                rows: rows, cols: cols, accumulate: accumulate, bias: bias, columnBias: nil, residual: residual, relu: relu)
     }
 
     @inline(__always)
     public static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: (Int, Int, Int, Int, Int, Int),
-                                  b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool) {
+                                  b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
+                                  columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         let rawB = UnsafeRawPointer(b)
-        // Sound: the caller (PackedGemm.convShiftedRowsNarrow) keeps positions + rowOffsets[p] + each of
-        // positionOffsets inside the planes for p < k; the packed B panel holds k x 16 floats.
+        // Sound: the caller (PackedGemm.convGather) keeps positions + rowOffsets[p] + each of positionOffsets
+        // inside the activation it reads for p < k; the packed B panel holds k x 16 floats; columnBias holds
+        // the tile's cols floats, residual C's rows x cols.
         product(k: k, aRow: { positions + rowOffsets[$0] }, aOffsets: positionOffsets, bRow: { rawB + $0 * 64 }, c: c, ldc: ldc,
-                rows: rows, cols: cols, accumulate: accumulate, bias: nil, residual: nil, relu: false)
+                rows: rows, cols: cols, accumulate: accumulate, bias: nil, columnBias: columnBias, residual: residual, relu: relu)
     }
 
     /// The tile's body: row r of A at step p is the float at aRow(p) + aOffsets.r bytes (a packed
@@ -42,7 +44,7 @@ public enum AVX2Tile: GemmMicroKernel {
     /// code for packed, shifted-row and gathered operands.
     @inline(__always)
     static func product(k: Int, aRow: (Int) -> UnsafeRawPointer, aOffsets: (Int, Int, Int, Int, Int, Int), bRow: (Int) -> UnsafeRawPointer,
-                        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
+                        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
@@ -59,12 +61,13 @@ public enum AVX2Tile: GemmMicroKernel {
             x = SIMD8<Float>(repeating: ap.load(fromByteOffset: aOffsets.4, as: Float.self)); c40.addProduct(x, b0); c41.addProduct(x, b1)
             x = SIMD8<Float>(repeating: ap.load(fromByteOffset: aOffsets.5, as: Float.self)); c50.addProduct(x, b0); c51.addProduct(x, b1)
         }
-        if rows > 0 { Sgemm.store(c00, c01, row: c, cols: cols, accumulate: accumulate, bias: bias?[0], residual: residual, relu: relu) }
-        if rows > 1 { Sgemm.store(c10, c11, row: c + ldc, cols: cols, accumulate: accumulate, bias: bias?[1], residual: residual.map { $0 + ldc }, relu: relu) }
-        if rows > 2 { Sgemm.store(c20, c21, row: c + 2 * ldc, cols: cols, accumulate: accumulate, bias: bias?[2], residual: residual.map { $0 + 2 * ldc }, relu: relu) }
-        if rows > 3 { Sgemm.store(c30, c31, row: c + 3 * ldc, cols: cols, accumulate: accumulate, bias: bias?[3], residual: residual.map { $0 + 3 * ldc }, relu: relu) }
-        if rows > 4 { Sgemm.store(c40, c41, row: c + 4 * ldc, cols: cols, accumulate: accumulate, bias: bias?[4], residual: residual.map { $0 + 4 * ldc }, relu: relu) }
-        if rows > 5 { Sgemm.store(c50, c51, row: c + 5 * ldc, cols: cols, accumulate: accumulate, bias: bias?[5], residual: residual.map { $0 + 5 * ldc }, relu: relu) }
+        let cb = columnBias.map(UnsafeRawPointer.init)
+        if rows > 0 { Sgemm.store(c00, c01, row: c, cols: cols, accumulate: accumulate, bias: bias?[0], columnBias: cb, residual: residual, relu: relu) }
+        if rows > 1 { Sgemm.store(c10, c11, row: c + ldc, cols: cols, accumulate: accumulate, bias: bias?[1], columnBias: cb, residual: residual.map { $0 + ldc }, relu: relu) }
+        if rows > 2 { Sgemm.store(c20, c21, row: c + 2 * ldc, cols: cols, accumulate: accumulate, bias: bias?[2], columnBias: cb, residual: residual.map { $0 + 2 * ldc }, relu: relu) }
+        if rows > 3 { Sgemm.store(c30, c31, row: c + 3 * ldc, cols: cols, accumulate: accumulate, bias: bias?[3], columnBias: cb, residual: residual.map { $0 + 3 * ldc }, relu: relu) }
+        if rows > 4 { Sgemm.store(c40, c41, row: c + 4 * ldc, cols: cols, accumulate: accumulate, bias: bias?[4], columnBias: cb, residual: residual.map { $0 + 4 * ldc }, relu: relu) }
+        if rows > 5 { Sgemm.store(c50, c51, row: c + 5 * ldc, cols: cols, accumulate: accumulate, bias: bias?[5], columnBias: cb, residual: residual.map { $0 + 5 * ldc }, relu: relu) }
     }
 }
 
@@ -105,12 +108,12 @@ extension SgemmAVX2 {
                                       epilogue: epilogue, workspace: workspace)
     }
 
-    /// One image's convolution by ShiftedRowsConv, transposed (PackedGemm.convShiftedRowsNarrow), on this set's tile.
-    public static func convShiftedRowsNarrow(_ s: ShiftedRowsConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>, weights: PackedA,
-                                             output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
-                                             relu: Bool, workspace: PackedGemmWorkspace) {
-        PackedGemm<AVX2Tile>.convShiftedRowsNarrow(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, bias: bias,
-                                                   residual: residual, relu: relu, workspace: workspace)
+    /// One image's convolution transposed, its input read in place (PackedGemm.convGather), on this set's tile.
+    public static func convGather(_ s: GatherConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>, weights: PackedA,
+                                  output: UnsafeMutablePointer<Float>, outputLayout: ActivationLayout, bias: UnsafePointer<Float>?,
+                                  residual: UnsafePointer<Float>?, relu: Bool, workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX2Tile>.convGather(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, outputLayout: outputLayout,
+                                      bias: bias, residual: residual, relu: relu, workspace: workspace)
     }
 
     /// One image's convolution by ShiftedRowsConv (PackedGemm.convShiftedRows), on this set's tile.

@@ -14,7 +14,7 @@ public enum AVX512Tile: GemmMicroKernel {
         let rawA = UnsafeRawPointer(a), rawB = UnsafeRawPointer(b)
         // Sound: the A panel holds k x 6 floats (PackedA), the packed B panel k x 32 (PackedBSource.pack).
         product(k: k, aRow: { rawA + $0 * 24 }, aOffsets: (0, 4, 8, 12, 16, 20), bRow: { rawB + $0 * 128 }, c: c, ldc: ldc,
-                rows: rows, cols: cols, accumulate: accumulate, bias: bias, residual: residual, relu: relu)
+                rows: rows, cols: cols, accumulate: accumulate, bias: bias, columnBias: nil, residual: residual, relu: relu)
     }
 
     @inline(__always)
@@ -25,17 +25,19 @@ public enum AVX512Tile: GemmMicroKernel {
         // Sound: the A panel holds k x 6 floats (PackedA); the caller (PackedGemm.sgemmRows) keeps
         // b + rowOffsets[p] ..< +128 bytes inside B's allocation for p < k.
         product(k: k, aRow: { rawA + $0 * 24 }, aOffsets: (0, 4, 8, 12, 16, 20), bRow: { b + rowOffsets[$0] }, c: c, ldc: ldc,
-                rows: rows, cols: cols, accumulate: accumulate, bias: bias, residual: residual, relu: relu)
+                rows: rows, cols: cols, accumulate: accumulate, bias: bias, columnBias: nil, residual: residual, relu: relu)
     }
 
     @inline(__always)
     public static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: (Int, Int, Int, Int, Int, Int),
-                                  b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool) {
+                                  b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
+                                  columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         let rawB = UnsafeRawPointer(b)
-        // Sound: the caller (PackedGemm.convShiftedRowsNarrow) keeps positions + rowOffsets[p] + each of
-        // positionOffsets inside the planes for p < k; the packed B panel holds k x 32 floats.
+        // Sound: the caller (PackedGemm.convGather) keeps positions + rowOffsets[p] + each of positionOffsets
+        // inside the activation it reads for p < k; the packed B panel holds k x 32 floats; columnBias holds
+        // the tile's cols floats, residual C's rows x cols.
         product(k: k, aRow: { positions + rowOffsets[$0] }, aOffsets: positionOffsets, bRow: { rawB + $0 * 128 }, c: c, ldc: ldc,
-                rows: rows, cols: cols, accumulate: accumulate, bias: nil, residual: nil, relu: false)
+                rows: rows, cols: cols, accumulate: accumulate, bias: nil, columnBias: columnBias, residual: residual, relu: relu)
     }
 
     /// The tile's body: row r of A at step p is the float at aRow(p) + aOffsets.r bytes (a packed
@@ -43,7 +45,7 @@ public enum AVX512Tile: GemmMicroKernel {
     /// code for packed, shifted-row and gathered operands.
     @inline(__always)
     static func product(k: Int, aRow: (Int) -> UnsafeRawPointer, aOffsets: (Int, Int, Int, Int, Int, Int), bRow: (Int) -> UnsafeRawPointer,
-                        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
+                        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
         var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
         var c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
@@ -60,18 +62,20 @@ public enum AVX512Tile: GemmMicroKernel {
             x = SIMD16<Float>(repeating: ap.load(fromByteOffset: aOffsets.4, as: Float.self)); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
             x = SIMD16<Float>(repeating: ap.load(fromByteOffset: aOffsets.5, as: Float.self)); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
         }
-        if rows > 0 { store(c00, c01, c, cols, accumulate, bias?[0], residual, relu) }
-        if rows > 1 { store(c10, c11, c + ldc, cols, accumulate, bias?[1], residual.map { $0 + ldc }, relu) }
-        if rows > 2 { store(c20, c21, c + 2 * ldc, cols, accumulate, bias?[2], residual.map { $0 + 2 * ldc }, relu) }
-        if rows > 3 { store(c30, c31, c + 3 * ldc, cols, accumulate, bias?[3], residual.map { $0 + 3 * ldc }, relu) }
-        if rows > 4 { store(c40, c41, c + 4 * ldc, cols, accumulate, bias?[4], residual.map { $0 + 4 * ldc }, relu) }
-        if rows > 5 { store(c50, c51, c + 5 * ldc, cols, accumulate, bias?[5], residual.map { $0 + 5 * ldc }, relu) }
+        let cb = columnBias.map(UnsafeRawPointer.init)
+        if rows > 0 { store(c00, c01, c, cols, accumulate, bias?[0], cb, residual, relu) }
+        if rows > 1 { store(c10, c11, c + ldc, cols, accumulate, bias?[1], cb, residual.map { $0 + ldc }, relu) }
+        if rows > 2 { store(c20, c21, c + 2 * ldc, cols, accumulate, bias?[2], cb, residual.map { $0 + 2 * ldc }, relu) }
+        if rows > 3 { store(c30, c31, c + 3 * ldc, cols, accumulate, bias?[3], cb, residual.map { $0 + 3 * ldc }, relu) }
+        if rows > 4 { store(c40, c41, c + 4 * ldc, cols, accumulate, bias?[4], cb, residual.map { $0 + 4 * ldc }, relu) }
+        if rows > 5 { store(c50, c51, c + 5 * ldc, cols, accumulate, bias?[5], cb, residual.map { $0 + 5 * ldc }, relu) }
     }
 
-    /// One row of a tile: the first `cols` of lo|hi, with C, bias and ReLU as asked.
+    /// One row of a tile: the first `cols` of lo|hi, with C, the row's bias or a bias per column
+    /// (`columnBias`, cols floats), the residual and ReLU as asked.
     @inline(__always)
     static func store(_ accLo: SIMD16<Float>, _ accHi: SIMD16<Float>, _ row: UnsafeMutablePointer<Float>, _ cols: Int,
-                      _ accumulate: Bool, _ bias: Float?, _ residual: UnsafePointer<Float>?, _ relu: Bool) {
+                      _ accumulate: Bool, _ bias: Float?, _ columnBias: UnsafeRawPointer?, _ residual: UnsafePointer<Float>?, _ relu: Bool) {
         var lo = accLo, hi = accHi
         if cols == 32 {
             let raw = UnsafeMutableRawPointer(row)
@@ -80,6 +84,10 @@ public enum AVX512Tile: GemmMicroKernel {
                 hi += raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
             }
             if let bias { lo += SIMD16(repeating: bias); hi += SIMD16(repeating: bias) }
+            if let columnBias {
+                lo += columnBias.loadUnaligned(as: SIMD16<Float>.self)
+                hi += columnBias.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            }
             if let residual {
                 let r = UnsafeRawPointer(residual)
                 lo += r.loadUnaligned(as: SIMD16<Float>.self)
@@ -93,6 +101,7 @@ public enum AVX512Tile: GemmMicroKernel {
                 var v = j < 16 ? lo[j] : hi[j - 16]
                 if accumulate { v += row[j] }
                 if let bias { v += bias }
+                if let columnBias { v += columnBias.load(fromByteOffset: 4 * j, as: Float.self) }
                 if let residual { v += residual[j] }
                 row[j] = relu ? max(v, 0) : v
             }
@@ -137,12 +146,12 @@ extension SgemmAVX512 {
                                       epilogue: epilogue, workspace: workspace)
     }
 
-    /// One image's convolution by ShiftedRowsConv, transposed (PackedGemm.convShiftedRowsNarrow), on this set's tile.
-    public static func convShiftedRowsNarrow(_ s: ShiftedRowsConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>, weights: PackedA,
-                                             output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
-                                             relu: Bool, workspace: PackedGemmWorkspace) {
-        PackedGemm<AVX512Tile>.convShiftedRowsNarrow(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, bias: bias,
-                                                   residual: residual, relu: relu, workspace: workspace)
+    /// One image's convolution transposed, its input read in place (PackedGemm.convGather), on this set's tile.
+    public static func convGather(_ s: GatherConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>, weights: PackedA,
+                                  output: UnsafeMutablePointer<Float>, outputLayout: ActivationLayout, bias: UnsafePointer<Float>?,
+                                  residual: UnsafePointer<Float>?, relu: Bool, workspace: PackedGemmWorkspace) {
+        PackedGemm<AVX512Tile>.convGather(s, image: image, rowOffsets: rowOffsets, weights: weights, output: output, outputLayout: outputLayout,
+                                      bias: bias, residual: residual, relu: relu, workspace: workspace)
     }
 
     /// One image's convolution by ShiftedRowsConv (PackedGemm.convShiftedRows), on this set's tile.

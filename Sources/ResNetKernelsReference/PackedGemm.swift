@@ -25,10 +25,12 @@ public protocol GemmMicroKernel {
                          ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                          relu: Bool)
     /// acc = A · B with A's row r at step p the float at positions + rowOffsets[p] + positionOffsets.r
-    /// bytes (six output positions read from shifted-row planes) and B a packed kb x nr panel;
-    /// C (+)= acc for the valid rows x cols, no epilogue (PackedGemm.convShiftedRowsNarrow).
+    /// bytes (six output positions read in place from an activation) and B a packed kb x nr panel
+    /// (weights: output channels as columns); C (+)= acc, + columnBias[col], + residual (laid out
+    /// like C), ReLU, for the valid rows x cols (PackedGemm.convGather).
     static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: (Int, Int, Int, Int, Int, Int),
-                           b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool)
+                           b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
+                           columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool)
 }
 
 /// A weight matrix A[M,K] packed for one micro-kernel shape: for each K slice,

@@ -4,8 +4,7 @@ import ResNetKernelsAVX512
 import ResNetKernelsReference
 
 /// Convolution by ShiftedRowsConv (input zero-padded and split into stride phases, the
-/// GEMM reading B's rows in place, the grid compacted; or transposed, positions gathered
-/// from the planes as the tile's rows) against its twin, im2col then the
+/// GEMM reading B's rows in place, the grid compacted) against its twin, im2col then the
 /// naive GEMM, with and without bias, the fused residual and ReLU: kernels 1-7, strides
 /// 1-3, pads 0-3, dilation 1-2 (with stride 2 too), and geometries different across H and W
 /// (3x1 and 1x3 windows, strides, dilations and pads per axis), outputs that leave trailing
@@ -104,29 +103,18 @@ struct ShiftedRowsConvTests {
         // (bias, residual, ReLU): every branch of the epilogue, fused in the tile or in the compaction.
         let epilogues = [(true, false, true), (false, true, false), (true, true, true), (false, false, false)]
         for set in [KernelSet.avx2, .avx512] where set.isSupported {
-          // The wide grid (convShiftedRows) and the transposed path (convShiftedRowsNarrow: six
-          // real positions per tile row, gathered from the planes; weights in tileColumns-row panels).
-          for narrow in [false, true] {
-            let packed = wts.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: k, m: m, k: k, mr: narrow ? set.tileColumns : set.tileRows) }
+            let packed = wts.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: k, m: m, k: k, mr: set.tileRows) }
             for threads in [1, 2, 3] {
                 for (useBias, useResidual, relu) in epilogues {
                     var got = [Float](repeating: .nan, count: m * plane)
                     let workspace = PackedGemmWorkspace(threads: threads, nr: set.tileColumns)
                     workspace.reserveShiftedRows(floats: floats)
-                    workspace.reserveTransposed(floats: m * plane)
-                    workspace.transposedC.update(repeating: .nan, count: m * plane)
                     // Stale values in the buffer must not leak into the result (padding is rewritten per call).
                     workspace.shiftedRowsBuffer(floats: floats).update(repeating: .nan, count: floats)
                     x.withUnsafeBufferPointer { xp in bias.withUnsafeBufferPointer { bp in residual.withUnsafeBufferPointer { rp in
                         offsets.withUnsafeBufferPointer { o in got.withUnsafeMutableBufferPointer { y in
                             let (b, r) = (useBias ? bp.baseAddress : nil, useResidual ? rp.baseAddress : nil)
-                            if narrow && set == .avx512 {
-                                SgemmAVX512.convShiftedRowsNarrow(s, image: xp.baseAddress!, rowOffsets: o.baseAddress!, weights: packed, output: y.baseAddress!,
-                                                                  bias: b, residual: r, relu: relu, workspace: workspace)
-                            } else if narrow {
-                                SgemmAVX2.convShiftedRowsNarrow(s, image: xp.baseAddress!, rowOffsets: o.baseAddress!, weights: packed, output: y.baseAddress!,
-                                                                bias: b, residual: r, relu: relu, workspace: workspace)
-                            } else if set == .avx512 {
+                            if set == .avx512 {
                                 SgemmAVX512.convShiftedRows(s, image: xp.baseAddress!, rowOffsets: o.baseAddress!, weights: packed, output: y.baseAddress!,
                                                             bias: b, residual: r, relu: relu, workspace: workspace)
                             } else {
@@ -142,10 +130,9 @@ struct ShiftedRowsConvTests {
                         worst = max(worst, got[i].isNaN ? .infinity : abs(got[i] - want))
                     }
                     #expect(worst <= 1e-5 * Float(k) + 1e-5,
-                            "\(set) narrow \(narrow) \(g) threads \(threads) bias \(useBias) residual \(useResidual) relu \(relu): max diff \(worst)")
+                            "\(set) \(g) threads \(threads) bias \(useBias) residual \(useResidual) relu \(relu): max diff \(worst)")
                 }
             }
-          }
         }
     }
 }

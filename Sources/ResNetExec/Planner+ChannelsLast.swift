@@ -1,0 +1,115 @@
+import ResNetIR
+import ResNetKernelsReference
+
+/// Channels-last activations between the convs that run transposed (issue 11).
+///
+/// A transposed conv (GatherConv: output positions as the tile's rows, output channels as
+/// its columns) produces channels last, [H, W, C] per image, in its registers. Written to a
+/// channels-first tensor, its product went through a transposed buffer and a second pass;
+/// read from one, a 1x1 conv packs its rows first (read in place they lie a plane apart).
+/// Between two such convs the activation now stays channels last: a ResNet's late stages
+/// (resnet50's layer3 and layer4: 14x14 and 7x7, every conv transposed) write and read it
+/// once. Every other consumer sees the graph's layout: `tensor()` hands it a channels-first
+/// copy, made once, and a stepwise run (Stepper) transposes what it hands out.
+extension Planner {
+    /// A 4-D value's shape from the shape library, nil unless every dim is known.
+    func resolvedShape(_ name: String) -> [Int]? {
+        guard let s = facts[name]?.shape else { return nil }
+        let dims = s.compactMap { $0.value.flatMap { Int(exactly: $0) } }
+        return dims.count == s.count ? dims : nil
+    }
+
+    /// Whether Conv `node` runs transposed on the SIMD kernels and can read a channels-last
+    /// input: 2-D, one group, not Winograd, a full tile of output channels, and positions that
+    /// would leave its last column panel mostly padding (runsTransposed), as `conv` decides.
+    func runsChannelsLast(_ node: Node) -> Bool {
+        guard simd, node.opType == "Conv", node.inputs.count >= 2, (node.attribute("group")?.int ?? 1) == 1,
+              let xs = resolvedShape(node.inputs[0]), let ws = resolvedShape(node.inputs[1]),
+              xs.count == 4, ws.count == 4, ws[1] == xs[1], ws[0] >= kernels.tileColumns,
+              let g = try? convGeometry(node, input: xs, kernel: [ws[2], ws[3]], channels: xs[1]),
+              winogradChoice(g, xs: xs) == nil, GatherConv(g, input: .channelsLast) != nil else { return false }
+        let plane = g.outH * g.outW
+        guard let columns = g.kernelH * g.kernelW > 1 ? ShiftedRowsConv(g)?.columns : plane else { return false }
+        return runsTransposed(real: plane, columns: columns)
+    }
+
+    /// Marks the convs that run channels last, then, from the last back, those whose output
+    /// stays channels last: some consumer of their (fused) output is such a conv reading it as
+    /// its input, or one adding it as the shortcut of a residual fused into a conv that itself
+    /// writes channels last (the tile adds the shortcut in its own layout). Any other consumer
+    /// gets a channels-first copy (`tensor()`): one pass, as the transposed product's own
+    /// write-back would have been. Graph outputs stay channels first.
+    func findChannelsLastConvs() {
+        guard simd else { return }
+        for (i, n) in graph.nodes.enumerated() where !absorbed.contains(i) && qdqReplacement[i] == nil && runsChannelsLast(n) {
+            channelsLastConvs.insert(i)
+        }
+        let consumers = index.consumers
+        let outputs = Set(graph.outputs.map(\.name))
+        var residualConv: [Int: Int] = [:]  // fused Add -> its conv
+        for (conv, f) in fusedResidual { residualConv[f.add] = conv }
+        for i in channelsLastConvs.sorted(by: >) {
+            let last = fusedRelu[i].map { graph.nodes[$0] } ?? fusedResidual[i].map { graph.nodes[$0.add] } ?? graph.nodes[i]
+            guard let out = last.outputs.first, !out.isEmpty, !outputs.contains(out), let users = consumers[out], !users.isEmpty else { continue }
+            let stays = users.contains { j in
+                let user = graph.nodes[j]
+                if channelsLastConvs.contains(j) { return user.inputs.first == out && !user.inputs.dropFirst().contains(out) }
+                if let conv = residualConv[j], let f = fusedResidual[conv], channelsLastOutputs.contains(conv) {
+                    return user.inputs[f.shortcut] == out && user.inputs[1 - f.shortcut] != out
+                }
+                return false
+            }
+            if stays { channelsLastOutputs.insert(i) }
+        }
+    }
+
+    /// Input i of `node` as it is stored: a channels-last tensor as such, anything else as `tensor()` gives it.
+    func activation(_ node: Node, _ i: Int) throws -> (Int, [Int], ActivationLayout) {
+        if case let .tensor(id, shape) = try value(node, i), channelsLastTensors.contains(id) {
+            use(id)
+            return (id, shape, .channelsLast)
+        }
+        let (id, shape) = try tensor(node, i)
+        return (id, shape, .channelsFirst)
+    }
+
+    /// Input i of `node` channels last: as stored, or a copy made once (a shortcut whose producer wrote channels first).
+    func channelsLastTensor(_ node: Node, _ i: Int) throws -> (Int, [Int]) {
+        let (id, shape, layout) = try activation(node, i)
+        guard layout == .channelsFirst else { return (id, shape) }
+        if let copy = channelsLastCopy[id] { use(copy); return (copy, shape) }
+        let copy = convertLayout(id, shape, toChannelsLast: true, for: node)
+        channelsLastCopy[id] = copy
+        return (copy, shape)
+    }
+
+    /// A channels-first copy of channels-last tensor `id` (logical shape `shape`), made once, for `node`.
+    func channelsFirst(_ id: Int, _ shape: [Int], for node: Node) -> Int {
+        if let copy = channelsFirstCopy[id] { use(copy); return copy }
+        use(id)
+        let copy = convertLayout(id, shape, toChannelsLast: false, for: node)
+        channelsFirstCopy[id] = copy
+        return copy
+    }
+
+    /// Emits the step that writes `id` [N, C, H, W] in the other layout into a new tensor, and returns it.
+    /// Channels-last tensors exist only in SIMD (float32) plans, so T is Float here.
+    func convertLayout(_ id: Int, _ shape: [Int], toChannelsLast: Bool, for node: Node) -> Int {
+        let copy = newTensor(shape)
+        if toChannelsLast { channelsLastTensors.insert(copy) }
+        use(id)
+        let (n, c, positions) = (shape[0], shape[1], shape.dropFirst(2).reduce(1, *))
+        steps.append(Step(node: node.name, op: toChannelsLast ? "ToChannelsLast" : "ToChannelsFirst", macs: 0, integer: false) { p in
+            for img in 0..<n {
+                let src = UnsafePointer(p.f32(id) + img * c * positions), dst = p.f32(copy) + img * c * positions
+                if toChannelsLast {
+                    LayoutTranspose.transpose(src, rows: c, columns: positions, into: dst)
+                } else {
+                    LayoutTranspose.transpose(src, rows: positions, columns: c, into: dst)
+                }
+            }
+        })
+        use(copy)  // by the step that follows: the consumer's
+        return copy
+    }
+}

@@ -1,0 +1,136 @@
+import Testing
+import ResNetKernels
+import ResNetKernelsAVX512
+import ResNetKernelsReference
+
+/// The transposed convolution that reads its input in place (GatherConv, PackedGemm.convGather)
+/// against its twin, im2col then the naive GEMM: input channels first and channels last (patch
+/// rows tap-major, a 1x1's positions packed per sub-slice), output
+/// channels first (through the transposed C) and channels last (epilogue in the tile), with and
+/// without bias, residual and ReLU, on both SIMD kernel sets this CPU runs, 1-3 threads.
+/// The cases reach the tile's edges: position counts that are not a multiple of 6, channel
+/// counts that are not a multiple of the tile's columns, K across the 128 sub-slice and the
+/// 256 slice, 2^20 weights and more (threads split the channels), 1x1 convs read with no copy
+/// at strides 1-3, windows that read padding, trailing rows left unread, and H and W differing.
+struct GatherConvTests {
+    static let cases: [ImplicitConvTests.Case] = ShiftedRowsConvTests.cases + [
+        ImplicitConvTests.Case(c: 40, h: 14, w: 14, k: 1, stride: 1, pad: 0, dilation: 1, m: 70),   // 196 positions, no copy
+        ImplicitConvTests.Case(c: 33, h: 13, w: 13, k: 1, stride: 2, pad: 0, dilation: 1, m: 35),   // strided, read at the stride
+        ImplicitConvTests.Case(c: 300, h: 5, w: 5, k: 1, stride: 1, pad: 0, dilation: 1, m: 17),    // K 300: a slice and a partial one
+        ImplicitConvTests.Case(c: 7, h: 10, w: 10, k: 1, stride: 3, pad: 0, dilation: 1, m: 32),    // trailing row and column unread
+    ]
+
+    @Test("source sizes, copies and offsets of resnet's transposed convs")
+    func layout() throws {
+        let down = try #require(ImplicitConvTests.Case(c: 512, h: 28, w: 28, k: 1, stride: 2, pad: 0, dilation: 1, m: 1024).geometry)
+        let first = try #require(GatherConv(down, input: .channelsFirst))
+        #expect(!first.copied && first.paddedFloats == 0 && (first.sourceH, first.sourceW) == (28, 28))
+        // Position (1, 2) of the 14x14 output reads input (2, 4); channel c is a plane further.
+        #expect(first.positionOffset(14 + 2) == 4 * (2 * 28 + 4))
+        #expect(first.rowOffsets()[3] == 4 * 3 * 28 * 28)
+        let last = try #require(GatherConv(down, input: .channelsLast))
+        #expect(last.positionOffset(14 + 2) == 4 * (2 * 28 + 4) * 512 && last.rowOffsets()[3] == 12)
+        let c3 = try #require(ImplicitConvTests.Case(c: 256, h: 14, w: 14, k: 3, stride: 1, pad: 1, dilation: 1, m: 256).geometry)
+        let g3 = try #require(GatherConv(c3, input: .channelsLast))
+        #expect(g3.copied && (g3.sourceH, g3.sourceW) == (16, 16) && g3.paddedFloats == 256 * 16 * 16)
+        // Channels last the rows run tap-major: tap (ky 2, kx 1) of channel 5 is step 7 * 256 + 5,
+        // two rows and one column on, then the channel; its weight column is the weights' 5 * 9 + 7.
+        #expect(g3.rowOffsets()[7 * 256 + 5] == 4 * ((2 * 16 + 1) * 256 + 5))
+        #expect(g3.patchRows()[7 * 256 + 5] == 5 * 9 + 7)
+        #expect(try #require(GatherConv(c3, input: .channelsFirst)).patchRows() == Array(0..<(256 * 9)))
+        // A stride-2 3x3 with padding 1 on 56x56 reads 57 x 57 of the padded input (the last row of padding never).
+        let s2 = try #require(ImplicitConvTests.Case(c: 128, h: 56, w: 56, k: 3, stride: 2, pad: 1, dilation: 1, m: 128).geometry)
+        let gs = try #require(GatherConv(s2, input: .channelsFirst))
+        #expect(gs.copied && (gs.sourceH, gs.sourceW) == (57, 57))
+        // Figures that overflow are refused, not wrapped; so are negative pads.
+        let huge = ConvGeometry(channels: 1 << 30, height: 1 << 30, width: 1 << 30, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1,
+                                padTop: 1, padLeft: 1, dilationH: 1, dilationW: 1, outH: 1 << 30, outW: 1 << 30)
+        #expect(GatherConv(huge, input: .channelsLast) == nil)
+        let strided = ConvGeometry(channels: 1, height: 3, width: 3, kernelH: 1, kernelW: 1, strideH: 1 << 62, strideW: 1, padTop: 0, padLeft: 0,
+                                   dilationH: 1, dilationW: 1, outH: 1, outW: 3)
+        #expect(GatherConv(strided, input: .channelsFirst) == nil)
+        let negative = ConvGeometry(channels: 1, height: 5, width: 5, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1, padTop: -1, padLeft: 0,
+                                    dilationH: 1, dilationW: 1, outH: 3, outW: 5)
+        #expect(GatherConv(negative, input: .channelsFirst) == nil)
+    }
+
+    @Test(arguments: cases)
+    func matchesIm2colTwin(_ t: ImplicitConvTests.Case) throws {
+        try check(try #require(t.geometry), m: t.m)
+    }
+
+    @Test(arguments: ShiftedRowsConvTests.asymmetric)
+    func matchesIm2colTwinAcrossAxes(_ g: ConvGeometry) throws {
+        try check(g, m: 37)
+    }
+
+    /// [C, P] -> [P, C].
+    static func transposed(_ v: [Float], rows: Int, columns: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: v.count)
+        for r in 0..<rows { for c in 0..<columns { out[c * rows + r] = v[r * columns + c] } }
+        return out
+    }
+
+    func check(_ g: ConvGeometry, m: Int) throws {
+        let k = g.channels * g.kernelH * g.kernelW, plane = g.outH * g.outW
+        let x = SgemmTests.random(g.channels * g.height * g.width, seed: 7), wts = SgemmTests.random(m * k, seed: 8)
+        let bias = SgemmTests.random(m, seed: 9), residual = SgemmTests.random(m * plane, seed: 10)
+        var columns = [Float](repeating: .nan, count: k * plane)
+        var product = [Float](repeating: 0, count: m * plane)
+        x.withUnsafeBufferPointer { xp in columns.withUnsafeMutableBufferPointer { Im2col.unfold(xp.baseAddress!, g, into: $0.baseAddress!) } }
+        wts.withUnsafeBufferPointer { a in columns.withUnsafeBufferPointer { b in product.withUnsafeMutableBufferPointer { c in
+            GemmReference.sgemm(m: m, n: plane, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: plane, c: c.baseAddress!, ldc: plane,
+                                bias: nil, epilogue: GemmEpilogue())
+        } } }
+        let epilogues = [(true, false, true), (false, true, false), (true, true, true), (false, false, false)]
+        for input in [ActivationLayout.channelsFirst, .channelsLast] {
+            let s = try #require(GatherConv(g, input: input))
+            let offsets = s.rowOffsets()
+            // Every read lies within the source: the last position's window at the furthest row.
+            let sourceFloats = s.copied ? s.paddedFloats : g.channels * g.height * g.width
+            #expect((s.positionOffset(plane - 1) + offsets.max()!) / 4 < sourceFloats, "\(g) \(input)")
+            let image = input == .channelsFirst ? x : Self.transposed(x, rows: g.channels, columns: g.height * g.width)
+            for set in [KernelSet.avx2, .avx512] where set.isSupported {
+                // The weights' columns in the order the product runs its patch rows.
+                let ordered = wts.withUnsafeBufferPointer { s.reorderedWeights($0.baseAddress!, m: m) }
+                let packed = ordered.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: k, m: m, k: k, mr: set.tileColumns) }
+                for output in [ActivationLayout.channelsFirst, .channelsLast] {
+                    // The residual is read in the output's layout.
+                    let shortcut = output == .channelsFirst ? residual : Self.transposed(residual, rows: m, columns: plane)
+                    for threads in [1, 2, 3] {
+                        for (useBias, useResidual, relu) in epilogues {
+                            var got = [Float](repeating: .nan, count: m * plane)
+                            let workspace = PackedGemmWorkspace(threads: threads, nr: set.tileColumns)
+                            workspace.reserveShiftedRows(floats: max(s.paddedFloats, 1))
+                            workspace.reserveTransposed(floats: m * plane)
+                            // Stale values must not leak into the result: padding is rewritten per call.
+                            workspace.shiftedRowsBuffer(floats: 1).update(repeating: .nan, count: max(s.paddedFloats, 1))
+                            workspace.transposedC.update(repeating: .nan, count: m * plane)
+                            image.withUnsafeBufferPointer { xp in bias.withUnsafeBufferPointer { bp in shortcut.withUnsafeBufferPointer { rp in
+                                offsets.withUnsafeBufferPointer { o in got.withUnsafeMutableBufferPointer { y in
+                                    let (b, r) = (useBias ? bp.baseAddress : nil, useResidual ? rp.baseAddress : nil)
+                                    if set == .avx512 {
+                                        SgemmAVX512.convGather(s, image: xp.baseAddress!, rowOffsets: o.baseAddress!, weights: packed, output: y.baseAddress!,
+                                                               outputLayout: output, bias: b, residual: r, relu: relu, workspace: workspace)
+                                    } else {
+                                        SgemmAVX2.convGather(s, image: xp.baseAddress!, rowOffsets: o.baseAddress!, weights: packed, output: y.baseAddress!,
+                                                             outputLayout: output, bias: b, residual: r, relu: relu, workspace: workspace)
+                                    }
+                                } }
+                            } } }
+                            if output == .channelsLast { got = Self.transposed(got, rows: plane, columns: m) }
+                            var worst: Float = 0
+                            for i in 0..<(m * plane) {
+                                var want = product[i] + (useBias ? bias[i / plane] : 0) + (useResidual ? residual[i] : 0)
+                                if relu { want = max(want, 0) }
+                                worst = max(worst, got[i].isNaN ? .infinity : abs(got[i] - want))
+                            }
+                            #expect(worst <= 1e-5 * Float(k) + 1e-5,
+                                    "\(set) \(g) in \(input) out \(output) threads \(threads) bias \(useBias) residual \(useResidual) relu \(relu): max diff \(worst)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
