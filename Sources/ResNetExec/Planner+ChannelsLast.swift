@@ -19,15 +19,17 @@ extension Planner {
         return dims.count == s.count ? dims : nil
     }
 
-    /// Whether Conv `node` runs transposed on the SIMD kernels and can read a channels-last
-    /// input: 2-D, one group, not Winograd, a full tile of output channels, and positions that
-    /// would leave its last column panel mostly padding (runsTransposed), as `conv` decides.
+    /// Whether Conv `node` reads and writes either layout on the SIMD kernels: 2-D, one group, and
+    /// Winograd (its transforms gather and scatter a channels-last image) or transposed (a full
+    /// tile of output channels, and positions that would leave its last column panel mostly
+    /// padding: runsTransposed), as `conv` decides.
     func runsChannelsLast(_ node: Node) -> Bool {
         guard simd, node.opType == "Conv", node.inputs.count >= 2, (node.attribute("group")?.int ?? 1) == 1,
               let xs = resolvedShape(node.inputs[0]), let ws = resolvedShape(node.inputs[1]),
-              xs.count == 4, ws.count == 4, ws[1] == xs[1], ws[0] >= kernels.tileColumns,
-              let g = try? convGeometry(node, input: xs, kernel: [ws[2], ws[3]], channels: xs[1]),
-              winogradChoice(g, xs: xs) == nil, GatherConv(g, input: .channelsLast) != nil else { return false }
+              xs.count == 4, ws.count == 4, ws[1] == xs[1],
+              let g = try? convGeometry(node, input: xs, kernel: [ws[2], ws[3]], channels: xs[1]) else { return false }
+        if winogradChoice(g, xs: xs) != nil { return true }
+        guard ws[0] >= kernels.tileColumns, GatherConv(g, input: .channelsLast) != nil else { return false }
         let plane = g.outH * g.outW
         guard let columns = g.kernelH * g.kernelW > 1 ? ShiftedRowsConv(g)?.columns : plane else { return false }
         return runsTransposed(real: plane, columns: columns)

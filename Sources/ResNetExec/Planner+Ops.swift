@@ -150,7 +150,8 @@ extension Planner {
         }
         // The fused residual Add's shortcut (findResidualFusions: same shape as y).
         let shortcut = try residual.map { outputLayout == .channelsLast ? try channelsLastTensor($0.add, $0.input).0 : try tensor($0.add, $0.input).0 }
-        if group == 1, channelsLastOutput == nil, try convWinograd(node, x: x, xs: xs, w: w, bias: bias, g: g, m: m, y: y, relu: relu, shortcut: shortcut) {
+        if group == 1, try convWinograd(node, x: x, xs: xs, w: w, bias: bias, g: g, m: m, y: y, relu: relu, shortcut: shortcut,
+                                        inputLayout: inputLayout, outputLayout: outputLayout) {
             set(output, .tensor(id: y, shape: outShape))
             return
         }

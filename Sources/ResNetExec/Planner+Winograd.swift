@@ -13,8 +13,12 @@ extension Planner {
     /// - AVX2, half the tile's speed, so the saved multiply-adds weigh more (2 runs each):
     ///   resnet18's 14x14 convs 3.7-4.3 ms by F(4x4) against 5.5-6.0 direct; the 56x56 convs
     ///   by F(2x2) 4.4-5.7 against 5.2-5.5 (resnet18), 6.4-7.0 against 7.7-8.3 (resnet50).
-    /// So on AVX-512 only F(4x4, 3x3), for outputs 28 columns wide or less with 32 tiles or
-    /// more; on AVX2 F(4x4) from 16 tiles, and F(2x2) above 28 columns. Errors stay in range: on torchvision's
+    /// - AVX-512, the 14x14 convs by F(2x2) (49 tiles), channels last in and out like the
+    ///   transposed convs around them: in a chain of five layer3 bottlenecks (1 thread, 8
+    ///   interleaved rounds) the 3x3s 7.42 -> 6.04 ms, the blocks 15.1 -> 12.9; resnet18's
+    ///   three 14x14 3x3s 1.15 -> 0.89 ms each (channels first).
+    /// So on AVX-512 F(4x4, 3x3) for outputs 28 columns wide or less with 32 tiles or more, else
+    /// F(2x2) there; on AVX2 F(4x4) from 16 tiles, and F(2x2) above 28 columns. Errors stay in range: on torchvision's
     /// resnet50 against onnxruntime's stored output, F(4x4) on the 28x28 and 14x14 convs took
     /// the logits from 5.7e-5 (direct) to 8.0e-5, and with F(2x2) on the 56x56 convs 7.5e-5;
     /// F(4x4) on the 56x56 convs alone made 1.6e-4, over the 1e-4 `parity` holds by default.
@@ -23,17 +27,22 @@ extension Planner {
 
     /// The Winograd tile a conv of geometry `g` over x `xs` (group 1) runs with, nil for the direct path.
     func winogradChoice(_ g: ConvGeometry, xs: [Int]) -> WinogradTile? {
-        guard simd, winograd, !exact, Winograd.applies(g), let tile = Self.winogradTile(g, kernels) else { return nil }
-        let (tr, tc) = tile.tiles(g)
-        guard xs.count == 4, xs[1] == g.channels, tr * tc >= Self.winogradMinimumTiles(kernels) else { return nil }
-        return tile
+        guard simd, winograd, !exact, Winograd.applies(g), xs.count == 4, xs[1] == g.channels,
+              let first = Self.winogradTile(g, kernels) else { return nil }
+        // F(2x2) where F(4x4) has too few tiles (resnet's 14x14: 49 tiles against 16).
+        for tile in first == .f4x4 ? [WinogradTile.f4x4, .f2x2] : [first] {
+            let (tr, tc) = tile.tiles(g)
+            if tr * tc >= Self.winogradMinimumTiles(kernels) { return tile }
+        }
+        return nil
     }
 
     /// Plans `node` as Winograd when it applies; false leaves it to the direct path.
     /// x [N, C, H, W], weights [M, C, 3, 3] (group 1), y [N, M, Ho, Wo]. The GEMMs' columns
     /// are a block's tiles, which may span images: batch 8 runs wider GEMMs than batch 1.
     func convWinograd(_ node: Node, x: Int, xs: [Int], w: FloatConstant, bias: FloatConstant?, g: ConvGeometry, m: Int,
-                      y: Int, relu: Bool, shortcut: Int?) throws -> Bool {
+                      y: Int, relu: Bool, shortcut: Int?, inputLayout: ActivationLayout = .channelsFirst,
+                      outputLayout: ActivationLayout = .channelsFirst) throws -> Bool {
         guard let tile = winogradChoice(g, xs: xs) else { return false }
         let positions = tile.positions
         let (tr, tc) = tile.tiles(g)
@@ -130,8 +139,10 @@ extension Planner {
                     segments(r0, r1) { img, rows, base in
                         let image = xp + img * inputPlane
                         switch kernels {
-                        case .avx512: WinogradAVX512.transformInput(tile, image, g, channels: channels, tileRows: rows, v: vp, ldv: ld, tileBase: base, scratch: sp)
-                        case .avx2, .reference: WinogradAVX2.transformInput(tile, image, g, channels: channels, tileRows: rows, v: vp, ldv: ld, tileBase: base, scratch: sp)
+                        case .avx512: WinogradAVX512.transformInput(tile, image, g, channels: channels, tileRows: rows, v: vp, ldv: ld, tileBase: base, scratch: sp,
+                                                                    layout: inputLayout)
+                        case .avx2, .reference: WinogradAVX2.transformInput(tile, image, g, channels: channels, tileRows: rows, v: vp, ldv: ld, tileBase: base, scratch: sp,
+                                                                               layout: inputLayout)
                         }
                     }
                 }
@@ -141,10 +152,10 @@ extension Planner {
                         switch kernels {
                         case .avx512:
                             WinogradAVX512.transformOutput(tile, UnsafePointer(mp), g, outputs: outputs, tileRows: rows, m: m, ldm: ld,
-                                                           tileBase: base, bias: b, residual: res, relu: relu, into: out, scratch: sp)
+                                                           tileBase: base, bias: b, residual: res, relu: relu, into: out, scratch: sp, layout: outputLayout)
                         case .avx2, .reference:
                             WinogradAVX2.transformOutput(tile, UnsafePointer(mp), g, outputs: outputs, tileRows: rows, m: m, ldm: ld,
-                                                         tileBase: base, bias: b, residual: res, relu: relu, into: out, scratch: sp)
+                                                         tileBase: base, bias: b, residual: res, relu: relu, into: out, scratch: sp, layout: outputLayout)
                         }
                     }
                 }

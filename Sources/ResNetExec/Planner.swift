@@ -116,7 +116,15 @@ final class Planner<T: ExecScalar> {
         return .tensor(id: sizes.count - 1, shape: shape)
     }
 
-    func use(_ id: Int) { lastUse[root[id]] = steps.count }
+    /// Marks `id` read by the step about to be emitted. A step a node's planning emits in between
+    /// (a layout copy of another input, Planner+ChannelsLast) would leave that mark one step
+    /// short, so the node's `emit` marks every id its planning read again (`pendingUses`).
+    func use(_ id: Int) {
+        lastUse[root[id]] = steps.count
+        pendingUses.append(id)
+    }
+    /// Ids read since the last `emit`: what the next step emitted reads.
+    var pendingUses: [Int] = []
 
     func value(_ node: Node, _ i: Int) throws -> PlanValue {
         guard i < node.inputs.count, !node.inputs[i].isEmpty else {
@@ -179,6 +187,8 @@ final class Planner<T: ExecScalar> {
 
     func emit(_ node: Node, macs: Int = 0, integer: Bool = false, _ body: @escaping (ExecutionPlanOf<T>) -> Void) {
         steps.append(Step(node: node.name, op: node.opType, macs: macs, integer: integer, body: body))
+        for id in pendingUses { lastUse[root[id]] = max(lastUse[root[id]] ?? 0, steps.count - 1) }
+        pendingUses.removeAll(keepingCapacity: true)
     }
 
     // MARK: Build

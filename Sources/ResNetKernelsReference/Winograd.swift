@@ -112,7 +112,7 @@ public enum Winograd {
         }
     }
 
-    /// Input x [C, H, W], channels `channels`, tile rows `tileRows` -> V [(s+2)²][C, ldv]: tile
+    /// Input x [C, H, W] (or channels last, [H, W, C]: `layout`), channels `channels`, tile rows `tileRows` -> V [(s+2)²][C, ldv]: tile
     /// (ty, tx) at column `tileBase + (ty - tileRows.lowerBound) * tilesWide + tx`, zeros where
     /// a tile reads padding.
     /// `ldv` >= tileBase + T + 16: a lane group may run past its tile row into the next
@@ -124,34 +124,42 @@ public enum Winograd {
     @inlinable
     public static func transformInput<S: WinogradShape, L: WinogradLanes>(_: S.Type, _: L.Type, _ x: UnsafePointer<Float>, _ g: ConvGeometry,
                                                                          channels: Range<Int>, tileRows: Range<Int>, v: UnsafeMutablePointer<Float>,
-                                                                         ldv: Int, tileBase: Int, scratch: UnsafeMutablePointer<Float>) {
+                                                                         ldv: Int, tileBase: Int, scratch: UnsafeMutablePointer<Float>,
+                                                                         layout: ActivationLayout = .channelsFirst) {
         let tc = tiles(S.self, g).cols
         let step = S.step, ty0 = tileRows.lowerBound
         // Input rows step * ty0 - padTop ..< that + rows: what these tile rows read.
         let kLength = phaseLength(S.self, g), kStride = phaseStride(S.self, g), rows = step * tileRows.count + 2
         let xiStride = g.channels * ldv
+        // x channels last ([H, W, C]): a channel's row is every C-th float, gathered one at a time.
+        let channelsLast = layout == .channelsLast
+        let rowStride = channelsLast ? g.width * g.channels : g.width, columnStride = channelsLast ? g.channels : 1
         withUnsafeTemporaryAllocation(of: L.self, capacity: 3 * 36) { buffer in
             // The shape's constants again inside the closure (a captured value is a variable
             // there: divisions and loops by it were not folded, 3x slower measured).
             let step = S.step, span = S.step + 2
             let d = buffer.baseAddress!, t = d + 36, o = d + 72  // span x span each
             for ch in channels {
-                let src = x + ch * g.height * g.width
+                let src = x + (channelsLast ? ch : ch * g.height * g.width)
                 for r in 0..<rows {
                     let iy = step * ty0 + r - g.padTop
                     for j in 0..<step {
                         let dst = scratch + (r * step + j) * kStride
                         guard iy >= 0 && iy < g.height else { dst.update(repeating: 0, count: kLength); continue }
                         // Phase j, lane k reads column s k + j - padLeft: inside the row for k in kLo..<kHi.
-                        let line = src + iy * g.width, offset = j - g.padLeft
+                        let line = src + iy * rowStride, offset = j - g.padLeft
                         // Wrapping arithmetic: every index here is below the plane's size, and
                         // without overflow checks the stride-s copy vectorizes.
                         let last = g.width &- 1 &- offset  // the largest s k inside the row
                         let kLo = offset >= 0 ? 0 : min(kLength, (step &- 1 &- offset) / step)
                         let kHi = last < 0 ? kLo : max(kLo, min(kLength, last / step &+ 1))
                         dst.update(repeating: 0, count: kLo)
-                        let first = line + (step &* kLo &+ offset)
-                        for k in 0..<(kHi &- kLo) { dst[kLo &+ k] = first[step &* k] }
+                        let first = line + (step &* kLo &+ offset) &* columnStride
+                        if channelsLast {
+                            for k in 0..<(kHi &- kLo) { dst[kLo &+ k] = first[step &* k &* columnStride] }
+                        } else {
+                            for k in 0..<(kHi &- kLo) { dst[kLo &+ k] = first[step &* k] }
+                        }
                         (dst + kHi).update(repeating: 0, count: kLength - kHi)
                     }
                 }
@@ -178,7 +186,7 @@ public enum Winograd {
     }
 
     /// M [(s+2)²][Cout, ldm] (tile rows `tileRows` of this image from column `tileBase`, as
-    /// transformInput lays them) -> y [Cout, Ho, Wo] for output channels `outputs`:
+    /// transformInput lays them) -> y [Cout, Ho, Wo] (channels last, `layout`: [Ho, Wo, Cout]) for output channels `outputs`:
     /// Aᵀ M A, + bias, + residual (y's layout), ReLU; tiles
     /// cropped at the bottom and right edges. `ldm` >= tileBase + T + 16 (lane groups
     /// read past a tile row; those lanes are never written out). `scratch`: 2 x 4 x 16 floats.
@@ -186,15 +194,19 @@ public enum Winograd {
     public static func transformOutput<S: WinogradShape, L: WinogradLanes>(_: S.Type, _: L.Type, _ mt: UnsafePointer<Float>, _ g: ConvGeometry,
                                                                           outputs: Range<Int>, tileRows: Range<Int>, m: Int, ldm: Int, tileBase: Int,
                                                                           bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool,
-                                                                          into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+                                                                          into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                                                          layout: ActivationLayout = .channelsFirst) {
         let tc = tiles(S.self, g).cols
         let xiStride = m * ldm
+        // y (and the residual) channels last ([Ho, Wo, M]): a channel's row is every M-th float.
+        let channelsLast = layout == .channelsLast
         withUnsafeTemporaryAllocation(of: L.self, capacity: 36 + 24 + 4) { buffer in
             let step = S.step, span = S.step + 2  // constants inside the closure (see transformInput)
             let mv = buffer.baseAddress!, s = mv + 36, yv = s + 24  // span x span, step x span, step
             for oc in outputs {
                 let b = bias?[oc] ?? 0
-                let plane = oc * g.outH * g.outW
+                let plane = channelsLast ? oc : oc * g.outH * g.outW
+                let rowStride = channelsLast ? g.outW * m : g.outW, columnStride = channelsLast ? m : 1
                 for ty in tileRows {
                     var k0 = 0
                     while k0 < tc {
@@ -215,8 +227,13 @@ public enum Winograd {
                             // epilogue over a contiguous run of the row.
                             let line = scratch + 64
                             for k in 0..<L.width { for q in 0..<step { line[step * k + q] = scratch[16 * q + k] } }
-                            let row = y + plane + oy * g.outW + ox0
-                            if let residual {
+                            let row = y + plane + oy * rowStride + ox0 * columnStride
+                            if channelsLast, let residual {
+                                let res = residual + plane + oy * rowStride + ox0 * columnStride
+                                for q in 0..<count { let v = line[q] + b + res[q * columnStride]; row[q * columnStride] = relu ? max(v, 0) : v }
+                            } else if channelsLast {
+                                for q in 0..<count { let v = line[q] + b; row[q * columnStride] = relu ? max(v, 0) : v }
+                            } else if let residual {
                                 let res = residual + plane + oy * g.outW + ox0
                                 for q in 0..<count { let v = line[q] + b + res[q]; row[q] = relu ? max(v, 0) : v }
                             } else {

@@ -4,8 +4,8 @@ import ResNetIR
 import ResNetKernelsReference
 
 /// Activations kept channels last between the convs that run transposed (Planner+ChannelsLast):
-/// a late-stage-like graph (14x14 and 7x7, residual joins, a strided 1x1 and a strided 3x3
-/// shortcut pair, a pooled head) on each SIMD kernel set against the reference kernels, at batch
+/// a late-stage-like graph (14x14 and 7x7, residual joins, a Winograd 3x3, a strided 1x1 and a
+/// strided 3x3 shortcut pair, pooled heads) on each SIMD kernel set against the reference kernels, at batch
 /// 1 and 2 (per-image threads), 1 and 2 threads; which tensors the plan keeps channels last; an
 /// intermediate that is also a graph output staying channels first; and a stepwise run handing
 /// out a channels-last value in the graph's layout.
@@ -68,14 +68,13 @@ struct ChannelsLastTests {
                 for (g, w) in zip(got, want) { Self.assertClose(g.values, w.values, "\(set) outputs \(outputs) batch \(n) threads \(threads) \(g.name)") }
                 // a, c, d, f, g, k and a copy of fp stay channels last; the pools read copies of f
                 // and g channels first. With c a graph output, b writes channels first and reads
-                // its shortcut a through a channels-first copy. On AVX2, b (16 tiles of 4x4) runs
-                // Winograd, which reads and writes channels first, unless turned off: then neither
-                // a nor c is channels last.
+                // its shortcut a through a channels-first copy. b runs Winograd (unless turned off:
+                // then transposed), whose transforms read and write either layout.
                 let kept = try executor.batchPlan(inputShape: shape).channelsLast.count
-                let bTransposed = set == .avx512 || !winograd, cOut = outputs.contains("c")
-                #expect(kept == (bTransposed ? (cOut ? 6 : 7) : 5), "\(set) outputs \(outputs) winograd \(winograd): \(kept) tensors channels last")
+                let cOut = outputs.contains("c")
+                #expect(kept == (cOut ? 6 : 7), "\(set) outputs \(outputs) winograd \(winograd): \(kept) tensors channels last")
                 let ops = try executor.batchPlan(inputShape: shape).steps.map(\.op)
-                #expect(ops.filter { $0 == "ToChannelsFirst" }.count == (bTransposed && cOut ? 3 : 2), "\(set): \(ops)")
+                #expect(ops.filter { $0 == "ToChannelsFirst" }.count == (cOut ? 3 : 2), "\(set): \(ops)")
                 #expect(ops.filter { $0 == "ToChannelsLast" }.count == 1, "\(set): \(ops)")
                 #expect(try executor.plan(inputShape: shape).run(x)[0].values == got[0].values, "\(set) batch \(n): per-image plans")
             }

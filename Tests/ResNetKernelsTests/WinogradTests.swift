@@ -31,29 +31,29 @@ struct WinogradTests {
     static func random(_ n: Int, seed: UInt64) -> [Float] { SgemmTests.random(n, seed: seed) }
 
     typealias Input = (WinogradTile, UnsafePointer<Float>, ConvGeometry, Range<Int>, Range<Int>, UnsafeMutablePointer<Float>, Int, Int,
-                       UnsafeMutablePointer<Float>) -> Void
+                       UnsafeMutablePointer<Float>, ActivationLayout) -> Void
     typealias Output = (WinogradTile, UnsafePointer<Float>, ConvGeometry, Range<Int>, Range<Int>, Int, Int, Int, UnsafePointer<Float>?,
-                        UnsafePointer<Float>?, Bool, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+                        UnsafePointer<Float>?, Bool, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, ActivationLayout) -> Void
 
     /// The Float twin: the shapes' generic transforms one tile at a time.
     static func floatInput(_ tile: WinogradTile, _ x: UnsafePointer<Float>, _ g: ConvGeometry, _ channels: Range<Int>, _ rows: Range<Int>,
                            _ v: UnsafeMutablePointer<Float>,
-                           _ ldv: Int, _ tileBase: Int, _ scratch: UnsafeMutablePointer<Float>) {
+                           _ ldv: Int, _ tileBase: Int, _ scratch: UnsafeMutablePointer<Float>, _ layout: ActivationLayout) {
         switch tile {
-        case .f2x2: Winograd.transformInput(WinogradF2x2.self, Float.self, x, g, channels: channels, tileRows: rows, v: v, ldv: ldv, tileBase: tileBase, scratch: scratch)
-        case .f4x4: Winograd.transformInput(WinogradF4x4.self, Float.self, x, g, channels: channels, tileRows: rows, v: v, ldv: ldv, tileBase: tileBase, scratch: scratch)
+        case .f2x2: Winograd.transformInput(WinogradF2x2.self, Float.self, x, g, channels: channels, tileRows: rows, v: v, ldv: ldv, tileBase: tileBase, scratch: scratch, layout: layout)
+        case .f4x4: Winograd.transformInput(WinogradF4x4.self, Float.self, x, g, channels: channels, tileRows: rows, v: v, ldv: ldv, tileBase: tileBase, scratch: scratch, layout: layout)
         }
     }
     static func floatOutput(_ tile: WinogradTile, _ mt: UnsafePointer<Float>, _ g: ConvGeometry, _ outputs: Range<Int>, _ rows: Range<Int>, _ m: Int, _ ldm: Int, _ tileBase: Int,
                             _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?, _ relu: Bool, _ y: UnsafeMutablePointer<Float>,
-                            _ scratch: UnsafeMutablePointer<Float>) {
+                            _ scratch: UnsafeMutablePointer<Float>, _ layout: ActivationLayout) {
         switch tile {
         case .f2x2:
             Winograd.transformOutput(WinogradF2x2.self, Float.self, mt, g, outputs: outputs, tileRows: rows, m: m, ldm: ldm, tileBase: tileBase, bias: bias,
-                                     residual: residual, relu: relu, into: y, scratch: scratch)
+                                     residual: residual, relu: relu, into: y, scratch: scratch, layout: layout)
         case .f4x4:
             Winograd.transformOutput(WinogradF4x4.self, Float.self, mt, g, outputs: outputs, tileRows: rows, m: m, ldm: ldm, tileBase: tileBase, bias: bias,
-                                     residual: residual, relu: relu, into: y, scratch: scratch)
+                                     residual: residual, relu: relu, into: y, scratch: scratch, layout: layout)
         }
     }
 
@@ -61,23 +61,28 @@ struct WinogradTests {
     static var laneSets: [(String, Input, Output)] {
         var sets: [(String, Input, Output)] = [("float", floatInput, floatOutput)]
         if KernelSet.avx2.isSupported {
-            sets.append(("avx2", { WinogradAVX2.transformInput($0, $1, $2, channels: $3, tileRows: $4, v: $5, ldv: $6, tileBase: $7, scratch: $8) },
+            sets.append(("avx2", { WinogradAVX2.transformInput($0, $1, $2, channels: $3, tileRows: $4, v: $5, ldv: $6, tileBase: $7, scratch: $8, layout: $9) },
                          { WinogradAVX2.transformOutput($0, $1, $2, outputs: $3, tileRows: $4, m: $5, ldm: $6, tileBase: $7, bias: $8, residual: $9, relu: $10,
-                                                        into: $11, scratch: $12) }))
+                                                        into: $11, scratch: $12, layout: $13) }))
         }
         if KernelSet.avx512.isSupported {
-            sets.append(("avx512", { WinogradAVX512.transformInput($0, $1, $2, channels: $3, tileRows: $4, v: $5, ldv: $6, tileBase: $7, scratch: $8) },
+            sets.append(("avx512", { WinogradAVX512.transformInput($0, $1, $2, channels: $3, tileRows: $4, v: $5, ldv: $6, tileBase: $7, scratch: $8, layout: $9) },
                          { WinogradAVX512.transformOutput($0, $1, $2, outputs: $3, tileRows: $4, m: $5, ldm: $6, tileBase: $7, bias: $8, residual: $9, relu: $10,
-                                                          into: $11, scratch: $12) }))
+                                                          into: $11, scratch: $12, layout: $13) }))
         }
         return sets
     }
 
     /// Runs the Winograd conv of x [C, H, W] with w [M, C, 3, 3] on one lane set: input
     /// transform (the image's tiles at column `tileBase`), the 36 products in float64, output transform.
-    static func convolve(_ set: Int, tile: WinogradTile, x: [Float], w: [Float], bias: [Float], residual: [Float]?, relu: Bool,
-                         g: ConvGeometry, m: Int, tileBase: Int) -> (v: [Float], y: [Float]) {
+    /// `layout` channels last: x and the residual are handed to the transforms as [H, W, C] and y
+    /// comes back [Ho, Wo, M]; what is returned is in the graph's layout either way.
+    static func convolve(_ set: Int, tile: WinogradTile, x nchw: [Float], w: [Float], bias: [Float], residual nchwResidual: [Float]?, relu: Bool,
+                         g: ConvGeometry, m: Int, tileBase: Int, layout: ActivationLayout = .channelsFirst) -> (v: [Float], y: [Float]) {
         let (_, input, output) = laneSets[set]
+        let last = layout == .channelsLast, planeIn = g.height * g.width, planeOut = g.outH * g.outW
+        let x = last ? GatherConvTests.transposed(nchw, rows: g.channels, columns: planeIn) : nchw
+        let residual = nchwResidual.map { last ? GatherConvTests.transposed($0, rows: m, columns: planeOut) : $0 }
         let (tr, tc) = tile.tiles(g), c = g.channels, positions = tile.positions
         let tiles = tr * tc, ld = tileBase + tiles + 16
         var v = [Float](repeating: .nan, count: positions * c * ld)
@@ -88,8 +93,8 @@ struct WinogradTests {
             // Four calls: two blocks of tile rows (as the planner's blocks) by two halves of the channels.
             for rows in [0..<(tr / 2), (tr / 2)..<tr] {
                 let base = tileBase + rows.lowerBound * tc
-                input(tile, xp.baseAddress!, g, 0..<(c / 2), rows, vp.baseAddress!, ld, base, sp.baseAddress!)
-                input(tile, xp.baseAddress!, g, (c / 2)..<c, rows, vp.baseAddress!, ld, base, sp.baseAddress!)
+                input(tile, xp.baseAddress!, g, 0..<(c / 2), rows, vp.baseAddress!, ld, base, sp.baseAddress!, layout)
+                input(tile, xp.baseAddress!, g, (c / 2)..<c, rows, vp.baseAddress!, ld, base, sp.baseAddress!, layout)
             }
         } } }
         // M_xi = U_xi · V_xi, summed in float64 so only the transforms' rounding differs between sets.
@@ -106,15 +111,17 @@ struct WinogradTests {
                 for rows in [0..<(tr / 2), (tr / 2)..<tr] {
                     let base = tileBase + rows.lowerBound * tc
                     if let residual {
-                        residual.withUnsafeBufferPointer { output(tile, mBase, g, 0..<m, rows, m, ld, base, bBase, $0.baseAddress!, relu, yBase, sBase) }
+                        residual.withUnsafeBufferPointer { output(tile, mBase, g, 0..<m, rows, m, ld, base, bBase, $0.baseAddress!, relu, yBase, sBase, layout) }
                     } else {
-                        output(tile, mBase, g, 0..<m, rows, m, ld, base, bBase, nil, relu, yBase, sBase)
+                        output(tile, mBase, g, 0..<m, rows, m, ld, base, bBase, nil, relu, yBase, sBase, layout)
                     }
                 }
             }
         } } }
         // Only this image's columns of V are defined.
         let used = (0..<(positions * c)).flatMap { row in v[(row * ld + tileBase)..<(row * ld + tileBase + tiles)] }
+        // Back to [M, Ho, Wo], the sentinel past the end kept.
+        if last { y = GatherConvTests.transposed(Array(y.dropLast()), rows: planeOut, columns: m) + [y.last!] }
         return (used, y)
     }
 
@@ -131,6 +138,25 @@ struct WinogradTests {
                 #expect(fast.v.elementsEqual(twin.v, by: { $0.bitPattern == $1.bitPattern }), "\(Self.laneSets[set].0): V differs")
                 #expect(fast.y.elementsEqual(twin.y, by: { $0.bitPattern == $1.bitPattern }), "\(Self.laneSets[set].0): y differs")
                 #expect(fast.y.last == 7, "wrote past the output")
+            }
+        }
+    }
+
+    /// Channels last in and out (a gathered input row, a scattered output row, the residual read
+    /// alike): V and y bit for bit those of the channels-first run, on every lane set.
+    @Test(arguments: cases)
+    func channelsLastEqualsChannelsFirst(_ t: Case) {
+        let c = 5, m = 3
+        let g = t.geometry(channels: c)
+        let x = Self.random(c * t.h * t.w, seed: 31), w = Self.random(m * c * 9, seed: 32), bias = Self.random(m, seed: 33)
+        let residual = Self.random(m * g.outH * g.outW, seed: 34)
+        for set in 0..<Self.laneSets.count {
+            for (relu, r) in [(false, nil), (true, residual)] as [(Bool, [Float]?)] {
+                let first = Self.convolve(set, tile: t.tile, x: x, w: w, bias: bias, residual: r, relu: relu, g: g, m: m, tileBase: 2)
+                let last = Self.convolve(set, tile: t.tile, x: x, w: w, bias: bias, residual: r, relu: relu, g: g, m: m, tileBase: 2, layout: .channelsLast)
+                #expect(last.v.elementsEqual(first.v, by: { $0.bitPattern == $1.bitPattern }), "\(Self.laneSets[set].0): V differs")
+                #expect(last.y.elementsEqual(first.y, by: { $0.bitPattern == $1.bitPattern }), "\(Self.laneSets[set].0) residual \(r != nil): y differs")
+                #expect(last.y.last == 7, "wrote past the output")
             }
         }
     }
