@@ -38,7 +38,8 @@ extension Planner {
     /// Marks the convs that run channels last, then, from the last back, those whose output
     /// stays channels last: some consumer of their (fused) output is such a conv reading it as
     /// its input, or one adding it as the shortcut of a residual fused into a conv that itself
-    /// writes channels last (the tile adds the shortcut in its own layout). Any other consumer
+    /// writes channels last (the tile adds the shortcut in its own layout), or a global pool
+    /// (a classifier's head, which pools channels last as they stand). Any other consumer
     /// gets a channels-first copy (`tensor()`): one pass, as the transposed product's own
     /// write-back would have been. Graph outputs stay channels first.
     func findChannelsLastConvs() {
@@ -56,6 +57,8 @@ extension Planner {
             let stays = users.contains { j in
                 let user = graph.nodes[j]
                 if channelsLastConvs.contains(j) { return user.inputs.first == out && !user.inputs.dropFirst().contains(out) }
+                // A global pool reads either layout (Planner.globalPool).
+                if ["GlobalAveragePool", "GlobalMaxPool"].contains(user.opType), user.inputs.first == out { return true }
                 if let conv = residualConv[j], let f = fusedResidual[conv], channelsLastOutputs.contains(conv) {
                     return user.inputs[f.shortcut] == out && user.inputs[1 - f.shortcut] != out
                 }

@@ -406,6 +406,16 @@ extension Planner {
 
     /// GlobalAveragePool, GlobalMaxPool, and ReduceMean over the trailing spatial axes.
     func globalPool(_ node: Node) throws {
+        if node.opType != "ReduceMean", case let .tensor(id, shape) = try value(node, 0), channelsLastTensors.contains(id), shape.count == 4 {
+            // A channels-last input pooled as it stands: y [N, C, 1, 1] is the same floats in either layout.
+            use(id)
+            let outShape = try outputShape(node)
+            let y = newTensor(outShape)
+            let (images, channels, size, isMax) = (shape[0], shape[1], shape[2] * shape[3], node.opType == "GlobalMaxPool")
+            emit(node) { p in Pooling.globalChannelsLast(p.pointer(id), images: images, channels: channels, size: size, max: isMax, into: p.pointer(y)) }
+            set(node, .tensor(id: y, shape: outShape))
+            return
+        }
         let (x, xs) = try tensor(node, 0)
         if node.opType == "ReduceMean" {
             // Axes were checked in range and distinct by the shape library.

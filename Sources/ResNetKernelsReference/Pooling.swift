@@ -162,6 +162,25 @@ public enum Pooling {
     @inlinable
     @_specialize(where T == Float)
     @_specialize(where T == Double)
+    /// `global` over channels-last images x [images, size, channels] -> y [images, channels]: each
+    /// channel's values in the same order and arithmetic as `global`, so the results are identical.
+    public static func globalChannelsLast<T: ExecScalar>(_ x: UnsafePointer<T>, images: Int, channels: Int, size: Int, max isMax: Bool,
+                                                         into y: UnsafeMutablePointer<T>) {
+        for n in 0..<images {
+            let src = x + n * size * channels, dst = y + n * channels
+            dst.update(repeating: isMax ? -T.infinity : 0, count: channels)
+            for i in 0..<size {
+                let row = src + i * channels
+                if isMax {
+                    for c in 0..<channels { dst[c] = Swift.max(dst[c], row[c]) }
+                } else {
+                    for c in 0..<channels { dst[c] += row[c] }
+                }
+            }
+            if !isMax { for c in 0..<channels { dst[c] /= T(size) } }
+        }
+    }
+
     public static func global<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, size: Int, max isMax: Bool, into y: UnsafeMutablePointer<T>) {
         for p in 0..<planes {
             let src = x + p * size
