@@ -178,13 +178,13 @@ extension PackedGemm {
         }
         let ct = direct ? output : workspace.transposedC  // [positions, m]
         let positionPanels = (positions + mr - 1) / mr, channelPanels = (m + nr - 1) / nr
-        // A 1x1 conv over channels last packs each sub-slice of its positions first (six per
-        // panel, interleaved by step: the tile's A layout) into the thread's B buffer. Why: read
-        // in place, a position's channels are a row C floats long, and with C a multiple of 512
-        // (2 KB) the rows fall into a few L1 sets; resnet50's layer4 1x1 (49 positions, C 512)
-        // ran 15% slower so, though its sub-slice (25 KB) would fit L1 whole. A window's taps
-        // read a padded copy instead.
-        let packs = s.input == .channelsLast && s.g.kernelH * s.g.kernelW == 1
+        // A 1x1 conv packs each sub-slice of its positions first (six per panel, interleaved by
+        // step: the tile's A layout) into the thread's B buffer. Why: read in place, channels last
+        // a position's channels are a row C floats long, and with C a multiple of 512 (2 KB) the
+        // rows fall into a few L1 sets (resnet50's layer4 1x1s, 49 positions of C 512, ran 15%
+        // slower so, though a sub-slice, 25 KB, would fit L1 whole); channels first, each step is
+        // a plane further on. A window's taps read a padded copy instead.
+        let packs = s.g.kernelH * s.g.kernelW == 1
         // Position panels per block when packing: what the B buffer holds at a full sub-slice.
         let blockPanels = packs ? max(1, PackedA.kc * ((PackedGemmWorkspace.nc + nr - 1) / nr * nr) / (narrowSlice * mr)) : positionPanels
         @inline(__always) func work(_ t: Int, _ packedSteps: UnsafePointer<Int>) {
@@ -214,22 +214,35 @@ extension PackedGemm {
                     while s0 < kb {
                         let sb = min(narrowSlice, kb - s0)
                         if packs {
-                            // Sound: panel pp's sb x 6 floats lie within the B buffer (blockPanels); each
-                            // position's row holds k floats from its offset (1x1: rowOffsets[p] == 4p).
-                            for pp in panels {
-                                let q0 = pp * mr, rows = min(mr, positions - q0)
-                                var dst = packed + (pp - panels.lowerBound) * sb * mr
-                                let row = UnsafeRawPointer(source).assumingMemoryBound(to: Float.self) + k0 + s0
-                                let r0 = row + s.positionOffset(q0) / 4, r1 = row + s.positionOffset(q0 + min(1, rows - 1)) / 4
-                                let r2 = row + s.positionOffset(q0 + min(2, rows - 1)) / 4, r3 = row + s.positionOffset(q0 + min(3, rows - 1)) / 4
-                                let r4 = row + s.positionOffset(q0 + min(4, rows - 1)) / 4, r5 = row + s.positionOffset(q0 + min(5, rows - 1)) / 4
+                        // Sound: panel pp's sb x 6 floats lie within the B buffer (blockPanels); each
+                        // read is a patch element the tile itself would read (rowOffsets, positionOffset).
+                        for pp in panels {
+                            let q0 = pp * mr, rows = min(mr, positions - q0)
+                            var dst = packed + (pp - panels.lowerBound) * sb * mr
+                            let o0 = s.positionOffset(q0), o1 = s.positionOffset(q0 + min(1, rows - 1))
+                            let o2 = s.positionOffset(q0 + min(2, rows - 1)), o3 = s.positionOffset(q0 + min(3, rows - 1))
+                            let o4 = s.positionOffset(q0 + min(4, rows - 1)), o5 = s.positionOffset(q0 + min(5, rows - 1))
+                            if s.input == .channelsLast {
+                                // Each position's steps are consecutive floats (rowOffsets[p] == 4p).
+                                let row = source.assumingMemoryBound(to: Float.self) + k0 + s0
+                                let r0 = row + o0 / 4, r1 = row + o1 / 4, r2 = row + o2 / 4, r3 = row + o3 / 4, r4 = row + o4 / 4, r5 = row + o5 / 4
                                 for p in 0..<sb {
                                     dst[0] = r0[p]; dst[1] = r1[p]; dst[2] = r2[p]; dst[3] = r3[p]; dst[4] = r4[p]; dst[5] = r5[p]
                                     dst += 6
                                 }
+                            } else {
+                                let steps = rowOffsets + k0 + s0
+                                for p in 0..<sb {
+                                    let at = source + steps[p]
+                                    dst[0] = at.load(fromByteOffset: o0, as: Float.self); dst[1] = at.load(fromByteOffset: o1, as: Float.self)
+                                    dst[2] = at.load(fromByteOffset: o2, as: Float.self); dst[3] = at.load(fromByteOffset: o3, as: Float.self)
+                                    dst[4] = at.load(fromByteOffset: o4, as: Float.self); dst[5] = at.load(fromByteOffset: o5, as: Float.self)
+                                    dst += 6
+                                }
                             }
                         }
-                        // The last unit of K applies the epilogue in the tile when writing y directly.
+                    }
+                    // The last unit of K applies the epilogue in the tile when writing y directly.
                         let last = direct && k0 + s0 + sb == k
                         for pc in channelRange {
                             // This unit's weights (sb x nr, 16 KB on AVX-512) stay in L1 while every
