@@ -16,7 +16,8 @@ extension Planner {
     /// - AVX-512, the 14x14 convs by F(2x2) (49 tiles), channels last in and out like the
     ///   transposed convs around them: in a chain of five layer3 bottlenecks (1 thread, 8
     ///   interleaved rounds) the 3x3s 7.42 -> 6.04 ms, the blocks 15.1 -> 12.9; resnet18's
-    ///   three 14x14 3x3s 1.15 -> 0.89 ms each (channels first).
+    ///   three 14x14 3x3s 1.15 -> 0.89 ms each (channels first). On 7x7 (16 tiles) F(2x2) lost:
+    ///   resnet50's two layer4 3x3s 2.30 -> 2.91 ms (6 rounds).
     /// So on AVX-512 F(4x4, 3x3) for outputs 28 columns wide or less with 32 tiles or more, else
     /// F(2x2) there; on AVX2 F(4x4) from 16 tiles, and F(2x2) above 28 columns. Errors stay in range: on torchvision's
     /// resnet50 against onnxruntime's stored output, F(4x4) on the 28x28 and 14x14 convs took
