@@ -31,8 +31,10 @@ extension Planner {
               let xs = resolvedShape(node.inputs[0]), let ws = resolvedShape(node.inputs[1]),
               xs.count == 4, ws.count == 4, ws[1] == xs[1],
               let g = try? convGeometry(node, input: xs, kernel: [ws[2], ws[3]], channels: xs[1]) else { return false }
+        // (Either way the direct transposed path must take the geometry: Winograd may still decline it.)
+        guard GatherConv(g, input: .channelsLast) != nil else { return false }
         if winogradChoice(g, xs: xs) != nil { return g.outH * g.outW <= 256 }
-        guard ws[0] >= kernels.tileColumns, GatherConv(g, input: .channelsLast) != nil else { return false }
+        guard ws[0] >= kernels.tileColumns else { return false }
         let plane = g.outH * g.outW
         guard let columns = g.kernelH * g.kernelW > 1 ? ShiftedRowsConv(g)?.columns : plane else { return false }
         return runsTransposed(real: plane, columns: columns)

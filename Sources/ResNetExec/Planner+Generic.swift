@@ -58,11 +58,13 @@ extension Planner {
             let out = try broadcastShape(node, shape, bs)  // operands checked by the shape library
             let y = newTensor(out)
             let sa = Fold.broadcastStrides(shape, to: out), sb = Fold.broadcastStrides(bs, to: out), a = acc
+            use(a)  // the running result (read by this step: its buffer must not become y's)
             emit(node) { p in ElementwiseReference.broadcast(op, p.pointer(a), aStrides: sa, p.pointer(b), bStrides: sb, p.pointer(y), shape: out) }
             (acc, shape) = (y, out)
         }
         if node.opType == "Mean" && node.inputs.count > 1 {
             let y = newTensor(shape), count = shape.reduce(1, *), a = acc, scale = 1 / T(node.inputs.count)
+            use(a)
             emit(node) { p in for i in 0..<count { p.pointer(y)[i] = p.pointer(a)[i] * scale } }
             acc = y
         }

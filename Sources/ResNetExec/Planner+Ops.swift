@@ -133,14 +133,15 @@ extension Planner {
         maxGemmN = max(maxGemmN, plane)
         let simd = self.simd
         // SIMD plans never build im2col columns. Convs with a window read the padded input in
-        // place (ShiftedRowsConv, below), at every width: nothing is packed, so threads split
-        // whichever side is larger at no cost (resnet18 on 2 threads, 3 interleaved runs: p50
-        // 13.4-15.7 ms, against 14.3-17.0 with the 14x14 and 7x7 convs packed transposed as
-        // before). 1x1 convs pack B: from the input as it stands (read in place, its rows are a
-        // plane apart: measured 8% slower), or, strided, from its patches (ConvPatchesB).
-        // Where the last column panel would be mostly padding (runsTransposed) and a group has
-        // a full tile of channels (ResNeXt's narrow groups stay plain), a conv runs transposed
-        // instead, its input read in place at its stride (GatherConv).
+        // place (ShiftedRowsConv, below): nothing is packed, so threads split whichever side is
+        // larger at no cost (resnet18 on 2 threads, 3 interleaved runs: p50 13.4-15.7 ms,
+        // against 14.3-17.0 with the 14x14 and 7x7 convs packed transposed as before). 1x1
+        // convs pack B: from the input as it stands (read in place, its rows are a plane apart:
+        // measured 8% slower), or, strided, from its patches (ConvPatchesB). Where the last
+        // column panel would be mostly padding (runsTransposed) and a group has a full tile of
+        // channels (ResNeXt's narrow groups stay plain), a conv runs transposed instead: a
+        // window's taps read in place at its stride from a padded copy (GatherConv), a 1x1
+        // packs its positions (sgemmNarrow, or convGather when it writes channels last).
         let implicitGEMM = simd && !g.isPointwise
         if !g.isPointwise && !simd {
             let (columns, overflow) = k.multipliedReportingOverflow(by: plane)
@@ -216,6 +217,8 @@ extension Planner {
             let tapMajor = gather.map { $0.patchRows() != Array(0..<k) } ?? false
             let packed = try prepared.packed("conv \(node.outputs.first ?? node.name) \(panelRows)\(tapMajor ? " tap-major" : "")") {
                 try chargeConstant(elements: floats, elementSize: 4 * group, what: "packed weights of '\(node.name)'")
+                // The reordered copy lives only while it is packed, but is allocated all the same.
+                if tapMajor { try budget.check(elements: floats, what: "reordered weights of '\(node.name)' before packing") }
             } make: {
                 w.withValues { (wf: UnsafeBufferPointer<T>) in
                     (0..<group).map { gi in

@@ -30,8 +30,9 @@ extension Planner {
     func winogradChoice(_ g: ConvGeometry, xs: [Int]) -> WinogradTile? {
         guard simd, winograd, !exact, Winograd.applies(g), xs.count == 4, xs[1] == g.channels,
               let first = Self.winogradTile(g, kernels) else { return nil }
-        // F(2x2) where F(4x4) has too few tiles (resnet's 14x14: 49 tiles against 16).
-        for tile in first == .f4x4 ? [WinogradTile.f4x4, .f2x2] : [first] {
+        // On AVX-512, F(2x2) where F(4x4) has too few tiles (resnet's 14x14: 49 tiles against 16).
+        // (AVX2 takes F(4x4) from 16 tiles; F(2x2) below that is unmeasured there.)
+        for tile in first == .f4x4 && kernels == .avx512 ? [WinogradTile.f4x4, .f2x2] : [first] {
             let (tr, tc) = tile.tiles(g)
             if tr * tc >= Self.winogradMinimumTiles(kernels) { return tile }
         }

@@ -10,8 +10,9 @@ public enum ActivationLayout: Sendable, Equatable { case channelsFirst, channels
 /// (AVX2: 16) output channels as its columns. The tile reads position r of patch row
 /// k = (c, ky, kx) at `source + rowOffsets[k] + positionOffset(q_r)` bytes, so a stride is
 /// only a position's offset and nothing is packed, split into stride phases or compacted:
-/// the source is the input itself (a 1x1 conv without padding, any stride) or, where a window
-/// reads padding, a zero-padded copy of it made once per image. The weights are packed with
+/// the source is the input itself (any conv whose windows stay inside it: a 1x1 without
+/// padding, at any stride) or, where a window reads padding, a zero-padded copy of it made
+/// once per image. The weights are packed with
 /// their columns in `patchRows` order.
 ///
 /// Why: a ResNet's late stages have few positions and many channels (resnet50 at 224: 196 or
@@ -50,7 +51,8 @@ public struct GatherConv: Sendable, Equatable {
     }
 
     /// Byte offsets of the steps of a packed panel of six positions (24 bytes a step), for
-    /// convGather's packed 1x1s: one per step of a sub-slice (PackedGemm.narrowSlice).
+    /// convGather's packed 1x1s: one per step of a sub-slice (PackedGemm.narrowSlice, 128;
+    /// convGather checks the two agree).
     public static let packedSteps: [Int] = (0..<128).map { 24 * $0 }
 
     /// Floats of the padded copy (0 when the input is read as it stands).
@@ -185,6 +187,8 @@ extension PackedGemm {
         // slower so, though a sub-slice, 25 KB, would fit L1 whole); channels first, each step is
         // a plane further on. A window's taps read a padded copy instead.
         let packs = s.g.kernelH * s.g.kernelW == 1
+        // Packed tiles read packedSteps[0 ..< sub-slice]: an invariant of this file, not of the model.
+        precondition(GatherConv.packedSteps.count >= narrowSlice, "packedSteps shorter than a sub-slice")
         // Position panels per block when packing: what the B buffer holds at a full sub-slice.
         let blockPanels = packs ? max(1, PackedA.kc * ((PackedGemmWorkspace.nc + nr - 1) / nr * nr) / (narrowSlice * mr)) : positionPanels
         @inline(__always) func work(_ t: Int, _ packedSteps: UnsafePointer<Int>) {

@@ -79,14 +79,17 @@ public final class PackedA: @unchecked Sendable {
 public final class PackedGemmWorkspace: @unchecked Sendable {
     // @unchecked: thread t only ever touches packedB[t] and its own rows of
     // transposedC and of the shifted-rows buffer (disjoint channels of the planes,
-    // columns of the grid); both are grown only at plan time (reserve...), before any run.
+    // columns of the grid; channels or rows of GatherConv's padded copy); both are grown
+    // only at plan time (reserve...), before any run.
     public let threads: Int
     public static let nc = 512
     @usableFromInline let packedB: [UnsafeMutablePointer<Float>]
-    /// Cᵀ [N, M] of the narrow-output path (PackedGemm.sgemmNarrow), shared by the threads.
+    /// Cᵀ [N, M] of the transposed products writing channels first (PackedGemm.sgemmNarrow,
+    /// convGather), shared by the threads.
     public private(set) var transposedC: UnsafeMutablePointer<Float>
     public private(set) var transposedCapacity = 0
-    /// ShiftedRowsConv's phase planes, then its output grid: one buffer, used by one call at a time.
+    /// ShiftedRowsConv's phase planes, then its output grid, or GatherConv's padded copy: one
+    /// buffer, used by one call at a time.
     @usableFromInline private(set) var shiftedRows: UnsafeMutablePointer<Float>
     public private(set) var shiftedRowsCapacity = 0
     public init(threads: Int, nr: Int) {

@@ -162,8 +162,26 @@ public enum Pooling {
     @inlinable
     @_specialize(where T == Float)
     @_specialize(where T == Double)
+    public static func global<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, size: Int, max isMax: Bool, into y: UnsafeMutablePointer<T>) {
+        for p in 0..<planes {
+            let src = x + p * size
+            if isMax {
+                var best = -T.infinity
+                for i in 0..<size { best = Swift.max(best, src[i]) }
+                y[p] = best
+            } else {
+                var sum: T = 0
+                for i in 0..<size { sum += src[i] }
+                y[p] = sum / T(size)
+            }
+        }
+    }
+
     /// `global` over channels-last images x [images, size, channels] -> y [images, channels]: each
     /// channel's values in the same order and arithmetic as `global`, so the results are identical.
+    @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func globalChannelsLast<T: ExecScalar>(_ x: UnsafePointer<T>, images: Int, channels: Int, size: Int, max isMax: Bool,
                                                          into y: UnsafeMutablePointer<T>) {
         for n in 0..<images {
@@ -178,21 +196,6 @@ public enum Pooling {
                 }
             }
             if !isMax { for c in 0..<channels { dst[c] /= T(size) } }
-        }
-    }
-
-    public static func global<T: ExecScalar>(_ x: UnsafePointer<T>, planes: Int, size: Int, max isMax: Bool, into y: UnsafeMutablePointer<T>) {
-        for p in 0..<planes {
-            let src = x + p * size
-            if isMax {
-                var best = -T.infinity
-                for i in 0..<size { best = Swift.max(best, src[i]) }
-                y[p] = best
-            } else {
-                var sum: T = 0
-                for i in 0..<size { sum += src[i] }
-                y[p] = sum / T(size)
-            }
         }
     }
 }

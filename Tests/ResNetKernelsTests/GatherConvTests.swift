@@ -18,6 +18,7 @@ struct GatherConvTests {
         ImplicitConvTests.Case(c: 33, h: 13, w: 13, k: 1, stride: 2, pad: 0, dilation: 1, m: 35),   // strided, read at the stride
         ImplicitConvTests.Case(c: 300, h: 5, w: 5, k: 1, stride: 1, pad: 0, dilation: 1, m: 17),    // K 300: a slice and a partial one
         ImplicitConvTests.Case(c: 7, h: 10, w: 10, k: 1, stride: 3, pad: 0, dilation: 1, m: 32),    // trailing row and column unread
+        ImplicitConvTests.Case(c: 9, h: 33, w: 33, k: 1, stride: 1, pad: 0, dilation: 1, m: 33),    // 1,089 positions: packed in two blocks
     ]
 
     @Test("source sizes, copies and offsets of resnet's transposed convs")
