@@ -76,13 +76,7 @@ struct GatherConvTests {
         let k = g.channels * g.kernelH * g.kernelW, plane = g.outH * g.outW
         let x = SgemmTests.random(g.channels * g.height * g.width, seed: 7), wts = SgemmTests.random(m * k, seed: 8)
         let bias = SgemmTests.random(m, seed: 9), residual = SgemmTests.random(m * plane, seed: 10)
-        var columns = [Float](repeating: .nan, count: k * plane)
-        var product = [Float](repeating: 0, count: m * plane)
-        x.withUnsafeBufferPointer { xp in columns.withUnsafeMutableBufferPointer { Im2col.unfold(xp.baseAddress!, g, into: $0.baseAddress!) } }
-        wts.withUnsafeBufferPointer { a in columns.withUnsafeBufferPointer { b in product.withUnsafeMutableBufferPointer { c in
-            GemmReference.sgemm(m: m, n: plane, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: plane, c: c.baseAddress!, ldc: plane,
-                                bias: nil, epilogue: GemmEpilogue())
-        } } }
+        let product = ShiftedRowsConvTests.im2colProduct(g, m: m, x: x, w: wts)
         let epilogues = [(true, false, true), (false, true, false), (true, true, true), (false, false, false)]
         for input in [ActivationLayout.channelsFirst, .channelsLast] {
             let s = try #require(GatherConv(g, input: input))
@@ -120,12 +114,8 @@ struct GatherConvTests {
                                 } }
                             } } }
                             if output == .channelsLast { got = Self.transposed(got, rows: plane, columns: m) }
-                            var worst: Float = 0
-                            for i in 0..<(m * plane) {
-                                var want = product[i] + (useBias ? bias[i / plane] : 0) + (useResidual ? residual[i] : 0)
-                                if relu { want = max(want, 0) }
-                                worst = max(worst, got[i].isNaN ? .infinity : abs(got[i] - want))
-                            }
+                            let worst = ShiftedRowsConvTests.worstError(got, product: product, bias: useBias ? bias : nil,
+                                                                        residual: useResidual ? residual : nil, relu: relu, plane: plane)
                             #expect(worst <= 1e-5 * Float(k) + 1e-5,
                                     "\(set) \(g) in \(input) out \(output) threads \(threads) bias \(useBias) residual \(useResidual) relu \(relu): max diff \(worst)")
                         }

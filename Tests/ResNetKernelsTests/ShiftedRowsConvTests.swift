@@ -80,18 +80,36 @@ struct ShiftedRowsConvTests {
         try check(g, m: 7)
     }
 
+    /// The twin: W [M, K] · im2col(x) [K, Ho*Wo], no epilogue.
+    static func im2colProduct(_ g: ConvGeometry, m: Int, x: [Float], w: [Float]) -> [Float] {
+        let k = g.channels * g.kernelH * g.kernelW, plane = g.outH * g.outW
+        var columns = [Float](repeating: .nan, count: k * plane)
+        var product = [Float](repeating: 0, count: m * plane)
+        x.withUnsafeBufferPointer { xp in columns.withUnsafeMutableBufferPointer { Im2col.unfold(xp.baseAddress!, g, into: $0.baseAddress!) } }
+        w.withUnsafeBufferPointer { a in columns.withUnsafeBufferPointer { b in product.withUnsafeMutableBufferPointer { c in
+            GemmReference.sgemm(m: m, n: plane, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: plane, c: c.baseAddress!, ldc: plane,
+                                bias: nil, epilogue: GemmEpilogue())
+        } } }
+        return product
+    }
+
+    /// Largest |got - epilogue(product)| ([M, plane], channels first; a NaN counts as infinite).
+    static func worstError(_ got: [Float], product: [Float], bias: [Float]?, residual: [Float]?, relu: Bool, plane: Int) -> Float {
+        var worst: Float = 0
+        for i in product.indices {
+            var want = product[i] + (bias?[i / plane] ?? 0) + (residual?[i] ?? 0)
+            if relu { want = max(want, 0) }
+            worst = max(worst, got[i].isNaN ? .infinity : abs(got[i] - want))
+        }
+        return worst
+    }
+
     func check(_ g: ConvGeometry, m: Int) throws {
         let s = try #require(ShiftedRowsConv(g))
         let k = g.channels * g.kernelH * g.kernelW, plane = g.outH * g.outW
         let x = SgemmTests.random(g.channels * g.height * g.width, seed: 7), wts = SgemmTests.random(m * k, seed: 8)
         let bias = SgemmTests.random(m, seed: 9), residual = SgemmTests.random(m * plane, seed: 10)
-        var columns = [Float](repeating: .nan, count: k * plane)
-        var product = [Float](repeating: 0, count: m * plane)
-        x.withUnsafeBufferPointer { xp in columns.withUnsafeMutableBufferPointer { Im2col.unfold(xp.baseAddress!, g, into: $0.baseAddress!) } }
-        wts.withUnsafeBufferPointer { a in columns.withUnsafeBufferPointer { b in product.withUnsafeMutableBufferPointer { c in
-            GemmReference.sgemm(m: m, n: plane, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: plane, c: c.baseAddress!, ldc: plane,
-                                bias: nil, epilogue: GemmEpilogue())
-        } } }
+        let product = Self.im2colProduct(g, m: m, x: x, w: wts)
         let offsets = s.rowOffsets()
         let planeFloats = try #require(s.planeFloats), gridColumns = try #require(s.columns)
         // Every row's columns lie within the planes and their slack; with one phase the slack
@@ -123,12 +141,8 @@ struct ShiftedRowsConvTests {
                             }
                         } }
                     } } }
-                    var worst: Float = 0
-                    for i in 0..<(m * plane) {
-                        var want = product[i] + (useBias ? bias[i / plane] : 0) + (useResidual ? residual[i] : 0)
-                        if relu { want = max(want, 0) }
-                        worst = max(worst, got[i].isNaN ? .infinity : abs(got[i] - want))
-                    }
+                    let worst = Self.worstError(got, product: product, bias: useBias ? bias : nil, residual: useResidual ? residual : nil,
+                                                relu: relu, plane: plane)
                     #expect(worst <= 1e-5 * Float(k) + 1e-5,
                             "\(set) \(g) threads \(threads) bias \(useBias) residual \(useResidual) relu \(relu): max diff \(worst)")
                 }

@@ -125,12 +125,17 @@ struct WinogradTests {
         return (used, y)
     }
 
-    @Test(arguments: cases)
-    func simdTransformsEqualTheFloatTwin(_ t: Case) {
+    /// Five input and three output channels of case t: (c, m, geometry, x, w, bias, residual), random from `seed`.
+    static func operands(_ t: Case, seed: UInt64) -> (Int, Int, ConvGeometry, [Float], [Float], [Float], [Float]) {
         let c = 5, m = 3
         let g = t.geometry(channels: c)
-        let x = Self.random(c * t.h * t.w, seed: 11), w = Self.random(m * c * 9, seed: 12), bias = Self.random(m, seed: 13)
-        let residual = Self.random(m * g.outH * g.outW, seed: 14)
+        return (c, m, g, random(c * t.h * t.w, seed: seed), random(m * c * 9, seed: seed + 1), random(m, seed: seed + 2),
+                random(m * g.outH * g.outW, seed: seed + 3))
+    }
+
+    @Test(arguments: cases)
+    func simdTransformsEqualTheFloatTwin(_ t: Case) {
+        let (_, m, g, x, w, bias, residual) = Self.operands(t, seed: 11)
         for (relu, r) in [(false, nil), (true, residual)] as [(Bool, [Float]?)] {
             let twin = Self.convolve(0, tile: t.tile, x: x, w: w, bias: bias, residual: r, relu: relu, g: g, m: m, tileBase: 3)
             for set in 1..<Self.laneSets.count {
@@ -146,10 +151,7 @@ struct WinogradTests {
     /// alike): V and y bit for bit those of the channels-first run, on every lane set.
     @Test(arguments: cases)
     func channelsLastEqualsChannelsFirst(_ t: Case) {
-        let c = 5, m = 3
-        let g = t.geometry(channels: c)
-        let x = Self.random(c * t.h * t.w, seed: 31), w = Self.random(m * c * 9, seed: 32), bias = Self.random(m, seed: 33)
-        let residual = Self.random(m * g.outH * g.outW, seed: 34)
+        let (_, m, g, x, w, bias, residual) = Self.operands(t, seed: 31)
         for set in 0..<Self.laneSets.count {
             for (relu, r) in [(false, nil), (true, residual)] as [(Bool, [Float]?)] {
                 let first = Self.convolve(set, tile: t.tile, x: x, w: w, bias: bias, residual: r, relu: relu, g: g, m: m, tileBase: 2)
