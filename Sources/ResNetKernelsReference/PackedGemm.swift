@@ -84,6 +84,8 @@ public final class PackedGemmWorkspace: @unchecked Sendable {
     public let threads: Int
     public static let nc = 512
     @usableFromInline let packedB: [UnsafeMutablePointer<Float>]
+    /// Floats each of packedB holds: kc x nc (rounded up to whole panels).
+    public let packedBFloats: Int
     /// Cᵀ [N, M] of the transposed products writing channels first (PackedGemm.sgemmNarrow,
     /// convGather), shared by the threads.
     public private(set) var transposedC: UnsafeMutablePointer<Float>
@@ -95,6 +97,7 @@ public final class PackedGemmWorkspace: @unchecked Sendable {
     public init(threads: Int, nr: Int) {
         self.threads = max(threads, 1)
         let cols = (Self.nc + nr - 1) / nr * nr
+        packedBFloats = PackedA.kc * cols
         packedB = (0..<self.threads).map { _ in .allocate(capacity: PackedA.kc * cols) }
         transposedC = .allocate(capacity: 1)
         shiftedRows = .allocate(capacity: 1)

@@ -33,6 +33,10 @@ extension PackedGemm {
         guard m > 0, n > 0 else { return }
         precondition(w.mr == Kernel.nr, "weights packed for \(w.mr)-row panels, the narrow path needs \(Kernel.nr)")
         precondition(workspace.transposedCapacity >= m * n, "transposed C not reserved at plan time")
+        if n == 1 && k > 0 && (Kernel.nr == 16 || Kernel.nr == 32) && k * mr <= workspace.packedBFloats {
+            gemv(weights: w, b: b, c: c, ldc: ldc, bias: bias, residual: residual, epilogue: epilogue, workspace: workspace)
+            return
+        }
         let ct = workspace.transposedC  // Cᵀ [n, m], row-major
         let threads = workspace.threads
         let panelsN = (n + mr - 1) / mr, channelPanels = (m + Kernel.nr - 1) / Kernel.nr

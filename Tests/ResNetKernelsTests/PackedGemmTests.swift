@@ -10,7 +10,8 @@ import ResNetKernelsReference
 /// accumulate, bias, the fused residual and ReLU; each through the plain path and the
 /// narrow-output one (sgemmNarrow: positions as the tile's rows, so N runs around the
 /// 6-row edge and M around the 16/32-column edges), and the one reading B's rows in place
-/// (sgemmRows, rows found through an offset table). A set this CPU cannot run is reported, not faked.
+/// (sgemmRows, rows found through an offset table); one position takes the narrow path's
+/// matrix-vector product. A set this CPU cannot run is reported, not faked.
 struct PackedGemmTests {
     struct Size: CustomTestStringConvertible, Sendable {
         let m: Int, n: Int, k: Int
@@ -26,6 +27,11 @@ struct PackedGemmTests {
         // Weights of 2^20 floats and more: the narrow path splits channel panels over the
         // threads instead of positions (67 channels: panels of 32, 32 and 3 on AVX-512).
         out += [Size(m: 67, n: 13, k: 15_700), Size(m: 67, n: 1, k: 15_700), Size(m: 33, n: 49, k: 32_000)]
+        // One position (the narrow path's matrix-vector product, PackedGemv.swift): M around the
+        // 16- and 32-channel panels, K odd and even around the slices, a classifier's 1000 x 2048,
+        // and K past the B buffer (21,846 x 6 floats > 256 x 512), which takes the tile instead.
+        for m in [15, 16, 17, 32, 1000] { for k in [2, 3, 513, 2048] { out.append(Size(m: m, n: 1, k: k)) } }
+        out += [Size(m: 17, n: 1, k: 21_845), Size(m: 17, n: 1, k: 21_846)]
         return out
     }()
 
