@@ -98,7 +98,7 @@ public final class PackedGemmWorkspace: @unchecked Sendable {
         self.threads = max(threads, 1)
         let cols = (Self.nc + nr - 1) / nr * nr
         packedBFloats = PackedA.kc * cols
-        packedB = (0..<self.threads).map { _ in .allocate(capacity: PackedA.kc * cols) }
+        packedB = (0..<self.threads).map { [packedBFloats] _ in .allocate(capacity: packedBFloats) }
         transposedC = .allocate(capacity: 1)
         shiftedRows = .allocate(capacity: 1)
     }

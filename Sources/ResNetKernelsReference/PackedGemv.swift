@@ -2,10 +2,15 @@
 /// matrix-vector product over the weights as the narrow path packs them (panels of
 /// Kernel.nr channels, kc-deep slices, interleaved by k).
 ///
-/// Why: a classifier at batch 1 (resnet50's fc: 1000 x 2048, 8 MB of weights) has one
+/// Why: a classifier at batch 1 (resnet50's fc, 1000 x 2048, 8 MB of weights) has one
 /// position, and the 6-row tile computed five rows of padding for it: 12 FMAs per weight
 /// pair where one row needs 2, so the tile's arithmetic (0.1 ms on a Zen 5 core) came on
 /// top of streaming the weights. Here each weight is read once, with one FMA per 16 lanes.
+///
+/// Each output is summed exactly as the tile sums it (one FMA chain per K slice from zero, the
+/// slices added in order, then transposeEpilogue's order of bias, residual and ReLU), so a batch
+/// run image by image equals the batch run at once, bit for bit (BatchSeparabilityTests).
+/// Four channel panels run side by side, for four independent chains instead of one.
 extension PackedGemm {
     /// c[j * ldc] = (c[j * ldc] if accumulating) + sum_k W[j, k] b[k] (+ bias[j]) (+ residual[j * ldc])
     /// (ReLU), for j in 0 ..< M. B's one column is packed first into thread 0's B buffer (K x mr
@@ -17,6 +22,7 @@ extension PackedGemm {
         let m = w.m, k = w.k, mr = Kernel.mr, nr = Kernel.nr
         precondition((nr == 16 || nr == 32) && k * mr <= workspace.packedBFloats, "gemv: panels of \(nr) channels (16 or 32), or B's column does not fit the buffer")
         // B's column as the narrow path packs it (panels of mr positions, one real): b[k] at k * mr.
+        // Sound: the slices' k * mr floats fit the buffer (checked above); pack writes kb x mr each.
         let column = workspace.packedB[0]
         var k0 = 0
         while k0 < k {
@@ -26,54 +32,54 @@ extension PackedGemm {
         }
         let channelPanels = (m + nr - 1) / nr
         let parts = min(workspace.threads, channelPanels)
+        typealias Lanes = (SIMD16<Float>, SIMD16<Float>)  // a panel's nr sums (the second half unused when nr is 16)
         @inline(__always) func work(_ part: Int) {
-            for pc in (channelPanels * part / parts)..<(channelPanels * (part + 1) / parts) {
-                let j0 = pc * nr
-                // Two accumulators per 16 lanes (even and odd k), so consecutive FMAs do not wait on each other.
-                var sums = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+            let panels = (channelPanels * part / parts)..<(channelPanels * (part + 1) / parts)
+            var first = panels.lowerBound
+            while first < panels.upperBound {
+                // Up to four panels; a missing one repeats the last (computed, not stored).
+                let q = (first, min(first + 1, panels.upperBound - 1), min(first + 2, panels.upperBound - 1), min(first + 3, panels.upperBound - 1))
+                var sums: (Lanes, Lanes, Lanes, Lanes) = ((.zero, .zero), (.zero, .zero), (.zero, .zero), (.zero, .zero))
                 var k0 = 0
                 while k0 < k {
-                    let kb = min(PackedA.kc, k - k0)
-                    // Sound: the panel holds kb x nr floats (PackedA, zero past M); the column kb x mr.
-                    let panel = UnsafeRawPointer(w.panel(k0: k0, kb: kb, pm: pc)), x = column + k0 * mr
-                    var p = 0
-                    if nr == 32 {
-                        while p + 2 <= kb {
-                            let x0 = SIMD16<Float>(repeating: x[p * mr]), x1 = SIMD16<Float>(repeating: x[(p + 1) * mr])
-                            let row = panel + 4 * p * 32
-                            sums.0.addProduct(x0, row.loadUnaligned(as: SIMD16<Float>.self))
-                            sums.1.addProduct(x0, row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-                            sums.2.addProduct(x1, row.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self))
-                            sums.3.addProduct(x1, row.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
-                            p += 2
+                    let kb = min(PackedA.kc, k - k0), x = column + k0 * mr
+                    // Sound: each panel holds kb x nr floats (PackedA, zero past M); the column kb x mr.
+                    let w0 = UnsafeRawPointer(w.panel(k0: k0, kb: kb, pm: q.0)), w1 = UnsafeRawPointer(w.panel(k0: k0, kb: kb, pm: q.1))
+                    let w2 = UnsafeRawPointer(w.panel(k0: k0, kb: kb, pm: q.2)), w3 = UnsafeRawPointer(w.panel(k0: k0, kb: kb, pm: q.3))
+                    var acc: (Lanes, Lanes, Lanes, Lanes) = ((.zero, .zero), (.zero, .zero), (.zero, .zero), (.zero, .zero))
+                    for p in 0..<kb {
+                        let xv = SIMD16<Float>(repeating: x[p * mr]), o = 4 * p * nr  // o: step p's byte offset in a panel
+                        acc.0.0.addProduct(xv, w0.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+                        acc.1.0.addProduct(xv, w1.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+                        acc.2.0.addProduct(xv, w2.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+                        acc.3.0.addProduct(xv, w3.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+                        if nr == 32 {
+                            acc.0.1.addProduct(xv, w0.loadUnaligned(fromByteOffset: o + 64, as: SIMD16<Float>.self))
+                            acc.1.1.addProduct(xv, w1.loadUnaligned(fromByteOffset: o + 64, as: SIMD16<Float>.self))
+                            acc.2.1.addProduct(xv, w2.loadUnaligned(fromByteOffset: o + 64, as: SIMD16<Float>.self))
+                            acc.3.1.addProduct(xv, w3.loadUnaligned(fromByteOffset: o + 64, as: SIMD16<Float>.self))
                         }
-                        if p < kb {
-                            let x0 = SIMD16<Float>(repeating: x[p * mr]), row = panel + 4 * p * 32
-                            sums.0.addProduct(x0, row.loadUnaligned(as: SIMD16<Float>.self))
-                            sums.1.addProduct(x0, row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-                        }
+                    }
+                    // As the tile stores a later slice: its sum plus C so far.
+                    if k0 == 0 {
+                        sums = acc
                     } else {
-                        // nr 16 (AVX2): one vector per step, the steps alternating accumulators.
-                        while p + 2 <= kb {
-                            let row = panel + 4 * p * 16
-                            sums.0.addProduct(SIMD16<Float>(repeating: x[p * mr]), row.loadUnaligned(as: SIMD16<Float>.self))
-                            sums.2.addProduct(SIMD16<Float>(repeating: x[(p + 1) * mr]), row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-                            p += 2
-                        }
-                        if p < kb {
-                            sums.0.addProduct(SIMD16<Float>(repeating: x[p * mr]), (panel + 4 * p * 16).loadUnaligned(as: SIMD16<Float>.self))
-                        }
+                        sums = ((acc.0.0 + sums.0.0, acc.0.1 + sums.0.1), (acc.1.0 + sums.1.0, acc.1.1 + sums.1.1),
+                                (acc.2.0 + sums.2.0, acc.2.1 + sums.2.1), (acc.3.0 + sums.3.0, acc.3.1 + sums.3.1))
                     }
                     k0 += kb
                 }
-                let low = sums.0 + sums.2, high = sums.1 + sums.3
-                for j in 0..<min(nr, m - j0) {
-                    let product = j < 16 ? low[j] : high[j - 16]
-                    var v = epilogue.accumulate ? c[(j0 + j) * ldc] + product : product
-                    if let bias { v += bias[j0 + j] }
-                    if let residual { v += residual[(j0 + j) * ldc] }
-                    c[(j0 + j) * ldc] = epilogue.relu ? max(v, 0) : v
+                let count = min(4, panels.upperBound - first)
+                for g in 0..<count {
+                    let lanes = g == 0 ? sums.0 : g == 1 ? sums.1 : g == 2 ? sums.2 : sums.3
+                    let j0 = (first + g) * nr
+                    for j in 0..<min(nr, m - j0) {
+                        let product = j < 16 ? lanes.0[j] : lanes.1[j - 16]
+                        store(product, into: c + (j0 + j) * ldc, bias: bias?[j0 + j] ?? 0, hasBias: bias != nil,
+                              residual: residual.map { $0[(j0 + j) * ldc] }, epilogue: epilogue)
+                    }
                 }
+                first += count
             }
         }
         if parts > 1 {
@@ -85,5 +91,20 @@ extension PackedGemm {
         } else {
             work(0)
         }
+    }
+
+    /// One output of `gemv` with transposeEpilogue's arithmetic, in its order: C plus the product
+    /// when accumulating; then (v + b) + r under ReLU, v + (b + r) without; v + b alone.
+    @inlinable @inline(__always)
+    static func store(_ product: Float, into c: UnsafeMutablePointer<Float>, bias b: Float, hasBias: Bool, residual r: Float?, epilogue: GemmEpilogue) {
+        var v = epilogue.accumulate ? c.pointee + product : product
+        if let r {
+            v = epilogue.relu ? max(v + b + r, 0) : v + (b + r)
+        } else if epilogue.relu {
+            v = max(v + b, 0)
+        } else if hasBias {
+            v += b
+        }
+        c.pointee = v
     }
 }

@@ -115,4 +115,47 @@ struct PackedGemmTests {
           }
         }
     }
+
+    /// One position takes the matrix-vector product, several the tile: the same position's
+    /// outputs must agree bit for bit (a batch run image by image must equal it run at once).
+    @Test(arguments: [Size(m: 17, n: 1, k: 3), Size(m: 67, n: 1, k: 513), Size(m: 1000, n: 1, k: 2048)])
+    func onePositionEqualsTheTilesColumn(_ s: Size) {
+        let a = SgemmTests.random(s.m * s.k, seed: 6), column = SgemmTests.random(s.k, seed: 7)
+        let bias = SgemmTests.random(s.m, seed: 8), start = SgemmTests.random(s.m * 3, seed: 9), residual = SgemmTests.random(s.m * 3, seed: 10)
+        // B of three positions, the first of them the column (the others differ, so a mix-up shows).
+        var b3 = SgemmTests.random(s.k * 3, seed: 11)
+        for p in 0..<s.k { b3[p * 3] = column[p] }
+        for set in [KernelSet.avx2, .avx512] where set.isSupported {
+            let packed = a.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: s.k, m: s.m, k: s.k, mr: set.tileColumns) }
+            for threads in [1, 2] {
+                let workspace = PackedGemmWorkspace(threads: threads, nr: set.tileColumns)
+                workspace.reserveTransposed(floats: s.m * 3)
+                for (epilogue, useResidual) in [(GemmEpilogue(), false), (GemmEpilogue(accumulate: true, relu: true), true), (GemmEpilogue(), true),
+                                                (GemmEpilogue(relu: true), false)] {
+                    // The column alone: C [M, 1] (ldc 1); the three positions: C [M, 3], position 0 compared.
+                    var one = (0..<s.m).map { start[$0 * 3] }, three = start
+                    bias.withUnsafeBufferPointer { bias in
+                        let r1 = (0..<s.m).map { residual[$0 * 3] }
+                        for (n, bValues, ldc) in [(1, column, 1), (3, b3, 3)] {
+                            bValues.withUnsafeBufferPointer { bp in (n == 1 ? r1 : residual).withUnsafeBufferPointer { rp in
+                                func run(_ c: UnsafeMutablePointer<Float>) {
+                                    let source = MatrixB(b: bp.baseAddress!, ldb: n), r = useResidual ? rp.baseAddress : nil
+                                    if set == .avx512 {
+                                        SgemmAVX512.sgemmNarrow(n: n, weights: packed, b: source, c: c, ldc: ldc, bias: bias.baseAddress, residual: r,
+                                                                epilogue: epilogue, workspace: workspace)
+                                    } else {
+                                        SgemmAVX2.sgemmNarrow(n: n, weights: packed, b: source, c: c, ldc: ldc, bias: bias.baseAddress, residual: r,
+                                                              epilogue: epilogue, workspace: workspace)
+                                    }
+                                }
+                                if n == 1 { one.withUnsafeMutableBufferPointer { run($0.baseAddress!) } } else { three.withUnsafeMutableBufferPointer { run($0.baseAddress!) } }
+                            } }
+                        }
+                    }
+                    let differing = (0..<s.m).filter { one[$0].bitPattern != three[$0 * 3].bitPattern }
+                    #expect(differing.isEmpty, "\(set) \(s) threads \(threads) accumulate \(epilogue.accumulate) residual \(useResidual): \(differing.count) outputs differ, first \(differing.first.map { "\(one[$0]) vs \(three[$0 * 3])" } ?? "")")
+                }
+            }
+        }
+    }
 }
