@@ -1,3 +1,4 @@
+import CCPU
 import Dispatch
 /// The blocked SGEMM driver shared by the SIMD kernel sets (issue 11): MLAS-style
 /// prepare-then-execute. A (the weights, constant) is packed once, at plan time,
@@ -191,6 +192,17 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
                       bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
                       mRange: Range<Int>, nRange: Range<Int>, packedB: UnsafeMutablePointer<Float>) {
         let m = a.m, k = a.k, mr = Kernel.mr, nr = Kernel.nr
+        // A C larger than an L2 (2 MB: resnet's 56x56 convs of 256 channels) is written, and its
+        // residual read, a panel's columns of every row at a time: M rows ldc floats apart, too
+        // many streams for the hardware prefetcher, so each line is a demand miss, and a long one
+        // when other tenants fill the shared L3. So the next panel's lines are prefetched while
+        // this one is computed. resnet50, 1 thread, with a co-runner streaming 64 MB on the other
+        // core (as scripts/bench_contention.py), 8 interleaved rounds, three times: layer1's three
+        // conv3s 3.20 -> 2.12, 2.82 -> 2.00 and 2.69 -> 1.81 ms, its downsample 1.17 -> 0.69,
+        // 0.93 -> 0.70 and 0.88 -> 0.62. Alone, within noise (8 rounds: the conv3s 1.57 -> 1.54
+        // ms, the downsample 0.51 -> 0.54). Not for smaller C: layer2's 1.6 MB products gained
+        // 12-19% with the co-runner but lost 7-10% alone.
+        let farC = m * ldc >= 1 << 19
         var n0 = nRange.lowerBound
         while n0 < nRange.upperBound {
             let nb = min(PackedGemmWorkspace.nc, nRange.upperBound - n0)
@@ -205,8 +217,14 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
                 for pn in 0..<panelsN {
                     let j0 = pn * nr
                     let bp = UnsafePointer(packedB + pn * kb * nr)
+                    // The next panel's C (and residual) lines, a tile's rows at a time: see farC.
+                    let ahead = farC && pn + 1 < panelsN ? n0 + j0 + nr : -1
                     for pm in mRange {
                         let i0 = pm * mr
+                        if ahead >= 0 {
+                            prefetchRows(c + i0 * ldc + ahead, residual: last ? residual.map { $0 + i0 * ldc + ahead } : nil,
+                                         rows: min(mr, m - i0), ldc: ldc, lines: nr / 16)
+                        }
                         Kernel.tile(k: kb, a: a.panel(k0: k0, kb: kb, pm: pm), b: bp, c: c + i0 * ldc + n0 + j0, ldc: ldc,
                                     rows: min(mr, m - i0), cols: min(nr, nb - j0), accumulate: accumulate,
                                     bias: last ? bias.map { $0 + i0 } : nil,
@@ -219,6 +237,23 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
         }
     }
 
+}
+
+/// Prefetches `lines` lines of each of `rows` rows ldc floats apart from `c` (to be written)
+/// and from `residual` (to be read): the next panel's, for PackedGemm.block. A call, not
+/// inlined, so the tile's loop around it is compiled as it was without it (inlined, resnet50's
+/// 28x28 Winograd GEMMs, which never prefetch, ran 10% slower in two interleaved runs).
+@usableFromInline
+func prefetchRows(_ c: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rows: Int, ldc: Int, lines: Int) {
+    // Sound: a prefetch never faults; the addresses are C's (and the residual's) rows at the
+    // next panel's columns (a partial panel's second line may lie past its row, within the row
+    // after, or one line past the last).
+    for r in 0..<rows {
+        for line in 0..<lines {
+            rt_prefetch_write(c + r * ldc + 16 * line)
+            if let residual { rt_prefetch(residual + r * ldc + 16 * line) }
+        }
+    }
 }
 
 /// Where the packed GEMM's B comes from: it writes B[k0..<k0+kb, n0..<n0+nb] as

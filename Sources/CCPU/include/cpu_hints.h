@@ -3,4 +3,6 @@
 /// Asks the CPU to bring the 64-byte line holding `address` into its caches (a hint: it
 /// never faults, whatever the address). Swift has no prefetch of its own; inlined here.
 static inline void rt_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+/// A line about to be written (prefetchw where the CPU has it).
+static inline void rt_prefetch_write(const void *address) { __builtin_prefetch(address, 1, 3); }
 #endif
