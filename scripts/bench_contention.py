@@ -8,7 +8,7 @@ noise on demand: a co-runner (numpy adding 1 to a 64 MB array, over and over: a 
 and a write stream through the shared L3 and memory) on its own CPU, while ours and
 onnxruntime run on the others, pinned. In interleaved rounds, without and with it, it
 prints each side's median latency, the slowdown, and our layers that lose the most
-milliseconds: those that rely on the shared cache for data they made or need again.
+milliseconds (from bench's three profiled runs per round).
 
     scripts/bench_contention.py .cache/models/resnet50/model.onnx [--threads 1] [--rounds 6]
 
@@ -25,7 +25,16 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CO_RUNNER = "import numpy as np\na = np.zeros(16 << 20, np.float32)\nwhile True: a += 1.0\n"
+# The co-runner: pins itself to CPU argv[1], streams 64 MB, and stops once its parent is gone.
+CO_RUNNER = """
+import os, sys
+import numpy as np
+os.sched_setaffinity(0, {int(sys.argv[1])})
+parent = os.getppid()
+a = np.zeros(16 << 20, np.float32)
+while os.getppid() == parent:
+    a += 1.0
+"""
 
 
 def main():
@@ -36,6 +45,8 @@ def main():
     ap.add_argument("--runs", type=int, default=10, help="timed runs per round and side")
     ap.add_argument("--layers", type=int, default=12, help="our layers to list")
     args = ap.parse_args()
+    if args.rounds < 1 or args.runs < 1 or args.threads < 1:
+        sys.exit("bench_contention: --rounds, --runs and --threads must be at least 1")
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < args.threads + 1:
         sys.exit(f"bench_contention: {args.threads} thread(s) and a co-runner need {args.threads + 1} CPUs, this process has {len(cpus)}")
@@ -61,11 +72,14 @@ def main():
     for _ in range(args.rounds):
         for contended in (False, True):
             co = None
-            if contended:
-                co = subprocess.Popen([sys.executable, "-c", CO_RUNNER], preexec_fn=lambda: os.sched_setaffinity(0, {spare}))
-                time.sleep(0.5)  # the array allocated and streaming
             try:
-                rep = json.loads(subprocess.run(ours_cmd, capture_output=True, text=True, check=True).stdout)
+                if contended:
+                    co = subprocess.Popen([sys.executable, "-c", CO_RUNNER, str(spare)])
+                    time.sleep(0.5)  # the array allocated and streaming
+                run = subprocess.run(ours_cmd, capture_output=True, text=True)
+                if run.returncode != 0:
+                    sys.exit(f"bench_contention: resnet-check bench failed (exit {run.returncode}):\n{run.stderr}")
+                rep = json.loads(run.stdout)
                 ours[contended].append(rep["p50_ms"])
                 for layer in rep["layers"]:
                     layers[contended][layer["node"]].append(layer["milliseconds"])
@@ -77,6 +91,8 @@ def main():
                     sess.run(None, feeds)
                     times.append((time.perf_counter() - t) * 1e3)
                 theirs[contended].append(statistics.median(times))
+                if co and co.poll() is not None:
+                    sys.exit(f"bench_contention: the co-runner stopped (exit {co.returncode}), so that round ran alone")
             finally:
                 if co:
                     co.kill()
@@ -93,7 +109,7 @@ def main():
                     for n, v in layers[False].items() if n in layers[True]), reverse=True)
     print(f"  our layers that lose the most (ms alone -> with the co-runner):")
     for extra, node, quiet, busy in added[:args.layers]:
-        print(f"    {node:36} {quiet:7.3f} -> {busy:7.3f}  (+{extra:.3f}, {busy / quiet if quiet else 0:.2f}x)")
+        print(f"    {node:36} {quiet:7.3f} -> {busy:7.3f}  ({extra:+.3f}, {busy / quiet if quiet else 0:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -192,17 +192,19 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
                       bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
                       mRange: Range<Int>, nRange: Range<Int>, packedB: UnsafeMutablePointer<Float>) {
         let m = a.m, k = a.k, mr = Kernel.mr, nr = Kernel.nr
-        // A C larger than an L2 (2 MB: resnet's 56x56 convs of 256 channels) is written, and its
-        // residual read, a panel's columns of every row at a time: M rows ldc floats apart, too
-        // many streams for the hardware prefetcher, so each line is a demand miss, and a long one
-        // when other tenants fill the shared L3. So the next panel's lines are prefetched while
-        // this one is computed. resnet50, 1 thread, with a co-runner streaming 64 MB on the other
-        // core (as scripts/bench_contention.py), 8 interleaved rounds, three times: layer1's three
-        // conv3s 3.20 -> 2.12, 2.82 -> 2.00 and 2.69 -> 1.81 ms, its downsample 1.17 -> 0.69,
-        // 0.93 -> 0.70 and 0.88 -> 0.62. Alone, within noise (8 rounds: the conv3s 1.57 -> 1.54
-        // ms, the downsample 0.51 -> 0.54). Not for smaller C: layer2's 1.6 MB products gained
-        // 12-19% with the co-runner but lost 7-10% alone.
-        let farC = m * ldc >= 1 << 19
+        // A C of 2 MB and more (resnet's 56x56 outputs of 256 channels; twice this Zen 5's 1 MB
+        // L2) is written, and its residual read, a panel's columns of every row at a time: M rows
+        // ldc floats apart, too many streams for the hardware prefetcher, so each line is a demand
+        // miss, and a long one when other tenants fill the shared L3. So the next panel's lines
+        // are prefetched while this one is computed. resnet50, 1 thread, with a co-runner
+        // streaming 64 MB on the other core (as scripts/bench_contention.py), 8 interleaved
+        // rounds, in three separate runs: layer1's conv3s (summed) 3.20 -> 2.12, 2.82 -> 2.00 and
+        // 2.69 -> 1.81 ms, its downsample 1.17 -> 0.69, 0.93 -> 0.70 and 0.88 -> 0.62. Alone,
+        // within noise (8 rounds: the conv3s 1.57 -> 1.54 ms, the downsample 0.51 -> 0.54). The
+        // threshold is measured, not derived: layer2's 1.6 MB products gained 12-19% with the
+        // co-runner but lost 7-10% alone.
+        let (cFloats, cOverflow) = m.multipliedReportingOverflow(by: ldc)
+        let farC = !cOverflow && cFloats >= 1 << 19
         var n0 = nRange.lowerBound
         while n0 < nRange.upperBound {
             let nb = min(PackedGemmWorkspace.nc, nRange.upperBound - n0)
