@@ -8,13 +8,14 @@
 /// top of streaming the weights. Here each weight is read once, with one FMA per 16 lanes.
 ///
 /// Each output is summed exactly as the tile sums it (one FMA chain per K slice from zero, the
-/// slices added in order, then transposeEpilogue's order of bias, residual and ReLU), so a batch
+/// slices added in order) and finished by the same transposeEpilogue, so a batch
 /// run image by image equals the batch run at once, bit for bit (BatchSeparabilityTests).
 /// Four channel panels run side by side, for four independent chains instead of one.
 extension PackedGemm {
     /// c[j * ldc] = (c[j * ldc] if accumulating) + sum_k W[j, k] b[k] (+ bias[j]) (+ residual[j * ldc])
     /// (ReLU), for j in 0 ..< M. B's one column is packed first into thread 0's B buffer (K x mr
-    /// floats: the caller checked they fit), read by every thread; threads split the channel panels.
+    /// floats: the caller checked they fit), read by every thread; threads split the channel panels,
+    /// each writing its channels' sums to the workspace's Cᵀ (M floats, reserved: sgemmNarrow checks).
     @inlinable
     static func gemv<Source: PackedBSource>(weights w: PackedA, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int,
                                             bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
@@ -23,7 +24,7 @@ extension PackedGemm {
         precondition((nr == 16 || nr == 32) && k * mr <= workspace.packedBFloats, "gemv: panels of \(nr) channels (16 or 32), or B's column does not fit the buffer")
         // B's column as the narrow path packs it (panels of mr positions, one real): b[k] at k * mr.
         // Sound: the slices' k * mr floats fit the buffer (checked above); pack writes kb x mr each.
-        let column = workspace.packedB[0]
+        let column = workspace.packedB[0], ct = workspace.transposedC  // Cᵀ [1, m]
         var k0 = 0
         while k0 < k {
             let kb = min(PackedA.kc, k - k0)
@@ -69,16 +70,16 @@ extension PackedGemm {
                     }
                     k0 += kb
                 }
+                // The sums go to Cᵀ's one row, and transposeEpilogue applies C, bias, residual and
+                // ReLU as it does for the tile's, so the two paths cannot drift apart.
                 let count = min(4, panels.upperBound - first)
                 for g in 0..<count {
                     let lanes = g == 0 ? sums.0 : g == 1 ? sums.1 : g == 2 ? sums.2 : sums.3
                     let j0 = (first + g) * nr
-                    for j in 0..<min(nr, m - j0) {
-                        let product = j < 16 ? lanes.0[j] : lanes.1[j - 16]
-                        store(product, into: c + (j0 + j) * ldc, bias: bias?[j0 + j] ?? 0, hasBias: bias != nil,
-                              residual: residual.map { $0[(j0 + j) * ldc] }, epilogue: epilogue)
-                    }
+                    for j in 0..<min(nr, m - j0) { ct[j0 + j] = j < 16 ? lanes.0[j] : lanes.1[j - 16] }
                 }
+                transposeEpilogue(ct: ct, m: m, rows: 0..<1, channels: (first * nr)..<min(m, (first + count) * nr), c: c, ldc: ldc,
+                                  bias: bias, residual: residual, epilogue: epilogue, zeroProduct: false)
                 first += count
             }
         }
@@ -91,20 +92,5 @@ extension PackedGemm {
         } else {
             work(0)
         }
-    }
-
-    /// One output of `gemv` with transposeEpilogue's arithmetic, in its order: C plus the product
-    /// when accumulating; then (v + b) + r under ReLU, v + (b + r) without; v + b alone.
-    @inlinable @inline(__always)
-    static func store(_ product: Float, into c: UnsafeMutablePointer<Float>, bias b: Float, hasBias: Bool, residual r: Float?, epilogue: GemmEpilogue) {
-        var v = epilogue.accumulate ? c.pointee + product : product
-        if let r {
-            v = epilogue.relu ? max(v + b + r, 0) : v + (b + r)
-        } else if epilogue.relu {
-            v = max(v + b, 0)
-        } else if hasBias {
-            v += b
-        }
-        c.pointee = v
     }
 }
