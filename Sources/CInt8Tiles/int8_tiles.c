@@ -183,3 +183,15 @@ void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2
     }
     for (; j < n; j++) { out[j * 4] = r0[j]; out[j * 4 + 1] = r1[j]; out[j * 4 + 2] = r2[j]; out[j * 4 + 3] = r3[j]; }
 }
+
+__attribute__((target("avx2")))
+void rt_widen_pairs_avx2(const uint8_t *r0, const uint8_t *r1, long n, uint32_t *out) {
+    long j = 0;
+    for (; j + 8 <= n; j += 8) {
+        // Eight bytes of each row zero-extended to 32-bit lanes; the second row's into the high halves.
+        __m256i a = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(r0 + j)));
+        __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(r1 + j)));
+        _mm256_storeu_si256((__m256i *)(out + j), _mm256_or_si256(a, _mm256_slli_epi32(b, 16)));
+    }
+    for (; j < n; j++) out[j] = (uint32_t)r0[j] | (uint32_t)r1[j] << 16;
+}

@@ -63,14 +63,15 @@ extension Planner {
     }
 
     /// Reserves the shared integer scratch after charging it to the budget.
-    func reserveInt8Scratch(_ node: Node, plane: Int, layout: Int8BLayout, accumulators: Int) throws {
+    func reserveInt8Scratch(_ node: Node, plane: Int, layout: Int8BLayout, accumulators: Int, words: Int = 0) throws {
         try budget.check(elements: plane, elementSize: 1, what: "uint8 image of '\(node.name)'")
         try budget.check(elements: layout.count, elementSize: layout.tile == .avx2 ? 2 : 1, what: "integer patches of '\(node.name)'")
         try budget.check(elements: accumulators, elementSize: 4, what: "int32 sums of '\(node.name)'")
+        try budget.check(elements: words, elementSize: 4, what: "interleaved image of '\(node.name)'")
         // The plan's total (checkBudget) counts the largest scratch any integer step needs.
-        let bytes = plane + layout.count * (layout.tile == .avx2 ? 2 : 1) + 4 * (accumulators + layout.n)
+        let bytes = plane + layout.count * (layout.tile == .avx2 ? 2 : 1) + 4 * (accumulators + layout.n + words)
         maxInt8ScratchBytes = max(maxInt8ScratchBytes, bytes)
-        int8Scratch.reserve(plane: plane, operand: layout, accumulators: accumulators, columnSums: layout.n)
+        int8Scratch.reserve(plane: plane, operand: layout, accumulators: accumulators, columnSums: layout.n, words: words)
     }
 
     func qlinearConv(_ node: Node) throws {
@@ -98,10 +99,16 @@ extension Planner {
         let plane = g.outH * g.outW
         guard outShape == [xs[0], m, g.outH, g.outW] else { throw ExecError.shapeMismatch(node: node.name, detail: "output \(outShape)") }
         let tile = Int8Tile.forSet(kernels)
-        let layout = Int8BLayout(k: k, n: plane, tile: tile)
-        try reserveInt8Scratch(node, plane: g.channels * g.height * g.width, layout: layout, accumulators: mg * plane)
+        // B built tap-major where the tile allows (Int8TapMajor), the weights packed to match; its K
+        // counts any padding channels (operandK: the layout's, the packing's and the requantization's).
+        let tapMajor = Int8TapMajor(g, tile: tile), operandK = tapMajor?.k ?? k
+        guard operandK <= Self.int8MaxK else { throw ExecError.unsupportedAttribute(node: node.name, detail: "K = \(operandK) past \(Self.int8MaxK)") }
+        let layout = Int8BLayout(k: operandK, n: plane, tile: tile)
+        try reserveInt8Scratch(node, plane: tapMajor?.planeBytes ?? g.channels * g.height * g.width, layout: layout, accumulators: mg * plane,
+                               words: tapMajor?.wordCount ?? 0)
+        if tapMajor != nil { try budget.check(elements: mg * operandK, elementSize: 1, what: "reordered int8 weights of '\(node.name)' before packing") }
         // Per group: 6-row panels over K padded to 4, int16 on the AVX2 tile, plus ~16 bytes per row of requantization.
-        let panelRows = (mg + 5) / 6 * 6, paddedK = (k + 3) / 4 * 4
+        let panelRows = (mg + 5) / 6 * 6, paddedK = (operandK + 3) / 4 * 4
         let (perGroupBytes, o1) = panelRows.multipliedReportingOverflow(by: paddedK * (tile == .avx2 ? 2 : 1) + 16)
         let (packedBytes, o2) = perGroupBytes.multipliedReportingOverflow(by: group)
         guard !o1, !o2 else { throw ExecError.overBudget(what: "packed int8 weights of '\(node.name)'", bytes: nil, budget: budget.bytes) }
@@ -111,11 +118,15 @@ extension Planner {
             let rows = (gi * mg)..<((gi + 1) * mg)
             let packed = weights.values.withUnsafeBufferPointer { w in
                 // Sound: rows x k values of group gi are within the m x k weights.
-                PackedInt8Weights(weights: w.baseAddress! + gi * mg * k, m: mg, k: k, tile: tile)
+                let rowsOfGroup = w.baseAddress! + gi * mg * k
+                guard let tapMajor else { return PackedInt8Weights(weights: rowsOfGroup, m: mg, k: k, tile: tile) }
+                return tapMajor.reorderedWeights(rowsOfGroup, m: mg).withUnsafeBufferPointer {
+                    PackedInt8Weights(weights: $0.baseAddress!, m: mg, k: operandK, tile: tile)
+                }
             }
             let r = Requantization(multiplier: rows.map { sx * qw.at($0).scale / sy }, bias: Array(bias[rows]),
                                    weightRowSums: packed.rowSums, weightZeroPoints: Array(weights.zeroPoints[rows]),
-                                   inputZeroPoint: xzp, outputZeroPoint: qy.at(0).zeroPoint, range: qy.range, k: k)
+                                   inputZeroPoint: xzp, outputZeroPoint: qy.at(0).zeroPoint, range: qy.range, k: operandK)
             return (packed, r)
         }
         let y = newTensor(outShape), scratch = int8Scratch
@@ -125,7 +136,8 @@ extension Planner {
                     let (packed, requantize) = perGroup[gi]
                     let image = UnsafePointer(p.pointer(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
                     Int8Patches.unfold(image, g, offset: offset, pad: UInt8(xzp), layout: layout, plane: scratch.plane,
-                                       bytes: scratch.bytes, halves: scratch.halves, threads: scratch.workspace.threads)
+                                       bytes: scratch.bytes, halves: scratch.halves, tapMajor: tapMajor, words: scratch.words,
+                                       threads: scratch.workspace.threads)
                     Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators,
                                   ldc: plane, workspace: scratch.workspace)
                     if requantize.needsColumnSums {

@@ -30,9 +30,28 @@ public enum Int8Patches {
     /// (zp - zp) · w = 0, as ONNX's QLinearConv pads with the real value 0. `plane` holds
     /// C x H x W bytes (the image converted once).
     /// Threads take disjoint channel ranges (their rows of B); the operand is zeroed first, once.
+    /// With `tapMajor` (the plan's, for this geometry and tile), B is built tap-major instead
+    /// (Int8TapMajor: the weights were packed in that order) through `words` (its wordCount).
     public static func unfold<T: ExecScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, offset: Int, pad: UInt8, layout: Int8BLayout,
                                              plane: UnsafeMutablePointer<UInt8>, bytes out8: UnsafeMutablePointer<UInt8>,
-                                             halves out16: UnsafeMutablePointer<Int16>, threads: Int) {
+                                             halves out16: UnsafeMutablePointer<Int16>, tapMajor: Int8TapMajor? = nil,
+                                             words: UnsafeMutablePointer<UInt32>? = nil, threads: Int) {
+        if let tapMajor, let words {
+            precondition(tapMajor.g == g && tapMajor.tile == layout.tile, "tap-major plan for another conv")
+            let parts = Swift.max(1, Swift.min(threads, tapMajor.groups)), area = g.height * g.width, step = tapMajor.step
+            let operand = layout.tile == .avx2 ? UnsafeMutableRawPointer(out16) : UnsafeMutableRawPointer(out8)
+            let work = { (t: Int) in
+                // Each part its channel groups: their bytes, their words, their rows of B (every tap).
+                let groups = (tapMajor.groups * t / parts)..<(tapMajor.groups * (t + 1) / parts)
+                guard !groups.isEmpty else { return }
+                // The groups' real channels as bytes (build fills a padding channel's plane).
+                let c0 = groups.lowerBound * step, c1 = Swift.min(g.channels, groups.upperBound * step)
+                if c0 < c1 { bytes(x + c0 * area, count: (c1 - c0) * area, offset: offset, tile: layout.tile, into: plane + c0 * area) }
+                tapMajor.build(plane: plane, groups: groups, pad: pad, layout: layout, words: words, operand: operand)
+            }
+            if parts > 1 { DispatchFor.concurrent(parts, work) } else { work(0) }
+            return
+        }
         if layout.tile == .avx2 { out16.update(repeating: 0, count: layout.count) } else { out8.update(repeating: 0, count: layout.count) }
         let parts = Swift.max(1, Swift.min(threads, g.channels))
         let work = { (t: Int) in
@@ -128,15 +147,18 @@ public final class Int8Scratch: @unchecked Sendable {
     public private(set) var halves: UnsafeMutablePointer<Int16> = .allocate(capacity: 1)
     public private(set) var accumulators: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
     public private(set) var columnSums: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
-    private var capacities = (plane: 1, operand: 1, halves: 1, accumulators: 1, columnSums: 1)
+    /// The tap-major path's interleaved image (Int8TapMajor.wordCount).
+    public private(set) var words: UnsafeMutablePointer<UInt32> = .allocate(capacity: 1)
+    private var capacities = (plane: 1, operand: 1, halves: 1, accumulators: 1, columnSums: 1, words: 1)
     public let workspace: Int8GemmWorkspace
 
     public init(threads: Int) { workspace = Int8GemmWorkspace(threads: threads) }
 
     /// Grows each buffer to at least the counts given (the planner checked them against its budget):
     /// `plane` bytes of a converted image, B's elements (`layout.count`, as bytes or, for the AVX2
-    /// tile, as int16), int32 sums, column sums.
-    public func reserve(plane p: Int, operand layout: Int8BLayout, accumulators a: Int, columnSums c: Int) {
+    /// tile, as int16), int32 sums, column sums, tap-major words.
+    public func reserve(plane p: Int, operand layout: Int8BLayout, accumulators a: Int, columnSums c: Int, words w: Int = 0) {
+        if w > capacities.words { words.deallocate(); words = .allocate(capacity: w); capacities.words = w }
         if p > capacities.plane { plane.deallocate(); plane = .allocate(capacity: p); capacities.plane = p }
         let b = layout.count
         if layout.tile == .avx2 {
@@ -147,7 +169,7 @@ public final class Int8Scratch: @unchecked Sendable {
         if a > capacities.accumulators { accumulators.deallocate(); accumulators = .allocate(capacity: a); capacities.accumulators = a }
         if c > capacities.columnSums { columnSums.deallocate(); columnSums = .allocate(capacity: c); capacities.columnSums = c }
     }
-    deinit { plane.deallocate(); bytes.deallocate(); halves.deallocate(); accumulators.deallocate(); columnSums.deallocate() }
+    deinit { plane.deallocate(); bytes.deallocate(); halves.deallocate(); accumulators.deallocate(); columnSums.deallocate(); words.deallocate() }
 }
 
 /// Requantization on the plan's tile: the AVX2 row kernel where it applies (float32

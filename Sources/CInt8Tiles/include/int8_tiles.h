@@ -36,6 +36,9 @@ void rt_qlinear_add_avx2(const float *a, const float *b, int b_scalar, long n, f
 // out[4j + t] = r_t[j] for j < n: four byte rows interleaved as the VNNI operand wants them (AVX2).
 void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, long n, uint8_t *out);
 
+// out[j] = r0[j] | r1[j] << 16 for j < n: two byte rows as the AVX2 tile's k pairs of int16 (AVX2).
+void rt_widen_pairs_avx2(const uint8_t *r0, const uint8_t *r1, long n, uint32_t *out);
+
 // 1 when the CPU runs AVX-512 VNNI (with F and BW), else 0.
 int rt_cpu_has_avx512_vnni(void);
 #endif

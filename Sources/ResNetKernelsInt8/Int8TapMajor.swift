@@ -1,0 +1,143 @@
+import CInt8Tiles
+import ResNetKernelsReference
+
+/// The integer GEMM's B operand built tap-major, by copying whole words (issue 11, int8).
+///
+/// Both SIMD tiles read B in 4-byte words: VNNI a word of 4 uint8 (4 consecutive k), AVX2 a
+/// word of 2 int16 (2 consecutive k). With the patch rows in the weights' own order
+/// (c, ky, kx), a word's k values are taps of one channel, each from a different place in
+/// the image, so `Int8Patches.scatter` wrote B a byte (or an int16) at a time: resnet50's
+/// int8 run spent a quarter of its time there, more than half as long as in the tile.
+/// Ordered tap-major instead ((ky, kx, c), c fastest), a word is `step` channels of one tap
+/// at one position. The image is interleaved into words once ([C / step, H, W] words, one
+/// pass), and each (tap, channel group) row of B, output row by output row, is a run of
+/// those words: one copy at stride 1, a word at a time at other strides, pad words where
+/// the window leaves the image. The weights' columns are reordered to match once, at plan
+/// time; the int32 sums are the same sums in another order, so the results are exact.
+///
+/// Channels that do not fill the last word (the stem's 3 on VNNI) are padded with channels
+/// whose weights are 0 and whose values are the input's zero point: each then adds
+/// (zp - zp) · (0 - wzp) = 0 to the centred sum, and with K counted as the padded K
+/// (`k`, which the requantization must use) the zero-point terms cancel exactly too.
+///
+/// x is one image (one group) of `g`, channels first, float-coded (as Int8Patches.unfold).
+public struct Int8TapMajor: Sendable, Equatable {
+    public let g: ConvGeometry
+    public let tile: Int8Tile
+
+    /// Channels per word: 4 (VNNI) or 2 (AVX2).
+    public var step: Int { tile.kStep }
+    /// Channels rounded up to whole words.
+    public var paddedChannels: Int { (g.channels + step - 1) / step * step }
+    /// Channel groups (words per position).
+    public var groups: Int { paddedChannels / step }
+    public var taps: Int { g.kernelH * g.kernelW }
+    /// The operand's K: taps x padded channels (the layout's, the packed weights' and the requantization's).
+    public var k: Int { taps * paddedChannels }
+    /// Bytes of the converted image (padded channels x H x W), the plane `build` reads.
+    public var planeBytes: Int { paddedChannels * g.height * g.width }
+    /// Words of the interleaved image (groups x H x W), the scratch `build` needs.
+    public var wordCount: Int { groups * g.height * g.width }
+
+    /// The tap-major plan of `g` on `tile`, or nil where it does not apply: the reference
+    /// twin; a VNNI pointwise conv with whole words of channels (its B already is the
+    /// interleaved image: Int8Patches.unfold); one or two channels that do not fill a word
+    /// (a depthwise conv's group: padding would double or quadruple its work); a figure
+    /// outside 1 ..< 2^31 (pads 0 ..< 2^31), so each product of two fits an Int; or an image
+    /// or operand whose byte count overflows.
+    public init?(_ g: ConvGeometry, tile: Int8Tile) {
+        guard tile != .reference, !(tile == .vnni && g.isPointwise && g.channels % 4 == 0),
+              g.channels % tile.kStep == 0 || g.channels >= 3 else { return nil }
+        let limit = 1 << 31
+        let positive = [g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.outH, g.outW]
+        guard positive.allSatisfy({ $0 > 0 && $0 < limit }), [g.padTop, g.padLeft].allSatisfy({ $0 >= 0 && $0 < limit }) else { return nil }
+        let (area, o1) = g.height.multipliedReportingOverflow(by: g.width)
+        let channels = (g.channels + tile.kStep - 1) / tile.kStep * tile.kStep
+        let (image, o2) = area.multipliedReportingOverflow(by: channels)
+        let (taps, o3) = g.kernelH.multipliedReportingOverflow(by: g.kernelW)
+        let (k, o4) = taps.multipliedReportingOverflow(by: channels)
+        let (positions, o5) = g.outH.multipliedReportingOverflow(by: g.outW)
+        let (operand, o6) = k.multipliedReportingOverflow(by: positions)
+        guard !(o1 || o2 || o3 || o4 || o5 || o6), !image.multipliedReportingOverflow(by: 4).overflow,
+              !operand.multipliedReportingOverflow(by: 4).overflow else { return nil }
+        self.g = g
+        self.tile = tile
+    }
+
+    /// Weights W [M, C * kh * kw] (columns (c, ky, kx)) as [M, k] with their columns tap-major
+    /// ((ky, kx, c) over the padded channels; 0 for a padding channel).
+    public func reorderedWeights(_ w: UnsafePointer<Int8>, m: Int) -> [Int8] {
+        let taps = self.taps, c = g.channels, cp = paddedChannels, k = self.k, kIn = taps * c
+        var out = [Int8](repeating: 0, count: m * k)
+        for i in 0..<m {
+            for tap in 0..<taps { for ch in 0..<c { out[i * k + tap * cp + ch] = w[i * kIn + ch * taps + tap] } }
+        }
+        return out
+    }
+
+    /// Writes B's rows for channel groups `groupRange` (every tap), from `plane` (the image as
+    /// bytes, planeBytes: these groups' real channels already converted, their padding channels
+    /// written here) through `words` (this plan's interleaved image, wordCount words), into
+    /// `operand` (B as words: row r of B's groups at r * layout.paddedN; `layout` is for `k` in
+    /// tap-major order). Distinct groups touch distinct planes, words and rows: threads may
+    /// build disjoint ranges at once.
+    public func build(plane: UnsafeMutablePointer<UInt8>, groups groupRange: Range<Int>, pad: UInt8, layout: Int8BLayout,
+                      words: UnsafeMutablePointer<UInt32>, operand: UnsafeMutableRawPointer) {
+        precondition(layout.k == k && layout.tile == tile, "operand laid out for another conv")
+        let area = g.height * g.width, n = layout.n, paddedN = layout.paddedN
+        // `pad` (the input's zero point) in each lane: a padded cell then contributes (zp - zp) · w = 0.
+        let padWord = tile == .vnni ? UInt32(pad) &* 0x0101_0101 : UInt32(pad) | UInt32(pad) << 16
+        // Padding channels (in the last group only) hold the zero point.
+        let realEnd = min(g.channels, groupRange.upperBound * step), padEnd = groupRange.upperBound * step
+        if realEnd < padEnd { (plane + realEnd * area).update(repeating: pad, count: (padEnd - realEnd) * area) }
+        // The image's words for these groups: one pass per group over its `step` planes.
+        for q in groupRange {
+            let r = plane + q * step * area, out = words + q * area
+            if tile == .vnni {
+                // Sound: the four planes hold `area` bytes each; the group's words, `area` words (4 x area bytes).
+                rt_interleave4_avx2(r, r + area, r + 2 * area, r + 3 * area, area, UnsafeMutableRawPointer(out).assumingMemoryBound(to: UInt8.self))
+            } else {
+                rt_widen_pairs_avx2(r, r + area, area, out)
+            }
+        }
+        // B is written through raw stores: its buffer is typed for the tile (UInt8 or Int16), a word is 4 bytes of it.
+        @inline(__always) func fill(_ at: UnsafeMutableRawPointer, _ count: Int, _ word: UInt32) {
+            for i in 0..<count { at.storeBytes(of: word, toByteOffset: 4 * i, as: UInt32.self) }
+        }
+        for ky in 0..<g.kernelH {
+            for kx in 0..<g.kernelW {
+                let tap = ky * g.kernelW + kx
+                let shift = kx * g.dilationW - g.padLeft
+                // Valid ox: 0 <= ox * strideW + shift < width, a contiguous range.
+                var lo = 0, hi = g.outW
+                while lo < hi && lo * g.strideW + shift < 0 { lo += 1 }
+                while hi > lo && (hi - 1) * g.strideW + shift >= g.width { hi -= 1 }
+                for q in groupRange {
+                    // Sound: row tap * groups + q of B holds paddedN words (layout: K = taps x C, step channels a word).
+                    let row = operand + 4 * (tap * groups + q) * paddedN, image = UnsafePointer(words + q * area)
+                    for oy in 0..<g.outH {
+                        let dst = row + 4 * oy * g.outW
+                        let iy = oy * g.strideH - g.padTop + ky * g.dilationH
+                        guard iy >= 0 && iy < g.height else {
+                            fill(dst, g.outW, padWord)
+                            continue
+                        }
+                        fill(dst, lo, padWord)
+                        // Sound: for ox in lo ..< hi, iy * width + ox * strideW + shift lies in 0 ..< area (lo, hi).
+                        if lo < hi {
+                            let first = image + iy * g.width + lo * g.strideW + shift
+                            if g.strideW == 1 {
+                                (dst + 4 * lo).copyMemory(from: first, byteCount: 4 * (hi - lo))
+                            } else {
+                                for i in 0..<(hi - lo) { dst.storeBytes(of: first[i * g.strideW], toByteOffset: 4 * (lo + i), as: UInt32.self) }
+                            }
+                        }
+                        fill(dst + 4 * hi, g.outW - hi, padWord)
+                    }
+                    // Columns past N to the tile's width: zero, as the channel-major operand has them.
+                    fill(row + 4 * n, paddedN - n, 0)
+                }
+            }
+        }
+    }
+}
