@@ -127,6 +127,15 @@ void rt_requantize_row_avx2(const int32_t *acc, long n, int32_t constant, float 
 }
 
 __attribute__((target("avx2")))
+void rt_quantize_divide_avx2(const float *x, long n, float scale, float zp, float lo, float hi, float *out) {
+    // A division, not a multiplication by 1 / scale: ONNX's QuantizeLinear divides, and the two round differently.
+    __m256 s = _mm256_set1_ps(scale), z = _mm256_set1_ps(zp), l = _mm256_set1_ps(lo), h = _mm256_set1_ps(hi);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, quantize8(_mm256_div_ps(_mm256_loadu_ps(x + i), s), z, l, h));
+    for (; i < n; i++) out[i] = quantize1(x[i] / scale, zp, lo, hi);
+}
+
+__attribute__((target("avx2")))
 void rt_bytes_from_floats_avx2(const float *x, long n, float offset, uint8_t *out) {
     __m256 o = _mm256_set1_ps(offset), zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255);
     long i = 0;
@@ -194,4 +203,17 @@ void rt_widen_pairs_avx2(const uint8_t *r0, const uint8_t *r1, long n, uint32_t 
         _mm256_storeu_si256((__m256i *)(out + j), _mm256_or_si256(a, _mm256_slli_epi32(b, 16)));
     }
     for (; j < n; j++) out[j] = (uint32_t)r0[j] | (uint32_t)r1[j] << 16;
+}
+
+__attribute__((target("avx2")))
+void rt_even_words_avx2(const uint32_t *src, long n, uint32_t *out) {
+    long j = 0;
+    // Reads src[0 ... 2n - 2] only: a vector step loads src[2j ... 2j + 15], within it while j + 8 < n.
+    for (; j + 9 <= n; j += 8) {
+        __m256 a = _mm256_loadu_ps((const float *)(src + 2 * j)), b = _mm256_loadu_ps((const float *)(src + 2 * j + 8));
+        // Even words of each 128-bit lane of a and b, then the 64-bit quarters put in order.
+        __m256 even = _mm256_shuffle_ps(a, b, 0x88);
+        _mm256_storeu_si256((__m256i *)(out + j), _mm256_permute4x64_epi64(_mm256_castps_si256(even), 0xD8));
+    }
+    for (; j < n; j++) out[j] = src[2 * j];
 }

@@ -83,10 +83,13 @@ public struct Int8TapMajor: Sendable, Equatable {
     /// build disjoint ranges at once.
     public func build(plane: UnsafeMutablePointer<UInt8>, groups groupRange: Range<Int>, pad: UInt8, layout: Int8BLayout,
                       words: UnsafeMutablePointer<UInt32>, operand: UnsafeMutableRawPointer) {
-        precondition(layout.k == k && layout.tile == tile, "operand laid out for another conv")
-        let area = g.height * g.width, n = layout.n, paddedN = layout.paddedN
-        // `pad` (the input's zero point) in each lane: a padded cell then contributes (zp - zp) · w = 0.
-        let padWord = tile == .vnni ? UInt32(pad) &* 0x0101_0101 : UInt32(pad) | UInt32(pad) << 16
+        interleave(plane: plane, groups: groupRange, pad: pad, words: words)
+        copyRows(groups: groupRange, outputRows: 0..<g.outH, pad: pad, layout: layout, words: words, operand: operand)
+    }
+
+    /// The first half of `build`: groups `groupRange` of the image as words (their padding channels' planes first).
+    public func interleave(plane: UnsafeMutablePointer<UInt8>, groups groupRange: Range<Int>, pad: UInt8, words: UnsafeMutablePointer<UInt32>) {
+        let area = g.height * g.width
         // Padding channels (in the last group only) hold the zero point.
         let realEnd = min(g.channels, groupRange.upperBound * step), padEnd = groupRange.upperBound * step
         if realEnd < padEnd { (plane + realEnd * area).update(repeating: pad, count: (padEnd - realEnd) * area) }
@@ -100,6 +103,18 @@ public struct Int8TapMajor: Sendable, Equatable {
                 rt_widen_pairs_avx2(r, r + area, area, out)
             }
         }
+    }
+
+    /// The second half of `build`: output rows `outputRows` of B's rows for groups `groupRange`
+    /// (every tap), from `words` (those groups interleaved). Distinct groups or distinct output
+    /// rows write distinct words of B: threads may copy disjoint ranges of either at once.
+    public func copyRows(groups groupRange: Range<Int>, outputRows: Range<Int>, pad: UInt8, layout: Int8BLayout,
+                         words: UnsafeMutablePointer<UInt32>, operand: UnsafeMutableRawPointer) {
+        precondition(layout.k == k && layout.tile == tile, "operand laid out for another conv")
+        precondition(outputRows.lowerBound >= 0 && outputRows.upperBound <= g.outH, "output rows outside the conv's")
+        let area = g.height * g.width, n = layout.n, paddedN = layout.paddedN
+        // `pad` (the input's zero point) in each lane: a padded cell then contributes (zp - zp) · w = 0.
+        let padWord = tile == .vnni ? UInt32(pad) &* 0x0101_0101 : UInt32(pad) | UInt32(pad) << 16
         // B is written through raw stores: its buffer is typed for the tile (UInt8 or Int16), a word is 4 bytes of it.
         @inline(__always) func fill(_ at: UnsafeMutableRawPointer, _ count: Int, _ word: UInt32) {
             for i in 0..<count { at.storeBytes(of: word, toByteOffset: 4 * i, as: UInt32.self) }
@@ -115,7 +130,7 @@ public struct Int8TapMajor: Sendable, Equatable {
                 for q in groupRange {
                     // Sound: row tap * groups + q of B holds paddedN words (layout: K = taps x C, step channels a word).
                     let row = operand + 4 * (tap * groups + q) * paddedN, image = UnsafePointer(words + q * area)
-                    for oy in 0..<g.outH {
+                    for oy in outputRows {
                         let dst = row + 4 * oy * g.outW
                         let iy = oy * g.strideH - g.padTop + ky * g.dilationH
                         guard iy >= 0 && iy < g.height else {
@@ -128,14 +143,16 @@ public struct Int8TapMajor: Sendable, Equatable {
                             let first = image + iy * g.width + lo * g.strideW + shift
                             if g.strideW == 1 {
                                 (dst + 4 * lo).copyMemory(from: first, byteCount: 4 * (hi - lo))
+                            } else if g.strideW == 2 {
+                                rt_even_words_avx2(first, hi - lo, (dst + 4 * lo).assumingMemoryBound(to: UInt32.self))
                             } else {
                                 for i in 0..<(hi - lo) { dst.storeBytes(of: first[i * g.strideW], toByteOffset: 4 * (lo + i), as: UInt32.self) }
                             }
                         }
                         fill(dst + 4 * hi, g.outW - hi, padWord)
                     }
-                    // Columns past N to the tile's width: zero, as the channel-major operand has them.
-                    fill(row + 4 * n, paddedN - n, 0)
+                    // Columns past N to the tile's width: zero, as the channel-major operand has them (by the last rows' part).
+                    if outputRows.upperBound == g.outH { fill(row + 4 * n, paddedN - n, 0) }
                 }
             }
         }

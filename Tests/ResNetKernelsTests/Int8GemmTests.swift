@@ -71,6 +71,24 @@ struct Int8GemmTests {
         }
     }
 
+    /// The AVX2 QuantizeLinear against QuantizedRange.quantize(x / scale), value for value: halves
+    /// (round to even), both saturation ends, NaN and infinities, a tail past the 8-lane loop.
+    @Test func quantizeLinearMatchesTheTwin() {
+        guard Int8Tile.avx2.isSupported else { return }
+        var x: [Float] = (0..<203).map { Float($0 - 101) * 0.37 }
+        x += [0.5, 1.5, 2.5, -0.5, -2.5, 1e9, -1e9, .nan, .infinity, -.infinity, 0, -0.0, 127.49, 127.5]
+        for (scale, zp, range) in [(Float(0.5), Float(128), QuantizedRange.uint8), (0.037, -3, .int8), (1, 0, .uint8), (0.0173, 0, .int8)] {
+            // Values at and beside each rounding midpoint: x / scale and x · (1 / scale) round apart there.
+            let x = x + (-150...150).flatMap { k -> [Float] in let v = (Float(k) + 0.5) * scale; return [v, v.nextUp, v.nextDown] }
+            let twin = x.map { range.quantize($0 / scale, zeroPoint: zp) }
+            var fast = [Float](repeating: -7, count: x.count)
+            x.withUnsafeBufferPointer { src in fast.withUnsafeMutableBufferPointer {
+                Int8Elementwise.quantizeLinear(src.baseAddress!, count: x.count, scale: scale, zeroPoint: zp, range: range, into: $0.baseAddress!)
+            } }
+            #expect(fast == twin, "scale \(scale) zp \(zp) \(range)")
+        }
+    }
+
     /// ONNX QLinearConv/QLinearMatMul: y = saturate(round(((x - xzp)·(w - wzp) + bias) · xs·ws/ys) + yzp),
     /// round half to even, here with non-zero weight zero points and both output types.
     @Test func requantizationMatchesTheFormula() {

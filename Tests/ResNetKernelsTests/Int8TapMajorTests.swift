@@ -4,8 +4,9 @@ import ResNetKernelsReference
 
 /// The tap-major integer operand (Int8TapMajor) against the naive twin's channel-major one:
 /// the same convolution through each, int32 sums and requantized outputs equal exactly, on
-/// every SIMD tile this CPU runs, at 1 and 2 threads. Geometries: stride 1 and 2, padding,
-/// dilation, an asymmetric window, widths past the 32-column vector loop, a strided 1x1, and
+/// every SIMD tile this CPU runs, at 1 and 2 threads (one channel group on 2 threads copies its
+/// rows split by output rows). Geometries: stride 1 and 2, padding, dilation, an asymmetric
+/// window, widths past the 32-column and 8-word vector loops, strided 1x1s, and
 /// channels that do not fill a word (3 and 5: padding channels whose zero-point terms must
 /// cancel, checked with non-zero weight zero points).
 struct Int8TapMajorTests {
@@ -27,6 +28,10 @@ struct Int8TapMajorTests {
         Case(c: 5, h: 6, w: 6, kh: 3, kw: 3, sh: 1, sw: 1, pad: 1, dilation: 1),
         Case(c: 12, h: 9, w: 9, kh: 3, kw: 3, sh: 1, sw: 1, pad: 2, dilation: 2),
         Case(c: 8, h: 8, w: 8, kh: 1, kw: 1, sh: 2, sw: 2, pad: 0, dilation: 1),
+        // Stride 2 past the 8-word vector step, ending on the image's last word (41 wide) and one short of it (34).
+        Case(c: 4, h: 5, w: 41, kh: 1, kw: 1, sh: 2, sw: 2, pad: 0, dilation: 1),
+        Case(c: 4, h: 3, w: 34, kh: 1, kw: 1, sh: 2, sw: 2, pad: 0, dilation: 1),
+        Case(c: 4, h: 6, w: 40, kh: 3, kw: 3, sh: 2, sw: 2, pad: 1, dilation: 1),
         Case(c: 6, h: 5, w: 7, kh: 2, kw: 3, sh: 1, sw: 2, pad: 0, dilation: 1),
         Case(c: 2, h: 5, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, pad: 1, dilation: 1),
         Case(c: 8, h: 6, w: 6, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1),

@@ -25,6 +25,9 @@ void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, long bst
 // + zp, lo), hi), round half to even, NaN to lo: exactly Requantization.apply's arithmetic.
 void rt_requantize_row_avx2(const int32_t *acc, long n, int32_t constant, float scale, float zp, float lo, float hi, float *out);
 
+// QuantizeLinear (AVX2): out[i] = min(max(nearbyint(x[i] / scale) + zp, lo), hi), NaN to lo: QuantizedRange.quantize's arithmetic.
+void rt_quantize_divide_avx2(const float *x, long n, float scale, float zp, float lo, float hi, float *out);
+
 // Float-coded 8-bit values plus `offset` as bytes: clamped to [0, 255], NaN to 0 (AVX2).
 void rt_bytes_from_floats_avx2(const float *x, long n, float offset, uint8_t *out);
 
@@ -38,6 +41,9 @@ void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2
 
 // out[j] = r0[j] | r1[j] << 16 for j < n: two byte rows as the AVX2 tile's k pairs of int16 (AVX2).
 void rt_widen_pairs_avx2(const uint8_t *r0, const uint8_t *r1, long n, uint32_t *out);
+
+// out[j] = src[2j] for j < n: every other 32-bit word (a stride-2 window's row of the tap-major operand; AVX2).
+void rt_even_words_avx2(const uint32_t *src, long n, uint32_t *out);
 
 // 1 when the CPU runs AVX-512 VNNI (with F and BW), else 0.
 int rt_cpu_has_avx512_vnni(void);
