@@ -27,9 +27,32 @@ static inline void store_vnni(__m512i lo, __m512i hi, int32_t *row, int cols, in
     _mm512_mask_storeu_epi32(row + 16, mhi, hi);
 }
 
+// One row of a tile requantized (AVX-512): quantize8's arithmetic on 16 lanes. vmaxps returns
+// its second operand when either is NaN, so NaN becomes lo, as in the twin.
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static inline __m512 quantize16(__m512i sums, int32_t constant, float multiplier, const rt_requant_tile *rq) {
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sums, _mm512_set1_epi32(constant))), _mm512_set1_ps(multiplier));
+    __m512 q = _mm512_add_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), _mm512_set1_ps(rq->zp));
+    return _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(rq->lo)), _mm512_set1_ps(rq->hi));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static inline void store_requantized_vnni(__m512i lo, __m512i hi, const int32_t *c, int cols, int accumulate, int r,
+                                          const rt_requant_tile *rq) {
+    __mmask16 mlo = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+    __mmask16 mhi = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+    if (accumulate) {
+        lo = _mm512_add_epi32(lo, _mm512_maskz_loadu_epi32(mlo, c));
+        hi = _mm512_add_epi32(hi, _mm512_maskz_loadu_epi32(mhi, c + 16));
+    }
+    float *out = rq->out + r * rq->ldo;
+    _mm512_mask_storeu_ps(out, mlo, quantize16(lo, rq->constant[r], rq->multiplier[r], rq));
+    _mm512_mask_storeu_ps(out + 16, mhi, quantize16(hi, rq->constant[r], rq->multiplier[r], rq));
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
-                       int rows, int cols, int accumulate) {
+                       int rows, int cols, int accumulate, const rt_requant_tile *rq) {
     __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
     __m512i c20 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512(), c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512();
     __m512i c40 = _mm512_setzero_si512(), c41 = _mm512_setzero_si512(), c50 = _mm512_setzero_si512(), c51 = _mm512_setzero_si512();
@@ -45,12 +68,34 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
         x = _mm512_set1_epi32(load32(ap + 16)); c40 = _mm512_dpbusd_epi32(c40, b0, x); c41 = _mm512_dpbusd_epi32(c41, b1, x);
         x = _mm512_set1_epi32(load32(ap + 20)); c50 = _mm512_dpbusd_epi32(c50, b0, x); c51 = _mm512_dpbusd_epi32(c51, b1, x);
     }
+    if (rq) {
+        if (rows > 0) store_requantized_vnni(c00, c01, c, cols, accumulate, 0, rq);
+        if (rows > 1) store_requantized_vnni(c10, c11, c + ldc, cols, accumulate, 1, rq);
+        if (rows > 2) store_requantized_vnni(c20, c21, c + 2 * ldc, cols, accumulate, 2, rq);
+        if (rows > 3) store_requantized_vnni(c30, c31, c + 3 * ldc, cols, accumulate, 3, rq);
+        if (rows > 4) store_requantized_vnni(c40, c41, c + 4 * ldc, cols, accumulate, 4, rq);
+        if (rows > 5) store_requantized_vnni(c50, c51, c + 5 * ldc, cols, accumulate, 5, rq);
+        return;
+    }
     if (rows > 0) store_vnni(c00, c01, c, cols, accumulate);
     if (rows > 1) store_vnni(c10, c11, c + ldc, cols, accumulate);
     if (rows > 2) store_vnni(c20, c21, c + 2 * ldc, cols, accumulate);
     if (rows > 3) store_vnni(c30, c31, c + 3 * ldc, cols, accumulate);
     if (rows > 4) store_vnni(c40, c41, c + 4 * ldc, cols, accumulate);
     if (rows > 5) store_vnni(c50, c51, c + 5 * ldc, cols, accumulate);
+}
+
+__attribute__((target("avx2")))
+static inline __m256 quantize8(__m256 scaled, __m256 zp, __m256 lo, __m256 hi) {
+    __m256 q = _mm256_add_ps(_mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zp);
+    // vmaxps returns its second operand when either is NaN: NaN becomes lo, as in the twin.
+    return _mm256_min_ps(_mm256_max_ps(q, lo), hi);
+}
+
+static inline float quantize1(float scaled, float zp, float lo, float hi) {
+    float q = __builtin_nearbyintf(scaled) + zp;
+    if (q != q) return lo;
+    return q < lo ? lo : (q > hi ? hi : q);
 }
 
 __attribute__((target("avx2")))
@@ -73,8 +118,24 @@ static inline void store_avx2(__m256i lo, __m256i hi, int32_t *row, int cols, in
 }
 
 __attribute__((target("avx2")))
+static inline void store_requantized_avx2(__m256i lo, __m256i hi, const int32_t *c, int cols, int accumulate, int r,
+                                          const rt_requant_tile *rq) {
+    int nlo = cols >= 8 ? 8 : cols, nhi = cols >= 16 ? 8 : cols <= 8 ? 0 : cols - 8;
+    __m256i mlo = lane_mask(nlo), mhi = lane_mask(nhi);
+    if (accumulate) {
+        lo = _mm256_add_epi32(lo, _mm256_maskload_epi32(c, mlo));
+        hi = _mm256_add_epi32(hi, _mm256_maskload_epi32(c + 8, mhi));
+    }
+    __m256i k = _mm256_set1_epi32(rq->constant[r]);
+    __m256 s = _mm256_set1_ps(rq->multiplier[r]), z = _mm256_set1_ps(rq->zp), l = _mm256_set1_ps(rq->lo), h = _mm256_set1_ps(rq->hi);
+    float *out = rq->out + r * rq->ldo;
+    _mm256_maskstore_ps(out, mlo, quantize8(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(lo, k)), s), z, l, h));
+    _mm256_maskstore_ps(out + 8, mhi, quantize8(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(hi, k)), s), z, l, h));
+}
+
+__attribute__((target("avx2")))
 void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, long bstride, int32_t *c, long ldc,
-                       int rows, int cols, int accumulate) {
+                       int rows, int cols, int accumulate, const rt_requant_tile *rq) {
     __m256i c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256(), c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256();
     __m256i c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256(), c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();
     __m256i c40 = _mm256_setzero_si256(), c41 = _mm256_setzero_si256(), c50 = _mm256_setzero_si256(), c51 = _mm256_setzero_si256();
@@ -90,6 +151,15 @@ void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, long bst
         x = _mm256_set1_epi32(load32(ap + 8)); c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(b0, x)); c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(b1, x));
         x = _mm256_set1_epi32(load32(ap + 10)); c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(b0, x)); c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(b1, x));
     }
+    if (rq) {
+        if (rows > 0) store_requantized_avx2(c00, c01, c, cols, accumulate, 0, rq);
+        if (rows > 1) store_requantized_avx2(c10, c11, c + ldc, cols, accumulate, 1, rq);
+        if (rows > 2) store_requantized_avx2(c20, c21, c + 2 * ldc, cols, accumulate, 2, rq);
+        if (rows > 3) store_requantized_avx2(c30, c31, c + 3 * ldc, cols, accumulate, 3, rq);
+        if (rows > 4) store_requantized_avx2(c40, c41, c + 4 * ldc, cols, accumulate, 4, rq);
+        if (rows > 5) store_requantized_avx2(c50, c51, c + 5 * ldc, cols, accumulate, 5, rq);
+        return;
+    }
     if (rows > 0) store_avx2(c00, c01, c, cols, accumulate);
     if (rows > 1) store_avx2(c10, c11, c + ldc, cols, accumulate);
     if (rows > 2) store_avx2(c20, c21, c + 2 * ldc, cols, accumulate);
@@ -98,18 +168,6 @@ void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, long bst
     if (rows > 5) store_avx2(c50, c51, c + 5 * ldc, cols, accumulate);
 }
 
-__attribute__((target("avx2")))
-static inline __m256 quantize8(__m256 scaled, __m256 zp, __m256 lo, __m256 hi) {
-    __m256 q = _mm256_add_ps(_mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zp);
-    // vmaxps returns its second operand when either is NaN: NaN becomes lo, as in the twin.
-    return _mm256_min_ps(_mm256_max_ps(q, lo), hi);
-}
-
-static inline float quantize1(float scaled, float zp, float lo, float hi) {
-    float q = __builtin_nearbyintf(scaled) + zp;
-    if (q != q) return lo;
-    return q < lo ? lo : (q > hi ? hi : q);
-}
 
 __attribute__((target("avx2")))
 void rt_requantize_row_avx2(const int32_t *acc, long n, int32_t constant, float scale, float zp, float lo, float hi, float *out) {

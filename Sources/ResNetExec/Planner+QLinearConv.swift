@@ -129,6 +129,8 @@ extension Planner {
                                    inputZeroPoint: xzp, outputZeroPoint: qy.at(0).zeroPoint, range: qy.range, k: operandK)
             return (packed, r)
         }
+        // Float32 plans on SIMD tiles requantize in the tile where no column sums are needed (Int8FusedRequantization).
+        let fused: [Int8FusedRequantization?] = perGroup.map { T.self == Float.self && tile != .reference ? Int8FusedRequantization($0.1) : nil }
         let y = newTensor(outShape), scratch = int8Scratch
         emit(node, macs: xs[0] &* m &* plane &* k, integer: true) { p in
             for img in 0..<xs[0] {
@@ -138,6 +140,12 @@ extension Planner {
                     Int8Patches.unfold(image, g, offset: offset, pad: UInt8(xzp), layout: layout, plane: scratch.plane,
                                        bytes: scratch.bytes, halves: scratch.halves, tapMajor: tapMajor, words: scratch.words,
                                        threads: scratch.workspace.threads)
+                    if let f = fused[gi] {
+                        Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators,
+                                      ldc: plane, workspace: scratch.workspace,
+                                      requantize: (f, output: p.f32(y) + (img * m + gi * mg) * plane, ldo: plane))
+                        continue
+                    }
                     Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators,
                                   ldc: plane, workspace: scratch.workspace)
                     if requantize.needsColumnSums {

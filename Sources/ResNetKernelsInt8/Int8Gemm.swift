@@ -106,12 +106,33 @@ public final class Int8GemmWorkspace: @unchecked Sendable {
     public init(threads: Int) { self.threads = Swift.max(threads, 1) }
 }
 
+/// A requantization the SIMD tiles apply as they finish (rt_requant_tile), so the int32 sums
+/// never go to memory and back: a 1x1 conv at 56x56 wrote, read and wrote again 3.2 MB
+/// apiece (sums, then float-coded outputs). Only where it needs no column sums (every
+/// weight zero point 0: onnxruntime's default, symmetric int8 weights).
+public struct Int8FusedRequantization: Sendable {
+    /// Per row: Requantization.constant(row:), and its multiplier.
+    public let constants: [Int32], multipliers: [Float]
+    public let zeroPoint: Float, lo: Float, hi: Float
+
+    public init?(_ r: Requantization) {
+        guard !r.needsColumnSums else { return nil }
+        constants = (0..<r.multiplier.count).map(r.constant(row:))
+        multipliers = r.multiplier
+        zeroPoint = r.outputZeroPoint; lo = r.range.lo; hi = r.range.hi
+    }
+}
+
 public enum Int8Gemm {
     /// C[M,N] = W · B: packed int8 weights times the interleaved uint8 operand (`layout`;
     /// `bytes` for the VNNI tile and the twin, `halves` for AVX2), exact int32 sums into C
-    /// (leading dimension ldc). Threads take disjoint column panels.
+    /// (leading dimension ldc). Threads take disjoint column panels. With `requantize` (SIMD
+    /// tiles only), the last K slice writes the requantized floats to `output` (leading
+    /// dimension ldo) instead of the sums to C; earlier slices still accumulate in C.
     public static func gemm(weights w: PackedInt8Weights, layout: Int8BLayout, bytes: UnsafePointer<UInt8>, halves: UnsafePointer<Int16>,
-                            c: UnsafeMutablePointer<Int32>, ldc: Int, workspace: Int8GemmWorkspace) {
+                            c: UnsafeMutablePointer<Int32>, ldc: Int, workspace: Int8GemmWorkspace,
+                            requantize: (Int8FusedRequantization, output: UnsafeMutablePointer<Float>, ldo: Int)? = nil) {
+        precondition(requantize == nil || (w.tile != .reference && requantize!.0.constants.count == w.m), "fused requantization for another product")
         let m = w.m, k = w.k, n = layout.n
         precondition(layout.k == k && layout.tile == w.tile, "B laid out for another GEMM")
         guard m > 0, n > 0 else { return }
@@ -129,7 +150,15 @@ public enum Int8Gemm {
         let nr = w.tile.columns, panelsN = (n + nr - 1) / nr, panelsM = (m + 5) / 6
         let step = layout.step, groupStride = layout.paddedN * step
         let threads = Swift.min(workspace.threads, panelsN)
+        // The requantization's figures as plain values, outside the loops: a tile call must not
+        // retain anything (ARC on arrays shared by both threads took a quarter of the run when it did).
+        let constants = requantize?.0.constants ?? [], multipliers = requantize?.0.multipliers ?? []
+        let output = requantize?.output, ldo = requantize?.ldo ?? 0
+        let zp = requantize?.0.zeroPoint ?? 0, lo = requantize?.0.lo ?? 0, hi = requantize?.0.hi ?? 0
+        let vnni = w.tile == .vnni
         let work = { (t: Int) in
+            constants.withUnsafeBufferPointer { constants in multipliers.withUnsafeBufferPointer { multipliers in
+            w.bytes.withUnsafeBufferPointer { a8 in w.halves.withUnsafeBufferPointer { a16 in
             for pn in (panelsN * t / threads)..<(panelsN * (t + 1) / threads) {
                 let j0 = pn * nr, cols = Swift.min(nr, n - j0)
                 var k0 = 0
@@ -137,26 +166,31 @@ public enum Int8Gemm {
                     // Slices of kc (a multiple of 4): this panel's B slice, kc x nr values, stays in L1.
                     let kb = Swift.min(Int8Tile.kc, k - k0), steps = (kb + step - 1) / step
                     let origin = (k0 / step) * groupStride + j0 * step
+                    let last = k0 + kb == k
                     for pm in 0..<panelsM {
                         let rows = Int32(Swift.min(6, m - pm * 6)), out = c + pm * 6 * ldc + j0
-                        if w.tile == .vnni {
-                            w.bytes.withUnsafeBufferPointer { a in
-                                // Sound: the weights' slice/panel offset is within init's packing; B's reads stay
-                                // within paddedK x paddedN (whole groups, whole tiles of columns).
-                                rt_int8_tile_vnni(steps, a.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: pm), bytes + origin, groupStride,
-                                                  out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0)
-                            }
-                        } else {
-                            w.halves.withUnsafeBufferPointer { a in
-                                // Sound: as above, for the int16 operands.
-                                rt_int8_tile_avx2(steps, a.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: pm), halves + origin, groupStride,
-                                                  out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0)
+                        // Sound: the weights' slice/panel offset is within init's packing; B's reads stay
+                        // within paddedK x paddedN (whole groups, whole tiles of columns).
+                        let weights = w.panelOffset(k0: k0, kb: kb, pm: pm)
+                        @inline(__always) func run(_ rq: UnsafePointer<rt_requant_tile>?) {
+                            if vnni {
+                                rt_int8_tile_vnni(steps, a8.baseAddress! + weights, bytes + origin, groupStride, out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0, rq)
+                            } else {
+                                rt_int8_tile_avx2(steps, a16.baseAddress! + weights, halves + origin, groupStride, out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0, rq)
                             }
                         }
+                        guard last, let output else { run(nil); continue }
+                        // Sound: the panel's rows (< m) index constants and multipliers (m each); its outputs
+                        // lie in rows pm * 6 ..< m, columns j0 ..< j0 + cols of the caller's output.
+                        var rq = rt_requant_tile(constant: constants.baseAddress! + pm * 6, multiplier: multipliers.baseAddress! + pm * 6,
+                                                 zp: zp, lo: lo, hi: hi, out: output + pm * 6 * ldo + j0, ldo: ldo)
+                        withUnsafePointer(to: &rq) { run($0) }
                     }
                     k0 += kb
                 }
             }
+            } }
+            } }
         }
         if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
     }
@@ -195,9 +229,9 @@ public enum Int8KernelPeak {
                 // Sound: A holds k x 6 values, B k x cols (groups of kStep, `cols * kStep` apart), C 6 x cols.
                 for _ in 0..<reps {
                     if tile == .vnni {
-                        rt_int8_tile_vnni(k / 4, a8, b8, cols * 4, cp.baseAddress!, cols, Int32(rows), Int32(cols), 1)
+                        rt_int8_tile_vnni(k / 4, a8, b8, cols * 4, cp.baseAddress!, cols, Int32(rows), Int32(cols), 1, nil)
                     } else {
-                        rt_int8_tile_avx2(k / 2, a16, b16, cols * 2, cp.baseAddress!, cols, Int32(rows), Int32(cols), 1)
+                        rt_int8_tile_avx2(k / 2, a16, b16, cols * 2, cp.baseAddress!, cols, Int32(rows), Int32(cols), 1, nil)
                     }
                 }
             }

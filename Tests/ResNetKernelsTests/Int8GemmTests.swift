@@ -71,6 +71,56 @@ struct Int8GemmTests {
         }
     }
 
+    /// The tiles' fused requantization (Int8FusedRequantization) against the separate pass over
+    /// the sums, value for value, at the sizes around every edge (K past one 512 slice: the
+    /// earlier slices' sums come back from C), on both uint8 and int8 outputs, 1 and 2 threads;
+    /// nothing written past the output's columns. Declined where column sums are needed.
+    @Test func fusedRequantizationEqualsTheSeparatePass() {
+        let sizes = Self.sizes.filter { [1, 5, 512, 513, 1030].contains($0.k) }
+        for s in sizes {
+            let ldb = s.n + 3
+            let w = Self.values(s.m * s.k, seed: 7, as: Int8.self), x = Self.values(s.k * ldb, seed: 8, as: UInt8.self)
+            for tile in [Int8Tile.vnni, .avx2] where tile.isSupported {
+                let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: s.m, k: s.k, tile: tile) }
+                let layout = Int8BLayout(k: s.k, n: s.n, tile: tile)
+                var bytes = [UInt8](repeating: 0, count: layout.count), halves = [Int16](repeating: 0, count: layout.count)
+                x.withUnsafeBufferPointer { b in bytes.withUnsafeMutableBufferPointer { b8 in halves.withUnsafeMutableBufferPointer { b16 in
+                    Int8Gemm.interleave(b.baseAddress!, ldb: ldb, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!)
+                } } }
+                for (range, yzp) in [(QuantizedRange.uint8, Float(3)), (.int8, Float(-2))] {
+                    let r = Requantization(multiplier: (0..<s.m).map { 1e-4 * Float($0 + 1) }, bias: (0..<s.m).map { Int32($0 * 1_000 - 3_000) },
+                                           weightRowSums: packed.rowSums, weightZeroPoints: Array(repeating: 0, count: s.m), inputZeroPoint: 131,
+                                           outputZeroPoint: yzp, range: range, k: s.k)
+                    guard let fused = Int8FusedRequantization(r) else { Issue.record("declined with zero weight zero points"); return }
+                    for threads in [1, 2] {
+                        var acc = [Int32](repeating: 0, count: s.m * s.n), expected = [Float](repeating: .nan, count: s.m * s.n)
+                        let ldo = s.n + 1
+                        var got = [Float](repeating: -99, count: s.m * ldo), scratch = [Int32](repeating: 0, count: s.m * s.n)
+                        bytes.withUnsafeBufferPointer { b8 in halves.withUnsafeBufferPointer { b16 in
+                            acc.withUnsafeMutableBufferPointer { c in
+                                Int8Gemm.gemm(weights: packed, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!, c: c.baseAddress!,
+                                              ldc: s.n, workspace: Int8GemmWorkspace(threads: threads))
+                            }
+                            scratch.withUnsafeMutableBufferPointer { c in got.withUnsafeMutableBufferPointer { o in
+                                Int8Gemm.gemm(weights: packed, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!, c: c.baseAddress!,
+                                              ldc: s.n, workspace: Int8GemmWorkspace(threads: threads), requantize: (fused, output: o.baseAddress!, ldo: ldo))
+                            } }
+                        } }
+                        acc.withUnsafeBufferPointer { a in expected.withUnsafeMutableBufferPointer { o in
+                            r.apply(a.baseAddress!, ldc: s.n, rows: 0..<s.m, n: s.n, columnSums: nil, into: o.baseAddress!, ldo: s.n)
+                        } }
+                        let mismatches = (0..<s.m).flatMap { i in (0..<s.n).filter { j in got[i * ldo + j] != expected[i * s.n + j] } }
+                        #expect(mismatches.isEmpty, "\(tile) \(s) \(range) threads \(threads): \(mismatches.count) outputs differ")
+                        #expect((0..<s.m).allSatisfy { got[$0 * ldo + s.n] == -99 }, "\(tile) \(s) wrote past column \(s.n)")
+                    }
+                }
+            }
+        }
+        let withZeroPoint = Requantization(multiplier: [1], bias: [0], weightRowSums: [0], weightZeroPoints: [2], inputZeroPoint: 0,
+                                           outputZeroPoint: 0, range: .uint8, k: 1)
+        #expect(Int8FusedRequantization(withZeroPoint) == nil)
+    }
+
     /// The AVX2 QuantizeLinear against QuantizedRange.quantize(x / scale), value for value: halves
     /// (round to even), both saturation ends, NaN and infinities, a tail past the 8-lane loop.
     @Test func quantizeLinearMatchesTheTwin() {

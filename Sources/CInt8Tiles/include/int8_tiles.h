@@ -11,15 +11,28 @@
 // VNNI (6 x 32): per group of 4 k, A holds 6 rows x 4 int8 (row r's bytes at 4r),
 // B holds 32 columns x 4 uint8 (column j's bytes at 4j); consecutive groups of B are
 // bstride bytes apart (B is the whole interleaved operand, read in place). kgroups groups.
+//
+// With `rq` (the last K slice of a product whose requantization needs no column sums), the
+// tile does not store C: row r's sums (+ C's, if accumulating) + rq->constant[r] are
+// requantized as rt_requantize_row_avx2 does, with rq->multiplier[r], into the floats at
+// rq->out + r * rq->ldo (the tile's first output), for the valid rows x cols only.
+typedef struct {
+    const int32_t *constant;
+    const float *multiplier;
+    float zp, lo, hi;
+    float *out;
+    long ldo;
+} rt_requant_tile;
+
 void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
-                       int rows, int cols, int accumulate);
+                       int rows, int cols, int accumulate, const rt_requant_tile *rq);
 
 // AVX2 (6 x 16), exact: per pair of k, A holds 6 rows x 2 int16 (row r's at 2r), B holds
 // 16 columns x 2 int16 (column j's at 2j), both widened from 8 bits at packing time,
 // so vpmaddwd's products and pair sums cannot saturate; consecutive pairs of B are
 // bstride int16 apart. kpairs pairs.
 void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, long bstride, int32_t *c, long ldc,
-                       int rows, int cols, int accumulate);
+                       int rows, int cols, int accumulate, const rt_requant_tile *rq);
 
 // Requantization of one row (AVX2): out[j] = min(max(nearbyint((float)(acc[j] + constant) * scale)
 // + zp, lo), hi), round half to even, NaN to lo: exactly Requantization.apply's arithmetic.
