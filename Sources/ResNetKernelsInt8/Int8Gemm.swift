@@ -149,7 +149,14 @@ public enum Int8Gemm {
         }
         let nr = w.tile.columns, panelsN = (n + nr - 1) / nr, panelsM = (m + 5) / 6
         let step = layout.step, groupStride = layout.paddedN * step
-        let threads = Swift.min(workspace.threads, panelsN)
+        // Few column panels (a late stage's 49 or 196 positions: 2 or 7 panels of 32): threads split
+        // the weights' rows instead, each reading its half of them once, where with one panel
+        // apiece each read all of them. And a thread with only two panels runs them inside the K
+        // slice and M loops, so the weights stream once (both B slices, 2 x 16 KB, stay in L1):
+        // resnet50-qop's layer4 3x3s 0.78-0.83 -> 0.69-0.72 ms on 1 thread; layer3's (7 panels)
+        // ran 5-15% slower in pairs, so more panels than two still run one at a time.
+        let splitRows = workspace.threads > 1 && panelsN < 2 * workspace.threads && panelsM >= workspace.threads
+        let threads = splitRows ? workspace.threads : Swift.min(workspace.threads, panelsN)
         // The requantization's figures as plain values, outside the loops: a tile call must not
         // retain anything (ARC on arrays shared by both threads took a quarter of the run when it did).
         let constants = requantize?.0.constants ?? [], multipliers = requantize?.0.multipliers ?? []
@@ -159,15 +166,18 @@ public enum Int8Gemm {
         let work = { (t: Int) in
             constants.withUnsafeBufferPointer { constants in multipliers.withUnsafeBufferPointer { multipliers in
             w.bytes.withUnsafeBufferPointer { a8 in w.halves.withUnsafeBufferPointer { a16 in
-            for pn in (panelsN * t / threads)..<(panelsN * (t + 1) / threads) {
-                let j0 = pn * nr, cols = Swift.min(nr, n - j0)
+            let columnPanels = splitRows ? 0..<panelsN : (panelsN * t / threads)..<(panelsN * (t + 1) / threads)
+            let rowPanels = splitRows ? (panelsM * t / threads)..<(panelsM * (t + 1) / threads) : 0..<panelsM
+            let together = columnPanels.count <= 2 ? 2 : 1
+            for pair in stride(from: columnPanels.lowerBound, to: columnPanels.upperBound, by: together) {
                 var k0 = 0
                 while k0 < k {
-                    // Slices of kc (a multiple of 4): this panel's B slice, kc x nr values, stays in L1.
+                    // Slices of kc (a multiple of 4): the panels' B slices, kc x nr values each, stay in L1.
                     let kb = Swift.min(Int8Tile.kc, k - k0), steps = (kb + step - 1) / step
-                    let origin = (k0 / step) * groupStride + j0 * step
                     let last = k0 + kb == k
-                    for pm in 0..<panelsM {
+                    for pm in rowPanels { for pn in pair..<Swift.min(pair + together, columnPanels.upperBound) {
+                        let j0 = pn * nr, cols = Swift.min(nr, n - j0)
+                        let origin = (k0 / step) * groupStride + j0 * step
                         let rows = Int32(Swift.min(6, m - pm * 6)), out = c + pm * 6 * ldc + j0
                         // Sound: the weights' slice/panel offset is within init's packing; B's reads stay
                         // within paddedK x paddedN (whole groups, whole tiles of columns).
@@ -185,7 +195,7 @@ public enum Int8Gemm {
                         var rq = rt_requant_tile(constant: constants.baseAddress! + pm * 6, multiplier: multipliers.baseAddress! + pm * 6,
                                                  zp: zp, lo: lo, hi: hi, out: output + pm * 6 * ldo + j0, ldo: ldo)
                         withUnsafePointer(to: &rq) { run($0) }
-                    }
+                    } }
                     k0 += kb
                 }
             }
