@@ -194,6 +194,14 @@ void rt_quantize_divide_avx2(const float *x, long n, float scale, float zp, floa
 }
 
 __attribute__((target("avx2")))
+void rt_dequantize_avx2(const float *x, long n, float zp, float scale, float *out) {
+    __m256 z = _mm256_set1_ps(zp), s = _mm256_set1_ps(scale);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), z), s));
+    for (; i < n; i++) out[i] = (x[i] - zp) * scale;
+}
+
+__attribute__((target("avx2")))
 void rt_bytes_from_floats_avx2(const float *x, long n, float offset, uint8_t *out) {
     __m256 o = _mm256_set1_ps(offset), zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255);
     long i = 0;

@@ -121,6 +121,20 @@ struct Int8GemmTests {
         #expect(Int8FusedRequantization(withZeroPoint) == nil)
     }
 
+    /// The AVX2 DequantizeLinear against (x - zp) · scale in Swift, value for value (no fused multiply-add).
+    @Test func dequantizeLinearMatchesTheTwin() {
+        guard Int8Tile.avx2.isSupported else { return }
+        let x: [Float] = (0..<259).map { Float($0 % 256) } + [.nan, .infinity, -128, 127]
+        for (scale, zp) in [(Float(0.0123), Float(128)), (0.37, -3), (1e-7, 0)] {
+            let twin = x.map { ($0 - zp) * scale }
+            var fast = [Float](repeating: -7, count: x.count)
+            x.withUnsafeBufferPointer { src in fast.withUnsafeMutableBufferPointer {
+                Int8Elementwise.dequantizeLinear(src.baseAddress!, count: x.count, scale: scale, zeroPoint: zp, into: $0.baseAddress!)
+            } }
+            #expect(zip(fast, twin).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "scale \(scale) zp \(zp)")
+        }
+    }
+
     /// The AVX2 QuantizeLinear against QuantizedRange.quantize(x / scale), value for value: halves
     /// (round to even), both saturation ends, NaN and infinities, a tail past the 8-lane loop.
     @Test func quantizeLinearMatchesTheTwin() {

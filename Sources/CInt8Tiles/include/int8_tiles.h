@@ -41,6 +41,9 @@ void rt_requantize_row_avx2(const int32_t *acc, long n, int32_t constant, float 
 // QuantizeLinear (AVX2): out[i] = min(max(nearbyint(x[i] / scale) + zp, lo), hi), NaN to lo: QuantizedRange.quantize's arithmetic.
 void rt_quantize_divide_avx2(const float *x, long n, float scale, float zp, float lo, float hi, float *out);
 
+// DequantizeLinear (AVX2): out[i] = (x[i] - zp) * scale, a subtraction then a multiplication (no fused multiply-add).
+void rt_dequantize_avx2(const float *x, long n, float zp, float scale, float *out);
+
 // Float-coded 8-bit values plus `offset` as bytes: clamped to [0, 255], NaN to 0 (AVX2).
 void rt_bytes_from_floats_avx2(const float *x, long n, float offset, uint8_t *out);
 
