@@ -130,7 +130,8 @@ extension Planner {
             return (packed, r)
         }
         // Float32 plans on SIMD tiles requantize in the tile where no column sums are needed (Int8FusedRequantization).
-        let fused: [Int8FusedRequantization?] = perGroup.map { T.self == Float.self && tile != .reference ? Int8FusedRequantization($0.1) : nil }
+        // (Not for an empty sum, K = 0: the GEMM then only zeroes the sums, which the separate pass requantizes.)
+        let fused: [Int8FusedRequantization?] = perGroup.map { T.self == Float.self && tile != .reference && k > 0 ? Int8FusedRequantization($0.1) : nil }
         let y = newTensor(outShape), scratch = int8Scratch
         emit(node, macs: xs[0] &* m &* plane &* k, integer: true) { p in
             for img in 0..<xs[0] {

@@ -133,6 +133,7 @@ public enum Int8Gemm {
                             c: UnsafeMutablePointer<Int32>, ldc: Int, workspace: Int8GemmWorkspace,
                             requantize: (Int8FusedRequantization, output: UnsafeMutablePointer<Float>, ldo: Int)? = nil) {
         precondition(requantize == nil || (w.tile != .reference && requantize!.0.constants.count == w.m), "fused requantization for another product")
+        precondition(requantize == nil || w.k > 0, "an empty sum (K = 0) is requantized by the separate pass")
         let m = w.m, k = w.k, n = layout.n
         precondition(layout.k == k && layout.tile == w.tile, "B laid out for another GEMM")
         guard m > 0, n > 0 else { return }

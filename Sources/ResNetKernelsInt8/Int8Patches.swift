@@ -36,6 +36,7 @@ public enum Int8Patches {
                                              plane: UnsafeMutablePointer<UInt8>, bytes out8: UnsafeMutablePointer<UInt8>,
                                              halves out16: UnsafeMutablePointer<Int16>, tapMajor: Int8TapMajor? = nil,
                                              words: UnsafeMutablePointer<UInt32>? = nil, threads: Int) {
+        precondition(tapMajor == nil || words != nil, "a tap-major operand needs its words buffer")
         if let tapMajor, let words {
             precondition(tapMajor.g == g && tapMajor.tile == layout.tile, "tap-major plan for another conv")
             let parts = Swift.max(1, Swift.min(threads, tapMajor.groups)), area = g.height * g.width, step = tapMajor.step
@@ -59,8 +60,10 @@ public enum Int8Patches {
             }
             if parts > 1 { DispatchFor.concurrent(parts, work) } else { work(0) }
             if byRows {
-                DispatchFor.concurrent(Swift.min(threads, g.outH)) { t in
-                    let rows = (g.outH * t / threads)..<(g.outH * (t + 1) / threads)
+                // As many parts as output rows at most, each a non-empty run (the last ends at outH: it zeroes the tail).
+                let rowParts = Swift.min(threads, g.outH)
+                DispatchFor.concurrent(rowParts) { t in
+                    let rows = (g.outH * t / rowParts)..<(g.outH * (t + 1) / rowParts)
                     tapMajor.copyRows(groups: 0..<tapMajor.groups, outputRows: rows, pad: pad, layout: layout, words: words, operand: operand)
                 }
             }

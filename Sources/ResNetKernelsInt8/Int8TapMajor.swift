@@ -97,9 +97,11 @@ public struct Int8TapMajor: Sendable, Equatable {
         for q in groupRange {
             let r = plane + q * step * area, out = words + q * area
             if tile == .vnni {
-                // Sound: the four planes hold `area` bytes each; the group's words, `area` words (4 x area bytes).
+                // Sound: the four planes hold `area` bytes each; the group's words, `area` words (4 x area bytes),
+                // handed to C as bytes (the words are only ever read back through C-written memory as UInt32).
                 rt_interleave4_avx2(r, r + area, r + 2 * area, r + 3 * area, area, UnsafeMutableRawPointer(out).assumingMemoryBound(to: UInt8.self))
             } else {
+                // Sound: the two planes hold `area` bytes each; the group's words, `area` words.
                 rt_widen_pairs_avx2(r, r + area, area, out)
             }
         }

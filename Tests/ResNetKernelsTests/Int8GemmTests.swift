@@ -135,6 +135,41 @@ struct Int8GemmTests {
         }
     }
 
+    /// The fused requantization at the edges of its arithmetic: NaN, infinite, zero, huge and
+    /// subnormal multipliers, and biases at both ends of int32 (wrapping adds), against the separate pass.
+    @Test func fusedRequantizationAtTheEdges() {
+        let (m, n, k) = (7, 33, 513)
+        let w = Self.values(m * k, seed: 10, as: Int8.self), x = Self.values(k * n, seed: 11, as: UInt8.self)
+        for tile in [Int8Tile.vnni, .avx2] where tile.isSupported {
+            let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: tile) }
+            let layout = Int8BLayout(k: k, n: n, tile: tile)
+            var bytes = [UInt8](repeating: 0, count: layout.count), halves = [Int16](repeating: 0, count: layout.count)
+            x.withUnsafeBufferPointer { b in bytes.withUnsafeMutableBufferPointer { b8 in halves.withUnsafeMutableBufferPointer { b16 in
+                Int8Gemm.interleave(b.baseAddress!, ldb: n, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!)
+            } } }
+            let r = Requantization(multiplier: [.nan, .infinity, -.infinity, 0, 1e30, Float.leastNonzeroMagnitude, 3e-3],
+                                   bias: [Int32.max, Int32.min, 0, -1, Int32.max, 7, Int32.min], weightRowSums: packed.rowSums,
+                                   weightZeroPoints: Array(repeating: 0, count: m), inputZeroPoint: 200, outputZeroPoint: -3, range: .int8, k: k)
+            let fused = Int8FusedRequantization(r)!
+            var acc = [Int32](repeating: 0, count: m * n), scratch = acc
+            var expected = [Float](repeating: .nan, count: m * n), got = [Float](repeating: 99, count: m * n)
+            bytes.withUnsafeBufferPointer { b8 in halves.withUnsafeBufferPointer { b16 in
+                acc.withUnsafeMutableBufferPointer { c in
+                    Int8Gemm.gemm(weights: packed, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!, c: c.baseAddress!, ldc: n,
+                                  workspace: Int8GemmWorkspace(threads: 1))
+                }
+                scratch.withUnsafeMutableBufferPointer { c in got.withUnsafeMutableBufferPointer { o in
+                    Int8Gemm.gemm(weights: packed, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!, c: c.baseAddress!, ldc: n,
+                                  workspace: Int8GemmWorkspace(threads: 1), requantize: (fused, output: o.baseAddress!, ldo: n))
+                } }
+            } }
+            acc.withUnsafeBufferPointer { a in expected.withUnsafeMutableBufferPointer { o in
+                r.apply(a.baseAddress!, ldc: n, rows: 0..<m, n: n, columnSums: nil, into: o.baseAddress!, ldo: n)
+            } }
+            #expect(got == expected, "\(tile)")
+        }
+    }
+
     /// The AVX2 QuantizeLinear against QuantizedRange.quantize(x / scale), value for value: halves
     /// (round to even), both saturation ends, NaN and infinities, a tail past the 8-lane loop.
     @Test func quantizeLinearMatchesTheTwin() {

@@ -4,19 +4,23 @@ import ResNetKernelsReference
 
 /// The tap-major integer operand (Int8TapMajor) against the naive twin's channel-major one:
 /// the same convolution through each, int32 sums and requantized outputs equal exactly, on
-/// every SIMD tile this CPU runs, at 1 and 2 threads (one channel group on 2 threads copies its
-/// rows split by output rows). Geometries: stride 1 and 2, padding, dilation, an asymmetric
-/// window, widths past the 32-column and 8-word vector loops, strided 1x1s, and
+/// every SIMD tile this CPU runs, at 1 to 4 threads (one channel group on several threads
+/// copies its rows split by output rows, also where there are fewer rows than threads). Geometries: stride 1 and 2, padding, dilation, an asymmetric
+/// window, widths past the 32-column and 8-word vector loops, strided 1x1s, stride 3, pads
+/// larger than the image and asymmetric ones, and
 /// channels that do not fill a word (3 and 5: padding channels whose zero-point terms must
 /// cancel, checked with non-zero weight zero points).
 struct Int8TapMajorTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let c: Int, h: Int, w: Int, kh: Int, kw: Int, sh: Int, sw: Int, pad: Int, dilation: Int
-        var testDescription: String { "C\(c) \(h)x\(w) k\(kh)x\(kw) s\(sh)x\(sw) p\(pad) d\(dilation)" }
+        /// Asymmetric padding: the top and left pads (else `pad`), the bottom and right `pad`.
+        var padTop: Int? = nil, padLeft: Int? = nil
+        var testDescription: String { "C\(c) \(h)x\(w) k\(kh)x\(kw) s\(sh)x\(sw) p\(padTop ?? pad),\(padLeft ?? pad),\(pad) d\(dilation)" }
         var geometry: ConvGeometry {
-            let outH = (h + 2 * pad - (kh - 1) * dilation - 1) / sh + 1, outW = (w + 2 * pad - (kw - 1) * dilation - 1) / sw + 1
+            let top = padTop ?? pad, left = padLeft ?? pad
+            let outH = (h + top + pad - (kh - 1) * dilation - 1) / sh + 1, outW = (w + left + pad - (kw - 1) * dilation - 1) / sw + 1
             return ConvGeometry(channels: c, height: h, width: w, kernelH: kh, kernelW: kw, strideH: sh, strideW: sw,
-                                padTop: pad, padLeft: pad, dilationH: dilation, dilationW: dilation, outH: outH, outW: outW)
+                                padTop: top, padLeft: left, dilationH: dilation, dilationW: dilation, outH: outH, outW: outW)
         }
     }
 
@@ -34,6 +38,13 @@ struct Int8TapMajorTests {
         Case(c: 4, h: 6, w: 40, kh: 3, kw: 3, sh: 2, sw: 2, pad: 1, dilation: 1),
         Case(c: 6, h: 5, w: 7, kh: 2, kw: 3, sh: 1, sw: 2, pad: 0, dilation: 1),
         Case(c: 2, h: 5, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, pad: 1, dilation: 1),
+        // One output row (fewer rows than threads: the row split's parts), for one group on VNNI and on AVX2.
+        Case(c: 4, h: 3, w: 9, kh: 3, kw: 3, sh: 1, sw: 1, pad: 0, dilation: 1),
+        Case(c: 2, h: 3, w: 9, kh: 3, kw: 3, sh: 1, sw: 1, pad: 0, dilation: 1),
+        // Stride 3 (the word-at-a-time copy), pads larger than the image, asymmetric pads.
+        Case(c: 4, h: 4, w: 13, kh: 3, kw: 3, sh: 3, sw: 3, pad: 5, dilation: 1),
+        Case(c: 3, h: 2, w: 2, kh: 3, kw: 3, sh: 1, sw: 2, pad: 6, dilation: 3),
+        Case(c: 8, h: 7, w: 9, kh: 3, kw: 3, sh: 2, sw: 1, pad: 0, dilation: 1, padTop: 2, padLeft: 1),
         Case(c: 8, h: 6, w: 6, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1),
     ]
 
@@ -88,7 +99,7 @@ struct Int8TapMajorTests {
                 #expect((tapMajor == nil) == declines, "\(tile) \(c)")
                 guard let tapMajor else { continue }
                 #expect(tapMajor.k == g.kernelH * g.kernelW * ((g.channels + tile.kStep - 1) / tile.kStep * tile.kStep))
-                for threads in [1, 2] {
+                for threads in [1, 2, 3, 4] {
                     let (sums, got) = Self.run(g, image: image, weights: weights, m: m, tile: tile, tapMajor: tapMajor, wzp: wzp, threads: threads)
                     #expect(sums == expectedSums, "\(tile) \(c) threads \(threads): int32 sums differ")
                     #expect(got == expected, "\(tile) \(c) threads \(threads) wzp \(wzp): outputs differ")
