@@ -50,7 +50,7 @@ struct Int8TapMajorTests {
 
     /// One quantized conv of `g` on `tile`, B built as `tapMajor` says: (int32 sums [M, N], requantized outputs [M, N]).
     static func run(_ g: ConvGeometry, image: [Float], weights: [Int8], m: Int, tile: Int8Tile, tapMajor: Int8TapMajor?,
-                    wzp: [Int32], threads: Int) -> ([Int32], [Float]) {
+                    wzp: [Int32], threads: Int, double: Bool = false) -> ([Int32], [Float]) {
         let k = g.channels * g.kernelH * g.kernelW, operandK = tapMajor?.k ?? k, n = g.outH * g.outW
         let xzp: UInt8 = 117
         let layout = Int8BLayout(k: operandK, n: n, tile: tile)
@@ -60,11 +60,18 @@ struct Int8TapMajorTests {
         var bytes = [UInt8](repeating: 0xEE, count: layout.count), halves = [Int16](repeating: -1, count: layout.count)
         var words = [UInt32](repeating: 0xDEAD_BEEF, count: max(1, tapMajor?.wordCount ?? 1))
         var acc = [Int32](repeating: 0, count: m * n), sums = [Int32](repeating: 0, count: n)
-        image.withUnsafeBufferPointer { x in plane.withUnsafeMutableBufferPointer { p in bytes.withUnsafeMutableBufferPointer { b8 in
-            halves.withUnsafeMutableBufferPointer { b16 in words.withUnsafeMutableBufferPointer { wd in
-                Int8Patches.unfold(x.baseAddress!, g, offset: 0, pad: xzp, layout: layout, plane: p.baseAddress!, bytes: b8.baseAddress!,
-                                   halves: b16.baseAddress!, tapMajor: tapMajor, words: wd.baseAddress!, threads: threads)
-            } }
+        // A float64 plan's image (generic conversion to bytes) as well as a float32 one's (AVX2 conversion).
+        let image64 = image.map(Double.init)
+        image.withUnsafeBufferPointer { x in image64.withUnsafeBufferPointer { x64 in plane.withUnsafeMutableBufferPointer { p in
+            bytes.withUnsafeMutableBufferPointer { b8 in halves.withUnsafeMutableBufferPointer { b16 in words.withUnsafeMutableBufferPointer { wd in
+                if double {
+                    Int8Patches.unfold(x64.baseAddress!, g, offset: 0, pad: xzp, layout: layout, plane: p.baseAddress!, bytes: b8.baseAddress!,
+                                       halves: b16.baseAddress!, tapMajor: tapMajor, words: wd.baseAddress!, threads: threads)
+                } else {
+                    Int8Patches.unfold(x.baseAddress!, g, offset: 0, pad: xzp, layout: layout, plane: p.baseAddress!, bytes: b8.baseAddress!,
+                                       halves: b16.baseAddress!, tapMajor: tapMajor, words: wd.baseAddress!, threads: threads)
+                }
+            } } }
         } } }
         bytes.withUnsafeBufferPointer { b8 in halves.withUnsafeBufferPointer { b16 in
             acc.withUnsafeMutableBufferPointer { c in
@@ -86,8 +93,11 @@ struct Int8TapMajorTests {
     @Test(arguments: cases)
     func equalsTheChannelMajorOperand(_ c: Case) {
         let g = c.geometry, m = 7, k = g.channels * g.kernelH * g.kernelW
-        // Float-coded uint8 values, both ends included; int8 weights likewise.
-        let image = Int8GemmTests.values(g.channels * g.height * g.width, seed: 5, as: UInt8.self).map(Float.init)
+        // Float-coded uint8 values, both ends included, and values a conversion must clamp or zero
+        // alike on every path (NaN, below 0, above 255, fractional); int8 weights likewise.
+        let image = Int8GemmTests.values(g.channels * g.height * g.width, seed: 5, as: UInt8.self).enumerated().map { i, v -> Float in
+            i % 17 == 5 ? .nan : i % 19 == 7 ? -3.5 : i % 23 == 9 ? 300 : i % 29 == 11 ? 254.9 : Float(v)
+        }
         let weights = Int8GemmTests.values(m * k, seed: 6, as: Int8.self)
         for wzp in [[Int32](repeating: 0, count: m), (0..<m).map { Int32($0 % 3) - 1 }] {
             let (expectedSums, expected) = Self.run(g, image: image, weights: weights, m: m, tile: .reference, tapMajor: nil, wzp: wzp, threads: 1)
@@ -99,10 +109,11 @@ struct Int8TapMajorTests {
                 #expect((tapMajor == nil) == declines, "\(tile) \(c)")
                 guard let tapMajor else { continue }
                 #expect(tapMajor.k == g.kernelH * g.kernelW * ((g.channels + tile.kStep - 1) / tile.kStep * tile.kStep))
-                for threads in [1, 2, 3, 4] {
-                    let (sums, got) = Self.run(g, image: image, weights: weights, m: m, tile: tile, tapMajor: tapMajor, wzp: wzp, threads: threads)
-                    #expect(sums == expectedSums, "\(tile) \(c) threads \(threads): int32 sums differ")
-                    #expect(got == expected, "\(tile) \(c) threads \(threads) wzp \(wzp): outputs differ")
+                for (threads, double) in [(1, false), (2, false), (3, false), (4, false), (1, true), (2, true)] {
+                    let (sums, got) = Self.run(g, image: image, weights: weights, m: m, tile: tile, tapMajor: tapMajor, wzp: wzp, threads: threads,
+                                               double: double)
+                    #expect(sums == expectedSums, "\(tile) \(c) threads \(threads) double \(double): int32 sums differ")
+                    #expect(got == expected, "\(tile) \(c) threads \(threads) double \(double) wzp \(wzp): outputs differ")
                 }
             }
         }
