@@ -18,6 +18,9 @@ struct Int8GemmTests {
         for m in [1, 5, 6, 7, 13] { for n in [1, 15, 16, 17, 31, 32, 33, 70] { for k in [1, 2, 3, 4, 5, 511, 512, 513, 1030] {
             out.append(Size(m: m, n: n, k: k))
         } } }
+        // Outputs of 2^18 values and more in one K slice run row panel first (Int8Gemm's rowsFirst),
+        // with a partial last column panel; and one just past a slice, which does not.
+        out += [Size(m: 13, n: 20_203, k: 5), Size(m: 7, n: 37_501, k: 512), Size(m: 7, n: 37_501, k: 513)]
         return out
     }()
 
