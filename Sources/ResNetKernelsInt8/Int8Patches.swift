@@ -120,10 +120,7 @@ public enum Int8Patches {
                 for kx in 0..<g.kernelW {
                     let base = (row / step) * groupStride + row % step
                     let shift = kx * g.dilationW - g.padLeft
-                    // Valid ox: 0 <= ox * strideW + shift < width.
-                    var lo = 0, hi = g.outW
-                    while lo < hi && lo * g.strideW + shift < 0 { lo += 1 }
-                    while hi > lo && (hi - 1) * g.strideW + shift >= g.width { hi -= 1 }
+                    let valid = g.validColumns(kx: kx), lo = valid.lowerBound, hi = valid.upperBound
                     for oy in 0..<g.outH {
                         let iy = oy * g.strideH - g.padTop + ky * g.dilationH
                         let dst = out + base + oy * g.outW * step

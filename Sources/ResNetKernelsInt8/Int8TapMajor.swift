@@ -48,9 +48,7 @@ public struct Int8TapMajor: Sendable, Equatable {
     public init?(_ g: ConvGeometry, tile: Int8Tile) {
         guard tile != .reference, !(tile == .vnni && g.isPointwise && g.channels % 4 == 0),
               g.channels % tile.kStep == 0 || g.channels >= 3 else { return nil }
-        let limit = 1 << 31
-        let positive = [g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.outH, g.outW]
-        guard positive.allSatisfy({ $0 > 0 && $0 < limit }), [g.padTop, g.padLeft].allSatisfy({ $0 >= 0 && $0 < limit }) else { return nil }
+        guard g.figuresFit31Bits else { return nil }
         let (area, o1) = g.height.multipliedReportingOverflow(by: g.width)
         let channels = (g.channels + tile.kStep - 1) / tile.kStep * tile.kStep
         let (image, o2) = area.multipliedReportingOverflow(by: channels)
@@ -125,10 +123,7 @@ public struct Int8TapMajor: Sendable, Equatable {
             for kx in 0..<g.kernelW {
                 let tap = ky * g.kernelW + kx
                 let shift = kx * g.dilationW - g.padLeft
-                // Valid ox: 0 <= ox * strideW + shift < width, a contiguous range.
-                var lo = 0, hi = g.outW
-                while lo < hi && lo * g.strideW + shift < 0 { lo += 1 }
-                while hi > lo && (hi - 1) * g.strideW + shift >= g.width { hi -= 1 }
+                let valid = g.validColumns(kx: kx), lo = valid.lowerBound, hi = valid.upperBound
                 for q in groupRange {
                     // Sound: row tap * groups + q of B holds paddedN words (layout: K = taps x C, step channels a word).
                     let row = operand + 4 * (tap * groups + q) * paddedN, image = UnsafePointer(words + q * area)

@@ -34,9 +34,7 @@ public struct GatherConv: Sendable, Equatable {
     /// figure outside 1 ..< 2^31 (pads 0 ..< 2^31), so every product of two fits an Int, or a
     /// source whose size in bytes overflows. The planner then runs the conv another way.
     public init?(_ g: ConvGeometry, input: ActivationLayout) {
-        let limit = 1 << 31
-        let positive = [g.channels, g.height, g.width, g.kernelH, g.kernelW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.outH, g.outW]
-        guard positive.allSatisfy({ $0 > 0 && $0 < limit }), [g.padTop, g.padLeft].allSatisfy({ $0 >= 0 && $0 < limit }) else { return nil }
+        guard g.figuresFit31Bits else { return nil }
         // The rows and columns the last output's window reaches, + 1: each a sum of products of two figures.
         let needH = (g.outH - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1
         let needW = (g.outW - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1

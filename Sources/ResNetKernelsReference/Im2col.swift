@@ -17,6 +17,25 @@ public struct ConvGeometry: Sendable, Equatable {
     public var isPointwise: Bool {
         kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 && outH == height && outW == width
     }
+
+    /// Whether every figure lies in 1 ..< 2^31 (the pads in 0 ..< 2^31), so that each product of
+    /// two of them, and a sum of a few such products, fits an Int: what the in-place kernels
+    /// (GatherConv, Int8TapMajor) require before they index with them unchecked.
+    public var figuresFit31Bits: Bool {
+        let limit = 1 << 31
+        let positive = [channels, height, width, kernelH, kernelW, strideH, strideW, dilationH, dilationW, outH, outW]
+        return positive.allSatisfy { $0 > 0 && $0 < limit } && [padTop, padLeft].allSatisfy { $0 >= 0 && $0 < limit }
+    }
+
+    /// The output columns whose window tap `kx` reads inside the row: 0 <= ox * strideW +
+    /// kx * dilationW - padLeft < width, a contiguous range (the others read padding).
+    public func validColumns(kx: Int) -> Range<Int> {
+        let shift = kx * dilationW - padLeft
+        var lo = 0, hi = outW
+        while lo < hi && lo * strideW + shift < 0 { lo += 1 }
+        while hi > lo && (hi - 1) * strideW + shift >= width { hi -= 1 }
+        return lo..<hi
+    }
 }
 
 public enum Im2col {
