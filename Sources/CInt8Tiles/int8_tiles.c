@@ -85,6 +85,38 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
     if (rows > 5) store_vnni(c50, c51, c + 5 * ldc, cols, accumulate);
 }
 
+// The transposed VNNI tile: output positions as the rows, output channels as the columns.
+// Rows past `rows` repeat the last real position's bytes: computed, never stored, and never
+// read past the operand's row.
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c, long ldc,
+                         int rows, int cols, int accumulate) {
+    __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
+    __m512i c20 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512(), c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512();
+    __m512i c40 = _mm512_setzero_si512(), c41 = _mm512_setzero_si512(), c50 = _mm512_setzero_si512(), c51 = _mm512_setzero_si512();
+    const long last = rows - 1;
+    const long o1 = 4 * (1 < last ? 1 : last), o2 = 4 * (2 < last ? 2 : last), o3 = 4 * (3 < last ? 3 : last);
+    const long o4 = 4 * (4 < last ? 4 : last), o5 = 4 * (5 < last ? 5 : last);
+    for (long g = 0; g < kgroups; g++) {
+        // vpdpbusd(acc, u8 x 64, s8 x 64): the positions' bytes (broadcast) times 16 channels' weights.
+        __m512i w0 = _mm512_loadu_si512(w + g * 128), w1 = _mm512_loadu_si512(w + g * 128 + 64);
+        const uint8_t *ap = a + g * astride;
+        __m512i x = _mm512_set1_epi32(load32(ap));
+        c00 = _mm512_dpbusd_epi32(c00, x, w0); c01 = _mm512_dpbusd_epi32(c01, x, w1);
+        x = _mm512_set1_epi32(load32(ap + o1)); c10 = _mm512_dpbusd_epi32(c10, x, w0); c11 = _mm512_dpbusd_epi32(c11, x, w1);
+        x = _mm512_set1_epi32(load32(ap + o2)); c20 = _mm512_dpbusd_epi32(c20, x, w0); c21 = _mm512_dpbusd_epi32(c21, x, w1);
+        x = _mm512_set1_epi32(load32(ap + o3)); c30 = _mm512_dpbusd_epi32(c30, x, w0); c31 = _mm512_dpbusd_epi32(c31, x, w1);
+        x = _mm512_set1_epi32(load32(ap + o4)); c40 = _mm512_dpbusd_epi32(c40, x, w0); c41 = _mm512_dpbusd_epi32(c41, x, w1);
+        x = _mm512_set1_epi32(load32(ap + o5)); c50 = _mm512_dpbusd_epi32(c50, x, w0); c51 = _mm512_dpbusd_epi32(c51, x, w1);
+    }
+    if (rows > 0) store_vnni(c00, c01, c, cols, accumulate);
+    if (rows > 1) store_vnni(c10, c11, c + ldc, cols, accumulate);
+    if (rows > 2) store_vnni(c20, c21, c + 2 * ldc, cols, accumulate);
+    if (rows > 3) store_vnni(c30, c31, c + 3 * ldc, cols, accumulate);
+    if (rows > 4) store_vnni(c40, c41, c + 4 * ldc, cols, accumulate);
+    if (rows > 5) store_vnni(c50, c51, c + 5 * ldc, cols, accumulate);
+}
+
 __attribute__((target("avx2")))
 static inline __m256 quantize8(__m256 scaled, __m256 zp, __m256 lo, __m256 hi) {
     __m256 q = _mm256_add_ps(_mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zp);

@@ -104,25 +104,32 @@ extension Planner {
         let tapMajor = Int8TapMajor(g, tile: tile), operandK = tapMajor?.k ?? k
         guard operandK <= Self.int8MaxK else { throw ExecError.unsupportedAttribute(node: node.name, detail: "K = \(operandK) past \(Self.int8MaxK)") }
         let layout = Int8BLayout(k: operandK, n: plane, tile: tile)
-        try reserveInt8Scratch(node, plane: tapMajor?.planeBytes ?? g.channels * g.height * g.width, layout: layout, accumulators: mg * plane,
-                               words: tapMajor?.wordCount ?? 0)
+        // Narrow outputs run transposed on the VNNI tile (Int8Gemm.gemmTransposed), Cᵀ beside C.
+        let transposed = tile == .vnni && mg >= PackedInt8ChannelWeights.panelChannels && Self.int8RunsTransposed(plane: plane, m: mg, k: operandK)
+        let (sums, sumsOverflow) = mg.multipliedReportingOverflow(by: plane)
+        guard !sumsOverflow, !(transposed && sums.multipliedReportingOverflow(by: 2).overflow) else {
+            throw ExecError.overBudget(what: "int32 sums of '\(node.name)'", bytes: nil, budget: budget.bytes)
+        }
+        try reserveInt8Scratch(node, plane: tapMajor?.planeBytes ?? g.channels * g.height * g.width, layout: layout,
+                               accumulators: transposed ? 2 * sums : sums, words: tapMajor?.wordCount ?? 0)
         if tapMajor != nil { try budget.check(elements: mg * operandK, elementSize: 1, what: "reordered int8 weights of '\(node.name)' before packing") }
         // Per group: 6-row panels over K padded to 4, int16 on the AVX2 tile, plus ~16 bytes per row of requantization.
-        let panelRows = (mg + 5) / 6 * 6, paddedK = (operandK + 3) / 4 * 4
+        let panelRows = transposed ? (mg + 31) / 32 * 32 : (mg + 5) / 6 * 6, paddedK = (operandK + 3) / 4 * 4
         let (perGroupBytes, o1) = panelRows.multipliedReportingOverflow(by: paddedK * (tile == .avx2 ? 2 : 1) + 16)
         let (packedBytes, o2) = perGroupBytes.multipliedReportingOverflow(by: group)
         guard !o1, !o2 else { throw ExecError.overBudget(what: "packed int8 weights of '\(node.name)'", bytes: nil, budget: budget.bytes) }
         try chargeConstant(elements: packedBytes, elementSize: 1, what: "packed int8 weights of '\(node.name)'")
         let sx = qx.at(0).scale, sy = qy.at(0).scale
-        let perGroup: [(PackedInt8Weights, Requantization)] = (0..<group).map { gi in
+        let perGroup: [(ConvInt8Weights, Requantization)] = (0..<group).map { gi in
             let rows = (gi * mg)..<((gi + 1) * mg)
             let packed = weights.values.withUnsafeBufferPointer { w in
                 // Sound: rows x k values of group gi are within the m x k weights.
                 let rowsOfGroup = w.baseAddress! + gi * mg * k
-                guard let tapMajor else { return PackedInt8Weights(weights: rowsOfGroup, m: mg, k: k, tile: tile) }
-                return tapMajor.reorderedWeights(rowsOfGroup, m: mg).withUnsafeBufferPointer {
-                    PackedInt8Weights(weights: $0.baseAddress!, m: mg, k: operandK, tile: tile)
+                func pack(_ w: UnsafePointer<Int8>, k: Int) -> ConvInt8Weights {
+                    transposed ? .channels(PackedInt8ChannelWeights(weights: w, m: mg, k: k)) : .rows(PackedInt8Weights(weights: w, m: mg, k: k, tile: tile))
                 }
+                guard let tapMajor else { return pack(rowsOfGroup, k: k) }
+                return tapMajor.reorderedWeights(rowsOfGroup, m: mg).withUnsafeBufferPointer { pack($0.baseAddress!, k: operandK) }
             }
             let r = Requantization(multiplier: rows.map { sx * qw.at($0).scale / sy }, bias: Array(bias[rows]),
                                    weightRowSums: packed.rowSums, weightZeroPoints: Array(weights.zeroPoints[rows]),
@@ -131,7 +138,9 @@ extension Planner {
         }
         // Float32 plans on SIMD tiles requantize in the tile where no column sums are needed (Int8FusedRequantization).
         // (Not for an empty sum, K = 0: the GEMM then only zeroes the sums, which the separate pass requantizes.)
-        let fused: [Int8FusedRequantization?] = perGroup.map { T.self == Float.self && tile != .reference && k > 0 ? Int8FusedRequantization($0.1) : nil }
+        let fused: [Int8FusedRequantization?] = perGroup.map {
+            T.self == Float.self && tile != .reference && k > 0 ? Int8FusedRequantization($0.1) : nil
+        }
         let y = newTensor(outShape), scratch = int8Scratch
         emit(node, macs: xs[0] &* m &* plane &* k, integer: true) { p in
             for img in 0..<xs[0] {
@@ -141,14 +150,23 @@ extension Planner {
                     Int8Patches.unfold(image, g, offset: offset, pad: UInt8(xzp), layout: layout, plane: scratch.plane,
                                        bytes: scratch.bytes, halves: scratch.halves, tapMajor: tapMajor, words: scratch.words,
                                        threads: scratch.workspace.threads)
-                    if let f = fused[gi] {
+                    switch packed {
+                    case let .rows(packed):
+                        if let f = fused[gi] {
+                            Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators,
+                                          ldc: plane, workspace: scratch.workspace,
+                                          requantize: (f, output: p.f32(y) + (img * m + gi * mg) * plane, ldo: plane))
+                            continue
+                        }
                         Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators,
-                                      ldc: plane, workspace: scratch.workspace,
-                                      requantize: (f, output: p.f32(y) + (img * m + gi * mg) * plane, ldo: plane))
-                        continue
+                                      ldc: plane, workspace: scratch.workspace)
+                    case let .channels(packed):
+                        // Sound: the accumulators hold 2 x mg x plane sums (reserved above for `transposed`).
+                        Int8Gemm.gemmTransposed(weights: packed, layout: layout, bytes: scratch.bytes, c: scratch.accumulators, ldc: plane,
+                                                transposed: scratch.accumulators + mg * plane, workspace: scratch.workspace,
+                                                requantize: fused[gi].map { ($0, output: p.f32(y) + (img * m + gi * mg) * plane, ldo: plane) })
+                        if fused[gi] != nil { continue }
                     }
-                    Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators,
-                                  ldc: plane, workspace: scratch.workspace)
                     if requantize.needsColumnSums {
                         Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)
                     }
@@ -239,5 +257,33 @@ extension Planner {
             }
         }
         set(node, .tensor(id: y, shape: outShape))
+    }
+}
+
+/// A QLinearConv's packed weights: 6-row panels for the plain tiles, or 32-channel panels for
+/// the transposed VNNI tile.
+enum ConvInt8Weights {
+    case rows(PackedInt8Weights)
+    case channels(PackedInt8ChannelWeights)
+    var rowSums: [Int32] {
+        switch self {
+        case let .rows(w): return w.rowSums
+        case let .channels(w): return w.rowSums
+        }
+    }
+}
+
+extension Planner {
+    /// Whether a conv of `plane` output positions, M output channels and depth K runs transposed
+    /// on the VNNI tile (Int8Gemm.gemmTransposed): where 32-column panels fill less than 80% of
+    /// the plain tile (resnet50's layer4: 49 positions, 77%; transposed 91%) and K is at least
+    /// twice M. resnet50-qop, interleaved rounds, 1 thread: layer4's 3x3s (K 4608, M 512)
+    /// 0.65-0.70 -> 0.55-0.57 ms, its 2048>512 1x1s 0.28 -> 0.25; but its 512>2048 1x1s and
+    /// downsample (M 2048) 0.29 -> 0.42 and 0.63 -> 0.70 (written back a channel at a time), and
+    /// at 196 positions (88% filled) layer3's 1x1s 0.195 -> 0.22 with its 3x3s within noise.
+    static func int8RunsTransposed(plane: Int, m: Int, k: Int) -> Bool {
+        guard plane > 0 else { return false }
+        let columns = (plane + 31) / 32 * 32
+        return plane * 5 < columns * 4 && k / 2 >= m
     }
 }

@@ -46,7 +46,7 @@ public final class PackedInt8Weights: @unchecked Sendable {
     /// The caller checked M x K against its budget; K < 65,793 keeps every sum within int32.
     public init(weights w: UnsafePointer<Int8>, m: Int, k: Int, tile: Int8Tile) {
         self.m = m; self.k = k; self.tile = tile
-        rowSums = (0..<m).map { i in (0..<k).reduce(Int32(0)) { $0 &+ Int32(w[i * k + $1]) } }
+        rowSums = Self.rowSums(w, m: m, k: k)
         let panels = (m + 5) / 6
         switch tile {
         case .reference:

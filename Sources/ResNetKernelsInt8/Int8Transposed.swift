@@ -1,0 +1,132 @@
+import CInt8Tiles
+import ResNetKernelsReference
+
+/// The integer product transposed for narrow outputs (VNNI only): Cᵀ[positions, channels] =
+/// Bᵀ · Wᵀ, six output positions as the tile's rows and 32 output channels as its columns
+/// (rt_int8_tile_vnni_t), then C = (Cᵀ)ᵀ for the requantization, which is unchanged.
+///
+/// Why: a ResNet's last stage has 49 positions (resnet50 at 224). As two 32-column panels they
+/// fill 77% of the plain tile's work; as six-row panels, 91% (196 positions: 88% against 99%).
+/// The operand B is the one Int8Patches builds for the plain tile, read in place: a position's
+/// four bytes of a k group are one 32-bit word of B's group row.
+public final class PackedInt8ChannelWeights: @unchecked Sendable {
+    // @unchecked Sendable: written once in init, read-only afterwards.
+    public let m: Int, k: Int
+    public let rowSums: [Int32]
+    /// Per K slice (Int8Tile.kc), per 32-channel panel, per 4-k group: 32 channels x 4 int8
+    /// (channel j's bytes at 4j). Channels past M and k past K are zero.
+    let bytes: [Int8]
+    public static let panelChannels = 32
+
+    /// Weights W[M, K], row-major. The caller checked M x K against its budget; K < 65,793 keeps
+    /// every sum within int32.
+    public init(weights w: UnsafePointer<Int8>, m: Int, k: Int) {
+        self.m = m; self.k = k
+        rowSums = PackedInt8Weights.rowSums(w, m: m, k: k)
+        let panels = (m + Self.panelChannels - 1) / Self.panelChannels
+        var out = [Int8]()
+        out.reserveCapacity(panels * Self.panelChannels * ((k + 3) / 4 * 4))
+        var k0 = 0
+        while k0 < k {
+            let kb = Swift.min(Int8Tile.kc, k - k0), groups = (kb + 3) / 4
+            for pc in 0..<panels {
+                for group in 0..<groups {
+                    for j in 0..<Self.panelChannels {
+                        for t in 0..<4 {
+                            let row = pc * Self.panelChannels + j, col = k0 + group * 4 + t
+                            out.append(row < m && col < k0 + kb ? w[row * k + col] : 0)
+                        }
+                    }
+                }
+            }
+            k0 += kb
+        }
+        bytes = out
+    }
+
+    /// Where slice k0's channel panel pc starts: every earlier slice is kc wide (a multiple of 4).
+    func panelOffset(k0: Int, kb: Int, pc: Int) -> Int {
+        let panels = (m + Self.panelChannels - 1) / Self.panelChannels
+        return k0 * panels * Self.panelChannels + pc * ((kb + 3) / 4) * 4 * Self.panelChannels
+    }
+}
+
+extension PackedInt8Weights {
+    /// Σ_k W[m, k] per row, wrapping as int32 (K < 65,793 keeps it exact).
+    static func rowSums(_ w: UnsafePointer<Int8>, m: Int, k: Int) -> [Int32] {
+        (0..<m).map { i in (0..<k).reduce(Int32(0)) { $0 &+ Int32(w[i * k + $1]) } }
+    }
+}
+
+extension Int8Gemm {
+    /// C[M, N] = W · B exactly (int32, leading dimension ldc), computed transposed on the VNNI
+    /// tile: `transposed` (N x M int32, scratch) takes Cᵀ first. B is the VNNI operand in
+    /// `layout`. Threads split the channel panels (each streams its part of the weights once)
+    /// where there are enough, the position panels otherwise; each then transposes its own part.
+    /// With `requantize`, each row of C is requantized into `output` (leading dimension ldo) as
+    /// soon as it is transposed, while it is in L1 (rt_requantize_row_avx2: the separate pass's
+    /// arithmetic), instead of in a pass of its own.
+    public static func gemmTransposed(weights w: PackedInt8ChannelWeights, layout: Int8BLayout, bytes: UnsafePointer<UInt8>,
+                                      c: UnsafeMutablePointer<Int32>, ldc: Int, transposed ct: UnsafeMutablePointer<Int32>,
+                                      workspace: Int8GemmWorkspace,
+                                      requantize: (Int8FusedRequantization, output: UnsafeMutablePointer<Float>, ldo: Int)? = nil) {
+        let m = w.m, k = w.k, n = layout.n
+        precondition(layout.k == k && layout.tile == .vnni, "B laid out for another GEMM")
+        precondition(requantize == nil || (requantize!.0.constants.count == m && k > 0), "fused requantization for another product")
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+            return
+        }
+        let nr = PackedInt8ChannelWeights.panelChannels
+        let channelPanels = (m + nr - 1) / nr, positionPanels = (n + 5) / 6
+        let groupStride = layout.paddedN * 4
+        let threads = workspace.threads
+        let byChannels = channelPanels >= threads
+        // The requantization's figures as plain values outside the loops: nothing retained per row.
+        let constants = requantize?.0.constants ?? [], multipliers = requantize?.0.multipliers ?? []
+        let output = requantize?.output, ldo = requantize?.ldo ?? 0
+        let zp = requantize?.0.zeroPoint ?? 0, lo = requantize?.0.lo ?? 0, hi = requantize?.0.hi ?? 0
+        let work = { (t: Int) in
+            let channels = byChannels ? (channelPanels * t / threads)..<(channelPanels * (t + 1) / threads) : 0..<channelPanels
+            let positions = byChannels ? 0..<positionPanels : (positionPanels * t / threads)..<(positionPanels * (t + 1) / threads)
+            guard !channels.isEmpty, !positions.isEmpty else { return }
+            w.bytes.withUnsafeBufferPointer { a in
+                var k0 = 0
+                while k0 < k {
+                    let kb = Swift.min(Int8Tile.kc, k - k0), groups = (kb + 3) / 4
+                    // One slice of a channel panel's weights (kc x 32 bytes, 16 KB) stays in L1 while
+                    // every position panel passes over it.
+                    for pc in channels {
+                        let weights = a.baseAddress! + w.panelOffset(k0: k0, kb: kb, pc: pc)
+                        let j0 = pc * nr, cols = Int32(Swift.min(nr, m - j0))
+                        for pp in positions {
+                            let q0 = pp * 6, rows = Int32(Swift.min(6, n - q0))
+                            // Sound: the tile reads positions q0 ..< q0 + rows (< n <= paddedN) of groups
+                            // k0 / 4 ..< + groups (< paddedK / 4) of B, and the panel's groups x 128 weight
+                            // bytes (init's packing); it writes rows x cols of Cᵀ (N x M).
+                            rt_int8_tile_vnni_t(groups, bytes + (k0 / 4) * groupStride + 4 * q0, groupStride, weights,
+                                                ct + q0 * m + j0, m, rows, cols, k0 > 0 ? 1 : 0)
+                        }
+                    }
+                    k0 += kb
+                }
+            }
+            // C = (Cᵀ)ᵀ over this thread's channels and positions.
+            let rows = (channels.lowerBound * nr)..<Swift.min(m, channels.upperBound * nr)
+            let columns = (positions.lowerBound * 6)..<Swift.min(n, positions.upperBound * 6)
+            constants.withUnsafeBufferPointer { constants in multipliers.withUnsafeBufferPointer { multipliers in
+                for i in rows {
+                    let dst = c + i * ldc
+                    for j in columns { dst[j] = ct[j * m + i] }
+                    guard let output else { continue }
+                    // Sound: row i < m indexes constants and multipliers (m each); its outputs are
+                    // columns ..< n of row i of the caller's output.
+                    rt_requantize_row_avx2(dst + columns.lowerBound, columns.count, constants[i], multipliers[i], zp, lo, hi,
+                                           output + i * ldo + columns.lowerBound)
+                }
+            } }
+        }
+        if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
+    }
+}
