@@ -63,15 +63,17 @@ extension Planner {
     }
 
     /// Reserves the shared integer scratch after charging it to the budget.
-    func reserveInt8Scratch(_ node: Node, plane: Int, layout: Int8BLayout, accumulators: Int, words: Int = 0) throws {
+    /// `operandElements` replaces layout.count where B is held otherwise (the chunked convs' per-thread operands).
+    func reserveInt8Scratch(_ node: Node, plane: Int, layout: Int8BLayout, accumulators: Int, words: Int = 0, operandElements: Int? = nil) throws {
+        let operand = operandElements ?? layout.count
         try budget.check(elements: plane, elementSize: 1, what: "uint8 image of '\(node.name)'")
-        try budget.check(elements: layout.count, elementSize: layout.tile == .avx2 ? 2 : 1, what: "integer patches of '\(node.name)'")
+        try budget.check(elements: operand, elementSize: layout.tile == .avx2 ? 2 : 1, what: "integer patches of '\(node.name)'")
         try budget.check(elements: accumulators, elementSize: 4, what: "int32 sums of '\(node.name)'")
         try budget.check(elements: words, elementSize: 4, what: "interleaved image of '\(node.name)'")
         // The plan's total (checkBudget) counts the largest scratch any integer step needs.
-        let bytes = plane + layout.count * (layout.tile == .avx2 ? 2 : 1) + 4 * (accumulators + layout.n + words)
+        let bytes = plane + operand * (layout.tile == .avx2 ? 2 : 1) + 4 * (accumulators + layout.n + words)
         maxInt8ScratchBytes = max(maxInt8ScratchBytes, bytes)
-        int8Scratch.reserve(plane: plane, operand: layout, accumulators: accumulators, columnSums: layout.n, words: words)
+        int8Scratch.reserve(plane: plane, operand: layout, accumulators: accumulators, columnSums: layout.n, words: words, operandElements: operand)
     }
 
     func qlinearConv(_ node: Node) throws {
@@ -110,8 +112,17 @@ extension Planner {
         guard !sumsOverflow, !(transposed && sums.multipliedReportingOverflow(by: 2).overflow) else {
             throw ExecError.overBudget(what: "int32 sums of '\(node.name)'", bytes: nil, budget: budget.bytes)
         }
+        // Float32 plans on SIMD tiles requantize in the tile where no column sums are needed (every
+        // weight zero point 0: Int8FusedRequantization); not an empty sum (K = 0), which the GEMM only zeroes.
+        let fusable = T.self == Float.self && tile != .reference && k > 0 && weights.zeroPoints.allSatisfy { $0 == 0 }
+        // Tap-major convs whose operand would outgrow L2 then run chunk by chunk (Int8ChunkedConv), each
+        // thread holding one chunk of B.
+        let chunked = tapMajor.flatMap { t in !transposed && fusable && Self.int8RunsChunked(operandBytes: layout.count * (tile == .avx2 ? 2 : 1)) ? Int8ChunkedConv(t, threads: int8Scratch.workspace.threads) : nil }
+        let (chunkOperands, chunkOverflow) = (chunked?.chunkLayout.count ?? 0).multipliedReportingOverflow(by: int8Scratch.workspace.threads)
+        guard !chunkOverflow else { throw ExecError.overBudget(what: "integer patches of '\(node.name)'", bytes: nil, budget: budget.bytes) }
         try reserveInt8Scratch(node, plane: tapMajor?.planeBytes ?? g.channels * g.height * g.width, layout: layout,
-                               accumulators: transposed ? 2 * sums : sums, words: tapMajor?.wordCount ?? 0)
+                               accumulators: transposed ? 2 * sums : sums, words: tapMajor?.wordCount ?? 0,
+                               operandElements: chunked == nil ? nil : chunkOperands)
         if tapMajor != nil { try budget.check(elements: mg * operandK, elementSize: 1, what: "reordered int8 weights of '\(node.name)' before packing") }
         // Per group: 6-row panels over K padded to 4, int16 on the AVX2 tile, plus ~16 bytes per row of requantization.
         let panelRows = transposed ? (mg + 31) / 32 * 32 : (mg + 5) / 6 * 6, paddedK = (operandK + 3) / 4 * 4
@@ -136,17 +147,19 @@ extension Planner {
                                    inputZeroPoint: xzp, outputZeroPoint: qy.at(0).zeroPoint, range: qy.range, k: operandK)
             return (packed, r)
         }
-        // Float32 plans on SIMD tiles requantize in the tile where no column sums are needed (Int8FusedRequantization).
-        // (Not for an empty sum, K = 0: the GEMM then only zeroes the sums, which the separate pass requantizes.)
-        let fused: [Int8FusedRequantization?] = perGroup.map {
-            T.self == Float.self && tile != .reference && k > 0 ? Int8FusedRequantization($0.1) : nil
-        }
+        let fused: [Int8FusedRequantization?] = perGroup.map { fusable ? Int8FusedRequantization($0.1) : nil }
         let y = newTensor(outShape), scratch = int8Scratch
         emit(node, macs: xs[0] &* m &* plane &* k, integer: true) { p in
             for img in 0..<xs[0] {
                 for gi in 0..<group {
                     let (packed, requantize) = perGroup[gi]
                     let image = UnsafePointer(p.pointer(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
+                    if let chunked, case let .rows(weights) = packed, let f = fused[gi] {
+                        chunked.run(image, offset: offset, pad: UInt8(xzp), weights: weights, requantize: f,
+                                    output: p.f32(y) + (img * m + gi * mg) * plane, plane: scratch.plane, words: scratch.words,
+                                    bytes: scratch.bytes, halves: scratch.halves, sums: scratch.accumulators, threads: scratch.workspace.threads)
+                        continue
+                    }
                     Int8Patches.unfold(image, g, offset: offset, pad: UInt8(xzp), layout: layout, plane: scratch.plane,
                                        bytes: scratch.bytes, halves: scratch.halves, tapMajor: tapMajor, words: scratch.words,
                                        threads: scratch.workspace.threads)
@@ -274,6 +287,14 @@ enum ConvInt8Weights {
 }
 
 extension Planner {
+    /// Whether a tap-major conv runs chunk by chunk: where its whole operand B would outgrow this
+    /// Zen 5's 1 MB L2 (resnet50's stem, 2.4 MB; layer1's 3x3s, 1.8 MB). resnet50-qop, 8 interleaved
+    /// rounds against the whole operand: the stem 1.27 -> 0.83 ms on 1 thread and 0.76 -> 0.50 on 2,
+    /// layer1's 3x3s 0.50-0.55 -> 0.46-0.48 and 0.42-0.43 -> 0.28-0.29. At 0.9 MB (layer2's 3x3s) the
+    /// minima were 2-15% worse on 1 thread; at 0.45 MB (layer3's, two chunks of 8 and 6 of 14 rows)
+    /// 5-15% slower on 2 threads.
+    static func int8RunsChunked(operandBytes: Int) -> Bool { operandBytes > 4 * Int8ChunkedConv.chunkBytes }
+
     /// Whether a conv of `plane` output positions, M output channels and depth K runs transposed
     /// on the VNNI tile (Int8Gemm.gemmTransposed): where 32-column panels fill less than 80% of
     /// the plain tile (resnet50's layer4: 49 positions, 77%; transposed 91%) and K is at least

@@ -49,12 +49,12 @@ public enum Int8Patches {
                 // Each part its channel groups: their bytes, their words, their rows of B (every tap).
                 let groups = (tapMajor.groups * t / parts)..<(tapMajor.groups * (t + 1) / parts)
                 guard !groups.isEmpty else { return }
-                // The groups' real channels as bytes (interleave fills a padding channel's plane).
-                let c0 = groups.lowerBound * step, c1 = Swift.min(g.channels, groups.upperBound * step)
-                if c0 < c1 { bytes(x + c0 * area, count: (c1 - c0) * area, offset: offset, tile: layout.tile, into: plane + c0 * area) }
                 if byRows {
-                    tapMajor.interleave(plane: plane, groups: groups, pad: pad, words: words)
+                    tapMajorWords(x, tapMajor, groups: groups, offset: offset, pad: pad, plane: plane, words: words)
                 } else {
+                    // The groups' real channels as bytes (build's interleave fills a padding channel's plane).
+                    let c0 = groups.lowerBound * step, c1 = Swift.min(g.channels, groups.upperBound * step)
+                    if c0 < c1 { bytes(x + c0 * area, count: (c1 - c0) * area, offset: offset, tile: layout.tile, into: plane + c0 * area) }
                     tapMajor.build(plane: plane, groups: groups, pad: pad, layout: layout, words: words, operand: operand)
                 }
             }
@@ -78,6 +78,17 @@ public enum Int8Patches {
                    plane: plane, bytes: out8, halves: out16)
         }
         if parts > 1 { DispatchFor.concurrent(parts, work) } else { work(0) }
+    }
+
+    /// Channel groups `groups` of x (float-coded, [C, H, W]) as the tap-major plan's words: their
+    /// real channels as bytes into `plane`, then interleaved into `words` (Int8TapMajor.interleave).
+    /// Distinct groups touch distinct bytes and words: threads may take disjoint ranges at once.
+    public static func tapMajorWords<T: ExecScalar>(_ x: UnsafePointer<T>, _ tapMajor: Int8TapMajor, groups: Range<Int>, offset: Int, pad: UInt8,
+                                                    plane: UnsafeMutablePointer<UInt8>, words: UnsafeMutablePointer<UInt32>) {
+        let g = tapMajor.g, area = g.height * g.width, step = tapMajor.step
+        let c0 = groups.lowerBound * step, c1 = Swift.min(g.channels, groups.upperBound * step)
+        if c0 < c1 { bytes(x + c0 * area, count: (c1 - c0) * area, offset: offset, tile: tapMajor.tile, into: plane + c0 * area) }
+        tapMajor.interleave(plane: plane, groups: groups, pad: pad, words: words)
     }
 
     /// Rows of channels `channels` (each thread its own: distinct k, so distinct elements of B).
@@ -171,10 +182,12 @@ public final class Int8Scratch: @unchecked Sendable {
     /// Grows each buffer to at least the counts given (the planner checked them against its budget):
     /// `plane` bytes of a converted image, B's elements (`layout.count`, as bytes or, for the AVX2
     /// tile, as int16), int32 sums, column sums, tap-major words.
-    public func reserve(plane p: Int, operand layout: Int8BLayout, accumulators a: Int, columnSums c: Int, words w: Int = 0) {
+    /// `operandElements`, when given, replaces layout.count (the chunked convs' per-thread operands).
+    public func reserve(plane p: Int, operand layout: Int8BLayout, accumulators a: Int, columnSums c: Int, words w: Int = 0,
+                        operandElements: Int? = nil) {
         if w > capacities.words { words.deallocate(); words = .allocate(capacity: w); capacities.words = w }
         if p > capacities.plane { plane.deallocate(); plane = .allocate(capacity: p); capacities.plane = p }
-        let b = layout.count
+        let b = operandElements ?? layout.count
         if layout.tile == .avx2 {
             if b > capacities.halves { halves.deallocate(); halves = .allocate(capacity: b); capacities.halves = b }
         } else if b > capacities.operand {

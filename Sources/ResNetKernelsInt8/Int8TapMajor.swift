@@ -108,10 +108,15 @@ public struct Int8TapMajor: Sendable, Equatable {
     /// The second half of `build`: output rows `outputRows` of B's rows for groups `groupRange`
     /// (every tap), from `words` (those groups interleaved). Distinct groups or distinct output
     /// rows write distinct words of B: threads may copy disjoint ranges of either at once.
+    /// Position q of the conv is B's column q - columnOrigin: the whole operand (origin 0), or a
+    /// chunk of output rows in an operand of its own (origin its first position, `layout.n` its
+    /// positions). The last rows of `layout` zero its columns past N.
     public func copyRows(groups groupRange: Range<Int>, outputRows: Range<Int>, pad: UInt8, layout: Int8BLayout,
-                         words: UnsafeMutablePointer<UInt32>, operand: UnsafeMutableRawPointer) {
+                         words: UnsafeMutablePointer<UInt32>, operand: UnsafeMutableRawPointer, columnOrigin: Int = 0) {
         precondition(layout.k == k && layout.tile == tile, "operand laid out for another conv")
         precondition(outputRows.lowerBound >= 0 && outputRows.upperBound <= g.outH, "output rows outside the conv's")
+        let end = outputRows.upperBound * g.outW - columnOrigin
+        precondition(outputRows.lowerBound * g.outW >= columnOrigin && end <= layout.n, "output rows outside the operand's columns")
         let area = g.height * g.width, n = layout.n, paddedN = layout.paddedN
         // `pad` (the input's zero point) in each lane: a padded cell then contributes (zp - zp) · w = 0.
         let padWord = tile == .vnni ? UInt32(pad) &* 0x0101_0101 : UInt32(pad) | UInt32(pad) << 16
@@ -128,7 +133,7 @@ public struct Int8TapMajor: Sendable, Equatable {
                     // Sound: row tap * groups + q of B holds paddedN words (layout: K = taps x C, step channels a word).
                     let row = operand + 4 * (tap * groups + q) * paddedN, image = UnsafePointer(words + q * area)
                     for oy in outputRows {
-                        let dst = row + 4 * oy * g.outW
+                        let dst = row + 4 * (oy * g.outW - columnOrigin)
                         let iy = oy * g.strideH - g.padTop + ky * g.dilationH
                         guard iy >= 0 && iy < g.height else {
                             fill(dst, g.outW, padWord)
@@ -149,7 +154,7 @@ public struct Int8TapMajor: Sendable, Equatable {
                         fill(dst + 4 * hi, g.outW - hi, padWord)
                     }
                     // Columns past N to the tile's width: zero, as the channel-major operand has them (by the last rows' part).
-                    if outputRows.upperBound == g.outH { fill(row + 4 * n, paddedN - n, 0) }
+                    if end == n { fill(row + 4 * n, paddedN - n, 0) }
                 }
             }
         }

@@ -1,0 +1,74 @@
+import Testing
+import ResNetKernelsInt8
+import ResNetKernelsReference
+
+/// The tap-major conv run chunk by chunk (Int8ChunkedConv) against the naive twin's channel-major
+/// operand with the separate requantization: outputs equal exactly, on every SIMD tile this CPU
+/// runs, at 1 to 4 threads (each its own chunks, claimed), over Int8TapMajorTests' geometries and
+/// larger ones with many chunks, K past one 512 slice and a last chunk shorter than the others.
+/// Nothing is written past the output.
+struct Int8ChunkedTests {
+    typealias Case = Int8TapMajorTests.Case
+
+    static let cases: [Case] = Int8TapMajorTests.cases + [
+        Case(c: 64, h: 23, w: 56, kh: 3, kw: 3, sh: 1, sw: 1, pad: 1, dilation: 1),
+        Case(c: 3, h: 45, w: 60, kh: 7, kw: 7, sh: 2, sw: 2, pad: 3, dilation: 1),
+        Case(c: 16, h: 30, w: 30, kh: 3, kw: 3, sh: 2, sw: 2, pad: 1, dilation: 1),
+    ]
+
+    @Test(arguments: cases)
+    func equalsTheWholeOperand(_ c: Case) {
+        let g = c.geometry, k = g.channels * g.kernelH * g.kernelW, n = g.outH * g.outW
+        let image = Int8GemmTests.values(g.channels * g.height * g.width, seed: 15, as: UInt8.self).enumerated().map { i, v -> Float in
+            i % 17 == 5 ? .nan : i % 19 == 7 ? -3.5 : i % 23 == 9 ? 300 : i % 29 == 11 ? 254.9 : Float(v)
+        }
+        for m in [7, 40] {
+            let weights = Int8GemmTests.values(m * k, seed: 16, as: Int8.self), wzp = [Int32](repeating: 0, count: m)
+            let expected = Int8TapMajorTests.run(g, image: image, weights: weights, m: m, tile: .reference, tapMajor: nil, wzp: wzp, threads: 1).1
+            for tile in [Int8Tile.vnni, .avx2] where tile.isSupported {
+                guard let tapMajor = Int8TapMajor(g, tile: tile) else { continue }
+                let ordered = weights.withUnsafeBufferPointer { tapMajor.reorderedWeights($0.baseAddress!, m: m) }
+                let packed = ordered.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: tapMajor.k, tile: tile) }
+                let r = Requantization(multiplier: (0..<m).map { 0.0007 + Float($0) * 0.0003 }, bias: (0..<m).map { Int32($0 * 37 - 100) },
+                                       weightRowSums: packed.rowSums, weightZeroPoints: wzp, inputZeroPoint: 117, outputZeroPoint: 5,
+                                       range: .uint8, k: tapMajor.k)
+                guard let fused = Int8FusedRequantization(r) else { Issue.record("declined with zero weight zero points"); return }
+                for threads in 1...4 {
+                    let chunked = Int8ChunkedConv(tapMajor, threads: threads)
+                    #expect(chunked.rows >= 1 && chunked.rows <= g.outH)
+                    #expect(chunked.chunkLayout.count * (tile == .avx2 ? 2 : 1) <= Int8ChunkedConv.chunkBytes || chunked.rows == 1)
+                    let operand = chunked.chunkLayout.count * threads
+                    var plane = [UInt8](repeating: 0, count: tapMajor.planeBytes), words = [UInt32](repeating: 0xDEAD_BEEF, count: tapMajor.wordCount)
+                    var bytes = [UInt8](repeating: 0xEE, count: operand), halves = [Int16](repeating: -1, count: operand)
+                    var sums = [Int32](repeating: 0, count: m * n), got = [Float](repeating: -99, count: m * n + 1)
+                    image.withUnsafeBufferPointer { x in plane.withUnsafeMutableBufferPointer { p in words.withUnsafeMutableBufferPointer { wd in
+                        bytes.withUnsafeMutableBufferPointer { b8 in halves.withUnsafeMutableBufferPointer { b16 in
+                            sums.withUnsafeMutableBufferPointer { s in got.withUnsafeMutableBufferPointer { o in
+                                chunked.run(x.baseAddress!, offset: 0, pad: 117, weights: packed, requantize: fused, output: o.baseAddress!,
+                                            plane: p.baseAddress!, words: wd.baseAddress!, bytes: b8.baseAddress!, halves: b16.baseAddress!,
+                                            sums: s.baseAddress!, threads: threads)
+                            } }
+                        } }
+                    } } }
+                    let differing = (0..<(m * n)).filter { got[$0] != expected[$0] }.count
+                    #expect(differing == 0, "\(tile) \(c) M \(m) threads \(threads) (\(chunked.rows) rows a chunk): \(differing) outputs differ")
+                    #expect(got[m * n] == -99, "\(tile) \(c) wrote past the output")
+                }
+            }
+        }
+    }
+
+    /// The chunking chosen for resnet50's int8 convs on this project's machine (VNNI, 2 threads).
+    @Test func chunksResnetShapes() {
+        func rows(c: Int, hw: Int, k: Int, stride: Int) -> Int? {
+            let pad = k / 2, out = (hw + 2 * pad - k) / stride + 1
+            let g = ConvGeometry(channels: c, height: hw, width: hw, kernelH: k, kernelW: k, strideH: stride, strideW: stride,
+                                 padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1, outH: out, outW: out)
+            return Int8TapMajor(g, tile: .vnni).map { Int8ChunkedConv($0, threads: 2).rows }
+        }
+        // layer1's 3x3: 4 rows of 56 (224 positions, 7 full panels; 14 chunks, 7 per thread).
+        #expect(rows(c: 64, hw: 56, k: 3, stride: 1) == 4)
+        // The stem: 10 rows of 112 (1,120 positions, 35 full panels, 215 KB; 12 chunks, the last 2 rows).
+        #expect(rows(c: 3, hw: 224, k: 7, stride: 2) == 10)
+    }
+}
