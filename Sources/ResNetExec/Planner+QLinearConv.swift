@@ -118,11 +118,16 @@ extension Planner {
         // Tap-major convs whose operand would outgrow L2 then run chunk by chunk (Int8ChunkedConv), each
         // thread holding one chunk of B.
         let chunked = tapMajor.flatMap { t in !transposed && fusable && Self.int8RunsChunked(operandBytes: layout.count * (tile == .avx2 ? 2 : 1)) ? Int8ChunkedConv(t, threads: int8Scratch.workspace.threads) : nil }
-        let (chunkOperands, chunkOverflow) = (chunked?.chunkLayout.count ?? 0).multipliedReportingOverflow(by: int8Scratch.workspace.threads)
-        guard !chunkOverflow else { throw ExecError.overBudget(what: "integer patches of '\(node.name)'", bytes: nil, budget: budget.bytes) }
-        try reserveInt8Scratch(node, plane: tapMajor?.planeBytes ?? g.channels * g.height * g.width, layout: layout,
+        // Pointwise convs on VNNI (B the interleaved image) likewise (Int8ChunkedPointwise).
+        let threads = int8Scratch.workspace.threads
+        let pointwise = tile == .vnni && g.isPointwise && tapMajor == nil && !transposed && fusable
+            && Self.int8PointwiseChunked(channels: g.channels) ? Int8ChunkedPointwise(channels: g.channels, positions: plane, threads: threads) : nil
+        let (chunkOperands, o3) = (chunked?.chunkLayout.count ?? pointwise?.chunkLayout.count ?? 0).multipliedReportingOverflow(by: threads)
+        let (chunkPlanes, o4) = (pointwise?.chunkPlaneBytes ?? 0).multipliedReportingOverflow(by: threads)
+        guard !o3, !o4 else { throw ExecError.overBudget(what: "integer patches of '\(node.name)'", bytes: nil, budget: budget.bytes) }
+        try reserveInt8Scratch(node, plane: pointwise != nil ? chunkPlanes : tapMajor?.planeBytes ?? g.channels * g.height * g.width, layout: layout,
                                accumulators: transposed ? 2 * sums : sums, words: tapMajor?.wordCount ?? 0,
-                               operandElements: chunked == nil ? nil : chunkOperands)
+                               operandElements: chunked == nil && pointwise == nil ? nil : chunkOperands)
         if tapMajor != nil { try budget.check(elements: mg * operandK, elementSize: 1, what: "reordered int8 weights of '\(node.name)' before packing") }
         // Per group: 6-row panels over K padded to 4, int16 on the AVX2 tile, plus ~16 bytes per row of requantization.
         let panelRows = transposed ? (mg + 31) / 32 * 32 : (mg + 5) / 6 * 6, paddedK = (operandK + 3) / 4 * 4
@@ -154,6 +159,12 @@ extension Planner {
                 for gi in 0..<group {
                     let (packed, requantize) = perGroup[gi]
                     let image = UnsafePointer(p.pointer(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
+                    if let pointwise, case let .rows(weights) = packed, let f = fused[gi] {
+                        pointwise.run(image, offset: offset, weights: weights, requantize: f, output: p.f32(y) + (img * m + gi * mg) * plane,
+                                      plane: scratch.plane, operand: scratch.bytes, halves: scratch.halves, sums: scratch.accumulators,
+                                      threads: scratch.workspace.threads)
+                        continue
+                    }
                     if let chunked, case let .rows(weights) = packed, let f = fused[gi] {
                         chunked.run(image, offset: offset, pad: UInt8(xzp), weights: weights, requantize: f,
                                     output: p.f32(y) + (img * m + gi * mg) * plane, plane: scratch.plane, words: scratch.words,
@@ -294,6 +305,15 @@ extension Planner {
     /// minima were 2-15% worse on 1 thread; at 0.45 MB (layer3's, two chunks of 8 and 6 of 14 rows)
     /// 5-15% slower on 2 threads.
     static func int8RunsChunked(operandBytes: Int) -> Bool { operandBytes > 4 * Int8ChunkedConv.chunkBytes }
+
+    /// Whether a pointwise conv on VNNI runs chunk by chunk: unless it has 64 input channels or fewer
+    /// (its operand is small, and with 2^18 outputs and more the whole operand's row-panel-first
+    /// order writes them in order). resnet50-qop, 8 interleaved rounds against the whole operand,
+    /// medians: layer4's 512>2048 1x1s 0.28-0.29 -> 0.19-0.21 ms on 1 thread and 0.15-0.17 -> 0.10
+    /// on 2; layer3's 256>1024 0.18-0.24 -> 0.17-0.21 and 0.10-0.13 -> 0.09-0.11; layer2's first
+    /// (256>128 at 56x56) 0.50 -> 0.44 and 0.24 -> 0.21; layer1's first 64>256 0.42 -> 0.59 on 1
+    /// thread and 0.23 -> 0.31 on 2, hence the limit.
+    static func int8PointwiseChunked(channels: Int) -> Bool { channels > 64 }
 
     /// Whether a conv of `plane` output positions, M output channels and depth K runs transposed
     /// on the VNNI tile (Int8Gemm.gemmTransposed): where 32-column panels fill less than 80% of
