@@ -245,9 +245,18 @@ extension Planner {
         guard outShape == [rows, m] else { throw ExecError.shapeMismatch(node: node.name, detail: "output \(outShape)") }
         let tile = Int8Tile.forSet(kernels)
         let layout = Int8BLayout(k: k, n: rows, tile: tile)
-        try reserveInt8Scratch(node, plane: k * rows, layout: layout, accumulators: m * rows)
-        try chargeConstant(elements: ((m + 5) / 6 * 6) * ((k + 3) / 4 * 4 * 2 + 16), elementSize: 1, what: "packed int8 weights of '\(node.name)'")
-        let packed = weights.values.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: tile) }
+        // A classifier at batch 1 (one row) runs transposed on VNNI: 1 of 6 rows of each tile real, not 1 of 32 columns.
+        let transposed = tile == .vnni && m >= PackedInt8ChannelWeights.panelChannels && Self.int8RunsTransposed(plane: rows, m: m, k: k)
+        let (sums, sumsOverflow) = m.multipliedReportingOverflow(by: rows)
+        guard !sumsOverflow, !(transposed && sums.multipliedReportingOverflow(by: 2).overflow) else {
+            throw ExecError.overBudget(what: "int32 sums of '\(node.name)'", bytes: nil, budget: budget.bytes)
+        }
+        try reserveInt8Scratch(node, plane: k * rows, layout: layout, accumulators: transposed ? 2 * sums : sums)
+        try chargeConstant(elements: ((m + 31) / 32 * 32) * ((k + 3) / 4 * 4 * 2 + 16), elementSize: 1, what: "packed int8 weights of '\(node.name)'")
+        let packed: ConvInt8Weights = weights.values.withUnsafeBufferPointer {
+            transposed ? .channels(PackedInt8ChannelWeights(weights: $0.baseAddress!, m: m, k: k))
+                : .rows(PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: tile))
+        }
         let sa = qa.at(0).scale
         // Float output: the requantization's arithmetic with y_scale 1 and no rounding, done below.
         let requantize = Requantization(multiplier: (0..<m).map { alpha * sa * qb.at($0).scale / (qy?.at(0).scale ?? 1) }, bias: bias,
@@ -259,8 +268,15 @@ extension Planner {
             let src = p.pointer(a)
             for r in 0..<rows { for q in 0..<k { scratch.plane[q * rows + r] = Int8Patches.byte(src[r * k + q], offset: offset) } }
             Int8Gemm.interleave(scratch.plane, ldb: rows, layout: layout, bytes: scratch.bytes, halves: scratch.halves)
-            Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators, ldc: rows,
-                          workspace: scratch.workspace)
+            switch packed {
+            case let .rows(packed):
+                Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators, ldc: rows,
+                              workspace: scratch.workspace)
+            case let .channels(packed):
+                // Sound: the accumulators hold 2 x m x rows sums (reserved above for `transposed`).
+                Int8Gemm.gemmTransposed(weights: packed, layout: layout, bytes: scratch.bytes, c: scratch.accumulators, ldc: rows,
+                                        transposed: scratch.accumulators + m * rows, workspace: scratch.workspace)
+            }
             if requantize.needsColumnSums {
                 Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)
             }

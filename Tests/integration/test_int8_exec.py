@@ -216,3 +216,53 @@ def test_resnet18_int8_batch_equals_onnxruntime_element_for_element(fmt, tmp_pat
         assert r.returncode == 0, r.stderr
         got = np.load(str(tmp_path / "y.npy"))
         assert got.shape == expected.shape and int((got != expected).sum()) == 0, kernels
+
+
+def narrow_products_model(rows):
+    """QLinearConv with 25 output positions and QGemm with `rows` rows, K >= 2M: both run transposed on VNNI."""
+    h = onnx.helper
+    rng = np.random.default_rng(11)
+    init = lambda a, n: numpy_helper.from_array(a, n)
+    x = h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [rows, 64, 5, 5])
+    y = h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [rows, 48])
+    inits = [
+        init(np.array(0.02, np.float32), "xs"), init(np.array(7, np.uint8), "xz"),
+        init(rng.integers(-128, 128, (40, 64, 3, 3), dtype=np.int8), "w"), init(np.array(0.003, np.float32), "ws"),
+        init(np.array(0, np.int8), "wz"), init(rng.integers(-2000, 2000, 40, dtype=np.int32), "cb"),
+        init(np.array(0.05, np.float32), "ys"), init(np.array(3, np.uint8), "yz"),
+        init(np.array([rows, 1000], np.int64), "shape"),
+        init(rng.integers(-128, 128, (1000, 48), dtype=np.int8), "g"), init(np.array(0.004, np.float32), "gs"),
+        init(np.array(0, np.int8), "gz"), init(rng.integers(-3000, 3000, 48, dtype=np.int32), "gb"),
+        init(np.array(1.0, np.float32), "os"), init(np.array(128, np.uint8), "oz"),
+    ]
+    nodes = [
+        h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+        h.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "cb"], ["c"], pads=[1, 1, 1, 1]),
+        h.make_node("Reshape", ["c", "shape"], ["f"]),
+        h.make_node("QGemm", ["f", "ys", "yz", "g", "gs", "gz", "gb", "os", "oz"], ["q"], domain="com.microsoft"),
+        h.make_node("DequantizeLinear", ["q", "os", "oz"], ["y"]),
+    ]
+    return h.make_model(h.make_graph(nodes, "narrow", [x], [y], inits),
+                        opset_imports=[h.make_opsetid("", 17), h.make_opsetid("com.microsoft", 1)])
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_narrow_products_equal_onnxruntime(rows, tmp_path):
+    """25 output positions and a one-row classifier: the transposed VNNI products (and the plain tiles elsewhere) exact."""
+    import onnxruntime as ort
+    path = str(tmp_path / "m.onnx")
+    onnx.save(narrow_products_model(rows), path)
+    x = np.random.default_rng(rows).uniform(-0.2, 5.2, (rows, 64, 5, 5)).astype(np.float32)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    expected = session.run(None, {"x": x})[0]
+    np.save(str(tmp_path / "x.npy"), x)
+    ran = 0
+    for kernels in KERNELS:
+        if not supported(kernels):
+            continue
+        r = check("run", path, "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy"), "--kernels", kernels)
+        assert r.returncode == 0, r.stderr
+        got = np.load(str(tmp_path / "y.npy"))
+        assert got.shape == expected.shape and np.array_equal(got, expected), (kernels, np.abs(got - expected).max())
+        ran += 1
+    assert ran >= 2
