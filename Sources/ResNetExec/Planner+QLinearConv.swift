@@ -70,9 +70,14 @@ extension Planner {
         try budget.check(elements: operand, elementSize: layout.tile == .avx2 ? 2 : 1, what: "integer patches of '\(node.name)'")
         try budget.check(elements: accumulators, elementSize: 4, what: "int32 sums of '\(node.name)'")
         try budget.check(elements: words, elementSize: 4, what: "interleaved image of '\(node.name)'")
-        // The plan's total (checkBudget) counts the largest scratch any integer step needs.
-        let bytes = plane + operand * (layout.tile == .avx2 ? 2 : 1) + 4 * (accumulators + layout.n + words)
-        maxInt8ScratchBytes = max(maxInt8ScratchBytes, bytes)
+        // The plan's total (checkBudget) counts what the shared scratch holds once grown for this step too:
+        // each buffer at its largest request so far (not this step's sum alone), checked before allocating.
+        guard let held = int8Scratch.bytesAfterReserving(plane: plane, operand: layout, accumulators: accumulators, columnSums: layout.n,
+                                                         words: words, operandElements: operand) else {
+            throw ExecError.overBudget(what: "integer scratch of '\(node.name)'", bytes: nil, budget: budget.bytes)
+        }
+        try budget.check(elements: held, elementSize: 1, what: "integer scratch with '\(node.name)'")
+        maxInt8ScratchBytes = max(maxInt8ScratchBytes, held)
         int8Scratch.reserve(plane: plane, operand: layout, accumulators: accumulators, columnSums: layout.n, words: words, operandElements: operand)
     }
 
@@ -116,10 +121,12 @@ extension Planner {
         // weight zero point 0: Int8FusedRequantization); not an empty sum (K = 0), which the GEMM only zeroes.
         let fusable = T.self == Float.self && tile != .reference && k > 0 && weights.zeroPoints.allSatisfy { $0 == 0 }
         // Tap-major convs whose operand would outgrow L2 then run chunk by chunk (Int8ChunkedConv), each
-        // thread holding one chunk of B.
-        let chunked = tapMajor.flatMap { t in !transposed && fusable && Self.int8RunsChunked(operandBytes: layout.count * (tile == .avx2 ? 2 : 1)) ? Int8ChunkedConv(t, threads: int8Scratch.workspace.threads) : nil }
-        // Pointwise convs on VNNI (B the interleaved image) likewise (Int8ChunkedPointwise).
-        let threads = int8Scratch.workspace.threads
+        // thread holding one chunk of B; pointwise convs on VNNI (B the interleaved image) likewise
+        // (Int8ChunkedPointwise). Both need the tile's requantization (`fusable`).
+        let threads = int8Scratch.workspace.threads, operandBytes = layout.count * (tile == .avx2 ? 2 : 1)
+        let chunked = tapMajor.flatMap { t in
+            !transposed && fusable && Self.int8RunsChunked(operandBytes: operandBytes) ? Int8ChunkedConv(t, threads: threads) : nil
+        }
         let pointwise = tile == .vnni && g.isPointwise && tapMajor == nil && !transposed && fusable
             && Self.int8PointwiseChunked(channels: g.channels) ? Int8ChunkedPointwise(channels: g.channels, positions: plane, threads: threads) : nil
         let (chunkOperands, o3) = (chunked?.chunkLayout.count ?? pointwise?.chunkLayout.count ?? 0).multipliedReportingOverflow(by: threads)
@@ -130,7 +137,8 @@ extension Planner {
                                operandElements: chunked == nil && pointwise == nil ? nil : chunkOperands)
         if tapMajor != nil { try budget.check(elements: mg * operandK, elementSize: 1, what: "reordered int8 weights of '\(node.name)' before packing") }
         // Per group: 6-row panels over K padded to 4, int16 on the AVX2 tile, plus ~16 bytes per row of requantization.
-        let panelRows = transposed ? (mg + 31) / 32 * 32 : (mg + 5) / 6 * 6, paddedK = (operandK + 3) / 4 * 4
+        let channelPanel = PackedInt8ChannelWeights.panelChannels
+        let panelRows = transposed ? (mg + channelPanel - 1) / channelPanel * channelPanel : (mg + 5) / 6 * 6, paddedK = (operandK + 3) / 4 * 4
         let (perGroupBytes, o1) = panelRows.multipliedReportingOverflow(by: paddedK * (tile == .avx2 ? 2 : 1) + 16)
         let (packedBytes, o2) = perGroupBytes.multipliedReportingOverflow(by: group)
         guard !o1, !o2 else { throw ExecError.overBudget(what: "packed int8 weights of '\(node.name)'", bytes: nil, budget: budget.bytes) }
@@ -159,16 +167,18 @@ extension Planner {
                 for gi in 0..<group {
                     let (packed, requantize) = perGroup[gi]
                     let image = UnsafePointer(p.pointer(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
-                    if let pointwise, case let .rows(weights) = packed, let f = fused[gi] {
-                        pointwise.run(image, offset: offset, weights: weights, requantize: f, output: p.f32(y) + (img * m + gi * mg) * plane,
-                                      plane: scratch.plane, operand: scratch.bytes, halves: scratch.halves, sums: scratch.accumulators,
-                                      threads: scratch.workspace.threads)
-                        continue
-                    }
-                    if let chunked, case let .rows(weights) = packed, let f = fused[gi] {
-                        chunked.run(image, offset: offset, pad: UInt8(xzp), weights: weights, requantize: f,
-                                    output: p.f32(y) + (img * m + gi * mg) * plane, plane: scratch.plane, words: scratch.words,
-                                    bytes: scratch.bytes, halves: scratch.halves, sums: scratch.accumulators, threads: scratch.workspace.threads)
+                    let outputOffset = (img * m + gi * mg) * plane
+                    if pointwise != nil || chunked != nil {
+                        // The scratch was reserved for chunks only: these convs never take the whole-operand path.
+                        guard case let .rows(weights) = packed, let f = fused[gi] else { preconditionFailure("a chunked conv without the tile's requantization") }
+                        if let pointwise {
+                            pointwise.run(image, offset: offset, weights: weights, requantize: f, output: p.f32(y) + outputOffset, plane: scratch.plane,
+                                          operand: scratch.bytes, halves: scratch.halves, sums: scratch.accumulators, threads: scratch.workspace.threads)
+                        } else if let chunked {
+                            chunked.run(image, offset: offset, pad: UInt8(xzp), weights: weights, requantize: f, output: p.f32(y) + outputOffset,
+                                        plane: scratch.plane, words: scratch.words, bytes: scratch.bytes, halves: scratch.halves,
+                                        sums: scratch.accumulators, threads: scratch.workspace.threads)
+                        }
                         continue
                     }
                     Int8Patches.unfold(image, g, offset: offset, pad: UInt8(xzp), layout: layout, plane: scratch.plane,
@@ -179,7 +189,7 @@ extension Planner {
                         if let f = fused[gi] {
                             Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators,
                                           ldc: plane, workspace: scratch.workspace,
-                                          requantize: (f, output: p.f32(y) + (img * m + gi * mg) * plane, ldo: plane))
+                                          requantize: (f, output: p.f32(y) + outputOffset, ldo: plane))
                             continue
                         }
                         Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators,
@@ -188,14 +198,14 @@ extension Planner {
                         // Sound: the accumulators hold 2 x mg x plane sums (reserved above for `transposed`).
                         Int8Gemm.gemmTransposed(weights: packed, layout: layout, bytes: scratch.bytes, c: scratch.accumulators, ldc: plane,
                                                 transposed: scratch.accumulators + mg * plane, workspace: scratch.workspace,
-                                                requantize: fused[gi].map { ($0, output: p.f32(y) + (img * m + gi * mg) * plane, ldo: plane) })
+                                                requantize: fused[gi].map { ($0, output: p.f32(y) + outputOffset, ldo: plane) })
                         if fused[gi] != nil { continue }
                     }
                     if requantize.needsColumnSums {
                         Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)
                     }
                     // Output channels split over the threads: each requantizes its own rows.
-                    let threads = max(1, min(scratch.workspace.threads, mg)), out = p.pointer(y) + (img * m + gi * mg) * plane
+                    let threads = max(1, min(scratch.workspace.threads, mg)), out = p.pointer(y) + outputOffset
                     let rowsOf = { (t: Int) in (mg * t / threads)..<(mg * (t + 1) / threads) }
                     let work = { (t: Int) in
                         Int8Requantize.apply(requantize, scratch.accumulators, ldc: plane, rows: rowsOf(t), n: plane,

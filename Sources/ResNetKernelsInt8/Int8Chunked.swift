@@ -17,26 +17,40 @@ public struct Int8ChunkedConv: Sendable, Equatable {
     /// weights' slice and the output lines being written stay there together.
     public static let chunkBytes = 256 * 1024
 
-    /// The chunking of `tapMajor`'s conv on `threads` threads: at most the output rows whose operand
-    /// fits chunkBytes (at least one), and at most a quarter of each thread's share of the rows, so
-    /// threads claiming chunks end together; among those, the count whose positions best fill whole
-    /// tiles (resnet50's 56-wide layer1: 4 rows, 224 positions, 7 full panels), then whose chunks
-    /// best divide among the threads, then the larger.
+    /// The chunking of `tapMajor`'s conv on `threads` threads: among the row counts whose operand fits
+    /// chunkBytes (at least one row), the one whose chunks, claimed in order by whichever thread is
+    /// least loaded, give the least work to the most loaded thread, counted in whole tiles (so both
+    /// the padding of a chunk's last tile and an uneven split count); the larger on a tie. resnet50's
+    /// 56-wide layer1 on 2 threads: 4 rows (224 positions, 7 full panels, 14 chunks); its 28-wide
+    /// layer2 on 1 thread: 8 rows (7 full panels a chunk, the last 4), where a limit of a quarter of
+    /// the rows had taken 7 (196 positions fill 7 panels 88%).
     public init(_ tapMajor: Int8TapMajor, threads: Int) {
         self.tapMajor = tapMajor
         let g = tapMajor.g, columns = tapMajor.tile.columns, element = tapMajor.tile == .avx2 ? 2 : 1, threads = Swift.max(1, threads)
         let (rowBytes, overflow) = tapMajor.k.multipliedReportingOverflow(by: g.outW * element)
-        let share = (g.outH + 4 * threads - 1) / (4 * threads)
-        let most = overflow ? 1 : Swift.max(1, Swift.min(g.outH, share, Self.chunkBytes / Swift.max(1, rowBytes)))
-        // Fill n / padded(n) compared as fractions (each figure < 2^31: Int8TapMajor's checks); idle
-        // claims: chunks rounded up to a multiple of the threads, less the chunks.
-        @inline(__always) func padded(_ n: Int) -> Int { (n + columns - 1) / columns * columns }
-        @inline(__always) func idle(_ r: Int) -> Int { let c = (g.outH + r - 1) / r; return (c + threads - 1) / threads * threads - c }
-        var best = 1
-        for r in 1...most {
-            let n = r * g.outW, nb = best * g.outW
-            let (lhs, rhs) = (n * padded(nb), nb * padded(n))
-            if lhs > rhs || (lhs == rhs && idle(r) <= idle(best)) { best = r }
+        // Each figure < 2^31 (Int8TapMajor's checks): tiles of r rows, r * outW positions, fit an Int.
+        @inline(__always) func tiles(_ r: Int) -> Int { (r * g.outW + columns - 1) / columns }
+        var most = overflow ? 1 : Swift.max(1, Swift.min(g.outH, Self.chunkBytes / Swift.max(1, rowBytes)))
+        // The operand holds whole tiles of columns: fewer rows while their padding takes it past chunkBytes.
+        while most > 1 && tapMajor.k.multipliedReportingOverflow(by: tiles(most) * columns * element).partialValue > Self.chunkBytes { most -= 1 }
+        // Past 4,096 output rows (no ResNet comes near) the simulation's cost is not worth it: the most rows.
+        guard g.outH <= 4096 else { rows = most; return }
+        func makespan(_ r: Int) -> Int {
+            var loads = [Int](repeating: 0, count: threads)
+            var first = 0
+            while first < g.outH {
+                let i = loads.indices.min { loads[$0] < loads[$1] }!
+                loads[i] += tiles(Swift.min(r, g.outH - first))
+                first += r
+            }
+            return loads.max()!
+        }
+        var best = 1, bestCost = makespan(1)
+        if most > 1 {
+            for r in 2...most {
+                let cost = makespan(r)
+                if cost <= bestCost { best = r; bestCost = cost }
+            }
         }
         rows = best
     }
@@ -46,8 +60,8 @@ public struct Int8ChunkedConv: Sendable, Equatable {
     public var chunkLayout: Int8BLayout { Int8BLayout(k: tapMajor.k, n: rows * tapMajor.g.outW, tile: tapMajor.tile) }
 
     /// One image's conv: x (float-coded [C, H, W]) to `output` ([M, outH * outW] floats, requantized
-    /// in the tiles), through `plane` and `words` (tapMajor's planeBytes and wordCount), `operand`
-    /// (`threads` chunks of chunkLayout.count elements: bytes, or int16 for the AVX2 tile) and
+    /// in the tiles), through `plane` and `words` (tapMajor's planeBytes and wordCount), the operand
+    /// (`threads` chunks of chunkLayout.count elements: `bytes`, or `halves` for the AVX2 tile) and
     /// `sums` (M x positions int32: the sums of K slices before the last).
     public func run<T: ExecScalar>(_ x: UnsafePointer<T>, offset: Int, pad: UInt8, weights: PackedInt8Weights,
                                    requantize: Int8FusedRequantization, output: UnsafeMutablePointer<Float>,

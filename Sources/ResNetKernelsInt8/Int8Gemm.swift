@@ -77,6 +77,11 @@ public final class PackedInt8Weights: @unchecked Sendable {
         }
     }
 
+    /// Σ_k W[m, k] per row, wrapping as int32 (K < 65,793 keeps it exact); both packings keep it.
+    static func rowSums(_ w: UnsafePointer<Int8>, m: Int, k: Int) -> [Int32] {
+        (0..<m).map { i in (0..<k).reduce(Int32(0)) { $0 &+ Int32(w[i * k + $1]) } }
+    }
+
     /// Where slice k0's panel pm starts, in elements: every earlier slice is kc wide.
     func panelOffset(k0: Int, kb: Int, pm: Int) -> Int {
         let panels = (m + 5) / 6

@@ -197,6 +197,30 @@ public final class Int8Scratch: @unchecked Sendable {
         if c > capacities.columnSums { columnSums.deallocate(); columnSums = .allocate(capacity: c); capacities.columnSums = c }
     }
     deinit { plane.deallocate(); bytes.deallocate(); halves.deallocate(); accumulators.deallocate(); columnSums.deallocate(); words.deallocate() }
+
+    /// Bytes every buffer holds together: what the plan must charge (each buffer grows to its own
+    /// largest request over all steps, so the total is the sum of those, not any one step's).
+    public var reservedBytes: Int {
+        capacities.plane + capacities.operand + 2 * capacities.halves + 4 * (capacities.accumulators + capacities.columnSums + capacities.words)
+    }
+
+    /// reservedBytes after `reserve` with these counts, nil on overflow: checked against the budget
+    /// before anything is allocated.
+    public func bytesAfterReserving(plane p: Int, operand layout: Int8BLayout, accumulators a: Int, columnSums c: Int, words w: Int = 0,
+                                    operandElements: Int? = nil) -> Int? {
+        let b = operandElements ?? layout.count
+        let operand = layout.tile == .avx2 ? capacities.operand : Swift.max(capacities.operand, b)
+        let halves = layout.tile == .avx2 ? Swift.max(capacities.halves, b) : capacities.halves
+        let fours = [Swift.max(capacities.accumulators, a), Swift.max(capacities.columnSums, c), Swift.max(capacities.words, w)]
+        var total = Swift.max(capacities.plane, p)
+        for (count, size) in [(operand, 1), (halves, 2)] + fours.map({ ($0, 4) }) {
+            let (bytes, o1) = count.multipliedReportingOverflow(by: size)
+            let (sum, o2) = total.addingReportingOverflow(bytes)
+            guard !o1, !o2 else { return nil }
+            total = sum
+        }
+        return total
+    }
 }
 
 /// Requantization on the plan's tile: the AVX2 row kernel where it applies (float32

@@ -51,13 +51,6 @@ public final class PackedInt8ChannelWeights: @unchecked Sendable {
     }
 }
 
-extension PackedInt8Weights {
-    /// Σ_k W[m, k] per row, wrapping as int32 (K < 65,793 keeps it exact).
-    static func rowSums(_ w: UnsafePointer<Int8>, m: Int, k: Int) -> [Int32] {
-        (0..<m).map { i in (0..<k).reduce(Int32(0)) { $0 &+ Int32(w[i * k + $1]) } }
-    }
-}
-
 extension Int8Gemm {
     /// C[M, N] = W · B exactly (int32, leading dimension ldc), computed transposed on the VNNI
     /// tile: `transposed` (N x M int32, scratch) takes Cᵀ first. B is the VNNI operand in

@@ -37,9 +37,11 @@ struct Int8ChunkedTests {
                     let chunked = Int8ChunkedConv(tapMajor, threads: threads)
                     #expect(chunked.rows >= 1 && chunked.rows <= g.outH)
                     #expect(chunked.chunkLayout.count * (tile == .avx2 ? 2 : 1) <= Int8ChunkedConv.chunkBytes || chunked.rows == 1)
-                    let operand = chunked.chunkLayout.count * threads
-                    var plane = [UInt8](repeating: 0, count: tapMajor.planeBytes), words = [UInt32](repeating: 0xDEAD_BEEF, count: tapMajor.wordCount)
-                    var bytes = [UInt8](repeating: 0xEE, count: operand), halves = [Int16](repeating: -1, count: operand)
+                    // Every buffer with a guard of `guardCount` sentinels past what the chunks may use.
+                    let operand = chunked.chunkLayout.count * threads, guardCount = 64
+                    var plane = [UInt8](repeating: 0x5A, count: tapMajor.planeBytes + guardCount)
+                    var words = [UInt32](repeating: 0xDEAD_BEEF, count: tapMajor.wordCount + guardCount)
+                    var bytes = [UInt8](repeating: 0xEE, count: operand + guardCount), halves = [Int16](repeating: -1, count: operand + guardCount)
                     var sums = [Int32](repeating: 0, count: m * n), got = [Float](repeating: -99, count: m * n + 1)
                     image.withUnsafeBufferPointer { x in plane.withUnsafeMutableBufferPointer { p in words.withUnsafeMutableBufferPointer { wd in
                         bytes.withUnsafeMutableBufferPointer { b8 in halves.withUnsafeMutableBufferPointer { b16 in
@@ -53,6 +55,9 @@ struct Int8ChunkedTests {
                     let differing = (0..<(m * n)).filter { got[$0] != expected[$0] }.count
                     #expect(differing == 0, "\(tile) \(c) M \(m) threads \(threads) (\(chunked.rows) rows a chunk): \(differing) outputs differ")
                     #expect(got[m * n] == -99, "\(tile) \(c) wrote past the output")
+                    let guarded = plane[tapMajor.planeBytes...].allSatisfy { $0 == 0x5A } && words[tapMajor.wordCount...].allSatisfy { $0 == 0xDEAD_BEEF }
+                        && bytes[operand...].allSatisfy { $0 == 0xEE } && halves[operand...].allSatisfy { $0 == -1 }
+                    #expect(guarded, "\(tile) \(c) threads \(threads) wrote past a scratch buffer")
                 }
             }
         }
@@ -60,16 +65,18 @@ struct Int8ChunkedTests {
 
     /// The chunking chosen for resnet50's int8 convs on this project's machine (VNNI, 2 threads).
     @Test func chunksResnetShapes() {
-        func rows(c: Int, hw: Int, k: Int, stride: Int) -> Int? {
+        func rows(c: Int, hw: Int, k: Int, stride: Int, threads: Int) -> Int? {
             let pad = k / 2, out = (hw + 2 * pad - k) / stride + 1
             let g = ConvGeometry(channels: c, height: hw, width: hw, kernelH: k, kernelW: k, strideH: stride, strideW: stride,
                                  padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1, outH: out, outW: out)
-            return Int8TapMajor(g, tile: .vnni).map { Int8ChunkedConv($0, threads: 2).rows }
+            return Int8TapMajor(g, tile: .vnni).map { Int8ChunkedConv($0, threads: threads).rows }
         }
         // layer1's 3x3: 4 rows of 56 (224 positions, 7 full panels; 14 chunks, 7 per thread).
-        #expect(rows(c: 64, hw: 56, k: 3, stride: 1) == 4)
-        // The stem: 10 rows of 112 (1,120 positions, 35 full panels, 215 KB; 12 chunks, the last 2 rows).
-        #expect(rows(c: 3, hw: 224, k: 7, stride: 2) == 10)
+        #expect(rows(c: 64, hw: 56, k: 3, stride: 1, threads: 2) == 4)
+        // layer2's on 1 thread: 8 rows of 28 (7 full panels; chunks of 8, 8, 8 and 4 rows), not 7 (88% filled).
+        #expect(rows(c: 128, hw: 28, k: 3, stride: 1, threads: 1) == 8)
+        // The stem on 2 threads: 8 rows of 112 (28 full panels; 14 chunks, 7 per thread).
+        #expect(rows(c: 3, hw: 224, k: 7, stride: 2, threads: 2) == 8)
     }
 
     /// The pointwise conv run chunk by chunk (Int8ChunkedPointwise, VNNI) against the twin: positions
@@ -97,8 +104,9 @@ struct Int8ChunkedTests {
                         Issue.record("declined \(channels) channels"); continue
                     }
                     #expect(chunked.columns % 32 == 0 && chunked.columns >= 32)
-                    var plane = [UInt8](repeating: 0xAB, count: chunked.chunkPlaneBytes * threads)
-                    var operand = [UInt8](repeating: 0xEE, count: chunked.chunkLayout.count * threads), halves = [Int16](repeating: 0, count: 1)
+                    let planeBytes = chunked.chunkPlaneBytes * threads, operandBytes = chunked.chunkLayout.count * threads
+                    var plane = [UInt8](repeating: 0xAB, count: planeBytes + 64)
+                    var operand = [UInt8](repeating: 0xEE, count: operandBytes + 64), halves = [Int16](repeating: 0, count: 1)
                     var sums = [Int32](repeating: 0, count: m * n), got = [Float](repeating: -99, count: m * n + 1)
                     image.withUnsafeBufferPointer { x in plane.withUnsafeMutableBufferPointer { p in operand.withUnsafeMutableBufferPointer { b in
                         halves.withUnsafeMutableBufferPointer { h in sums.withUnsafeMutableBufferPointer { s in got.withUnsafeMutableBufferPointer { o in
@@ -109,6 +117,8 @@ struct Int8ChunkedTests {
                     let differing = (0..<(m * n)).filter { got[$0] != expected[$0] }.count
                     #expect(differing == 0, "C \(channels) N \(n) M \(m) threads \(threads) (\(chunked.columns) a chunk): \(differing) outputs differ")
                     #expect(got[m * n] == -99, "C \(channels) N \(n) wrote past the output")
+                    #expect(plane[planeBytes...].allSatisfy { $0 == 0xAB } && operand[operandBytes...].allSatisfy { $0 == 0xEE },
+                            "C \(channels) N \(n) threads \(threads) wrote past a scratch buffer")
                 }
             }
         }

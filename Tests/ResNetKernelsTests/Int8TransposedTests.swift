@@ -46,7 +46,8 @@ struct Int8TransposedTests {
             for threads in [1, 2, 3] {
                 // One spare column of sentinels on the right: nothing may be written there.
                 let ldc = s.n + 1
-                var got = [Int32](repeating: 7_777_777, count: s.m * ldc), transposed = [Int32](repeating: -5, count: s.m * s.n)
+                // Cᵀ with a guard of 64 sentinels past its M x N: nothing may be written there.
+                var got = [Int32](repeating: 7_777_777, count: s.m * ldc), transposed = [Int32](repeating: -5, count: s.m * s.n + 64)
                 bytes.withUnsafeBufferPointer { b8 in got.withUnsafeMutableBufferPointer { c in transposed.withUnsafeMutableBufferPointer { ct in
                     Int8Gemm.gemmTransposed(weights: packed, layout: layout, bytes: b8.baseAddress!, c: c.baseAddress!, ldc: ldc,
                                             transposed: ct.baseAddress!, workspace: Int8GemmWorkspace(threads: threads))
@@ -54,6 +55,7 @@ struct Int8TransposedTests {
                 let mismatches = (0..<s.m).flatMap { i in (0..<s.n).filter { j in got[i * ldc + j] != expected[i * s.n + j] } }
                 #expect(mismatches.isEmpty, "\(s) threads \(threads): \(mismatches.count) sums differ")
                 #expect((0..<s.m).allSatisfy { got[$0 * ldc + s.n] == 7_777_777 }, "\(s) wrote past column \(s.n)")
+                #expect(transposed[(s.m * s.n)...].allSatisfy { $0 == -5 }, "\(s) threads \(threads) wrote past Cᵀ")
                 failures += mismatches.count
             }
         }

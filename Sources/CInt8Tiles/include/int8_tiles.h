@@ -30,7 +30,7 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
 // Transposed VNNI (6 x 32; rows 1...6): Cᵀ[positions, channels] (+)= Aᵀ · Wᵀ with six output
 // positions as the rows and 32 output channels as the columns. Per group of 4 k, position r's
 // 4 uint8 are at a + 4 * min(r, rows - 1) (the operand B of rt_int8_tile_vnni read in place;
-// consecutive groups astride bytes apart), and the group's weights are 32 channels x 4 int8
+// consecutive groups `astride` bytes apart), and the group's weights are 32 channels x 4 int8
 // (channel j's bytes at 4j) at w + 128 * group. No fused requantization: C holds the sums.
 void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c, long ldc,
                          int rows, int cols, int accumulate);
