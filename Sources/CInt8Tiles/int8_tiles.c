@@ -27,6 +27,19 @@ static inline void store_vnni(__m512i lo, __m512i hi, int32_t *row, int cols, in
     _mm512_mask_storeu_epi32(row + 16, mhi, hi);
 }
 
+// A tile's six rows of int32 sums stored (rows 1...6; C += them when accumulating), masked to `cols`.
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static inline void store_rows_vnni(__m512i c00, __m512i c01, __m512i c10, __m512i c11, __m512i c20, __m512i c21,
+                                   __m512i c30, __m512i c31, __m512i c40, __m512i c41, __m512i c50, __m512i c51,
+                                   int32_t *c, long ldc, int rows, int cols, int accumulate) {
+    if (rows > 0) store_vnni(c00, c01, c, cols, accumulate);
+    if (rows > 1) store_vnni(c10, c11, c + ldc, cols, accumulate);
+    if (rows > 2) store_vnni(c20, c21, c + 2 * ldc, cols, accumulate);
+    if (rows > 3) store_vnni(c30, c31, c + 3 * ldc, cols, accumulate);
+    if (rows > 4) store_vnni(c40, c41, c + 4 * ldc, cols, accumulate);
+    if (rows > 5) store_vnni(c50, c51, c + 5 * ldc, cols, accumulate);
+}
+
 // One row of a tile requantized (AVX-512): quantize8's arithmetic on 16 lanes. vmaxps returns
 // its second operand when either is NaN, so NaN becomes lo, as in the twin.
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
@@ -77,12 +90,7 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
         if (rows > 5) store_requantized_vnni(c50, c51, c + 5 * ldc, cols, accumulate, 5, rq);
         return;
     }
-    if (rows > 0) store_vnni(c00, c01, c, cols, accumulate);
-    if (rows > 1) store_vnni(c10, c11, c + ldc, cols, accumulate);
-    if (rows > 2) store_vnni(c20, c21, c + 2 * ldc, cols, accumulate);
-    if (rows > 3) store_vnni(c30, c31, c + 3 * ldc, cols, accumulate);
-    if (rows > 4) store_vnni(c40, c41, c + 4 * ldc, cols, accumulate);
-    if (rows > 5) store_vnni(c50, c51, c + 5 * ldc, cols, accumulate);
+    store_rows_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c, ldc, rows, cols, accumulate);
 }
 
 // The transposed VNNI tile: output positions as the rows, output channels as the columns.
@@ -109,12 +117,7 @@ void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int
         x = _mm512_set1_epi32(load32(ap + o4)); c40 = _mm512_dpbusd_epi32(c40, x, w0); c41 = _mm512_dpbusd_epi32(c41, x, w1);
         x = _mm512_set1_epi32(load32(ap + o5)); c50 = _mm512_dpbusd_epi32(c50, x, w0); c51 = _mm512_dpbusd_epi32(c51, x, w1);
     }
-    if (rows > 0) store_vnni(c00, c01, c, cols, accumulate);
-    if (rows > 1) store_vnni(c10, c11, c + ldc, cols, accumulate);
-    if (rows > 2) store_vnni(c20, c21, c + 2 * ldc, cols, accumulate);
-    if (rows > 3) store_vnni(c30, c31, c + 3 * ldc, cols, accumulate);
-    if (rows > 4) store_vnni(c40, c41, c + 4 * ldc, cols, accumulate);
-    if (rows > 5) store_vnni(c50, c51, c + 5 * ldc, cols, accumulate);
+    store_rows_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c, ldc, rows, cols, accumulate);
 }
 
 __attribute__((target("avx2")))

@@ -30,17 +30,23 @@ struct Int8TransposedTests {
         return (layout, bytes, x, ldb)
     }
 
+    /// W · B by the naive twin: the expected sums, M x N.
+    static func twinSums(_ w: [Int8], _ x: [UInt8], _ s: Size, ldb: Int) -> [Int32] {
+        var sums = [Int32](repeating: 0, count: s.m * s.n)
+        w.withUnsafeBufferPointer { a in x.withUnsafeBufferPointer { b in sums.withUnsafeMutableBufferPointer { c in
+            Int8GemmReference.gemm(m: s.m, n: s.n, k: s.k, a: a.baseAddress!, lda: s.k, b: b.baseAddress!, ldb: ldb,
+                                   c: c.baseAddress!, ldc: s.n, accumulate: false)
+        } } }
+        return sums
+    }
+
     @Test func matchesTwinExactly() {
         guard Int8Tile.vnni.isSupported else { print("transposed int8 product not exercised: no VNNI on this CPU"); return }
         var failures = 0
         for s in Self.sizes {
             let w = Int8GemmTests.values(s.m * s.k, seed: 11, as: Int8.self)
             let (layout, bytes, x, ldb) = Self.operand(s, seed: 12)
-            var expected = [Int32](repeating: 0, count: s.m * s.n)
-            w.withUnsafeBufferPointer { a in x.withUnsafeBufferPointer { b in expected.withUnsafeMutableBufferPointer { c in
-                Int8GemmReference.gemm(m: s.m, n: s.n, k: s.k, a: a.baseAddress!, lda: s.k, b: b.baseAddress!, ldb: ldb,
-                                       c: c.baseAddress!, ldc: s.n, accumulate: false)
-            } } }
+            let expected = Self.twinSums(w, x, s, ldb: ldb)
             let packed = w.withUnsafeBufferPointer { PackedInt8ChannelWeights(weights: $0.baseAddress!, m: s.m, k: s.k) }
             #expect(packed.rowSums == (0..<s.m).map { i in (0..<s.k).reduce(Int32(0)) { $0 + Int32(w[i * s.k + $1]) } })
             for threads in [1, 2, 3] {
@@ -70,11 +76,7 @@ struct Int8TransposedTests {
         for s in Self.sizes where [1, 5, 513, 1030].contains(s.k) {
             let w = Int8GemmTests.values(s.m * s.k, seed: 21, as: Int8.self)
             let (layout, bytes, x, ldb) = Self.operand(s, seed: 22)
-            var sums = [Int32](repeating: 0, count: s.m * s.n)
-            w.withUnsafeBufferPointer { a in x.withUnsafeBufferPointer { b in sums.withUnsafeMutableBufferPointer { c in
-                Int8GemmReference.gemm(m: s.m, n: s.n, k: s.k, a: a.baseAddress!, lda: s.k, b: b.baseAddress!, ldb: ldb,
-                                       c: c.baseAddress!, ldc: s.n, accumulate: false)
-            } } }
+            let sums = Self.twinSums(w, x, s, ldb: ldb)
             let packed = w.withUnsafeBufferPointer { PackedInt8ChannelWeights(weights: $0.baseAddress!, m: s.m, k: s.k) }
             for (range, yzp) in [(QuantizedRange.uint8, Float(3)), (.int8, Float(-2))] {
                 let r = Requantization(multiplier: (0..<s.m).map { 1e-4 * Float($0 + 1) }, bias: (0..<s.m).map { Int32($0 * 1_000 - 3_000) },
