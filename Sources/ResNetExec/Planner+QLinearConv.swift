@@ -144,12 +144,12 @@ extension Planner {
         guard !o1, !o2 else { throw ExecError.overBudget(what: "packed int8 weights of '\(node.name)'", bytes: nil, budget: budget.bytes) }
         try chargeConstant(elements: packedBytes, elementSize: 1, what: "packed int8 weights of '\(node.name)'")
         let sx = qx.at(0).scale, sy = qy.at(0).scale
-        let perGroup: [(ConvInt8Weights, Requantization)] = (0..<group).map { gi in
+        let perGroup: [(Int8ProductWeights, Requantization)] = (0..<group).map { gi in
             let rows = (gi * mg)..<((gi + 1) * mg)
             let packed = weights.values.withUnsafeBufferPointer { w in
                 // Sound: rows x k values of group gi are within the m x k weights.
                 let rowsOfGroup = w.baseAddress! + gi * mg * k
-                func pack(_ w: UnsafePointer<Int8>, k: Int) -> ConvInt8Weights {
+                func pack(_ w: UnsafePointer<Int8>, k: Int) -> Int8ProductWeights {
                     transposed ? .channels(PackedInt8ChannelWeights(weights: w, m: mg, k: k)) : .rows(PackedInt8Weights(weights: w, m: mg, k: k, tile: tile))
                 }
                 guard let tapMajor else { return pack(rowsOfGroup, k: k) }
@@ -184,23 +184,10 @@ extension Planner {
                     Int8Patches.unfold(image, g, offset: offset, pad: UInt8(xzp), layout: layout, plane: scratch.plane,
                                        bytes: scratch.bytes, halves: scratch.halves, tapMajor: tapMajor, words: scratch.words,
                                        threads: scratch.workspace.threads)
-                    switch packed {
-                    case let .rows(packed):
-                        if let f = fused[gi] {
-                            Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators,
-                                          ldc: plane, workspace: scratch.workspace,
-                                          requantize: (f, output: p.f32(y) + outputOffset, ldo: plane))
-                            continue
-                        }
-                        Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators,
-                                      ldc: plane, workspace: scratch.workspace)
-                    case let .channels(packed):
-                        // Sound: the accumulators hold 2 x mg x plane sums (reserved above for `transposed`).
-                        Int8Gemm.gemmTransposed(weights: packed, layout: layout, bytes: scratch.bytes, c: scratch.accumulators, ldc: plane,
-                                                transposed: scratch.accumulators + mg * plane, workspace: scratch.workspace,
-                                                requantize: fused[gi].map { ($0, output: p.f32(y) + outputOffset, ldo: plane) })
-                        if fused[gi] != nil { continue }
-                    }
+                    // (The accumulators hold 2 x mg x plane sums for the channels packing: reserved above for `transposed`.)
+                    packed.gemm(layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators, ldc: plane,
+                                workspace: scratch.workspace, requantize: fused[gi].map { ($0, output: p.f32(y) + outputOffset, ldo: plane) })
+                    if fused[gi] != nil { continue }
                     if requantize.needsColumnSums {
                         Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)
                     }
@@ -263,7 +250,7 @@ extension Planner {
         }
         try reserveInt8Scratch(node, plane: k * rows, layout: layout, accumulators: transposed ? 2 * sums : sums)
         try chargeConstant(elements: ((m + 31) / 32 * 32) * ((k + 3) / 4 * 4 * 2 + 16), elementSize: 1, what: "packed int8 weights of '\(node.name)'")
-        let packed: ConvInt8Weights = weights.values.withUnsafeBufferPointer {
+        let packed: Int8ProductWeights = weights.values.withUnsafeBufferPointer {
             transposed ? .channels(PackedInt8ChannelWeights(weights: $0.baseAddress!, m: m, k: k))
                 : .rows(PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: tile))
         }
@@ -278,15 +265,8 @@ extension Planner {
             let src = p.pointer(a)
             for r in 0..<rows { for q in 0..<k { scratch.plane[q * rows + r] = Int8Patches.byte(src[r * k + q], offset: offset) } }
             Int8Gemm.interleave(scratch.plane, ldb: rows, layout: layout, bytes: scratch.bytes, halves: scratch.halves)
-            switch packed {
-            case let .rows(packed):
-                Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators, ldc: rows,
-                              workspace: scratch.workspace)
-            case let .channels(packed):
-                // Sound: the accumulators hold 2 x m x rows sums (reserved above for `transposed`).
-                Int8Gemm.gemmTransposed(weights: packed, layout: layout, bytes: scratch.bytes, c: scratch.accumulators, ldc: rows,
-                                        transposed: scratch.accumulators + m * rows, workspace: scratch.workspace)
-            }
+            // (The accumulators hold 2 x m x rows sums for the channels packing: reserved above for `transposed`.)
+            packed.gemm(layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators, ldc: rows, workspace: scratch.workspace)
             if requantize.needsColumnSums {
                 Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)
             }
@@ -307,19 +287,6 @@ extension Planner {
             }
         }
         set(node, .tensor(id: y, shape: outShape))
-    }
-}
-
-/// A QLinearConv's packed weights: 6-row panels for the plain tiles, or 32-channel panels for
-/// the transposed VNNI tile.
-enum ConvInt8Weights {
-    case rows(PackedInt8Weights)
-    case channels(PackedInt8ChannelWeights)
-    var rowSums: [Int32] {
-        switch self {
-        case let .rows(w): return w.rowSums
-        case let .channels(w): return w.rowSums
-        }
     }
 }
 

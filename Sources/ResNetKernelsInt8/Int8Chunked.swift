@@ -78,7 +78,7 @@ public struct Int8ChunkedConv: Sendable, Equatable {
             Int8Patches.tapMajorWords(x, tapMajor, groups: groups, offset: offset, pad: pad, plane: plane, words: words)
         }
         if parts > 1 { DispatchFor.concurrent(parts, interleave) } else { interleave(0) }
-        let single = Int8GemmWorkspace(threads: 1), stride = chunkLayout.count
+        let single = Int8GemmWorkspace.single, stride = chunkLayout.count
         // Chunks claimed one at a time: a thread slowed by the machine takes fewer.
         DispatchFor.claiming(chunks, threads: Swift.max(1, Swift.min(threads, chunks))) { t, chunk in
             let first = chunk * rows, outputRows = first..<Swift.min(g.outH, first + rows), origin = first * g.outW
@@ -130,7 +130,7 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
                                    output: UnsafeMutablePointer<Float>, plane: UnsafeMutablePointer<UInt8>, operand: UnsafeMutablePointer<UInt8>,
                                    halves: UnsafeMutablePointer<Int16>, sums: UnsafeMutablePointer<Int32>, threads: Int) {
         precondition(weights.k == channels && weights.tile == .vnni, "weights packed for another conv")
-        let single = Int8GemmWorkspace(threads: 1), stride = chunkLayout.count, planeStride = chunkPlaneBytes
+        let single = Int8GemmWorkspace.single, stride = chunkLayout.count, planeStride = chunkPlaneBytes
         DispatchFor.claiming(chunks, threads: Swift.max(1, Swift.min(threads, chunks))) { t, chunk in
             let j0 = chunk * columns, n = Swift.min(columns, positions - j0)
             let layout = Int8BLayout(k: channels, n: n, tile: .vnni), groupStride = layout.paddedN * 4

@@ -109,6 +109,8 @@ public struct Int8BLayout: Sendable, Equatable {
 public final class Int8GemmWorkspace: @unchecked Sendable {
     public let threads: Int
     public init(threads: Int) { self.threads = Swift.max(threads, 1) }
+    /// One thread: a product run inside one of several threads' own work (the chunked convs).
+    public static let single = Int8GemmWorkspace(threads: 1)
 }
 
 /// A requantization the SIMD tiles apply as they finish (rt_requant_tile), so the int32 sums

@@ -123,3 +123,33 @@ extension Int8Gemm {
         if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
     }
 }
+
+/// An integer product's weights as packed for its tile: 6-row panels for the plain tiles
+/// (Int8Gemm.gemm), or 32-channel panels for the transposed VNNI tile (Int8Gemm.gemmTransposed).
+public enum Int8ProductWeights: Sendable {
+    case rows(PackedInt8Weights)
+    case channels(PackedInt8ChannelWeights)
+
+    public var rowSums: [Int32] {
+        switch self {
+        case let .rows(w): return w.rowSums
+        case let .channels(w): return w.rowSums
+        }
+    }
+
+    /// C[M, N] = W · B (leading dimension ldc) on the packing's product, optionally requantized in
+    /// the tiles. For the channels packing, `c` holds 2 x M x ldc int32: C, then Cᵀ (the scratch
+    /// gemmTransposed writes first).
+    public func gemm(layout: Int8BLayout, bytes: UnsafePointer<UInt8>, halves: UnsafePointer<Int16>, c: UnsafeMutablePointer<Int32>, ldc: Int,
+                     workspace: Int8GemmWorkspace, requantize: (Int8FusedRequantization, output: UnsafeMutablePointer<Float>, ldo: Int)? = nil) {
+        switch self {
+        case let .rows(w):
+            Int8Gemm.gemm(weights: w, layout: layout, bytes: bytes, halves: halves, c: c, ldc: ldc, workspace: workspace, requantize: requantize)
+        case let .channels(w):
+            // Sound: the caller reserved 2 x M x ldc sums for this packing (above); Cᵀ is the second half.
+            Int8Gemm.gemmTransposed(weights: w, layout: layout, bytes: bytes, c: c, ldc: ldc, transposed: c + w.m * ldc, workspace: workspace,
+                                    requantize: requantize)
+        }
+    }
+}
+
