@@ -6,6 +6,7 @@ import ResNetKernelsReference
 public enum AVX2Tile: GemmMicroKernel {
     public static let mr = 6
     public static let nr = 16
+    @inlinable public static var gatherRows: Int { 6 }
 
     @inline(__always)
     public static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -28,14 +29,15 @@ public enum AVX2Tile: GemmMicroKernel {
     }
 
     @inline(__always)
-    public static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: (Int, Int, Int, Int, Int, Int),
+    public static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
                                   b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
                                   columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         let rawB = UnsafeRawPointer(b)
         // Sound: the caller (PackedGemm.convGather) keeps positions + rowOffsets[p] + each of positionOffsets
         // inside the activation it reads for p < k; the packed B panel holds k x 16 floats; columnBias holds
         // the tile's cols floats, residual C's rows x cols.
-        product(k: k, aRow: { positions + rowOffsets[$0] }, aOffsets: positionOffsets, bRow: { rawB + $0 * 64 }, c: c, ldc: ldc,
+        let o = positionOffsets  // six (gatherRows)
+        product(k: k, aRow: { positions + rowOffsets[$0] }, aOffsets: (o[0], o[1], o[2], o[3], o[4], o[5]), bRow: { rawB + $0 * 64 }, c: c, ldc: ldc,
                 rows: rows, cols: cols, accumulate: accumulate, bias: nil, columnBias: columnBias, residual: residual, relu: relu)
     }
 

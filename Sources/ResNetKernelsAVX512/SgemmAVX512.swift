@@ -1,12 +1,13 @@
 import ResNetKernelsReference
 
 /// The AVX-512 kernel set's GEMM tile: 6 rows x 32 columns, 12 zmm accumulators
-/// (6 x 2 SIMD16), B as 2 zmm per k, A broadcast per row. This target is built
+/// (6 x 2 SIMD16), B as 2 zmm per k, A broadcast per row; transposed (tileGather), 7 rows. This target is built
 /// for x86-64-v4, so SIMD16<Float>.addingProduct is one vfmadd231ps zmm; it runs
 /// only where CPUID reports AVX-512 (KernelSet.detect).
 public enum AVX512Tile: GemmMicroKernel {
     public static let mr = 6
     public static let nr = 32
+    @inlinable public static var gatherRows: Int { 7 }
 
     @inline(__always)
     public static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -29,15 +30,40 @@ public enum AVX512Tile: GemmMicroKernel {
     }
 
     @inline(__always)
-    public static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: (Int, Int, Int, Int, Int, Int),
+    public static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
                                   b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
                                   columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         let rawB = UnsafeRawPointer(b)
-        // Sound: the caller (PackedGemm.convGather) keeps positions + rowOffsets[p] + each of positionOffsets
-        // inside the activation it reads for p < k; the packed B panel holds k x 32 floats; columnBias holds
-        // the tile's cols floats, residual C's rows x cols.
-        product(k: k, aRow: { positions + rowOffsets[$0] }, aOffsets: positionOffsets, bRow: { rawB + $0 * 128 }, c: c, ldc: ldc,
-                rows: rows, cols: cols, accumulate: accumulate, bias: nil, columnBias: columnBias, residual: residual, relu: relu)
+        let (o0, o1, o2, o3, o4, o5, o6) = (positionOffsets[0], positionOffsets[1], positionOffsets[2], positionOffsets[3],
+                                            positionOffsets[4], positionOffsets[5], positionOffsets[6])
+        var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
+        var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
+        var c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
+        var c60 = SIMD16<Float>(), c61 = SIMD16<Float>()
+        for p in 0..<k {
+            // Sound: the caller (PackedGemm.convGather) keeps positions + rowOffsets[p] + each of the seven
+            // positionOffsets inside the activation it reads for p < k; the packed B panel holds k x 32 floats.
+            let row = rawB + p * 128
+            let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+            let b1 = row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let ap = positions + rowOffsets[p]
+            var x = SIMD16<Float>(repeating: ap.load(fromByteOffset: o0, as: Float.self)); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap.load(fromByteOffset: o1, as: Float.self)); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap.load(fromByteOffset: o2, as: Float.self)); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap.load(fromByteOffset: o3, as: Float.self)); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap.load(fromByteOffset: o4, as: Float.self)); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap.load(fromByteOffset: o5, as: Float.self)); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: ap.load(fromByteOffset: o6, as: Float.self)); c60 = c60.addingProduct(x, b0); c61 = c61.addingProduct(x, b1)
+        }
+        // Sound: columnBias holds the tile's cols floats, residual C's rows x cols (the caller).
+        let cb = columnBias.map(UnsafeRawPointer.init)
+        if rows > 0 { store(c00, c01, c, cols, accumulate, nil, cb, residual, relu) }
+        if rows > 1 { store(c10, c11, c + ldc, cols, accumulate, nil, cb, residual.map { $0 + ldc }, relu) }
+        if rows > 2 { store(c20, c21, c + 2 * ldc, cols, accumulate, nil, cb, residual.map { $0 + 2 * ldc }, relu) }
+        if rows > 3 { store(c30, c31, c + 3 * ldc, cols, accumulate, nil, cb, residual.map { $0 + 3 * ldc }, relu) }
+        if rows > 4 { store(c40, c41, c + 4 * ldc, cols, accumulate, nil, cb, residual.map { $0 + 4 * ldc }, relu) }
+        if rows > 5 { store(c50, c51, c + 5 * ldc, cols, accumulate, nil, cb, residual.map { $0 + 5 * ldc }, relu) }
+        if rows > 6 { store(c60, c61, c + 6 * ldc, cols, accumulate, nil, cb, residual.map { $0 + 6 * ldc }, relu) }
     }
 
     /// The tile's body: row r of A at step p is the float at aRow(p) + aOffsets.r bytes (a packed

@@ -48,11 +48,6 @@ public struct GatherConv: Sendable, Equatable {
         guard !o1, !o2, !floats.multipliedReportingOverflow(by: 4).overflow else { return nil }
     }
 
-    /// Byte offsets of the steps of a packed panel of six positions (24 bytes a step), for
-    /// convGather's packed 1x1s: one per step of a sub-slice (PackedGemm.narrowSlice, 128;
-    /// convGather checks the two agree).
-    public static let packedSteps: [Int] = (0..<128).map { 24 * $0 }
-
     /// Floats of the padded copy (0 when the input is read as it stands).
     public var paddedFloats: Int { copied ? g.channels * sourceH * sourceW : 0 }
     /// Output positions: the transposed product's rows.
@@ -156,9 +151,12 @@ extension PackedGemm {
     public static func convGather(_ s: GatherConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>, weights w: PackedA,
                                   output: UnsafeMutablePointer<Float>, outputLayout: ActivationLayout, bias: UnsafePointer<Float>?,
                                   residual: UnsafePointer<Float>?, relu: Bool, workspace: PackedGemmWorkspace) {
-        let m = w.m, k = w.k, mr = Kernel.mr, nr = Kernel.nr
+        // A tile's rows are `gr` output positions (Kernel.gatherRows), its columns nr channels.
+        let m = w.m, k = w.k, gr = Kernel.gatherRows, nr = Kernel.nr
         let positions = s.positions
         guard m > 0, positions > 0, k > 0 else { return }
+        // The packing below writes six or seven positions per step: a property of the kernel sets, not of the model.
+        precondition(gr == 6 || gr == 7, "gatherRows \(gr): convGather packs six or seven positions")
         precondition(w.mr == nr, "weights packed for \(w.mr)-row panels, the transposed path needs \(nr)")
         let direct = outputLayout == .channelsLast
         precondition(direct || workspace.transposedCapacity >= m * positions, "transposed C not reserved at plan time")
@@ -177,19 +175,20 @@ extension PackedGemm {
             source = UnsafeRawPointer(image)
         }
         let ct = direct ? output : workspace.transposedC  // [positions, m]
-        let positionPanels = (positions + mr - 1) / mr, channelPanels = (m + nr - 1) / nr
-        // A 1x1 conv packs each sub-slice of its positions first (six per panel, interleaved by
+        let positionPanels = (positions + gr - 1) / gr, channelPanels = (m + nr - 1) / nr
+        // A 1x1 conv packs each sub-slice of its positions first (gr per panel, interleaved by
         // step: the tile's A layout) into the thread's B buffer. Why: read in place, channels last
         // a position's channels are a row C floats long, and with C a multiple of 512 (2 KB) the
         // rows fall into a few L1 sets (resnet50's layer4 1x1s, 49 positions of C 512, ran 15%
         // slower so, though a sub-slice, 25 KB, would fit L1 whole); channels first, each step is
         // a plane further on. A window's taps read a padded copy instead.
         let packs = s.g.kernelH * s.g.kernelW == 1
-        // Packed tiles read packedSteps[0 ..< sub-slice]: an invariant of this file, not of the model.
-        precondition(GatherConv.packedSteps.count >= narrowSlice, "packedSteps shorter than a sub-slice")
         // Position panels per block when packing: what the B buffer holds at a full sub-slice.
-        let blockPanels = packs ? max(1, PackedA.kc * ((PackedGemmWorkspace.nc + nr - 1) / nr * nr) / (narrowSlice * mr)) : positionPanels
-        @inline(__always) func work(_ t: Int, _ packedSteps: UnsafePointer<Int>) {
+        let blockPanels = packs ? max(1, PackedA.kc * ((PackedGemmWorkspace.nc + nr - 1) / nr * nr) / (narrowSlice * gr)) : positionPanels
+        // packedSteps: a packed panel's step p lies 4 * gr * p bytes on (one per step of a
+        // sub-slice); packedOffsets: its positions 4 bytes apart. `offsets`: a thread's gr
+        // position offsets of the panel at hand (rows past the last position repeat it).
+        @inline(__always) func work(_ t: Int, _ packedSteps: UnsafePointer<Int>, _ packedOffsets: UnsafePointer<Int>, _ offsets: UnsafeMutablePointer<Int>) {
             let (threadPanels, channelRange) = narrowShare(positionPanels: positionPanels, channelPanels: channelPanels, weights: m * k, threads: threads, t: t)
             guard !threadPanels.isEmpty, !channelRange.isEmpty else { return }
             let packed = workspace.packedB[t]
@@ -197,17 +196,23 @@ extension PackedGemm {
             while firstPanel < threadPanels.upperBound {
                 let panels = firstPanel..<min(threadPanels.upperBound, firstPanel + blockPanels)
                 firstPanel = panels.upperBound
-                // Units in order: K slice k0 (kc wide, as the weights are packed), sub-slice s0
-                // (narrowSlice wide), channel panel pc; nil past the last.
-                @inline(__always) func unit(_ k0: Int, _ s0: Int, _ pc: Int) -> (weights: UnsafePointer<Float>, depth: Int)? {
-                    var (k0, s0, pc) = (k0, s0, pc)
+                // Weight units in the order the loops below run them: K slice k0 (kc wide, as the
+                // weights are packed), sub-slice s0 (narrowSlice wide), channel panel pc.
+                typealias Unit = (k0: Int, s0: Int, pc: Int)
+                // The unit after u; nil past the last.
+                @inline(__always) func following(_ u: Unit) -> Unit? {
+                    var (k0, s0, pc) = (u.k0, u.s0, u.pc + 1)
                     if pc >= channelRange.upperBound {
                         pc = channelRange.lowerBound; s0 += narrowSlice
                         if s0 >= min(PackedA.kc, k - k0) { s0 = 0; k0 += PackedA.kc }
                         guard k0 < k else { return nil }
                     }
-                    let kb = min(PackedA.kc, k - k0)
-                    return (w.panel(k0: k0, kb: kb, pm: pc) + s0 * nr, min(narrowSlice, kb - s0))
+                    return (k0, s0, pc)
+                }
+                // Unit u's weights and their whole cache lines (depth x nr floats).
+                @inline(__always) func weights(_ u: Unit) -> (start: UnsafePointer<Float>, lines: Int) {
+                    let kb = min(PackedA.kc, k - u.k0)
+                    return (w.panel(k0: u.k0, kb: kb, pm: u.pc) + u.s0 * nr, min(narrowSlice, kb - u.s0) * nr / 16)
                 }
                 var k0 = 0
                 while k0 < k {
@@ -216,21 +221,23 @@ extension PackedGemm {
                     while s0 < kb {
                         let sb = min(narrowSlice, kb - s0)
                         if packs {
-                        // Sound: panel pp's sb x 6 floats lie within the B buffer (blockPanels); each
+                        // Sound: panel pp's sb x gr floats lie within the B buffer (blockPanels); each
                         // read is a patch element the tile itself would read (rowOffsets, positionOffset).
                         for pp in panels {
-                            let q0 = pp * mr, rows = min(mr, positions - q0)
-                            var dst = packed + (pp - panels.lowerBound) * sb * mr
-                            let o0 = s.positionOffset(q0), o1 = s.positionOffset(q0 + min(1, rows - 1))
-                            let o2 = s.positionOffset(q0 + min(2, rows - 1)), o3 = s.positionOffset(q0 + min(3, rows - 1))
-                            let o4 = s.positionOffset(q0 + min(4, rows - 1)), o5 = s.positionOffset(q0 + min(5, rows - 1))
+                            let q0 = pp * gr, rows = min(gr, positions - q0)
+                            var dst = packed + (pp - panels.lowerBound) * sb * gr
+                            // Six or seven positions (gatherRows), the seventh's offset a copy of the sixth's for six.
+                            @inline(__always) func o(_ i: Int) -> Int { s.positionOffset(q0 + min(i, rows - 1)) }
+                            let (o0, o1, o2, o3, o4, o5, o6) = (o(0), o(1), o(2), o(3), o(4), o(5), o(min(6, gr - 1)))
                             if s.input == .channelsLast {
                                 // Each position's steps are consecutive floats (rowOffsets[p] == 4p).
                                 let row = source.assumingMemoryBound(to: Float.self) + k0 + s0
-                                let r0 = row + o0 / 4, r1 = row + o1 / 4, r2 = row + o2 / 4, r3 = row + o3 / 4, r4 = row + o4 / 4, r5 = row + o5 / 4
+                                let r0 = row + o0 / 4, r1 = row + o1 / 4, r2 = row + o2 / 4, r3 = row + o3 / 4, r4 = row + o4 / 4
+                                let r5 = row + o5 / 4, r6 = row + o6 / 4
                                 for p in 0..<sb {
                                     dst[0] = r0[p]; dst[1] = r1[p]; dst[2] = r2[p]; dst[3] = r3[p]; dst[4] = r4[p]; dst[5] = r5[p]
-                                    dst += 6
+                                    if gr > 6 { dst[6] = r6[p] }
+                                    dst += gr
                                 }
                             } else {
                                 let steps = rowOffsets + k0 + s0
@@ -239,7 +246,8 @@ extension PackedGemm {
                                     dst[0] = at.load(fromByteOffset: o0, as: Float.self); dst[1] = at.load(fromByteOffset: o1, as: Float.self)
                                     dst[2] = at.load(fromByteOffset: o2, as: Float.self); dst[3] = at.load(fromByteOffset: o3, as: Float.self)
                                     dst[4] = at.load(fromByteOffset: o4, as: Float.self); dst[5] = at.load(fromByteOffset: o5, as: Float.self)
-                                    dst += 6
+                                    if gr > 6 { dst[6] = at.load(fromByteOffset: o6, as: Float.self) }
+                                    dst += gr
                                 }
                             }
                         }
@@ -248,24 +256,34 @@ extension PackedGemm {
                         let last = direct && k0 + s0 + sb == k
                         for pc in channelRange {
                             // This unit's weights (sb x nr, 16 KB on AVX-512) stay in L1 while every
-                            // position panel passes over them; the next unit's are prefetched a share
-                            // per position panel. Why: the hardware prefetcher follows the first pass
-                            // over a unit, but then sees eight passes from L1 and no stream, so each
-                            // unit began with a stall (resnet's 7x7 3x3: 118-150 GFLOP/s on one
-                            // Zen 5 core without, 163-188 with, in gemm-bench's warm column).
+                            // position panel passes over them; the next unit's are prefetched into L1
+                            // and the one after it into L2, a share per position panel. Why: the
+                            // hardware prefetcher follows the first pass over a unit, but then sees
+                            // passes from L1 and no stream, so each unit began with a stall (resnet's
+                            // 7x7 3x3: 118-150 GFLOP/s on one Zen 5 core without, 163-188 with, in
+                            // gemm-bench's warm column). In a model the weights come from memory
+                            // (resnet50's layer4 3x3 is 9.4 MB), and one unit's passes (about 3 us on
+                            // a Zen 4 core) did not cover a line's trip from memory: with the unit
+                            // after next on its way to L2 as well, gemm-bench's cold column for that
+                            // conv went from 72-81 to 88-97 GFLOP/s, and resnet50's layer4 (1 thread,
+                            // 10 interleaved rounds) from 23.7 to 19.7 ms.
                             let j0 = pc * nr, wp = w.panel(k0: k0, kb: kb, pm: pc) + s0 * nr
-                            let next = unit(k0, s0, pc + 1)
+                            let next = following((k0, s0, pc)), later = next.flatMap(following)
+                            let near = next.map(weights), far = later.map(weights)
                             for pp in panels {
-                                if let next {
-                                    prefetchShare(next.weights, lines: next.depth * nr / 16, part: pp - panels.lowerBound, parts: panels.count)
+                                if let near {
+                                    prefetchShare(near.start, lines: near.lines, part: pp - panels.lowerBound, parts: panels.count)
                                 }
-                                let q0 = pp * mr, rows = min(mr, positions - q0)
+                                if let far {
+                                    prefetchShare(far.start, lines: far.lines, part: pp - panels.lowerBound, parts: panels.count, toL2: true)
+                                }
+                                let q0 = pp * gr, rows = min(gr, positions - q0)
                                 // Rows past the last position repeat it: computed, not stored.
-                                @inline(__always) func offset(_ i: Int) -> Int { s.positionOffset(q0 + min(i, rows - 1)) }
-                                // Packed: six floats per step, the steps 24 bytes apart (GatherConv.packedSteps).
-                                Kernel.tileGather(k: sb, positions: packs ? UnsafeRawPointer(packed + (pp - panels.lowerBound) * sb * mr) : source,
+                                if !packs { for i in 0..<gr { offsets[i] = s.positionOffset(q0 + min(i, rows - 1)) } }
+                                // Packed: gr floats per step (packedSteps), the positions 4 bytes apart.
+                                Kernel.tileGather(k: sb, positions: packs ? UnsafeRawPointer(packed + (pp - panels.lowerBound) * sb * gr) : source,
                                                   rowOffsets: packs ? packedSteps : rowOffsets + k0 + s0,
-                                                  positionOffsets: packs ? (0, 4, 8, 12, 16, 20) : (offset(0), offset(1), offset(2), offset(3), offset(4), offset(5)),
+                                                  positionOffsets: packs ? packedOffsets : UnsafePointer(offsets),
                                                   b: wp, c: ct + q0 * m + j0, ldc: m, rows: rows, cols: min(nr, m - j0), accumulate: k0 + s0 > 0,
                                                   columnBias: last ? bias.map { $0 + j0 } : nil,
                                                   residual: last ? residual.map { $0 + q0 * m + j0 } : nil, relu: last && relu)
@@ -277,13 +295,20 @@ extension PackedGemm {
                 }
             }
             guard !direct else { return }
-            let rows = (threadPanels.lowerBound * mr)..<min(positions, threadPanels.upperBound * mr)
+            let rows = (threadPanels.lowerBound * gr)..<min(positions, threadPanels.upperBound * gr)
             transposeEpilogue(ct: ct, m: m, rows: rows, channels: (channelRange.lowerBound * nr)..<min(m, channelRange.upperBound * nr),
                               c: output, ldc: positions, bias: bias, residual: residual, epilogue: GemmEpilogue(relu: relu), zeroProduct: false)
         }
-        GatherConv.packedSteps.withUnsafeBufferPointer { steps in
-            let steps = steps.baseAddress!
-            if threads > 1 { DispatchFor.concurrent(threads) { work($0, steps) } } else { work(0, steps) }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: narrowSlice + gr + gr * threads) { table in
+            // Sound: the table holds narrowSlice steps, gr packed offsets and gr offsets per thread.
+            let steps = table.baseAddress!, packedOffsets = steps + narrowSlice, offsets = packedOffsets + gr
+            for p in 0..<narrowSlice { steps[p] = 4 * gr * p }
+            for i in 0..<gr { packedOffsets[i] = 4 * i }
+            if threads > 1 {
+                DispatchFor.concurrent(threads) { work($0, steps, packedOffsets, offsets + gr * $0) }
+            } else {
+                work(0, steps, packedOffsets, offsets)
+            }
         }
     }
 
@@ -292,9 +317,11 @@ extension PackedGemm {
     /// (The pointwise narrow path prefetches its next whole weight panel with it: measured with
     /// warm weights it had seemed no faster; with cold ones, as in a model, it is.)
     @inlinable @inline(__always)
-    static func prefetchShare(_ start: UnsafePointer<Float>, lines: Int, part: Int, parts: Int) {
+    static func prefetchShare(_ start: UnsafePointer<Float>, lines: Int, part: Int, parts: Int, toL2: Bool = false) {
         let share = (lines + parts - 1) / parts, first = part * share
         let raw = UnsafeRawPointer(start)
-        for l in first..<max(first, min(lines, first + share)) { rt_prefetch(raw + 64 * l) }
+        for l in first..<max(first, min(lines, first + share)) {
+            if toL2 { rt_prefetch_l2(raw + 64 * l) } else { rt_prefetch(raw + 64 * l) }
+        }
     }
 }

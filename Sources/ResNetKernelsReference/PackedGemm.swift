@@ -25,11 +25,16 @@ public protocol GemmMicroKernel {
     static func tileRows(k: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, c: UnsafeMutablePointer<Float>,
                          ldc: Int, rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                          relu: Bool)
-    /// acc = A · B with A's row r at step p the float at positions + rowOffsets[p] + positionOffsets.r
-    /// bytes (six output positions read in place from an activation) and B a packed kb x nr panel
-    /// (weights: output channels as columns); C (+)= acc, + columnBias[col], + residual (laid out
-    /// like C), ReLU, for the valid rows x cols (PackedGemm.convGather).
-    static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: (Int, Int, Int, Int, Int, Int),
+    /// Output positions per transposed tile: tileGather's rows. As many as the register file
+    /// holds beside B: AVX-512, 7 (14 of 32 zmm accumulate), so a 7x7 plane's 49 positions fill
+    /// seven whole tiles where six-row tiles filled 91% of nine; AVX2, 6 (12 of 16 ymm).
+    static var gatherRows: Int { get }
+    /// acc = A · B with A's row r at step p the float at positions + rowOffsets[p] + positionOffsets[r]
+    /// bytes (gatherRows output positions read in place from an activation; `positionOffsets`
+    /// holds gatherRows offsets) and B a packed kb x nr panel (weights: output channels as
+    /// columns); C (+)= acc, + columnBias[col], + residual (laid out like C), ReLU, for the
+    /// valid rows x cols (PackedGemm.convGather).
+    static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
                            b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
                            columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool)
 }
