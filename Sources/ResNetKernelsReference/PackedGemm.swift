@@ -385,6 +385,18 @@ public struct ConvPatchesB: PackedBSource {
                     while lo < hi && lo * g.strideW + shift < 0 { lo += 1 }
                     while hi > lo && (hi - 1) * g.strideW + shift >= g.width { hi -= 1 }
                     copy(lo - ox, from: nil)
+                    // A pointwise conv's row p is channel p: the same span of channel p + 4 is
+                    // prefetched into L2 (a strided 1x1 reads every other line of every other row,
+                    // a pattern the hardware prefetcher does not follow across 256 planes). resnet50's
+                    // layer2 downsample (1 thread, two runs of 8 interleaved rounds on a Zen 4 core):
+                    // 3.27 -> 3.02 and 3.14 -> 2.94 ms. (A prefetch never faults: past the last
+                    // channel it names lines beyond the image, harmlessly.)
+                    if window == 1 && hi > lo {
+                        let ahead = UnsafeRawPointer(line + lo * g.strideW + shift + 4 * g.height * g.width)
+                        var at = 0
+                        let span = 4 * ((hi - lo - 1) * g.strideW + 1)
+                        while at < span { rt_prefetch_l2(ahead + at); at += 64 }
+                    }
                     if g.strideW == 1 {
                         copy(hi - lo, from: line + lo + shift)
                     } else {
