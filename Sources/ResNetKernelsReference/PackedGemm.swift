@@ -197,8 +197,7 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
                       bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
                       mRange: Range<Int>, nRange: Range<Int>, packedB: UnsafeMutablePointer<Float>) {
         let m = a.m, k = a.k, mr = Kernel.mr, nr = Kernel.nr
-        // A C of 2 MB and more (resnet's 56x56 outputs of 256 channels; twice this Zen 5's 1 MB
-        // L2) is written, and its residual read, a panel's columns of every row at a time: M rows
+        // A C of 1 MB and more (resnet's 56x56 outputs of 256 channels, its 28x28 of 512) is written, and its residual read, a panel's columns of every row at a time: M rows
         // ldc floats apart, too many streams for the hardware prefetcher, so each line is a demand
         // miss, and a long one when other tenants fill the shared L3. So the next panel's lines
         // are prefetched while this one is computed. resnet50, 1 thread, with a co-runner
@@ -206,10 +205,13 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
         // rounds, in three separate runs: layer1's conv3s (summed) 3.20 -> 2.12, 2.82 -> 2.00 and
         // 2.69 -> 1.81 ms, its downsample 1.17 -> 0.69, 0.93 -> 0.70 and 0.88 -> 0.62. Alone,
         // within noise (8 rounds: the conv3s 1.57 -> 1.54 ms, the downsample 0.51 -> 0.54). The
-        // threshold is measured, not derived: layer2's 1.6 MB products gained 12-19% with the
-        // co-runner but lost 7-10% alone.
+        // threshold is measured, not derived: on that Zen 5 layer2's 1.6 MB products gained 12-19%
+        // with the co-runner but lost 7-10% alone, so it was 2 MB; on a Zen 4 (1 MB L2, shared
+        // host), alone, 8 interleaved rounds: layer2's conv3s 1.47-1.54 -> 1.22-1.27 ms, its
+        // downsample 3.11 -> 2.69, resnet50's summed layers 97.6 -> 95.2 ms. From 256 KB (the
+        // 0.4-0.8 MB conv1s too) nothing more: 95.8 -> 98.8.
         let (cFloats, cOverflow) = m.multipliedReportingOverflow(by: ldc)
-        let farC = !cOverflow && cFloats >= 1 << 19
+        let farC = !cOverflow && cFloats >= 1 << 18
         var n0 = nRange.lowerBound
         while n0 < nRange.upperBound {
             let nb = min(PackedGemmWorkspace.nc, nRange.upperBound - n0)
