@@ -280,6 +280,15 @@ extension PackedGemm {
                                 let q0 = pp * gr, rows = min(gr, positions - q0)
                                 // Rows past the last position repeat it: computed, not stored.
                                 if !packs { for i in 0..<gr { offsets[i] = s.positionOffset(q0 + min(i, rows - 1)) } }
+                                // Channels last, the next panel's output rows (and, at the last unit, its
+                                // residual rows) are prefetched: gr rows m floats apart per tile, streams the
+                                // hardware prefetcher does not follow. resnet50, 1 thread, 8 interleaved
+                                // rounds (Zen 4): layer3's conv3s (residual fused) 1.38-1.41 -> 1.27-1.34 ms.
+                                if direct && pp + 1 < panels.upperBound {
+                                    let ahead = (q0 + gr) * m + j0
+                                    prefetchRows(ct + ahead, residual: last ? residual.map { $0 + ahead } : nil,
+                                                 rows: min(gr, positions - q0 - gr), ldc: m, lines: nr / 16)
+                                }
                                 // Packed: gr floats per step (packedSteps), the positions 4 bytes apart.
                                 Kernel.tileGather(k: sb, positions: packs ? UnsafeRawPointer(packed + (pp - panels.lowerBound) * sb * gr) : source,
                                                   rowOffsets: packs ? packedSteps : rowOffsets + k0 + s0,
