@@ -4,11 +4,13 @@
 bench_compare says which engine is faster; this says where. Each round runs
 `resnet-check bench --format json` (its per-layer profile) and an onnxruntime
 session with profiling on, for the same number of runs, and keeps each layer's
-time. Layers are paired in execution order by kind: the k-th convolution of ours
-(Conv or QLinearConv, with whatever it fused) against the k-th of onnxruntime
-(whose fused nodes carry other names), then pools, GEMMs and the rest as one
-line per op type. Prints per layer the median over rounds of each engine's
-per-run time, the ratio, and the sums, largest of ours first.
+time. Convolutions are paired by the graph's conv they start from (onnxruntime
+names a fused conv after some node of its chain: BN, activation, residual Add;
+those names are mapped back), pools, GEMMs and the rest as one line per op type,
+our layout copies as one more. Prints per layer the median over rounds of each
+engine's per-run time (ours: the mean of bench's three profiled runs; onnxruntime:
+the median of its timed runs), the ratio, and the sums, largest of ours first.
+Node names are assumed unique, as exporters write them.
 
     scripts/layer_compare.py MODEL [--threads 1] [--rounds 5] [--runs 10] [--top 30]
                              [--binary .build/release/resnet-check] [--kernels avx2]
@@ -31,6 +33,7 @@ import onnxruntime as ort
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONV_OPS = {"Conv", "QLinearConv", "FusedConv", "ConvInteger"}
+LAYOUT_OPS = {"ToChannelsLast", "ToChannelsFirst"}
 
 
 def ours_round(args):
@@ -41,7 +44,14 @@ def ours_round(args):
         sys.exit(f"layer_compare: {' '.join(cmd)} failed: {out.stderr.strip()}")
     report = json.loads(out.stdout)
     # bench lists layers by time; the conv order is the graph's, which `order` recovers from node order in the file.
-    return report["p50_ms"], {layer["node"]: (layer["op"], layer["milliseconds"]) for layer in report["layers"]}
+    # Layout copies (ToChannelsLast/First) carry the name of the node they feed: summed apart, as one line.
+    steps, layout = collections.defaultdict(float), 0.0
+    for layer in report["layers"]:
+        if layer["op"] in LAYOUT_OPS:
+            layout += layer["milliseconds"]
+        else:
+            steps[layer["node"]] += layer["milliseconds"]
+    return report["p50_ms"], steps, layout
 
 
 def node_order(model_path):
@@ -108,6 +118,8 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "resnet-check"))
     ap.add_argument("--kernels", choices=["avx512", "avx2", "reference"])
     args = ap.parse_args()
+    if args.rounds < 1 or args.runs < 1:
+        sys.exit("layer_compare: --rounds and --runs must be at least 1")
 
     session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
     inp = session.get_inputs()[0]
@@ -121,9 +133,10 @@ def main():
     conv_index = {name: k for k, name in enumerate(n for n, op in order if op in CONV_OPS)}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.rounds):
-            p50, steps = ours_round(args)
+            p50, steps, layout = ours_round(args)
             ours_latency.append(p50)
-            ours_steps = [(name, op, steps[name][1]) for name, op in order if name in steps]
+            ours_steps = [(name, op, steps[name]) for name, op in order if name in steps]
+            ours_steps.append(("(layout copies)", "LayoutCopy", layout))
             for key, ms in keyed(ours_steps, labels, None, conv_index).items():
                 ours_layers[key].append(ms)
             p50, layers = ort_round(args, feeds, os.path.join(tmp, "ort"))

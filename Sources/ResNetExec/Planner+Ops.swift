@@ -70,7 +70,7 @@ extension Planner {
     }
 
     /// Whether a product whose `real` output columns take `columns` GEMM columns runs transposed
-    /// (positions as the tile's rows, six per panel): where the real ones would fill under 95%
+    /// (positions as the tile's rows, six per panel when this rule was measured, seven on AVX-512 since): where the real ones would fill under 95%
     /// of the tile-column panels. Transposed, 196 positions (14x14) fill 33 six-row panels 99%,
     /// against 196 of 224 columns (1x1) or of the 14 x 16 grid's 224 (3x3); the 3x3 stride-2
     /// convs' 28 x 29 grid fills 94%. resnet50, 4 interleaved rounds, sum of layer times:

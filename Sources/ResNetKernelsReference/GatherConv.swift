@@ -6,8 +6,8 @@ import CCPU
 public enum ActivationLayout: Sendable, Equatable { case channelsFirst, channelsLast }
 
 /// A convolution computed transposed with its input read in place (PackedGemm.convGather):
-/// Cᵀ[positions, channels] = patches · Wᵀ, six output positions as the tile's rows and 32
-/// (AVX2: 16) output channels as its columns. The tile reads position r of patch row
+/// Cᵀ[positions, channels] = patches · Wᵀ, seven output positions (AVX2: six; the kernel's
+/// gatherRows) as the tile's rows and 32 (AVX2: 16) output channels as its columns. The tile reads position r of patch row
 /// k = (c, ky, kx) at `source + rowOffsets[k] + positionOffset(q_r)` bytes, so a stride is
 /// only a position's offset and nothing is packed, split into stride phases or compacted:
 /// the source is the input itself (any conv whose windows stay inside it: a 1x1 without
@@ -16,8 +16,8 @@ public enum ActivationLayout: Sendable, Equatable { case channelsFirst, channels
 /// their columns in `patchRows` order.
 ///
 /// Why: a ResNet's late stages have few positions and many channels (resnet50 at 224: 196 or
-/// 49 positions, 256...2048 channels). Positions in six-row panels fill 99% (196) or 91% (49)
-/// of the tiles, against 88% or 77% as 32-column panels; the pointwise convs no longer pack
+/// 49 positions, 256...2048 channels). Positions in seven-row panels fill 100% of the tiles at 196
+/// and 49 (six-row ones 99% and 91%), against 88% or 77% as 32-column panels; the pointwise convs no longer pack
 /// B per call, and the strided ones read their input at the stride instead of deinterleaving
 /// it into four phase planes first.
 ///
@@ -56,8 +56,8 @@ public struct GatherConv: Sendable, Equatable {
     /// The patch rows in the order the product runs them, as indices into the weights' own
     /// order (c, ky, kx): that order channels first; channels last, tap-major (ky, kx, c), so
     /// consecutive steps read consecutive floats of each position. Why: channels last, one
-    /// position's taps lie C floats apart, so in the weights' order each step reads six new
-    /// lines, and at resnet50's layer4 (C 512, stride 2) those lie 4 KB apart, in one L1 set:
+    /// position's taps lie C floats apart, so in the weights' order each step reads a new line per
+    /// position, and at resnet50's layer4 (C 512, stride 2) those lie 4 KB apart, in one L1 set:
     /// the stride-2 3x3 ran 1.6x slower than from channels-first planes until reordered.
     public func patchRows() -> [Int] {
         let taps = g.kernelH * g.kernelW
@@ -308,13 +308,15 @@ extension PackedGemm {
             transposeEpilogue(ct: ct, m: m, rows: rows, channels: (channelRange.lowerBound * nr)..<min(m, channelRange.upperBound * nr),
                               c: output, ldc: positions, bias: bias, residual: residual, epilogue: GemmEpilogue(relu: relu), zeroProduct: false)
         }
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: narrowSlice + gr + gr * threads) { table in
-            // Sound: the table holds narrowSlice steps, gr packed offsets and gr offsets per thread.
+        // Each thread's offsets 128 bytes apart, so no two threads write one cache line.
+        let slot = 16
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: narrowSlice + gr + slot * threads) { table in
+            // Sound: the table holds narrowSlice steps, gr packed offsets and a slot of gr <= 16 offsets per thread.
             let steps = table.baseAddress!, packedOffsets = steps + narrowSlice, offsets = packedOffsets + gr
             for p in 0..<narrowSlice { steps[p] = 4 * gr * p }
             for i in 0..<gr { packedOffsets[i] = 4 * i }
             if threads > 1 {
-                DispatchFor.concurrent(threads) { work($0, steps, packedOffsets, offsets + gr * $0) }
+                DispatchFor.concurrent(threads) { work($0, steps, packedOffsets, offsets + slot * $0) }
             } else {
                 work(0, steps, packedOffsets, offsets)
             }

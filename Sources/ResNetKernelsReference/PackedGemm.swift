@@ -210,8 +210,7 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
         // host), alone, 8 interleaved rounds: layer2's conv3s 1.47-1.54 -> 1.22-1.27 ms, its
         // downsample 3.11 -> 2.69, resnet50's summed layers 97.6 -> 95.2 ms. From 256 KB (the
         // 0.4-0.8 MB conv1s too) nothing more: 95.8 -> 98.8.
-        let (cFloats, cOverflow) = m.multipliedReportingOverflow(by: ldc)
-        let farC = !cOverflow && cFloats >= 1 << 18
+        let farC = prefetchesC(m: m, ldc: ldc)
         var n0 = nRange.lowerBound
         while n0 < nRange.upperBound {
             let nb = min(PackedGemmWorkspace.nc, nRange.upperBound - n0)
@@ -246,6 +245,14 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
         }
     }
 
+}
+
+/// Whether a product writing C of m rows ldc floats apart prefetches the next panel's C and
+/// residual lines (PackedGemm.block, ShiftedRowsGemm.blockRows): from 1 MB of C.
+@inlinable
+func prefetchesC(m: Int, ldc: Int) -> Bool {
+    let (floats, overflow) = m.multipliedReportingOverflow(by: ldc)
+    return !overflow && floats >= 1 << 18
 }
 
 /// Prefetches `lines` lines of each of `rows` rows ldc floats apart from `c` (to be written)
@@ -305,7 +312,8 @@ public struct MatrixB: PackedBSource {
                 // 1x1s 1.52-1.60 -> 1.38-1.45 ms each, layer2.0.conv1 2.65 -> 2.46; layer2's 28x28
                 // 1x1s (B of 0.4-1.6 MB) unchanged.
                 for _ in 0..<kb {
-                    rt_prefetch_l2(src + 16 * nr); rt_prefetch_l2(src + 16 * nr + 64)
+                    rt_prefetch_l2(src + 16 * nr)
+                    if nr > 16 { rt_prefetch_l2(src + 16 * nr + 64) }  // a 32-float panel row spans two lines
                     let d = UnsafeMutableRawPointer(dst)
                     var lane = 0
                     while lane < nr {

@@ -33,8 +33,7 @@ extension PackedGemm {
         // as PackedGemm.block does, for the same reason: M rows ldc floats apart. The stem (a 3.3 MB
         // grid), 1 thread, 6 interleaved rounds on a Zen 4 core: resnet50's 2.98 -> 2.72 ms,
         // resnet18's 3.42 -> 3.00. From 512 KB, layer1's 3x3s (0.8 MB grids) were unchanged.
-        let (cFloats, cOverflow) = m.multipliedReportingOverflow(by: ldc)
-        let farC = !cOverflow && cFloats >= 1 << 18
+        let farC = prefetchesC(m: m, ldc: ldc)
         var n0 = nRange.lowerBound
         while n0 < nRange.upperBound {
             let nb = min(PackedGemmWorkspace.nc, nRange.upperBound - n0)
@@ -54,7 +53,7 @@ extension PackedGemm {
                             (tail + p * nr + cols).update(repeating: 0, count: nr - cols)
                         }
                     }
-                    let ahead = farC && j0 + nr < nRange.upperBound ? j0 + nr : -1
+                    let ahead = farC && j0 + nr < n0 + nb ? j0 + nr : -1
                     for pm in mRange {
                         let i0 = pm * mr
                         let rows = min(mr, m - i0), out = c + i0 * ldc + j0

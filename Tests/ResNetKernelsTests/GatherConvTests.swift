@@ -20,7 +20,7 @@ struct GatherConvTests {
         ImplicitConvTests.Case(c: 300, h: 5, w: 5, k: 1, stride: 1, pad: 0, dilation: 1, m: 17),    // K 300: a slice and a partial one
         ImplicitConvTests.Case(c: 7, h: 10, w: 10, k: 1, stride: 3, pad: 0, dilation: 1, m: 32),    // trailing row and column unread
         ImplicitConvTests.Case(c: 9, h: 33, w: 33, k: 1, stride: 1, pad: 0, dilation: 1, m: 33),    // 1,089 positions: packed in two blocks
-        ImplicitConvTests.Case(c: 20, h: 7, w: 7, k: 3, stride: 1, pad: 1, dilation: 1, m: 64),     // 49 positions: seven 7-row tiles, six 6-row and one
+        ImplicitConvTests.Case(c: 20, h: 7, w: 7, k: 3, stride: 1, pad: 1, dilation: 1, m: 64),     // 49 positions: seven 7-row tiles, or eight 6-row and a 1-row one
         ImplicitConvTests.Case(c: 130, h: 7, w: 8, k: 1, stride: 1, pad: 0, dilation: 1, m: 40),    // 56 positions packed: eight 7-row tiles
     ]
 
