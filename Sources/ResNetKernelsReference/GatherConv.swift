@@ -94,6 +94,22 @@ public struct GatherConv: Sendable, Equatable {
         return 4 * (input == .channelsFirst ? corner : corner * g.channels)
     }
 
+    /// positionOffset of positions q0 ..< q0 + count into `out`, those from q0 + rows on
+    /// repeating the last real one (a tile's rows past the last position): one division per
+    /// tile, where a call per position cost one each on the transposed convs' hot loop.
+    @inlinable
+    public func positionOffsets(from q0: Int, rows: Int, count: Int, into out: UnsafeMutablePointer<Int>) {
+        var oy = q0 / g.outW, ox = q0 - oy * g.outW
+        let scale = input == .channelsFirst ? 4 : 4 * g.channels
+        for i in 0..<count {
+            if i > 0 && i < rows {
+                ox += 1
+                if ox == g.outW { ox = 0; oy += 1 }
+            }
+            out[i] = (oy * g.strideH * sourceW + ox * g.strideW) * scale
+        }
+    }
+
     /// Writes part `part` of `parts` of the padded copy of x (channels first: a range of channels;
     /// channels last: a range of rows); disjoint parts may run at once.
     @inlinable
@@ -227,8 +243,8 @@ extension PackedGemm {
                             let q0 = pp * gr, rows = min(gr, positions - q0)
                             var dst = packed + (pp - panels.lowerBound) * sb * gr
                             // Six or seven positions (gatherRows), the seventh's offset a copy of the sixth's for six.
-                            @inline(__always) func o(_ i: Int) -> Int { s.positionOffset(q0 + min(i, rows - 1)) }
-                            let (o0, o1, o2, o3, o4, o5, o6) = (o(0), o(1), o(2), o(3), o(4), o(5), o(min(6, gr - 1)))
+                            s.positionOffsets(from: q0, rows: rows, count: gr, into: offsets)
+                            let (o0, o1, o2, o3, o4, o5, o6) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4], offsets[5], offsets[gr - 1])
                             if s.input == .channelsLast {
                                 // Each position's steps are consecutive floats (rowOffsets[p] == 4p).
                                 let row = source.assumingMemoryBound(to: Float.self) + k0 + s0
@@ -279,7 +295,7 @@ extension PackedGemm {
                                 }
                                 let q0 = pp * gr, rows = min(gr, positions - q0)
                                 // Rows past the last position repeat it: computed, not stored.
-                                if !packs { for i in 0..<gr { offsets[i] = s.positionOffset(q0 + min(i, rows - 1)) } }
+                                if !packs { s.positionOffsets(from: q0, rows: rows, count: gr, into: offsets) }
                                 // Channels last, the next panel's output rows (and, at the last unit, its
                                 // residual rows) are prefetched: gr rows m floats apart per tile, streams the
                                 // hardware prefetcher does not follow. resnet50, 1 thread, 8 interleaved

@@ -34,6 +34,12 @@ struct GatherConvTests {
         #expect(first.rowOffsets()[3] == 4 * 3 * 28 * 28)
         let last = try #require(GatherConv(down, input: .channelsLast))
         #expect(last.positionOffset(14 + 2) == 4 * (2 * 28 + 4) * 512 && last.rowOffsets()[3] == 12)
+        // A tile's offsets at once (one division): across a row's end, the rows past the last repeating it.
+        var tile = [Int](repeating: -1, count: 7)
+        for (q0, rows) in [(12, 7), (190, 6), (195, 1)] {
+            tile.withUnsafeMutableBufferPointer { last.positionOffsets(from: q0, rows: rows, count: 7, into: $0.baseAddress!) }
+            #expect(tile == (0..<7).map { last.positionOffset(q0 + min($0, rows - 1)) }, "from \(q0), \(rows) rows")
+        }
         let c3 = try #require(ImplicitConvTests.Case(c: 256, h: 14, w: 14, k: 3, stride: 1, pad: 1, dilation: 1, m: 256).geometry)
         let g3 = try #require(GatherConv(c3, input: .channelsLast))
         #expect(g3.copied && (g3.sourceH, g3.sourceW) == (16, 16) && g3.paddedFloats == 256 * 16 * 16)
