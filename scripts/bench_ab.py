@@ -5,7 +5,7 @@ On a shared machine a configuration moves by 40% within minutes, and our fresh
 processes vary more than the code changes being measured. This runs
 `resnet-check bench --format json` for each binary in turn, --rounds times, and
 prints per binary the median and minimum p50 over rounds, then each layer's
-median time (of the profiled runs) side by side, largest first, and their sums.
+median (or --statistic min: minimum) time over rounds (each a mean of the profiled runs) side by side, largest first, and their sums.
 Compare builds of two commits (copy .build/release/resnet-check aside between
 builds); a difference smaller than the rounds' spread is noise.
 
@@ -27,6 +27,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--runs", type=int, default=10, help="timed runs per round")
     ap.add_argument("--layers", type=int, default=40, help="layers to list")
+    ap.add_argument("--statistic", choices=["median", "min"], default="median",
+                    help="per layer, the median or the minimum over rounds (the minimum is steadier on a shared host, "
+                         "where other tenants only ever add time)")
     args = ap.parse_args()
     if len(args.binaries) < 2:
         sys.exit("bench_ab: give two or more binaries")
@@ -42,15 +45,18 @@ def main():
             report = json.loads(out.stdout)
             p50s[b].append(report["p50_ms"])
             for layer in report["layers"]:
-                layers[b].setdefault(layer["node"], []).append(layer["milliseconds"])
+                # A layout copy is a step of its own, named after the node it feeds: kept apart.
+                name = layer["node"] + (f" [{layer['op']}]" if layer["op"].startswith("ToChannels") else "")
+                layers[b].setdefault(name, []).append(layer["milliseconds"])
     for b in args.binaries:
         runs = ", ".join(f"{v:.1f}" for v in p50s[b])
         print(f"{b}: p50 median {statistics.median(p50s[b]):.2f} ms, min {min(p50s[b]):.2f} ms (rounds: {runs})")
     first = args.binaries[0]
-    medians = {b: {n: statistics.median(v) for n, v in layers[b].items()} for b in args.binaries}
+    pick = min if args.statistic == "min" else statistics.median
+    medians = {b: {n: pick(v) for n, v in layers[b].items()} for b in args.binaries}
     names = sorted(medians[first], key=lambda n: -medians[first][n])
     width = max([len(n) for n in names[:args.layers]] + [5]) + 2
-    print("layer".ljust(width) + "".join(f"{i + 1:>12}" for i in range(len(args.binaries))) + "   (ms, columns in the order given)")
+    print("layer".ljust(width) + "".join(f"{i + 1:>12}" for i in range(len(args.binaries))) + f"   (ms, {args.statistic} over rounds, columns in the order given)")
     for n in names[:args.layers]:
         print(n.ljust(width) + "".join(f"{medians[b].get(n, float('nan')):12.3f}" for b in args.binaries))
     print("sum of layers".ljust(width) + "".join(f"{sum(medians[b].values()):12.3f}" for b in args.binaries))

@@ -1,0 +1,104 @@
+// ab-inproc: variants of the executor against each other inside one process, alternating
+// round by round (issue 11). A fresh process lands its buffers on other physical pages each
+// time, and on a shared host that moved our layers by more than the changes being measured
+// (scripts/bench_ab.py: two identical binaries differed by up to 7% in summed layer times);
+// here the same plan, the same pages, alternately, within seconds.
+//
+// A variant is a value of ExperimentSwitch, which code under trial reads (released code
+// never does):
+// - run-time choices (the default): one plan; before variant v's runs the switch is v;
+// - plan-time choices (--plans): a plan per variant, built with the switch at v << 3 (so
+//   run-time bits stay clear), then run with it at 0; --reverse builds them in the other
+//   order, to tell a variant from the order its memory was allocated in.
+// Each round runs each variant once untimed, then once profiled (every step timed); the
+// report gives per step and per layer group the median and minimum over rounds.
+//
+//     swift build -c release --product ab-inproc
+//     .build/release/ab-inproc MODEL [--threads T] [--rounds R] [--variants N] [--plans [--reverse]] [--kernels avx512|avx2]
+import Foundation
+import ResNetExec
+import ResNetKernelsReference
+import ResNetONNX
+
+let usage = "usage: ab-inproc MODEL [--threads T] [--rounds R] [--variants N] [--plans [--reverse]] [--kernels avx512|avx2]"
+var args = CommandLine.arguments.dropFirst()
+guard let model = args.popFirst() else { print(usage); exit(64) }
+var threads = 1, rounds = 20, variants = 2, planPerVariant = false, reverse = false
+var kernels: KernelSet? = nil
+while let a = args.popFirst() {
+    switch a {
+    case "--threads": threads = Int(args.popFirst() ?? "") ?? threads
+    case "--rounds": rounds = Int(args.popFirst() ?? "") ?? rounds
+    case "--variants": variants = Int(args.popFirst() ?? "") ?? variants
+    case "--plans": planPerVariant = true
+    case "--reverse": reverse = true
+    case "--kernels":
+        switch args.popFirst() {
+        case "avx2": kernels = .avx2
+        case "avx512": kernels = .avx512
+        default: print(usage); exit(64)
+        }
+    default: print(usage); exit(64)
+    }
+}
+guard rounds >= 1, variants >= 1, variants <= 1 << 20, threads >= 1 else { print(usage); exit(64) }
+
+let read = try ONNXReader.read(path: model)
+let options = ExecOptions(kernels: kernels, threads: threads)
+let shape = [1, 3, 224, 224]
+var plans: [ExecutionPlan] = []
+for v in 0..<(planPerVariant ? variants : 1) {
+    ExperimentSwitch.value = (reverse ? variants - 1 - v : v) << 3
+    plans.append(try Executor(model: read.model, options: options).plan(inputShape: shape))
+}
+ExperimentSwitch.value = 0
+var rng = SystemRandomNumberGenerator()
+let x = (0..<(3 * 224 * 224)).map { _ in Float.random(in: -1...1, using: &rng) }
+
+/// Selects variant v: its plan, and the switch it runs with.
+func select(_ v: Int) -> ExecutionPlan {
+    ExperimentSwitch.value = planPerVariant ? 0 : v
+    return plans[planPerVariant ? v : 0]
+}
+for v in 0..<variants { let plan = select(v); for _ in 0..<2 { _ = try plan.run(x) } }
+var totals = [[Double]](repeating: [], count: variants)
+var steps = [[String: [Double]]](repeating: [:], count: variants)
+var order: [String] = []
+for _ in 0..<rounds {
+    for v in 0..<variants {
+        let plan = select(v)
+        _ = try plan.run(x)
+        let timings = try plan.profile(x)
+        if order.isEmpty { order = timings.map { "\($0.node) \($0.op)" } }
+        totals[v].append(timings.reduce(0) { $0 + $1.seconds } * 1e3)
+        for s in timings { steps[v]["\(s.node) \(s.op)", default: []].append(s.seconds * 1e3) }
+    }
+}
+ExperimentSwitch.value = 0
+
+func median(_ a: [Double]) -> Double { let s = a.sorted(); return s[s.count / 2] }
+func ms(_ v: Double) -> String { String(format: "%.3f", v) }
+for v in 0..<variants {
+    let built = planPerVariant ? ", plan built with \((reverse ? variants - 1 - v : v) << 3)" : ""
+    print("variant \(v)\(built): summed steps median \(ms(median(totals[v]))) ms, min \(ms(totals[v].min()!))")
+}
+print("step".padding(toLength: 44, withPad: " ", startingAt: 0) + (0..<variants).map { "   median\($0)     min\($0)" }.joined())
+var groups: [String: [Double]] = [:]
+for name in order {
+    var line = name.padding(toLength: 44, withPad: " ", startingAt: 0)
+    // A layer group: the node name up to its first dot ("layer1", "conv1", "fc").
+    let group = String(name.prefix { $0 != "." && $0 != " " })
+    for v in 0..<variants {
+        let a = steps[v][name] ?? [0]
+        line += "  " + ms(median(a)).leftPadded(8) + "  " + ms(a.min()!).leftPadded(8)
+        groups[group, default: [Double](repeating: 0, count: variants)][v] += median(a)
+    }
+    print(line)
+}
+for (g, sums) in groups.sorted(by: { $0.key < $1.key }) {
+    print("group \(g) (summed medians):" + sums.map { "  " + ms($0) }.joined())
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}
