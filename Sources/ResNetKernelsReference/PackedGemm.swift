@@ -7,9 +7,9 @@ import Dispatch
 /// x86-64-v4) specializes and compiles it with its own instruction set.
 ///
 /// Blocking, for C[M,N] = A[M,K] · B[K,N]:
-/// - K in slices of `kc` (256): a packed B panel is kc x nr floats (16 KiB for
-///   nr 16, 32 KiB for nr 32) and stays in L1 while every M panel passes over it;
-/// - A slices (M x kc) stream from L2; N in blocks of `nc` columns per thread;
+/// - K in slices of `kc` (256) and N in blocks of `nc` (512) columns per thread: a packed
+///   B block (kc x nc floats, 512 KiB) stays in L2 while each M panel (an A panel of
+///   kc x mr floats, in L1) passes over its nr-column panels, writing its rows of C left to right;
 /// - threads take disjoint column ranges when N is wide, disjoint M panels
 ///   otherwise; each packs its own B, so no thread waits on another.
 public protocol GemmMicroKernel {
@@ -197,20 +197,17 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
                       bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
                       mRange: Range<Int>, nRange: Range<Int>, packedB: UnsafeMutablePointer<Float>) {
         let m = a.m, k = a.k, mr = Kernel.mr, nr = Kernel.nr
-        // A C of 1 MB and more (resnet's 56x56 outputs of 256 channels, its 28x28 of 512) is written, and its residual read, a panel's columns of every row at a time: M rows
-        // ldc floats apart, too many streams for the hardware prefetcher, so each line is a demand
-        // miss, and a long one when other tenants fill the shared L3. So the next panel's lines
-        // are prefetched while this one is computed. resnet50, 1 thread, with a co-runner
-        // streaming 64 MB on the other core (as scripts/bench_contention.py), 8 interleaved
-        // rounds, in three separate runs: layer1's conv3s (summed) 3.20 -> 2.12, 2.82 -> 2.00 and
-        // 2.69 -> 1.81 ms, its downsample 1.17 -> 0.69, 0.93 -> 0.70 and 0.88 -> 0.62. Alone,
-        // within noise (8 rounds: the conv3s 1.57 -> 1.54 ms, the downsample 0.51 -> 0.54). The
-        // threshold is measured, not derived: on that Zen 5 layer2's 1.6 MB products gained 12-19%
-        // with the co-runner but lost 7-10% alone, so it was 2 MB; on a Zen 4 (1 MB L2, shared
-        // host), alone, 8 interleaved rounds: layer2's conv3s 1.47-1.54 -> 1.22-1.27 ms, its
-        // downsample 3.11 -> 2.69, resnet50's summed layers 97.6 -> 95.2 ms. From 256 KB (the
-        // 0.4-0.8 MB conv1s too) nothing more: 95.8 -> 98.8.
-        let farC = prefetchesC(m: m, ldc: ldc)
+        // Each M panel passes over the packed block's column panels in turn (B, kb x nb, stays in
+        // L2), so a tile's rows of C (and of the residual) are written (read) left to right: mr
+        // streams the hardware prefetcher follows. Column panel by column panel instead (each B
+        // panel kept in L1 while every M panel passed over it), each tile wrote 128 bytes into
+        // every one of M rows ldc floats apart, too many streams to follow, so each line was a
+        // demand miss unless prefetched a panel ahead (which this order no longer needs). resnet50,
+        // one plan in one process run alternately both ways (Benchmarks/ab-inproc, 30 rounds,
+        // Zen 4): 1 thread, layer1's conv3s 1.19/1.13/1.03 -> 1.04/1.05/0.96 ms, its conv1s
+        // 1.17/1.13 -> 1.14/1.08, layer2's conv3s 1-4% faster, layer1 in all 14.05 -> 13.64 ms;
+        // 2 threads, layer1 7.61 -> 7.54; the AVX2 set (20 rounds), layer1 18.7 -> 17.7 ms,
+        // layer2 23.8 -> 22.9.
         var n0 = nRange.lowerBound
         while n0 < nRange.upperBound {
             let nb = min(PackedGemmWorkspace.nc, nRange.upperBound - n0)
@@ -221,20 +218,13 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
                 b.pack(k0: k0, kb: kb, n0: n0, nb: nb, nr: nr, into: packedB)
                 let last = k0 + kb == k
                 let accumulate = k0 > 0 || epilogue.accumulate
-                // B panel (kb x nr) stays in L1 while every M panel of this thread passes over it.
-                for pn in 0..<panelsN {
-                    let j0 = pn * nr
-                    let bp = UnsafePointer(packedB + pn * kb * nr)
-                    // The next panel's C (and residual) lines, a tile's rows at a time: see farC.
-                    let ahead = farC && pn + 1 < panelsN ? n0 + j0 + nr : -1
-                    for pm in mRange {
-                        let i0 = pm * mr
-                        if ahead >= 0 {
-                            prefetchRows(c + i0 * ldc + ahead, residual: last ? residual.map { $0 + i0 * ldc + ahead } : nil,
-                                         rows: min(mr, m - i0), ldc: ldc, lines: nr / 16)
-                        }
-                        Kernel.tile(k: kb, a: a.panel(k0: k0, kb: kb, pm: pm), b: bp, c: c + i0 * ldc + n0 + j0, ldc: ldc,
-                                    rows: min(mr, m - i0), cols: min(nr, nb - j0), accumulate: accumulate,
+                for pm in mRange {
+                    let i0 = pm * mr, rows = min(mr, m - i0)
+                    let ap = a.panel(k0: k0, kb: kb, pm: pm)
+                    for pn in 0..<panelsN {
+                        let j0 = pn * nr
+                        Kernel.tile(k: kb, a: ap, b: UnsafePointer(packedB + pn * kb * nr), c: c + i0 * ldc + n0 + j0, ldc: ldc,
+                                    rows: rows, cols: min(nr, nb - j0), accumulate: accumulate,
                                     bias: last ? bias.map { $0 + i0 } : nil,
                                     residual: last ? residual.map { $0 + i0 * ldc + n0 + j0 } : nil, relu: last && epilogue.relu)
                     }
@@ -247,16 +237,8 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
 
 }
 
-/// Whether a product writing C of m rows ldc floats apart prefetches the next panel's C and
-/// residual lines (PackedGemm.block, ShiftedRowsGemm.blockRows): from 1 MB of C.
-@inlinable
-func prefetchesC(m: Int, ldc: Int) -> Bool {
-    let (floats, overflow) = m.multipliedReportingOverflow(by: ldc)
-    return !overflow && floats >= 1 << 18
-}
-
 /// Prefetches `lines` lines of each of `rows` rows ldc floats apart from `c` (to be written)
-/// and from `residual` (to be read): the next panel's, for PackedGemm.block. A call, not
+/// and from `residual` (to be read): the next panel's, for convGather. A call, not
 /// inlined, so the tile's loop around it is compiled as it was without it (inlined, resnet50's
 /// 28x28 Winograd GEMMs, which never prefetch, ran 10% slower in two interleaved runs).
 @usableFromInline

@@ -21,57 +21,58 @@ extension PackedGemm {
         }
     }
 
-    /// The block loop of `sgemmRows` over C[mRange panels, nRange]: K slices of kc, each
-    /// nr-column panel of B read in place by every M panel of the range. A panel with fewer
-    /// than nr columns is first copied (zero-padded) into `tail` (kc x nr floats).
+    /// The block loop of `sgemmRows` over C[mRange panels, nRange]: K slices of kc, blocks of
+    /// nc columns, each M panel of the range passing over the block's nr-column panels of B
+    /// read in place. A panel with fewer than nr columns is first copied (zero-padded) into
+    /// `tail` (kc x nr floats).
     @inlinable
     static func blockRows(a: PackedA, b: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, c: UnsafeMutablePointer<Float>, ldc: Int,
                           bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, epilogue: GemmEpilogue,
                           mRange: Range<Int>, nRange: Range<Int>, tail: UnsafeMutablePointer<Float>) {
         let m = a.m, k = a.k, mr = Kernel.mr, nr = Kernel.nr
-        // From 1 MB of C (the output grid), the next panel's C and residual lines are prefetched
-        // as PackedGemm.block does, for the same reason: M rows ldc floats apart. The stem (a 3.3 MB
-        // grid), 1 thread, 6 interleaved rounds on a Zen 4 core: resnet50's 2.98 -> 2.72 ms,
-        // resnet18's 3.42 -> 3.00. From 512 KB, layer1's 3x3s (0.8 MB grids) were unchanged.
-        let farC = prefetchesC(m: m, ldc: ldc)
+        // Each M panel passes over the block's column panels in turn, writing its rows of C left
+        // to right, as PackedGemm.block does and for the same reason (the rows' lines are then
+        // streams the hardware prefetcher follows; column panel by column panel they were M
+        // streams a panel each, prefetched a panel ahead from 1 MB of C). resnet50, 1 thread,
+        // one plan run alternately both ways (Benchmarks/ab-inproc, 30 rounds, Zen 4): layer1's
+        // 3x3s 2.53/2.62/2.60 -> 2.45/2.47/2.49 ms (medians), the stem unchanged (2.81 -> 2.83).
         var n0 = nRange.lowerBound
         while n0 < nRange.upperBound {
             let nb = min(PackedGemmWorkspace.nc, nRange.upperBound - n0)
+            // The block's whole panels are read in place; a last partial one (cols < nr) is first
+            // copied, zero-padded, into `tail`, once per K slice.
+            let whole = nb / nr * nr, partial = nb - whole
             var k0 = 0
             while k0 < k {
                 let kb = min(PackedA.kc, k - k0)
                 let last = k0 + kb == k
                 let accumulate = k0 > 0 || epilogue.accumulate
-                var j0 = n0
-                while j0 < n0 + nb {
-                    let cols = min(nr, n0 + nb - j0)
-                    if cols < nr {
-                        // Sound: row p's columns j0 ..< j0 + cols lie within its N readable floats.
-                        for p in 0..<kb {
-                            let src = (b + rowOffsets[k0 + p]).assumingMemoryBound(to: Float.self) + j0
-                            (tail + p * nr).update(from: src, count: cols)
-                            (tail + p * nr + cols).update(repeating: 0, count: nr - cols)
-                        }
+                if partial > 0 {
+                    // Sound: row p's columns n0 + whole ..< n0 + nb lie within its N readable floats.
+                    for p in 0..<kb {
+                        let src = (b + rowOffsets[k0 + p]).assumingMemoryBound(to: Float.self) + n0 + whole
+                        (tail + p * nr).update(from: src, count: partial)
+                        (tail + p * nr + partial).update(repeating: 0, count: nr - partial)
                     }
-                    let ahead = farC && j0 + nr < n0 + nb ? j0 + nr : -1
-                    for pm in mRange {
-                        let i0 = pm * mr
-                        let rows = min(mr, m - i0), out = c + i0 * ldc + j0
-                        if ahead >= 0 {
-                            prefetchRows(c + i0 * ldc + ahead, residual: last ? residual.map { $0 + i0 * ldc + ahead } : nil,
-                                         rows: rows, ldc: ldc, lines: nr / 16)
-                        }
-                        let rowBias = last ? bias.map { $0 + i0 } : nil, rowResidual = last ? residual.map { $0 + i0 * ldc + j0 } : nil
+                }
+                for pm in mRange {
+                    let i0 = pm * mr
+                    let rows = min(mr, m - i0), ap = a.panel(k0: k0, kb: kb, pm: pm)
+                    let rowBias = last ? bias.map { $0 + i0 } : nil
+                    var j0 = n0
+                    while j0 < n0 + nb {
+                        let cols = min(nr, n0 + nb - j0), out = c + i0 * ldc + j0
+                        let rowResidual = last ? residual.map { $0 + i0 * ldc + j0 } : nil
                         if cols == nr {
-                            Kernel.tileRows(k: kb, a: a.panel(k0: k0, kb: kb, pm: pm), b: b + 4 * j0, rowOffsets: rowOffsets + k0, c: out, ldc: ldc,
+                            Kernel.tileRows(k: kb, a: ap, b: b + 4 * j0, rowOffsets: rowOffsets + k0, c: out, ldc: ldc,
                                             rows: rows, cols: cols, accumulate: accumulate, bias: rowBias, residual: rowResidual,
                                             relu: last && epilogue.relu)
                         } else {
-                            Kernel.tile(k: kb, a: a.panel(k0: k0, kb: kb, pm: pm), b: tail, c: out, ldc: ldc, rows: rows, cols: cols,
+                            Kernel.tile(k: kb, a: ap, b: tail, c: out, ldc: ldc, rows: rows, cols: cols,
                                         accumulate: accumulate, bias: rowBias, residual: rowResidual, relu: last && epilogue.relu)
                         }
+                        j0 += cols
                     }
-                    j0 += cols
                 }
                 k0 += kb
             }
