@@ -5,12 +5,14 @@ import ResNetKernelsReference
 final class Buffer<T: ExecScalar> {
     let pointer: UnsafeMutablePointer<T>
     let capacity: Int
+    /// Owns `pointer` (huge pages: LargeBuffer).
+    private let memory: LargeBuffer<T>
     init(capacity: Int) {
-        self.capacity = max(capacity, 1)
-        pointer = .allocate(capacity: self.capacity)
+        memory = LargeBuffer(capacity: capacity)
+        self.capacity = memory.capacity
+        pointer = memory.pointer
         pointer.initialize(repeating: 0, count: self.capacity)
     }
-    deinit { pointer.deallocate() }
 }
 
 /// Constant float data: borrowed from the model file when aligned float32

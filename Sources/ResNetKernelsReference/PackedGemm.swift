@@ -46,6 +46,8 @@ public final class PackedA: @unchecked Sendable {
     public let m: Int, k: Int, mr: Int
     public static let kc = 256
     @usableFromInline let storage: UnsafeMutablePointer<Float>
+    /// Owns `storage` (huge pages: LargeBuffer).
+    private let memory: LargeBuffer<Float>
     public let count: Int
 
     /// Floats a packing of M x K for panels of `mr` rows takes, nil on overflow.
@@ -59,7 +61,8 @@ public final class PackedA: @unchecked Sendable {
     public init(a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, mr: Int) {
         self.m = m; self.k = k; self.mr = mr
         count = Self.floatCount(m: m, k: k, mr: mr) ?? 1
-        storage = .allocate(capacity: count)
+        memory = LargeBuffer(capacity: count)
+        storage = memory.pointer
         let panels = (m + mr - 1) / mr
         var k0 = 0
         while k0 < k {
@@ -74,7 +77,6 @@ public final class PackedA: @unchecked Sendable {
             k0 += kb
         }
     }
-    deinit { storage.deallocate() }
 
     /// Where the slice starting at k0 begins: every earlier slice is kc wide.
     @inlinable public func sliceOffset(_ k0: Int) -> Int { k0 * ((m + mr - 1) / mr) * mr }
@@ -94,25 +96,27 @@ public final class PackedGemmWorkspace: @unchecked Sendable {
     public let packedBFloats: Int
     /// Cᵀ [N, M] of the transposed products writing channels first (PackedGemm.sgemmNarrow,
     /// convGather), shared by the threads.
-    public private(set) var transposedC: UnsafeMutablePointer<Float>
+    public var transposedC: UnsafeMutablePointer<Float> { transposedMemory.pointer }
     public private(set) var transposedCapacity = 0
     /// ShiftedRowsConv's phase planes, then its output grid, or GatherConv's padded copy: one
     /// buffer, used by one call at a time.
-    @usableFromInline private(set) var shiftedRows: UnsafeMutablePointer<Float>
+    @usableFromInline var shiftedRows: UnsafeMutablePointer<Float> { shiftedRowsMemory.pointer }
     public private(set) var shiftedRowsCapacity = 0
+    // The memory behind the pointers above (huge pages: LargeBuffer).
+    private let packedBMemory: [LargeBuffer<Float>]
+    private var transposedMemory = LargeBuffer<Float>(capacity: 1)
+    private var shiftedRowsMemory = LargeBuffer<Float>(capacity: 1)
     public init(threads: Int, nr: Int) {
         self.threads = max(threads, 1)
         let cols = (Self.nc + nr - 1) / nr * nr
         packedBFloats = PackedA.kc * cols
-        packedB = (0..<self.threads).map { [packedBFloats] _ in .allocate(capacity: packedBFloats) }
-        transposedC = .allocate(capacity: 1)
-        shiftedRows = .allocate(capacity: 1)
+        packedBMemory = (0..<self.threads).map { [packedBFloats] _ in LargeBuffer(capacity: packedBFloats) }
+        packedB = packedBMemory.map(\.pointer)
     }
     /// Grows the shifted-rows buffer to `floats` (charged by the planner). Plan time only.
     public func reserveShiftedRows(floats: Int) {
         guard floats > shiftedRowsCapacity else { return }
-        shiftedRows.deallocate()
-        shiftedRows = .allocate(capacity: floats)
+        shiftedRowsMemory = LargeBuffer(capacity: floats)
         shiftedRowsCapacity = floats
     }
     /// The shifted-rows buffer, `floats` of which the plan reserved.
@@ -123,11 +127,9 @@ public final class PackedGemmWorkspace: @unchecked Sendable {
     /// Grows Cᵀ to `floats` (the planner charged them against its budget). Plan time only.
     public func reserveTransposed(floats: Int) {
         guard floats > transposedCapacity else { return }
-        transposedC.deallocate()
-        transposedC = .allocate(capacity: floats)
+        transposedMemory = LargeBuffer(capacity: floats)
         transposedCapacity = floats
     }
-    deinit { for p in packedB { p.deallocate() }; transposedC.deallocate(); shiftedRows.deallocate() }
 }
 
 public enum PackedGemm<Kernel: GemmMicroKernel> {
