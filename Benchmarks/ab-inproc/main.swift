@@ -10,8 +10,10 @@
 // - plan-time choices (--plans): a plan per variant, built with the switch at v << 3 (so
 //   run-time bits stay clear), then run with it at 0; --reverse builds them in the other
 //   order, to tell a variant from the order its memory was allocated in.
-// Each round runs each variant once untimed, then once profiled (every step timed); the
-// report gives per step and per layer group the median and minimum over rounds.
+// Each round runs each variant once untimed, then once profiled (every step timed), the
+// variants in an order rotated round by round; the report gives per step (named by node,
+// op and occurrence) and per layer group the median and minimum over rounds. The input is
+// one 3x224x224 image of uniform noise.
 //
 //     swift build -c release --product ab-inproc
 //     .build/release/ab-inproc MODEL [--threads T] [--rounds R] [--variants N] [--plans [--reverse]] [--kernels avx512|avx2]
@@ -41,7 +43,8 @@ while let a = args.popFirst() {
     default: print(usage); exit(64)
     }
 }
-guard rounds >= 1, variants >= 1, variants <= 1 << 20, threads >= 1 else { print(usage); exit(64) }
+// Run-time variants stay below 8: bit 3 and up are the plan-time ones (--plans).
+guard rounds >= 1, variants >= 1, planPerVariant ? variants <= 1 << 20 : variants <= 8, threads >= 1 else { print(usage); exit(64) }
 
 let read = try ONNXReader.read(path: model)
 let options = ExecOptions(kernels: kernels, threads: threads)
@@ -63,20 +66,31 @@ func select(_ v: Int) -> ExecutionPlan {
 for v in 0..<variants { let plan = select(v); for _ in 0..<2 { _ = try plan.run(x) } }
 var totals = [[Double]](repeating: [], count: variants)
 var steps = [[String: [Double]]](repeating: [:], count: variants)
-var order: [String] = []
-for _ in 0..<rounds {
-    for v in 0..<variants {
+var order: [String] = []  // every step name any variant ran, in first-seen order
+for round in 0..<rounds {
+    for i in 0..<variants {
+        let v = (i + round) % variants
         let plan = select(v)
         _ = try plan.run(x)
         let timings = try plan.profile(x)
-        if order.isEmpty { order = timings.map { "\($0.node) \($0.op)" } }
         totals[v].append(timings.reduce(0) { $0 + $1.seconds } * 1e3)
-        for s in timings { steps[v]["\(s.node) \(s.op)", default: []].append(s.seconds * 1e3) }
+        // A name a plan repeats (two layout copies feeding one node) gets its occurrence appended.
+        var seen: [String: Int] = [:]
+        for s in timings {
+            let base = "\(s.node) \(s.op)", k = seen[base, default: 0]
+            seen[base] = k + 1
+            let name = k == 0 ? base : "\(base) #\(k + 1)"
+            if steps[v][name] == nil && !order.contains(name) { order.append(name) }
+            steps[v][name, default: []].append(s.seconds * 1e3)
+        }
     }
 }
 ExperimentSwitch.value = 0
 
-func median(_ a: [Double]) -> Double { let s = a.sorted(); return s[s.count / 2] }
+func median(_ a: [Double]) -> Double {
+    let s = a.sorted(), h = s.count / 2
+    return s.count % 2 == 1 ? s[h] : (s[h - 1] + s[h]) / 2
+}
 func ms(_ v: Double) -> String { String(format: "%.3f", v) }
 for v in 0..<variants {
     let built = planPerVariant ? ", plan built with \((reverse ? variants - 1 - v : v) << 3)" : ""
@@ -89,7 +103,7 @@ for name in order {
     // A layer group: the node name up to its first dot ("layer1", "conv1", "fc").
     let group = String(name.prefix { $0 != "." && $0 != " " })
     for v in 0..<variants {
-        let a = steps[v][name] ?? [0]
+        guard let a = steps[v][name] else { line += "       -         -"; continue }  // a step this variant's plan lacks
         line += "  " + ms(median(a)).leftPadded(8) + "  " + ms(a.min()!).leftPadded(8)
         groups[group, default: [Double](repeating: 0, count: variants)][v] += median(a)
     }

@@ -1,5 +1,4 @@
 import CCPU
-import Synchronization
 
 /// Plan-time memory for the executor's large operands (packed weights, activations, the
 /// GEMM workspaces), carved from 32 MiB chunks of transparent huge pages (rt_alloc_huge).
@@ -30,10 +29,13 @@ public final class LargeBuffer<Element>: @unchecked Sendable {
         let (bytes, overflow) = self.capacity.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
         precondition(!overflow, "LargeBuffer of \(capacity) elements: bytes overflow (the caller's budget check failed)")
         if MemoryLayout<Element>.alignment <= HugePageArena.alignment, let (raw, chunk) = arena.take(bytes: bytes) {
+            // Sound: the piece's bytes lie inside the chunk (take) and belong to this buffer alone
+            // (the arena never hands them out again), so they may be bound to Element.
             pointer = raw.bindMemory(to: Element.self, capacity: self.capacity)
             self.chunk = chunk
         } else {
-            pointer = .allocate(capacity: self.capacity)
+            pointer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: max(HugePageArena.alignment, MemoryLayout<Element>.alignment))
+                .bindMemory(to: Element.self, capacity: self.capacity)
             chunk = nil
         }
     }
@@ -43,7 +45,7 @@ public final class LargeBuffer<Element>: @unchecked Sendable {
     /// The chunk, for tests that watch it being freed.
     var chunkObject: AnyObject? { chunk }
 
-    deinit { if chunk == nil { pointer.deallocate() } }
+    deinit { if chunk == nil { UnsafeMutableRawPointer(pointer).deallocate() } }
 }
 
 /// A run of huge pages; freed when the arena has moved on and no LargeBuffer in it is left.
@@ -61,16 +63,28 @@ final class HugePageChunk: @unchecked Sendable {
 
 /// Hands out 64-byte-aligned pieces of the current chunk (bump allocation; space is never
 /// reused: a chunk is freed whole when its last buffer goes). Requests over half a chunk get a
-/// chunk of their own.
-final class HugePageArena: Sendable {
+/// chunk of their own. What this keeps beyond the live buffers: the current chunk, for the
+/// process's life, and any chunk a long-lived piece still holds (plans built and dropped in
+/// turn leave at most the chunks their survivors lie in); with huge pages, a touched 2 MiB
+/// page counts whole in RSS.
+final class HugePageArena: @unchecked Sendable {
+    // @unchecked Sendable: `chunk` and `used` are read and written only with `lock` held.
     static let shared = HugePageArena()
     static let chunkBytes = 32 << 20
     static let hugePage = 2 << 20
     static let alignment = 64
-    private let state = Mutex<(chunk: HugePageChunk?, used: Int)>((nil, 0))
+    private let lock: OpaquePointer?
+    private var chunk: HugePageChunk?
+    private var used = 0
+    /// Set once a chunk could not be had: later requests go to the system allocator at once.
+    private var exhausted = false
+
+    init() { lock = rt_mutex_create() }
+    deinit { if let lock { rt_mutex_destroy(lock) } }
 
     /// Memory for `bytes`, and the chunk it lies in; nil when no huge-page memory could be had.
     func take(bytes: Int) -> (UnsafeMutableRawPointer, HugePageChunk)? {
+        guard let lock else { return nil }
         let (padded, o1) = bytes.addingReportingOverflow(Self.alignment - 1)
         guard !o1 else { return nil }
         let size = padded / Self.alignment * Self.alignment
@@ -79,15 +93,21 @@ final class HugePageArena: Sendable {
             guard !o2, let own = HugePageChunk(bytes: whole / Self.hugePage * Self.hugePage) else { return nil }
             return (own.base, own)
         }
-        return state.withLock { s -> (UnsafeMutableRawPointer, HugePageChunk)? in
-            if s.chunk == nil || s.used + size > Self.chunkBytes {
-                guard let fresh = HugePageChunk(bytes: Self.chunkBytes) else { return nil }
-                s = (fresh, 0)
+        rt_mutex_lock(lock)
+        defer { rt_mutex_unlock(lock) }
+        guard !exhausted else { return nil }
+        if chunk == nil || used + size > Self.chunkBytes {
+            guard let fresh = HugePageChunk(bytes: Self.chunkBytes) else {
+                exhausted = true
+                return nil
             }
-            guard let chunk = s.chunk else { return nil }
-            let at = chunk.base + s.used
-            s.used += size
-            return (at, chunk)
+            chunk = fresh
+            used = 0
         }
+        guard let current = chunk else { return nil }
+        // Sound: used + size <= chunkBytes (checked above), so the piece lies inside the chunk.
+        let at = current.base + used
+        used += size
+        return (at, current)
     }
 }
