@@ -46,6 +46,11 @@ extension Planner {
                       y: Int, relu: Bool, shortcut: Int?, inputLayout: ActivationLayout = .channelsFirst,
                       outputLayout: ActivationLayout = .channelsFirst) throws -> Bool {
         guard let tile = winogradChoice(g, xs: xs) else { return false }
+        // Channels last in and out with whole lane groups of channels: the channel-lane transforms.
+        if inputLayout == .channelsLast, outputLayout == .channelsLast, g.channels % winogradChannelLanes == 0, m % winogradChannelLanes == 0 {
+            try convWinogradChannelsLast(node, x: x, xs: xs, w: w, bias: bias, g: g, m: m, y: y, relu: relu, shortcut: shortcut, tile: tile)
+            return true
+        }
         let positions = tile.positions
         let (tr, tc) = tile.tiles(g)
         let c = g.channels, n = xs[0]

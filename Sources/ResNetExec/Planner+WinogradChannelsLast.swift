@@ -1,0 +1,158 @@
+import ResNetIR
+import ResNetKernels
+import ResNetKernelsAVX512
+import ResNetKernelsReference
+
+/// Winograd between channels-last activations with the transforms' lanes over channels
+/// (Winograd.transformInputChannelsLast / transformOutputChannelsLast), on the SIMD sets.
+extension Planner {
+    /// The lanes the channel-lane transforms of the plan's kernel set take: C and M must be multiples.
+    var winogradChannelLanes: Int { kernels == .avx512 ? WinogradAVX512.channelLanes : WinogradAVX2.channelLanes }
+
+    /// Plans `node` (a 3x3 stride-1 conv between channels-last tensors, x [N, H, W, C] stored,
+    /// C and M multiples of winogradChannelLanes) as Winograd with `tile`. Each xi plane of the
+    /// transformed input is [T, C], so its product with U_xiᵀ is a pointwise conv over T
+    /// positions channels last (convGather: read in place, written as the output transform
+    /// reads it). Why: the tile-lane transforms gathered and scattered channels-last values a
+    /// float at a time (a 14x14 output's 7 tiles per row filled 7 of 16 lanes), and the
+    /// narrow GEMM between them packed V's columns and transposed its product back. resnet50's
+    /// layer3 3x3s (F(2x2), C = M = 256), two plans in one process run alternately
+    /// (ab-inproc --plans, 20 rounds, Zen 4): 1 thread 2.37-2.60 -> 1.43-1.49 ms each, layer3
+    /// 32.7 -> 27.0 ms; 2 threads 1.50-1.64 -> 1.12-1.16, layer3 21.0 -> 18.5. resnet18 on 2
+    /// threads: its layer3 3x3s 1.11-1.16 -> 0.75-0.77 ms, summed steps 19.7 -> 18.5.
+    ///
+    /// Schedule, as convWinograd's: narrow channels, blocks of tiles each run by one thread
+    /// from transform to inverse transform (in its L2); wide channels (`shared`), the whole
+    /// batch as one block, threads splitting its tiles for the transforms and its xi planes
+    /// for the products (each reads half of U).
+    func convWinogradChannelsLast(_ node: Node, x: Int, xs: [Int], w: FloatConstant, bias: FloatConstant?, g: ConvGeometry, m: Int,
+                                  y: Int, relu: Bool, shortcut: Int?, tile: WinogradTile) throws {
+        let positions = tile.positions
+        let (tr, tc) = tile.tiles(g)
+        let c = g.channels, n = xs[0]
+        let threads = packedWorkspace.threads, kernels = self.kernels
+        let perImage = tr &* tc, totalTiles = n &* perImage
+        let perTile = positions &* (c &+ m) &* 4
+        let l2Tiles = 512 * 1024 / max(perTile, 1)
+        let shared = l2Tiles < 48
+        // Blocks of whole tiles, about l2Tiles each, their count a multiple of the threads.
+        var blockTiles = shared ? totalTiles : max(1, min(min(l2Tiles, 256), (totalTiles + threads - 1) / threads))
+        if !shared {
+            var blocks = (totalTiles + blockTiles - 1) / blockTiles
+            blocks = (blocks + threads - 1) / threads * threads
+            blockTiles = max(1, (totalTiles + blocks - 1) / blocks)
+        }
+        let blocks = (totalTiles + blockTiles - 1) / blockTiles
+        let buffers = shared ? 1 : threads  // sets of V and Mᵀ
+        let (vFloats, o1) = (positions * c).multipliedReportingOverflow(by: blockTiles)
+        let (mFloats, o2) = (positions * m).multipliedReportingOverflow(by: blockTiles)
+        let (vAll, o3) = vFloats.multipliedReportingOverflow(by: buffers)
+        let (mAll, o4) = mFloats.multipliedReportingOverflow(by: buffers)
+        guard !o1, !o2, !o3, !o4 else { throw ExecError.overBudget(what: "Winograd buffers of '\(node.name)'", bytes: nil, budget: budget.bytes) }
+        for (floats, what) in [(vAll, "transformed input"), (mAll, "transformed output")] {
+            try budget.check(elements: floats, what: "Winograd \(what) of '\(node.name)'")
+        }
+        // U_xi packed as the transposed path's B side (tileColumns-row panels), as convWinograd's narrow GEMMs pack it.
+        let panelRows = kernels.tileColumns
+        guard let perXi = PackedA.floatCount(m: m, k: c, mr: panelRows) else {
+            throw ExecError.overBudget(what: "Winograd weights of '\(node.name)'", bytes: nil, budget: budget.bytes)
+        }
+        let (packedFloats, o5) = perXi.multipliedReportingOverflow(by: positions)
+        let (uFloats, o6) = (positions * m).multipliedReportingOverflow(by: c)
+        guard !o5, !o6 else { throw ExecError.overBudget(what: "Winograd weights of '\(node.name)'", bytes: nil, budget: budget.bytes) }
+        let packed = try prepared.packed("winograd \(node.outputs.first ?? node.name) \(tile) \(panelRows)") {
+            try chargeConstant(elements: packedFloats, elementSize: 4, what: "Winograd weights of '\(node.name)'")
+            try budget.check(elements: uFloats, what: "Winograd weights of '\(node.name)' before packing")
+        } make: {
+            w.withValues { (wf: UnsafeBufferPointer<T>) in
+                let u = UnsafeMutablePointer<Float>.allocate(capacity: uFloats)
+                defer { u.deallocate() }
+                tile.transformWeights(asF32(base(wf)), m: m, c: c, into: u)
+                return (0..<positions).map { xi in PackedA(a: u + xi * m * c, lda: c, m: m, k: c, mr: panelRows) }
+            }
+        }
+        // Each xi plane's product: a pointwise conv over a run of tiles, channels last; its rows C floats apart.
+        let rowOffsets = (0..<c).map { 4 * $0 }
+        func pointwise(_ tiles: Int) -> GatherConv? {
+            GatherConv(ConvGeometry(channels: c, height: 1, width: tiles, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1,
+                                    padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, outH: 1, outW: tiles), input: .channelsLast)
+        }
+        guard pointwise(blockTiles) != nil else { throw ExecError.overBudget(what: "Winograd tiles of '\(node.name)'", bytes: nil, budget: budget.bytes) }
+        let v = newTensor([vAll]), mt = newTensor([mAll])
+        let perThread = imageWorkspaces
+        imageWorkspacesUsed = true
+        let inputPlane = c * g.height * g.width, outputPlane = m * g.outH * g.outW
+        let macs = n &* m &* g.outH &* g.outW &* c &* 9  // the direct convolution's (see convWinograd)
+        emit(node, macs: macs) { p in
+            withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
+                let b = biasPointer.map { UnsafePointer(asF32($0)) }
+                let xp = UnsafePointer(p.f32(x)), yp = p.f32(y)
+                let rp: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0)) }
+                // Global tiles t0 ..< t1 (image-major) image by image: the image, its tiles, and their first row in V and Mᵀ.
+                func segments(_ t0: Int, _ t1: Int, _ body: (Int, Range<Int>, Int) -> Void) {
+                    var t = t0
+                    while t < t1 {
+                        let img = t / perImage, end = min(t1, (img + 1) * perImage)
+                        body(img, (t - img * perImage)..<(end - img * perImage), t - t0)
+                        t = end
+                    }
+                }
+                // V rows of tiles t0 ..< t1 from the block starting at tile `first`; xi planes `columns` rows apart.
+                func transformInput(_ t0: Int, _ t1: Int, first: Int, columns: Int, _ vp: UnsafeMutablePointer<Float>) {
+                    segments(t0, t1) { img, tiles, row in
+                        let image = xp + img * inputPlane, at = vp + (row + t0 - first) * c
+                        switch kernels {
+                        case .avx512: WinogradAVX512.transformInputChannelsLast(tile, image, g, tiles: tiles, v: at, xiStride: columns * c)
+                        case .avx2, .reference: WinogradAVX2.transformInputChannelsLast(tile, image, g, tiles: tiles, v: at, xiStride: columns * c)
+                        }
+                    }
+                }
+                func transformOutput(_ t0: Int, _ t1: Int, first: Int, columns: Int, _ mp: UnsafeMutablePointer<Float>) {
+                    segments(t0, t1) { img, tiles, row in
+                        let at = UnsafePointer(mp + (row + t0 - first) * m), out = yp + img * outputPlane, res = rp.map { $0 + img * outputPlane }
+                        switch kernels {
+                        case .avx512:
+                            WinogradAVX512.transformOutputChannelsLast(tile, at, g, m: m, tiles: tiles, xiStride: columns * m, bias: b,
+                                                                       residual: res, relu: relu, into: out)
+                        case .avx2, .reference:
+                            WinogradAVX2.transformOutputChannelsLast(tile, at, g, m: m, tiles: tiles, xiStride: columns * m, bias: b,
+                                                                     residual: res, relu: relu, into: out)
+                        }
+                    }
+                }
+                // Mᵀ_xi [columns, M] = V_xi [columns, C] · U_xiᵀ, single-threaded on `workspace`.
+                func product(_ xi: Int, columns: Int, _ vp: UnsafeMutablePointer<Float>, _ mp: UnsafeMutablePointer<Float>, _ workspace: PackedGemmWorkspace) {
+                    // Sound: columns <= blockTiles, whose geometry init? accepted at plan time.
+                    let gather = pointwise(columns)!
+                    rowOffsets.withUnsafeBufferPointer { offsets in
+                        PackedKernels.convGather(kernels, gather, image: UnsafePointer(vp + xi * columns * c), rowOffsets: offsets.baseAddress!,
+                                                 weights: packed[xi], output: mp + xi * columns * m, outputLayout: .channelsLast, bias: nil,
+                                                 residual: nil, relu: false, workspace: workspace)
+                    }
+                }
+                if shared {
+                    let vp = p.f32(v), mp = p.f32(mt)
+                    DispatchFor.concurrent(threads) { t in
+                        transformInput(totalTiles * t / threads, totalTiles * (t + 1) / threads, first: 0, columns: totalTiles, vp)
+                    }
+                    DispatchFor.concurrent(threads) { t in
+                        for xi in stride(from: t, to: positions, by: threads) { product(xi, columns: totalTiles, vp, mp, perThread[t]) }
+                    }
+                    DispatchFor.concurrent(threads) { t in
+                        transformOutput(totalTiles * t / threads, totalTiles * (t + 1) / threads, first: 0, columns: totalTiles, mp)
+                    }
+                    return
+                }
+                DispatchFor.concurrent(min(threads, blocks)) { t in
+                    let vp = p.f32(v) + t * vFloats, mp = p.f32(mt) + t * mFloats
+                    for block in stride(from: t, to: blocks, by: threads) {
+                        let t0 = block * blockTiles, t1 = min(totalTiles, t0 + blockTiles), columns = t1 - t0
+                        transformInput(t0, t1, first: t0, columns: columns, vp)
+                        for xi in 0..<positions { product(xi, columns: columns, vp, mp, perThread[t]) }
+                        transformOutput(t0, t1, first: t0, columns: columns, mp)
+                    }
+                }
+            }
+        }
+    }
+}
