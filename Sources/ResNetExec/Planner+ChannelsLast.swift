@@ -20,12 +20,17 @@ extension Planner {
     }
 
     /// Whether Conv `node` reads and writes either layout on the SIMD kernels: 2-D, one group, and
-    /// Winograd on at most 256 output positions (its transforms gather and scatter a
-    /// channels-last image a float at a time: on resnet's 14x14 that costs less than the copies
-    /// it saves around it, a chain of layer3 blocks 13.7 -> 12.9 ms; on 28x28 more, resnet18's
-    /// layer2.1.conv2 0.78 -> 1.03 ms), or transposed (a full tile of output channels, and
-    /// positions that would leave its last column panel mostly padding: runsTransposed), as
-    /// `conv` decides.
+    /// Winograd on at most 256 output positions, or 1024 with channels in whole lane groups (the
+    /// tile-lane transforms gather and scatter a channels-last image a float at a time: on
+    /// resnet's 14x14 that cost less than the copies it saved around it, on 28x28 more, resnet18's
+    /// layer2.1.conv2 0.78 -> 1.03 ms; the channel-lane ones load whole vectors), or, with a full
+    /// tile of output channels, at most 1024 output positions or positions that would leave its
+    /// last column panel mostly padding (runsTransposed), as `conv` decides. The 28x28 stage
+    /// channels last (its 3x3s channel-lane Winograd, its 1x1s transposed), resnet50 in one process
+    /// against the 14x14 bound (ab-inproc --plans, 20 rounds, Zen 4): layer2's 3x3s 1.82-1.91 ->
+    /// 1.13-1.26 ms, its 1x1s up to 5% and its downsample 11% slower, layer2 20.4 -> 19.0 ms on 1
+    /// thread, 11.1 -> 9.9 on 2; resnet18 on 2 threads, layer2 3.97 -> 2.85; the AVX2 set even
+    /// (layer2 23.5 -> 23.3 ms).
     func runsChannelsLast(_ node: Node) -> Bool {
         guard simd, node.opType == "Conv", node.inputs.count >= 2, (node.attribute("group")?.int ?? 1) == 1,
               let xs = resolvedShape(node.inputs[0]), let ws = resolvedShape(node.inputs[1]),
@@ -33,9 +38,16 @@ extension Planner {
               let g = try? convGeometry(node, input: xs, kernel: [ws[2], ws[3]], channels: xs[1]) else { return false }
         // (Either way the direct transposed path must take the geometry: Winograd may still decline it.)
         guard GatherConv(g, input: .channelsLast) != nil else { return false }
-        if winogradChoice(g, xs: xs) != nil { return g.outH * g.outW <= 256 }
-        guard ws[0] >= kernels.tileColumns else { return false }
         let plane = g.outH * g.outW
+        if winogradChoice(g, xs: xs) != nil {
+            // Whole lane groups of channels take the channel-lane transforms (convWinogradChannelsLast) at any size.
+            let lanes = winogradChannelLanes
+            return plane <= 256 || (plane <= 1024 && g.channels % lanes == 0 && ws[0] % lanes == 0)
+        }
+        guard ws[0] >= kernels.tileColumns else { return false }
+        // Up to 1024 positions (resnet's 28x28 stage) every conv, so the Winograd 3x3s between them
+        // read and write channels last.
+        if plane <= 1024 { return true }
         guard let columns = g.kernelH * g.kernelW > 1 ? ShiftedRowsConv(g)?.columns : plane else { return false }
         return runsTransposed(real: plane, columns: columns)
     }
