@@ -8,8 +8,9 @@ import Dispatch
 ///
 /// Blocking, for C[M,N] = A[M,K] · B[K,N]:
 /// - K in slices of `kc` (256) and N in blocks of `nc` (512) columns per thread: a packed
-///   B block (kc x nc floats, 512 KiB) stays in L2 while each M panel (an A panel of
-///   kc x mr floats, in L1) passes over its nr-column panels, writing its rows of C left to right;
+///   B block (kc x nc floats, 512 KiB) stays in L2 (1 MiB on the Zen 4 this was measured
+///   on) while each M panel (an A panel of kc x mr floats, in L1) passes over its
+///   nr-column panels, writing its rows of C left to right;
 /// - threads take disjoint column ranges when N is wide, disjoint M panels
 ///   otherwise; each packs its own B, so no thread waits on another.
 public protocol GemmMicroKernel {
@@ -202,9 +203,10 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
         // Each M panel passes over the packed block's column panels in turn (B, kb x nb, stays in
         // L2), so a tile's rows of C (and of the residual) are written (read) left to right: mr
         // streams the hardware prefetcher follows. Column panel by column panel instead (each B
-        // panel kept in L1 while every M panel passed over it), each tile wrote 128 bytes into
-        // every one of M rows ldc floats apart, too many streams to follow, so each line was a
-        // demand miss unless prefetched a panel ahead (which this order no longer needs). resnet50,
+        // panel kept in L1 while every M panel passed over it), each tile wrote its nr columns
+        // (128 bytes on AVX-512) into every one of M rows ldc floats apart, too many streams to
+        // follow, so each line was a demand miss unless prefetched a panel ahead (which this
+        // order no longer needs). resnet50,
         // one plan in one process run alternately both ways (Benchmarks/ab-inproc, 30 rounds,
         // Zen 4): 1 thread, layer1's conv3s 1.19/1.13/1.03 -> 1.04/1.05/0.96 ms, its conv1s
         // 1.17/1.13 -> 1.14/1.08, layer2's conv3s 1-4% faster, layer1 in all 14.05 -> 13.64 ms;
@@ -241,8 +243,9 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
 
 /// Prefetches `lines` lines of each of `rows` rows ldc floats apart from `c` (to be written)
 /// and from `residual` (to be read): the next panel's, for convGather. A call, not
-/// inlined, so the tile's loop around it is compiled as it was without it (inlined, resnet50's
-/// 28x28 Winograd GEMMs, which never prefetch, ran 10% slower in two interleaved runs).
+/// inlined, so the tile's loop around it is compiled as it was without it (measured when
+/// PackedGemm.block called it too: inlined, resnet50's 28x28 Winograd GEMMs, which never
+/// prefetch, ran 10% slower in two interleaved runs).
 @usableFromInline
 func prefetchRows(_ c: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rows: Int, ldc: Int, lines: Int) {
     // Sound: a prefetch never faults; the addresses are C's (and the residual's) rows at the
