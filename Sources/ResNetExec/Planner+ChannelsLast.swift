@@ -1,7 +1,7 @@
 import ResNetIR
 import ResNetKernelsReference
 
-/// Channels-last activations between the convs that run transposed (issue 11).
+/// Channels-last activations between the convs that run transposed or channels-last Winograd (issue 11).
 ///
 /// A transposed conv (GatherConv: output positions as the tile's rows, output channels as
 /// its columns) produces channels last, [H, W, C] per image, in its registers. Written to a
@@ -40,9 +40,12 @@ extension Planner {
         guard GatherConv(g, input: .channelsLast) != nil else { return false }
         let plane = g.outH * g.outW
         if winogradChoice(g, xs: xs) != nil {
-            // Whole lane groups of channels take the channel-lane transforms (convWinogradChannelsLast) at any size.
+            // Above 256 positions only with whole lane groups of channels (the channel-lane transforms,
+            // convWinogradChannelsLast) and a full tile of them, as the transposed convs around such a
+            // conv need (a narrower one's neighbours stay channels first: resnet's 28x28 stage has 128).
             let lanes = winogradChannelLanes
-            return plane <= 256 || (plane <= 1024 && g.channels % lanes == 0 && ws[0] % lanes == 0)
+            return plane <= 256 || (plane <= 1024 && g.channels % lanes == 0 && ws[0] % lanes == 0
+                                    && g.channels >= kernels.tileColumns && ws[0] >= kernels.tileColumns)
         }
         guard ws[0] >= kernels.tileColumns else { return false }
         // Up to 1024 positions (resnet's 28x28 stage) every conv, so the Winograd 3x3s between them

@@ -39,6 +39,29 @@ extension Planner {
         return nil
     }
 
+    /// U [positions][M, C] (G g Gᵀ at plan time, in float64), packed per xi for the kernel set's
+    /// tile with `panelRows`-row panels, charged as constants; nil when a size overflows (the conv
+    /// then runs the direct path).
+    func packedWinogradWeights(_ node: Node, w: FloatConstant, tile: WinogradTile, m: Int, c: Int, panelRows: Int) throws -> [PackedA]? {
+        let positions = tile.positions
+        guard let perXi = PackedA.floatCount(m: m, k: c, mr: panelRows) else { return nil }
+        let (packedFloats, o1) = perXi.multipliedReportingOverflow(by: positions)
+        let (plane, o2) = m.multipliedReportingOverflow(by: c)
+        let (uFloats, o3) = plane.multipliedReportingOverflow(by: positions)
+        guard !o1, !o2, !o3 else { return nil }
+        return try prepared.packed("winograd \(node.outputs.first ?? node.name) \(tile) \(panelRows)") {
+            try chargeConstant(elements: packedFloats, elementSize: 4, what: "Winograd weights of '\(node.name)'")
+            try budget.check(elements: uFloats, what: "Winograd weights of '\(node.name)' before packing")
+        } make: {
+            w.withValues { (wf: UnsafeBufferPointer<T>) in
+                let u = UnsafeMutablePointer<Float>.allocate(capacity: uFloats)
+                defer { u.deallocate() }
+                tile.transformWeights(asF32(base(wf)), m: m, c: c, into: u)
+                return (0..<positions).map { xi in PackedA(a: u + xi * plane, lda: c, m: m, k: c, mr: panelRows) }
+            }
+        }
+    }
+
     /// Plans `node` as Winograd when it applies; false leaves it to the direct path.
     /// x [N, C, H, W], weights [M, C, 3, 3] (group 1), y [N, M, Ho, Wo]. The GEMMs' columns
     /// are a block's tiles, which may span images: batch 8 runs wider GEMMs than batch 1.
@@ -48,8 +71,7 @@ extension Planner {
         guard let tile = winogradChoice(g, xs: xs) else { return false }
         // Channels last in and out with whole lane groups of channels: the channel-lane transforms.
         if inputLayout == .channelsLast, outputLayout == .channelsLast, g.channels % winogradChannelLanes == 0, m % winogradChannelLanes == 0 {
-            try convWinogradChannelsLast(node, x: x, xs: xs, w: w, bias: bias, g: g, m: m, y: y, relu: relu, shortcut: shortcut, tile: tile)
-            return true
+            return try convWinogradChannelsLast(node, x: x, xs: xs, w: w, bias: bias, g: g, m: m, y: y, relu: relu, shortcut: shortcut, tile: tile)
         }
         let positions = tile.positions
         let (tr, tc) = tile.tiles(g)
@@ -94,22 +116,7 @@ extension Planner {
         let cols = kernels.tileColumns
         let narrow = m >= cols && runsTransposed(real: blockTiles, columns: blockTiles)
         let panelRows = narrow ? cols : kernels.tileRows
-        guard let perXi = PackedA.floatCount(m: m, k: c, mr: panelRows) else { return false }
-        let (packedFloats, o6) = perXi.multipliedReportingOverflow(by: positions)
-        let (uFloats, o7) = (positions * m).multipliedReportingOverflow(by: c)
-        guard !o6, !o7 else { return false }
-        // U [positions][M, C] at plan time (float64 arithmetic), then packed per position for the kernel set's tile.
-        let packed = try prepared.packed("winograd \(node.outputs.first ?? node.name) \(tile) \(panelRows)") {
-            try chargeConstant(elements: packedFloats, elementSize: 4, what: "Winograd weights of '\(node.name)'")
-            try budget.check(elements: uFloats, what: "Winograd weights of '\(node.name)' before packing")
-        } make: {
-            w.withValues { (wf: UnsafeBufferPointer<T>) in
-                let u = UnsafeMutablePointer<Float>.allocate(capacity: uFloats)
-                defer { u.deallocate() }
-                tile.transformWeights(asF32(base(wf)), m: m, c: c, into: u)
-                return (0..<positions).map { xi in PackedA(a: u + xi * m * c, lda: c, m: m, k: c, mr: panelRows) }
-            }
-        }
+        guard let packed = try packedWinogradWeights(node, w: w, tile: tile, m: m, c: c, panelRows: panelRows) else { return false }
         let v = newTensor([vAll]), mt = newTensor([mAll]), scratch = newTensor([scratchAll])
         // The plan's single-threaded workspaces, one per thread (budgeted with the plan's buffers).
         let perThread = imageWorkspaces

@@ -18,20 +18,22 @@ extension Planner {
     /// narrow GEMM between them packed V's columns and transposed its product back. resnet50's
     /// layer3 3x3s (F(2x2), C = M = 256), two plans in one process run alternately
     /// (ab-inproc --plans, 20 rounds, Zen 4): 1 thread 2.37-2.60 -> 1.43-1.49 ms each, layer3
-    /// 32.7 -> 27.0 ms; 2 threads 1.50-1.64 -> 1.12-1.16, layer3 21.0 -> 18.5. resnet18 on 2
-    /// threads: its layer3 3x3s 1.11-1.16 -> 0.75-0.77 ms, summed steps 19.7 -> 18.5.
+    /// 32.7 -> 27.0 ms, summed steps 94.5 -> 86.0; 2 threads 1.50-1.64 -> 1.12-1.16, layer3
+    /// 21.0 -> 18.5. resnet18 on 2 threads: its layer3 3x3s 1.11-1.16 -> 0.75-0.77 ms.
     ///
     /// Schedule, as convWinograd's: narrow channels, blocks of tiles each run by one thread
     /// from transform to inverse transform (in its L2); wide channels (`shared`), the whole
     /// batch as one block, threads splitting its tiles for the transforms and its xi planes
-    /// for the products (each reads half of U).
+    /// for the products (each reads its share of U).
+    /// False (nothing planned) when the weights' sizes overflow: the conv then runs the direct path.
     func convWinogradChannelsLast(_ node: Node, x: Int, xs: [Int], w: FloatConstant, bias: FloatConstant?, g: ConvGeometry, m: Int,
-                                  y: Int, relu: Bool, shortcut: Int?, tile: WinogradTile) throws {
+                                  y: Int, relu: Bool, shortcut: Int?, tile: WinogradTile) throws -> Bool {
         let positions = tile.positions
         let (tr, tc) = tile.tiles(g)
         let c = g.channels, n = xs[0]
         let threads = packedWorkspace.threads, kernels = self.kernels
         let perImage = tr &* tc, totalTiles = n &* perImage
+        guard totalTiles > 0 else { return false }  // an empty batch: the direct path plans it (nothing to run)
         let perTile = positions &* (c &+ m) &* 4
         let l2Tiles = 512 * 1024 / max(perTile, 1)
         let shared = l2Tiles < 48
@@ -44,34 +46,19 @@ extension Planner {
         }
         let blocks = (totalTiles + blockTiles - 1) / blockTiles
         let buffers = shared ? 1 : threads  // sets of V and Mᵀ
-        let (vFloats, o1) = (positions * c).multipliedReportingOverflow(by: blockTiles)
-        let (mFloats, o2) = (positions * m).multipliedReportingOverflow(by: blockTiles)
+        let (vRow, o5) = positions.multipliedReportingOverflow(by: c), (mRow, o6) = positions.multipliedReportingOverflow(by: m)
+        let (vFloats, o1) = vRow.multipliedReportingOverflow(by: blockTiles)
+        let (mFloats, o2) = mRow.multipliedReportingOverflow(by: blockTiles)
         let (vAll, o3) = vFloats.multipliedReportingOverflow(by: buffers)
         let (mAll, o4) = mFloats.multipliedReportingOverflow(by: buffers)
-        guard !o1, !o2, !o3, !o4 else { throw ExecError.overBudget(what: "Winograd buffers of '\(node.name)'", bytes: nil, budget: budget.bytes) }
+        guard !o1, !o2, !o3, !o4, !o5, !o6 else { throw ExecError.overBudget(what: "Winograd buffers of '\(node.name)'", bytes: nil, budget: budget.bytes) }
         for (floats, what) in [(vAll, "transformed input"), (mAll, "transformed output")] {
             try budget.check(elements: floats, what: "Winograd \(what) of '\(node.name)'")
         }
         // U_xi packed as the transposed path's B side (tileColumns-row panels), as convWinograd's narrow GEMMs pack it.
-        let panelRows = kernels.tileColumns
-        guard let perXi = PackedA.floatCount(m: m, k: c, mr: panelRows) else {
-            throw ExecError.overBudget(what: "Winograd weights of '\(node.name)'", bytes: nil, budget: budget.bytes)
-        }
-        let (packedFloats, o5) = perXi.multipliedReportingOverflow(by: positions)
-        let (uFloats, o6) = (positions * m).multipliedReportingOverflow(by: c)
-        guard !o5, !o6 else { throw ExecError.overBudget(what: "Winograd weights of '\(node.name)'", bytes: nil, budget: budget.bytes) }
-        let packed = try prepared.packed("winograd \(node.outputs.first ?? node.name) \(tile) \(panelRows)") {
-            try chargeConstant(elements: packedFloats, elementSize: 4, what: "Winograd weights of '\(node.name)'")
-            try budget.check(elements: uFloats, what: "Winograd weights of '\(node.name)' before packing")
-        } make: {
-            w.withValues { (wf: UnsafeBufferPointer<T>) in
-                let u = UnsafeMutablePointer<Float>.allocate(capacity: uFloats)
-                defer { u.deallocate() }
-                tile.transformWeights(asF32(base(wf)), m: m, c: c, into: u)
-                return (0..<positions).map { xi in PackedA(a: u + xi * m * c, lda: c, m: m, k: c, mr: panelRows) }
-            }
-        }
+        guard let packed = try packedWinogradWeights(node, w: w, tile: tile, m: m, c: c, panelRows: kernels.tileColumns) else { return false }
         // Each xi plane's product: a pointwise conv over a run of tiles, channels last; its rows C floats apart.
+        try chargeConstant(elements: c, elementSize: MemoryLayout<Int>.size, what: "row offsets of '\(node.name)'")
         let rowOffsets = (0..<c).map { 4 * $0 }
         func pointwise(_ tiles: Int) -> GatherConv? {
             GatherConv(ConvGeometry(channels: c, height: 1, width: tiles, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1,
@@ -122,7 +109,8 @@ extension Planner {
                 }
                 // Mᵀ_xi [columns, M] = V_xi [columns, C] · U_xiᵀ, single-threaded on `workspace`.
                 func product(_ xi: Int, columns: Int, _ vp: UnsafeMutablePointer<Float>, _ mp: UnsafeMutablePointer<Float>, _ workspace: PackedGemmWorkspace) {
-                    // Sound: columns <= blockTiles, whose geometry init? accepted at plan time.
+                    // Sound: columns <= blockTiles, whose geometry init? accepted at plan time; xi's plane of V
+                    // (columns x C) and of Mᵀ (columns x M) lie inside the sets, sized for blockTiles.
                     let gather = pointwise(columns)!
                     rowOffsets.withUnsafeBufferPointer { offsets in
                         PackedKernels.convGather(kernels, gather, image: UnsafePointer(vp + xi * columns * c), rowOffsets: offsets.baseAddress!,
@@ -144,6 +132,7 @@ extension Planner {
                     return
                 }
                 DispatchFor.concurrent(min(threads, blocks)) { t in
+                    // Sound: thread t's V and Mᵀ sets lie at t * vFloats and t * mFloats of buffers holding `threads` of each.
                     let vp = p.f32(v) + t * vFloats, mp = p.f32(mt) + t * mFloats
                     for block in stride(from: t, to: blocks, by: threads) {
                         let t0 = block * blockTiles, t1 = min(totalTiles, t0 + blockTiles), columns = t1 - t0
@@ -154,5 +143,6 @@ extension Planner {
                 }
             }
         }
+        return true
     }
 }

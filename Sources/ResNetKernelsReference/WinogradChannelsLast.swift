@@ -21,6 +21,7 @@ extension Winograd {
     public static func transformInputChannelsLast<S: WinogradShape, L: WinogradLanes>(_: S.Type, _: L.Type, _ x: UnsafePointer<Float>, _ g: ConvGeometry,
                                                                                      tiles: Range<Int>, v: UnsafeMutablePointer<Float>, xiStride: Int) {
         let tc = self.tiles(S.self, g).cols, c = g.channels
+        precondition(c % L.width == 0 && xiStride >= tiles.count * c, "channel-lane transform: C \(c) in lanes of \(L.width), xi planes \(xiStride) floats")
         let zero = L(loading: [Float](repeating: 0, count: L.width))
         withUnsafeTemporaryAllocation(of: L.self, capacity: 3 * 36) { buffer in
             let step = S.step, span = S.step + 2  // constants inside the closure (see transformInput)
@@ -44,6 +45,7 @@ extension Winograd {
                     // Bᵀ d column by column, then (Bᵀ d) B row by row: element (r, c) is V_(span r + c).
                     for j in 0..<span { S.input(d + j, span, t + j, span) }
                     for r in 0..<span { S.input(t + r * span, 1, o + r * span, 1) }
+                    // Sound: row (tile - first) of each xi plane holds C floats and xiStride >= tiles.count * C.
                     for xi in 0..<(span * span) { o[xi].store(to: out + xi * xiStride + cb) }
                     cb += L.width
                 }
@@ -60,6 +62,7 @@ extension Winograd {
                                                                                       residual: UnsafePointer<Float>?, relu: Bool,
                                                                                       into y: UnsafeMutablePointer<Float>) {
         let tc = self.tiles(S.self, g).cols
+        precondition(m % L.width == 0 && xiStride >= tiles.count * m, "channel-lane transform: M \(m) in lanes of \(L.width), xi planes \(xiStride) floats")
         let zero = L(loading: [Float](repeating: 0, count: L.width))
         withUnsafeTemporaryAllocation(of: L.self, capacity: 36 + 24 + 4) { buffer in
             let step = S.step, span = S.step + 2  // constants inside the closure (see transformInput)
@@ -69,6 +72,7 @@ extension Winograd {
                 let row = mt + (tile - tiles.lowerBound) * m
                 var mb = 0
                 while mb < m {
+                    // Sound: row (tile - first) of each xi plane holds M floats and xiStride >= tiles.count * M.
                     for xi in 0..<(span * span) { mv[xi] = L(loading: row + xi * xiStride + mb) }
                     // Aᵀ M column by column: step x span.
                     for col in 0..<span { S.output(mv + col, span, s + col, span) }

@@ -44,7 +44,9 @@ struct WinogradChannelLanesTests {
 
     /// y [Ho, Wo, M] (one spare float after it, 7) of x [H, W, C] through lane set `set`, the tiles
     /// transformed in the runs `splits` cuts them into (V and Mᵀ rows of each run from its first
-    /// tile), products as plain float64-free loops; also V of the last run.
+    /// tile, one row into planes two rows longer than the run, as a block inside a larger set;
+    /// the rows around it must stay untouched), products as plain float32 loops; also V of the
+    /// last run (its own rows only).
     static func convolve(_ set: Int, tile: WinogradTile, x: [Float], w: [Float], bias: [Float], residual: [Float]?, relu: Bool,
                          g: ConvGeometry, m: Int, splits: Int) -> (v: [Float], y: [Float]) {
         let (_, input, output) = laneSets[set]
@@ -57,27 +59,39 @@ struct WinogradChannelLanesTests {
         for part in 0..<splits {
             let run = (tiles * part / splits)..<(tiles * (part + 1) / splits), rows = run.count
             guard rows > 0 else { continue }
-            var v = [Float](repeating: .nan, count: positions * rows * c)
-            var mt = [Float](repeating: .nan, count: positions * rows * m)
-            x.withUnsafeBufferPointer { xp in v.withUnsafeMutableBufferPointer { input(tile, xp.baseAddress!, g, run, $0.baseAddress!, rows * c) } }
-            for xi in 0..<positions { for r in 0..<rows { for oc in 0..<m {
+            // Planes of rows + 2 rows; the run's rows from row 1.
+            let planeRows = rows + 2
+            var v = [Float](repeating: .nan, count: positions * planeRows * c)
+            var mt = [Float](repeating: .nan, count: positions * planeRows * m)
+            x.withUnsafeBufferPointer { xp in v.withUnsafeMutableBufferPointer { input(tile, xp.baseAddress!, g, run, $0.baseAddress! + c, planeRows * c) } }
+            for xi in 0..<positions {
+                let plane: Int = xi * planeRows * c
+                let before = v[plane..<(plane + c)], after = v[(plane + (rows + 1) * c)..<(plane + planeRows * c)]
+                #expect(before.allSatisfy { $0.isNaN } && after.allSatisfy { $0.isNaN }, "V plane \(xi): a row outside the run written")
+            }
+            for xi in 0..<positions { for r in 1...rows { for oc in 0..<m {
                 var s: Float = 0
-                for ic in 0..<c { s += v[(xi * rows + r) * c + ic] * u[(xi * m + oc) * c + ic] }
-                mt[(xi * rows + r) * m + oc] = s
+                for ic in 0..<c { s += v[(xi * planeRows + r) * c + ic] * u[(xi * m + oc) * c + ic] }
+                mt[(xi * planeRows + r) * m + oc] = s
             } } }
             mt.withUnsafeBufferPointer { mp in bias.withUnsafeBufferPointer { bp in y.withUnsafeMutableBufferPointer { yp in
+                let first = mp.baseAddress! + m
                 if let residual {
-                    residual.withUnsafeBufferPointer { output(tile, mp.baseAddress!, g, m, run, rows * m, bp.baseAddress!, $0.baseAddress!, relu, yp.baseAddress!) }
+                    residual.withUnsafeBufferPointer { output(tile, first, g, m, run, planeRows * m, bp.baseAddress!, $0.baseAddress!, relu, yp.baseAddress!) }
                 } else {
-                    output(tile, mp.baseAddress!, g, m, run, rows * m, bp.baseAddress!, nil, relu, yp.baseAddress!)
+                    output(tile, first, g, m, run, planeRows * m, bp.baseAddress!, nil, relu, yp.baseAddress!)
                 }
             } } }
-            lastV = v
+            lastV = []
+            for xi in 0..<positions {
+                let start: Int = (xi * planeRows + 1) * c, end: Int = start + rows * c
+                lastV += v[start..<end]
+            }
         }
         return (lastV, y)
     }
 
-    /// C 32 and M 48: three and two lane groups of 16, six of 8.
+    /// C 32 and M 48: two and three lane groups of 16, four and six of 8.
     static func operands(_ t: WinogradTests.Case, seed: UInt64) -> (Int, ConvGeometry, [Float], [Float], [Float], [Float]) {
         let c = 32, m = 48
         let g = t.geometry(channels: c)
@@ -105,8 +119,14 @@ struct WinogradChannelLanesTests {
     @Test(arguments: cases)
     func matchesTheDirectConvolution(_ t: WinogradTests.Case) {
         let (m, g, x, w, bias, residual) = Self.operands(t, seed: 51)
+        for (relu, r) in [(true, residual), (false, nil)] as [(Bool, [Float]?)] {
+            Self.compareWithDirect(t, m: m, g: g, x: x, w: w, bias: bias, residual: r, relu: relu)
+        }
+    }
+
+    static func compareWithDirect(_ t: WinogradTests.Case, m: Int, g: ConvGeometry, x: [Float], w: [Float], bias: [Float], residual: [Float]?, relu: Bool) {
         let c = g.channels
-        let y = Self.convolve(Self.laneSets.count - 1, tile: t.tile, x: x, w: w, bias: bias, residual: residual, relu: true, g: g, m: m, splits: 2).y
+        let y = Self.convolve(Self.laneSets.count - 1, tile: t.tile, x: x, w: w, bias: bias, residual: residual, relu: relu, g: g, m: m, splits: 2).y
         var worst = 0.0
         for oy in 0..<g.outH { for ox in 0..<g.outW { for oc in 0..<m {
             var s = Double(bias[oc]), magnitude = abs(Double(bias[oc]))
@@ -120,13 +140,14 @@ struct WinogradChannelLanesTests {
                 }
             } }
             let at = (oy * g.outW + ox) * m + oc
-            let expected = max(s + Double(residual[at]), 0)
-            magnitude += abs(Double(residual[at]))
+            let sum = s + (residual.map { Double($0[at]) } ?? 0)
+            let expected = relu ? max(sum, 0) : sum
+            magnitude += abs(residual.map { Double($0[at]) } ?? 0)
             worst = max(worst, abs(Double(y[at]) - expected) / magnitude)
         } } }
         // As WinogradTests' bound: 9 x 32 terms in float32 may be off by 289 x 2^-24 = 1.7e-5 of
         // their magnitudes' sum; a wrong tile, lane or pad gives errors of order 1.
-        #expect(worst < 1.7e-5, "max error / sum |terms| \(worst)")
+        #expect(worst < 1.7e-5, "relu \(relu) residual \(residual != nil): max error / sum |terms| \(worst)")
         #expect(y.last == 7, "wrote past the output")
     }
 }

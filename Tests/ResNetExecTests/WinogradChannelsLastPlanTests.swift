@@ -1,0 +1,58 @@
+import Testing
+@testable import ResNetExec
+import ResNetIR
+import ResNetKernelsReference
+
+/// The channel-lane Winograd path (Planner+WinogradChannelsLast) as planned: both schedules,
+/// with runs of tiles that cross images in a batch, on each SIMD set against the reference
+/// kernels.
+/// - C = M = 32 on 16x16: F(2x2), 64 tiles an image, small enough for the block schedule (at
+///   batch 3 on 2 threads, blocks of 96 tiles: the first holds image 0 and half of image 1);
+/// - C = M = 96 on 14x14: F(2x2), 49 tiles an image, the shared schedule (at batch 3 on 2
+///   threads the transforms split 147 tiles 73/74, inside image 1).
+struct WinogradChannelsLastPlanTests {
+    typealias B = BatchSeparabilityTests
+
+    /// x [N, C, H, H] -> a = relu(1x1 (x)) -> b = relu(3x3 (a) + a) -> c = 1x1 (b); p = GlobalAveragePool(c).
+    static func model(channels c: Int, size h: Int) -> Model {
+        func weights(_ name: String, _ dims: [Int64], _ seed: Int) -> Tensor {
+            B.floats(name, dims) { Float(($0 * 37 + seed * 11) % 23) * 0.01 - 0.11 }
+        }
+        let c64 = Int64(c)
+        let nodes = [
+            B.node("Conv", ["x", "wa", "ba"], "a0"), B.node("Relu", ["a0"], "a"),
+            B.node("Conv", ["a", "wb", "bb"], "b0", [B.attr("pads", [1, 1, 1, 1])]), B.node("Add", ["b0", "a"], "b1"), B.node("Relu", ["b1"], "b"),
+            B.node("Conv", ["b", "wc", "bc"], "c"), B.node("GlobalAveragePool", ["c"], "p"),
+        ]
+        let initializers = [
+            weights("wa", [c64, c64, 1, 1], 1), weights("ba", [c64], 2), weights("wb", [c64, c64, 3, 3], 3), weights("bb", [c64], 4),
+            weights("wc", [c64, c64, 1, 1], 5), weights("bc", [c64], 6),
+        ]
+        let g = Graph(nodes: nodes, initializers: initializers,
+                      inputs: [ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [Dim(.symbol("N")), .known(Int64(c)), .known(Int64(h)), .known(Int64(h))])))],
+                      outputs: [ValueInfo(name: "p", type: nil), ValueInfo(name: "c", type: nil)])
+        return Model(opsetImports: [OpsetImport(domain: "", version: 17)], graph: g)
+    }
+
+    @Test(arguments: [KernelSet.avx2, .avx512])
+    func matchesTheReferenceKernels(_ set: KernelSet) throws {
+        guard set.isSupported else { return }
+        for (c, h) in [(32, 16), (96, 14)] {
+            let model = Self.model(channels: c, size: h)
+            let reference = Executor(model: model, options: ExecOptions(referenceKernels: true))
+            for (n, threads) in [(1, 1), (1, 2), (3, 2)] {
+                var options = ExecOptions(kernels: set, threads: threads)
+                options.perImage = false  // the batch as one plan: tile runs across images
+                let executor = Executor(model: model, options: options)
+                let shape = [n, c, h, h]
+                let x = (0..<(n * c * h * h)).map { Float(($0 * 13) % 29) * 0.07 - 1.0 }
+                let plan = try executor.batchPlan(inputShape: shape)
+                let got = try plan.run(x), want = try reference.run(x, shape: shape)
+                for (g, w) in zip(got, want) { ChannelsLastTests.assertClose(g.values, w.values, "\(set) C \(c) batch \(n) threads \(threads) \(g.name)") }
+                // a and b stay channels last (b is the Winograd conv's output); c, a graph output, does not.
+                #expect(plan.channelsLast.count == 2, "\(set) C \(c): \(plan.channelsLast.count) tensors channels last")
+                #expect(!plan.steps.map(\.op).contains { $0.hasPrefix("ToChannels") }, "\(set) C \(c): a layout copy")
+            }
+        }
+    }
+}
