@@ -64,7 +64,11 @@ extension Planner {
             GatherConv(ConvGeometry(channels: c, height: 1, width: tiles, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1,
                                     padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, outH: 1, outW: tiles), input: .channelsLast)
         }
-        guard pointwise(blockTiles) != nil else { throw ExecError.overBudget(what: "Winograd tiles of '\(node.name)'", bytes: nil, budget: budget.bytes) }
+        // The products' geometries, made here once: every block but the last has blockTiles tiles.
+        let lastColumns = totalTiles - (blocks - 1) * blockTiles
+        guard let fullGather = pointwise(blockTiles), let lastGather = pointwise(lastColumns) else {
+            throw ExecError.overBudget(what: "Winograd tiles of '\(node.name)'", bytes: nil, budget: budget.bytes)
+        }
         let v = newTensor([vAll]), mt = newTensor([mAll])
         let perThread = imageWorkspaces
         imageWorkspacesUsed = true
@@ -109,9 +113,8 @@ extension Planner {
                 }
                 // Mᵀ_xi [columns, M] = V_xi [columns, C] · U_xiᵀ, single-threaded on `workspace`.
                 func product(_ xi: Int, columns: Int, _ vp: UnsafeMutablePointer<Float>, _ mp: UnsafeMutablePointer<Float>, _ workspace: PackedGemmWorkspace) {
-                    // Sound: columns <= blockTiles, whose geometry init? accepted at plan time; xi's plane of V
-                    // (columns x C) and of Mᵀ (columns x M) lie inside the sets, sized for blockTiles.
-                    let gather = pointwise(columns)!
+                    // Sound: xi's plane of V (columns x C) and of Mᵀ (columns x M) lie inside the sets, sized for blockTiles.
+                    let gather = columns == blockTiles ? fullGather : lastGather
                     rowOffsets.withUnsafeBufferPointer { offsets in
                         PackedKernels.convGather(kernels, gather, image: UnsafePointer(vp + xi * columns * c), rowOffsets: offsets.baseAddress!,
                                                  weights: packed[xi], output: mp + xi * columns * m, outputLayout: .channelsLast, bias: nil,

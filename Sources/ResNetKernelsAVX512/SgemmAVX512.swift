@@ -223,21 +223,11 @@ extension WinogradAVX512 {
     public static let channelLanes = 16
     public static func transformInputChannelsLast(_ tile: WinogradTile, _ x: UnsafePointer<Float>, _ g: ConvGeometry, tiles: Range<Int>,
                                                   v: UnsafeMutablePointer<Float>, xiStride: Int) {
-        switch tile {
-        case .f2x2: Winograd.transformInputChannelsLast(WinogradF2x2.self, SIMD16<Float>.self, x, g, tiles: tiles, v: v, xiStride: xiStride)
-        case .f4x4: Winograd.transformInputChannelsLast(WinogradF4x4.self, SIMD16<Float>.self, x, g, tiles: tiles, v: v, xiStride: xiStride)
-        }
+        tile.transformInputChannelsLast(SIMD16<Float>.self, x, g, tiles: tiles, v: v, xiStride: xiStride)
     }
     public static func transformOutputChannelsLast(_ tile: WinogradTile, _ mt: UnsafePointer<Float>, _ g: ConvGeometry, m: Int, tiles: Range<Int>,
                                                    xiStride: Int, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool,
                                                    into y: UnsafeMutablePointer<Float>) {
-        switch tile {
-        case .f2x2:
-            Winograd.transformOutputChannelsLast(WinogradF2x2.self, SIMD16<Float>.self, mt, g, m: m, tiles: tiles, xiStride: xiStride, bias: bias,
-                                                 residual: residual, relu: relu, into: y)
-        case .f4x4:
-            Winograd.transformOutputChannelsLast(WinogradF4x4.self, SIMD16<Float>.self, mt, g, m: m, tiles: tiles, xiStride: xiStride, bias: bias,
-                                                 residual: residual, relu: relu, into: y)
-        }
+        tile.transformOutputChannelsLast(SIMD16<Float>.self, mt, g, m: m, tiles: tiles, xiStride: xiStride, bias: bias, residual: residual, relu: relu, into: y)
     }
 }

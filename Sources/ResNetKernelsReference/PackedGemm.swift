@@ -206,9 +206,8 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
         // panel kept in L1 while every M panel passed over it), each tile wrote its nr columns
         // (128 bytes on AVX-512) into every one of M rows ldc floats apart, too many streams to
         // follow, so each line was a demand miss unless prefetched a panel ahead (which this
-        // order no longer needs). resnet50,
-        // one plan in one process run alternately both ways (Benchmarks/ab-inproc, 30 rounds,
-        // Zen 4): 1 thread, layer1's conv3s 1.19/1.13/1.03 -> 1.04/1.05/0.96 ms, its conv1s
+        // order no longer needs). resnet50, one plan in one process run alternately both ways
+        // (Benchmarks/ab-inproc, 30 rounds, Zen 4): 1 thread, layer1's conv3s 1.19/1.13/1.03 -> 1.04/1.05/0.96 ms, its conv1s
         // 1.17/1.13 -> 1.14/1.08, layer2's conv3s 1-4% faster, layer1 in all 14.05 -> 13.64 ms;
         // 2 threads, layer1 7.61 -> 7.54; the AVX2 set (20 rounds), layer1 18.7 -> 17.7 ms,
         // layer2 23.8 -> 22.9.
@@ -224,12 +223,11 @@ public enum PackedGemm<Kernel: GemmMicroKernel> {
                 let accumulate = k0 > 0 || epilogue.accumulate
                 for pm in mRange {
                     let i0 = pm * mr, rows = min(mr, m - i0)
-                    let ap = a.panel(k0: k0, kb: kb, pm: pm)
+                    let ap = a.panel(k0: k0, kb: kb, pm: pm), rowBias = last ? bias.map { $0 + i0 } : nil
                     for pn in 0..<panelsN {
                         let j0 = pn * nr
                         Kernel.tile(k: kb, a: ap, b: UnsafePointer(packedB + pn * kb * nr), c: c + i0 * ldc + n0 + j0, ldc: ldc,
-                                    rows: rows, cols: min(nr, nb - j0), accumulate: accumulate,
-                                    bias: last ? bias.map { $0 + i0 } : nil,
+                                    rows: rows, cols: min(nr, nb - j0), accumulate: accumulate, bias: rowBias,
                                     residual: last ? residual.map { $0 + i0 * ldc + n0 + j0 } : nil, relu: last && epilogue.relu)
                     }
                 }

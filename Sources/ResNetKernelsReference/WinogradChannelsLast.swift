@@ -99,3 +99,31 @@ extension Winograd {
         }
     }
 }
+
+extension WinogradTile {
+    /// Winograd.transformInputChannelsLast for this tile on lanes L. Inlinable: each kernel set
+    /// calls it with its own lanes, so it is compiled at that set's instruction level.
+    @inlinable
+    public func transformInputChannelsLast<L: WinogradLanes>(_: L.Type, _ x: UnsafePointer<Float>, _ g: ConvGeometry, tiles: Range<Int>,
+                                                            v: UnsafeMutablePointer<Float>, xiStride: Int) {
+        switch self {
+        case .f2x2: Winograd.transformInputChannelsLast(WinogradF2x2.self, L.self, x, g, tiles: tiles, v: v, xiStride: xiStride)
+        case .f4x4: Winograd.transformInputChannelsLast(WinogradF4x4.self, L.self, x, g, tiles: tiles, v: v, xiStride: xiStride)
+        }
+    }
+
+    /// Winograd.transformOutputChannelsLast for this tile on lanes L (see transformInputChannelsLast).
+    @inlinable
+    public func transformOutputChannelsLast<L: WinogradLanes>(_: L.Type, _ mt: UnsafePointer<Float>, _ g: ConvGeometry, m: Int, tiles: Range<Int>,
+                                                             xiStride: Int, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                                             relu: Bool, into y: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .f2x2:
+            Winograd.transformOutputChannelsLast(WinogradF2x2.self, L.self, mt, g, m: m, tiles: tiles, xiStride: xiStride, bias: bias,
+                                                 residual: residual, relu: relu, into: y)
+        case .f4x4:
+            Winograd.transformOutputChannelsLast(WinogradF4x4.self, L.self, mt, g, m: m, tiles: tiles, xiStride: xiStride, bias: bias,
+                                                 residual: residual, relu: relu, into: y)
+        }
+    }
+}

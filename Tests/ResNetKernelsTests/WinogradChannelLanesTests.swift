@@ -15,19 +15,9 @@ struct WinogradChannelLanesTests {
 
     /// The Float twin and the kernel sets' lanes (16 on AVX-512, 8 on AVX2), where this CPU runs them.
     static var laneSets: [(String, Input, Output)] {
-        var sets: [(String, Input, Output)] = [("float", { tile, x, g, tiles, v, stride in
-            switch tile {
-            case .f2x2: Winograd.transformInputChannelsLast(WinogradF2x2.self, Float.self, x, g, tiles: tiles, v: v, xiStride: stride)
-            case .f4x4: Winograd.transformInputChannelsLast(WinogradF4x4.self, Float.self, x, g, tiles: tiles, v: v, xiStride: stride)
-            }
-        }, { tile, mt, g, m, tiles, stride, bias, residual, relu, y in
-            switch tile {
-            case .f2x2: Winograd.transformOutputChannelsLast(WinogradF2x2.self, Float.self, mt, g, m: m, tiles: tiles, xiStride: stride, bias: bias,
-                                                             residual: residual, relu: relu, into: y)
-            case .f4x4: Winograd.transformOutputChannelsLast(WinogradF4x4.self, Float.self, mt, g, m: m, tiles: tiles, xiStride: stride, bias: bias,
-                                                             residual: residual, relu: relu, into: y)
-            }
-        })]
+        var sets: [(String, Input, Output)] = [("float", { $0.transformInputChannelsLast(Float.self, $1, $2, tiles: $3, v: $4, xiStride: $5) },
+                                                { $0.transformOutputChannelsLast(Float.self, $1, $2, m: $3, tiles: $4, xiStride: $5, bias: $6, residual: $7,
+                                                                                 relu: $8, into: $9) })]
         if KernelSet.avx2.isSupported {
             sets.append(("avx2", { WinogradAVX2.transformInputChannelsLast($0, $1, $2, tiles: $3, v: $4, xiStride: $5) },
                          { WinogradAVX2.transformOutputChannelsLast($0, $1, $2, m: $3, tiles: $4, xiStride: $5, bias: $6, residual: $7, relu: $8, into: $9) }))
