@@ -1,4 +1,5 @@
 import ResNetIR
+import ResNetKernels
 import ResNetKernelsReference
 
 /// Channels-last activations between the convs that run transposed or channels-last Winograd (issue 11).
@@ -39,13 +40,13 @@ extension Planner {
         // (Either way the direct transposed path must take the geometry: Winograd may still decline it.)
         guard GatherConv(g, input: .channelsLast) != nil else { return false }
         let plane = g.outH * g.outW
-        if winogradChoice(g, xs: xs) != nil {
+        let channelLanes = channelLaneWinograd(g, m: ws[0])
+        if winogradChoice(g, xs: xs, channelLanes: channelLanes) != nil {
             // Above 256 positions only with whole lane groups of channels (the channel-lane transforms,
             // convWinogradChannelsLast) and a full tile of them, as the transposed convs around such a
             // conv need (a narrower one's neighbours stay channels first: resnet's 28x28 stage has 128).
-            let lanes = winogradChannelLanes
-            return plane <= 256 || (plane <= 1024 && g.channels % lanes == 0 && ws[0] % lanes == 0
-                                    && g.channels >= kernels.tileColumns && ws[0] >= kernels.tileColumns)
+            // Up to resnet's 56x56 (3136 positions; above 1024 with copies: findChannelsLastConvs), as measured.
+            return plane <= 256 || (plane <= 3136 && channelLanes)
         }
         guard ws[0] >= kernels.tileColumns else { return false }
         // Up to 1024 positions (resnet's 28x28 stage) every conv, so the Winograd 3x3s between them
@@ -67,13 +68,24 @@ extension Planner {
         for (i, n) in graph.nodes.enumerated() where !absorbed.contains(i) && qdqReplacement[i] == nil && runsChannelsLast(n) {
             channelsLastConvs.insert(i)
         }
+        // Above 1024 positions (resnet's 56x56 stage) only the channel-lane Winograd convs run channels
+        // last (runsChannelsLast); they read a channels-last copy of their input (channelsLastTensor) and
+        // write channels last, and their readers that do not run channels last copy it back (`tensor()`).
+        // The 1x1s beside them stay channels first: transposed there, resnet50's 64 -> 256 1x1s (conv3,
+        // downsample) ran 1.10 -> 1.30-1.44 ms, and a 256 -> 64 reading channels first and writing
+        // channels last 1.17 -> 1.70; the two copies (64 x 3136 floats, LayoutTransposeSIMD) take
+        // 0.05-0.09 ms each. resnet50 on one Zen 4 core (ab-inproc --plans, 15 rounds): layer1
+        // 15.3 -> 13.5 ms, its 3x3s 2.35-2.45 -> 1.55-1.65 ms each.
+        wideWinogradConvs = Set(channelsLastConvs.filter { i in
+            resolvedShape(graph.nodes[i].outputs.first ?? "").map { $0.count == 4 && $0[2] * $0[3] > 1024 } ?? false
+        })
         let consumers = index.consumers
         let outputs = Set(graph.outputs.map(\.name))
         var residualConv: [Int: Int] = [:]  // fused Add -> its conv
         for (conv, f) in fusedResidual { residualConv[f.add] = conv }
         for i in channelsLastConvs.sorted(by: >) {
-            let last = fusedRelu[i].map { graph.nodes[$0] } ?? fusedResidual[i].map { graph.nodes[$0.add] } ?? graph.nodes[i]
-            guard let out = last.outputs.first, !out.isEmpty, !outputs.contains(out), let users = consumers[out], !users.isEmpty else { continue }
+            guard let out = fusedOutput(i), !outputs.contains(out), let users = consumers[out], !users.isEmpty else { continue }
+            if wideWinogradConvs.contains(i) { channelsLastOutputs.insert(i); continue }
             let stays = users.contains { j in
                 let user = graph.nodes[j]
                 if channelsLastConvs.contains(j) { return user.inputs.first == out && !user.inputs.dropFirst().contains(out) }
@@ -86,6 +98,13 @@ extension Planner {
             }
             if stays { channelsLastOutputs.insert(i) }
         }
+    }
+
+    /// The name later nodes read conv i's result by: its fused ReLU's or residual Add's output, or its own.
+    func fusedOutput(_ i: Int) -> String? {
+        let last = fusedRelu[i].map { graph.nodes[$0] } ?? fusedResidual[i].map { graph.nodes[$0.add] } ?? graph.nodes[i]
+        guard let out = last.outputs.first, !out.isEmpty else { return nil }
+        return out
     }
 
     /// Input i of `node` as it is stored: a channels-last tensor as such, anything else as `tensor()` gives it.
@@ -124,14 +143,12 @@ extension Planner {
         if toChannelsLast { channelsLastTensors.insert(copy) }
         use(id)
         let (n, c, positions) = (shape[0], shape[1], shape.dropFirst(2).reduce(1, *))
+        let threads = packedWorkspace.threads
         steps.append(Step(node: node.name, op: toChannelsLast ? "ToChannelsLast" : "ToChannelsFirst", macs: 0, integer: false) { p in
             for img in 0..<n {
                 let src = UnsafePointer(p.f32(id) + img * c * positions), dst = p.f32(copy) + img * c * positions
-                if toChannelsLast {
-                    LayoutTranspose.transpose(src, rows: c, columns: positions, into: dst)
-                } else {
-                    LayoutTranspose.transpose(src, rows: positions, columns: c, into: dst)
-                }
+                let (rows, columns) = toChannelsLast ? (c, positions) : (positions, c)
+                LayoutTransposeSIMD.transpose(src, rows: rows, columns: columns, into: dst, threads: threads)
             }
         })
         use(copy)  // by the step that follows: the consumer's

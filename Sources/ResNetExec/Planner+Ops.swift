@@ -27,7 +27,8 @@ extension Planner {
         switch node.opType {
         case "Conv" where (try? value(node, 0).shape.count) != 4: try convND(node)
         case "Conv": try conv(node, relu: relu, output: outputNode, residual: fusedResidual[index].map { (graph.nodes[$0.add], $0.shortcut) },
-                              channelsLastOutput: channelsLastConvs.contains(index) ? channelsLastOutputs.contains(index) : nil)
+                              channelsLastOutput: channelsLastConvs.contains(index) ? channelsLastOutputs.contains(index) : nil,
+                              inputChannelsLast: wideWinogradConvs.contains(index))
         case "BatchNormalization" where (node.attribute("training_mode")?.int ?? 0) != 0: try batchNormTraining(node)
         case "BatchNormalization": try batchNorm(node, relu: relu, output: outputNode)
         case "Relu":
@@ -104,10 +105,15 @@ extension Planner {
 
     /// Conv as GEMM per image and group: out[M/g, Ho*Wo] = W[M/g, C/g*kh*kw] · col[C/g*kh*kw, Ho*Wo].
     /// `channelsLastOutput` is set for a conv findChannelsLastConvs marked: it reads its input in
-    /// the layout it is stored in, and writes channels last when true.
-    func conv(_ node: Node, relu: Bool, output: Node, residual: (add: Node, input: Int)? = nil, channelsLastOutput: Bool? = nil) throws {
+    /// the layout it is stored in (or channels last, copied if need be, with `inputChannelsLast`),
+    /// and writes channels last when true.
+    func conv(_ node: Node, relu: Bool, output: Node, residual: (add: Node, input: Int)? = nil, channelsLastOutput: Bool? = nil,
+              inputChannelsLast: Bool = false) throws {
         let (x, xs, inputLayout): (Int, [Int], ActivationLayout)
-        if channelsLastOutput != nil {
+        if channelsLastOutput != nil, inputChannelsLast {
+            (x, xs) = try channelsLastTensor(node, 0)
+            inputLayout = .channelsLast
+        } else if channelsLastOutput != nil {
             (x, xs, inputLayout) = try activation(node, 0)
         } else {
             (x, xs) = try tensor(node, 0)

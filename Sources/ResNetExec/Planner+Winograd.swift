@@ -18,18 +18,38 @@ extension Planner {
     ///   interleaved rounds) the 3x3s 7.42 -> 6.04 ms, the blocks 15.1 -> 12.9; resnet18's
     ///   three 14x14 3x3s 1.15 -> 0.89 ms each (channels first). On 7x7 (16 tiles) F(2x2) lost:
     ///   resnet50's two layer4 3x3s 2.30 -> 2.91 ms (6 rounds).
+    /// - AVX-512 on a Zen 4 core (two 256-bit halves per FMA), the 56x56 convs by F(2x2) with
+    ///   the channel-lane transforms (session 15, see winogradTile): 1.55-1.80 ms against 2.35.
     /// So on AVX-512 F(4x4, 3x3) for outputs 28 columns wide or less with 32 tiles or more, else
-    /// F(2x2) there; on AVX2 F(4x4) from 16 tiles, and F(2x2) above 28 columns. Errors stay in range: on torchvision's
+    /// F(2x2) there, and above 28 columns F(2x2) with channel lanes only (unmeasured on a Zen 5,
+    /// where the direct path runs twice as fast: the transforms weigh more there); on AVX2 F(4x4)
+    /// from 16 tiles, and F(2x2) above 28 columns. Errors stay in range: on torchvision's
     /// resnet50 against onnxruntime's stored output, F(4x4) on the 28x28 and 14x14 convs took
-    /// the logits from 5.7e-5 (direct) to 8.0e-5, and with F(2x2) on the 56x56 convs 7.5e-5;
-    /// F(4x4) on the 56x56 convs alone made 1.6e-4, over the 1e-4 `parity` holds by default.
+    /// the logits from 5.7e-5 (direct) to 8.0e-5, and with F(2x2) on the 56x56 convs 7.5e-5
+    /// (8.6e-5 on this Zen 4 with channel lanes; AVX2 8.5e-5); F(4x4) on the 56x56 convs alone
+    /// made 1.6e-4, over the 1e-4 `parity` holds by default.
     static func winogradMinimumTiles(_ set: KernelSet) -> Int { set == .avx512 ? 32 : 16 }
-    static func winogradTile(_ g: ConvGeometry, _ set: KernelSet) -> WinogradTile? { g.outW <= 28 ? .f4x4 : set == .avx512 ? nil : .f2x2 }
+    /// Wider than 28 columns on AVX-512, F(2x2) only with the channel-lane transforms (`channelLanes`:
+    /// channels last in and out, convWinogradChannelsLast): resnet50's 56x56 3x3s on a Zen 4 core
+    /// (ab-inproc --plans, 12-15 rounds) took 2.46 ms by tile-lane F(2x2) against 2.35 direct,
+    /// and 1.70-1.80 by channel-lane F(2x2).
+    static func winogradTile(_ g: ConvGeometry, _ set: KernelSet, channelLanes: Bool) -> WinogradTile? {
+        g.outW <= 28 ? .f4x4 : set == .avx512 && !channelLanes ? nil : .f2x2
+    }
 
-    /// The Winograd tile a conv of geometry `g` over x `xs` (group 1) runs with, nil for the direct path.
-    func winogradChoice(_ g: ConvGeometry, xs: [Int]) -> WinogradTile? {
+    /// Whether a conv of geometry `g` with `m` output channels can run the channel-lane Winograd
+    /// (convWinogradChannelsLast) between transposed convs: channels in whole lane groups and a
+    /// full tile of them on both sides.
+    func channelLaneWinograd(_ g: ConvGeometry, m: Int) -> Bool {
+        let lanes = winogradChannelLanes
+        return g.channels % lanes == 0 && m % lanes == 0 && g.channels >= kernels.tileColumns && m >= kernels.tileColumns
+    }
+
+    /// The Winograd tile a conv of geometry `g` over x `xs` (group 1) runs with, nil for the direct
+    /// path; `channelLanes` when it would run channels last in and out with channelLaneWinograd.
+    func winogradChoice(_ g: ConvGeometry, xs: [Int], channelLanes: Bool) -> WinogradTile? {
         guard simd, winograd, !exact, Winograd.applies(g), xs.count == 4, xs[1] == g.channels,
-              let first = Self.winogradTile(g, kernels) else { return nil }
+              let first = Self.winogradTile(g, kernels, channelLanes: channelLanes) else { return nil }
         // On AVX-512, F(2x2) where F(4x4) has too few tiles (resnet's 14x14: 49 tiles against 16).
         // (AVX2 takes F(4x4) from 16 tiles; F(2x2) below that is unmeasured there.)
         for tile in first == .f4x4 && kernels == .avx512 ? [WinogradTile.f4x4, .f2x2] : [first] {
@@ -68,9 +88,11 @@ extension Planner {
     func convWinograd(_ node: Node, x: Int, xs: [Int], w: FloatConstant, bias: FloatConstant?, g: ConvGeometry, m: Int,
                       y: Int, relu: Bool, shortcut: Int?, inputLayout: ActivationLayout = .channelsFirst,
                       outputLayout: ActivationLayout = .channelsFirst) throws -> Bool {
-        guard let tile = winogradChoice(g, xs: xs) else { return false }
+        let channelLanes = inputLayout == .channelsLast && outputLayout == .channelsLast && g.channels % winogradChannelLanes == 0
+            && m % winogradChannelLanes == 0
+        guard let tile = winogradChoice(g, xs: xs, channelLanes: channelLanes) else { return false }
         // Channels last in and out with whole lane groups of channels: the channel-lane transforms.
-        if inputLayout == .channelsLast, outputLayout == .channelsLast, g.channels % winogradChannelLanes == 0, m % winogradChannelLanes == 0 {
+        if channelLanes {
             return try convWinogradChannelsLast(node, x: x, xs: xs, w: w, bias: bias, g: g, m: m, y: y, relu: relu, shortcut: shortcut, tile: tile)
         }
         let positions = tile.positions

@@ -39,6 +39,8 @@ final class Planner<T: ExecScalar> {
     /// and the copies made of a tensor in the other layout, by tensor.
     var channelsLastConvs: Set<Int> = []
     var channelsLastOutputs: Set<Int> = []
+    /// Channel-lane Winograd convs above 1024 positions: they read their input channels last, copied if need be.
+    var wideWinogradConvs: Set<Int> = []
     var channelsLastTensors: Set<Int> = []
     var channelsFirstCopy: [Int: Int] = [:]
     var channelsLastCopy: [Int: Int] = [:]

@@ -55,4 +55,29 @@ struct WinogradChannelsLastPlanTests {
             }
         }
     }
+
+    /// Above 1024 output positions (resnet's 56x56) only the Winograd conv runs channels last: it
+    /// reads a copy of its input made channels last and writes channels last, the 1x1 after it
+    /// reads a channels-first copy; the copies run split over threads and edge blocks (33 x 33).
+    @Test(arguments: [KernelSet.avx2, .avx512])
+    func wideStageCopiesAroundTheWinogradConv(_ set: KernelSet) throws {
+        guard set.isSupported else { return }
+        for (c, h) in [(32, 33), (64, 56)] {
+            let model = Self.model(channels: c, size: h)
+            let reference = Executor(model: model, options: ExecOptions(referenceKernels: true))
+            for (n, threads) in [(1, 1), (1, 2), (2, 2)] {
+                var options = ExecOptions(kernels: set, threads: threads)
+                options.perImage = false
+                let plan = try Executor(model: model, options: options).batchPlan(inputShape: [n, c, h, h])
+                let x = (0..<(n * c * h * h)).map { Float(($0 * 13) % 29) * 0.07 - 1.0 }
+                let got = try plan.run(x), want = try reference.run(x, shape: [n, c, h, h])
+                for (g, w) in zip(got, want) { ChannelsLastTests.assertClose(g.values, w.values, "\(set) C \(c) H \(h) batch \(n) threads \(threads) \(g.name)") }
+                let ops = plan.steps.map(\.op)
+                #expect(ops.filter { $0 == "ToChannelsLast" }.count == 1 && ops.filter { $0 == "ToChannelsFirst" }.count == 1,
+                        "\(set) C \(c) H \(h): copies \(ops.filter { $0.hasPrefix("ToChannels") })")
+                // The copy of a and the Winograd conv's output b.
+                #expect(plan.channelsLast.count == 2, "\(set) C \(c) H \(h): \(plan.channelsLast.count) tensors channels last")
+            }
+        }
+    }
 }

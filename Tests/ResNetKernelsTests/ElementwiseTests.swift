@@ -45,3 +45,24 @@ struct ElementwiseTests {
         }
     }
 }
+
+/// LayoutTransposeSIMD against its scalar twin: shapes around the 8 x 8 block's edges, split over threads.
+struct LayoutTransposeTests {
+    @Test(arguments: [(1, 1), (7, 9), (8, 8), (9, 17), (16, 513), (64, 3136 / 4), (3, 1040)])
+    func matchesTheScalarTwin(_ shape: (Int, Int)) {
+        let (rows, columns) = shape
+        let src = (0..<(rows * columns)).map { Float($0) * 0.5 - 3 }
+        for threads in [1, 2, 3] {
+            var fast = [Float](repeating: .nan, count: rows * columns + 5), slow = fast
+            src.withUnsafeBufferPointer { s in
+                fast.withUnsafeMutableBufferPointer { LayoutTransposeSIMD.transpose(s.baseAddress!, rows: rows, columns: columns, into: $0.baseAddress!, threads: threads) }
+                slow.withUnsafeMutableBufferPointer { LayoutTranspose.transpose(s.baseAddress!, rows: rows, columns: columns, into: $0.baseAddress!) }
+            }
+            let mismatch = (0..<(rows * columns)).first { fast[$0] != slow[$0] }
+            #expect(mismatch == nil, "\(rows) x \(columns), \(threads) threads: first difference at \(mismatch ?? -1)")
+            #expect(fast[(rows * columns)...].allSatisfy { $0.isNaN }, "\(rows) x \(columns): wrote past the end")
+            // The twin itself: dst[c][r] == src[r][c].
+            #expect((0..<rows).allSatisfy { r in (0..<columns).allSatisfy { c in slow[c * rows + r] == src[r * columns + c] } })
+        }
+    }
+}
