@@ -150,11 +150,16 @@ public struct GatherConv: Sendable, Equatable {
 }
 
 extension PackedGemm {
-    /// The transposed path's K step: half a packed slice, so a unit's weights (128 x 32 floats)
-    /// leave room in a 48 KB L1 for the positions' lines and C's rows. (Inlinable, as is
+    /// The transposed path's K step: a whole packed slice (PackedA.kc), so a tile's C rows are
+    /// loaded and stored once per 256 steps. It was half a slice, so that a unit's weights (128 x
+    /// 32 floats) left room in a 48 KB L1; the units now come from L2 (prefetched there, the
+    /// tile's two weight vectors a step are few for L2's bandwidth) and half the C round trips
+    /// and tile calls gained more. resnet50, ab-inproc 20 rounds, Zen 4: 1 thread layer3
+    /// 27.4-27.7 -> 26.7-27.1 ms, layer4 19.3 -> 18.4-18.6; 2 threads layer3 16.5 -> 15.3,
+    /// layer4 10.6 -> 10.1; AVX2 layer3 36.4 -> 34.5, layer4 27.0 -> 24.9. (Inlinable, as is
     /// prefetchShare: the driver is specialised in the kernel-set modules, which could
     /// otherwise only call them.)
-    @inlinable static var narrowSlice: Int { 128 }
+    @inlinable static var narrowSlice: Int { PackedA.kc }
 
     /// One image's (one group's) convolution x -> y (+ bias[m]) (+ residual) (ReLU), transposed,
     /// the input read in place (GatherConv). `weights` packed with Kernel.nr-row panels.
@@ -275,9 +280,12 @@ extension PackedGemm {
                     // The last unit of K applies the epilogue in the tile when writing y directly.
                         let last = direct && k0 + s0 + sb == k
                         for pc in channelRange {
-                            // This unit's weights (sb x nr, 16 KB on AVX-512) stay in L1 while every
-                            // position panel passes over them; the next unit's are prefetched into L1
-                            // and the one after it into L2, a share per position panel. Why: the
+                            // This unit's weights (sb x nr, 32 KB on AVX-512) stay in L2 (or L1) while every
+                            // position panel passes over them; the next two units are prefetched into
+                            // L2, a share per position panel. (The next went into L1 while units were
+                            // 16 KB; at 32 KB into L2, resnet50 on one Zen 4 core, ab-inproc 20 rounds:
+                            // summed steps 76.8 -> 74.7 ms, layers 2-4 each 2-3% faster; 2 threads even.)
+                            // Why: the
                             // hardware prefetcher follows the first pass over a unit, but then sees
                             // passes from L1 and no stream, so each unit began with a stall (resnet's
                             // 7x7 3x3: 118-150 GFLOP/s on one Zen 5 core without, 163-188 with, in
@@ -292,7 +300,7 @@ extension PackedGemm {
                             let near = next.map(weights), far = later.map(weights)
                             for pp in panels {
                                 if let near {
-                                    prefetchShare(near.start, lines: near.lines, part: pp - panels.lowerBound, parts: panels.count)
+                                    prefetchShare(near.start, lines: near.lines, part: pp - panels.lowerBound, parts: panels.count, toL2: true)
                                 }
                                 if let far {
                                     prefetchShare(far.start, lines: far.lines, part: pp - panels.lowerBound, parts: panels.count, toL2: true)

@@ -5,13 +5,14 @@ import ResNetKernelsReference
 
 /// The transposed convolution that reads its input in place (GatherConv, PackedGemm.convGather)
 /// against its twin, im2col then the naive GEMM: input channels first and channels last (patch
-/// rows tap-major, a 1x1's positions packed per sub-slice), output
+/// rows tap-major; a 1x1's positions packed per K slice channels first, and channels last with
+/// C a multiple of 512, else read in place), output
 /// channels first (through the transposed C) and channels last (epilogue in the tile), with and
 /// without bias, residual and ReLU, on both SIMD kernel sets this CPU runs, 1-3 threads.
 /// The cases reach the tile's edges: position counts that are not a multiple of its rows (6 on
 /// AVX2, 7 on AVX-512) and 49 that are seven whole AVX-512 tiles, channel
-/// counts that are not a multiple of the tile's columns, K across the 128 sub-slice and the
-/// 256 slice, 2^20 weights and more (threads split the channels), 1x1 convs read with no copy
+/// counts that are not a multiple of the tile's columns, K across the 256 slice (its
+/// sub-slice), 2^20 weights and more (threads split the channels), 1x1 convs read with no copy
 /// at strides 1-3, windows that read padding, trailing rows left unread, and H and W differing.
 struct GatherConvTests {
     static let cases: [ImplicitConvTests.Case] = ShiftedRowsConvTests.cases + [
@@ -21,7 +22,8 @@ struct GatherConvTests {
         ImplicitConvTests.Case(c: 7, h: 10, w: 10, k: 1, stride: 3, pad: 0, dilation: 1, m: 32),    // trailing row and column unread
         ImplicitConvTests.Case(c: 9, h: 33, w: 33, k: 1, stride: 1, pad: 0, dilation: 1, m: 33),    // 1,089 positions: packed in two blocks
         ImplicitConvTests.Case(c: 20, h: 7, w: 7, k: 3, stride: 1, pad: 1, dilation: 1, m: 64),     // 49 positions: seven 7-row tiles, or eight 6-row and a 1-row one
-        ImplicitConvTests.Case(c: 130, h: 7, w: 8, k: 1, stride: 1, pad: 0, dilation: 1, m: 40),    // 56 positions packed: eight 7-row tiles
+        ImplicitConvTests.Case(c: 130, h: 7, w: 8, k: 1, stride: 1, pad: 0, dilation: 1, m: 40),    // 56 positions (packed channels first): eight 7-row tiles
+        ImplicitConvTests.Case(c: 512, h: 5, w: 6, k: 1, stride: 1, pad: 0, dilation: 1, m: 40),    // packed channels last too (C 512): two K slices
     ]
 
     @Test("source sizes, copies and offsets of resnet's transposed convs")
