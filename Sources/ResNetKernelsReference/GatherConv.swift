@@ -197,17 +197,17 @@ extension PackedGemm {
         }
         let ct = direct ? output : workspace.transposedC  // [positions, m]
         let positionPanels = (positions + gr - 1) / gr, channelPanels = (m + nr - 1) / nr
-        // A 1x1 conv packs each sub-slice of its positions first (gr per panel, interleaved by
-        // step: the tile's A layout) into the thread's B buffer where reading in place is slow:
-        // channels first, each step is a plane further on; channels last with C a multiple of 512
-        // (2 KB), a position's row of C floats falls into the same few L1 sets as the next
-        // (resnet50's layer4 1x1s, 49 positions of C 512, ran 15% slower so, though a sub-slice,
-        // 25 KB, would fit L1 whole). Other channels-last rows are read in place: the packing
-        // moved a float at a time and served only M / nr channel panels, and few of them on
-        // narrow layers (resnet50, 1 thread, ab-inproc 15 rounds, Zen 4: the 56x56 channel-lane
-        // Winograd's pointwise products, C = M = 64, layer1 14.6 -> 13.5 ms; layer2-4 even;
-        // summed steps 86.0 -> 84.1 ms). A window's taps read a padded copy instead.
-        let packs = s.g.kernelH * s.g.kernelW == 1 && (s.input == .channelsFirst || s.g.channels % 512 == 0)
+        // A 1x1 conv reading channels first packs each K slice of its positions first (gr per
+        // panel, interleaved by step: the tile's A layout) into the thread's B buffer: in place,
+        // each step is a plane further on. Channels last, a position's channels are a row, read
+        // in place. (They were packed too, a float at a time, for only M / nr channel panels; at
+        // first because with C a multiple of 512 the rows fall into a few L1 sets and resnet50's
+        // layer4 1x1s ran 15% slower unpacked while a weight unit stayed in L1. With 256-step
+        // units read from L2 that no longer shows. resnet50, ab-inproc 20 rounds, Zen 4: the
+        // 56x56 Winograd's C = 64 products, layer1 14.6 -> 13.5 ms; then the C 512-2048 1x1s,
+        // layer2's conv1s 1.13-1.22 -> 1.01-1.05 ms, layer3's 1.03-1.07 -> 0.99-1.02, layer4's
+        // even; 2 threads layer2.1.conv1 0.57 -> 0.52.) A window's taps read a padded copy instead.
+        let packs = s.g.kernelH * s.g.kernelW == 1 && s.input == .channelsFirst
         // Position panels per block when packing: what the B buffer holds at a full sub-slice.
         let blockPanels = packs ? max(1, PackedA.kc * ((PackedGemmWorkspace.nc + nr - 1) / nr * nr) / (narrowSlice * gr)) : positionPanels
         // packedSteps: a packed panel's step p lies 4 * gr * p bytes on (one per step of a

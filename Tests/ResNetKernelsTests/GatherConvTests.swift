@@ -5,8 +5,8 @@ import ResNetKernelsReference
 
 /// The transposed convolution that reads its input in place (GatherConv, PackedGemm.convGather)
 /// against its twin, im2col then the naive GEMM: input channels first and channels last (patch
-/// rows tap-major; a 1x1's positions packed per K slice channels first, and channels last with
-/// C a multiple of 512, else read in place), output
+/// rows tap-major; a 1x1's positions packed per K slice channels first, read in place channels
+/// last), output
 /// channels first (through the transposed C) and channels last (epilogue in the tile), with and
 /// without bias, residual and ReLU, on both SIMD kernel sets this CPU runs, 1-3 threads.
 /// The cases reach the tile's edges: position counts that are not a multiple of its rows (6 on
@@ -23,7 +23,7 @@ struct GatherConvTests {
         ImplicitConvTests.Case(c: 9, h: 33, w: 33, k: 1, stride: 1, pad: 0, dilation: 1, m: 33),    // 1,089 positions: packed in two blocks
         ImplicitConvTests.Case(c: 20, h: 7, w: 7, k: 3, stride: 1, pad: 1, dilation: 1, m: 64),     // 49 positions: seven 7-row tiles, or eight 6-row and a 1-row one
         ImplicitConvTests.Case(c: 130, h: 7, w: 8, k: 1, stride: 1, pad: 0, dilation: 1, m: 40),    // 56 positions (packed channels first): eight 7-row tiles
-        ImplicitConvTests.Case(c: 512, h: 5, w: 6, k: 1, stride: 1, pad: 0, dilation: 1, m: 40),    // packed channels last too (C 512): two K slices
+        ImplicitConvTests.Case(c: 512, h: 5, w: 6, k: 1, stride: 1, pad: 0, dilation: 1, m: 40),    // C 512 (rows 2 KB apart) in two K slices
     ]
 
     @Test("source sizes, copies and offsets of resnet's transposed convs")
