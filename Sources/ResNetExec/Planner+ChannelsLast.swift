@@ -21,7 +21,7 @@ extension Planner {
     }
 
     /// Whether Conv `node` reads and writes either layout on the SIMD kernels: 2-D, one group, and
-    /// Winograd on at most 256 output positions, or 1024 with channels in whole lane groups (the
+    /// Winograd on at most 256 output positions, or 3136 with channels in whole lane groups (the
     /// tile-lane transforms gather and scatter a channels-last image a float at a time: on
     /// resnet's 14x14 that cost less than the copies it saved around it, on 28x28 more, resnet18's
     /// layer2.1.conv2 0.78 -> 1.03 ms; the channel-lane ones load whole vectors), or, with a full
@@ -33,19 +33,14 @@ extension Planner {
     /// thread, 11.1 -> 9.9 on 2; resnet18 on 2 threads, layer2 3.97 -> 2.85; the AVX2 set even
     /// (layer2 23.5 -> 23.3 ms).
     func runsChannelsLast(_ node: Node) -> Bool {
-        guard simd, node.opType == "Conv", node.inputs.count >= 2, (node.attribute("group")?.int ?? 1) == 1,
-              let xs = resolvedShape(node.inputs[0]), let ws = resolvedShape(node.inputs[1]),
-              xs.count == 4, ws.count == 4, ws[1] == xs[1],
-              let g = try? convGeometry(node, input: xs, kernel: [ws[2], ws[3]], channels: xs[1]) else { return false }
-        // (Either way the direct transposed path must take the geometry: Winograd may still decline it.)
-        guard GatherConv(g, input: .channelsLast) != nil else { return false }
+        guard let (g, xs, ws) = channelsLastGeometry(node) else { return false }
         let plane = g.outH * g.outW
         let channelLanes = channelLaneWinograd(g, m: ws[0])
         if winogradChoice(g, xs: xs, channelLanes: channelLanes) != nil {
             // Above 256 positions only with whole lane groups of channels (the channel-lane transforms,
             // convWinogradChannelsLast) and a full tile of them, as the transposed convs around such a
-            // conv need (a narrower one's neighbours stay channels first: resnet's 28x28 stage has 128).
-            // Up to resnet's 56x56 (3136 positions; above 1024 with copies: findChannelsLastConvs), as measured.
+            // conv need at 28x28 (a narrower one's neighbours stay channels first: resnet's 28x28 stage
+            // has 128); above 1024 (runsWideWinograd), between copies. Up to resnet's 56x56, as measured.
             return plane <= 256 || (plane <= 3136 && channelLanes)
         }
         guard ws[0] >= kernels.tileColumns else { return false }
@@ -54,6 +49,24 @@ extension Planner {
         if plane <= 1024 { return true }
         guard let columns = g.kernelH * g.kernelW > 1 ? ShiftedRowsConv(g)?.columns : plane else { return false }
         return runsTransposed(real: plane, columns: columns)
+    }
+
+    /// Conv `node`'s geometry when it could run either layout: 2-D, one group, shapes known, and a
+    /// geometry the direct transposed path takes (Winograd may still decline it).
+    func channelsLastGeometry(_ node: Node) -> (ConvGeometry, xs: [Int], ws: [Int])? {
+        guard simd, node.opType == "Conv", node.inputs.count >= 2, (node.attribute("group")?.int ?? 1) == 1,
+              let xs = resolvedShape(node.inputs[0]), let ws = resolvedShape(node.inputs[1]),
+              xs.count == 4, ws.count == 4, ws[1] == xs[1],
+              let g = try? convGeometry(node, input: xs, kernel: [ws[2], ws[3]], channels: xs[1]),
+              GatherConv(g, input: .channelsLast) != nil else { return nil }
+        return (g, xs, ws)
+    }
+
+    /// Whether Conv `node` (one runsChannelsLast took) runs the channel-lane Winograd above 1024 output
+    /// positions, between a channels-last copy of its input and a channels-last output (findChannelsLastConvs).
+    func runsWideWinograd(_ node: Node) -> Bool {
+        guard let (g, xs, ws) = channelsLastGeometry(node), g.outH * g.outW > 1024, channelLaneWinograd(g, m: ws[0]) else { return false }
+        return winogradChoice(g, xs: xs, channelLanes: true) != nil
     }
 
     /// Marks the convs that run channels last, then, from the last back, those whose output
@@ -76,11 +89,15 @@ extension Planner {
         // channels last 1.17 -> 1.70; the two copies (64 x 3136 floats, LayoutTransposeSIMD) take
         // 0.05-0.09 ms each. resnet50 on one Zen 4 core (ab-inproc --plans, 15 rounds): layer1
         // 15.3 -> 13.5 ms, its 3x3s 2.35-2.45 -> 1.55-1.65 ms each.
-        wideWinogradConvs = Set(channelsLastConvs.filter { i in
-            resolvedShape(graph.nodes[i].outputs.first ?? "").map { $0.count == 4 && $0[2] * $0[3] > 1024 } ?? false
-        })
+        // One whose result is a graph output (channels first) or unread runs channels first instead.
         let consumers = index.consumers
         let outputs = Set(graph.outputs.map(\.name))
+        for i in channelsLastConvs where runsWideWinograd(graph.nodes[i]) {
+            if let out = fusedOutput(i), !outputs.contains(out), consumers[out].map({ !$0.isEmpty }) == true {
+                wideWinogradConvs.insert(i)
+            }
+        }
+        channelsLastConvs.subtract(channelsLastConvs.filter { runsWideWinograd(graph.nodes[$0]) && !wideWinogradConvs.contains($0) })
         var residualConv: [Int: Int] = [:]  // fused Add -> its conv
         for (conv, f) in fusedResidual { residualConv[f.add] = conv }
         for i in channelsLastConvs.sorted(by: >) {

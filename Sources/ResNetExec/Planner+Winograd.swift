@@ -26,7 +26,7 @@ extension Planner {
     /// from 16 tiles, and F(2x2) above 28 columns. Errors stay in range: on torchvision's
     /// resnet50 against onnxruntime's stored output, F(4x4) on the 28x28 and 14x14 convs took
     /// the logits from 5.7e-5 (direct) to 8.0e-5, and with F(2x2) on the 56x56 convs 7.5e-5
-    /// (8.6e-5 on this Zen 4 with channel lanes; AVX2 8.5e-5); F(4x4) on the 56x56 convs alone
+    /// (8.2e-5 on this Zen 4 with channel lanes; AVX2 8.5e-5); F(4x4) on the 56x56 convs alone
     /// made 1.6e-4, over the 1e-4 `parity` holds by default.
     static func winogradMinimumTiles(_ set: KernelSet) -> Int { set == .avx512 ? 32 : 16 }
     /// Wider than 28 columns on AVX-512, F(2x2) only with the channel-lane transforms (`channelLanes`:
@@ -88,8 +88,7 @@ extension Planner {
     func convWinograd(_ node: Node, x: Int, xs: [Int], w: FloatConstant, bias: FloatConstant?, g: ConvGeometry, m: Int,
                       y: Int, relu: Bool, shortcut: Int?, inputLayout: ActivationLayout = .channelsFirst,
                       outputLayout: ActivationLayout = .channelsFirst) throws -> Bool {
-        let channelLanes = inputLayout == .channelsLast && outputLayout == .channelsLast && g.channels % winogradChannelLanes == 0
-            && m % winogradChannelLanes == 0
+        let channelLanes = inputLayout == .channelsLast && outputLayout == .channelsLast && channelLaneWinograd(g, m: m)
         guard let tile = winogradChoice(g, xs: xs, channelLanes: channelLanes) else { return false }
         // Channels last in and out with whole lane groups of channels: the channel-lane transforms.
         if channelLanes {

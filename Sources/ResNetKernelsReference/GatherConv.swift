@@ -208,10 +208,10 @@ extension PackedGemm {
         // layer2's conv1s 1.13-1.22 -> 1.01-1.05 ms, layer3's 1.03-1.07 -> 0.99-1.02, layer4's
         // even; 2 threads layer2.1.conv1 0.57 -> 0.52.) A window's taps read a padded copy instead.
         let packs = s.g.kernelH * s.g.kernelW == 1 && s.input == .channelsFirst
-        // Position panels per block when packing: what the B buffer holds at a full sub-slice.
+        // Position panels per block when packing: what the B buffer holds at a full K slice.
         let blockPanels = packs ? max(1, PackedA.kc * ((PackedGemmWorkspace.nc + nr - 1) / nr * nr) / (narrowSlice * gr)) : positionPanels
-        // packedSteps: a packed panel's step p lies 4 * gr * p bytes on (one per step of a
-        // sub-slice); packedOffsets: its positions 4 bytes apart. `offsets`: a thread's gr
+        // packedSteps: a packed panel's step p lies 4 * gr * p bytes on (one per step of a K
+        // slice); packedOffsets: its positions 4 bytes apart. `offsets`: a thread's gr
         // position offsets of the panel at hand (rows past the last position repeat it).
         @inline(__always) func work(_ t: Int, _ packedSteps: UnsafePointer<Int>, _ packedOffsets: UnsafePointer<Int>, _ offsets: UnsafeMutablePointer<Int>) {
             let (threadPanels, channelRange) = narrowShare(positionPanels: positionPanels, channelPanels: channelPanels, weights: m * k, threads: threads, t: t)
@@ -221,112 +221,90 @@ extension PackedGemm {
             while firstPanel < threadPanels.upperBound {
                 let panels = firstPanel..<min(threadPanels.upperBound, firstPanel + blockPanels)
                 firstPanel = panels.upperBound
-                // Weight units in the order the loops below run them: K slice k0 (kc wide, as the
-                // weights are packed), sub-slice s0 (narrowSlice wide), channel panel pc.
-                typealias Unit = (k0: Int, s0: Int, pc: Int)
+                // Weight units in the order the loops below run them: K slice k0 (narrowSlice = kc
+                // wide, as the weights are packed), channel panel pc.
+                typealias Unit = (k0: Int, pc: Int)
                 // The unit after u; nil past the last.
                 @inline(__always) func following(_ u: Unit) -> Unit? {
-                    var (k0, s0, pc) = (u.k0, u.s0, u.pc + 1)
-                    if pc >= channelRange.upperBound {
-                        pc = channelRange.lowerBound; s0 += narrowSlice
-                        if s0 >= min(PackedA.kc, k - k0) { s0 = 0; k0 += PackedA.kc }
-                        guard k0 < k else { return nil }
-                    }
-                    return (k0, s0, pc)
+                    guard u.pc + 1 >= channelRange.upperBound else { return (u.k0, u.pc + 1) }
+                    return u.k0 + narrowSlice < k ? (u.k0 + narrowSlice, channelRange.lowerBound) : nil
                 }
                 // Unit u's weights and their whole cache lines (depth x nr floats).
                 @inline(__always) func weights(_ u: Unit) -> (start: UnsafePointer<Float>, lines: Int) {
-                    let kb = min(PackedA.kc, k - u.k0)
-                    return (w.panel(k0: u.k0, kb: kb, pm: u.pc) + u.s0 * nr, min(narrowSlice, kb - u.s0) * nr / 16)
+                    let kb = min(narrowSlice, k - u.k0)
+                    return (w.panel(k0: u.k0, kb: kb, pm: u.pc), kb * nr / 16)
                 }
                 var k0 = 0
                 while k0 < k {
-                    let kb = min(PackedA.kc, k - k0)
-                    var s0 = 0
-                    while s0 < kb {
-                        let sb = min(narrowSlice, kb - s0)
-                        if packs {
-                        // Sound: panel pp's sb x gr floats lie within the B buffer (blockPanels); each
-                        // read is a patch element the tile itself would read (rowOffsets, positionOffset).
+                    let kb = min(narrowSlice, k - k0)
+                    if packs {
+                        // Channels first: each step a plane further on. Sound: panel pp's kb x gr floats
+                        // lie within the B buffer (blockPanels); each read is a patch element the tile
+                        // itself would read (rowOffsets, positionOffset).
                         for pp in panels {
                             let q0 = pp * gr, rows = min(gr, positions - q0)
-                            var dst = packed + (pp - panels.lowerBound) * sb * gr
+                            var dst = packed + (pp - panels.lowerBound) * kb * gr
                             // Six or seven positions (gatherRows), the seventh's offset a copy of the sixth's for six.
                             s.positionOffsets(from: q0, rows: rows, count: gr, into: offsets)
                             let (o0, o1, o2, o3, o4, o5, o6) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4], offsets[5], offsets[gr - 1])
-                            if s.input == .channelsLast {
-                                // Each position's steps are consecutive floats (rowOffsets[p] == 4p).
-                                let row = source.assumingMemoryBound(to: Float.self) + k0 + s0
-                                let r0 = row + o0 / 4, r1 = row + o1 / 4, r2 = row + o2 / 4, r3 = row + o3 / 4, r4 = row + o4 / 4
-                                let r5 = row + o5 / 4, r6 = row + o6 / 4
-                                for p in 0..<sb {
-                                    dst[0] = r0[p]; dst[1] = r1[p]; dst[2] = r2[p]; dst[3] = r3[p]; dst[4] = r4[p]; dst[5] = r5[p]
-                                    if gr > 6 { dst[6] = r6[p] }
-                                    dst += gr
-                                }
-                            } else {
-                                let steps = rowOffsets + k0 + s0
-                                for p in 0..<sb {
-                                    let at = source + steps[p]
-                                    dst[0] = at.load(fromByteOffset: o0, as: Float.self); dst[1] = at.load(fromByteOffset: o1, as: Float.self)
-                                    dst[2] = at.load(fromByteOffset: o2, as: Float.self); dst[3] = at.load(fromByteOffset: o3, as: Float.self)
-                                    dst[4] = at.load(fromByteOffset: o4, as: Float.self); dst[5] = at.load(fromByteOffset: o5, as: Float.self)
-                                    if gr > 6 { dst[6] = at.load(fromByteOffset: o6, as: Float.self) }
-                                    dst += gr
-                                }
+                            let steps = rowOffsets + k0
+                            for p in 0..<kb {
+                                let at = source + steps[p]
+                                dst[0] = at.load(fromByteOffset: o0, as: Float.self); dst[1] = at.load(fromByteOffset: o1, as: Float.self)
+                                dst[2] = at.load(fromByteOffset: o2, as: Float.self); dst[3] = at.load(fromByteOffset: o3, as: Float.self)
+                                dst[4] = at.load(fromByteOffset: o4, as: Float.self); dst[5] = at.load(fromByteOffset: o5, as: Float.self)
+                                if gr > 6 { dst[6] = at.load(fromByteOffset: o6, as: Float.self) }
+                                dst += gr
                             }
                         }
                     }
                     // The last unit of K applies the epilogue in the tile when writing y directly.
-                        let last = direct && k0 + s0 + sb == k
-                        for pc in channelRange {
-                            // This unit's weights (sb x nr, 32 KB on AVX-512) stay in L2 (or L1) while every
-                            // position panel passes over them; the next two units are prefetched into
-                            // L2, a share per position panel. (The next went into L1 while units were
-                            // 16 KB; at 32 KB into L2, resnet50 on one Zen 4 core, ab-inproc 20 rounds:
-                            // summed steps 76.8 -> 74.7 ms, layers 2-4 each 2-3% faster; 2 threads even.)
-                            // Why: the
-                            // hardware prefetcher follows the first pass over a unit, but then sees
-                            // passes from L1 and no stream, so each unit began with a stall (resnet's
-                            // 7x7 3x3: 118-150 GFLOP/s on one Zen 5 core without, 163-188 with, in
-                            // gemm-bench's warm column). In a model the weights come from memory
-                            // (resnet50's layer4 3x3 is 9.4 MB), and one unit's passes (about 3 us on
-                            // a Zen 4 core) did not cover a line's trip from memory: with the unit
-                            // after next on its way to L2 as well, gemm-bench's cold column for that
-                            // conv went from 72-81 to 88-97 GFLOP/s, and resnet50's layer4 (1 thread,
-                            // 10 interleaved rounds) from 23.7 to 19.7 ms.
-                            let j0 = pc * nr, wp = w.panel(k0: k0, kb: kb, pm: pc) + s0 * nr
-                            let next = following((k0, s0, pc)), later = next.flatMap(following)
-                            let near = next.map(weights), far = later.map(weights)
-                            for pp in panels {
-                                if let near {
-                                    prefetchShare(near.start, lines: near.lines, part: pp - panels.lowerBound, parts: panels.count, toL2: true)
-                                }
-                                if let far {
-                                    prefetchShare(far.start, lines: far.lines, part: pp - panels.lowerBound, parts: panels.count, toL2: true)
-                                }
-                                let q0 = pp * gr, rows = min(gr, positions - q0)
-                                // Rows past the last position repeat it: computed, not stored.
-                                if !packs { s.positionOffsets(from: q0, rows: rows, count: gr, into: offsets) }
-                                // Channels last, the next panel's output rows (and, at the last unit, its
-                                // residual rows) are prefetched: gr rows m floats apart per tile, streams the
-                                // hardware prefetcher does not follow. resnet50, 1 thread, 8 interleaved
-                                // rounds (Zen 4): layer3's conv3s (residual fused) 1.38-1.41 -> 1.27-1.34 ms.
-                                if direct && pp + 1 < panels.upperBound {
-                                    let ahead = (q0 + gr) * m + j0
-                                    prefetchRows(ct + ahead, residual: last ? residual.map { $0 + ahead } : nil,
-                                                 rows: min(gr, positions - q0 - gr), ldc: m, lines: nr / 16)
-                                }
-                                // Packed: gr floats per step (packedSteps), the positions 4 bytes apart.
-                                Kernel.tileGather(k: sb, positions: packs ? UnsafeRawPointer(packed + (pp - panels.lowerBound) * sb * gr) : source,
-                                                  rowOffsets: packs ? packedSteps : rowOffsets + k0 + s0,
-                                                  positionOffsets: packs ? packedOffsets : UnsafePointer(offsets),
-                                                  b: wp, c: ct + q0 * m + j0, ldc: m, rows: rows, cols: min(nr, m - j0), accumulate: k0 + s0 > 0,
-                                                  columnBias: last ? bias.map { $0 + j0 } : nil,
-                                                  residual: last ? residual.map { $0 + q0 * m + j0 } : nil, relu: last && relu)
+                    let last = direct && k0 + kb == k
+                    for pc in channelRange {
+                        // This unit's weights (kb x nr, 32 KB on AVX-512) stay in L2 (or L1) while every
+                        // position panel passes over them; the next two units are prefetched into
+                        // L2, a share per position panel. (The next went into L1 while units were
+                        // 16 KB; at 32 KB into L2, resnet50 on one Zen 4 core, ab-inproc 20 rounds:
+                        // summed steps 76.8 -> 74.7 ms, layers 2-4 each 2-3% faster; 2 threads even.)
+                        // Why: the hardware prefetcher follows the first pass over a unit, but then
+                        // sees passes from L1 and no stream, so each unit began with a stall (resnet's
+                        // 7x7 3x3: 118-150 GFLOP/s on one Zen 5 core without, 163-188 with, in
+                        // gemm-bench's warm column). In a model the weights come from memory
+                        // (resnet50's layer4 3x3 is 9.4 MB), and one unit's passes (about 3 us on
+                        // a Zen 4 core) did not cover a line's trip from memory: with the unit
+                        // after next on its way to L2 as well, gemm-bench's cold column for that
+                        // conv went from 72-81 to 88-97 GFLOP/s, and resnet50's layer4 (1 thread,
+                        // 10 interleaved rounds) from 23.7 to 19.7 ms.
+                        let j0 = pc * nr, wp = w.panel(k0: k0, kb: kb, pm: pc)
+                        let next = following((k0, pc)), later = next.flatMap(following)
+                        let near = next.map(weights), far = later.map(weights)
+                        for pp in panels {
+                            if let near {
+                                prefetchShare(near.start, lines: near.lines, part: pp - panels.lowerBound, parts: panels.count, toL2: true)
                             }
+                            if let far {
+                                prefetchShare(far.start, lines: far.lines, part: pp - panels.lowerBound, parts: panels.count, toL2: true)
+                            }
+                            let q0 = pp * gr, rows = min(gr, positions - q0)
+                            // Rows past the last position repeat it: computed, not stored.
+                            if !packs { s.positionOffsets(from: q0, rows: rows, count: gr, into: offsets) }
+                            // Channels last, the next panel's output rows (and, at the last unit, its
+                            // residual rows) are prefetched: gr rows m floats apart per tile, streams the
+                            // hardware prefetcher does not follow. resnet50, 1 thread, 8 interleaved
+                            // rounds (Zen 4): layer3's conv3s (residual fused) 1.38-1.41 -> 1.27-1.34 ms.
+                            if direct && pp + 1 < panels.upperBound {
+                                let ahead = (q0 + gr) * m + j0
+                                prefetchRows(ct + ahead, residual: last ? residual.map { $0 + ahead } : nil,
+                                             rows: min(gr, positions - q0 - gr), ldc: m, lines: nr / 16)
+                            }
+                            // Packed: gr floats per step (packedSteps), the positions 4 bytes apart.
+                            Kernel.tileGather(k: kb, positions: packs ? UnsafeRawPointer(packed + (pp - panels.lowerBound) * kb * gr) : source,
+                                              rowOffsets: packs ? packedSteps : rowOffsets + k0,
+                                              positionOffsets: packs ? packedOffsets : UnsafePointer(offsets),
+                                              b: wp, c: ct + q0 * m + j0, ldc: m, rows: rows, cols: min(nr, m - j0), accumulate: k0 > 0,
+                                              columnBias: last ? bias.map { $0 + j0 } : nil,
+                                              residual: last ? residual.map { $0 + q0 * m + j0 } : nil, relu: last && relu)
                         }
-                        s0 += sb
                     }
                     k0 += kb
                 }

@@ -14,7 +14,8 @@ struct WinogradChannelsLastPlanTests {
     typealias B = BatchSeparabilityTests
 
     /// x [N, C, H, H] -> a = relu(1x1 (x)) -> b = relu(3x3 (a) + a) -> c = 1x1 (b); p = GlobalAveragePool(c).
-    static func model(channels c: Int, size h: Int) -> Model {
+    /// `chain`: a second block d = relu(3x3 (b) + b) before c = 1x1 (d), as resnet18's layer1 chains them.
+    static func model(channels c: Int, size h: Int, outputsB: Bool = false, chain: Bool = false) -> Model {
         func weights(_ name: String, _ dims: [Int64], _ seed: Int) -> Tensor {
             B.floats(name, dims) { Float(($0 * 37 + seed * 11) % 23) * 0.01 - 0.11 }
         }
@@ -22,15 +23,17 @@ struct WinogradChannelsLastPlanTests {
         let nodes = [
             B.node("Conv", ["x", "wa", "ba"], "a0"), B.node("Relu", ["a0"], "a"),
             B.node("Conv", ["a", "wb", "bb"], "b0", [B.attr("pads", [1, 1, 1, 1])]), B.node("Add", ["b0", "a"], "b1"), B.node("Relu", ["b1"], "b"),
-            B.node("Conv", ["b", "wc", "bc"], "c"), B.node("GlobalAveragePool", ["c"], "p"),
+        ] + (chain ? [B.node("Conv", ["b", "wd", "bd"], "d0", [B.attr("pads", [1, 1, 1, 1])]), B.node("Add", ["d0", "b"], "d1"),
+                      B.node("Relu", ["d1"], "d")] : []) + [
+            B.node("Conv", [chain ? "d" : "b", "wc", "bc"], "c"), B.node("GlobalAveragePool", ["c"], "p"),
         ]
         let initializers = [
             weights("wa", [c64, c64, 1, 1], 1), weights("ba", [c64], 2), weights("wb", [c64, c64, 3, 3], 3), weights("bb", [c64], 4),
             weights("wc", [c64, c64, 1, 1], 5), weights("bc", [c64], 6),
-        ]
+        ] + (chain ? [weights("wd", [c64, c64, 3, 3], 7), weights("bd", [c64], 8)] : [])
         let g = Graph(nodes: nodes, initializers: initializers,
                       inputs: [ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [Dim(.symbol("N")), .known(Int64(c)), .known(Int64(h)), .known(Int64(h))])))],
-                      outputs: [ValueInfo(name: "p", type: nil), ValueInfo(name: "c", type: nil)])
+                      outputs: [ValueInfo(name: "p", type: nil), ValueInfo(name: "c", type: nil)] + (outputsB ? [ValueInfo(name: "b", type: nil)] : []))
         return Model(opsetImports: [OpsetImport(domain: "", version: 17)], graph: g)
     }
 
@@ -78,6 +81,24 @@ struct WinogradChannelsLastPlanTests {
                 // The copy of a and the Winograd conv's output b.
                 #expect(plan.channelsLast.count == 2, "\(set) C \(c) H \(h): \(plan.channelsLast.count) tensors channels last")
             }
+        }
+        // b a graph output as well (graph outputs stay channels first): the conv runs channels
+        // first, no copies. Two Winograd blocks in a chain (resnet18's layer1): b stays channels
+        // last between them, one copy in (a, also the first shortcut) and one out (d).
+        for (outputsB, chain, copies, channelsLast) in [(true, false, [String](), 0), (false, true, ["ToChannelsLast", "ToChannelsFirst"], 3)] {
+            let model = Self.model(channels: 32, size: 33, outputsB: outputsB, chain: chain)
+            let reference = Executor(model: model, options: ExecOptions(referenceKernels: true))
+            var options = ExecOptions(kernels: set, threads: 2)
+            options.perImage = false
+            let plan = try Executor(model: model, options: options).batchPlan(inputShape: [2, 32, 33, 33])
+            let x: [Float] = (0..<(2 * 32 * 33 * 33)).map { (i: Int) -> Float in Float((i * 7) % 31) * 0.05 - 0.8 }
+            let got = try plan.run(x), want = try reference.run(x, shape: [2, 32, 33, 33])
+            let gotNames: [String] = got.map { $0.name }, wantNames: [String] = want.map { $0.name }
+            #expect(gotNames == wantNames && got.count == (outputsB ? 3 : 2))
+            for (g, w) in zip(got, want) { ChannelsLastTests.assertClose(g.values, w.values, "\(set) outputsB \(outputsB) chain \(chain): \(g.name)") }
+            let ops = plan.steps.map(\.op)
+            #expect(ops.filter { $0.hasPrefix("ToChannels") } == copies, "\(set) outputsB \(outputsB) chain \(chain): \(ops)")
+            #expect(plan.channelsLast.count == channelsLast, "\(set) outputsB \(outputsB) chain \(chain): \(plan.channelsLast.count) channels last")
         }
     }
 }

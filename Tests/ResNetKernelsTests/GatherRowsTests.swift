@@ -62,7 +62,8 @@ enum ScalarTile<Height: ScalarGatherHeight>: GemmMicroKernel {
 struct GatherRowsTests {
     static let cases: [ImplicitConvTests.Case] = [
         ImplicitConvTests.Case(c: 20, h: 7, w: 7, k: 3, stride: 1, pad: 1, dilation: 1, m: 40),     // 49: seven 7-row tiles; 6-row: a 1-row tail
-        ImplicitConvTests.Case(c: 130, h: 7, w: 8, k: 1, stride: 1, pad: 0, dilation: 1, m: 17),    // 56 packed, K across the 128 sub-slice
+        ImplicitConvTests.Case(c: 130, h: 7, w: 8, k: 1, stride: 1, pad: 0, dilation: 1, m: 17),    // 56 (packed channels first)
+        ImplicitConvTests.Case(c: 300, h: 5, w: 4, k: 1, stride: 1, pad: 0, dilation: 1, m: 17),    // 20, K across the 256 slice (packed channels first)
         ImplicitConvTests.Case(c: 9, h: 11, w: 9, k: 1, stride: 2, pad: 0, dilation: 1, m: 33),     // 30 packed at the stride: 7-row tail of 2
         ImplicitConvTests.Case(c: 70, h: 6, w: 5, k: 3, stride: 2, pad: 1, dilation: 1, m: 16),     // 9 positions, K 630 across the 256 slice
     ]

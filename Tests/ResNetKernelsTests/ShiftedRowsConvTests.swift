@@ -35,9 +35,9 @@ struct ShiftedRowsConvTests {
         ImplicitConvTests.Case(c: 9, h: 56, w: 56, k: 3, stride: 1, pad: 1, dilation: 1, m: 13), // grid 56 x 58: blocks and a thread split mid-row
         ImplicitConvTests.Case(c: 5, h: 15, w: 15, k: 1, stride: 3, pad: 1, dilation: 1, m: 4),  // a 1x1 whose padding is read
         // 2^20 weights and more: the transposed path's threads split the channel panels (the
-        // last one partial), each prefetching its own next weights across slices and sub-slices.
+        // last one partial), each prefetching its own next weights across K slices.
         ImplicitConvTests.Case(c: 128, h: 5, w: 5, k: 3, stride: 1, pad: 1, dilation: 1, m: 1030),
-        // K = 225: one slice, cut by the transposed path into weight units of 128 and 97.
+        // K = 225: one slice, a partial one (one weight unit of the transposed path).
         ImplicitConvTests.Case(c: 25, h: 6, w: 6, k: 3, stride: 1, pad: 1, dilation: 1, m: 40),
     ]
 
