@@ -92,12 +92,12 @@ extension Planner {
         // One whose result is a graph output (channels first) or unread runs channels first instead.
         let consumers = index.consumers
         let outputs = Set(graph.outputs.map(\.name))
-        for i in channelsLastConvs where runsWideWinograd(graph.nodes[i]) {
-            if let out = fusedOutput(i), !outputs.contains(out), consumers[out].map({ !$0.isEmpty }) == true {
-                wideWinogradConvs.insert(i)
-            }
+        let wide = channelsLastConvs.filter { runsWideWinograd(graph.nodes[$0]) }
+        wideWinogradConvs = wide.filter { i in
+            guard let out = fusedOutput(i), !outputs.contains(out) else { return false }
+            return consumers[out].map { !$0.isEmpty } == true
         }
-        channelsLastConvs.subtract(channelsLastConvs.filter { runsWideWinograd(graph.nodes[$0]) && !wideWinogradConvs.contains($0) })
+        channelsLastConvs.subtract(wide.subtracting(wideWinogradConvs))
         var residualConv: [Int: Int] = [:]  // fused Add -> its conv
         for (conv, f) in fusedResidual { residualConv[f.add] = conv }
         for i in channelsLastConvs.sorted(by: >) {

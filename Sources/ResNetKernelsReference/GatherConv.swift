@@ -150,17 +150,6 @@ public struct GatherConv: Sendable, Equatable {
 }
 
 extension PackedGemm {
-    /// The transposed path's K step: a whole packed slice (PackedA.kc), so a tile's C rows are
-    /// loaded and stored once per 256 steps. It was half a slice, so that a unit's weights (128 x
-    /// 32 floats) left room in a 48 KB L1; the units now come from L2 (prefetched there, the
-    /// tile's two weight vectors a step are few for L2's bandwidth) and half the C round trips
-    /// and tile calls gained more. resnet50, ab-inproc 20 rounds, Zen 4: 1 thread layer3
-    /// 27.4-27.7 -> 26.7-27.1 ms, layer4 19.3 -> 18.4-18.6; 2 threads layer3 16.5 -> 15.3,
-    /// layer4 10.6 -> 10.1; AVX2 layer3 36.4 -> 34.5, layer4 27.0 -> 24.9. (Inlinable, as is
-    /// prefetchShare: the driver is specialised in the kernel-set modules, which could
-    /// otherwise only call them.)
-    @inlinable static var narrowSlice: Int { PackedA.kc }
-
     /// One image's (one group's) convolution x -> y (+ bias[m]) (+ residual) (ReLU), transposed,
     /// the input read in place (GatherConv). `weights` packed with Kernel.nr-row panels.
     /// `output` channels first: y [M, outH, outW] (the product goes to the workspace's
@@ -208,8 +197,8 @@ extension PackedGemm {
         // layer2's conv1s 1.13-1.22 -> 1.01-1.05 ms, layer3's 1.03-1.07 -> 0.99-1.02, layer4's
         // even; 2 threads layer2.1.conv1 0.57 -> 0.52.) A window's taps read a padded copy instead.
         let packs = s.g.kernelH * s.g.kernelW == 1 && s.input == .channelsFirst
-        // Position panels per block when packing: what the B buffer holds at a full K slice.
-        let blockPanels = packs ? max(1, PackedA.kc * ((PackedGemmWorkspace.nc + nr - 1) / nr * nr) / (narrowSlice * gr)) : positionPanels
+        // Position panels per block when packing: what the B buffer (kc x nc, rounded to nr) holds at a full K slice.
+        let blockPanels = packs ? max(1, (PackedGemmWorkspace.nc + nr - 1) / nr * nr / gr) : positionPanels
         // packedSteps: a packed panel's step p lies 4 * gr * p bytes on (one per step of a K
         // slice); packedOffsets: its positions 4 bytes apart. `offsets`: a thread's gr
         // position offsets of the panel at hand (rows past the last position repeat it).
@@ -221,22 +210,28 @@ extension PackedGemm {
             while firstPanel < threadPanels.upperBound {
                 let panels = firstPanel..<min(threadPanels.upperBound, firstPanel + blockPanels)
                 firstPanel = panels.upperBound
-                // Weight units in the order the loops below run them: K slice k0 (narrowSlice = kc
-                // wide, as the weights are packed), channel panel pc.
+                // Weight units in the order the loops below run them: K slice k0 (kc wide, as the
+                // weights are packed), channel panel pc. A tile call runs a whole slice, so its C rows
+                // are loaded and stored once per 256 steps. (Units were half a slice, so that their
+                // weights, 128 x 32 floats, left room in a 48 KB L1; they now come from L2, prefetched
+                // there, the tile's two weight vectors a step being few for L2's bandwidth, and half
+                // the C round trips and tile calls gained more. resnet50, ab-inproc 20 rounds, Zen 4:
+                // 1 thread layer3 27.4-27.7 -> 26.7-27.1 ms, layer4 19.3 -> 18.4-18.6; 2 threads
+                // layer3 16.5 -> 15.3, layer4 10.6 -> 10.1; AVX2 layer3 36.4 -> 34.5, layer4 27.0 -> 24.9.)
                 typealias Unit = (k0: Int, pc: Int)
                 // The unit after u; nil past the last.
                 @inline(__always) func following(_ u: Unit) -> Unit? {
                     guard u.pc + 1 >= channelRange.upperBound else { return (u.k0, u.pc + 1) }
-                    return u.k0 + narrowSlice < k ? (u.k0 + narrowSlice, channelRange.lowerBound) : nil
+                    return u.k0 + PackedA.kc < k ? (u.k0 + PackedA.kc, channelRange.lowerBound) : nil
                 }
                 // Unit u's weights and their whole cache lines (depth x nr floats).
                 @inline(__always) func weights(_ u: Unit) -> (start: UnsafePointer<Float>, lines: Int) {
-                    let kb = min(narrowSlice, k - u.k0)
+                    let kb = min(PackedA.kc, k - u.k0)
                     return (w.panel(k0: u.k0, kb: kb, pm: u.pc), kb * nr / 16)
                 }
                 var k0 = 0
                 while k0 < k {
-                    let kb = min(narrowSlice, k - k0)
+                    let kb = min(PackedA.kc, k - k0)
                     if packs {
                         // Channels first: each step a plane further on. Sound: panel pp's kb x gr floats
                         // lie within the B buffer (blockPanels); each read is a patch element the tile
@@ -316,10 +311,10 @@ extension PackedGemm {
         }
         // Each thread's offsets 128 bytes apart, so no two threads write one cache line.
         let slot = 16
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: narrowSlice + gr + slot * threads) { table in
-            // Sound: the table holds narrowSlice steps, gr packed offsets and a slot of gr <= 16 offsets per thread.
-            let steps = table.baseAddress!, packedOffsets = steps + narrowSlice, offsets = packedOffsets + gr
-            for p in 0..<narrowSlice { steps[p] = 4 * gr * p }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: PackedA.kc + gr + slot * threads) { table in
+            // Sound: the table holds kc steps (a K slice), gr packed offsets and a slot of gr <= 16 offsets per thread.
+            let steps = table.baseAddress!, packedOffsets = steps + PackedA.kc, offsets = packedOffsets + gr
+            for p in 0..<PackedA.kc { steps[p] = 4 * gr * p }
             for i in 0..<gr { packedOffsets[i] = 4 * i }
             if threads > 1 {
                 DispatchFor.concurrent(threads) { work($0, steps, packedOffsets, offsets + slot * $0) }

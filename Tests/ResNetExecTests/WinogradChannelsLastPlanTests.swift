@@ -37,21 +37,28 @@ struct WinogradChannelsLastPlanTests {
         return Model(opsetImports: [OpsetImport(domain: "", version: 17)], graph: g)
     }
 
+    /// The batch plan of `model` on `set` (one plan for the batch: tile runs across images), run on
+    /// x and checked against the reference kernels; returns the plan for its layout checks.
+    static func planMatchingReference(_ model: Model, _ set: KernelSet, shape: [Int], threads: Int, x: [Float], _ what: String) throws -> ExecutionPlan {
+        var options = ExecOptions(kernels: set, threads: threads)
+        options.perImage = false
+        let plan = try Executor(model: model, options: options).batchPlan(inputShape: shape)
+        let got = try plan.run(x), want = try Executor(model: model, options: ExecOptions(referenceKernels: true)).run(x, shape: shape)
+        let gotNames: [String] = got.map { $0.name }, wantNames: [String] = want.map { $0.name }
+        #expect(gotNames == wantNames, "\(what): outputs \(gotNames)")
+        for (g, w) in zip(got, want) { ChannelsLastTests.assertClose(g.values, w.values, "\(what) \(g.name)") }
+        return plan
+    }
+
     @Test(arguments: [KernelSet.avx2, .avx512])
     func matchesTheReferenceKernels(_ set: KernelSet) throws {
         guard set.isSupported else { return }
         for (c, h) in [(32, 16), (96, 14)] {
             let model = Self.model(channels: c, size: h)
-            let reference = Executor(model: model, options: ExecOptions(referenceKernels: true))
             for (n, threads) in [(1, 1), (1, 2), (3, 2)] {
-                var options = ExecOptions(kernels: set, threads: threads)
-                options.perImage = false  // the batch as one plan: tile runs across images
-                let executor = Executor(model: model, options: options)
-                let shape = [n, c, h, h]
                 let x = (0..<(n * c * h * h)).map { Float(($0 * 13) % 29) * 0.07 - 1.0 }
-                let plan = try executor.batchPlan(inputShape: shape)
-                let got = try plan.run(x), want = try reference.run(x, shape: shape)
-                for (g, w) in zip(got, want) { ChannelsLastTests.assertClose(g.values, w.values, "\(set) C \(c) batch \(n) threads \(threads) \(g.name)") }
+                let plan = try Self.planMatchingReference(model, set, shape: [n, c, h, h], threads: threads, x: x,
+                                                          "\(set) C \(c) batch \(n) threads \(threads)")
                 // a and b stay channels last (b is the Winograd conv's output); c, a graph output, does not.
                 #expect(plan.channelsLast.count == 2, "\(set) C \(c): \(plan.channelsLast.count) tensors channels last")
                 #expect(!plan.steps.map(\.op).contains { $0.hasPrefix("ToChannels") }, "\(set) C \(c): a layout copy")
@@ -67,14 +74,10 @@ struct WinogradChannelsLastPlanTests {
         guard set.isSupported else { return }
         for (c, h) in [(32, 33), (64, 56)] {
             let model = Self.model(channels: c, size: h)
-            let reference = Executor(model: model, options: ExecOptions(referenceKernels: true))
             for (n, threads) in [(1, 1), (1, 2), (2, 2)] {
-                var options = ExecOptions(kernels: set, threads: threads)
-                options.perImage = false
-                let plan = try Executor(model: model, options: options).batchPlan(inputShape: [n, c, h, h])
                 let x = (0..<(n * c * h * h)).map { Float(($0 * 13) % 29) * 0.07 - 1.0 }
-                let got = try plan.run(x), want = try reference.run(x, shape: [n, c, h, h])
-                for (g, w) in zip(got, want) { ChannelsLastTests.assertClose(g.values, w.values, "\(set) C \(c) H \(h) batch \(n) threads \(threads) \(g.name)") }
+                let plan = try Self.planMatchingReference(model, set, shape: [n, c, h, h], threads: threads, x: x,
+                                                          "\(set) C \(c) H \(h) batch \(n) threads \(threads)")
                 let ops = plan.steps.map(\.op)
                 #expect(ops.filter { $0 == "ToChannelsLast" }.count == 1 && ops.filter { $0 == "ToChannelsFirst" }.count == 1,
                         "\(set) C \(c) H \(h): copies \(ops.filter { $0.hasPrefix("ToChannels") })")
@@ -87,15 +90,9 @@ struct WinogradChannelsLastPlanTests {
         // last between them, one copy in (a, also the first shortcut) and one out (d).
         for (outputsB, chain, copies, channelsLast) in [(true, false, [String](), 0), (false, true, ["ToChannelsLast", "ToChannelsFirst"], 3)] {
             let model = Self.model(channels: 32, size: 33, outputsB: outputsB, chain: chain)
-            let reference = Executor(model: model, options: ExecOptions(referenceKernels: true))
-            var options = ExecOptions(kernels: set, threads: 2)
-            options.perImage = false
-            let plan = try Executor(model: model, options: options).batchPlan(inputShape: [2, 32, 33, 33])
             let x: [Float] = (0..<(2 * 32 * 33 * 33)).map { (i: Int) -> Float in Float((i * 7) % 31) * 0.05 - 0.8 }
-            let got = try plan.run(x), want = try reference.run(x, shape: [2, 32, 33, 33])
-            let gotNames: [String] = got.map { $0.name }, wantNames: [String] = want.map { $0.name }
-            #expect(gotNames == wantNames && got.count == (outputsB ? 3 : 2))
-            for (g, w) in zip(got, want) { ChannelsLastTests.assertClose(g.values, w.values, "\(set) outputsB \(outputsB) chain \(chain): \(g.name)") }
+            let plan = try Self.planMatchingReference(model, set, shape: [2, 32, 33, 33], threads: 2, x: x, "\(set) outputsB \(outputsB) chain \(chain):")
+            #expect(plan.outputs.count == (outputsB ? 3 : 2))
             let ops = plan.steps.map(\.op)
             #expect(ops.filter { $0.hasPrefix("ToChannels") } == copies, "\(set) outputsB \(outputsB) chain \(chain): \(ops)")
             #expect(plan.channelsLast.count == channelsLast, "\(set) outputsB \(outputsB) chain \(chain): \(plan.channelsLast.count) channels last")
