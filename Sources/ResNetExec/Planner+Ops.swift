@@ -374,17 +374,16 @@ extension Planner {
     }
 
     func pool(_ node: Node) throws {
-        let (x, xs) = try tensor(node, 0)
+        // A max pool findChannelsLastConvs left a channels-last input reads it as it stands.
+        let (x, xs, layout) = maxPoolReadsChannelsLast(node) ? try activation(node, 0) : try { () throws -> (Int, [Int], ActivationLayout) in
+            let (x, xs) = try tensor(node, 0)
+            return (x, xs, .channelsFirst)
+        }()
         guard let kernel = node.attribute("kernel_shape")?.ints?.map({ Int($0) }) else {
             throw ExecError.shapeMismatch(node: node.name, detail: "kernel_shape is required")
         }
         let includePad = (node.attribute("count_include_pad")?.int ?? 0) != 0
-        // The 2-D kernel divides by the window clipped at begin pads mirrored to the end: with
-        // count_include_pad and unequal pads only the N-D kernel (which knows the end pads) is right.
-        let pads = node.attribute("pads")?.ints ?? []
-        let asymmetric = pads.count == 4 && (pads[0] != pads[2] || pads[1] != pads[3])
-        if xs.count != 4 || (node.outputs.count > 1 && !node.outputs[1].isEmpty) || (includePad && asymmetric)
-            || (includePad && (node.attribute("auto_pad")?.string ?? "NOTSET") != "NOTSET") {
+        if poolNeedsGeneric(node, rank: xs.count) {
             try genericPool(node, x: x, xs: xs, kernel: kernel)
             return
         }
@@ -392,6 +391,11 @@ extension Planner {
         let isMax = node.opType == "MaxPool"
         let outShape = try outputShape(node)
         let y = newTensor(outShape)
+        if layout == .channelsLast {
+            try maxPoolChannelsLast(node, x: x, xs: xs, g: g, y: y)
+            set(node, .tensor(id: y, shape: outShape))
+            return
+        }
         let planes = xs[0] * xs[1]
         // Planes split over the plan's threads (each writes only its own output planes).
         let threads = min(packedWorkspace.threads, max(planes, 1))
@@ -412,6 +416,18 @@ extension Planner {
             if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
         }
         set(node, .tensor(id: y, shape: outShape))
+    }
+
+    /// Whether pool `node` on an input of `rank` runs the N-D kernel (GenericOps.pool), not the 2-D one:
+    /// other ranks, an indices output, or count_include_pad where the 2-D kernel would divide wrongly
+    /// (it divides by the window clipped at begin pads mirrored to the end; with unequal or automatic
+    /// pads only the N-D kernel, which knows the end pads, is right).
+    func poolNeedsGeneric(_ node: Node, rank: Int) -> Bool {
+        let includePad = (node.attribute("count_include_pad")?.int ?? 0) != 0
+        let pads = node.attribute("pads")?.ints ?? []
+        let asymmetric = pads.count == 4 && (pads[0] != pads[2] || pads[1] != pads[3])
+        return rank != 4 || (node.outputs.count > 1 && !node.outputs[1].isEmpty) || (includePad && asymmetric)
+            || (includePad && (node.attribute("auto_pad")?.string ?? "NOTSET") != "NOTSET")
     }
 
     /// GlobalAveragePool, GlobalMaxPool, and ReduceMean over the trailing spatial axes.

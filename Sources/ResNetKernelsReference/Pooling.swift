@@ -18,14 +18,8 @@ public enum Pooling {
     @inlinable @inline(__always)
     public static func poolBody<T: ExecScalar, Tag>(_ x: UnsafePointer<T>, planes: Int, _ g: ConvGeometry, max isMax: Bool, countIncludePad: Bool,
                                                     into y: UnsafeMutablePointer<T>, tag: Tag.Type) {
-        // The window's valid rows (and columns) form one contiguous range, since the input
-        // index grows with the kernel index: bounds are found once per output row and
-        // column, so the inner loops read without checks.
-        func validRange(_ origin: Int, _ kernel: Int, _ dilation: Int, _ size: Int) -> Range<Int> {
-            var lo = kernel, hi = 0
-            for k in 0..<kernel where origin + k * dilation >= 0 && origin + k * dilation < size { lo = Swift.min(lo, k); hi = k + 1 }
-            return lo < hi ? lo..<hi : 0..<0
-        }
+        // The window's valid rows (and columns) form one contiguous range (validRange): bounds
+        // are found once per output row and column, so the inner loops read without checks.
         func paddedCells(_ origin: Int, _ kernel: Int, _ dilation: Int, _ size: Int, _ pad: Int) -> Int {
             // Cells of the padded input count for count_include_pad (not past the padding).
             var n = 0

@@ -1,0 +1,58 @@
+import Testing
+@testable import ResNetExec
+import ResNetIR
+import ResNetKernelsReference
+
+/// A ResNet stem as planned (Planner.feedsChannelsLastPool): the 7x7 s2 conv above 1024 output
+/// positions runs transposed and writes channels last only when max pools reading it as it stands
+/// are all that read its result; each SIMD set against the reference kernels, batch and threads
+/// splitting the pool's rows.
+struct StemPoolPlanTests {
+    typealias B = BatchSeparabilityTests
+
+    /// x [N, 3, 80, 80] -> r = relu(conv 7x7 s2 p3 (32 channels)) [N, 32, 40, 40] -> p = MaxPool 3x3 s2 p1 (r)
+    /// -> q = 1x1 conv (p). `pool` replaces the pool's attributes; `alsoOutputsR` makes r a graph output too;
+    /// `poolIndices` asks the pool for its indices (an N-D kernel pool, which reads channels first).
+    static func model(alsoOutputsR: Bool = false, poolIndices: Bool = false, pool: [Attribute]? = nil) -> Model {
+        let poolAttributes = pool ?? [B.attr("kernel_shape", [3, 3]), B.attr("strides", [2, 2]), B.attr("pads", [1, 1, 1, 1])]
+        var maxPool = B.node("MaxPool", ["r"], "p", poolAttributes)
+        if poolIndices { maxPool = Node(name: "p", opType: "MaxPool", inputs: ["r"], outputs: ["p", "i"], attributes: poolAttributes) }
+        let nodes = [
+            B.node("Conv", ["x", "w", "b"], "c", [B.attr("strides", [2, 2]), B.attr("pads", [3, 3, 3, 3])]), B.node("Relu", ["c"], "r"),
+            maxPool, B.node("Conv", ["p", "wq"], "q"),
+        ]
+        let initializers = [
+            B.floats("w", [32, 3, 7, 7]) { Float(($0 * 37) % 23) * 0.01 - 0.11 }, B.floats("b", [32]) { Float($0 % 5) * 0.1 - 0.2 },
+            B.floats("wq", [32, 32, 1, 1]) { Float(($0 * 11) % 17) * 0.02 - 0.16 },
+        ]
+        let x = ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [Dim(.symbol("N")), .known(3), .known(80), .known(80)])))
+        let outputs = [ValueInfo(name: "q", type: nil)] + (alsoOutputsR ? [ValueInfo(name: "r", type: nil)] : [])
+        return Model(opsetImports: [OpsetImport(domain: "", version: 17)], graph: Graph(nodes: nodes, initializers: initializers, inputs: [x], outputs: outputs))
+    }
+
+    @Test(arguments: [KernelSet.avx2, .avx512])
+    func stemWritesChannelsLastForItsPool(_ set: KernelSet) throws {
+        guard set.isSupported else { return }
+        for (n, threads) in [(1, 1), (1, 2), (3, 2)] {
+            let x: [Float] = (0..<(n * 3 * 80 * 80)).map { (i: Int) -> Float in Float((i * 13) % 29) * 0.07 - 1.0 }
+            let plan = try WinogradChannelsLastPlanTests.planMatchingReference(Self.model(), set, shape: [n, 3, 80, 80], threads: threads, x: x,
+                                                                               "\(set) batch \(n) threads \(threads)")
+            // r alone is channels last, read as it stands: no layout copy.
+            #expect(plan.channelsLast.count == 1, "\(set) batch \(n): \(plan.channelsLast.count) tensors channels last")
+            let copies: [String] = plan.steps.map { $0.op }.filter { (op: String) -> Bool in op.hasPrefix("ToChannels") }
+            #expect(copies.isEmpty, "\(set) batch \(n): \(copies)")
+        }
+        // Anything else reading r (here the graph's outputs), or a pool that runs the N-D kernel: the stem
+        // stays channels first. A pool with other windows, strides and pads still reads it channels last.
+        let x: [Float] = (0..<(2 * 3 * 80 * 80)).map { (i: Int) -> Float in Float((i * 7) % 31) * 0.05 - 0.8 }
+        let otherPool = [B.attr("kernel_shape", [2, 3]), B.attr("strides", [1, 2]), B.attr("pads", [0, 1, 1, 0]), B.attr("dilations", [2, 1])]
+        let cases: [(Model, Int, String)] = [(Self.model(alsoOutputsR: true), 0, "r an output"), (Self.model(poolIndices: true), 0, "indices"),
+                                             (Self.model(pool: otherPool), 1, "2x3 pool")]
+        for (model, channelsLast, what) in cases {
+            let plan = try WinogradChannelsLastPlanTests.planMatchingReference(model, set, shape: [2, 3, 80, 80], threads: 2, x: x, "\(set) \(what)")
+            let copies: [String] = plan.steps.map { $0.op }.filter { (op: String) -> Bool in op.hasPrefix("ToChannels") }
+            #expect(plan.channelsLast.count == channelsLast, "\(set) \(what): \(plan.channelsLast.count) tensors channels last")
+            #expect(copies.isEmpty, "\(set) \(what): \(copies)")
+        }
+    }
+}
