@@ -20,28 +20,29 @@ extension Planner {
     ///   resnet50's two layer4 3x3s 2.30 -> 2.91 ms (6 rounds).
     /// - AVX-512 on a Zen 4 core (two 256-bit halves per FMA), the 56x56 convs by F(2x2) with
     ///   the channel-lane transforms (session 15, see winogradTile): 1.55-1.80 ms against 2.35.
-    /// So on AVX-512 with channel lanes F(2x2) at every size (32 tiles or more); without, F(4x4,
-    /// 3x3) for outputs 28 columns wide or less with 32 tiles or more, else F(2x2) there, and
-    /// nothing above 28 columns (F(2x2) with channel lanes there is unmeasured on a Zen 5, where
-    /// the direct path runs twice as fast: the transforms weigh more); on AVX2 F(4x4) from 16
-    /// tiles, and F(2x2) above 28 columns. Errors stay in range: on torchvision's resnet50
-    /// against onnxruntime's stored output, F(4x4) on the 28x28 and 14x14 convs took the logits
-    /// from 5.7e-5 (direct) to 8.0e-5, and with F(2x2) on the 56x56 convs 7.5e-5 (AVX2 8.5e-5;
-    /// exported with BN already folded, 9.4e-5); F(4x4) on the 56x56 convs alone made 1.6e-4,
-    /// over the 1e-4 `parity` holds by default. On AVX-512 F(4x4) at 28x28 with F(2x2) at 56x56
-    /// made 8.2e-5, and 1.008e-4 on the BN-folded export (one logit over): F(2x2) at 28x28 too
-    /// brings them to 6.2e-5 and 6.5e-5, for 0.2-0.3 ms more per 28x28 3x3 (below).
+    /// So F(4x4, 3x3) for outputs 28 columns wide or less (on AVX-512 with 32 tiles or more, else
+    /// F(2x2) there); above 28 columns F(2x2), on AVX-512 only with channel lanes (tile-lane F(2x2)
+    /// lost there; with channel lanes it is unmeasured on a Zen 5, where the direct path runs twice
+    /// as fast); on AVX2 F(4x4) from 16 tiles. Errors stay in range: on torchvision's resnet50
+    /// against onnxruntime's stored output, with F(4x4) on the points 0, ±1, ±2 (Lavin & Gray),
+    /// F(4x4) on the 28x28 and 14x14 convs took the logits from 5.7e-5 (direct) to 8.0e-5, and
+    /// with F(2x2) on the 56x56 convs 7.5e-5 (AVX2 8.5e-5; exported with BN already folded,
+    /// 9.4e-5); F(4x4) on the 56x56 convs alone made 1.6e-4, over the 1e-4 `parity` holds by
+    /// default; on AVX-512 F(4x4) at 28x28 beside channel-lane F(2x2) at 56x56 made 1.008e-4 on the
+    /// BN-folded export, so session 15 ran F(2x2) at 28x28 there. F(4x4) now uses the points 0, ±1,
+    /// 2, -1/2 (WinogradF4x4: about 1.5x less rounding): AVX-512 6.5e-5 (folded 7.5e-5), AVX2 6.8e-5
+    /// (folded 6.9e-5); resnet18 4.4e-6 / 5.8e-6.
     static func winogradMinimumTiles(_ set: KernelSet) -> Int { set == .avx512 ? 32 : 16 }
-    /// On AVX-512 with the channel-lane transforms (`channelLanes`: channels last in and out,
-    /// convWinogradChannelsLast), F(2x2) at every size: wider than 28 columns it is what pays
+    /// F(4x4) at 28 columns and less, F(2x2) above, on AVX-512 only with the channel-lane transforms
+    /// (`channelLanes`: channels last in and out, convWinogradChannelsLast): there it is what pays
     /// (resnet50's 56x56 3x3s on a Zen 4 core, ab-inproc --plans 12-15 rounds: 2.46 ms by
-    /// tile-lane F(2x2) against 2.35 direct, 1.70-1.80 by channel-lane F(2x2)); at 28 and less it
-    /// keeps the error in range with it (above), where F(4x4) was faster (resnet50's layer2 3x3s
-    /// 1.04-1.19 against 1.28-1.36 ms on 1 thread, 0.48-0.55 against 0.70-0.77 on 2). Without
-    /// channel lanes, nothing on AVX-512 above 28 columns (tile-lane F(2x2) lost there).
+    /// tile-lane F(2x2) against 2.35 direct, 1.70-1.80 by channel-lane F(2x2)). At 28x28 F(4x4)
+    /// against channel-lane F(2x2) (ab-inproc --plans, 15 rounds, Zen 4, medians): resnet50's
+    /// layer2 3x3s 0.88-1.01 against 1.30-1.40 ms on 1 thread, 0.42-0.43 against 0.60-0.66 on 2;
+    /// resnet18's layer2 on 2 threads 2.97 -> 2.12 ms.
     static func winogradTile(_ g: ConvGeometry, _ set: KernelSet, channelLanes: Bool) -> WinogradTile? {
-        if set == .avx512 && channelLanes { return .f2x2 }
-        return g.outW <= 28 ? .f4x4 : set == .avx512 ? nil : .f2x2
+        if g.outW <= 28 { return .f4x4 }
+        return set == .avx512 && !channelLanes ? nil : .f2x2
     }
 
     /// Whether a conv of geometry `g` with `m` output channels can run the channel-lane Winograd
