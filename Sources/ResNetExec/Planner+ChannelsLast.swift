@@ -10,8 +10,9 @@ import ResNetKernelsReference
 /// read from one, a 1x1 conv packs its rows first (read in place they lie a plane apart).
 /// Between two such convs the activation now stays channels last: a ResNet's late stages
 /// (resnet50's layer3 and layer4: 14x14 and 7x7, every conv transposed) write and read it
-/// once. Every other consumer sees the graph's layout: `tensor()` hands it a channels-first
-/// copy, made once, and a stepwise run (Stepper) transposes what it hands out.
+/// once; a global pool reads it as it stands, and a max pool too (writing channels first: the
+/// stem's, feedsChannelsLastPool). Every other consumer sees the graph's layout: `tensor()` hands
+/// it a channels-first copy, made once, and a stepwise run (Stepper) transposes what it hands out.
 extension Planner {
     /// A 4-D value's shape from the shape library, nil unless every dim is known.
     func resolvedShape(_ name: String) -> [Int]? {
@@ -73,7 +74,8 @@ extension Planner {
     /// stays channels last: some consumer of their (fused) output is such a conv reading it as
     /// its input, or one adding it as the shortcut of a residual fused into a conv that itself
     /// writes channels last (the tile adds the shortcut in its own layout), or a global pool
-    /// (a classifier's head, which pools channels last as they stand). Any other consumer
+    /// (a classifier's head, which pools channels last as they stand) or a max pool (2-D, no
+    /// indices: maxPoolReadsChannelsLast). Any other consumer
     /// gets a channels-first copy (`tensor()`): one pass, as the transposed product's own
     /// write-back would have been. Graph outputs stay channels first.
     func findChannelsLastConvs() {
@@ -125,6 +127,8 @@ extension Planner {
     /// (medians): resnet50 1 thread, conv 2.54 -> 2.23 ms and pool 0.17 -> 0.23, together 2.71 -> 2.46;
     /// 2 threads 1.45 -> 1.29; resnet18 2 threads 1.49 -> 1.28; the AVX2 set (1 thread) 2.77 -> 2.72.
     func feedsChannelsLastPool(_ i: Int) -> Bool {
+        // Winograd asked as if channels last in and out (channel lanes where the channels allow): where
+        // it would run either way the conv is left to it (declining, say, a 112x112 3x3 that runs direct).
         guard let (g, xs, ws) = channelsLastGeometry(graph.nodes[i]), ws[0] >= kernels.tileColumns,
               winogradChoice(g, xs: xs, channelLanes: channelLaneWinograd(g, m: ws[0])) == nil,
               let out = fusedOutput(i), !graph.outputs.contains(where: { $0.name == out }),
@@ -141,13 +145,15 @@ extension Planner {
     }
 
     /// MaxPool `node` of channels-last x [N, C, H, W] (logical) into channels-first y: threads split
-    /// each image's output rows, each with its own row buffers (charged here).
+    /// each image's output rows, each with its own row buffers (a plan tensor, charged like the
+    /// Winograd convs' scratch).
     func maxPoolChannelsLast(_ node: Node, x: Int, xs: [Int], g: ConvGeometry, y: Int) throws {
         let threads = min(packedWorkspace.threads, max(g.outH, 1))
         guard let perThread = Pooling.channelsLastScratchFloats(g), case let (total, false) = perThread.multipliedReportingOverflow(by: threads) else {
             throw ExecError.overBudget(what: "row buffers of '\(node.name)'", bytes: nil, budget: budget.bytes)
         }
         try budget.check(elements: total, what: "row buffers of '\(node.name)' (\(threads) x \(perThread))")
+        let scratch = newTensor([max(total, 1)])
         let (images, inImage, outImage) = (xs[0], g.channels * g.height * g.width, g.channels * g.outH * g.outW)
         emit(node) { p in
             for img in 0..<images {
@@ -155,10 +161,7 @@ extension Planner {
                 DispatchFor.concurrent(threads) { t in
                     let rows = (g.outH * t / threads)..<(g.outH * (t + 1) / threads)
                     guard !rows.isEmpty else { return }
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: max(perThread, 1)) { scratch in
-                        // Sound: the allocation holds channelsLastScratchFloats(g) floats.
-                        PoolingAVX2.maxPoolChannelsLast(src, g, rows: rows, into: dst, scratch: scratch.baseAddress!)
-                    }
+                    PoolingAVX2.maxPoolChannelsLast(src, g, rows: rows, into: dst, scratch: p.f32(scratch) + t * perThread)
                 }
             }
         }

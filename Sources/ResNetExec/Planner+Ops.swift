@@ -375,15 +375,22 @@ extension Planner {
 
     func pool(_ node: Node) throws {
         // A max pool findChannelsLastConvs left a channels-last input reads it as it stands.
-        let (x, xs, layout) = maxPoolReadsChannelsLast(node) ? try activation(node, 0) : try { () throws -> (Int, [Int], ActivationLayout) in
-            let (x, xs) = try tensor(node, 0)
-            return (x, xs, .channelsFirst)
-        }()
+        let (x, xs, layout): (Int, [Int], ActivationLayout)
+        if maxPoolReadsChannelsLast(node) {
+            (x, xs, layout) = try activation(node, 0)
+        } else {
+            (x, xs) = try tensor(node, 0)
+            layout = .channelsFirst
+        }
         guard let kernel = node.attribute("kernel_shape")?.ints?.map({ Int($0) }) else {
             throw ExecError.shapeMismatch(node: node.name, detail: "kernel_shape is required")
         }
         let includePad = (node.attribute("count_include_pad")?.int ?? 0) != 0
         if poolNeedsGeneric(node, rank: xs.count) {
+            // maxPoolReadsChannelsLast took this pool's shape facts; a disagreement is a planner fault, reported, not run.
+            guard layout == .channelsFirst else {
+                throw ExecError.unsupportedAttribute(node: node.name, detail: "channels-last input to an N-D pool (planner inconsistency)")
+            }
             try genericPool(node, x: x, xs: xs, kernel: kernel)
             return
         }

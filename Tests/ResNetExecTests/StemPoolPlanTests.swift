@@ -13,20 +13,22 @@ struct StemPoolPlanTests {
     /// x [N, 3, 80, 80] -> r = relu(conv 7x7 s2 p3 (32 channels)) [N, 32, 40, 40] -> p = MaxPool 3x3 s2 p1 (r)
     /// -> q = 1x1 conv (p). `pool` replaces the pool's attributes; `alsoOutputsR` makes r a graph output too;
     /// `poolIndices` asks the pool for its indices (an N-D kernel pool, which reads channels first).
-    static func model(alsoOutputsR: Bool = false, poolIndices: Bool = false, pool: [Attribute]? = nil) -> Model {
+    /// `size` the input's height and width; `sigmoidOfR` adds s = Sigmoid(r) as a graph output (a reader that needs channels first).
+    static func model(size: Int64 = 80, alsoOutputsR: Bool = false, poolIndices: Bool = false, pool: [Attribute]? = nil, sigmoidOfR: Bool = false) -> Model {
         let poolAttributes = pool ?? [B.attr("kernel_shape", [3, 3]), B.attr("strides", [2, 2]), B.attr("pads", [1, 1, 1, 1])]
         var maxPool = B.node("MaxPool", ["r"], "p", poolAttributes)
         if poolIndices { maxPool = Node(name: "p", opType: "MaxPool", inputs: ["r"], outputs: ["p", "i"], attributes: poolAttributes) }
         let nodes = [
             B.node("Conv", ["x", "w", "b"], "c", [B.attr("strides", [2, 2]), B.attr("pads", [3, 3, 3, 3])]), B.node("Relu", ["c"], "r"),
             maxPool, B.node("Conv", ["p", "wq"], "q"),
-        ]
+        ] + (sigmoidOfR ? [B.node("Sigmoid", ["r"], "s")] : [])
         let initializers = [
             B.floats("w", [32, 3, 7, 7]) { Float(($0 * 37) % 23) * 0.01 - 0.11 }, B.floats("b", [32]) { Float($0 % 5) * 0.1 - 0.2 },
             B.floats("wq", [32, 32, 1, 1]) { Float(($0 * 11) % 17) * 0.02 - 0.16 },
         ]
-        let x = ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [Dim(.symbol("N")), .known(3), .known(80), .known(80)])))
+        let x = ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [Dim(.symbol("N")), .known(3), .known(size), .known(size)])))
         let outputs = [ValueInfo(name: "q", type: nil)] + (alsoOutputsR ? [ValueInfo(name: "r", type: nil)] : [])
+            + (sigmoidOfR ? [ValueInfo(name: "s", type: nil)] : [])
         return Model(opsetImports: [OpsetImport(domain: "", version: 17)], graph: Graph(nodes: nodes, initializers: initializers, inputs: [x], outputs: outputs))
     }
 
@@ -54,5 +56,19 @@ struct StemPoolPlanTests {
             #expect(plan.channelsLast.count == channelsLast, "\(set) \(what): \(plan.channelsLast.count) tensors channels last")
             #expect(copies.isEmpty, "\(set) \(what): \(copies)")
         }
+    }
+
+    /// A conv of at most 1024 positions runs channels last anyway (runsChannelsLast): its output stays
+    /// so for the max pool, which reads it as it stands, while another reader (a Sigmoid) gets the one
+    /// channels-first copy.
+    @Test(arguments: [KernelSet.avx2, .avx512])
+    func smallConvKeepsChannelsLastForItsPoolBesideAnotherReader(_ set: KernelSet) throws {
+        guard set.isSupported else { return }
+        let x: [Float] = (0..<(2 * 3 * 40 * 40)).map { (i: Int) -> Float in Float((i * 11) % 37) * 0.05 - 0.9 }
+        let plan = try WinogradChannelsLastPlanTests.planMatchingReference(Self.model(size: 40, sigmoidOfR: true), set, shape: [2, 3, 40, 40],
+                                                                           threads: 2, x: x, "\(set) 20x20 stem with a second reader")
+        let copies: [String] = plan.steps.map { $0.op }.filter { (op: String) -> Bool in op.hasPrefix("ToChannels") }
+        #expect(copies == ["ToChannelsFirst"], "\(set): \(copies)")
+        #expect(plan.channelsLast.count == 1, "\(set): \(plan.channelsLast.count) tensors channels last")
     }
 }

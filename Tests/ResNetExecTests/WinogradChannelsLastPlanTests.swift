@@ -9,7 +9,8 @@ import ResNetKernelsReference
 /// - C = M = 32 on 16x16: F(2x2), 64 tiles an image, small enough for the block schedule (at
 ///   batch 3 on 2 threads, blocks of 96 tiles: the first holds image 0 and half of image 1);
 /// - C = M = 96 on 14x14: F(2x2), 49 tiles an image, the shared schedule (at batch 3 on 2
-///   threads the transforms split 147 tiles 73/74, inside image 1).
+///   threads the transforms split 147 tiles 73/74, inside image 1);
+/// - C = M = 32 on 28x28: F(4x4) (49 tiles an image), as resnet's 28x28 stage runs on both sets.
 struct WinogradChannelsLastPlanTests {
     typealias B = BatchSeparabilityTests
 
@@ -53,7 +54,7 @@ struct WinogradChannelsLastPlanTests {
     @Test(arguments: [KernelSet.avx2, .avx512])
     func matchesTheReferenceKernels(_ set: KernelSet) throws {
         guard set.isSupported else { return }
-        for (c, h) in [(32, 16), (96, 14)] {
+        for (c, h) in [(32, 16), (96, 14), (32, 28)] {
             let model = Self.model(channels: c, size: h)
             for (n, threads) in [(1, 1), (1, 2), (3, 2)] {
                 let x = (0..<(n * c * h * h)).map { Float(($0 * 13) % 29) * 0.07 - 1.0 }

@@ -43,6 +43,12 @@ struct PoolingChannelsLastTests {
                                            dilationH: 1, dilationW: 1, outH: 15, outW: 15), "stem-like")
         checked += Self.check(ConvGeometry(channels: 24, height: 11, width: 17, kernelH: 2, kernelW: 3, strideH: 1, strideW: 3, padTop: 0, padLeft: 1,
                                            dilationH: 1, dilationW: 1, outH: 10, outW: 6), "2x3 s1x3")
+        // Unequal pads (top 0, bottom 2; left 2, right 0) and a ceil_mode-style output one longer than the
+        // floor formula gives (its last window reaching past the end pad): outH, outW as convGeometry passes them.
+        checked += Self.check(ConvGeometry(channels: 16, height: 9, width: 10, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 0, padLeft: 2,
+                                           dilationH: 1, dilationW: 1, outH: 5, outW: 6), "unequal pads")
+        checked += Self.check(ConvGeometry(channels: 9, height: 8, width: 8, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1,
+                                           dilationH: 1, dilationW: 1, outH: 5, outW: 5), "ceil mode")
         #expect(checked > 500)
     }
 

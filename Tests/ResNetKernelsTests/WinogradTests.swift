@@ -188,7 +188,7 @@ struct WinogradTests {
         } } }
         // Error relative to the sum of the terms' magnitudes. A direct float32 sum of these
         // 56 terms may be off by 56 x 2^-24 = 3.3e-6 of it; these cases measured at most
-        // 1.6e-6 for F(4x4). A wrong tile, phase or pad gives errors of order 1.
+        // 1.0e-6 for F(4x4) (1.6e-6 on the points 0, ±1, ±2). A wrong tile, phase or pad gives errors of order 1.
         print("Winograd \(t.testDescription): worst error / sum |terms| = \(worst)")
         #expect(worst < 3.3e-6, "max error / sum |terms| \(worst)")
         #expect(y.last == 7, "wrote past the output")
