@@ -47,32 +47,28 @@ extension Pooling {
             // Sound: every index below is within x's H x W x C (valid rows and columns only), the
             // scratch's W x C + outW x C, or y's C x outH x outW (transpose: columns ox, rows c).
             @inline(__always) func line(_ ky: Int) -> UnsafePointer<Float> { x + (y0 + ky * g.dilationH) * rowFloats }
-            if windowRows.count == 3 {
-                let (l0, l1, l2) = (line(windowRows.lowerBound), line(windowRows.lowerBound + 1), line(windowRows.lowerBound + 2))
-                for i in 0..<rowFloats { rowMax[i] = Swift.max(Swift.max(Swift.max(-Float.infinity, l0[i]), l1[i]), l2[i]) }
-            } else {
-                rowMax.update(repeating: -.infinity, count: rowFloats)
-                for ky in windowRows {
-                    let l = line(ky)
-                    for i in 0..<rowFloats { rowMax[i] = Swift.max(rowMax[i], l[i]) }
-                }
-            }
+            foldMax(into: rowMax, count: rowFloats, taps: windowRows, line)
             for ox in 0..<g.outW {
-                let x0 = ox * g.strideW - g.padLeft, out = outRow + ox * c
-                let window = columns[ox]
-                @inline(__always) func column(_ kx: Int) -> UnsafePointer<Float> { UnsafePointer(rowMax + (x0 + kx * g.dilationW) * c) }
-                if window.count == 3 {
-                    let (a, b, d) = (column(window.lowerBound), column(window.lowerBound + 1), column(window.lowerBound + 2))
-                    for j in 0..<c { out[j] = Swift.max(Swift.max(Swift.max(-Float.infinity, a[j]), b[j]), d[j]) }
-                } else {
-                    out.update(repeating: -.infinity, count: c)
-                    for kx in window {
-                        let v = column(kx)
-                        for j in 0..<c { out[j] = Swift.max(out[j], v[j]) }
-                    }
-                }
+                let x0 = ox * g.strideW - g.padLeft
+                foldMax(into: outRow + ox * c, count: c, taps: columns[ox]) { UnsafePointer(rowMax + (x0 + $0 * g.dilationW) * c) }
             }
             transpose(UnsafePointer(outRow), g.outW, c, y + oy * g.outW, outPlane)
+        }
+    }
+
+    /// out[i] = the max of at(t)[i] over the taps t in order, folded from -inf by Swift.max (as
+    /// `maxPool` folds, so NaNs drop and signed zeros come out alike); three taps in one pass.
+    @inlinable @inline(__always)
+    static func foldMax(into out: UnsafeMutablePointer<Float>, count n: Int, taps: Range<Int>, _ at: (Int) -> UnsafePointer<Float>) {
+        if taps.count == 3 {
+            let (a, b, d) = (at(taps.lowerBound), at(taps.lowerBound + 1), at(taps.lowerBound + 2))
+            for i in 0..<n { out[i] = Swift.max(Swift.max(Swift.max(-Float.infinity, a[i]), b[i]), d[i]) }
+        } else {
+            out.update(repeating: -.infinity, count: n)
+            for t in taps {
+                let v = at(t)
+                for i in 0..<n { out[i] = Swift.max(out[i], v[i]) }
+            }
         }
     }
 
