@@ -102,21 +102,31 @@ extension Planner {
         channelsLastConvs.subtract(wide.subtracting(wideWinogradConvs))
         var residualConv: [Int: Int] = [:]  // fused Add -> its conv
         for (conv, f) in fusedResidual { residualConv[f.add] = conv }
+        // Whether node j reads value `out` channels last as it stands.
+        func readsChannelsLast(_ j: Int, _ out: String) -> Bool {
+            let user = graph.nodes[j]
+            if channelsLastConvs.contains(j) { return user.inputs.first == out && !user.inputs.dropFirst().contains(out) }
+            // A global pool reads either layout (Planner.globalPool), a max pool channels last (maxPoolChannelsLast).
+            if ["GlobalAveragePool", "GlobalMaxPool"].contains(user.opType), user.inputs.first == out { return true }
+            if maxPoolReadsChannelsLast(user), user.inputs.first == out { return true }
+            if let conv = residualConv[j], let f = fusedResidual[conv], channelsLastOutputs.contains(conv) {
+                return user.inputs[f.shortcut] == out && user.inputs[1 - f.shortcut] != out
+            }
+            return false
+        }
         for i in channelsLastConvs.sorted(by: >) {
             guard let out = fusedOutput(i), !outputs.contains(out), let users = consumers[out], !users.isEmpty else { continue }
             if wideWinogradConvs.contains(i) { channelsLastOutputs.insert(i); continue }
-            let stays = users.contains { j in
-                let user = graph.nodes[j]
-                if channelsLastConvs.contains(j) { return user.inputs.first == out && !user.inputs.dropFirst().contains(out) }
-                // A global pool reads either layout (Planner.globalPool), a max pool channels last (maxPoolChannelsLast).
-                if ["GlobalAveragePool", "GlobalMaxPool"].contains(user.opType), user.inputs.first == out { return true }
-                if maxPoolReadsChannelsLast(user), user.inputs.first == out { return true }
-                if let conv = residualConv[j], let f = fusedResidual[conv], channelsLastOutputs.contains(conv) {
-                    return user.inputs[f.shortcut] == out && user.inputs[1 - f.shortcut] != out
-                }
-                return false
-            }
-            if stays { channelsLastOutputs.insert(i) }
+            if users.contains(where: { readsChannelsLast($0, out) }) { channelsLastOutputs.insert(i) }
+        }
+        // A max pool reading channels last writes so too where every reader of its result reads that as
+        // it stands (resnet18's stem pool: layer1.0's Winograd conv1 and its residual, whose channels-first
+        // copy had cost 0.04-0.10 ms on one Zen 4 core); one reader that would need a copy keeps it
+        // channels first (resnet50's: the 1x1s conv1 and downsample). Whether its input is channels last
+        // is known only as `pool` plans it; where it is not, the pool writes channels first.
+        for (i, node) in graph.nodes.enumerated() where maxPoolReadsChannelsLast(node) && !absorbed.contains(i) {
+            guard let out = node.outputs.first, !out.isEmpty, !outputs.contains(out), let users = consumers[out], !users.isEmpty else { continue }
+            if users.allSatisfy({ readsChannelsLast($0, out) }) { channelsLastPools.insert(i) }
         }
     }
 
@@ -144,10 +154,10 @@ extension Planner {
         return !poolNeedsGeneric(node, rank: xs.count)
     }
 
-    /// MaxPool `node` of channels-last x [N, C, H, W] (logical) into channels-first y: threads split
-    /// each image's output rows, each with its own row buffers (a plan tensor, charged like the
-    /// Winograd convs' scratch).
-    func maxPoolChannelsLast(_ node: Node, x: Int, xs: [Int], g: ConvGeometry, y: Int) throws {
+    /// MaxPool `node` of channels-last x [N, C, H, W] (logical) into y, channels last where
+    /// `channelsLastOutput`, else channels first: threads split each image's output rows, each with
+    /// its own row buffers (a plan tensor, charged like the Winograd convs' scratch).
+    func maxPoolChannelsLast(_ node: Node, x: Int, xs: [Int], g: ConvGeometry, y: Int, channelsLastOutput: Bool) throws {
         let threads = min(packedWorkspace.threads, max(g.outH, 1))
         guard let perThread = Pooling.channelsLastScratchFloats(g), case let (total, false) = perThread.multipliedReportingOverflow(by: threads) else {
             throw ExecError.overBudget(what: "row buffers of '\(node.name)'", bytes: nil, budget: budget.bytes)
@@ -161,7 +171,8 @@ extension Planner {
                 DispatchFor.concurrent(threads) { t in
                     let rows = (g.outH * t / threads)..<(g.outH * (t + 1) / threads)
                     guard !rows.isEmpty else { return }
-                    PoolingAVX2.maxPoolChannelsLast(src, g, rows: rows, into: dst, scratch: p.f32(scratch) + t * perThread)
+                    PoolingAVX2.maxPoolChannelsLast(src, g, rows: rows, into: dst, channelsLastOutput: channelsLastOutput,
+                                                    scratch: p.f32(scratch) + t * perThread)
                 }
             }
         }

@@ -40,7 +40,7 @@ extension Planner {
             set(node, .tensor(id: y, shape: shape))
         case "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Exp", "Sqrt", "Neg", "Reciprocal", "Abs":
             try activation(node)
-        case "MaxPool", "AveragePool": try pool(node)
+        case "MaxPool", "AveragePool": try pool(node, channelsLastOutput: channelsLastPools.contains(index))
         case "GlobalAveragePool", "GlobalMaxPool", "ReduceMean": try globalPool(node)
         case "ReduceSum", "ReduceMax", "ReduceMin":
             let (x, xs) = try tensor(node, 0)
@@ -373,7 +373,8 @@ extension Planner {
         set(node, .tensor(id: y, shape: xs))
     }
 
-    func pool(_ node: Node) throws {
+    /// `channelsLastOutput`: a max pool reading channels last writes so too (findChannelsLastConvs).
+    func pool(_ node: Node, channelsLastOutput: Bool) throws {
         // A max pool findChannelsLastConvs left a channels-last input reads it as it stands.
         let (x, xs, layout): (Int, [Int], ActivationLayout)
         if maxPoolReadsChannelsLast(node) {
@@ -399,7 +400,8 @@ extension Planner {
         let outShape = try outputShape(node)
         let y = newTensor(outShape)
         if layout == .channelsLast {
-            try maxPoolChannelsLast(node, x: x, xs: xs, g: g, y: y)
+            try maxPoolChannelsLast(node, x: x, xs: xs, g: g, y: y, channelsLastOutput: channelsLastOutput)
+            if channelsLastOutput { channelsLastTensors.insert(y) }
             set(node, .tensor(id: y, shape: outShape))
             return
         }

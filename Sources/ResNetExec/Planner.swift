@@ -41,6 +41,8 @@ final class Planner<T: ExecScalar> {
     var channelsLastOutputs: Set<Int> = []
     /// Channel-lane Winograd convs above 1024 positions: they read their input channels last, copied if need be.
     var wideWinogradConvs: Set<Int> = []
+    /// Max pools that write channels last when they read so (findChannelsLastConvs), by node index.
+    var channelsLastPools: Set<Int> = []
     var channelsLastTensors: Set<Int> = []
     var channelsFirstCopy: [Int: Int] = [:]
     var channelsLastCopy: [Int: Int] = [:]

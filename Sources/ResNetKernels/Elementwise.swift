@@ -58,8 +58,9 @@ public enum PoolingAVX2 {
 
     /// Pooling.maxPoolChannelsLast at x86-64-v3, its channels-first writes by LayoutTransposeSIMD.
     public static func maxPoolChannelsLast(_ x: UnsafePointer<Float>, _ g: ConvGeometry, rows: Range<Int>, into y: UnsafeMutablePointer<Float>,
-                                           scratch: UnsafeMutablePointer<Float>) {
-        Pooling.maxPoolChannelsLastBody(x, g, rows: rows, into: y, scratch: scratch, tag: PoolingAVX2.self) { src, rows, columns, dst, dstRows in
+                                           channelsLastOutput: Bool = false, scratch: UnsafeMutablePointer<Float>) {
+        Pooling.maxPoolChannelsLastBody(x, g, rows: rows, into: y, channelsLastOutput: channelsLastOutput, scratch: scratch,
+                                        tag: PoolingAVX2.self) { src, rows, columns, dst, dstRows in
             LayoutTransposeSIMD.transpose(src, rows: rows, columns: columns, columnRange: 0..<columns, into: dst, dstRows: dstRows)
         }
     }

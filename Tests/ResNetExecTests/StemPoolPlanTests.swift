@@ -5,7 +5,8 @@ import ResNetKernelsReference
 
 /// A ResNet stem as planned (Planner.feedsChannelsLastPool): the 7x7 s2 conv above 1024 output
 /// positions runs transposed and writes channels last only when max pools reading it as it stands
-/// are all that read its result; each SIMD set against the reference kernels, batch and threads
+/// are all that read its result, and the pool writes channels last when every reader of its result
+/// reads that as it stands; each SIMD set against the reference kernels, batch and threads
 /// splitting the pool's rows.
 struct StemPoolPlanTests {
     typealias B = BatchSeparabilityTests
@@ -13,22 +14,27 @@ struct StemPoolPlanTests {
     /// x [N, 3, 80, 80] -> r = relu(conv 7x7 s2 p3 (32 channels)) [N, 32, 40, 40] -> p = MaxPool 3x3 s2 p1 (r)
     /// -> q = 1x1 conv (p). `pool` replaces the pool's attributes; `alsoOutputsR` makes r a graph output too;
     /// `poolIndices` asks the pool for its indices (an N-D kernel pool, which reads channels first).
-    /// `size` the input's height and width; `sigmoidOfR` adds s = Sigmoid(r) as a graph output (a reader that needs channels first).
-    static func model(size: Int64 = 80, alsoOutputsR: Bool = false, poolIndices: Bool = false, pool: [Attribute]? = nil, sigmoidOfR: Bool = false) -> Model {
+    /// `size` the input's height and width; `sigmoidOfR` adds s = Sigmoid(r) as a graph output (a reader that needs channels first),
+    /// `sigmoidOfP` likewise t = Sigmoid(p); `residualOfP` adds a = Conv(q) + p (the Add fused into that conv) and g =
+    /// GlobalAveragePool(a) as the output instead of q, as resnet18's first block adds the pool's result.
+    static func model(size: Int64 = 80, alsoOutputsR: Bool = false, poolIndices: Bool = false, pool: [Attribute]? = nil, sigmoidOfR: Bool = false,
+                      sigmoidOfP: Bool = false, residualOfP: Bool = false) -> Model {
         let poolAttributes = pool ?? [B.attr("kernel_shape", [3, 3]), B.attr("strides", [2, 2]), B.attr("pads", [1, 1, 1, 1])]
         var maxPool = B.node("MaxPool", ["r"], "p", poolAttributes)
         if poolIndices { maxPool = Node(name: "p", opType: "MaxPool", inputs: ["r"], outputs: ["p", "i"], attributes: poolAttributes) }
         let nodes = [
             B.node("Conv", ["x", "w", "b"], "c", [B.attr("strides", [2, 2]), B.attr("pads", [3, 3, 3, 3])]), B.node("Relu", ["c"], "r"),
             maxPool, B.node("Conv", ["p", "wq"], "q"),
-        ] + (sigmoidOfR ? [B.node("Sigmoid", ["r"], "s")] : [])
+        ] + (sigmoidOfR ? [B.node("Sigmoid", ["r"], "s")] : []) + (sigmoidOfP ? [B.node("Sigmoid", ["p"], "t")] : [])
+            + (residualOfP ? [B.node("Conv", ["q", "wv"], "v"), B.node("Add", ["v", "p"], "a"), B.node("GlobalAveragePool", ["a"], "g")] : [])
         let initializers = [
             B.floats("w", [32, 3, 7, 7]) { Float(($0 * 37) % 23) * 0.01 - 0.11 }, B.floats("b", [32]) { Float($0 % 5) * 0.1 - 0.2 },
             B.floats("wq", [32, 32, 1, 1]) { Float(($0 * 11) % 17) * 0.02 - 0.16 },
+            B.floats("wv", [32, 32, 1, 1]) { Float(($0 * 5) % 13) * 0.03 - 0.18 },
         ]
         let x = ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [Dim(.symbol("N")), .known(3), .known(size), .known(size)])))
-        let outputs = [ValueInfo(name: "q", type: nil)] + (alsoOutputsR ? [ValueInfo(name: "r", type: nil)] : [])
-            + (sigmoidOfR ? [ValueInfo(name: "s", type: nil)] : [])
+        let outputs = [ValueInfo(name: residualOfP ? "g" : "q", type: nil)] + (alsoOutputsR ? [ValueInfo(name: "r", type: nil)] : [])
+            + (sigmoidOfR ? [ValueInfo(name: "s", type: nil)] : []) + (sigmoidOfP ? [ValueInfo(name: "t", type: nil)] : [])
         return Model(opsetImports: [OpsetImport(domain: "", version: 17)], graph: Graph(nodes: nodes, initializers: initializers, inputs: [x], outputs: outputs))
     }
 
@@ -39,17 +45,21 @@ struct StemPoolPlanTests {
             let x: [Float] = (0..<(n * 3 * 80 * 80)).map { (i: Int) -> Float in Float((i * 13) % 29) * 0.07 - 1.0 }
             let plan = try WinogradChannelsLastPlanTests.planMatchingReference(Self.model(), set, shape: [n, 3, 80, 80], threads: threads, x: x,
                                                                                "\(set) batch \(n) threads \(threads)")
-            // r alone is channels last, read as it stands: no layout copy.
-            #expect(plan.channelsLast.count == 1, "\(set) batch \(n): \(plan.channelsLast.count) tensors channels last")
+            // r and p are channels last, each read as it stands (p by q, a transposed 1x1): no layout copy.
+            #expect(plan.channelsLast.count == 2, "\(set) batch \(n): \(plan.channelsLast.count) tensors channels last")
             let copies: [String] = plan.steps.map { $0.op }.filter { (op: String) -> Bool in op.hasPrefix("ToChannels") }
             #expect(copies.isEmpty, "\(set) batch \(n): \(copies)")
         }
         // Anything else reading r (here the graph's outputs), or a pool that runs the N-D kernel: the stem
-        // stays channels first. A pool with other windows, strides and pads still reads it channels last.
+        // stays channels first, and so does the pool's result. A pool with other windows, strides and pads
+        // still reads it channels last and writes so for q; a second reader of p that needs channels first
+        // (a Sigmoid) keeps p channels first; p as a fused residual's shortcut, beside q, stays channels
+        // last (r, p, q, and a, which the global pool reads as it stands).
         let x: [Float] = (0..<(2 * 3 * 80 * 80)).map { (i: Int) -> Float in Float((i * 7) % 31) * 0.05 - 0.8 }
         let otherPool = [B.attr("kernel_shape", [2, 3]), B.attr("strides", [1, 2]), B.attr("pads", [0, 1, 1, 0]), B.attr("dilations", [2, 1])]
         let cases: [(Model, Int, String)] = [(Self.model(alsoOutputsR: true), 0, "r an output"), (Self.model(poolIndices: true), 0, "indices"),
-                                             (Self.model(pool: otherPool), 1, "2x3 pool")]
+                                             (Self.model(pool: otherPool), 2, "2x3 pool"), (Self.model(sigmoidOfP: true), 1, "p also to a Sigmoid"),
+                                             (Self.model(residualOfP: true), 4, "p a residual's shortcut")]
         for (model, channelsLast, what) in cases {
             let plan = try WinogradChannelsLastPlanTests.planMatchingReference(model, set, shape: [2, 3, 80, 80], threads: 2, x: x, "\(set) \(what)")
             let copies: [String] = plan.steps.map { $0.op }.filter { (op: String) -> Bool in op.hasPrefix("ToChannels") }
@@ -59,8 +69,8 @@ struct StemPoolPlanTests {
     }
 
     /// A conv of at most 1024 positions runs channels last anyway (runsChannelsLast): its output stays
-    /// so for the max pool, which reads it as it stands, while another reader (a Sigmoid) gets the one
-    /// channels-first copy.
+    /// so for the max pool, which reads it as it stands (and writes so for q), while another reader
+    /// (a Sigmoid) gets the one channels-first copy.
     @Test(arguments: [KernelSet.avx2, .avx512])
     func smallConvKeepsChannelsLastForItsPoolBesideAnotherReader(_ set: KernelSet) throws {
         guard set.isSupported else { return }
@@ -69,6 +79,6 @@ struct StemPoolPlanTests {
                                                                            threads: 2, x: x, "\(set) 20x20 stem with a second reader")
         let copies: [String] = plan.steps.map { $0.op }.filter { (op: String) -> Bool in op.hasPrefix("ToChannels") }
         #expect(copies == ["ToChannelsFirst"], "\(set): \(copies)")
-        #expect(plan.channelsLast.count == 1, "\(set): \(plan.channelsLast.count) tensors channels last")
+        #expect(plan.channelsLast.count == 2, "\(set): \(plan.channelsLast.count) tensors channels last")
     }
 }

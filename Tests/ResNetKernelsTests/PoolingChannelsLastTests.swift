@@ -2,18 +2,20 @@ import Testing
 import ResNetKernels
 import ResNetKernelsReference
 
-/// Max pooling from channels last into channels first (Pooling.maxPoolChannelsLast, and its
+/// Max pooling from channels last into either layout (Pooling.maxPoolChannelsLast, and its
 /// x86-64-v3 copy in PoolingAVX2 where this CPU runs it) against the channels-first pool of the
 /// same image, bit for bit: NaNs dropped and signed zeros kept as the channels-first folds do.
 /// Kernels, strides, pads and dilations as in PoolingTests (windows wholly in the padding
 /// included), channel counts off and on the 8-wide transpose blocks, output widths likewise, and
 /// the output rows split in uneven parts as threads split them.
 struct PoolingChannelsLastTests {
-    typealias Pool = (UnsafePointer<Float>, ConvGeometry, Range<Int>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    typealias Pool = (UnsafePointer<Float>, ConvGeometry, Range<Int>, UnsafeMutablePointer<Float>, Bool, UnsafeMutablePointer<Float>) -> Void
 
     static var sets: [(String, Pool)] {
-        var sets: [(String, Pool)] = [("reference", { Pooling.maxPoolChannelsLast($0, $1, rows: $2, into: $3, scratch: $4) })]
-        if KernelSet.avx2.isSupported { sets.append(("avx2", { PoolingAVX2.maxPoolChannelsLast($0, $1, rows: $2, into: $3, scratch: $4) })) }
+        var sets: [(String, Pool)] = [("reference", { Pooling.maxPoolChannelsLast($0, $1, rows: $2, into: $3, channelsLastOutput: $4, scratch: $5) })]
+        if KernelSet.avx2.isSupported {
+            sets.append(("avx2", { PoolingAVX2.maxPoolChannelsLast($0, $1, rows: $2, into: $3, channelsLastOutput: $4, scratch: $5) }))
+        }
         return sets
     }
 
@@ -49,11 +51,12 @@ struct PoolingChannelsLastTests {
                                            dilationH: 1, dilationW: 1, outH: 5, outW: 6), "unequal pads")
         checked += Self.check(ConvGeometry(channels: 9, height: 8, width: 8, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1,
                                            dilationH: 1, dilationW: 1, outH: 5, outW: 5), "ceil mode")
-        #expect(checked > 500)
+        #expect(checked > 1000)
     }
 
-    /// Pools g's image (a pattern with NaNs and both zeros) by each set, its output rows in three
-    /// uneven parts, and compares bit patterns with Pooling.pool on the channels-first image.
+    /// Pools g's image (a pattern with NaNs and both zeros) by each set into each layout, its output
+    /// rows in three uneven parts, and compares bit patterns with Pooling.pool on the channels-first
+    /// image (transposed for a channels-last output).
     static func check(_ g: ConvGeometry, _ what: String) -> Int {
         let (c, positions) = (g.channels, g.height * g.width)
         var x = (0..<(c * positions)).map { Float(($0 * 37) % 23) - 11 }
@@ -66,17 +69,18 @@ struct PoolingChannelsLastTests {
         let xl = channelsLast(x, channels: c, positions: positions)
         let cuts = [0, g.outH / 3, g.outH * 2 / 3 + (g.outH > 2 ? 1 : 0), g.outH].map { min($0, g.outH) }
         var checked = 0
-        for (name, pool) in sets {
+        for (name, pool) in sets { for channelsLastOutput in [false, true] {
+            let expected = channelsLastOutput ? channelsLast(want, channels: c, positions: g.outH * g.outW) : want
             var got = [Float](repeating: 7, count: want.count)
             var scratch = [Float](repeating: 0, count: max(Pooling.channelsLastScratchFloats(g)!, 1))
             xl.withUnsafeBufferPointer { xp in got.withUnsafeMutableBufferPointer { yp in scratch.withUnsafeMutableBufferPointer { sp in
                 for part in 0..<3 where cuts[part] < cuts[part + 1] {
-                    pool(xp.baseAddress!, g, cuts[part]..<cuts[part + 1], yp.baseAddress!, sp.baseAddress!)
+                    pool(xp.baseAddress!, g, cuts[part]..<cuts[part + 1], yp.baseAddress!, channelsLastOutput, sp.baseAddress!)
                 }
             } } }
-            #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(name) \(what): \(got) vs \(want)")
+            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "\(name) \(what) channels last \(channelsLastOutput): \(got) vs \(expected)")
             checked += 1
-        }
+        } }
         return checked
     }
 }
