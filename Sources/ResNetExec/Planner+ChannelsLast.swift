@@ -10,8 +10,9 @@ import ResNetKernelsReference
 /// read from one, a 1x1 conv packs its rows first (read in place they lie a plane apart).
 /// Between two such convs the activation now stays channels last: a ResNet's late stages
 /// (resnet50's layer3 and layer4: 14x14 and 7x7, every conv transposed) write and read it
-/// once; a global pool reads it as it stands, and a max pool too (writing channels first: the
-/// stem's, feedsChannelsLastPool). Every other consumer sees the graph's layout: `tensor()` hands
+/// once; a global pool reads it as it stands, and a max pool too (the stem's, feedsChannelsLastPool),
+/// which writes channels last where every reader of its result reads that as it stands
+/// (`channelsLastPools`), else channels first. Every other consumer sees the graph's layout: `tensor()` hands
 /// it a channels-first copy, made once, and a stepwise run (Stepper) transposes what it hands out.
 extension Planner {
     /// A 4-D value's shape from the shape library, nil unless every dim is known.
@@ -77,7 +78,8 @@ extension Planner {
     /// (a classifier's head, which pools channels last as they stand) or a max pool (2-D, no
     /// indices: maxPoolReadsChannelsLast). Any other consumer
     /// gets a channels-first copy (`tensor()`): one pass, as the transposed product's own
-    /// write-back would have been. Graph outputs stay channels first.
+    /// write-back would have been. Graph outputs stay channels first. Last, the max pools that
+    /// read a channels-last input and write channels last (`channelsLastPools`).
     func findChannelsLastConvs() {
         guard simd else { return }
         for (i, n) in graph.nodes.enumerated() where !absorbed.contains(i) && qdqReplacement[i] == nil && (runsChannelsLast(n) || feedsChannelsLastPool(i)) {
@@ -119,14 +121,19 @@ extension Planner {
             if wideWinogradConvs.contains(i) { channelsLastOutputs.insert(i); continue }
             if users.contains(where: { readsChannelsLast($0, out) }) { channelsLastOutputs.insert(i) }
         }
-        // A max pool reading channels last writes so too where every reader of its result reads that as
-        // it stands (resnet18's stem pool: layer1.0's Winograd conv1 and its residual, whose channels-first
-        // copy had cost 0.04-0.10 ms on one Zen 4 core); one reader that would need a copy keeps it
-        // channels first (resnet50's: the 1x1s conv1 and downsample). Whether its input is channels last
-        // is known only as `pool` plans it; where it is not, the pool writes channels first.
+        // A max pool of a channels-last input (a conv's above, or an earlier such pool's) writes channels
+        // last too where every reader of its result reads that as it stands (resnet18's stem pool: layer1.0's
+        // Winograd conv1 and its residual, which had copied its channels-first result into channels last,
+        // 0.04-0.10 ms on one Zen 4 core); one reader that would need a copy keeps it channels first
+        // (resnet50's: the 1x1s conv1 and downsample). Nodes run in graph order, which ONNX makes topological.
+        var channelsLastValues = Set(channelsLastOutputs.compactMap { fusedOutput($0) })
         for (i, node) in graph.nodes.enumerated() where maxPoolReadsChannelsLast(node) && !absorbed.contains(i) {
-            guard let out = node.outputs.first, !out.isEmpty, !outputs.contains(out), let users = consumers[out], !users.isEmpty else { continue }
-            if users.allSatisfy({ readsChannelsLast($0, out) }) { channelsLastPools.insert(i) }
+            guard let input = node.inputs.first, channelsLastValues.contains(input), let out = node.outputs.first, !out.isEmpty,
+                  !outputs.contains(out), let users = consumers[out], !users.isEmpty else { continue }
+            if users.allSatisfy({ readsChannelsLast($0, out) }) {
+                channelsLastPools.insert(i)
+                channelsLastValues.insert(out)
+            }
         }
     }
 

@@ -3,11 +3,11 @@ import ResNetKernelsReference
 /// The SIMD8 twin of LayoutTranspose (tested against it at block edges): src [rows, columns] ->
 /// dst [columns, rows] in 8 x 8 blocks held in registers, eight vector loads and eight vector
 /// stores each (the scalar twin moves a float at a time), threads splitting the longer side.
-/// A block is transposed in three stages of two-source shuffles (transposed8x8): built as
-/// eight 8-source vectors, LLVM had lowered it to about 90 blends, inserts and shuffles, and
-/// resnet50's layer1 copies ran 5-10% slower (ab-inproc, 20 rounds: 0.046-0.057 -> 0.043-0.052 ms).
 /// Why: the layout copies around the channel-lane Winograd convs of resnet's 56x56 stage
 /// (64 x 3136 floats each way) took 0.13-0.22 ms scalar, 0.05-0.09 ms so.
+/// A block is transposed in three stages of two-source shuffles (transposed8x8): built as
+/// eight 8-source vectors, each column gathered from all eight rows at once, the copies ran
+/// 5-10% slower (resnet50's layer1, ab-inproc 20 rounds: 0.046-0.057 -> 0.043-0.052 ms).
 public enum LayoutTransposeSIMD {
     public static func transpose(_ src: UnsafePointer<Float>, rows: Int, columns: Int, into dst: UnsafeMutablePointer<Float>, threads: Int) {
         // At least 64 blocks of eight a thread: a smaller copy is not worth waking the other.
@@ -73,9 +73,11 @@ public enum LayoutTransposeSIMD {
 
     typealias Eight = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
 
-    /// Rows r0 ... r7 of an 8 x 8 block -> its columns, in three stages of two-source shuffles
-    /// (interleave pairs of rows, then pairs of pairs, then swap 128-bit halves), each of which
-    /// LLVM lowers to one instruction (vunpcklps/vunpckhps, vshufps, vperm2f128): 24 in all.
+    /// Rows r0 ... r7 of an 8 x 8 block -> its columns, in three stages of two-source shuffles of
+    /// the kind x86 has single instructions for: interleave pairs of rows within each 128-bit half
+    /// (as vunpcklps/vunpckhps), then pairs of pairs (as vshufps), then join the low halves or the
+    /// high halves of two vectors (as vinsertf128/vperm2f128); 24 shuffles, where LLVM is free to
+    /// pick its own sequence.
     @inline(__always)
     static func transposed8x8(_ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, _ r3: SIMD8<Float>,
                               _ r4: SIMD8<Float>, _ r5: SIMD8<Float>, _ r6: SIMD8<Float>, _ r7: SIMD8<Float>) -> Eight {

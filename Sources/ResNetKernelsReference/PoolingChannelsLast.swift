@@ -49,8 +49,9 @@ extension Pooling {
             let windowRows = validRange(y0, g.kernelH, g.dilationH, g.height)
             // Sound: every index below is within x's H x W x C (valid rows and columns only), the
             // scratch's W x C + outW x C, or y's C x outH x outW (transpose: columns ox, rows c) or outH x outW x C.
-            // Channels last the columns fold straight into y's row oy; channels first into the scratch's
-            // second row, then transposed into y's planes.
+            // The folded row is [outW, C] either way: channels last it is y's row oy as it stands, so the
+            // columns fold straight into it; channels first into the scratch's second row (unused, though
+            // charged, channels last), then transposed into y's planes.
             @inline(__always) func line(_ ky: Int) -> UnsafePointer<Float> { x + (y0 + ky * g.dilationH) * rowFloats }
             foldMax(into: rowMax, count: rowFloats, taps: windowRows, line)
             let outRow = channelsLastOutput ? y + oy * g.outW * c : scratch + rowFloats  // [outW, C]

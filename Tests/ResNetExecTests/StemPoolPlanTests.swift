@@ -30,8 +30,7 @@ struct StemPoolPlanTests {
         let initializers = [
             B.floats("w", [32, 3, 7, 7]) { Float(($0 * 37) % 23) * 0.01 - 0.11 }, B.floats("b", [32]) { Float($0 % 5) * 0.1 - 0.2 },
             B.floats("wq", [32, 32, 1, 1]) { Float(($0 * 11) % 17) * 0.02 - 0.16 },
-            B.floats("wv", [32, 32, 1, 1]) { Float(($0 * 5) % 13) * 0.03 - 0.18 },
-        ]
+        ] + (residualOfP ? [B.floats("wv", [32, 32, 1, 1]) { Float(($0 * 5) % 13) * 0.03 - 0.18 }] : [])
         let x = ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [Dim(.symbol("N")), .known(3), .known(size), .known(size)])))
         let outputs = [ValueInfo(name: residualOfP ? "g" : "q", type: nil)] + (alsoOutputsR ? [ValueInfo(name: "r", type: nil)] : [])
             + (sigmoidOfR ? [ValueInfo(name: "s", type: nil)] : []) + (sigmoidOfP ? [ValueInfo(name: "t", type: nil)] : [])
@@ -65,6 +64,53 @@ struct StemPoolPlanTests {
             let copies: [String] = plan.steps.map { $0.op }.filter { (op: String) -> Bool in op.hasPrefix("ToChannels") }
             #expect(plan.channelsLast.count == channelsLast, "\(set) \(what): \(plan.channelsLast.count) tensors channels last")
             #expect(copies.isEmpty, "\(set) \(what): \(copies)")
+        }
+    }
+
+    /// resnet18's shape of it: the pool's result above 1024 positions (36 x 36) read by a wide
+    /// channel-lane Winograd conv and added as the residual of a second one, so p stays channels last
+    /// with no copy anywhere; whole batches, per-image plans and a stepwise run (which hands p out
+    /// channels first) all agree with the reference kernels.
+    @Test(arguments: [KernelSet.avx2, .avx512])
+    func poolFeedsWideWinogradBlockChannelsLast(_ set: KernelSet) throws {
+        guard set.isSupported else { return }
+        let weights: (String, [Int64], Int) -> Tensor = { name, dims, seed in B.floats(name, dims) { Float(($0 * 37 + seed * 11) % 23) * 0.01 - 0.11 } }
+        let pads = B.attr("pads", [1, 1, 1, 1])
+        let nodes = [
+            B.node("Conv", ["x", "w", "b"], "c", [B.attr("strides", [2, 2]), B.attr("pads", [3, 3, 3, 3])]), B.node("Relu", ["c"], "r"),
+            B.node("MaxPool", ["r"], "p", [B.attr("kernel_shape", [3, 3]), B.attr("strides", [2, 2]), pads]),
+            B.node("Conv", ["p", "wa", "ba"], "a0", [pads]), B.node("Relu", ["a0"], "a"),
+            B.node("Conv", ["a", "wb", "bb"], "b0", [pads]), B.node("Add", ["b0", "p"], "b1"), B.node("Relu", ["b1"], "h"),
+            B.node("GlobalAveragePool", ["h"], "g"),
+        ]
+        let initializers = [
+            weights("w", [32, 3, 7, 7], 1), weights("b", [32], 2), weights("wa", [32, 32, 3, 3], 3), weights("ba", [32], 4),
+            weights("wb", [32, 32, 3, 3], 5), weights("bb", [32], 6),
+        ]
+        let input = ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [Dim(.symbol("N")), .known(3), .known(144), .known(144)])))
+        let model = Model(opsetImports: [OpsetImport(domain: "", version: 17)],
+                          graph: Graph(nodes: nodes, initializers: initializers, inputs: [input], outputs: [ValueInfo(name: "g", type: nil)]))
+        for (n, threads) in [(1, 1), (2, 2)] {
+            let shape = [n, 3, 144, 144]
+            let x: [Float] = (0..<(n * 3 * 144 * 144)).map { (i: Int) -> Float in Float((i * 13) % 29) * 0.07 - 1.0 }
+            let plan = try WinogradChannelsLastPlanTests.planMatchingReference(model, set, shape: shape, threads: threads, x: x,
+                                                                               "\(set) batch \(n) threads \(threads)")
+            let copies: [String] = plan.steps.map { $0.op }.filter { (op: String) -> Bool in op.hasPrefix("ToChannels") }
+            #expect(copies.isEmpty, "\(set) batch \(n): \(copies)")
+            // r, p, a and h channels last (h read by the global pool as it stands).
+            #expect(plan.channelsLast.count == 4, "\(set) batch \(n): \(plan.channelsLast.count) tensors channels last")
+            let batched = try plan.run(x)
+            let perImage = try Executor(model: model, options: ExecOptions(kernels: set, threads: threads)).plan(inputShape: shape).run(x)
+            for (a, b) in zip(perImage, batched) { #expect(a.values == b.values, "\(set) batch \(n): per-image plans, \(a.name)") }
+        }
+        let x: [Float] = (0..<(3 * 144 * 144)).map { (i: Int) -> Float in Float((i * 7) % 31) * 0.05 - 0.8 }
+        let simd = try Stepper(plan: Executor(model: model, options: ExecOptions(kernels: set, threads: 2)).batchPlan(inputShape: [1, 3, 144, 144]), input: x)
+        let reference = try Stepper(plan: Executor(model: model, options: ExecOptions(referenceKernels: true)).batchPlan(inputShape: [1, 3, 144, 144]),
+                                    input: x)
+        for value in ["p", "h"] {
+            let got = simd.advance(to: value) { s, v in (s, Array(v)) }, want = reference.advance(to: value) { s, v in (s, Array(v)) }
+            #expect(got?.0 != nil && got?.0 == want?.0, "\(set) stepwise \(value)")
+            ChannelsLastTests.assertClose(got?.1 ?? [], want?.1 ?? [.nan], "\(set) stepwise \(value)")
         }
     }
 
