@@ -183,9 +183,10 @@ for s in shapes {
 // Winograd on the 3x3 stride-1 shapes, one thread, one image: each step's time, and the
 // whole against the direct path's (shifted rows, as the planner runs it), as one block.
 print("\nWinograd, 1 thread: input transform, GEMMs, output transform (us); whole vs direct")
-for s in shapes where s.k == 3 && s.stride == 1 {
+// (Above 28 columns both F(2x2) and the F(3x3) the planner now runs there; the model runs those
+// convs with the channel-lane transforms, not these tile-lane ones.)
+for s in shapes where s.k == 3 && s.stride == 1 { for tile in s.hw > 28 ? [WinogradTile.f2x2, .f3x3] : [.f4x4] {
     let g = s.geometry
-    let tile: WinogradTile = s.hw > 28 ? .f2x2 : .f4x4
     let (tr, tc) = tile.tiles(g), tiles = tr * tc, ld = tiles + 16, m = s.cout, c = s.cin, positions = tile.positions
     let x = UnsafeMutablePointer<Float>.allocate(capacity: c * s.hw * s.hw); defer { x.deallocate() }
     for i in 0..<(c * s.hw * s.hw) { x[i] = Float(i % 7) * 0.1 }
@@ -226,7 +227,7 @@ for s in shapes where s.k == 3 && s.stride == 1 {
     let us = { (t: Double) in String(Int((t * 1e6).rounded())).leftPad(6) }
     print(s.name.padding(18) + "\(tile)".padding(6) + us(input) + us(gemms) + us(output) + "   whole" + us(input + gemms + output) + " vs direct" + us(direct)
           + "  (\(Double(Int((direct / (input + gemms + output) * 100).rounded())) / 100)x)")
-}
+} }
 
 // Every shape the planner may run transposed, one image: the 3x3s read in place from a
 // padded copy (PackedGemm.convGather; against the "shifted rows" column above, what the

@@ -21,7 +21,7 @@ extension Planner {
     /// - AVX-512 on a Zen 4 core (two 256-bit halves per FMA), the 56x56 convs by F(2x2) with
     ///   the channel-lane transforms (session 15, see winogradTile): 1.55-1.80 ms against 2.35.
     /// So F(4x4, 3x3) for outputs 28 columns wide or less (on AVX-512 with 32 tiles or more, else
-    /// F(2x2) there); above 28 columns F(2x2), on AVX-512 only with channel lanes (tile-lane F(2x2)
+    /// F(2x2) there); above 28 columns F(2x2) until session 18 (F(3x3) now: winogradTile), on AVX-512 only with channel lanes (tile-lane F(2x2)
     /// lost there; with channel lanes it is unmeasured on a Zen 5, where the direct path runs twice
     /// as fast); on AVX2 F(4x4) from 16 tiles. Errors stay in range: on torchvision's resnet50
     /// against onnxruntime's stored output, with F(4x4) on the points 0, ±1, ±2 (Lavin & Gray),
@@ -33,16 +33,28 @@ extension Planner {
     /// 2, -1/2 (WinogradF4x4: about 1.5x less rounding): AVX-512 6.5e-5 (folded 7.5e-5), AVX2 6.8e-5
     /// (folded 6.9e-5); resnet18 4.4e-6 / 5.8e-6.
     static func winogradMinimumTiles(_ set: KernelSet) -> Int { set == .avx512 ? 32 : 16 }
-    /// F(4x4) at 28 columns and less, F(2x2) above, on AVX-512 only with the channel-lane transforms
+    /// F(4x4) at 28 columns and less, F(3x3) above, on AVX-512 only with the channel-lane transforms
     /// (`channelLanes`: channels last in and out, convWinogradChannelsLast): there it is what pays
     /// (resnet50's 56x56 3x3s on a Zen 4 core, ab-inproc --plans 12-15 rounds: 2.46 ms by
     /// tile-lane F(2x2) against 2.35 direct, 1.70-1.80 by channel-lane F(2x2)). At 28x28 F(4x4)
     /// against channel-lane F(2x2) (ab-inproc --plans, 15 rounds, Zen 4, medians): resnet50's
     /// layer2 3x3s 0.88-1.01 against 1.30-1.40 ms on 1 thread, 0.42-0.43 against 0.60-0.66 on 2;
     /// resnet18's layer2 on 2 threads 2.97 -> 2.12 ms.
+    /// Above 28 columns F(3x3) on the finite points 0, ±1, ±2 (WinogradF3x3) since session 18, in
+    /// place of F(2x2): 25 products per 9 outputs instead of 16 per 4, and 25/9 transformed values
+    /// per output instead of 4 (ab-inproc --plans, Zen 4, medians): resnet50's 56x56 3x3s 0.79-0.88
+    /// -> 0.70-0.83 ms on 2 threads (25 rounds: layer1 6.30 -> 5.84 ms, 5.71 -> 5.13 in an
+    /// earlier run of 15), 1.37-1.49 -> 1.04-1.38 on 1; AVX2, 1 thread, 1.79-2.05 -> 1.40-1.63
+    /// (layer1 13.3 -> 11.9). Its 5x5 tiles make 12.8 KB per tile at C = M = 64, so the 56x56
+    /// convs take the shared schedule (the whole image's 361 tiles per product): blocks of
+    /// about 40 tiles, in L2, measured slower on 2 threads (0.65-0.73 against 0.59-0.71 ms).
+    /// Rounding: resnet50's logits against onnxruntime's 7.6e-5 on both sets (BN-folded export
+    /// 8.0e-5 / 7.9e-5), from 6.5e-5 / 6.8e-5 (7.5e-5 / 6.9e-5) with F(2x2); on the points 0, ±1,
+    /// 2, ∞ the folded export went to 1.024e-4, over parity's 1e-4. At 14x14 F(3x3) (25 tiles of
+    /// 15x15) measured even with F(2x2) (49 tiles), so F(2x2) stays there.
     static func winogradTile(_ g: ConvGeometry, _ set: KernelSet, channelLanes: Bool) -> WinogradTile? {
         if g.outW <= 28 { return .f4x4 }
-        return set == .avx512 && !channelLanes ? nil : .f2x2
+        return set == .avx512 && !channelLanes ? nil : .f3x3
     }
 
     /// Whether a conv of geometry `g` with `m` output channels can run the channel-lane Winograd

@@ -71,7 +71,7 @@ final class Planner<T: ExecScalar> {
     /// No rewrite that changes rounding (Winograd, BN folding): `--exact`.
     let exact: Bool
 
-    /// Winograd F(4x4) or F(2x2) for eligible convolutions (on unless `--no-winograd` or `--exact`).
+    /// Winograd F(4x4), F(3x3) or F(2x2) for eligible convolutions (on unless `--no-winograd` or `--exact`).
     let winograd: Bool
 
     /// Packed weights shared with the other plans of the same Executor.

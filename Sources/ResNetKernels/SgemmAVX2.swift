@@ -137,22 +137,13 @@ public enum WinogradAVX2 {
     public static func transformInput(_ tile: WinogradTile, _ x: UnsafePointer<Float>, _ g: ConvGeometry, channels: Range<Int>,
                                       tileRows: Range<Int>, v: UnsafeMutablePointer<Float>, ldv: Int, tileBase: Int, scratch: UnsafeMutablePointer<Float>,
                                       layout: ActivationLayout = .channelsFirst) {
-        switch tile {
-        case .f2x2: Winograd.transformInput(WinogradF2x2.self, SIMD8<Float>.self, x, g, channels: channels, tileRows: tileRows, v: v, ldv: ldv, tileBase: tileBase, scratch: scratch, layout: layout)
-        case .f4x4: Winograd.transformInput(WinogradF4x4.self, SIMD8<Float>.self, x, g, channels: channels, tileRows: tileRows, v: v, ldv: ldv, tileBase: tileBase, scratch: scratch, layout: layout)
-        }
+        tile.transformInput(SIMD8<Float>.self, x, g, channels: channels, tileRows: tileRows, v: v, ldv: ldv, tileBase: tileBase, scratch: scratch, layout: layout)
     }
     public static func transformOutput(_ tile: WinogradTile, _ mt: UnsafePointer<Float>, _ g: ConvGeometry, outputs: Range<Int>, tileRows: Range<Int>,
                                        m: Int, ldm: Int, tileBase: Int, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool,
                                        into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, layout: ActivationLayout = .channelsFirst) {
-        switch tile {
-        case .f2x2:
-            Winograd.transformOutput(WinogradF2x2.self, SIMD8<Float>.self, mt, g, outputs: outputs, tileRows: tileRows, m: m, ldm: ldm, tileBase: tileBase, bias: bias,
-                                     residual: residual, relu: relu, into: y, scratch: scratch, layout: layout)
-        case .f4x4:
-            Winograd.transformOutput(WinogradF4x4.self, SIMD8<Float>.self, mt, g, outputs: outputs, tileRows: tileRows, m: m, ldm: ldm, tileBase: tileBase, bias: bias,
-                                     residual: residual, relu: relu, into: y, scratch: scratch, layout: layout)
-        }
+        tile.transformOutput(SIMD8<Float>.self, mt, g, outputs: outputs, tileRows: tileRows, m: m, ldm: ldm, tileBase: tileBase, bias: bias,
+                             residual: residual, relu: relu, into: y, scratch: scratch, layout: layout)
     }
 }
 

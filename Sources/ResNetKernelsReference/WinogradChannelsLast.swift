@@ -108,6 +108,7 @@ extension WinogradTile {
                                                             v: UnsafeMutablePointer<Float>, xiStride: Int) {
         switch self {
         case .f2x2: Winograd.transformInputChannelsLast(WinogradF2x2.self, L.self, x, g, tiles: tiles, v: v, xiStride: xiStride)
+        case .f3x3: Winograd.transformInputChannelsLast(WinogradF3x3.self, L.self, x, g, tiles: tiles, v: v, xiStride: xiStride)
         case .f4x4: Winograd.transformInputChannelsLast(WinogradF4x4.self, L.self, x, g, tiles: tiles, v: v, xiStride: xiStride)
         }
     }
@@ -120,6 +121,9 @@ extension WinogradTile {
         switch self {
         case .f2x2:
             Winograd.transformOutputChannelsLast(WinogradF2x2.self, L.self, mt, g, m: m, tiles: tiles, xiStride: xiStride, bias: bias,
+                                                 residual: residual, relu: relu, into: y)
+        case .f3x3:
+            Winograd.transformOutputChannelsLast(WinogradF3x3.self, L.self, mt, g, m: m, tiles: tiles, xiStride: xiStride, bias: bias,
                                                  residual: residual, relu: relu, into: y)
         case .f4x4:
             Winograd.transformOutputChannelsLast(WinogradF4x4.self, L.self, mt, g, m: m, tiles: tiles, xiStride: xiStride, bias: bias,

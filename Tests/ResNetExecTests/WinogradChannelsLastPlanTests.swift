@@ -70,11 +70,16 @@ struct WinogradChannelsLastPlanTests {
     /// Above 1024 output positions (resnet's 56x56) only the Winograd conv runs channels last: it
     /// reads a copy of its input made channels last and writes channels last, the 1x1 after it
     /// reads a channels-first copy; the copies run split over threads and edge blocks (33 x 33).
+    /// Above 28 columns the conv is F(3x3) (Planner.winogradTile): at C 32 on 33x33 (121 tiles of
+    /// 6.4 KB) the block schedule, at C 64 on 56x56 (361 tiles of 12.8 KB) the shared one.
     @Test(arguments: [KernelSet.avx2, .avx512])
     func wideStageCopiesAroundTheWinogradConv(_ set: KernelSet) throws {
         guard set.isSupported else { return }
         for (c, h) in [(32, 33), (64, 56)] {
             let model = Self.model(channels: c, size: h)
+            let g = ConvGeometry(channels: c, height: h, width: h, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 1, padLeft: 1,
+                                 dilationH: 1, dilationW: 1, outH: h, outW: h)
+            #expect(Planner<Float>.winogradTile(g, set, channelLanes: true) == .f3x3, "\(set) H \(h)")
             for (n, threads) in [(1, 1), (1, 2), (2, 2)] {
                 let x = (0..<(n * c * h * h)).map { Float(($0 * 13) % 29) * 0.07 - 1.0 }
                 let plan = try Self.planMatchingReference(model, set, shape: [n, c, h, h], threads: threads, x: x,
