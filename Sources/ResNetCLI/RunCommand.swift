@@ -34,7 +34,7 @@ public struct InputOptions: ParsableArguments {
     public var exact = false
 
     @Flag(inversion: .prefixedNo,
-          help: "Run 3x3 stride-1 convolutions with outputs of 13x13 and more as Winograd F(4x4, 3x3) (4x fewer multiply-adds; rounding differs from the direct sum by about as much as float32's own). Default: on with the SIMD kernels, off with --exact or the reference kernels.")
+          help: "Run 3x3 stride-1 convolutions with enough output tiles as Winograd: F(4x4, 3x3) up to 28 columns, F(3x3, 3x3) above, F(2x2, 3x3) where the larger tile has too few tiles (2.25-4x fewer multiply-adds; rounding differs from the direct sum by about as much as float32's own). Default: on with the SIMD kernels, off with --exact or the reference kernels.")
     public var winograd: Bool?
 
     @Flag(inversion: .prefixedNo,

@@ -13,9 +13,10 @@ public struct ExecOptions: Sendable {
     /// Compute the graph as written: no plan-time rewrite that changes rounding (a SIMD plan
     /// otherwise folds inference BatchNormalization into the Conv before it, as onnxruntime does).
     public var exact = false
-    /// Run 3x3 stride-1 convolutions with >= 16 output tiles per image (outputs of 13x13 and
-    /// more) as Winograd F(4x4, 3x3) on the SIMD sets: 4x fewer multiply-adds, rounding of
-    /// the same order as the direct sum's (README). Not with `exact`; `--no-winograd` turns it off.
+    /// Run 3x3 stride-1 convolutions with enough output tiles per image as Winograd on the SIMD
+    /// sets (F(4x4, 3x3) up to 28 columns, F(3x3) above, F(2x2) where the larger tile has too few
+    /// tiles: Planner.winogradChoice): 2.25-4x fewer multiply-adds, rounding of the same order as
+    /// the direct sum's (README). Not with `exact`; `--no-winograd` turns it off.
     public var winograd = true
     /// Run a batch image by image on the plan for one image where the graph treats images
     /// independently (BatchSeparability); `--no-per-image` runs every batch as one plan.

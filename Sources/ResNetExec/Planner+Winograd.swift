@@ -46,8 +46,9 @@ extension Planner {
     /// -> 0.70-0.83 ms on 2 threads (25 rounds: layer1 6.30 -> 5.84 ms, 5.71 -> 5.13 in an
     /// earlier run of 15), 1.37-1.49 -> 1.04-1.38 on 1; AVX2, 1 thread, 1.79-2.05 -> 1.40-1.63
     /// (layer1 13.3 -> 11.9). Its 5x5 tiles make 12.8 KB per tile at C = M = 64, so the 56x56
-    /// convs take the shared schedule (the whole image's 361 tiles per product): blocks of
-    /// about 40 tiles, in L2, measured slower on 2 threads (0.65-0.73 against 0.59-0.71 ms).
+    /// convs take the shared schedule (the whole batch's tiles, 361 an image, per product):
+    /// blocks of about 40 tiles, in L2, measured no faster on 2 threads (0.65-0.73 against
+    /// 0.59-0.71 ms, one run of 15 rounds).
     /// Rounding: resnet50's logits against onnxruntime's 7.6e-5 on both sets (BN-folded export
     /// 8.0e-5 / 7.9e-5), from 6.5e-5 / 6.8e-5 (7.5e-5 / 6.9e-5) with F(2x2); on the points 0, ±1,
     /// 2, ∞ the folded export went to 1.024e-4, over parity's 1e-4. At 14x14 F(3x3) (25 tiles of
@@ -71,8 +72,15 @@ extension Planner {
         guard simd, winograd, !exact, Winograd.applies(g), xs.count == 4, xs[1] == g.channels,
               let first = Self.winogradTile(g, kernels, channelLanes: channelLanes) else { return nil }
         // On AVX-512, F(2x2) where F(4x4) has too few tiles (resnet's 14x14: 49 tiles against 16).
-        // (AVX2 takes F(4x4) from 16 tiles; F(2x2) below that is unmeasured there.)
-        for tile in first == .f4x4 && kernels == .avx512 ? [WinogradTile.f4x4, .f2x2] : [first] {
+        // (AVX2 takes F(4x4) from 16 tiles; F(2x2) below that is unmeasured there.) Likewise F(2x2)
+        // where F(3x3) has too few: a short, wide output (8 x 30: 30 F(3x3) tiles, 60 F(2x2)), which
+        // ran F(2x2) before F(3x3) came.
+        let candidates: [WinogradTile] = switch first {
+        case .f4x4: kernels == .avx512 ? [.f4x4, .f2x2] : [.f4x4]
+        case .f3x3: [.f3x3, .f2x2]
+        case .f2x2: [.f2x2]
+        }
+        for tile in candidates {
             let (tr, tc) = tile.tiles(g)
             if tr * tc >= Self.winogradMinimumTiles(kernels) { return tile }
         }
@@ -164,7 +172,7 @@ extension Planner {
         imageWorkspacesUsed = true
         if narrow { try reserveTransposed(node, m: m, n: blockTiles) }
         let inputPlane = c * g.height * g.width, outputPlane = m * g.outH * g.outW, perThreadScratch = tile.scratchFloats(g)
-        let macs = n &* m &* g.outH &* g.outW &* c &* 9  // the direct convolution's, so GFLOP/s is effective (Winograd does 1/4 or 1/2.25 of them)
+        let macs = n &* m &* g.outH &* g.outW &* c &* 9  // the direct convolution's, so GFLOP/s is effective (Winograd does 1/4, 25/81 or 1/2.25 of them)
         emit(node, macs: macs) { p in
             withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
                 let b = biasPointer.map { UnsafePointer(asF32($0)) }

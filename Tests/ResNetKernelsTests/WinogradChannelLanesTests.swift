@@ -29,7 +29,7 @@ struct WinogradChannelLanesTests {
         return sets
     }
 
-    /// Sizes around the 2- and 4-wide tiles and resnet's 14x14 and 7x7, with odd crops and pads.
+    /// Sizes around the 2-, 3- and 4-wide tiles and resnet's 14x14 and 7x7, with odd crops and pads.
     static let cases: [WinogradTests.Case] = WinogradTests.cases.filter { $0.h * $0.w <= 30 * 62 }
 
     /// y [Ho, Wo, M] (one spare float after it, 7) of x [H, W, C] through lane set `set`, the tiles

@@ -67,7 +67,7 @@ struct WinogradTests {
     }
 
     /// Runs the Winograd conv of x [C, H, W] with w [M, C, 3, 3] on one lane set: input
-    /// transform (the image's tiles at column `tileBase`), the 36 products in float64, output transform.
+    /// transform (the image's tiles at column `tileBase`), the (s+2)² products in float64, output transform.
     /// `layout` channels last: x and the residual are handed to the transforms as [H, W, C] and y
     /// comes back [Ho, Wo, M]; what is returned is in the graph's layout either way.
     static func convolve(_ set: Int, tile: WinogradTile, x nchw: [Float], w: [Float], bias: [Float], residual nchwResidual: [Float]?, relu: Bool,
@@ -249,7 +249,7 @@ struct WinogradTests {
         }
     }
 
-    /// Relative RMS error of shape S's whole conv (Float transforms, float64 products) on 64
+    /// Relative RMS error of shape S's whole conv (Float transforms, float32 FMA products) on 64
     /// channels of ReLU'd inputs, 18x18 padded by 1, 4 output channels, against the float64 direct sum.
     static func relativeRMS<S: WinogradShape>(_: S.Type) -> Double {
         let c = 64, m = 4, t = Case(tile: .f3x3, h: 18, w: 18, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1)
