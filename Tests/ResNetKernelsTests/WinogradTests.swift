@@ -197,19 +197,7 @@ struct WinogradTests {
         let g = t.geometry(channels: c)
         let x = Self.random(c * t.h * t.w, seed: 51).map { max($0, 0) }, w = Self.random(m * c * 9, seed: 52)
         let y = Self.convolve(0, tile: .f4x4, x: x, w: w, bias: [Float](repeating: 0, count: m), residual: nil, relu: false, g: g, m: m, tileBase: 0).y
-        var squaredError = 0.0, squared = 0.0
-        for oc in 0..<m { for oy in 0..<g.outH { for ox in 0..<g.outW {
-            var s = 0.0
-            for ic in 0..<c { for ky in 0..<3 { for kx in 0..<3 {
-                let iy = oy - g.padTop + ky, ix = ox - g.padLeft + kx
-                guard iy >= 0, iy < t.h, ix >= 0, ix < t.w else { continue }
-                s += Double(x[(ic * t.h + iy) * t.w + ix]) * Double(w[((oc * c + ic) * 3 + ky) * 3 + kx])
-            } } }
-            let e = Double(y[(oc * g.outH + oy) * g.outW + ox]) - s
-            squaredError += e * e
-            squared += s * s
-        } } }
-        let relative = (squaredError / squared).squareRoot()
+        let relative = Self.relativeRMSError(y, x: x, w: w, m: m, t, g)
         print("F(4x4), C 128: relative RMS error \(relative)")
         #expect(relative < 4e-7, "relative RMS error \(relative)")
     }
@@ -274,6 +262,12 @@ struct WinogradTests {
             Winograd.transformOutput(S.self, Float.self, mp.baseAddress!, g, outputs: 0..<m, tileRows: 0..<tr, m: m, ldm: ld, tileBase: 0, bias: nil,
                                      residual: nil, relu: false, into: yp.baseAddress!, scratch: sp.baseAddress!)
         } } }
+        return relativeRMSError(y, x: x, w: w, m: m, t, g)
+    }
+
+    /// Relative RMS error of y [M, Ho, Wo] against the float64 direct 3x3 convolution of x [C, H, W] with w [M, C, 3, 3].
+    static func relativeRMSError(_ y: [Float], x: [Float], w: [Float], m: Int, _ t: Case, _ g: ConvGeometry) -> Double {
+        let c = g.channels
         var squaredError = 0.0, squared = 0.0
         for oc in 0..<m { for oy in 0..<g.outH { for ox in 0..<g.outW {
             var s = 0.0
