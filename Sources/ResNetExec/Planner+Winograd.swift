@@ -43,12 +43,13 @@ extension Planner {
     /// Above 28 columns F(3x3) on the finite points 0, ±1, ±2 (WinogradF3x3) since session 18, in
     /// place of F(2x2): 25 products per 9 outputs instead of 16 per 4, and 25/9 transformed values
     /// per output instead of 4 (ab-inproc --plans, Zen 4, medians): resnet50's 56x56 3x3s 0.79-0.88
-    /// -> 0.70-0.83 ms on 2 threads (25 rounds: layer1 6.30 -> 5.84 ms, 5.71 -> 5.13 in an
-    /// earlier run of 15), 1.37-1.49 -> 1.04-1.38 on 1; AVX2, 1 thread, 1.79-2.05 -> 1.40-1.63
-    /// (layer1 13.3 -> 11.9). Its 5x5 tiles make 12.8 KB per tile at C = M = 64, so the 56x56
-    /// convs take the shared schedule (the whole batch's tiles, 361 an image, per product):
-    /// blocks of about 40 tiles, in L2, measured no faster on 2 threads (0.65-0.73 against
-    /// 0.59-0.71 ms, one run of 15 rounds).
+    /// -> 0.70-0.83 ms on 2 threads (25 rounds: layer1 6.30 -> 5.84 ms; 5.71 -> 5.13 in an
+    /// earlier run of 15 with F(3x3) on the points 0, ±1, 2, ∞, the same work), 1.37-1.49 ->
+    /// 1.04-1.38 on 1; AVX2, 1 thread, 1.79-2.05 -> 1.40-1.63 (layer1 13.3 -> 11.9). Its 5x5 tiles
+    /// make 12.8 KB per tile at C = M = 64, so the 56x56 convs take the shared schedule (the whole
+    /// batch's tiles, 361 an image, per product): blocks in L2 measured no faster on 2 threads
+    /// (37 tiles: 0.65-0.73 against 0.59-0.71 ms, 15 rounds; 61 tiles: layer1 5.24-5.33 against
+    /// 5.21 ms, 20 rounds).
     /// Rounding: resnet50's logits against onnxruntime's 7.6e-5 on both sets (BN-folded export
     /// 8.0e-5 / 7.9e-5), from 6.5e-5 / 6.8e-5 (7.5e-5 / 6.9e-5) with F(2x2); on the points 0, ±1,
     /// 2, ∞ the folded export went to 1.024e-4, over parity's 1e-4. At 14x14 F(3x3) (25 tiles of
