@@ -52,9 +52,8 @@ public enum WinogradF2x2: WinogradShape {
 /// products Aᵀ weighs by ±2 and 4 are small (G's rows for ±2 are 1/24, ±1/12, 1/6, so each
 /// product's size |G row| x |Bᵀ row| is 0.60), so their rounding errors are small before Aᵀ
 /// scales them; with a point at infinity that product is the largest (3.16) and the point 2's
-/// (1.08) is weighed by 4. Simulated in
-/// float32 against float64 (C = 64 channels of ReLU'd N(0, 1) inputs, He-scaled weights, 400
-/// tiles, six seeds), relative RMS error 5.1e-7 (largest 3.2e-6) against 7.3e-7 (6.8e-6) on
+/// (1.08) is weighed by 4. Simulated in float32 against float64 (C = 64 channels of ReLU'd
+/// N(0, 1) inputs, He-scaled weights, 400 tiles, six seeds), relative RMS error 5.1e-7 (largest 3.2e-6) against 7.3e-7 (6.8e-6) on
 /// the points 0, ±1, 2, ∞ and 7.6e-7 (8.3e-6) on 0, ±1, 1/2, ∞; F(2x2) 2.4e-7 (1.2e-6),
 /// F(4x4) on its points 1.0e-6 (1.1e-5).
 public enum WinogradF3x3: WinogradShape {
