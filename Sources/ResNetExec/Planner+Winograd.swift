@@ -21,9 +21,9 @@ extension Planner {
     /// - AVX-512 on a Zen 4 core (two 256-bit halves per FMA), the 56x56 convs by F(2x2) with
     ///   the channel-lane transforms (session 15, see winogradTile): 1.55-1.80 ms against 2.35.
     /// So F(4x4, 3x3) for outputs 28 columns wide or less (on AVX-512 with 32 tiles or more, else
-    /// F(2x2) there); above 28 columns F(2x2) until session 18 (F(3x3) now: winogradTile), on AVX-512 only with channel lanes (tile-lane F(2x2)
-    /// lost there; with channel lanes it is unmeasured on a Zen 5, where the direct path runs twice
-    /// as fast); on AVX2 F(4x4) from 16 tiles. Errors stay in range: on torchvision's resnet50
+    /// F(2x2) there); above 28 columns F(2x2) until session 18 (F(3x3) now: winogradTile), on
+    /// AVX-512 only with channel lanes (tile-lane F(2x2) lost there; with channel lanes it is
+    /// unmeasured on a Zen 5, where the direct path runs twice as fast); on AVX2 F(4x4) from 16 tiles. Errors stay in range: on torchvision's resnet50
     /// against onnxruntime's stored output, with F(4x4) on the points 0, ±1, ±2 (Lavin & Gray),
     /// F(4x4) on the 28x28 and 14x14 convs took the logits from 5.7e-5 (direct) to 8.0e-5, and
     /// with F(2x2) on the 56x56 convs 7.5e-5 (AVX2 8.5e-5; exported with BN already folded,
