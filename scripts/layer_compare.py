@@ -23,6 +23,7 @@ import collections
 import glob
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -101,6 +102,7 @@ def ort_round(args, feeds, prefix):
         if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
             name = e["name"][: -len("_kernel_time")]
             name = name[: -len("_nchwc")] if name.endswith("_nchwc") else name   # its blocked-layout rewrite
+            name = re.sub(r"_token_[0-9]+$", "", name)   # its channels-last rewrite (int8 QLinearConv, MaxPool)
             per_node[name].append(e["dur"])
             ops[name] = e["args"].get("op_name", "?")
     # The profile holds warm-up runs too: keep the last `runs` of each node, per run in ms.

@@ -151,6 +151,15 @@ public final class ExecutionPlanOf<T: ExecScalar> {
     @inline(__always)
     func f32(_ id: Int) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(pointer(id)).assumingMemoryBound(to: Float.self) }
 
+    /// A buffer as bytes (a byte image, Planner+ByteImages.swift). Sound: only C kernels read and
+    /// write through it (C's character types may alias any object); Swift only offsets it.
+    @inline(__always)
+    func bytes(_ id: Int) -> UnsafeMutablePointer<UInt8> { UnsafeMutableRawPointer(pointer(id)).assumingMemoryBound(to: UInt8.self) }
+
+    /// Steps that read a byte image their input's producer wrote (Planner+ByteImages.swift).
+    var byteImageReads = 0
+    var byteImageReadsPerImage: Int { single?.byteImageReads ?? byteImageReads }
+
     public var stepCount: Int { single?.stepCount ?? steps.count }
 
     /// Whether `value` is a runtime tensor of this plan (so a stepwise run can watch it).

@@ -161,6 +161,8 @@ extension Planner {
             return (packed, r)
         }
         let fused: [Int8FusedRequantization?] = perGroup.map { fusable ? Int8FusedRequantization($0.1) : nil }
+        // A chunked pointwise conv interleaves its input's byte image where the input's producer writes one.
+        let xBytes = pointwise != nil ? byteImage(of: x, offset: offset) : nil
         let y = newTensor(outShape), scratch = int8Scratch
         emit(node, macs: xs[0] &* m &* plane &* k, integer: true) { p in
             for img in 0..<xs[0] {
@@ -172,8 +174,11 @@ extension Planner {
                         // The scratch was reserved for chunks only: these convs never take the whole-operand path.
                         guard case let .rows(weights) = packed, let f = fused[gi] else { preconditionFailure("a chunked conv without the tile's requantization") }
                         if let pointwise {
+                            // The byte image is x's layout, a byte per value: this image's group at the same offset.
+                            let imageBytes = xBytes.map { UnsafePointer(p.bytes($0)) + (img * xs[1] + gi * g.channels) * g.height * g.width }
                             pointwise.run(image, offset: offset, weights: weights, requantize: f, output: p.f32(y) + outputOffset, plane: scratch.plane,
-                                          operand: scratch.bytes, halves: scratch.halves, sums: scratch.accumulators, threads: scratch.workspace.threads)
+                                          operand: scratch.bytes, halves: scratch.halves, sums: scratch.accumulators, threads: scratch.workspace.threads,
+                                          byteImage: imageBytes)
                         } else if let chunked {
                             chunked.run(image, offset: offset, pad: UInt8(xzp), weights: weights, requantize: f, output: p.f32(y) + outputOffset,
                                         plane: scratch.plane, words: scratch.words, bytes: scratch.bytes, halves: scratch.halves,

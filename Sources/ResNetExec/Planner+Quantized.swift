@@ -188,14 +188,18 @@ extension Planner {
         let fixed = zc - (ratioA * za + ratioB * zb)
         let vector = isAdd && simd && T.self == Float.self
         let threads = max(1, min(packedWorkspace.threads, count / 4096))
+        // The AVX2 kernel writes the results as bytes too where a reader planned later asks for them.
+        let image = vector ? offerByteImage(of: y) : nil
         emit(node) { p in
             if vector {
                 // The AVX2 kernel computes the same expression, element for element; threads take disjoint runs.
                 let pa = p.f32(a), pb = p.f32(b), out = p.f32(y)
+                let bytes = image?.tensor.map { p.bytes($0) }, byteOffset = image?.offset ?? 0
                 let work = { (t: Int) in
                     let lo = count * t / threads, hi = count * (t + 1) / threads
                     Int8Elementwise.qlinearAdd(pa + lo, bCount == 1 ? pb : pb + lo, bIsScalar: bCount == 1, count: hi - lo,
-                                               zeroPoints: (za, zb, zc), ratios: (ratioA, ratioB), range: qc.range, into: out + lo)
+                                               zeroPoints: (za, zb, zc), ratios: (ratioA, ratioB), range: qc.range, into: out + lo,
+                                               byteImage: bytes.map { ($0 + lo, offset: byteOffset) })
                 }
                 if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
                 return

@@ -34,6 +34,9 @@ final class Planner<T: ExecScalar> {
     /// Value name -> (index of the step that writes it, tensor, shape), for stepwise runs.
     var producedBy: [String: (step: Int, tensor: Int, shape: [Int])] = [:]
     var absorbed: Set<Int> = []
+    /// Byte images (Planner+ByteImages.swift): offers by the tensor their step writes, and how many reads take one.
+    var byteImageOffers: [Int: (image: ByteImage, step: Int)] = [:]
+    var byteImageReads = 0
     /// Channels-last activations (Planner+ChannelsLast.swift): the convs that run transposed
     /// and read either layout, those of them that write channels last, the tensors stored so,
     /// and the copies made of a tensor in the other layout, by tensor.
@@ -351,6 +354,7 @@ final class Planner<T: ExecScalar> {
         let plan = ExecutionPlanOf<T>(steps: steps, buffers: buffers.map { Buffer<T>(capacity: $0) }, storage: storage, workspace: GemmWorkspace(maxN: maxGemmN),
                                  columns: Buffer<T>(capacity: maxColumns), simd: simd, inputName: inputName, inputShape: inputShape,
                                  inputTensor: inputTensor, outputs: outputs, producedBy: producedBy, channelsLast: channelsLastTensors)
+        plan.byteImageReads = byteImageReads
         // Constants some kernels need as tensors: written once; their roots are never freed.
         for (id, values) in constantsToCopy {
             let dst = plan.pointer(id)

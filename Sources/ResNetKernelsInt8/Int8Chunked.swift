@@ -126,9 +126,12 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
     /// requantized in the tiles), through `plane` (`threads` x chunkPlaneBytes), `operand`
     /// (`threads` x chunkLayout.count bytes) and `sums` (M x positions int32: the sums of K slices
     /// before the last); `halves` is only passed on (Int8Gemm.gemm's AVX2 operand, not read on VNNI).
+    /// With `byteImage` (x's values plus `offset` as bytes, [C, positions], as Int8Patches.bytes
+    /// makes them: written by x's producer), the chunks interleave those bytes and never read x.
     public func run<T: ExecScalar>(_ x: UnsafePointer<T>, offset: Int, weights: PackedInt8Weights, requantize: Int8FusedRequantization,
                                    output: UnsafeMutablePointer<Float>, plane: UnsafeMutablePointer<UInt8>, operand: UnsafeMutablePointer<UInt8>,
-                                   halves: UnsafeMutablePointer<Int16>, sums: UnsafeMutablePointer<Int32>, threads: Int) {
+                                   halves: UnsafeMutablePointer<Int16>, sums: UnsafeMutablePointer<Int32>, threads: Int,
+                                   byteImage: UnsafePointer<UInt8>? = nil) {
         precondition(weights.k == channels && weights.tile == .vnni, "weights packed for another conv")
         let single = Int8GemmWorkspace.single, stride = chunkLayout.count, planeStride = chunkPlaneBytes
         DispatchFor.claiming(chunks, threads: Swift.max(1, Swift.min(threads, chunks))) { t, chunk in
@@ -137,13 +140,21 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
             // Sound: thread t's byte image is planeStride bytes at t * planeStride (channels x columns,
             // n <= columns used per channel), its operand stride bytes at t * stride (layout.count <= stride);
             // positions j0 ..< j0 + n of each channel of x, of sums and of the output are this chunk's.
-            let bytes = plane + t * planeStride, words = operand + t * stride
-            for c in 0..<channels {
-                Int8Patches.bytes(x + c * positions + j0, count: n, offset: offset, tile: .vnni, into: bytes + c * columns)
+            let words = operand + t * stride
+            // Channel c's n bytes at rows + c * rowStride: the producer's byte image, or this chunk's conversion of x.
+            let rows: UnsafePointer<UInt8>, rowStride: Int
+            if let byteImage {
+                (rows, rowStride) = (byteImage + j0, positions)
+            } else {
+                let bytes = plane + t * planeStride
+                for c in 0..<channels {
+                    Int8Patches.bytes(x + c * positions + j0, count: n, offset: offset, tile: .vnni, into: bytes + c * columns)
+                }
+                (rows, rowStride) = (UnsafePointer(bytes), columns)
             }
             for q in 0..<(channels / 4) {
-                let r = bytes + 4 * q * columns, out = words + q * groupStride
-                rt_interleave4_avx2(r, r + columns, r + 2 * columns, r + 3 * columns, n, out)
+                let r = rows + 4 * q * rowStride, out = words + q * groupStride
+                rt_interleave4_avx2(r, r + rowStride, r + 2 * rowStride, r + 3 * rowStride, n, out)
                 (out + 4 * n).update(repeating: 0, count: groupStride - 4 * n)
             }
             Int8Gemm.gemm(weights: weights, layout: layout, bytes: words, halves: halves, c: sums + j0,

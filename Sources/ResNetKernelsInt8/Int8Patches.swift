@@ -260,9 +260,12 @@ public enum Int8Elementwise {
 
     /// com.microsoft QLinearAdd in MLAS's arithmetic on float-coded values (AVX2):
     /// out = saturate(round((a - za)·ra + (b - zb)·rb) + zc); b one value when bIsScalar.
+    /// With `byteImage`, each result is also written there as `Int8Patches.bytes` converts it with
+    /// that offset (the byte image an int8 conv reading `out` would otherwise make itself).
     public static func qlinearAdd(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, bIsScalar: Bool, count: Int,
                                   zeroPoints: (a: Float, b: Float, c: Float), ratios: (a: Float, b: Float), range: QuantizedRange,
-                                  into out: UnsafeMutablePointer<Float>) {
-        rt_qlinear_add_avx2(a, b, bIsScalar ? 1 : 0, count, zeroPoints.a, zeroPoints.b, ratios.a, ratios.b, zeroPoints.c, range.lo, range.hi, out)
+                                  into out: UnsafeMutablePointer<Float>, byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
+        rt_qlinear_add_avx2(a, b, bIsScalar ? 1 : 0, count, zeroPoints.a, zeroPoints.b, ratios.a, ratios.b, zeroPoints.c, range.lo, range.hi, out,
+                            byteImage?.0, Float(byteImage?.offset ?? 0))
     }
 }

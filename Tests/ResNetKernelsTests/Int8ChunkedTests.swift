@@ -81,7 +81,8 @@ struct Int8ChunkedTests {
 
     /// The pointwise conv run chunk by chunk (Int8ChunkedPointwise, VNNI) against the twin: positions
     /// around the 32-column tile and several chunks with a short last one, channels around one word
-    /// and past one 512 slice, 1-4 threads; nothing written past the output.
+    /// and past one 512 slice, 1-4 threads; nothing written past the output. And the same from the
+    /// image's bytes (a byte image, Planner+ByteImages.swift) with x all NaN, so never read.
     @Test func pointwiseEqualsTheTwin() {
         guard Int8Tile.vnni.isSupported else { print("chunked pointwise int8 conv not exercised: no VNNI on this CPU"); return }
         for (channels, h, w) in [(4, 1, 1), (8, 1, 31), (68, 4, 8), (68, 3, 11), (256, 7, 33), (516, 5, 20), (96, 56, 56)] {
@@ -119,6 +120,24 @@ struct Int8ChunkedTests {
                     #expect(got[m * n] == -99, "C \(channels) N \(n) wrote past the output")
                     #expect(plane[planeBytes...].allSatisfy { $0 == 0xAB } && operand[operandBytes...].allSatisfy { $0 == 0xEE },
                             "C \(channels) N \(n) threads \(threads) wrote past a scratch buffer")
+                    // From the image's bytes (its producer's byte image) instead: x is never read (all NaN here).
+                    var byteImage = [UInt8](repeating: 0, count: channels * n)
+                    image.withUnsafeBufferPointer { x in byteImage.withUnsafeMutableBufferPointer {
+                        Int8Patches.bytes(x.baseAddress!, count: channels * n, offset: 0, tile: .reference, into: $0.baseAddress!)
+                    } }
+                    let poisoned = [Float](repeating: .nan, count: channels * n)
+                    var fromBytes = [Float](repeating: -99, count: m * n + 1)
+                    poisoned.withUnsafeBufferPointer { x in plane.withUnsafeMutableBufferPointer { p in operand.withUnsafeMutableBufferPointer { b in
+                        halves.withUnsafeMutableBufferPointer { h in sums.withUnsafeMutableBufferPointer { s in fromBytes.withUnsafeMutableBufferPointer { o in
+                            byteImage.withUnsafeBufferPointer { bi in
+                                chunked.run(x.baseAddress!, offset: 0, weights: packed, requantize: fused, output: o.baseAddress!, plane: p.baseAddress!,
+                                            operand: b.baseAddress!, halves: h.baseAddress!, sums: s.baseAddress!, threads: threads, byteImage: bi.baseAddress!)
+                            }
+                        } } }
+                    } } }
+                    let differingFromBytes = (0..<(m * n)).filter { fromBytes[$0] != expected[$0] }.count
+                    #expect(differingFromBytes == 0 && fromBytes[m * n] == -99,
+                            "C \(channels) N \(n) M \(m) threads \(threads) from a byte image: \(differingFromBytes) outputs differ")
                 }
             }
         }

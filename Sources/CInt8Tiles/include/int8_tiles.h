@@ -56,9 +56,10 @@ void rt_dequantize_avx2(const float *x, long n, float zp, float scale, float *ou
 void rt_bytes_from_floats_avx2(const float *x, long n, float offset, uint8_t *out);
 
 // com.microsoft QLinearAdd in MLAS's arithmetic (AVX2, FMA): out = clamp(nearbyint(fma(a, ra, fma(b, rb, zc - (ra·za + rb·zb)))));
-// b_scalar: b has one value.
+// b_scalar: b has one value. With `bytes` (else NULL), each result is also stored there as
+// rt_bytes_from_floats_avx2 converts it with `byte_offset`: the byte image an int8 conv reading it needs.
 void rt_qlinear_add_avx2(const float *a, const float *b, int b_scalar, long n, float za, float zb, float ra, float rb,
-                         float zc, float lo, float hi, float *out);
+                         float zc, float lo, float hi, float *out, uint8_t *bytes, float byte_offset);
 
 // out[4j + t] = r_t[j] for j < n: four byte rows interleaved as the VNNI operand wants them (AVX2).
 void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, long n, uint8_t *out);

@@ -1,0 +1,59 @@
+import Testing
+import ResNetKernelsInt8
+import ResNetKernelsReference
+
+/// Float-coded values as bytes (rt_bytes_from_floats_avx2: 32, 8 and 1 at a time) and QLinearAdd's
+/// byte image of its results (Planner+ByteImages.swift), against the scalar `Int8Patches.byte`,
+/// value for value: every length across the 8- and 32-value loops, NaN, infinities, values past
+/// either end of the byte and of int32, fractions (truncated), offsets 0 and 128.
+struct Int8ByteConversionTests {
+    static let specials: [Float] = [.nan, -.nan, .infinity, -.infinity, -3.5, 300, 254.9, 1e10, -1e10, 0.5, 255, 255.5, -0.5,
+                                    127.9, -128, -129, 0, 1, 2_147_483_648, -2_147_483_904, 65_536, 65_535.9, -65_536]
+    static let lengths = Array(0..<100) + [1000, 1003]
+
+    @Test func bytesMatchTheScalarByte() {
+        guard Int8Tile.avx2.isSupported else { print("byte conversion not exercised: no AVX2 on this CPU"); return }
+        let x = (0..<1003).map { i -> Float in i % 3 == 0 ? Self.specials[i % Self.specials.count] : Float((i &* 7919) % 700 - 300) + (i % 5 == 0 ? 0.25 : 0) }
+        for offset in [0, 128] {
+            for n in Self.lengths {
+                var got = [UInt8](repeating: 0xAB, count: n + 8)
+                x.withUnsafeBufferPointer { src in got.withUnsafeMutableBufferPointer {
+                    Int8Patches.bytes(src.baseAddress!, count: n, offset: offset, tile: .vnni, into: $0.baseAddress!)
+                } }
+                let differing = (0..<n).filter { got[$0] != Int8Patches.byte(x[$0], offset: offset) }
+                #expect(differing.isEmpty, "offset \(offset) length \(n): \(differing.prefix(4).map { "\(x[$0]) -> \(got[$0])" })")
+                #expect(got[n...].allSatisfy { $0 == 0xAB }, "offset \(offset) length \(n) wrote past the end")
+            }
+        }
+    }
+
+    @Test func qlinearAddWritesTheBytesOfItsResult() {
+        guard Int8Tile.avx2.isSupported else { print("QLinearAdd's byte image not exercised: no AVX2 on this CPU"); return }
+        let a: [Float] = (0..<1003).map { i in Float((i &* 7919) % 256) }
+        let b: [Float] = (0..<1003).map { i in
+            let v: Int = (i &* 104_729) % 256
+            return Float(i % 2 == 0 ? v : v - 128)
+        }
+        let cases: [(range: QuantizedRange, zc: Float, offset: Int)] = [(.uint8, 121, 0), (.int8, -7, 128), (.uint8, 3, 128), (.int8, 5, 0)]
+        for (range, zc, offset) in cases {
+            for scalarB in [false, true] {
+                for n in Self.lengths {
+                    func add(bytes: UnsafeMutablePointer<UInt8>?) -> [Float] {
+                        var out = [Float](repeating: -99, count: n + 8)
+                        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { o in
+                            Int8Elementwise.qlinearAdd(pa.baseAddress!, pb.baseAddress!, bIsScalar: scalarB, count: n, zeroPoints: (131, 7, zc),
+                                                       ratios: (0.61, 0.37), range: range, into: o.baseAddress!, byteImage: bytes.map { ($0, offset: offset) })
+                        } } }
+                        return out
+                    }
+                    var image = [UInt8](repeating: 0xAB, count: n + 8)
+                    let plain = add(bytes: nil), withBytes = image.withUnsafeMutableBufferPointer { add(bytes: $0.baseAddress!) }
+                    let label = "\(range) zc \(zc) offset \(offset) scalar B \(scalarB) length \(n)"
+                    #expect(plain.elementsEqual(withBytes) { $0.bitPattern == $1.bitPattern }, "\(label): the floats changed")
+                    #expect((0..<n).allSatisfy { image[$0] == Int8Patches.byte(plain[$0], offset: offset) }, "\(label): bytes differ")
+                    #expect(image[n...].allSatisfy { $0 == 0xAB }, "\(label): wrote past the end")
+                }
+            }
+        }
+    }
+}
