@@ -98,6 +98,8 @@ let package = Package(
             path: "Benchmarks/mutation-sweep", swiftSettings: optimizedInDebug),
         .executableTarget(name: "gemm-bench", dependencies: ["ResNetKernels", "ResNetKernelsAVX512", "ResNetKernelsReference"],
             path: "Benchmarks/gemm-bench", swiftSettings: optimizedInDebug),
+        .executableTarget(name: "int8-gemm-bench", dependencies: ["ResNetKernelsInt8", "ResNetKernelsReference"],
+            path: "Benchmarks/int8-gemm-bench", swiftSettings: optimizedInDebug),
         .executableTarget(name: "ab-inproc", dependencies: ["ResNetExec", "ResNetONNX", "ResNetKernelsReference"],
             path: "Benchmarks/ab-inproc", swiftSettings: optimizedInDebug),
         .executableTarget(name: "model-load-bench", dependencies: ["ResNetONNX", "ResNetRNW", "ResNetSystem"],

@@ -30,13 +30,15 @@ public enum Int8Tile: String, Sendable, CaseIterable {
     /// k values per packed step: 4 bytes per vpdpbusd lane, 2 int16 per vpmaddwd lane.
     public var kStep: Int { self == .vnni ? 4 : self == .avx2 ? 2 : 1 }
     /// K per slice: the B panel is 512 x 32 bytes (VNNI) or 512 x 16 int16 (AVX2) = 16 KiB, in L1.
-    static let kc = 512
+    public static let kc = 512
 }
 
 /// int8 weights W[M,K] packed once, at plan time, for one tile, with Σ_k W[m,k] per row.
 public final class PackedInt8Weights: @unchecked Sendable {
     // @unchecked Sendable: written once in init, read-only afterwards.
     public let m: Int, k: Int, tile: Int8Tile
+    /// K per slice (a multiple of 4): the packing's and the product's.
+    public let kc: Int
     public let rowSums: [Int32]
     /// VNNI: per K slice, per 6-row panel, per 4-k group, 6 x 4 bytes. AVX2: per slice, per panel,
     /// per k pair, 6 x 2 int16. Reference: W itself, row-major.
@@ -44,8 +46,10 @@ public final class PackedInt8Weights: @unchecked Sendable {
     let halves: [Int16]
 
     /// The caller checked M x K against its budget; K < 65,793 keeps every sum within int32.
-    public init(weights w: UnsafePointer<Int8>, m: Int, k: Int, tile: Int8Tile) {
-        self.m = m; self.k = k; self.tile = tile
+    /// `kc` (a positive multiple of 4) is Int8Tile.kc but where a benchmark compares others.
+    public init(weights w: UnsafePointer<Int8>, m: Int, k: Int, tile: Int8Tile, kc: Int = Int8Tile.kc) {
+        precondition(kc > 0 && kc % 4 == 0, "a K slice of whole groups of 4")
+        self.m = m; self.k = k; self.tile = tile; self.kc = kc
         rowSums = Self.rowSums(w, m: m, k: k)
         let panels = (m + 5) / 6
         switch tile {
@@ -59,7 +63,7 @@ public final class PackedInt8Weights: @unchecked Sendable {
             if tile == .vnni { out8.reserveCapacity(count) } else { out16.reserveCapacity(count) }
             var k0 = 0
             while k0 < k {
-                let kb = Swift.min(Int8Tile.kc, k - k0), steps = (kb + step - 1) / step
+                let kb = Swift.min(kc, k - k0), steps = (kb + step - 1) / step
                 for pm in 0..<panels {
                     for s in 0..<steps {
                         for r in 0..<6 {
@@ -179,7 +183,7 @@ public enum Int8Gemm {
         // (256 x 3136, K 64) 0.46 -> 0.31 ms on 1 thread and 0.25 -> 0.15 on 2; layer3's conv3
         // (1024 x 196, below the threshold) had run 0.16 -> 0.20 ms so on 1 thread.
         let (outputValues, outputOverflow) = m.multipliedReportingOverflow(by: n)
-        let rowsFirst = k <= Int8Tile.kc && (outputOverflow || outputValues >= 1 << 18)
+        let rowsFirst = k <= w.kc && (outputOverflow || outputValues >= 1 << 18)
         let work = { (t: Int) in
             constants.withUnsafeBufferPointer { constants in multipliers.withUnsafeBufferPointer { multipliers in
             w.bytes.withUnsafeBufferPointer { a8 in w.halves.withUnsafeBufferPointer { a16 in
@@ -191,7 +195,7 @@ public enum Int8Gemm {
                 while k0 < k {
                     // Slices of kc (a multiple of 4): the panels' B slices, kc x nr values each, stay in L1
                     // (in L2 when rowsFirst takes all of the thread's panels together).
-                    let kb = Swift.min(Int8Tile.kc, k - k0), steps = (kb + step - 1) / step
+                    let kb = Swift.min(w.kc, k - k0), steps = (kb + step - 1) / step
                     let last = k0 + kb == k
                     for pm in rowPanels { for pn in pair..<Swift.min(pair + together, columnPanels.upperBound) {
                         let j0 = pn * nr, cols = Swift.min(nr, n - j0)

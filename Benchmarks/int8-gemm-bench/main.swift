@@ -1,0 +1,84 @@
+// int8-gemm-bench: the integer GEMM alone (Int8Gemm.gemm, requantizing in the tile) on
+// resnet50's convolution shapes as the planner runs them whole (issue 11, int8): for each
+// shape (M = output channels, K = input channels x kh x kw, N = output positions) GOP/s of
+// the product on its interleaved operand, against the integer tile's measured peak, with
+// the K slice at 512 (the plan's) and at other depths. Where a layer's product loses shows
+// here without the operand's construction or the rest of the model.
+//
+//     swift build -c release --product int8-gemm-bench && .build/release/int8-gemm-bench [--threads 1] [--kc 512,1024,0]
+//     (--kc 0: one slice of the whole K)
+import Dispatch
+import Glibc
+import ResNetKernelsInt8
+import ResNetKernelsReference
+
+struct Shape { let name: String, m: Int, k: Int, n: Int }
+
+// resnet50 at 224x224 as products: 3x3s tap-major (K = 9 C), pointwise convs whole.
+let shapes: [Shape] = [
+    Shape(name: "l1 3x3 64", m: 64, k: 576, n: 3136),
+    Shape(name: "l1 1x1 256>64", m: 64, k: 256, n: 3136),
+    Shape(name: "l1 1x1 64>256", m: 256, k: 64, n: 3136),
+    Shape(name: "l2 3x3 128", m: 128, k: 1152, n: 784),
+    Shape(name: "l2 1x1 512>128", m: 128, k: 512, n: 784),
+    Shape(name: "l2 1x1 128>512", m: 512, k: 128, n: 784),
+    Shape(name: "l3 3x3 256", m: 256, k: 2304, n: 196),
+    Shape(name: "l3 1x1 1024>256", m: 256, k: 1024, n: 196),
+    Shape(name: "l3 1x1 256>1024", m: 1024, k: 256, n: 196),
+    Shape(name: "l4 1x1 512>2048", m: 2048, k: 512, n: 49),
+]
+
+var threads = 1
+var depths = [512, 1024, 0]
+var args = CommandLine.arguments.dropFirst()
+while let a = args.popFirst() {
+    switch a {
+    case "--threads": threads = Int(args.popFirst() ?? "") ?? threads
+    case "--kc": depths = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }.filter { $0 >= 0 && $0 % 4 == 0 }
+    default:
+        print("usage: int8-gemm-bench [--threads N] [--kc 512,1024,0]")
+        exit(64)
+    }
+}
+guard Int8Tile.vnni.isSupported, threads >= 1, !depths.isEmpty else { print("needs AVX-512 VNNI, --threads >= 1 and --kc depths that are multiples of 4"); exit(0) }
+
+let peak = Int8KernelPeak.measure(.vnni, seconds: 0.3)
+print("VNNI tile peak \(Int(peak)) GOP/s per core; \(threads) thread(s); best and median of 15 calls after 3, GOP/s (% of peak x threads)")
+var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+func next() -> UInt8 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return UInt8(truncatingIfNeeded: seed >> 33) }
+let workspace = Int8GemmWorkspace(threads: threads)
+print("shape".padding(toLength: 20, withPad: " ", startingAt: 0) + depths.map { ("kc " + ($0 == 0 ? "K" : String($0))).padding(toLength: 26, withPad: " ", startingAt: 0) }.joined())
+for s in shapes {
+    let layout = Int8BLayout(k: s.k, n: s.n, tile: .vnni)
+    let weights = (0..<(s.m * s.k)).map { _ in Int8(truncatingIfNeeded: Int(next() % 61) - 30) }
+    let operand = (0..<layout.count).map { _ in next() }
+    let halves = [Int16](repeating: 0, count: 1)
+    var sums = [Int32](repeating: 0, count: s.m * s.n), output = [Float](repeating: 0, count: s.m * s.n)
+    let ops = 2.0 * Double(s.m * s.k * s.n)
+    var line = s.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+    for depth in depths {
+        let kc = depth == 0 ? (s.k + 3) / 4 * 4 : depth
+        let packed = weights.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: s.m, k: s.k, tile: .vnni, kc: kc) }
+        let multipliers: [Float] = (0..<s.m).map { i in 0.0007 + Float(i % 13) * 0.0001 }
+        let biases: [Int32] = (0..<s.m).map { i in Int32(i * 37 - 100) }
+        let r = Requantization(multiplier: multipliers, bias: biases,
+                               weightRowSums: packed.rowSums, weightZeroPoints: Array(repeating: 0, count: s.m), inputZeroPoint: 117,
+                               outputZeroPoint: 5, range: .uint8, k: s.k)
+        let fused = Int8FusedRequantization(r)!
+        var times: [Double] = []
+        operand.withUnsafeBufferPointer { b in halves.withUnsafeBufferPointer { h in sums.withUnsafeMutableBufferPointer { c in
+            output.withUnsafeMutableBufferPointer { o in
+                for rep in 0..<18 {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    Int8Gemm.gemm(weights: packed, layout: layout, bytes: b.baseAddress!, halves: h.baseAddress!, c: c.baseAddress!, ldc: s.n,
+                                  workspace: workspace, requantize: (fused, output: o.baseAddress!, ldo: s.n))
+                    if rep >= 3 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start)) }
+                }
+            }
+        } } }
+        times.sort()
+        let best = ops / times[0], median = ops / times[times.count / 2]
+        line += "\(Int(best)) / \(Int(median)) (\(Int(100 * best / (peak * Double(threads))))%)".padding(toLength: 26, withPad: " ", startingAt: 0)
+    }
+    print(line)
+}
