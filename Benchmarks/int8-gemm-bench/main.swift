@@ -5,8 +5,8 @@
 // the K slice at 512 (the plan's) and at other depths. Where a layer's product loses shows
 // here without the operand's construction or the rest of the model.
 //
-//     swift build -c release --product int8-gemm-bench && .build/release/int8-gemm-bench [--threads 1] [--kc 512,1024,0]
-//     (--kc 0: one slice of the whole K)
+//     swift build -c release --product int8-gemm-bench && .build/release/int8-gemm-bench [--threads 1] [--kc -1,512,1024,0]
+//     (--kc 0: one slice of the whole K; -1: the plan's, Int8Tile.sliceDepth)
 import Dispatch
 import Glibc
 import ResNetKernelsInt8
@@ -25,18 +25,19 @@ let shapes: [Shape] = [
     Shape(name: "l3 3x3 256", m: 256, k: 2304, n: 196),
     Shape(name: "l3 1x1 1024>256", m: 256, k: 1024, n: 196),
     Shape(name: "l3 1x1 256>1024", m: 1024, k: 256, n: 196),
+    Shape(name: "l4 3x3 512", m: 512, k: 4608, n: 49),
     Shape(name: "l4 1x1 512>2048", m: 2048, k: 512, n: 49),
 ]
 
 var threads = 1
-var depths = [512, 1024, 0]
+var depths = [-1, 512, 1024, 0]
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
     case "--threads": threads = Int(args.popFirst() ?? "") ?? threads
-    case "--kc": depths = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }.filter { $0 >= 0 && $0 % 4 == 0 }
+    case "--kc": depths = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }.filter { $0 == -1 || ($0 >= 0 && $0 % 4 == 0) }
     default:
-        print("usage: int8-gemm-bench [--threads N] [--kc 512,1024,0]")
+        print("usage: int8-gemm-bench [--threads N] [--kc -1,512,1024,0]")
         exit(64)
     }
 }
@@ -47,7 +48,7 @@ print("VNNI tile peak \(Int(peak)) GOP/s per core; \(threads) thread(s); best an
 var seed: UInt64 = 0x2545_F491_4F6C_DD1D
 func next() -> UInt8 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return UInt8(truncatingIfNeeded: seed >> 33) }
 let workspace = Int8GemmWorkspace(threads: threads)
-print("shape".padding(toLength: 20, withPad: " ", startingAt: 0) + depths.map { ("kc " + ($0 == 0 ? "K" : String($0))).padding(toLength: 26, withPad: " ", startingAt: 0) }.joined())
+print("shape".padding(toLength: 20, withPad: " ", startingAt: 0) + depths.map { ("kc " + ($0 == 0 ? "K" : $0 < 0 ? "plan's" : String($0))).padding(toLength: 26, withPad: " ", startingAt: 0) }.joined())
 for s in shapes {
     let layout = Int8BLayout(k: s.k, n: s.n, tile: .vnni)
     let weights = (0..<(s.m * s.k)).map { _ in Int8(truncatingIfNeeded: Int(next() % 61) - 30) }
@@ -57,7 +58,7 @@ for s in shapes {
     let ops = 2.0 * Double(s.m * s.k * s.n)
     var line = s.name.padding(toLength: 20, withPad: " ", startingAt: 0)
     for depth in depths {
-        let kc = depth == 0 ? (s.k + 3) / 4 * 4 : depth
+        let kc = depth == 0 ? (s.k + 3) / 4 * 4 : depth < 0 ? Int8Tile.sliceDepth(k: s.k) : depth
         let packed = weights.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: s.m, k: s.k, tile: .vnni, kc: kc) }
         let multipliers: [Float] = (0..<s.m).map { i in 0.0007 + Float(i % 13) * 0.0001 }
         let biases: [Int32] = (0..<s.m).map { i in Int32(i * 37 - 100) }

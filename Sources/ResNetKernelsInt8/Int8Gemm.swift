@@ -31,6 +31,16 @@ public enum Int8Tile: String, Sendable, CaseIterable {
     public var kStep: Int { self == .vnni ? 4 : self == .avx2 ? 2 : 1 }
     /// K per slice: the B panel is 512 x 32 bytes (VNNI) or 512 x 16 int16 (AVX2) = 16 KiB, in L1.
     public static let kc = 512
+
+    /// The K slice a product of depth `k` runs in: the fewest slices of at most 768 (a 24 KiB VNNI
+    /// B panel, still in L1), equal to within a group of 4. Why: each slice costs its tiles a pass
+    /// of the sums through memory, and a short last slice costs as much per tile as a full one;
+    /// resnet50's 3x3 at 56x56 (K 576) ran 512 + 64 at 83% of the tile's peak and one slice of
+    /// 576 at 89% (Benchmarks/int8-gemm-bench, 1 thread).
+    public static func sliceDepth(k: Int) -> Int {
+        let slices = Swift.max(1, (k + 767) / 768)
+        return Swift.max(4, ((k + slices - 1) / slices + 3) / 4 * 4)
+    }
 }
 
 /// int8 weights W[M,K] packed once, at plan time, for one tile, with Σ_k W[m,k] per row.
@@ -46,8 +56,9 @@ public final class PackedInt8Weights: @unchecked Sendable {
     let halves: [Int16]
 
     /// The caller checked M x K against its budget; K < 65,793 keeps every sum within int32.
-    /// `kc` (a positive multiple of 4) is Int8Tile.kc but where a benchmark compares others.
-    public init(weights w: UnsafePointer<Int8>, m: Int, k: Int, tile: Int8Tile, kc: Int = Int8Tile.kc) {
+    /// `kc` (a positive multiple of 4) is Int8Tile.sliceDepth(k:) but where a benchmark compares others.
+    public init(weights w: UnsafePointer<Int8>, m: Int, k: Int, tile: Int8Tile, kc: Int? = nil) {
+        let kc = kc ?? Int8Tile.sliceDepth(k: k)
         precondition(kc > 0 && kc % 4 == 0, "a K slice of whole groups of 4")
         self.m = m; self.k = k; self.tile = tile; self.kc = kc
         rowSums = Self.rowSums(w, m: m, k: k)

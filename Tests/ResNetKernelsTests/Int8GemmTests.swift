@@ -124,6 +124,17 @@ struct Int8GemmTests {
         #expect(Int8FusedRequantization(withZeroPoint) == nil)
     }
 
+    /// K slices: the fewest of at most 768, equal to within a group of 4 (whole groups each).
+    @Test func sliceDepthTakesTheFewestEvenSlices() {
+        let table: [(k: Int, kc: Int)] = [(1, 4), (4, 4), (64, 64), (512, 512), (576, 576), (767, 768), (768, 768), (769, 388),
+                                          (1152, 576), (2304, 768), (2305, 580), (4608, 768), (33_025, 752)]
+        for (k, kc) in table { #expect(Int8Tile.sliceDepth(k: k) == kc, "K \(k)") }
+        for k in 1...5000 {
+            let kc = Int8Tile.sliceDepth(k: k), slices = (k + kc - 1) / kc
+            #expect(kc % 4 == 0 && kc <= 768 && slices == (k + 767) / 768 && k - (slices - 1) * kc > kc - 4 * slices, "K \(k): \(kc)")
+        }
+    }
+
     /// The AVX2 DequantizeLinear against (x - zp) · scale in Swift, value for value (no fused multiply-add).
     @Test func dequantizeLinearMatchesTheTwin() {
         guard Int8Tile.avx2.isSupported else { return }
