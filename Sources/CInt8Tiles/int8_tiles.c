@@ -59,8 +59,16 @@ static inline void store_requantized_vnni(__m512i lo, __m512i hi, const int32_t 
         hi = _mm512_add_epi32(hi, _mm512_maskz_loadu_epi32(mhi, c + 16));
     }
     float *out = rq->out + r * rq->ldo;
-    _mm512_mask_storeu_ps(out, mlo, quantize16(lo, rq->constant[r], rq->multiplier[r], rq));
-    _mm512_mask_storeu_ps(out + 16, mhi, quantize16(hi, rq->constant[r], rq->multiplier[r], rq));
+    __m512 qlo = quantize16(lo, rq->constant[r], rq->multiplier[r], rq), qhi = quantize16(hi, rq->constant[r], rq->multiplier[r], rq);
+    _mm512_mask_storeu_ps(out, mlo, qlo);
+    _mm512_mask_storeu_ps(out + 16, mhi, qhi);
+    if (rq->bytes) {
+        // As store_bytes8: + offset, clamped to [0, 255] (q is never NaN), truncated; vpmovdb stores the low bytes.
+        uint8_t *bytes = rq->bytes + r * rq->ldo;
+        __m512 o = _mm512_set1_ps(rq->byte_offset), zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255);
+        _mm512_mask_cvtepi32_storeu_epi8(bytes, mlo, _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(qlo, o), zero), top)));
+        _mm512_mask_cvtepi32_storeu_epi8(bytes + 16, mhi, _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(qhi, o), zero), top)));
+    }
 }
 
 // The tile's left half alone (cols <= 16): six accumulators, B's second 64 bytes never read.

@@ -161,37 +161,42 @@ extension Planner {
             return (packed, r)
         }
         let fused: [Int8FusedRequantization?] = perGroup.map { fusable ? Int8FusedRequantization($0.1) : nil }
-        // A chunked pointwise conv interleaves its input's byte image where the input's producer writes one.
-        let xBytes = pointwise != nil ? byteImage(of: x, offset: offset) : nil
+        // A chunked pointwise or a tap-major conv interleaves its input's byte image where the input's
+        // producer writes one (tap-major: whole groups of channels, so the image is never written).
+        let xBytes = pointwise != nil || (tapMajor != nil && g.channels % tile.kStep == 0) ? byteImage(of: x, offset: offset) : nil
         let y = newTensor(outShape), scratch = int8Scratch
+        // And writes its own output's byte image where a reader planned later asks (the VNNI tile's requantization).
+        let yBytes = fusable && !transposed && tile == .vnni ? offerByteImage(of: y) : nil
         emit(node, macs: xs[0] &* m &* plane &* k, integer: true) { p in
             for img in 0..<xs[0] {
                 for gi in 0..<group {
                     let (packed, requantize) = perGroup[gi]
                     let image = UnsafePointer(p.pointer(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
                     let outputOffset = (img * m + gi * mg) * plane
+                    // Byte images have their tensors' layouts, a byte per value: this image's group at the same offsets.
+                    let imageBytes = xBytes.map { UnsafePointer(p.bytes($0)) + (img * xs[1] + gi * g.channels) * g.height * g.width }
+                    let outputBytes = yBytes?.tensor.map { (p.bytes($0) + outputOffset, offset: yBytes!.offset) }
                     if pointwise != nil || chunked != nil {
                         // The scratch was reserved for chunks only: these convs never take the whole-operand path.
                         guard case let .rows(weights) = packed, let f = fused[gi] else { preconditionFailure("a chunked conv without the tile's requantization") }
                         if let pointwise {
-                            // The byte image is x's layout, a byte per value: this image's group at the same offset.
-                            let imageBytes = xBytes.map { UnsafePointer(p.bytes($0)) + (img * xs[1] + gi * g.channels) * g.height * g.width }
                             pointwise.run(image, offset: offset, weights: weights, requantize: f, output: p.f32(y) + outputOffset, plane: scratch.plane,
                                           operand: scratch.bytes, halves: scratch.halves, sums: scratch.accumulators, threads: scratch.workspace.threads,
-                                          byteImage: imageBytes)
+                                          byteImage: imageBytes, outputBytes: outputBytes)
                         } else if let chunked {
                             chunked.run(image, offset: offset, pad: UInt8(xzp), weights: weights, requantize: f, output: p.f32(y) + outputOffset,
                                         plane: scratch.plane, words: scratch.words, bytes: scratch.bytes, halves: scratch.halves,
-                                        sums: scratch.accumulators, threads: scratch.workspace.threads)
+                                        sums: scratch.accumulators, threads: scratch.workspace.threads, byteImage: imageBytes, outputBytes: outputBytes)
                         }
                         continue
                     }
                     Int8Patches.unfold(image, g, offset: offset, pad: UInt8(xzp), layout: layout, plane: scratch.plane,
                                        bytes: scratch.bytes, halves: scratch.halves, tapMajor: tapMajor, words: scratch.words,
-                                       threads: scratch.workspace.threads)
+                                       threads: scratch.workspace.threads, byteImage: imageBytes)
                     // (The accumulators hold 2 x mg x plane sums for the channels packing: reserved above for `transposed`.)
                     packed.gemm(layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators, ldc: plane,
-                                workspace: scratch.workspace, requantize: fused[gi].map { ($0, output: p.f32(y) + outputOffset, ldo: plane) })
+                                workspace: scratch.workspace, requantize: fused[gi].map { ($0, output: p.f32(y) + outputOffset, ldo: plane) },
+                                byteImage: outputBytes)
                     if fused[gi] != nil { continue }
                     if requantize.needsColumnSums {
                         Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)

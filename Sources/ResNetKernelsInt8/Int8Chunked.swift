@@ -62,12 +62,14 @@ public struct Int8ChunkedConv: Sendable, Equatable {
     /// One image's conv: x (float-coded [C, H, W]) to `output` ([M, outH * outW] floats, requantized
     /// in the tiles), through `plane` and `words` (tapMajor's planeBytes and wordCount), the operand
     /// (`threads` chunks of chunkLayout.count elements: `bytes`, or `halves` for the AVX2 tile) and
-    /// `sums` (M x positions int32: the sums of K slices before the last).
+    /// `sums` (M x positions int32: the sums of K slices before the last). `byteImage`: x as bytes
+    /// (Int8Patches.tapMajorWords); `outputBytes`: the output's byte image too (Int8Gemm.gemm).
     public func run<T: ExecScalar>(_ x: UnsafePointer<T>, offset: Int, pad: UInt8, weights: PackedInt8Weights,
                                    requantize: Int8FusedRequantization, output: UnsafeMutablePointer<Float>,
                                    plane: UnsafeMutablePointer<UInt8>, words: UnsafeMutablePointer<UInt32>,
                                    bytes: UnsafeMutablePointer<UInt8>, halves: UnsafeMutablePointer<Int16>,
-                                   sums: UnsafeMutablePointer<Int32>, threads: Int) {
+                                   sums: UnsafeMutablePointer<Int32>, threads: Int, byteImage: UnsafePointer<UInt8>? = nil,
+                                   outputBytes: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
         let g = tapMajor.g, positions = g.outH * g.outW
         precondition(weights.k == tapMajor.k && weights.tile == tapMajor.tile, "weights packed for another conv")
         // The image as words, channel groups split over the threads.
@@ -75,7 +77,7 @@ public struct Int8ChunkedConv: Sendable, Equatable {
         let interleave = { (t: Int) in
             let groups = (tapMajor.groups * t / parts)..<(tapMajor.groups * (t + 1) / parts)
             guard !groups.isEmpty else { return }
-            Int8Patches.tapMajorWords(x, tapMajor, groups: groups, offset: offset, pad: pad, plane: plane, words: words)
+            Int8Patches.tapMajorWords(x, tapMajor, groups: groups, offset: offset, pad: pad, plane: plane, words: words, byteImage: byteImage)
         }
         if parts > 1 { DispatchFor.concurrent(parts, interleave) } else { interleave(0) }
         let single = Int8GemmWorkspace.single, stride = chunkLayout.count
@@ -90,7 +92,8 @@ public struct Int8ChunkedConv: Sendable, Equatable {
                               operand: tapMajor.tile == .avx2 ? UnsafeMutableRawPointer(operand16) : UnsafeMutableRawPointer(operand8),
                               columnOrigin: origin)
             Int8Gemm.gemm(weights: weights, layout: layout, bytes: operand8, halves: operand16, c: sums + origin, ldc: positions,
-                          workspace: single, requantize: (requantize, output: output + origin, ldo: positions))
+                          workspace: single, requantize: (requantize, output: output + origin, ldo: positions),
+                          byteImage: outputBytes.map { ($0.0 + origin, offset: $0.offset) })
         }
     }
 }
@@ -128,10 +131,11 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
     /// before the last); `halves` is only passed on (Int8Gemm.gemm's AVX2 operand, not read on VNNI).
     /// With `byteImage` (x's values plus `offset` as bytes, [C, positions], as Int8Patches.bytes
     /// makes them: written by x's producer), the chunks interleave those bytes and never read x.
+    /// `outputBytes`: the output's byte image too (Int8Gemm.gemm).
     public func run<T: ExecScalar>(_ x: UnsafePointer<T>, offset: Int, weights: PackedInt8Weights, requantize: Int8FusedRequantization,
                                    output: UnsafeMutablePointer<Float>, plane: UnsafeMutablePointer<UInt8>, operand: UnsafeMutablePointer<UInt8>,
                                    halves: UnsafeMutablePointer<Int16>, sums: UnsafeMutablePointer<Int32>, threads: Int,
-                                   byteImage: UnsafePointer<UInt8>? = nil) {
+                                   byteImage: UnsafePointer<UInt8>? = nil, outputBytes: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
         precondition(weights.k == channels && weights.tile == .vnni, "weights packed for another conv")
         let single = Int8GemmWorkspace.single, stride = chunkLayout.count, planeStride = chunkPlaneBytes
         DispatchFor.claiming(chunks, threads: Swift.max(1, Swift.min(threads, chunks))) { t, chunk in
@@ -158,7 +162,8 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
                 (out + 4 * n).update(repeating: 0, count: groupStride - 4 * n)
             }
             Int8Gemm.gemm(weights: weights, layout: layout, bytes: words, halves: halves, c: sums + j0,
-                          ldc: positions, workspace: single, requantize: (requantize, output: output + j0, ldo: positions))
+                          ldc: positions, workspace: single, requantize: (requantize, output: output + j0, ldo: positions),
+                          byteImage: outputBytes.map { ($0.0 + j0, offset: $0.offset) })
         }
     }
 }

@@ -150,12 +150,16 @@ public enum Int8Gemm {
     /// `bytes` for the VNNI tile and the twin, `halves` for AVX2), exact int32 sums into C
     /// (leading dimension ldc). Threads take disjoint column panels. With `requantize` (SIMD
     /// tiles only), the last K slice writes the requantized floats to `output` (leading
-    /// dimension ldo) instead of the sums to C; earlier slices still accumulate in C.
+    /// dimension ldo) instead of the sums to C; earlier slices still accumulate in C. With
+    /// `byteImage` as well (VNNI only), the tile also writes each output there as bytes plus the
+    /// offset (Int8Patches.bytes' conversion), at the output's offsets (leading dimension ldo).
     public static func gemm(weights w: PackedInt8Weights, layout: Int8BLayout, bytes: UnsafePointer<UInt8>, halves: UnsafePointer<Int16>,
                             c: UnsafeMutablePointer<Int32>, ldc: Int, workspace: Int8GemmWorkspace,
-                            requantize: (Int8FusedRequantization, output: UnsafeMutablePointer<Float>, ldo: Int)? = nil) {
+                            requantize: (Int8FusedRequantization, output: UnsafeMutablePointer<Float>, ldo: Int)? = nil,
+                            byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
         precondition(requantize == nil || (w.tile != .reference && requantize!.0.constants.count == w.m), "fused requantization for another product")
         precondition(requantize == nil || w.k > 0, "an empty sum (K = 0) is requantized by the separate pass")
+        precondition(byteImage == nil || (requantize != nil && w.tile == .vnni), "a byte image comes from the VNNI tile's requantization")
         let m = w.m, k = w.k, n = layout.n
         precondition(layout.k == k && layout.tile == w.tile, "B laid out for another GEMM")
         guard m > 0, n > 0 else { return }
@@ -184,6 +188,7 @@ public enum Int8Gemm {
         // retain anything (ARC on arrays shared by both threads took a quarter of the run when it did).
         let constants = requantize?.0.constants ?? [], multipliers = requantize?.0.multipliers ?? []
         let output = requantize?.output, ldo = requantize?.ldo ?? 0
+        let imageBytes = byteImage?.0, imageOffset = Float(byteImage?.offset ?? 0)
         let zp = requantize?.0.zeroPoint ?? 0, lo = requantize?.0.lo ?? 0, hi = requantize?.0.hi ?? 0
         let vnni = w.tile == .vnni
         // One K slice and an output past this Zen 5's 1 MB L2 (2^18 values): the tiles run row
@@ -224,9 +229,10 @@ public enum Int8Gemm {
                         }
                         guard last, let output else { run(nil); continue }
                         // Sound: the panel's rows (< m) index constants and multipliers (m each); its outputs
-                        // lie in rows pm * 6 ..< m, columns j0 ..< j0 + cols of the caller's output.
+                        // lie in rows pm * 6 ..< m, columns j0 ..< j0 + cols of the caller's output (and of its byte image).
                         var rq = rt_requant_tile(constant: constants.baseAddress! + pm * 6, multiplier: multipliers.baseAddress! + pm * 6,
-                                                 zp: zp, lo: lo, hi: hi, out: output + pm * 6 * ldo + j0, ldo: ldo)
+                                                 zp: zp, lo: lo, hi: hi, out: output + pm * 6 * ldo + j0, ldo: ldo,
+                                                 bytes: imageBytes.map { $0 + pm * 6 * ldo + j0 }, byte_offset: imageOffset)
                         withUnsafePointer(to: &rq) { run($0) }
                     } }
                     k0 += kb

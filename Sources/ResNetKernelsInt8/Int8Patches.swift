@@ -32,11 +32,13 @@ public enum Int8Patches {
     /// Threads take disjoint channel ranges (their rows of B); the operand is zeroed first, once.
     /// With `tapMajor` (the plan's, for this geometry and tile), B is built tap-major instead
     /// (Int8TapMajor: the weights were packed in that order) through `words` (its wordCount).
+    /// With `byteImage` (tap-major only: x's bytes, see tapMajorWords) x is never read.
     public static func unfold<T: ExecScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, offset: Int, pad: UInt8, layout: Int8BLayout,
                                              plane: UnsafeMutablePointer<UInt8>, bytes out8: UnsafeMutablePointer<UInt8>,
                                              halves out16: UnsafeMutablePointer<Int16>, tapMajor: Int8TapMajor? = nil,
-                                             words: UnsafeMutablePointer<UInt32>? = nil, threads: Int) {
+                                             words: UnsafeMutablePointer<UInt32>? = nil, threads: Int, byteImage: UnsafePointer<UInt8>? = nil) {
         precondition(tapMajor == nil || words != nil, "a tap-major operand needs its words buffer")
+        precondition(byteImage == nil || tapMajor != nil, "a byte image feeds the tap-major operand only")
         if let tapMajor, let words {
             precondition(tapMajor.g == g && tapMajor.tile == layout.tile, "tap-major plan for another conv")
             let parts = Swift.max(1, Swift.min(threads, tapMajor.groups)), area = g.height * g.width, step = tapMajor.step
@@ -50,7 +52,10 @@ public enum Int8Patches {
                 let groups = (tapMajor.groups * t / parts)..<(tapMajor.groups * (t + 1) / parts)
                 guard !groups.isEmpty else { return }
                 if byRows {
-                    tapMajorWords(x, tapMajor, groups: groups, offset: offset, pad: pad, plane: plane, words: words)
+                    tapMajorWords(x, tapMajor, groups: groups, offset: offset, pad: pad, plane: plane, words: words, byteImage: byteImage)
+                } else if let byteImage {
+                    // Sound: with whole groups of channels (byteImagePlane's condition) build never writes its plane.
+                    tapMajor.build(plane: byteImagePlane(byteImage, tapMajor), groups: groups, pad: pad, layout: layout, words: words, operand: operand)
                 } else {
                     // The groups' real channels as bytes (build's interleave fills a padding channel's plane).
                     let c0 = groups.lowerBound * step, c1 = Swift.min(g.channels, groups.upperBound * step)
@@ -83,12 +88,26 @@ public enum Int8Patches {
     /// Channel groups `groups` of x (float-coded, [C, H, W]) as the tap-major plan's words: their
     /// real channels as bytes into `plane`, then interleaved into `words` (Int8TapMajor.interleave).
     /// Distinct groups touch distinct bytes and words: threads may take disjoint ranges at once.
+    /// With `byteImage` (x's values plus `offset` as bytes, [C, H, W]: its producer's byte image,
+    /// Planner+ByteImages.swift) the groups interleave from it, and x is never read.
     public static func tapMajorWords<T: ExecScalar>(_ x: UnsafePointer<T>, _ tapMajor: Int8TapMajor, groups: Range<Int>, offset: Int, pad: UInt8,
-                                                    plane: UnsafeMutablePointer<UInt8>, words: UnsafeMutablePointer<UInt32>) {
+                                                    plane: UnsafeMutablePointer<UInt8>, words: UnsafeMutablePointer<UInt32>,
+                                                    byteImage: UnsafePointer<UInt8>? = nil) {
+        if let byteImage {
+            tapMajor.interleave(plane: byteImagePlane(byteImage, tapMajor), groups: groups, pad: pad, words: words)
+            return
+        }
         let g = tapMajor.g, area = g.height * g.width, step = tapMajor.step
         let c0 = groups.lowerBound * step, c1 = Swift.min(g.channels, groups.upperBound * step)
         if c0 < c1 { bytes(x + c0 * area, count: (c1 - c0) * area, offset: offset, tile: tapMajor.tile, into: plane + c0 * area) }
         tapMajor.interleave(plane: plane, groups: groups, pad: pad, words: words)
+    }
+
+    /// A byte image as the plane Int8TapMajor.interleave reads. Sound: interleave writes its plane only
+    /// for the padding channels of a last group, and with whole groups (required here) there are none.
+    static func byteImagePlane(_ image: UnsafePointer<UInt8>, _ tapMajor: Int8TapMajor) -> UnsafeMutablePointer<UInt8> {
+        precondition(tapMajor.g.channels % tapMajor.step == 0, "a byte image for a conv whose channels fill whole groups")
+        return UnsafeMutablePointer(mutating: image)
     }
 
     /// Rows of channels `channels` (each thread its own: distinct k, so distinct elements of B).

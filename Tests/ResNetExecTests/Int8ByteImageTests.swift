@@ -4,41 +4,62 @@ import ResNetIR
 import ResNetKernelsInt8
 import ResNetKernelsReference
 
-/// Byte images (Planner+ByteImages.swift): a QLinearAdd whose result two chunked pointwise convs
-/// read (96 channels, 81 positions: a last tile of 17 columns) and a second QLinearAdd reads as
-/// floats, in uint8 and in int8 activations (byte offsets 0 and 128), batch 2, per image and not,
-/// 1-2 threads: the SIMD sets equal the reference set exactly, and on VNNI both convs read the
-/// add's byte image (the reference set and the AVX2 tile read none).
+/// Byte images (Planner+ByteImages.swift) through a bottleneck-like chain: a QLinearAdd whose
+/// result a 1x1 conv and a second 1x1 read, the first followed by a 3x3 (tap-major) and a 1x1,
+/// each conv reading its producer's byte image, and QLinearAdds reading the floats; in uint8 and
+/// in int8 activations (byte offsets 0 and 128), small (96 channels at 9x9: a last tile of 17
+/// columns, whole operands) and large (68 channels at 48x48: the 3x3 and the 1x1s run chunk by
+/// chunk), batch 2, per image and not, 1-2 threads: the SIMD sets equal the reference set exactly,
+/// and on VNNI all four convs read a byte image; on the AVX2 tile, whose convs write none, the two
+/// 1x1s read the add's (their operand is tap-major there); the reference set reads none.
 struct Int8ByteImageTests {
-    static func model(int8Activations: Bool, batch: Int) -> Model {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let channels: Int, size: Int, int8Activations: Bool
+        var testDescription: String { "\(channels) channels \(size)x\(size) \(int8Activations ? "int8" : "uint8")" }
+    }
+
+    static let cases = [Case(channels: 96, size: 9, int8Activations: false), Case(channels: 96, size: 9, int8Activations: true),
+                        Case(channels: 68, size: 48, int8Activations: false)]
+
+    static func model(_ c: Case, batch: Int) -> Model {
         typealias P = Int8PlannerPathTests
-        let zpType: DataType = int8Activations ? .int8 : .uint8
+        let zpType: DataType = c.int8Activations ? .int8 : .uint8
         func zp(_ name: String, _ v: Int) -> Tensor { P.bytes(name, zpType, []) { _ in UInt8(truncatingIfNeeded: v) } }
-        func weights(_ name: String, seed: Int) -> Tensor {
-            P.bytes(name, .int8, [96, 96, 1, 1]) { i in UInt8(bitPattern: Int8(truncatingIfNeeded: (i &* 7919 &+ seed) % 61 - 30)) }
+        func weights(_ name: String, kernel: Int64, seed: Int) -> Tensor {
+            P.bytes(name, .int8, [Int64(c.channels), Int64(c.channels), kernel, kernel]) { i in
+                UInt8(bitPattern: Int8(truncatingIfNeeded: (i &* 7919 &+ seed) % 61 - 30))
+            }
         }
-        let inits = [P.float("sx", 0.02), zp("zx", int8Activations ? -11 : 117), P.float("sa", 0.03), zp("za", int8Activations ? 3 : 131),
-                     weights("w1", seed: 5), weights("w2", seed: 17), P.float("sw", 0.004), P.bytes("zw", .int8, []) { _ in 0 },
-                     P.float("sy", 0.05), zp("zy", int8Activations ? -7 : 121)]
-        let ms = "com.microsoft"
+        let i8 = c.int8Activations
+        let inits = [P.float("sx", 0.02), zp("zx", i8 ? -11 : 117), P.float("sa", 0.03), zp("za", i8 ? 3 : 131),
+                     weights("w1", kernel: 1, seed: 5), weights("w2", kernel: 3, seed: 11), weights("w3", kernel: 1, seed: 13),
+                     weights("w4", kernel: 1, seed: 17), P.float("sw", 0.004), P.bytes("zw", .int8, []) { _ in 0 },
+                     P.float("sy", 0.05), zp("zy", i8 ? -7 : 121), P.float("sm", 0.2), zp("zm", i8 ? 1 : 125)]
+        let ms = "com.microsoft", pads = Attribute(name: "pads", value: .ints([1, 1, 1, 1]))
+        func add(_ name: String, _ a: [String], _ b: [String], _ out: String) -> Node {
+            Node(name: name, opType: "QLinearAdd", domain: ms, inputs: a + b + ["sa", "za"], outputs: [out])
+        }
         let nodes = [P.node("QuantizeLinear", ["x", "sx", "zx"], "xq"),
-                     Node(name: "join", opType: "QLinearAdd", domain: ms, inputs: ["xq", "sx", "zx", "xq", "sx", "zx", "sa", "za"], outputs: ["aq"]),
+                     add("join", ["xq", "sx", "zx"], ["xq", "sx", "zx"], "aq"),
                      P.node("QLinearConv", ["aq", "sa", "za", "w1", "sw", "zw", "sy", "zy"], "b1"),
-                     P.node("QLinearConv", ["aq", "sa", "za", "w2", "sw", "zw", "sy", "zy"], "b2"),
-                     Node(name: "second", opType: "QLinearAdd", domain: ms, inputs: ["b1", "sy", "zy", "b2", "sy", "zy", "sa", "za"], outputs: ["s1"]),
-                     Node(name: "third", opType: "QLinearAdd", domain: ms, inputs: ["s1", "sa", "za", "aq", "sa", "za", "sa", "za"], outputs: ["s2"]),
+                     P.node("QLinearConv", ["b1", "sy", "zy", "w2", "sw", "zw", "sm", "zm"], "b2", [pads]),
+                     P.node("QLinearConv", ["b2", "sm", "zm", "w3", "sw", "zw", "sy", "zy"], "b3"),
+                     P.node("QLinearConv", ["aq", "sa", "za", "w4", "sw", "zw", "sy", "zy"], "b4"),
+                     add("second", ["b3", "sy", "zy"], ["b4", "sy", "zy"], "s1"),
+                     add("third", ["s1", "sa", "za"], ["aq", "sa", "za"], "s2"),
                      P.node("DequantizeLinear", ["s2", "sa", "za"], "y")]
+        let side = Int64(c.size)
         let g = Graph(nodes: nodes, initializers: inits,
-                      inputs: [ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [.known(Int64(batch)), .known(96), .known(9), .known(9)])))],
+                      inputs: [ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [.known(Int64(batch)), .known(Int64(c.channels)), .known(side), .known(side)])))],
                       outputs: [ValueInfo(name: "y", type: nil)])
         return Model(opsetImports: [OpsetImport(domain: "", version: 17), OpsetImport(domain: ms, version: 1)], graph: g)
     }
 
-    @Test(arguments: [false, true])
-    func simdReadsTheAddsBytesAndEqualsReference(int8Activations: Bool) throws {
-        let batch = 2, shape = [batch, 96, 9, 9]
-        let x = (0..<(batch * 96 * 81)).map { i -> Float in Float((i &* 7919) % 211) * 0.013 - 1.3 }
-        let model = Self.model(int8Activations: int8Activations, batch: batch)
+    @Test(arguments: cases)
+    func simdReadsByteImagesAndEqualsReference(_ c: Case) throws {
+        let batch = 2, shape = [batch, c.channels, c.size, c.size]
+        let x = (0..<shape.reduce(1, *)).map { i -> Float in Float((i &* 7919) % 211) * 0.013 - 1.3 }
+        let model = Self.model(c, batch: batch)
         let reference = try Executor(model: model, options: ExecOptions(kernels: .reference))
         let expected = try reference.run(x, shape: shape)[0].values
         #expect(try reference.plan(inputShape: shape).byteImageReadsPerImage == 0)
@@ -50,13 +71,14 @@ struct Int8ByteImageTests {
                     options.perImage = perImage
                     let executor = try Executor(model: model, options: options)
                     let reads = try executor.plan(inputShape: shape).byteImageReadsPerImage
-                    #expect(reads == (vnni ? 2 : 0), "\(kernels) threads \(threads) perImage \(perImage): \(reads) byte image reads")
+                    let label = "\(c.testDescription) \(kernels) threads \(threads) perImage \(perImage)"
+                    #expect(reads == (vnni ? 4 : 2), "\(label): \(reads) byte image reads")
                     let got = try executor.run(x, shape: shape)[0].values
                     let diff = zip(got, expected).filter { $0 != $1 }.count
-                    #expect(got.count == expected.count && diff == 0, "\(kernels) threads \(threads) perImage \(perImage): \(diff) differ")
+                    #expect(got.count == expected.count && diff == 0, "\(label): \(diff) differ")
                 }
             }
-            print("byte images \(vnni ? "read" : "not read, as expected,") on the \(kernels) set (integer tile \(Int8Tile.forSet(kernels)))")
+            print("\(c.testDescription): \(vnni ? 4 : 2) byte image reads on the \(kernels) set (integer tile \(Int8Tile.forSet(kernels)))")
         }
     }
 }

@@ -2,8 +2,9 @@ import Testing
 import ResNetKernelsInt8
 import ResNetKernelsReference
 
-/// Float-coded values as bytes (rt_bytes_from_floats_avx2: 32, 8 and 1 at a time) and QLinearAdd's
-/// byte image of its results (Planner+ByteImages.swift), against the scalar `Int8Patches.byte`,
+/// Float-coded values as bytes (rt_bytes_from_floats_avx2: 32, 8 and 1 at a time), QLinearAdd's
+/// byte image of its results and the VNNI tile's of its requantized outputs (Planner+ByteImages.swift),
+/// against the scalar `Int8Patches.byte`,
 /// value for value: every length across the 8- and 32-value loops, NaN, infinities, values past
 /// either end of the byte and of int32, fractions (truncated), offsets 0 and 128.
 struct Int8ByteConversionTests {
@@ -25,6 +26,47 @@ struct Int8ByteConversionTests {
                 #expect(got[n...].allSatisfy { $0 == 0xAB }, "offset \(offset) length \(n) wrote past the end")
             }
         }
+    }
+
+    /// The VNNI tile's requantization writing a byte image beside its floats: every tile edge (rows
+    /// 1-6 of a panel, 1-32 columns, the 16-column half tile), one and several K slices; the floats
+    /// unchanged, the bytes those of the floats, nothing written between rows (ldo past N).
+    @Test func vnniRequantizationWritesTheBytesOfItsOutput() {
+        guard Int8Tile.vnni.isSupported else { print("the VNNI tile's byte image not exercised: no VNNI on this CPU"); return }
+        for m in [1, 5, 6, 7, 13] { for n in [1, 15, 16, 17, 31, 32, 33, 70] { for k in [3, 513, 1030] {
+            let w = Int8GemmTests.values(m * k, seed: 31, as: Int8.self), x = Int8GemmTests.values(k * n, seed: 32, as: UInt8.self)
+            let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: .vnni) }
+            let layout = Int8BLayout(k: k, n: n, tile: .vnni), ldo = n + 3
+            var operand = [UInt8](repeating: 0, count: layout.count), halves = [Int16](repeating: 0, count: 1)
+            x.withUnsafeBufferPointer { b in operand.withUnsafeMutableBufferPointer { b8 in halves.withUnsafeMutableBufferPointer { b16 in
+                Int8Gemm.interleave(b.baseAddress!, ldb: n, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!)
+            } } }
+            let cases: [(range: QuantizedRange, zp: Float, offset: Int)] = [(.uint8, 5, 0), (.int8, -3, 128), (.int8, 2, 0)]
+            for (range, zp, offset) in cases {
+                let multipliers: [Float] = (0..<m).map { i in 0.0002 + Float(i) * 0.0003 }
+                let biases: [Int32] = (0..<m).map { i in Int32(i * 97 - 300) }
+                let r = Requantization(multiplier: multipliers, bias: biases, weightRowSums: packed.rowSums,
+                                       weightZeroPoints: Array(repeating: 0, count: m), inputZeroPoint: 117, outputZeroPoint: zp, range: range, k: k)
+                let fused = Int8FusedRequantization(r)!
+                func run(image: UnsafeMutablePointer<UInt8>?) -> [Float] {
+                    var sums = [Int32](repeating: 0, count: m * n), out = [Float](repeating: -99, count: m * ldo)
+                    operand.withUnsafeBufferPointer { b8 in halves.withUnsafeBufferPointer { b16 in sums.withUnsafeMutableBufferPointer { c in
+                        out.withUnsafeMutableBufferPointer { o in
+                            Int8Gemm.gemm(weights: packed, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!, c: c.baseAddress!, ldc: n,
+                                          workspace: Int8GemmWorkspace(threads: 1), requantize: (fused, output: o.baseAddress!, ldo: ldo),
+                                          byteImage: image.map { ($0, offset: offset) })
+                        }
+                    } } }
+                    return out
+                }
+                var image = [UInt8](repeating: 0xAB, count: m * ldo)
+                let plain = run(image: nil), withBytes = image.withUnsafeMutableBufferPointer { run(image: $0.baseAddress!) }
+                let label = "\(m)x\(n)x\(k) \(range) zp \(zp) offset \(offset)"
+                #expect(plain.elementsEqual(withBytes) { $0.bitPattern == $1.bitPattern }, "\(label): the floats changed")
+                let wrong = (0..<(m * ldo)).filter { i in image[i] != (i % ldo < n ? Int8Patches.byte(plain[i], offset: offset) : 0xAB) }
+                #expect(wrong.isEmpty, "\(label): \(wrong.count) bytes wrong, first at \(wrong.first ?? -1)")
+            }
+        } } }
     }
 
     @Test func qlinearAddWritesTheBytesOfItsResult() {

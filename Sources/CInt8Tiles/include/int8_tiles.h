@@ -15,13 +15,17 @@
 // With `rq` (the last K slice of a product whose requantization needs no column sums), the
 // tile does not store C: row r's sums (+ C's, if accumulating) + rq->constant[r] are
 // requantized as rt_requantize_row_avx2 does, with rq->multiplier[r], into the floats at
-// rq->out + r * rq->ldo (the tile's first output), for the valid rows x cols only.
+// rq->out + r * rq->ldo (the tile's first output), for the valid rows x cols only. With
+// rq->bytes (else NULL; the VNNI tile only), each output is also stored at the same offset
+// from rq->bytes as rt_bytes_from_floats_avx2 converts it with rq->byte_offset (a byte image).
 typedef struct {
     const int32_t *constant;
     const float *multiplier;
     float zp, lo, hi;
     float *out;
     long ldo;
+    uint8_t *bytes;
+    float byte_offset;
 } rt_requant_tile;
 
 void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
