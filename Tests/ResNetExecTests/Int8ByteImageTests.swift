@@ -5,13 +5,14 @@ import ResNetKernelsInt8
 import ResNetKernelsReference
 
 /// Byte images (Planner+ByteImages.swift) through a bottleneck-like chain: a QLinearAdd whose
-/// result a 1x1 conv and a second 1x1 read, the first followed by a 3x3 (tap-major) and a 1x1,
-/// each conv reading its producer's byte image, and QLinearAdds reading the floats; in uint8 and
+/// result a 1x1 conv, a second 1x1 and a stride-2 1x1 (a downsample, a second output) read, the
+/// first followed by a 3x3 (tap-major) and a 1x1, each conv reading its producer's byte image,
+/// and QLinearAdds reading the floats; in uint8 and
 /// in int8 activations (byte offsets 0 and 128), small (96 channels at 9x9: a last tile of 17
 /// columns, whole operands) and large (68 channels at 48x48: the 3x3 and the 1x1s run chunk by
 /// chunk), batch 2, per image and not, 1-2 threads: the SIMD sets equal the reference set exactly,
-/// and on VNNI all four convs read a byte image; on the AVX2 tile, whose convs write none, the two
-/// 1x1s read the add's (their operand is tap-major there); the reference set reads none.
+/// and on VNNI all five convs read a byte image (the stride-2 1x1's operand is tap-major); on the
+/// AVX2 tile, whose convs write none, the three 1x1s read the add's; the reference set reads none.
 struct Int8ByteImageTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let channels: Int, size: Int, int8Activations: Bool
@@ -33,7 +34,7 @@ struct Int8ByteImageTests {
         let i8 = c.int8Activations
         let inits = [P.float("sx", 0.02), zp("zx", i8 ? -11 : 117), P.float("sa", 0.03), zp("za", i8 ? 3 : 131),
                      weights("w1", kernel: 1, seed: 5), weights("w2", kernel: 3, seed: 11), weights("w3", kernel: 1, seed: 13),
-                     weights("w4", kernel: 1, seed: 17), P.float("sw", 0.004), P.bytes("zw", .int8, []) { _ in 0 },
+                     weights("w4", kernel: 1, seed: 17), weights("w5", kernel: 1, seed: 19), P.float("sw", 0.004), P.bytes("zw", .int8, []) { _ in 0 },
                      P.float("sy", 0.05), zp("zy", i8 ? -7 : 121), P.float("sm", 0.2), zp("zm", i8 ? 1 : 125)]
         let ms = "com.microsoft", pads = Attribute(name: "pads", value: .ints([1, 1, 1, 1]))
         func add(_ name: String, _ a: [String], _ b: [String], _ out: String) -> Node {
@@ -47,11 +48,13 @@ struct Int8ByteImageTests {
                      P.node("QLinearConv", ["aq", "sa", "za", "w4", "sw", "zw", "sy", "zy"], "b4"),
                      add("second", ["b3", "sy", "zy"], ["b4", "sy", "zy"], "s1"),
                      add("third", ["s1", "sa", "za"], ["aq", "sa", "za"], "s2"),
-                     P.node("DequantizeLinear", ["s2", "sa", "za"], "y")]
+                     P.node("DequantizeLinear", ["s2", "sa", "za"], "y"),
+                     P.node("QLinearConv", ["aq", "sa", "za", "w5", "sw", "zw", "sy", "zy"], "b5", [Attribute(name: "strides", value: .ints([2, 2]))]),
+                     P.node("DequantizeLinear", ["b5", "sy", "zy"], "y2")]
         let side = Int64(c.size)
         let g = Graph(nodes: nodes, initializers: inits,
                       inputs: [ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [.known(Int64(batch)), .known(Int64(c.channels)), .known(side), .known(side)])))],
-                      outputs: [ValueInfo(name: "y", type: nil)])
+                      outputs: [ValueInfo(name: "y", type: nil), ValueInfo(name: "y2", type: nil)])
         return Model(opsetImports: [OpsetImport(domain: "", version: 17), OpsetImport(domain: ms, version: 1)], graph: g)
     }
 
@@ -61,7 +64,7 @@ struct Int8ByteImageTests {
         let x = (0..<shape.reduce(1, *)).map { i -> Float in Float((i &* 7919) % 211) * 0.013 - 1.3 }
         let model = Self.model(c, batch: batch)
         let reference = try Executor(model: model, options: ExecOptions(kernels: .reference))
-        let expected = try reference.run(x, shape: shape)[0].values
+        let expected = try reference.run(x, shape: shape).flatMap(\.values)
         #expect(try reference.plan(inputShape: shape).byteImageReadsPerImage == 0)
         for kernels in [KernelSet.avx512, .avx2] where kernels.isSupported {
             let vnni = Int8Tile.forSet(kernels) == .vnni
@@ -72,13 +75,13 @@ struct Int8ByteImageTests {
                     let executor = try Executor(model: model, options: options)
                     let reads = try executor.plan(inputShape: shape).byteImageReadsPerImage
                     let label = "\(c.testDescription) \(kernels) threads \(threads) perImage \(perImage)"
-                    #expect(reads == (vnni ? 4 : 2), "\(label): \(reads) byte image reads")
-                    let got = try executor.run(x, shape: shape)[0].values
+                    #expect(reads == (vnni ? 5 : 3), "\(label): \(reads) byte image reads")
+                    let got = try executor.run(x, shape: shape).flatMap(\.values)
                     let diff = zip(got, expected).filter { $0 != $1 }.count
                     #expect(got.count == expected.count && diff == 0, "\(label): \(diff) differ")
                 }
             }
-            print("\(c.testDescription): \(vnni ? 4 : 2) byte image reads on the \(kernels) set (integer tile \(Int8Tile.forSet(kernels)))")
+            print("\(c.testDescription): \(vnni ? 5 : 3) byte image reads on the \(kernels) set (integer tile \(Int8Tile.forSet(kernels)))")
         }
     }
 }
