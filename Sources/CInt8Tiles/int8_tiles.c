@@ -71,6 +71,23 @@ static inline void store_requantized_vnni(__m512i lo, __m512i hi, const int32_t 
     }
 }
 
+// A tile's six rows finished: requantized into rq's outputs when rq is given, else their int32 sums stored.
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static inline void finish_vnni(__m512i c00, __m512i c01, __m512i c10, __m512i c11, __m512i c20, __m512i c21,
+                               __m512i c30, __m512i c31, __m512i c40, __m512i c41, __m512i c50, __m512i c51,
+                               int32_t *c, long ldc, int rows, int cols, int accumulate, const rt_requant_tile *rq) {
+    if (rq) {
+        if (rows > 0) store_requantized_vnni(c00, c01, c, cols, accumulate, 0, rq);
+        if (rows > 1) store_requantized_vnni(c10, c11, c + ldc, cols, accumulate, 1, rq);
+        if (rows > 2) store_requantized_vnni(c20, c21, c + 2 * ldc, cols, accumulate, 2, rq);
+        if (rows > 3) store_requantized_vnni(c30, c31, c + 3 * ldc, cols, accumulate, 3, rq);
+        if (rows > 4) store_requantized_vnni(c40, c41, c + 4 * ldc, cols, accumulate, 4, rq);
+        if (rows > 5) store_requantized_vnni(c50, c51, c + 5 * ldc, cols, accumulate, 5, rq);
+        return;
+    }
+    store_rows_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c, ldc, rows, cols, accumulate);
+}
+
 // The tile's left half alone (cols <= 16): six accumulators, B's second 64 bytes never read.
 // Why: a product's last column panel is often mostly empty (resnet50's 14x14 layer3, 196
 // positions: 6 full panels and 4 columns), and the full tile spent as long on it as on a full one.
@@ -91,16 +108,7 @@ static void tile_vnni_16(long kgroups, const int8_t *a, const uint8_t *b, long b
     }
     // The right half's sums are zero and masked off (cols <= 16) by both stores.
     const __m512i z = _mm512_setzero_si512();
-    if (rq) {
-        if (rows > 0) store_requantized_vnni(c0, z, c, cols, accumulate, 0, rq);
-        if (rows > 1) store_requantized_vnni(c1, z, c + ldc, cols, accumulate, 1, rq);
-        if (rows > 2) store_requantized_vnni(c2, z, c + 2 * ldc, cols, accumulate, 2, rq);
-        if (rows > 3) store_requantized_vnni(c3, z, c + 3 * ldc, cols, accumulate, 3, rq);
-        if (rows > 4) store_requantized_vnni(c4, z, c + 4 * ldc, cols, accumulate, 4, rq);
-        if (rows > 5) store_requantized_vnni(c5, z, c + 5 * ldc, cols, accumulate, 5, rq);
-        return;
-    }
-    store_rows_vnni(c0, z, c1, z, c2, z, c3, z, c4, z, c5, z, c, ldc, rows, cols, accumulate);
+    finish_vnni(c0, z, c1, z, c2, z, c3, z, c4, z, c5, z, c, ldc, rows, cols, accumulate, rq);
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
@@ -122,16 +130,7 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
         x = _mm512_set1_epi32(load32(ap + 16)); c40 = _mm512_dpbusd_epi32(c40, b0, x); c41 = _mm512_dpbusd_epi32(c41, b1, x);
         x = _mm512_set1_epi32(load32(ap + 20)); c50 = _mm512_dpbusd_epi32(c50, b0, x); c51 = _mm512_dpbusd_epi32(c51, b1, x);
     }
-    if (rq) {
-        if (rows > 0) store_requantized_vnni(c00, c01, c, cols, accumulate, 0, rq);
-        if (rows > 1) store_requantized_vnni(c10, c11, c + ldc, cols, accumulate, 1, rq);
-        if (rows > 2) store_requantized_vnni(c20, c21, c + 2 * ldc, cols, accumulate, 2, rq);
-        if (rows > 3) store_requantized_vnni(c30, c31, c + 3 * ldc, cols, accumulate, 3, rq);
-        if (rows > 4) store_requantized_vnni(c40, c41, c + 4 * ldc, cols, accumulate, 4, rq);
-        if (rows > 5) store_requantized_vnni(c50, c51, c + 5 * ldc, cols, accumulate, 5, rq);
-        return;
-    }
-    store_rows_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c, ldc, rows, cols, accumulate);
+    finish_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c, ldc, rows, cols, accumulate, rq);
 }
 
 // The transposed VNNI tile: output positions as the rows, output channels as the columns.
