@@ -102,7 +102,10 @@ def ort_round(args, feeds, prefix):
         if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
             name = e["name"][: -len("_kernel_time")]
             name = name[: -len("_nchwc")] if name.endswith("_nchwc") else name   # its blocked-layout rewrite
-            name = re.sub(r"_token_[0-9]+$", "", name)   # its channels-last rewrite (int8 QLinearConv, MaxPool)
+            # Its channels-last rewrite (int8 QLinearConv, MaxPool) appends _token_N; only a name the
+            # model has is mapped back, so nodes onnxruntime inserts under one op name stay apart.
+            base = re.sub(r"_token_[0-9]+$", "", name)
+            name = base if base in args.node_names else name
             per_node[name].append(e["dur"])
             ops[name] = e["args"].get("op_name", "?")
     # The profile holds warm-up runs too: keep the last `runs` of each node, per run in ms.
@@ -128,6 +131,7 @@ def main():
     shape = [d if isinstance(d, int) else 1 for d in inp.shape]
     feeds = {inp.name: np.random.default_rng(0).random(shape, dtype=np.float32)}
     order, owner = node_order(args.model)
+    args.node_names = {name for name, _ in order}
     ours_latency, ort_latency = [], []
     ours_layers = collections.defaultdict(list)   # key -> [ms per round]
     ort_layers = collections.defaultdict(list)

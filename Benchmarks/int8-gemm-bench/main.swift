@@ -2,7 +2,7 @@
 // resnet50's convolution shapes as the planner runs them whole (issue 11, int8): for each
 // shape (M = output channels, K = input channels x kh x kw, N = output positions) GOP/s of
 // the product on its interleaved operand, against the integer tile's measured peak, with
-// the K slice at 512 (the plan's) and at other depths. Where a layer's product loses shows
+// the K slice at the plan's depth (Int8Tile.sliceDepth) and at others. Where a layer's product loses shows
 // here without the operand's construction or the rest of the model.
 //
 //     swift build -c release --product int8-gemm-bench && .build/release/int8-gemm-bench [--threads 1] [--kc -1,512,1024,0]

@@ -5,16 +5,18 @@
 /// that read resnet's 256-channel joins that conversion was half their time: resnet50-qop's
 /// layer1.1.conv1 (256>64 at 56x56) ran 0.68 ms on 1 thread with it and 0.35 without, as it
 /// reads 3.2 MB of floats to make 0.8 MB of bytes; the chunked pointwise convs' conversions
-/// summed to 1.9 of 34.8 ms. So a producer that can (QLinearAdd's kernel) also writes its
-/// results as bytes, in the offset its reader asks for, into a tensor of their own that lives
-/// from the producer's step to the reader's, and the reader interleaves those bytes instead.
+/// summed to 1.9 of 34.8 ms. So a producer that can (QLinearAdd's AVX2 kernel, and a conv
+/// whose VNNI tile requantizes) also writes its results as bytes, in the offset its reader asks
+/// for, into a tensor of their own that lives from the producer's step to the reader's, and the
+/// reader (a chunked 1x1, or a conv whose operand is tap-major: the 3x3s and the strided 1x1s)
+/// builds its operand from those bytes instead.
 /// The float-coded tensor is still written: other readers, graph outputs and stepwise runs
 /// see nothing change, and the bytes are exactly what the reader's conversion made.
 
 /// The producer's side of one offer: empty until a reader asks, then the byte tensor and its
 /// offset. A reference, because the producer's step is emitted (and captures it) before any
 /// reader is planned; the plan is complete, and this no longer changes, before any run.
-final class ByteImage {
+final class ByteImageOffer {
     var tensor: Int?
     var offset = 0
 }
@@ -22,8 +24,8 @@ final class ByteImage {
 extension Planner {
     /// Offers a byte image of `tensor` (written by the step about to be emitted) to later readers;
     /// the step writes one where the returned offer's `tensor` is set by then.
-    func offerByteImage(of tensor: Int) -> ByteImage {
-        let image = ByteImage()
+    func offerByteImage(of tensor: Int) -> ByteImageOffer {
+        let image = ByteImageOffer()
         byteImageOffers[tensor] = (image, steps.count)
         return image
     }

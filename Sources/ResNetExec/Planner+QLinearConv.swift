@@ -175,7 +175,7 @@ extension Planner {
                     let outputOffset = (img * m + gi * mg) * plane
                     // Byte images have their tensors' layouts, a byte per value: this image's group at the same offsets.
                     let imageBytes = xBytes.map { UnsafePointer(p.bytes($0)) + (img * xs[1] + gi * g.channels) * g.height * g.width }
-                    let outputBytes = yBytes?.tensor.map { (p.bytes($0) + outputOffset, offset: yBytes!.offset) }
+                    let outputBytes = yBytes.flatMap { offer in offer.tensor.map { (p.bytes($0) + outputOffset, offset: offer.offset) } }
                     if pointwise != nil || chunked != nil {
                         // The scratch was reserved for chunks only: these convs never take the whole-operand path.
                         guard case let .rows(weights) = packed, let f = fused[gi] else { preconditionFailure("a chunked conv without the tile's requantization") }

@@ -35,7 +35,7 @@ final class Planner<T: ExecScalar> {
     var producedBy: [String: (step: Int, tensor: Int, shape: [Int])] = [:]
     var absorbed: Set<Int> = []
     /// Byte images (Planner+ByteImages.swift): offers by the tensor their step writes, and how many reads take one.
-    var byteImageOffers: [Int: (image: ByteImage, step: Int)] = [:]
+    var byteImageOffers: [Int: (image: ByteImageOffer, step: Int)] = [:]
     var byteImageReads = 0
     /// Channels-last activations (Planner+ChannelsLast.swift): the convs that run transposed
     /// and read either layout, those of them that write channels last, the tensors stored so,

@@ -29,11 +29,13 @@ public enum Int8Tile: String, Sendable, CaseIterable {
     public var columns: Int { self == .vnni ? 32 : 16 }
     /// k values per packed step: 4 bytes per vpdpbusd lane, 2 int16 per vpmaddwd lane.
     public var kStep: Int { self == .vnni ? 4 : self == .avx2 ? 2 : 1 }
-    /// K per slice: the B panel is 512 x 32 bytes (VNNI) or 512 x 16 int16 (AVX2) = 16 KiB, in L1.
-    public static let kc = 512
+    /// K per slice of the transposed products (Int8Transposed) and of the peak measurement: the B
+    /// panel is 512 x 32 bytes (VNNI) or 512 x 16 int16 (AVX2) = 16 KiB, in L1. The plain products
+    /// slice K by sliceDepth(k:).
+    static let kc = 512
 
     /// The K slice a product of depth `k` runs in: the fewest slices of at most 768 (a 24 KiB VNNI
-    /// B panel, still in L1), equal to within a group of 4. Why: each slice costs its tiles a pass
+    /// B panel, still in L1), whole groups of 4, the last short by less than 4 per slice. Why: each slice costs its tiles a pass
     /// of the sums through memory, and a short last slice costs as much per tile as a full one;
     /// resnet50's 3x3 at 56x56 (K 576) ran 512 + 64 at 83% of the tile's peak and one slice of
     /// 576 at 89% (Benchmarks/int8-gemm-bench, 1 thread).

@@ -7,12 +7,13 @@ import ResNetKernelsReference
 /// Byte images (Planner+ByteImages.swift) through a bottleneck-like chain: a QLinearAdd whose
 /// result a 1x1 conv, a second 1x1 and a stride-2 1x1 (a downsample, a second output) read, the
 /// first followed by a 3x3 (tap-major) and a 1x1, each conv reading its producer's byte image,
-/// and QLinearAdds reading the floats; in uint8 and
-/// in int8 activations (byte offsets 0 and 128), small (96 channels at 9x9: a last tile of 17
-/// columns, whole operands) and large (68 channels at 48x48: the 3x3 and the 1x1s run chunk by
-/// chunk), batch 2, per image and not, 1-2 threads: the SIMD sets equal the reference set exactly,
-/// and on VNNI all five convs read a byte image (the stride-2 1x1's operand is tap-major); on the
-/// AVX2 tile, whose convs write none, the three 1x1s read the add's; the reference set reads none.
+/// QLinearAdds reading the floats, and a sixth conv reading the join with the other offset (its
+/// zero point of the other type), which takes no image; in uint8 and in int8 activations (byte
+/// offsets 0 and 128), small (96 channels at 9x9: a last tile of 17 columns; the 3x3's operand
+/// whole) and large (68 channels at 48x48: the 3x3 chunk by chunk), batch 2, per image and not,
+/// 1-2 threads: the SIMD sets equal the reference set exactly, and on VNNI the five other convs
+/// read a byte image (the stride-2 1x1's operand is tap-major); on the AVX2 tile, whose convs
+/// write none, the three 1x1s with the join's offset read the join's; the reference set none.
 struct Int8ByteImageTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let channels: Int, size: Int, int8Activations: Bool
@@ -20,7 +21,7 @@ struct Int8ByteImageTests {
     }
 
     static let cases = [Case(channels: 96, size: 9, int8Activations: false), Case(channels: 96, size: 9, int8Activations: true),
-                        Case(channels: 68, size: 48, int8Activations: false)]
+                        Case(channels: 68, size: 48, int8Activations: false), Case(channels: 68, size: 48, int8Activations: true)]
 
     static func model(_ c: Case, batch: Int) -> Model {
         typealias P = Int8PlannerPathTests
@@ -35,7 +36,8 @@ struct Int8ByteImageTests {
         let inits = [P.float("sx", 0.02), zp("zx", i8 ? -11 : 117), P.float("sa", 0.03), zp("za", i8 ? 3 : 131),
                      weights("w1", kernel: 1, seed: 5), weights("w2", kernel: 3, seed: 11), weights("w3", kernel: 1, seed: 13),
                      weights("w4", kernel: 1, seed: 17), weights("w5", kernel: 1, seed: 19), P.float("sw", 0.004), P.bytes("zw", .int8, []) { _ in 0 },
-                     P.float("sy", 0.05), zp("zy", i8 ? -7 : 121), P.float("sm", 0.2), zp("zm", i8 ? 1 : 125)]
+                     P.float("sy", 0.05), zp("zy", i8 ? -7 : 121), P.float("sm", 0.2), zp("zm", i8 ? 1 : 125),
+                     P.bytes("zo", i8 ? .uint8 : .int8, []) { _ in i8 ? 131 : 3 }]
         let ms = "com.microsoft", pads = Attribute(name: "pads", value: .ints([1, 1, 1, 1]))
         func add(_ name: String, _ a: [String], _ b: [String], _ out: String) -> Node {
             Node(name: name, opType: "QLinearAdd", domain: ms, inputs: a + b + ["sa", "za"], outputs: [out])
@@ -50,11 +52,14 @@ struct Int8ByteImageTests {
                      add("third", ["s1", "sa", "za"], ["aq", "sa", "za"], "s2"),
                      P.node("DequantizeLinear", ["s2", "sa", "za"], "y"),
                      P.node("QLinearConv", ["aq", "sa", "za", "w5", "sw", "zw", "sy", "zy"], "b5", [Attribute(name: "strides", value: .ints([2, 2]))]),
-                     P.node("DequantizeLinear", ["b5", "sy", "zy"], "y2")]
+                     P.node("DequantizeLinear", ["b5", "sy", "zy"], "y2"),
+                     // A reader asking another offset (its zero point of the other type): it converts the floats itself.
+                     P.node("QLinearConv", ["aq", "sa", "zo", "w4", "sw", "zw", "sy", "zy"], "b6"),
+                     P.node("DequantizeLinear", ["b6", "sy", "zy"], "y3")]
         let side = Int64(c.size)
         let g = Graph(nodes: nodes, initializers: inits,
                       inputs: [ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [.known(Int64(batch)), .known(Int64(c.channels)), .known(side), .known(side)])))],
-                      outputs: [ValueInfo(name: "y", type: nil), ValueInfo(name: "y2", type: nil)])
+                      outputs: [ValueInfo(name: "y", type: nil), ValueInfo(name: "y2", type: nil), ValueInfo(name: "y3", type: nil)])
         return Model(opsetImports: [OpsetImport(domain: "", version: 17), OpsetImport(domain: ms, version: 1)], graph: g)
     }
 
@@ -81,7 +86,6 @@ struct Int8ByteImageTests {
                     #expect(got.count == expected.count && diff == 0, "\(label): \(diff) differ")
                 }
             }
-            print("\(c.testDescription): \(vnni ? 5 : 3) byte image reads on the \(kernels) set (integer tile \(Int8Tile.forSet(kernels)))")
         }
     }
 }

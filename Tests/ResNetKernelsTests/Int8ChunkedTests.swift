@@ -5,8 +5,9 @@ import ResNetKernelsReference
 /// The tap-major conv run chunk by chunk (Int8ChunkedConv) against the naive twin's channel-major
 /// operand with the separate requantization: outputs equal exactly, on every SIMD tile this CPU
 /// runs, at 1 to 4 threads (each its own chunks, claimed), over Int8TapMajorTests' geometries and
-/// larger ones with many chunks, K past one 512 slice and a last chunk shorter than the others.
-/// Nothing is written past the output.
+/// larger ones with many chunks, K past one slice and a last chunk shorter than the others, and
+/// from a byte image (the floats all NaN) where the channels fill whole words. Nothing is
+/// written past the output.
 struct Int8ChunkedTests {
     typealias Case = Int8TapMajorTests.Case
 
@@ -58,6 +59,23 @@ struct Int8ChunkedTests {
                     let guarded = plane[tapMajor.planeBytes...].allSatisfy { $0 == 0x5A } && words[tapMajor.wordCount...].allSatisfy { $0 == 0xDEAD_BEEF }
                         && bytes[operand...].allSatisfy { $0 == 0xEE } && halves[operand...].allSatisfy { $0 == -1 }
                     #expect(guarded, "\(tile) \(c) threads \(threads) wrote past a scratch buffer")
+                    // From a byte image (whole groups of channels), the floats all NaN so never read.
+                    guard g.channels % tile.kStep == 0 else { continue }
+                    var byteImage = [UInt8](repeating: 0, count: image.count), fromBytes = [Float](repeating: -99, count: m * n)
+                    let poisoned = [Float](repeating: .nan, count: image.count)
+                    image.withUnsafeBufferPointer { x in byteImage.withUnsafeMutableBufferPointer {
+                        Int8Patches.bytes(x.baseAddress!, count: image.count, offset: 0, tile: .reference, into: $0.baseAddress!)
+                    } }
+                    poisoned.withUnsafeBufferPointer { x in plane.withUnsafeMutableBufferPointer { p in words.withUnsafeMutableBufferPointer { wd in
+                        bytes.withUnsafeMutableBufferPointer { b8 in halves.withUnsafeMutableBufferPointer { b16 in
+                            sums.withUnsafeMutableBufferPointer { s in fromBytes.withUnsafeMutableBufferPointer { o in byteImage.withUnsafeBufferPointer { bi in
+                                chunked.run(x.baseAddress!, offset: 0, pad: 117, weights: packed, requantize: fused, output: o.baseAddress!,
+                                            plane: p.baseAddress!, words: wd.baseAddress!, bytes: b8.baseAddress!, halves: b16.baseAddress!,
+                                            sums: s.baseAddress!, threads: threads, byteImage: bi.baseAddress!)
+                            } } }
+                        } }
+                    } } }
+                    #expect(fromBytes == expected, "\(tile) \(c) threads \(threads) from a byte image: outputs differ")
                 }
             }
         }

@@ -5,22 +5,28 @@ import ResNetKernelsReference
 /// The integer GEMM's tiles (VNNI, AVX2) against the naive twin, exactly (integer
 /// sums have one right answer), at sizes around every edge: M around the 6-row tile,
 /// N around the 16- and 32-column tiles, K around the 2- and 4-wide packing steps and
-/// the 512 slice; values at the int8/uint8 extremes; 1 and 2 threads. Plus the
-/// requantization step against ONNX's formula written out longhand.
+/// one, two and three slices (Int8Tile.sliceDepth), and slice depths forced down to one
+/// group; values at the int8/uint8 extremes; 1 and 2 threads. Plus the requantization
+/// step against ONNX's formula written out longhand.
 struct Int8GemmTests {
     struct Size: CustomTestStringConvertible, Sendable {
         let m: Int, n: Int, k: Int
-        var testDescription: String { "\(m)x\(n)x\(k)" }
+        /// The K slice depth, where not the plan's (Int8Tile.sliceDepth).
+        var kc: Int? = nil
+        var testDescription: String { "\(m)x\(n)x\(k)" + (kc.map { " kc \($0)" } ?? "") }
     }
 
     static let sizes: [Size] = {
         var out: [Size] = []
-        for m in [1, 5, 6, 7, 13] { for n in [1, 15, 16, 17, 31, 32, 33, 70] { for k in [1, 2, 3, 4, 5, 511, 512, 513, 1030] {
+        // K 1030: two slices of 516 and 514; 1600: three of 536, 536 and 528.
+        for m in [1, 5, 6, 7, 13] { for n in [1, 15, 16, 17, 31, 32, 33, 70] { for k in [1, 2, 3, 4, 5, 511, 512, 513, 1030, 1600] {
             out.append(Size(m: m, n: n, k: k))
         } } }
+        // Slices forced shallower than the plan's: one group, three, and a last slice of one group.
+        out += [Size(m: 7, n: 33, k: 1030, kc: 4), Size(m: 13, n: 17, k: 101, kc: 12), Size(m: 6, n: 70, k: 516, kc: 512)]
         // Outputs of 2^18 values and more in one K slice run row panel first (Int8Gemm's rowsFirst),
-        // with a partial last column panel; and one just past a slice, which does not.
-        out += [Size(m: 13, n: 20_203, k: 5), Size(m: 7, n: 37_501, k: 512), Size(m: 7, n: 37_501, k: 513)]
+        // with a partial last column panel; and one of two slices (769), which does not.
+        out += [Size(m: 13, n: 20_203, k: 5), Size(m: 7, n: 37_501, k: 512), Size(m: 7, n: 37_501, k: 769)]
         return out
     }()
 
@@ -52,7 +58,7 @@ struct Int8GemmTests {
                                    c: c.baseAddress!, ldc: s.n, accumulate: false)
         } } }
         for tile in Int8Tile.allCases where tile.isSupported {
-            let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: s.m, k: s.k, tile: tile) }
+            let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: s.m, k: s.k, tile: tile, kc: s.kc) }
             #expect(packed.rowSums == (0..<s.m).map { i in (0..<s.k).reduce(Int32(0)) { $0 + Int32(w[i * s.k + $1]) } })
             for threads in [1, 2] {
                 // One spare column of sentinels on the right: nothing may be written there.
@@ -75,16 +81,16 @@ struct Int8GemmTests {
     }
 
     /// The tiles' fused requantization (Int8FusedRequantization) against the separate pass over
-    /// the sums, value for value, at the sizes around every edge (K past one 512 slice: the
+    /// the sums, value for value, at the sizes around every edge (K of two and three slices: the
     /// earlier slices' sums come back from C), on both uint8 and int8 outputs, 1 and 2 threads;
     /// nothing written past the output's columns. Declined where column sums are needed.
     @Test func fusedRequantizationEqualsTheSeparatePass() {
-        let sizes = Self.sizes.filter { [1, 5, 512, 513, 1030].contains($0.k) }
+        let sizes = Self.sizes.filter { [1, 5, 512, 513, 1030, 1600].contains($0.k) }
         for s in sizes {
             let ldb = s.n + 3
             let w = Self.values(s.m * s.k, seed: 7, as: Int8.self), x = Self.values(s.k * ldb, seed: 8, as: UInt8.self)
             for tile in [Int8Tile.vnni, .avx2] where tile.isSupported {
-                let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: s.m, k: s.k, tile: tile) }
+                let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: s.m, k: s.k, tile: tile, kc: s.kc) }
                 let layout = Int8BLayout(k: s.k, n: s.n, tile: tile)
                 var bytes = [UInt8](repeating: 0, count: layout.count), halves = [Int16](repeating: 0, count: layout.count)
                 x.withUnsafeBufferPointer { b in bytes.withUnsafeMutableBufferPointer { b8 in halves.withUnsafeMutableBufferPointer { b16 in

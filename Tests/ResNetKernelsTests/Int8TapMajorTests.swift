@@ -9,7 +9,8 @@ import ResNetKernelsReference
 /// window, widths past the 32-column and 8-word vector loops, strided 1x1s, stride 3, pads
 /// larger than the image and asymmetric ones, and
 /// channels that do not fill a word (3 and 5: padding channels whose zero-point terms must
-/// cancel, checked with non-zero weight zero points).
+/// cancel, checked with non-zero weight zero points). And the operand built from the image's
+/// bytes (a byte image) with the floats all NaN, where the channels fill whole words.
 struct Int8TapMajorTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let c: Int, h: Int, w: Int, kh: Int, kw: Int, sh: Int, sw: Int, pad: Int, dilation: Int
@@ -49,8 +50,10 @@ struct Int8TapMajorTests {
     ]
 
     /// One quantized conv of `g` on `tile`, B built as `tapMajor` says: (int32 sums [M, N], requantized outputs [M, N]).
+    /// With `fromBytes`, B is built from the image's bytes (a byte image, as its producer writes it)
+    /// while the float image handed over is all NaN, so a path that still read it would differ.
     static func run(_ g: ConvGeometry, image: [Float], weights: [Int8], m: Int, tile: Int8Tile, tapMajor: Int8TapMajor?,
-                    wzp: [Int32], threads: Int, double: Bool = false) -> ([Int32], [Float]) {
+                    wzp: [Int32], threads: Int, double: Bool = false, fromBytes: Bool = false) -> ([Int32], [Float]) {
         let k = g.channels * g.kernelH * g.kernelW, operandK = tapMajor?.k ?? k, n = g.outH * g.outW
         let xzp: UInt8 = 117
         let layout = Int8BLayout(k: operandK, n: n, tile: tile)
@@ -62,14 +65,22 @@ struct Int8TapMajorTests {
         var acc = [Int32](repeating: 0, count: m * n), sums = [Int32](repeating: 0, count: n)
         // A float64 plan's image (generic conversion to bytes) as well as a float32 one's (AVX2 conversion).
         let image64 = image.map(Double.init)
-        image.withUnsafeBufferPointer { x in image64.withUnsafeBufferPointer { x64 in plane.withUnsafeMutableBufferPointer { p in
+        var byteImage = [UInt8](repeating: 0, count: fromBytes ? image.count : 0)
+        byteImage.withUnsafeMutableBufferPointer { bi in image.withUnsafeBufferPointer { x in
+            if fromBytes { Int8Patches.bytes(x.baseAddress!, count: image.count, offset: 0, tile: .reference, into: bi.baseAddress!) }
+        } }
+        let floats = fromBytes ? [Float](repeating: .nan, count: image.count) : image
+        floats.withUnsafeBufferPointer { x in image64.withUnsafeBufferPointer { x64 in plane.withUnsafeMutableBufferPointer { p in
             bytes.withUnsafeMutableBufferPointer { b8 in halves.withUnsafeMutableBufferPointer { b16 in words.withUnsafeMutableBufferPointer { wd in
-                if double {
-                    Int8Patches.unfold(x64.baseAddress!, g, offset: 0, pad: xzp, layout: layout, plane: p.baseAddress!, bytes: b8.baseAddress!,
-                                       halves: b16.baseAddress!, tapMajor: tapMajor, words: wd.baseAddress!, threads: threads)
-                } else {
-                    Int8Patches.unfold(x.baseAddress!, g, offset: 0, pad: xzp, layout: layout, plane: p.baseAddress!, bytes: b8.baseAddress!,
-                                       halves: b16.baseAddress!, tapMajor: tapMajor, words: wd.baseAddress!, threads: threads)
+                byteImage.withUnsafeBufferPointer { bi in
+                    if double {
+                        Int8Patches.unfold(x64.baseAddress!, g, offset: 0, pad: xzp, layout: layout, plane: p.baseAddress!, bytes: b8.baseAddress!,
+                                           halves: b16.baseAddress!, tapMajor: tapMajor, words: wd.baseAddress!, threads: threads)
+                    } else {
+                        Int8Patches.unfold(x.baseAddress!, g, offset: 0, pad: xzp, layout: layout, plane: p.baseAddress!, bytes: b8.baseAddress!,
+                                           halves: b16.baseAddress!, tapMajor: tapMajor, words: wd.baseAddress!, threads: threads,
+                                           byteImage: fromBytes ? bi.baseAddress! : nil)
+                    }
                 }
             } } }
         } } }
@@ -114,6 +125,14 @@ struct Int8TapMajorTests {
                                                double: double)
                     #expect(sums == expectedSums, "\(tile) \(c) threads \(threads) double \(double): int32 sums differ")
                     #expect(got == expected, "\(tile) \(c) threads \(threads) double \(double) wzp \(wzp): outputs differ")
+                }
+                // From a byte image (whole groups of channels only), on every thread count: one group on
+                // several threads takes the row split (byRows), more groups the channel split.
+                guard g.channels % tile.kStep == 0 else { continue }
+                for threads in 1...4 {
+                    let (sums, got) = Self.run(g, image: image, weights: weights, m: m, tile: tile, tapMajor: tapMajor, wzp: wzp, threads: threads,
+                                               fromBytes: true)
+                    #expect(sums == expectedSums && got == expected, "\(tile) \(c) threads \(threads) from a byte image: outputs differ")
                 }
             }
         }
