@@ -82,6 +82,22 @@ struct Int8PlannerPathTests {
         }
     }
 
+    /// The global pool's plane sum (four running sums) equals the sum taken in order, exactly, for the
+    /// integer values a quantized tensor holds: every length around the four-wide loop, 49 (resnet's
+    /// 7x7) and a plane of 10^5 values at both ends of the 8-bit ranges.
+    @Test func planeSumIsExactForIntegers() {
+        let values: [Float] = (0..<100_000).map { (i: Int) -> Float in
+            if i % 7 == 0 { return 255 }
+            if i % 11 == 0 { return -128 }
+            return Float((i &* 7919) % 256)
+        }
+        for count in Array(0...9) + [49, 100_000] {
+            let inOrder = values.prefix(count).reduce(0.0) { $0 + Double($1) }
+            let got = values.withUnsafeBufferPointer { Planner<Float>.planeSum($0.baseAddress!, count: count) }
+            #expect(got == inOrder, "\(count) values: \(got) against \(inOrder)")
+        }
+    }
+
     /// The shared integer scratch grows each buffer to its own largest request over every step; the
     /// plan must charge that sum. a: 64 -> 8, 3x3 at 56x56 (chunked: a large plane and words, a small
     /// operand); b: 8 -> 1024, 1x1 (large sums, small plane and operand): no single step holds it all.
