@@ -142,9 +142,13 @@ extension Planner {
         let (perGroupBytes, o1) = panelRows.multipliedReportingOverflow(by: paddedK * (tile == .avx2 ? 2 : 1) + 16)
         let (packedBytes, o2) = perGroupBytes.multipliedReportingOverflow(by: group)
         guard !o1, !o2 else { throw ExecError.overBudget(what: "packed int8 weights of '\(node.name)'", bytes: nil, budget: budget.bytes) }
-        try chargeConstant(elements: packedBytes, elementSize: 1, what: "packed int8 weights of '\(node.name)'")
         let sx = qx.at(0).scale, sy = qy.at(0).scale
-        let perGroup: [(Int8ProductWeights, Requantization)] = (0..<group).map { gi in
+        // Shared with the Executor's other plans (a batch's per-thread plans): the key names all the
+        // packing depends on besides the node's constants (tile, product, operand depth and order).
+        let key = "qlinearconv \(node.outputs.first ?? node.name) \(tile) \(transposed ? "channels" : "rows") \(tapMajor != nil ? "tap-major" : "") \(operandK)"
+        let perGroup: [(Int8ProductWeights, Requantization)] = try prepared.shared(key, charge: {
+            try chargeConstant(elements: packedBytes, elementSize: 1, what: "packed int8 weights of '\(node.name)'")
+        }) { (0..<group).map { gi in
             let rows = (gi * mg)..<((gi + 1) * mg)
             let packed = weights.values.withUnsafeBufferPointer { w in
                 // Sound: rows x k values of group gi are within the m x k weights.
@@ -159,7 +163,7 @@ extension Planner {
                                    weightRowSums: packed.rowSums, weightZeroPoints: Array(weights.zeroPoints[rows]),
                                    inputZeroPoint: xzp, outputZeroPoint: qy.at(0).zeroPoint, range: qy.range, k: operandK)
             return (packed, r)
-        }
+        } }
         let fused: [Int8FusedRequantization?] = perGroup.map { fusable ? Int8FusedRequantization($0.1) : nil }
         // A chunked pointwise or a tap-major conv interleaves its input's byte image where the input's
         // producer writes one (tap-major: whole groups of channels, so the image is never written).

@@ -82,6 +82,25 @@ struct Int8PlannerPathTests {
         }
     }
 
+    /// The plans of one Executor (a batch's per-thread plans) share a QLinearConv's packed weights
+    /// (PreparedWeights): a second plan charges none of them, a plan with its own cache all again.
+    @Test(arguments: [KernelSet.avx512, .avx2, .reference])
+    func plansShareThePackedIntegerWeights(_ kernels: KernelSet) throws {
+        guard kernels.isSupported else { return }
+        for c in [Self.cases[0], Self.cases[3], Self.cases[6]] {
+            let model = Self.model(c, batch: 1)
+            func charged(_ prepared: PreparedWeights) throws -> Int {
+                let p = Planner<Float>(graph: model.graph, opset: 17, kernels: kernels, threads: 1, budget: .default, exact: false,
+                                       winograd: true, prepared: prepared)
+                _ = try p.build(inputShape: [1, c.c, c.h, c.h])
+                return p.constantBytes
+            }
+            let shared = PreparedWeights()
+            let first = try charged(shared), second = try charged(shared), own = try charged(PreparedWeights())
+            #expect(second < first && own == first, "\(c.testDescription) \(kernels): \(first), then \(second), alone \(own) bytes charged")
+        }
+    }
+
     /// The global pool's plane sum (four running sums) equals the sum taken in order, exactly, for the
     /// integer values a quantized tensor holds: every length around the four-wide loop, 49 (resnet's
     /// 7x7) and a plane of 10^5 values at both ends of the 8-bit ranges.
