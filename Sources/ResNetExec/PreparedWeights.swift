@@ -9,27 +9,24 @@ import ResNetKernelsReference
 /// depends on besides the weights (the kind of product, its panel rows), so two plans that pack
 /// a node differently never share.
 final class PreparedWeights {
-    private var packed: [String: [PackedA]] = [:]
-    /// Other kinds of packing (the integer products' weights with their requantizations), by key.
-    private var others: [String: Any] = [:]
+    /// Packings by key, of whatever kind the key's prefix names ("conv", "gemm", "winograd":
+    /// [PackedA]; "qlinearconv": the integer products' weights with their requantizations).
+    private var packings: [String: Any] = [:]
 
-    /// The weights packed under `key`, else `charge()` (the plan's budget check) then `make()`.
-    /// A plan reusing another's packing charges nothing: it allocates nothing.
-    func packed(_ key: String, charge: () throws -> Void, make: () throws -> [PackedA]) rethrows -> [PackedA] {
-        if let p = packed[key] { return p }
-        try charge()
-        let p = try make()
-        packed[key] = p
-        return p
-    }
-
-    /// `packed` for any other kind of packing `V` (read-only once built, as PackedA is).
+    /// The packing under `key`, else `charge()` (the plan's budget check) then `make()`. A plan
+    /// reusing another's packing charges nothing: it allocates nothing. Packings are read-only
+    /// once built. (A key made for another kind is not taken: it would be made again.)
     func shared<V>(_ key: String, charge: () throws -> Void, make: () throws -> V) rethrows -> V {
-        if let v = others[key] as? V { return v }
+        if let v = packings[key] as? V { return v }
         try charge()
         let v = try make()
-        others[key] = v
+        packings[key] = v
         return v
+    }
+
+    /// A float product's packed weights (`shared`).
+    func packed(_ key: String, charge: () throws -> Void, make: () throws -> [PackedA]) rethrows -> [PackedA] {
+        try shared(key, charge: charge, make: make)
     }
 
     /// A cache that reads this one's packings and keeps its own new ones apart until `commit`:
@@ -37,14 +34,12 @@ final class PreparedWeights {
     /// leave nothing behind.
     func trial() -> PreparedWeights {
         let t = PreparedWeights()
-        t.packed = packed
-        t.others = others
+        t.packings = packings
         return t
     }
 
     /// Keeps the packings `trial` made.
     func commit(_ trial: PreparedWeights) {
-        packed.merge(trial.packed) { current, _ in current }
-        others.merge(trial.others) { current, _ in current }
+        packings.merge(trial.packings) { current, _ in current }
     }
 }
