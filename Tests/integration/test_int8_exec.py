@@ -16,6 +16,9 @@ from onnx import numpy_helper
 
 from conftest import CACHE, FIXTURES, ROOT, large_model, quantized_large_model, tool
 
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import exact_int8  # noqa: E402  onnxruntime's int8 outputs, exact on every x86 CPU
+
 QUANTIZED = os.path.join(FIXTURES, "quantized")
 NAMES = sorted(d for d in os.listdir(QUANTIZED) if os.path.isfile(os.path.join(QUANTIZED, d, "model.onnx")))
 KERNELS = ["avx512", "avx2", "reference"]
@@ -148,10 +151,9 @@ def test_broken_quantization_is_refused(case, tmp_path):
 
 
 def onnxruntime_reference(model_path, folder, input_pb):
-    """onnxruntime's output for the fixture's input, stored as a test_data_set beside the model."""
-    import onnxruntime as ort
+    """onnxruntime's output for the fixture's input (the exact twin), stored as a test_data_set beside the model."""
     x = numpy_helper.to_array(onnx.load_tensor(input_pb))
-    session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    session = exact_int8.session(model_path)
     y = session.run(None, {session.get_inputs()[0].name: x})[0]
     os.makedirs(os.path.join(folder, "test_data_set_0"), exist_ok=True)
     for name, array in [("input_0.pb", x), ("output_0.pb", y)]:
@@ -203,10 +205,9 @@ def test_non_integer_input_to_a_lookup_operator_does_not_trap(tmp_path):
 def test_resnet18_int8_batch_equals_onnxruntime_element_for_element(fmt, tmp_path):
     """A seeded batch (not the stored input): QLinearAdd in MLAS's exact arithmetic (zero points folded, two
     fused multiply-adds) is what makes every element equal; the centred form is one step off near halves."""
-    import onnxruntime as ort
     path = quantized_with_reference("resnet18", fmt)
     x = np.random.default_rng(5).standard_normal((4, 3, 224, 224)).astype(np.float32)
-    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    session = exact_int8.session(path)
     expected = session.run(None, {session.get_inputs()[0].name: x})[0]
     np.save(str(tmp_path / "x.npy"), x)
     for kernels in ["avx512", "avx2", "reference"]:
@@ -249,11 +250,10 @@ def narrow_products_model(rows):
 @pytest.mark.parametrize("rows", [1, 3])
 def test_narrow_products_equal_onnxruntime(rows, tmp_path):
     """25 output positions and a one-row classifier: the transposed VNNI products (and the plain tiles elsewhere) exact."""
-    import onnxruntime as ort
     path = str(tmp_path / "m.onnx")
     onnx.save(narrow_products_model(rows), path)
     x = np.random.default_rng(rows).uniform(-0.2, 5.2, (rows, 64, 5, 5)).astype(np.float32)
-    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    session = exact_int8.session(path)
     expected = session.run(None, {"x": x})[0]
     np.save(str(tmp_path / "x.npy"), x)
     ran = 0
