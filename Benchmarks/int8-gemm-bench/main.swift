@@ -5,7 +5,7 @@
 // the K slice at the plan's depth (Int8Tile.sliceDepth) and at others. Where a layer's product loses shows
 // here without the operand's construction or the rest of the model.
 //
-//     swift build -c release --product int8-gemm-bench && .build/release/int8-gemm-bench [--threads 1] [--kc -1,512,1024,0]
+//     swift build -c release --product int8-gemm-bench && .build/release/int8-gemm-bench [--threads 1] [--kc -1,512,1024,0] [--tile vnni|avx2]
 //     (--kc 0: one slice of the whole K; -1: the plan's, Int8Tile.sliceDepth)
 import Dispatch
 import Glibc
@@ -31,35 +31,37 @@ let shapes: [Shape] = [
 
 var threads = 1
 var depths = [-1, 512, 1024, 0]
+var tile = Int8Tile.vnni.isSupported ? Int8Tile.vnni : .avx2
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
     case "--threads": threads = Int(args.popFirst() ?? "") ?? threads
     case "--kc": depths = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }.filter { $0 == -1 || ($0 >= 0 && $0 % 4 == 0) }
+    case "--tile" where ["vnni", "avx2"].contains(args.first ?? ""): tile = args.popFirst() == "avx2" ? .avx2 : .vnni
     default:
-        print("usage: int8-gemm-bench [--threads N] [--kc -1,512,1024,0]")
+        print("usage: int8-gemm-bench [--threads N] [--kc -1,512,1024,0] [--tile vnni|avx2]")
         exit(64)
     }
 }
-guard Int8Tile.vnni.isSupported, threads >= 1, !depths.isEmpty else { print("needs AVX-512 VNNI, --threads >= 1 and --kc depths that are multiples of 4"); exit(0) }
+guard tile.isSupported, threads >= 1, !depths.isEmpty else { print("needs the \(tile) tile (CPUID), --threads >= 1 and --kc depths that are multiples of 4"); exit(0) }
 
-let peak = Int8KernelPeak.measure(.vnni, seconds: 0.3)
-print("VNNI tile peak \(Int(peak)) GOP/s per core; \(threads) thread(s); best and median of 15 calls after 3, GOP/s (% of peak x threads)")
+let peak = Int8KernelPeak.measure(tile, seconds: 0.3)
+print("\(tile) tile peak \(Int(peak)) GOP/s per core; \(threads) thread(s); best and median of 15 calls after 3, GOP/s (% of peak x threads)")
 var seed: UInt64 = 0x2545_F491_4F6C_DD1D
 func next() -> UInt8 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return UInt8(truncatingIfNeeded: seed >> 33) }
 let workspace = Int8GemmWorkspace(threads: threads)
 print("shape".padding(toLength: 20, withPad: " ", startingAt: 0) + depths.map { ("kc " + ($0 == 0 ? "K" : $0 < 0 ? "plan's" : String($0))).padding(toLength: 26, withPad: " ", startingAt: 0) }.joined())
 for s in shapes {
-    let layout = Int8BLayout(k: s.k, n: s.n, tile: .vnni)
+    let layout = Int8BLayout(k: s.k, n: s.n, tile: tile)
     let weights = (0..<(s.m * s.k)).map { _ in Int8(truncatingIfNeeded: Int(next() % 61) - 30) }
-    let operand = (0..<layout.count).map { _ in next() }
-    let halves = [Int16](repeating: 0, count: 1)
+    let operand = (0..<(tile == .vnni ? layout.count : 1)).map { _ in next() }
+    let halves = (0..<(tile == .avx2 ? layout.count : 1)).map { _ in Int16(next()) }
     var sums = [Int32](repeating: 0, count: s.m * s.n), output = [Float](repeating: 0, count: s.m * s.n)
     let ops = 2.0 * Double(s.m * s.k * s.n)
     var line = s.name.padding(toLength: 20, withPad: " ", startingAt: 0)
     for depth in depths {
         let kc = depth == 0 ? (s.k + 3) / 4 * 4 : depth < 0 ? Int8Tile.sliceDepth(k: s.k) : depth
-        let packed = weights.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: s.m, k: s.k, tile: .vnni, kc: kc) }
+        let packed = weights.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: s.m, k: s.k, tile: tile, kc: kc) }
         let multipliers: [Float] = (0..<s.m).map { i in 0.0007 + Float(i % 13) * 0.0001 }
         let biases: [Int32] = (0..<s.m).map { i in Int32(i * 37 - 100) }
         let r = Requantization(multiplier: multipliers, bias: biases,
