@@ -3,9 +3,9 @@
 On x86 CPUs without VNNI (AVX2 only: Zen 3, Haswell to Skylake client parts) onnxruntime
 multiplies uint8 activations by int8 weights with vpmaddubsw, which adds neighbouring
 products into int16 and saturates there: a QLinearConv over eight channels with x = 255 and
-w = 127 sums to 32767 per pair, 131 where the exact answer is 259 (`saturates()` runs that
-probe). onnxruntime's quantization guide names the cause and suggests 7-bit weights
-(reduce_range). Our executor computes QLinearConv as ONNX defines it, in exact int32, so on
+w = 127 sums to 32767 per pair, 131,068 in all where the exact sum is 259,080 (`saturates()` runs
+that probe). onnxruntime's quantization guide names the cause and suggests 7-bit weights
+(reduce_range) or uint8 weights. Our executor computes QLinearConv as ONNX defines it, in exact int32, so on
 such a CPU onnxruntime's own output for an ordinary int8 model is not a reference for it.
 
 The fix keeps the model's real numbers and changes only their coding: an int8 weight w with
@@ -20,71 +20,174 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-# (op type, domain) -> (weight input, weight zero point input): the operand onnxruntime feeds to
-# its u8s8 kernels as the int8 side.
-WEIGHT_INPUTS = {
-    ("QLinearConv", ""): (3, 5),
-    ("QLinearMatMul", ""): (3, 5),
-    ("QGemm", "com.microsoft"): (3, 5),
-    ("DequantizeLinear", ""): (0, 2),
+# (op type, domain) -> (activation zero point input, weight input, weight zero point input): the
+# operators whose int8 weights onnxruntime multiplies by uint8 activations in its u8 x s8 kernels.
+PRODUCTS = {
+    ("QLinearConv", ""): (2, 3, 5),
+    ("QLinearMatMul", ""): (2, 3, 5),
+    ("QGemm", "com.microsoft"): (2, 3, 5),
+    ("ConvInteger", ""): (2, 1, 3),
+    ("MatMulInteger", ""): (2, 1, 3),
 }
+# The float operators a QDQ model's DequantizeLinear pairs feed: (activation input, weight input).
+QDQ_PRODUCTS = {"Conv": (0, 1), "MatMul": (0, 1), "Gemm": (0, 1)}
+
+
+def _domain(node):
+    return "" if node.domain in ("", "ai.onnx") else node.domain
+
+
+def _element_types(m):
+    """Every value's element type that the model or onnx's type inference states."""
+    types = {t.name: t.data_type for t in m.graph.initializer}
+    try:
+        inferred = onnx.shape_inference.infer_shapes(m)
+    except Exception:  # a model onnx cannot type (it still has its initializers' and declared types)
+        inferred = m
+    for v in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
+        if v.type.HasField("tensor_type") and v.type.tensor_type.elem_type:
+            types.setdefault(v.name, v.type.tensor_type.elem_type)
+    return types
+
+
+def _saturating_operands(m):
+    """(node, weight input index, activation type, weight type) of each product that would still run
+    uint8 x int8: a PRODUCTS node with those types, or a QDQ_PRODUCTS node whose activation and
+    weight come from DequantizeLinear of uint8 and of int8."""
+    types, producer = _element_types(m), {o: n for n in m.graph.node for o in n.output}
+    u8, s8 = onnx.TensorProto.UINT8, onnx.TensorProto.INT8
+    found = []
+    for n in m.graph.node:
+        if (n.op_type, _domain(n)) in PRODUCTS:
+            xz, wi, _ = PRODUCTS[(n.op_type, _domain(n))]
+            # The activation's type from its zero point where there is one (onnx cannot type what
+            # com.microsoft operators produce, such as the classifier's input in a QOperator model).
+            x_type = types.get(n.input[xz]) if len(n.input) > xz and n.input[xz] else types.get(n.input[0])
+            if len(n.input) > wi and x_type == u8 and types.get(n.input[wi]) == s8:
+                found.append((n, wi))
+        elif n.op_type in QDQ_PRODUCTS and _domain(n) == "":
+            xi, wi = QDQ_PRODUCTS[n.op_type]
+            dx, dw = (producer.get(n.input[i]) if len(n.input) > i else None for i in (xi, wi))
+            if (dx is not None and dw is not None and dx.op_type == dw.op_type == "DequantizeLinear"
+                    and types.get(dx.input[0]) == u8 and types.get(dw.input[0]) == s8):
+                found.append((n, wi))
+    return found
 
 
 def twin(model):
-    """A copy of `model` with every int8 weight initializer of the operators above recoded as uint8
-    (value + 128, zero point + 128): the same real numbers, computed exactly by onnxruntime.
-    Models without such weights come back unchanged."""
+    """A copy of `model` in which each int8 weight that onnxruntime would multiply by uint8
+    activations (PRODUCTS' weight inputs, and the DequantizeLinear feeding a QDQ Conv/MatMul/Gemm
+    its weight) is recoded as uint8 w + 128 with zero point z + 128: the same real numbers, computed
+    exactly by onnxruntime's u8 x u8 kernels. Only initializers are recoded; `remaining(twin)` lists
+    what could not be (weights from Constant nodes or computed ones, zero points that are not
+    initializers). Models with nothing to recode come back equal to `model`."""
     m = onnx.ModelProto()
     m.CopyFrom(model)
     inits = {t.name: t for t in m.graph.initializer}
-    recoded = {}  # (weight name, zero point name or "") -> (new weight name, new zero point name)
+    taken = set(inits) | {i for n in m.graph.node for i in list(n.input) + list(n.output)} | {v.name for v in m.graph.input}
+    producer = {o: n for n in m.graph.node for o in n.output}
+    converted = {}  # original initializer name -> recoded uint8 initializer's name
 
-    def int8_initializer(name):
-        t = inits.get(name)
-        return t is not None and t.data_type == onnx.TensorProto.INT8
+    def fresh(base):
+        name, k = base + "_exact_u8", 1
+        while name in taken:
+            name, k = f"{base}_exact_u8_{k}", k + 1
+        taken.add(name)
+        return name
 
-    for node in m.graph.node:
-        where = WEIGHT_INPUTS.get((node.op_type, node.domain if node.domain != "ai.onnx" else ""))
-        if where is None:
-            continue
-        wi, zi = where
-        if len(node.input) <= wi or not int8_initializer(node.input[wi]):
-            continue
-        zp_name = node.input[zi] if len(node.input) > zi and node.input[zi] else ""
-        if zp_name and not int8_initializer(zp_name):
-            continue
-        key = (node.input[wi], zp_name)
-        if key not in recoded:
-            w = numpy_helper.to_array(inits[node.input[wi]]).astype(np.int16) + 128
-            z = (numpy_helper.to_array(inits[zp_name]).astype(np.int16) if zp_name else np.array(0, np.int16)) + 128
-            names = (node.input[wi] + "_exact_u8", (zp_name or node.input[wi] + "_zero_point") + "_exact_u8")
-            m.graph.initializer.extend([numpy_helper.from_array(w.astype(np.uint8), names[0]),
-                                        numpy_helper.from_array(z.astype(np.uint8), names[1])])
-            recoded[key] = names
-        new_w, new_z = recoded[key]
-        node.input[wi] = new_w
+    def recode(name, values):
+        """The uint8 twin of initializer `name` (int8 `values`), made once per name."""
+        if name not in converted:
+            converted[name] = fresh(name)
+            m.graph.initializer.append(numpy_helper.from_array((values.astype(np.int16) + 128).astype(np.uint8), converted[name]))
+        return converted[name]
+
+    def recode_pair(node, wi, zi, zero_shape):
+        """Recodes node's int8 weight initializer (input wi) and its zero point (input zi: an int8
+        initializer, or absent: 0 of `zero_shape`). False, changing nothing, when either is not so."""
+        w = inits.get(node.input[wi]) if len(node.input) > wi else None
+        z_name = node.input[zi] if len(node.input) > zi else ""
+        z = inits.get(z_name) if z_name else None
+        if w is None or w.data_type != onnx.TensorProto.INT8 or (z_name and (z is None or z.data_type != onnx.TensorProto.INT8)):
+            return False
+        new_w = recode(w.name, numpy_helper.to_array(w))
+        if z is not None:
+            new_z = recode(z.name, numpy_helper.to_array(z))
+        else:
+            new_z = fresh(w.name + "_zero_point")
+            m.graph.initializer.append(numpy_helper.from_array(np.full(zero_shape, 128, np.uint8), new_z))
         while len(node.input) <= zi:
             node.input.append("")
-        node.input[zi] = new_z
-    # The int8 originals no node reads any more (onnxruntime would warn about each).
-    replaced = {name for key in recoded for name in key if name}
-    used = {i for n in m.graph.node for i in n.input} | {o.name for o in m.graph.output}
-    kept = [t for t in m.graph.initializer if t.name not in replaced or t.name in used]
-    del m.graph.initializer[:]
-    m.graph.initializer.extend(kept)
+        node.input[wi], node.input[zi] = new_w, new_z
+        return True
+
+    for n, wi in _saturating_operands(m):
+        if (n.op_type, _domain(n)) in PRODUCTS:
+            _, wi, zi = PRODUCTS[(n.op_type, _domain(n))]
+            recode_pair(n, wi, zi, ())
+        else:
+            dq = producer[n.input[wi]]
+            scale = inits.get(dq.input[1])
+            # A missing zero point is 0 in the scale's shape (per tensor, per axis or per block).
+            recode_pair(dq, 0, 2, tuple(scale.dims) if scale is not None else ())
+    # The int8 originals nothing reads any more: out of the initializers, the graph's inputs (IR < 4
+    # lists initializers there) and value_info (onnxruntime would warn of them, or ask for them).
+    used = {i for n in m.graph.node for i in n.input} | {o.name for o in m.graph.output} | _subgraph_reads(m.graph)
+    gone = {name for name in converted if name not in used}
+    for field in (m.graph.initializer, m.graph.input, m.graph.value_info):
+        kept = [t for t in field if t.name not in gone]
+        del field[:]
+        field.extend(kept)
+    if m.ir_version < 4:
+        # Before IR 4 every initializer is also a graph input.
+        listed = {v.name for v in m.graph.input}
+        m.graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+                             for t in m.graph.initializer if t.name not in listed)
     return m
 
 
+def _subgraph_reads(graph):
+    """Names read by nodes of If/Loop/Scan bodies anywhere below `graph`."""
+    names = set()
+    for n in graph.node:
+        for a in n.attribute:
+            for g in ([a.g] if a.type == onnx.AttributeProto.GRAPH else list(a.graphs)):
+                names |= {i for sub in g.node for i in sub.input} | _subgraph_reads(g)
+    return names
+
+
+def remaining(model):
+    """Names of the nodes that still multiply uint8 activations by int8 weights (empty for a twin
+    whose every such weight was an initializer)."""
+    return [n.name or n.op_type for n, _ in _saturating_operands(model)]
+
+
+def recodes(model):
+    """Whether `twin(model)` differs from `model` (it has int8 weights onnxruntime would saturate)."""
+    return bool(_saturating_operands(model))
+
+
 def session(model_or_path, options=None):
-    """An onnxruntime CPU session on the exact twin of a model (a path or a ModelProto)."""
+    """An onnxruntime CPU session on the exact twin of a model (a path or a ModelProto). Raises
+    ValueError when some uint8 x int8 product could not be recoded (its output would not be exact
+    on a CPU without VNNI)."""
     import onnxruntime as ort
     options = options or ort.SessionOptions()
     model = onnx.load(model_or_path) if isinstance(model_or_path, str) else model_or_path
+    if not recodes(model):
+        # Nothing to recode (a float model): the file itself, external data and all.
+        source = model_or_path if isinstance(model_or_path, str) else model.SerializeToString()
+        return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
     exact = twin(model)
-    if exact == model and isinstance(model_or_path, str):
-        # No int8 weights (a float model): the file itself, external data and all.
-        return ort.InferenceSession(model_or_path, options, providers=["CPUExecutionProvider"])
+    left = remaining(exact)
+    if left:
+        raise ValueError(f"uint8 x int8 products left that onnxruntime may saturate: {', '.join(left[:5])}")
     return ort.InferenceSession(exact.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def onnxruntime_version():
+    import onnxruntime as ort
+    return ort.__version__
 
 
 def probe_model(c=8):
@@ -105,3 +208,15 @@ def saturates():
     s = ort.InferenceSession(probe_model().SerializeToString(), providers=["CPUExecutionProvider"])
     y = s.run(None, {"x": np.full((1, 8, 2, 2), 255, np.uint8)})[0]
     return int(y.flat[0]) != 130
+
+
+if __name__ == "__main__":
+    # scripts/exact_int8.py IN.onnx OUT.onnx: writes the exact twin (e.g. for scripts/layer_compare.py).
+    import sys
+    if len(sys.argv) != 3:
+        sys.exit("usage: exact_int8.py IN.onnx OUT.onnx")
+    source = onnx.load(sys.argv[1])
+    result = twin(source)
+    onnx.checker.check_model(result)
+    onnx.save(result, sys.argv[2])
+    print(f"{sys.argv[2]}: {'recoded' if recodes(source) else 'nothing to recode'}; left: {remaining(result) or 'none'}")

@@ -337,11 +337,18 @@ def encodings_model():
     return model
 
 
+REFERENCE_STAMP = "reference_source.txt"
+
+
 def write_reference(model_path, folder, batches, seed):
     """Runs onnxruntime on seeded inputs and stores input/output protobufs. int8 models run as their
     exact twin (scripts/exact_int8.py): onnxruntime's u8 x s8 kernels saturate on CPUs without VNNI."""
     import exact_int8
     sess = exact_int8.session(model_path)
+    # Which onnxruntime made these outputs, and how: references older than the exact twin (made by
+    # a saturating u8 x s8 kernel) have no such file, and the tests remake them.
+    with open(os.path.join(folder, REFERENCE_STAMP), "w") as f:
+        f.write(f"onnxruntime {exact_int8.onnxruntime_version()} via exact_int8 (int8 weights recoded as uint8)\n")
     inp = sess.get_inputs()[0]
     rng = np.random.default_rng(seed)
     for k, batch in enumerate(batches):

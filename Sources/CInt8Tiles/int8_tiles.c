@@ -180,10 +180,10 @@ static inline __m256i lane_mask(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), index);
 }
 
-// A full row of 16 columns (every tile but a product's last column panel) is loaded and stored
-// plainly: AMD's Zen 3 takes about 13 cycles per vmaskmov store (a standalone loop: 3.9-4.2 ns a
-// store against 0.93 for vmovdqu), which for a shallow K (resnet's 64-channel 1x1s: 32 steps of
-// the tile) cost as much as the products.
+// A full row of 16 columns (every row of a panel but a partly filled last one) is loaded and
+// stored plainly: AMD's Zen 3 takes about 13 cycles per vmaskmov store (a standalone loop: 3.9-4.2
+// ns a store against 0.93 for vmovups), which for a shallow K (resnet's 64-channel 1x1s: 32 steps
+// of the tile) cost as much as the products.
 __attribute__((target("avx2")))
 static inline void store_avx2(__m256i lo, __m256i hi, int32_t *row, int cols, int accumulate) {
     if (cols == 16) {

@@ -84,7 +84,9 @@ def test_rnw_round_trip_is_bit_identical(name, tmp_path):
 def quantized_with_reference(arch, fmt):
     """resnet18/50 quantized on demand, with onnxruntime's output for a seeded input."""
     folder = os.path.join(CACHE, f"{arch}-{fmt}")
-    if not os.path.exists(os.path.join(folder, "test_data_set_0", "output_0.pb")):
+    # Remade when its references predate the exact twin (no stamp: possibly a saturating kernel's).
+    if not os.path.exists(os.path.join(folder, "test_data_set_0", "output_0.pb")) or \
+            not os.path.exists(os.path.join(folder, "reference_source.txt")):
         subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "make_fixtures.py"), "--large", arch, "--quantized"], check=True)
     return os.path.join(folder, "model.onnx")
 
