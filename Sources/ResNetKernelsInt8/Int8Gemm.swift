@@ -226,7 +226,12 @@ public enum Int8Gemm {
                             if vnni {
                                 rt_int8_tile_vnni(steps, a8.baseAddress! + weights, bytes + origin, groupStride, out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0, rq)
                             } else {
-                                rt_int8_tile_avx2(steps, a16.baseAddress! + weights, halves + origin, groupStride, out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0, rq)
+                                // A panel of 8 columns or fewer on the tile's left half alone.
+                                if cols <= 8 {
+                                    rt_int8_tile_avx2_half(steps, a16.baseAddress! + weights, halves + origin, groupStride, out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0, rq)
+                                } else {
+                                    rt_int8_tile_avx2(steps, a16.baseAddress! + weights, halves + origin, groupStride, out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0, rq)
+                                }
                             }
                         }
                         guard last, let output else { run(nil); continue }

@@ -45,6 +45,9 @@ void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int
 // bstride int16 apart. kpairs pairs.
 void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, long bstride, int32_t *c, long ldc,
                        int rows, int cols, int accumulate, const rt_requant_tile *rq);
+// rt_int8_tile_avx2 for cols <= 8: the tile's left half alone (B's first 8 columns read).
+void rt_int8_tile_avx2_half(long kpairs, const int16_t *a, const int16_t *b, long bstride, int32_t *c, long ldc,
+                            int rows, int cols, int accumulate, const rt_requant_tile *rq);
 
 // Requantization of one row (AVX2): out[j] = min(max(nearbyint((float)(acc[j] + constant) * scale)
 // + zp, lo), hi), round half to even, NaN to lo: exactly Requantization.apply's arithmetic.
