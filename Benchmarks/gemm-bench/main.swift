@@ -5,7 +5,7 @@
 // micro-kernel's measured peak: where a layer loses against the peak shows here
 // without the rest of the model's noise.
 //
-//     swift build -c release --product gemm-bench && .build/release/gemm-bench [--threads 2] [--kernels avx512|avx2]
+//     swift build -c release --product gemm-bench && .build/release/gemm-bench [--threads 2] [--kernels avx512|avx2] [--only "l4"]
 import Dispatch
 import Glibc
 import ResNetKernels
@@ -46,6 +46,7 @@ let shapes: [Shape] = [
 ]
 
 var threads = 2
+var only: String? = nil  // run only the shapes whose name contains this
 var fused = false  // bias + residual + ReLU in the epilogue, as a block's last conv has
 var set = KernelSet.detect()
 var args = CommandLine.arguments.dropFirst()
@@ -54,14 +55,16 @@ while let a = args.popFirst() {
     case "--threads": threads = Int(args.popFirst() ?? "") ?? threads
     case "--kernels": if let s = args.popFirst() { set = s == "avx2" ? .avx2 : s == "avx512" ? .avx512 : set }
     case "--residual": fused = true
+    case "--only": only = args.popFirst()
     default:
-        print("usage: gemm-bench [--threads N] [--kernels avx512|avx2] [--residual]")
+        print("usage: gemm-bench [--threads N] [--kernels avx512|avx2] [--residual] [--only NAME-PART]")
         exit(64)
     }
 }
 guard set != .reference else { fatalError("gemm-bench needs a SIMD kernel set") }
 let mr = set.tileRows, nr = set.tileColumns
 let peak = set == .avx512 ? SgemmAVX512.measurePeak() : SgemmAVX2.measurePeak()
+func selected(_ s: Shape) -> Bool { only.map { s.name.contains($0) } ?? true }
 print("kernels \(set), tile \(mr)x\(nr), peak \(Int(peak)) GFLOP/s per core; columns: GFLOP/s (% of peak x threads)")
 
 func seconds(_ body: () -> Void) -> Double {
@@ -101,7 +104,7 @@ func shiftedRowsConv(_ s: ShiftedRowsConv, x: UnsafePointer<Float>, a: PackedA, 
 print("shape".padding(18) + "M".leftPad(6) + "K".leftPad(6) + "N".leftPad(6) + "   1 thread    " + "\(threads) threads".leftPad(14) + "   narrow: 1 thread" + "\(threads) threads".leftPad(14)
       + "   shifted rows: 1" + "\(threads) threads".leftPad(12) + "   pack B only")
 extension String { func padding(_ n: Int) -> String { self + String(repeating: " ", count: max(0, n - count)) } }
-for s in shapes {
+for s in shapes where selected(s) {
     let g = s.geometry
     let m = s.cout, k = s.cin * s.k * s.k, n = g.outH * g.outW
     let w = UnsafeMutablePointer<Float>.allocate(capacity: m * k); defer { w.deallocate() }
@@ -185,7 +188,7 @@ for s in shapes {
 print("\nWinograd, 1 thread: input transform, GEMMs, output transform (us); whole vs direct")
 // (Above 28 columns both F(2x2) and the F(3x3) the planner now runs there; the model runs those
 // convs with the channel-lane transforms, not these tile-lane ones.)
-for s in shapes where s.k == 3 && s.stride == 1 { for tile in s.hw > 28 ? [WinogradTile.f2x2, .f3x3] : [.f4x4] {
+for s in shapes where s.k == 3 && s.stride == 1 && selected(s) { for tile in s.hw > 28 ? [WinogradTile.f2x2, .f3x3] : [.f4x4] {
     let g = s.geometry
     let (tr, tc) = tile.tiles(g), tiles = tr * tc, ld = tiles + 16, m = s.cout, c = s.cin, positions = tile.positions
     let x = UnsafeMutablePointer<Float>.allocate(capacity: c * s.hw * s.hw); defer { x.deallocate() }
@@ -242,7 +245,7 @@ let fewPositions = shapes.filter { $0.k > 1 } + [Shape(name: "l4 3x3 256>512 s2"
     + shapes.filter { $0.k == 1 && $0.hw <= 14 }
     + [Shape(name: "l3 1x1 512>1024 s2", cout: 1024, cin: 512, k: 1, stride: 2, hw: 28),
        Shape(name: "l4 1x1 1024>2048 s2", cout: 2048, cin: 1024, k: 1, stride: 2, hw: 14)]
-for s in fewPositions {
+for s in fewPositions where selected(s) {
     let g = s.geometry
     let m = s.cout, k = s.cin * s.k * s.k, n = g.outH * g.outW
     let w = UnsafeMutablePointer<Float>.allocate(capacity: m * k); defer { w.deallocate() }

@@ -41,6 +41,49 @@ public enum AVX2Tile: GemmMicroKernel {
                 rows: rows, cols: cols, accumulate: accumulate, bias: nil, columnBias: columnBias, residual: residual, relu: relu)
     }
 
+    /// tileGather for a panel of one to three positions (the last of a plane: 49 = 8 x 6 + 1 at
+    /// 7x7), on a tile of one or three rows: the six-row tile spent six rows' FMAs on them.
+    /// Its own entry, chosen by the driver (convGather): a branch inside tileGather made the
+    /// six-row tile's body an out-of-line closure call per step (gemm-bench: 75 -> 19 GFLOP/s).
+    @inline(__always)
+    public static func tileGatherFew(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
+                                     b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
+                                     columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
+        let rawB = UnsafeRawPointer(b)
+        if rows == 1 {
+            shortProduct(rowsComputed: 1, k: k, positions: positions, rowOffsets: rowOffsets, positionOffsets: positionOffsets, b: rawB, c: c,
+                         ldc: ldc, rows: rows, cols: cols, accumulate: accumulate, columnBias: columnBias, residual: residual, relu: relu)
+        } else {
+            shortProduct(rowsComputed: 3, k: k, positions: positions, rowOffsets: rowOffsets, positionOffsets: positionOffsets, b: rawB, c: c,
+                         ldc: ldc, rows: rows, cols: cols, accumulate: accumulate, columnBias: columnBias, residual: residual, relu: relu)
+        }
+    }
+
+    /// tileGatherFew's body: `rowsComputed` (1 or 3, a
+    /// constant at each call, so the unused rows fold away) rows of two accumulators each.
+    @inline(__always)
+    static func shortProduct(rowsComputed: Int, k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets o: UnsafePointer<Int>,
+                             b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
+                             columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>(), c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
+        let (o0, o1, o2) = (o[0], o[1], o[2])
+        for p in 0..<k {
+            // Sound: as tileGather's (rows past the last position repeat it: offsets 1 and 2 are readable).
+            let row = b + p * 64
+            let b0 = row.loadUnaligned(as: SIMD8<Float>.self), b1 = row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let ap = positions + rowOffsets[p]
+            var x = SIMD8<Float>(repeating: ap.load(fromByteOffset: o0, as: Float.self)); c00.addProduct(x, b0); c01.addProduct(x, b1)
+            if rowsComputed > 1 {
+                x = SIMD8<Float>(repeating: ap.load(fromByteOffset: o1, as: Float.self)); c10.addProduct(x, b0); c11.addProduct(x, b1)
+                x = SIMD8<Float>(repeating: ap.load(fromByteOffset: o2, as: Float.self)); c20.addProduct(x, b0); c21.addProduct(x, b1)
+            }
+        }
+        let cb = columnBias.map(UnsafeRawPointer.init)
+        Sgemm.store(c00, c01, row: c, cols: cols, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual, relu: relu)
+        if rows > 1 { Sgemm.store(c10, c11, row: c + ldc, cols: cols, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual.map { $0 + ldc }, relu: relu) }
+        if rows > 2 { Sgemm.store(c20, c21, row: c + 2 * ldc, cols: cols, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual.map { $0 + 2 * ldc }, relu: relu) }
+    }
+
     /// The tile's body: row r of A at step p is the float at aRow(p) + aOffsets.r bytes (a packed
     /// panel, or six positions of shifted-row planes), B's row p the 16 floats at bRow(p). One
     /// code for packed, shifted-row and gathered operands.

@@ -293,12 +293,19 @@ extension PackedGemm {
                                              rows: min(gr, positions - q0 - gr), ldc: m, lines: nr / 16)
                             }
                             // Packed: gr floats per step (packedSteps), the positions 4 bytes apart.
-                            Kernel.tileGather(k: kb, positions: packs ? UnsafeRawPointer(packed + (pp - panels.lowerBound) * kb * gr) : source,
-                                              rowOffsets: packs ? packedSteps : rowOffsets + k0,
-                                              positionOffsets: packs ? packedOffsets : UnsafePointer(offsets),
-                                              b: wp, c: ct + q0 * m + j0, ldc: m, rows: rows, cols: min(nr, m - j0), accumulate: k0 > 0,
-                                              columnBias: last ? bias.map { $0 + j0 } : nil,
-                                              residual: last ? residual.map { $0 + q0 * m + j0 } : nil, relu: last && relu)
+                            let panelPositions = packs ? UnsafeRawPointer(packed + (pp - panels.lowerBound) * kb * gr) : source
+                            let steps = packs ? packedSteps : rowOffsets + k0, at = packs ? packedOffsets : UnsafePointer(offsets)
+                            let columnBias = last ? bias.map { $0 + j0 } : nil, tileResidual = last ? residual.map { $0 + q0 * m + j0 } : nil
+                            if rows <= 3 {
+                                // A plane's last panel of one to three positions: the kernel set's shorter tile, if any.
+                                Kernel.tileGatherFew(k: kb, positions: panelPositions, rowOffsets: steps, positionOffsets: at, b: wp, c: ct + q0 * m + j0,
+                                                     ldc: m, rows: rows, cols: min(nr, m - j0), accumulate: k0 > 0, columnBias: columnBias,
+                                                     residual: tileResidual, relu: last && relu)
+                            } else {
+                                Kernel.tileGather(k: kb, positions: panelPositions, rowOffsets: steps, positionOffsets: at, b: wp, c: ct + q0 * m + j0,
+                                                  ldc: m, rows: rows, cols: min(nr, m - j0), accumulate: k0 > 0, columnBias: columnBias,
+                                                  residual: tileResidual, relu: last && relu)
+                            }
                         }
                     }
                     k0 += kb

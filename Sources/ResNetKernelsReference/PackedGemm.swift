@@ -38,6 +38,21 @@ public protocol GemmMicroKernel {
     static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
                            b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
                            columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool)
+    /// tileGather for rows <= 3 (a plane's last position panel), on a shorter tile where the
+    /// kernel set has one; by default tileGather itself.
+    static func tileGatherFew(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
+                              b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
+                              columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool)
+}
+
+extension GemmMicroKernel {
+    @inlinable @inline(__always)
+    public static func tileGatherFew(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
+                                     b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
+                                     columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
+        tileGather(k: k, positions: positions, rowOffsets: rowOffsets, positionOffsets: positionOffsets, b: b, c: c, ldc: ldc, rows: rows,
+                   cols: cols, accumulate: accumulate, columnBias: columnBias, residual: residual, relu: relu)
+    }
 }
 
 /// A weight matrix A[M,K] packed for one micro-kernel shape: for each K slice,

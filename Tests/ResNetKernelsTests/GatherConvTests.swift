@@ -10,7 +10,8 @@ import ResNetKernelsReference
 /// channels first (through the transposed C) and channels last (epilogue in the tile), with and
 /// without bias, residual and ReLU, on both SIMD kernel sets this CPU runs, 1-3 threads.
 /// The cases reach the tile's edges: position counts that are not a multiple of its rows (6 on
-/// AVX2, 7 on AVX-512) and 49 that are seven whole AVX-512 tiles, channel
+/// AVX2, 7 on AVX-512; AVX2's last panel of 1, 2 or 3 positions runs its short tile: 49, 56 and
+/// 1,089 positions) and 49 that are seven whole AVX-512 tiles, channel
 /// counts that are not a multiple of the tile's columns, K across the 256 slice (one weight
 /// unit per slice and channel panel), 2^20 weights and more (threads split the channels), 1x1 convs read with no copy
 /// at strides 1-3, windows that read padding, trailing rows left unread, and H and W differing.
