@@ -24,7 +24,7 @@ import ResNetONNX
 
 let usage = "usage: ab-inproc MODEL [--threads T] [--rounds R] [--variants N] [--plans [--reverse]] [--kernels avx512|avx2]"
 var args = CommandLine.arguments.dropFirst()
-guard let model = args.popFirst() else { print(usage); exit(64) }
+guard let model = args.popFirst(), !model.hasPrefix("-") else { print(usage); exit(64) }
 var threads = 1, rounds = 20, variants = 2, planPerVariant = false, reverse = false
 var kernels: KernelSet? = nil
 while let a = args.popFirst() {
@@ -46,13 +46,16 @@ while let a = args.popFirst() {
 // Run-time variants stay below 8: bit 3 and up are the plan-time ones (--plans).
 guard rounds >= 1, variants >= 1, planPerVariant ? variants <= 1 << 20 : variants <= 8, threads >= 1 else { print(usage); exit(64) }
 
-let read = try ONNXReader.read(path: model)
+let read: ONNXReadResult
+do { read = try ONNXReader.read(path: model) } catch { print("ab-inproc: \(model): \(error)"); exit(1) }
 let options = ExecOptions(kernels: kernels, threads: threads)
 let shape = [1, 3, 224, 224]
 var plans: [ExecutionPlan] = []
 for v in 0..<(planPerVariant ? variants : 1) {
     ExperimentSwitch.value = (reverse ? variants - 1 - v : v) << 3
-    plans.append(try Executor(model: read.model, options: options).plan(inputShape: shape))
+    do { plans.append(try Executor(model: read.model, options: options).plan(inputShape: shape)) } catch {
+        print("ab-inproc: \(model): \(error)"); exit(1)
+    }
 }
 ExperimentSwitch.value = 0
 var rng = SystemRandomNumberGenerator()
