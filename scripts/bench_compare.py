@@ -6,7 +6,9 @@ rounds (ours, onnxruntime, ours, ...), each round timing --runs runs after a
 warm-up; medians over all timed runs, and the ratio ours / onnxruntime (below
 1.0 is faster); the minima and their ratio beside them (ours run in a fresh
 process per round and vary more between processes than one onnxruntime
-session does). Outputs are cross-checked in the same run: our output for the
+session does); and the median of the rounds' own ratios (ours over
+onnxruntime's median in the same round: a slow spell of the host, which lasts
+seconds to minutes, then slows both sides of a ratio). Outputs are cross-checked in the same run: our output for the
 same input must match onnxruntime's (max abs error within 1e-3 of the output's
 scale, or within one quantization step for an int8 model's dequantized output;
 identical top-1), so a fast wrong answer cannot pass. int8 models are checked
@@ -98,6 +100,9 @@ def main():
                 ours_cmd = [tool, "bench", path, "--input", xpath, "--threads", str(threads), "--runs", str(args.runs),
                             "--warmup", "2", "--top", "0", "--format", "json"] + (["--kernels", args.kernels] if args.kernels else [])
                 peer_times, our_p50s, our_mins, kernels = {p: [] for p, _ in peers}, [], [], "?"
+                # Per round: our p50 over onnxruntime's median in the same round. The host's slow spells
+                # last seconds to minutes, so a round's two figures share one; their ratio moves less.
+                round_ratios = []
                 for _ in range(args.rounds):
                     r = subprocess.run(ours_cmd, capture_output=True, text=True, check=True)
                     rep = json.loads(r.stdout)
@@ -111,6 +116,7 @@ def main():
                             t = time.perf_counter()
                             peer_sess.run(None, {name: x})
                             peer_times[peer].append((time.perf_counter() - t) * 1e3)
+                    round_ratios.append(rep["p50_ms"] / float(np.median(peer_times["onnxruntime"][-args.runs:])))
                 ort_times = peer_times["onnxruntime"]
                 # Cross-check: our output for the same input against onnxruntime's.
                 ypath = os.path.join(tmp, "y.npy")
@@ -128,6 +134,7 @@ def main():
                 row = dict(model=model_name, batch=batch, threads=threads, kernels=kernels, ours_ms=ours, onnxruntime_ms=theirs,
                            ratio=ours / theirs, ours_images_per_s=batch * 1e3 / ours, onnxruntime_images_per_s=batch * 1e3 / theirs,
                            ours_min_ms=ours_min, onnxruntime_min_ms=theirs_min, min_ratio=ours_min / theirs_min,
+                           paired_ratio=float(np.median(round_ratios)), round_ratios=round_ratios,
                            max_abs_error=err, outputs_agree=bool(agree), onnxruntime_steps_off_exact=own_steps)
                 if "exact twin" in peer_times:
                     twin = float(np.median(peer_times["exact twin"]))
@@ -136,6 +143,7 @@ def main():
                 print(f"{model_name:9} batch {batch:2} threads {threads}: ours {ours:8.2f} ms ({kernels}), onnxruntime {theirs:8.2f} ms, "
                       f"ratio {ours / theirs:5.2f}x; {row['ours_images_per_s']:7.1f} vs {row['onnxruntime_images_per_s']:7.1f} images/s; "
                       f"minima {ours_min:.2f} vs {theirs_min:.2f} ms ({ours_min / theirs_min:.2f}x); "
+                      f"paired by round {row['paired_ratio']:.2f}x ({min(round_ratios):.2f}-{max(round_ratios):.2f}); "
                       f"outputs {'agree' if agree else 'DIFFER'} (max abs {err:.2e})", flush=True)
                 if "exact twin" in peer_times:
                     unit = "steps" if output_step(path) > 0 else "(absolute)"
