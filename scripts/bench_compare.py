@@ -8,8 +8,9 @@ warm-up; medians over all timed runs, and the ratio ours / onnxruntime (below
 process per round and vary more between processes than one onnxruntime
 session does); and the median of the rounds' own ratios (ours over
 onnxruntime's median in the same round: a slow spell of the host, which lasts
-seconds to minutes, then slows both sides of a ratio). Outputs are cross-checked in the same run: our output for the
-same input must match onnxruntime's (max abs error within 1e-3 of the output's
+seconds to minutes, then slows both sides of a ratio). Outputs are
+cross-checked in the same run: our output for the same input must match
+onnxruntime's (max abs error within 1e-3 of the output's
 scale, or within one quantization step for an int8 model's dequantized output;
 identical top-1), so a fast wrong answer cannot pass. int8 models are checked
 against onnxruntime's exact twin of the model (scripts/exact_int8.py): on CPUs
@@ -129,7 +130,7 @@ def main():
                 step = output_step(path)
                 agree = err <= max(1e-3 * scale, 1.01 * step) and (y.argmax(1) == reference.argmax(1)).all()
                 ours, theirs = float(np.median(our_p50s)), float(np.median(ort_times))
-                # Minima too: our fresh processes vary more than onnxruntime's one session (README).
+                # Minima too: our fresh processes vary more than onnxruntime's one session (docs/performance-log.md).
                 ours_min, theirs_min = float(min(our_mins)), float(min(ort_times))
                 row = dict(model=model_name, batch=batch, threads=threads, kernels=kernels, ours_ms=ours, onnxruntime_ms=theirs,
                            ratio=ours / theirs, ours_images_per_s=batch * 1e3 / ours, onnxruntime_images_per_s=batch * 1e3 / theirs,

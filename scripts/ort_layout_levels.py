@@ -5,8 +5,8 @@ Why: onnxruntime's highest level (ORT_ENABLE_ALL) adds, over ORT_ENABLE_EXTENDED
 its layout transformer, which on CPU rewrites a ResNet's convolutions, max pool and
 global pool into its NCHWc blocked layout (com.microsoft.nchwc). The difference
 between the two is what that layout (and the kernels written for it) is worth to
-onnxruntime itself: the question behind the executor's next structural step (README,
-"Executor speed", session 18). Each round runs both sessions alternately on the same
+onnxruntime itself: the question behind the executor's next structural step
+(docs/performance-log.md, session 18). Each round runs both sessions alternately on the same
 seeded input; prints medians and minima of per-run latency, per thread count.
 
     .venv/bin/python scripts/ort_layout_levels.py MODEL [--threads 1 2] [--rounds 7] [--runs 5]

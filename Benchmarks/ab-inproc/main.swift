@@ -46,16 +46,19 @@ while let a = args.popFirst() {
 // Run-time variants stay below 8: bit 3 and up are the plan-time ones (--plans).
 guard rounds >= 1, variants >= 1, planPerVariant ? variants <= 1 << 20 : variants <= 8, threads >= 1 else { print(usage); exit(64) }
 
+/// Reports an error reading, planning or running the model on stderr and exits 1.
+func fail(_ error: Error) -> Never {
+    FileHandle.standardError.write(Data("ab-inproc: \(model): \(error)\n".utf8))
+    exit(1)
+}
 let read: ONNXReadResult
-do { read = try ONNXReader.read(path: model) } catch { print("ab-inproc: \(model): \(error)"); exit(1) }
+do { read = try ONNXReader.read(path: model) } catch { fail(error) }
 let options = ExecOptions(kernels: kernels, threads: threads)
 let shape = [1, 3, 224, 224]
 var plans: [ExecutionPlan] = []
 for v in 0..<(planPerVariant ? variants : 1) {
     ExperimentSwitch.value = (reverse ? variants - 1 - v : v) << 3
-    do { plans.append(try Executor(model: read.model, options: options).plan(inputShape: shape)) } catch {
-        print("ab-inproc: \(model): \(error)"); exit(1)
-    }
+    do { plans.append(try Executor(model: read.model, options: options).plan(inputShape: shape)) } catch { fail(error) }
 }
 ExperimentSwitch.value = 0
 var rng = SystemRandomNumberGenerator()
@@ -66,7 +69,7 @@ func select(_ v: Int) -> ExecutionPlan {
     ExperimentSwitch.value = planPerVariant ? 0 : v
     return plans[planPerVariant ? v : 0]
 }
-for v in 0..<variants { let plan = select(v); for _ in 0..<2 { _ = try plan.run(x) } }
+do { for v in 0..<variants { let plan = select(v); for _ in 0..<2 { _ = try plan.run(x) } } } catch { fail(error) }
 var totals = [[Double]](repeating: [], count: variants)
 var steps = [[String: [Double]]](repeating: [:], count: variants)
 var order: [String] = []  // every step name any variant ran, in first-seen order
@@ -74,8 +77,11 @@ for round in 0..<rounds {
     for i in 0..<variants {
         let v = (i + round) % variants
         let plan = select(v)
-        _ = try plan.run(x)
-        let timings = try plan.profile(x)
+        let timings: [StepTiming]
+        do {
+            _ = try plan.run(x)
+            timings = try plan.profile(x)
+        } catch { fail(error) }
         totals[v].append(timings.reduce(0) { $0 + $1.seconds } * 1e3)
         // A name a plan repeats (two layout copies feeding one node) gets its occurrence appended.
         var seen: [String: Int] = [:]

@@ -55,7 +55,9 @@ while let a = args.popFirst() {
     case "--threads": threads = Int(args.popFirst() ?? "") ?? threads
     case "--kernels": if let s = args.popFirst() { set = s == "avx2" ? .avx2 : s == "avx512" ? .avx512 : set }
     case "--residual": fused = true
-    case "--only": only = args.popFirst()
+    case "--only":
+        guard let part = args.popFirst() else { print("usage: gemm-bench [--threads N] [--kernels avx512|avx2] [--residual] [--only NAME-PART]"); exit(64) }
+        only = part
     default:
         print("usage: gemm-bench [--threads N] [--kernels avx512|avx2] [--residual] [--only NAME-PART]")
         exit(64)

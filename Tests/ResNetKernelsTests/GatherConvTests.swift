@@ -25,6 +25,10 @@ struct GatherConvTests {
         ImplicitConvTests.Case(c: 20, h: 7, w: 7, k: 3, stride: 1, pad: 1, dilation: 1, m: 64),     // 49 positions: seven 7-row tiles, or eight 6-row and a 1-row one
         ImplicitConvTests.Case(c: 130, h: 7, w: 8, k: 1, stride: 1, pad: 0, dilation: 1, m: 40),    // 56 positions (packed channels first): eight 7-row tiles
         ImplicitConvTests.Case(c: 512, h: 5, w: 6, k: 1, stride: 1, pad: 0, dilation: 1, m: 40),    // C 512 (rows 2 KB apart) in two K slices
+        // AVX2's short tile accumulating across K slices: tails of 2 and 3 positions with K past 256, pointwise and windowed.
+        ImplicitConvTests.Case(c: 300, h: 4, w: 5, k: 1, stride: 1, pad: 0, dilation: 1, m: 17),    // 20 positions: a 2-position tail
+        ImplicitConvTests.Case(c: 300, h: 3, w: 5, k: 1, stride: 1, pad: 0, dilation: 1, m: 17),    // 15 positions: a 3-position tail
+        ImplicitConvTests.Case(c: 40, h: 5, w: 4, k: 3, stride: 1, pad: 1, dilation: 1, m: 24),     // 20 positions, K 360, read from a padded copy
         // resnet's strided downsample at a quarter of its size: 14 positions a row, each panel in one row read as
         // vectors (7-row tiles; 6-row ones partly), K past a slice. (13x13 above: its last panel's load would pass the image's end.)
         ImplicitConvTests.Case(c: 260, h: 28, w: 28, k: 1, stride: 2, pad: 0, dilation: 1, m: 40),
