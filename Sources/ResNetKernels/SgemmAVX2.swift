@@ -59,8 +59,8 @@ public enum AVX2Tile: GemmMicroKernel {
         }
     }
 
-    /// tileGatherFew's body: `rowsComputed` (1 or 3, a
-    /// constant at each call, so the unused rows fold away) rows of two accumulators each.
+    /// tileGatherFew's body: `rowsComputed` rows (1 or 3, a constant at each call, so the unused
+    /// rows fold away) of two accumulators each.
     @inline(__always)
     static func shortProduct(rowsComputed: Int, k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets o: UnsafePointer<Int>,
                              b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
