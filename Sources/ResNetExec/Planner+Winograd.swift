@@ -72,12 +72,17 @@ extension Planner {
     func winogradChoice(_ g: ConvGeometry, xs: [Int], channelLanes: Bool) -> WinogradTile? {
         guard simd, winograd, !exact, Winograd.applies(g), xs.count == 4, xs[1] == g.channels,
               let first = Self.winogradTile(g, kernels, channelLanes: channelLanes) else { return nil }
-        // On AVX-512, F(2x2) where F(4x4) has too few tiles (resnet's 14x14: 49 tiles against 16).
-        // (AVX2 takes F(4x4) from 16 tiles; F(2x2) below that is unmeasured there.) Likewise F(2x2)
-        // where F(3x3) has too few: a short, wide output (8 x 30: 30 F(3x3) tiles, 60 F(2x2)), which
-        // ran F(2x2) before F(3x3) came.
+        // F(2x2) where F(4x4) has too few tiles: on AVX-512 resnet's 14x14 (49 tiles against 16);
+        // on AVX2, which takes F(4x4) from 16 tiles, resnet's 7x7 (16 F(2x2) tiles against 4), since
+        // session 22: resnet50's layer4.1-2 3x3s (channel lanes, Zen 3, ab-inproc --plans, both build
+        // orders, minima) 3.09-3.13 -> 2.76-2.87 ms on 1 thread, 1.58-1.69 -> 1.43-1.53 on 2; resnet18's
+        // three 7x7 3x3s 1.58-1.59 -> 1.43-1.45 each on 2, layer4 5.77-5.81 -> 5.37-5.41 ms (medians).
+        // (Session 9 had measured F(2x2) on 7x7 26% slower than direct, on AVX-512 and with the
+        // tile-lane transforms, so AVX2 takes it with channel lanes only; AVX-512 keeps its minimum of
+        // 32 tiles.) Likewise F(2x2) where F(3x3) has too few: a short, wide output (8 x 30: 30 F(3x3)
+        // tiles, 60 F(2x2)), which ran F(2x2) before F(3x3) came.
         let candidates: [WinogradTile] = switch first {
-        case .f4x4: kernels == .avx512 ? [.f4x4, .f2x2] : [.f4x4]
+        case .f4x4: kernels == .avx512 || channelLanes ? [.f4x4, .f2x2] : [.f4x4]
         case .f3x3: [.f3x3, .f2x2]
         case .f2x2: [.f2x2]
         }

@@ -105,22 +105,26 @@ struct WinogradChannelsLastPlanTests {
         }
     }
 
-    /// The tile each output size gets: F(4x4) up to 28 columns (F(2x2) on AVX-512 below 32 F(4x4)
-    /// tiles), F(3x3) above, and F(2x2) where F(3x3) has too few tiles (a short, wide output: 8 x 30
+    /// The tile each output size gets: F(4x4) up to 28 columns (F(2x2) below 32 F(4x4) tiles on
+    /// AVX-512, below 16 on AVX2: resnet's 7x7 there), F(3x3) above, and F(2x2) where F(3x3) has too few tiles (a short, wide output: 8 x 30
     /// makes 30 F(3x3) tiles and 60 F(2x2); 3 x 30 10 and 30), none where even F(2x2) has too few
     /// (32 tiles on AVX-512, 16 on AVX2: winogradMinimumTiles).
     @Test(arguments: [KernelSet.avx2, .avx512])
     func tileChoiceBySize(_ set: KernelSet) {
         let p = Planner<Float>(graph: Self.model(channels: 32, size: 8).graph, opset: 17, kernels: set, threads: 1, budget: .default,
                                exact: false, winograd: true)
-        func choice(_ h: Int, _ w: Int) -> WinogradTile? {
+        func choice(_ h: Int, _ w: Int, channelLanes: Bool = true) -> WinogradTile? {
             let g = ConvGeometry(channels: 32, height: h, width: w, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 1, padLeft: 1,
                                  dilationH: 1, dilationW: 1, outH: h, outW: w)
-            return p.winogradChoice(g, xs: [1, 32, h, w], channelLanes: true)
+            return p.winogradChoice(g, xs: [1, 32, h, w], channelLanes: channelLanes)
         }
         #expect(choice(56, 56) == .f3x3 && choice(30, 30) == .f3x3, "\(set)")
         #expect(choice(8, 30) == (set == .avx512 ? .f2x2 : .f3x3), "\(set): 8 x 30 (30 F(3x3) tiles)")
         #expect(choice(3, 30) == (set == .avx512 ? nil : .f2x2), "\(set): 3 x 30 (10 F(3x3) tiles, 30 F(2x2))")
         #expect(choice(28, 28) == .f4x4 && choice(14, 14) == (set == .avx512 ? .f2x2 : .f4x4), "\(set)")
+        // 7x7: 4 F(4x4) tiles, 16 F(2x2), taken on AVX2 with channel lanes only; 5x5: 9 F(2x2), too few on both sets.
+        #expect(choice(7, 7) == (set == .avx512 ? nil : .f2x2) && choice(5, 5) == nil, "\(set): 7x7 and 5x5")
+        #expect(choice(7, 7, channelLanes: false) == nil && choice(14, 14, channelLanes: false) == (set == .avx512 ? .f2x2 : .f4x4),
+                "\(set): tile lanes")
     }
 }
