@@ -23,7 +23,8 @@ extension Planner {
     /// So F(4x4, 3x3) for outputs 28 columns wide or less (on AVX-512 with 32 tiles or more, else
     /// F(2x2) there); above 28 columns F(2x2) until session 18 (F(3x3) now: winogradTile), on
     /// AVX-512 only with channel lanes (tile-lane F(2x2) lost there; with channel lanes it is
-    /// unmeasured on a Zen 5, where the direct path runs twice as fast); on AVX2 F(4x4) from 16 tiles. Errors stay in range: on torchvision's resnet50
+    /// unmeasured on a Zen 5, where the direct path runs twice as fast); on AVX2 F(4x4) from 16 tiles
+    /// (with channel lanes from 32 since session 22, F(2x2) below: winogradChoice). Errors stay in range: on torchvision's resnet50
     /// against onnxruntime's stored output, with F(4x4) on the points 0, ±1, ±2 (Lavin & Gray),
     /// F(4x4) on the 28x28 and 14x14 convs took the logits from 5.7e-5 (direct) to 8.0e-5, and
     /// with F(2x2) on the 56x56 convs 7.5e-5 (AVX2 8.5e-5; exported with BN already folded,
@@ -32,7 +33,11 @@ extension Planner {
     /// BN-folded export, so session 15 ran F(2x2) at 28x28 there. F(4x4) now uses the points 0, ±1,
     /// 2, -1/2 (WinogradF4x4: about 1.5x less rounding): AVX-512 6.5e-5 (folded 7.5e-5), AVX2 6.8e-5
     /// (folded 6.9e-5); resnet18 4.4e-6 / 5.8e-6.
-    static func winogradMinimumTiles(_ set: KernelSet) -> Int { set == .avx512 ? 32 : 16 }
+    /// The fewest tiles an image `tile` runs on: 32 on AVX-512; on AVX2 16, except F(4x4) with
+    /// channel lanes, which gives way to F(2x2) below 32 as on AVX-512 (winogradChoice).
+    static func winogradMinimumTiles(_ set: KernelSet, tile: WinogradTile, channelLanes: Bool) -> Int {
+        set == .avx512 || (tile == .f4x4 && channelLanes) ? 32 : 16
+    }
     /// F(4x4) at 28 columns and less, F(3x3) above, on AVX-512 only with the channel-lane transforms
     /// (`channelLanes`: channels last in and out, convWinogradChannelsLast): there it is what pays
     /// (resnet50's 56x56 3x3s on a Zen 4 core, ab-inproc --plans 12-15 rounds: 2.46 ms by
@@ -72,15 +77,17 @@ extension Planner {
     func winogradChoice(_ g: ConvGeometry, xs: [Int], channelLanes: Bool) -> WinogradTile? {
         guard simd, winograd, !exact, Winograd.applies(g), xs.count == 4, xs[1] == g.channels,
               let first = Self.winogradTile(g, kernels, channelLanes: channelLanes) else { return nil }
-        // F(2x2) where F(4x4) has too few tiles: on AVX-512 resnet's 14x14 (49 tiles against 16);
-        // on AVX2, which takes F(4x4) from 16 tiles, resnet's 7x7 (16 F(2x2) tiles against 4), since
-        // session 22: resnet50's layer4.1-2 3x3s (channel lanes, Zen 3, ab-inproc --plans, both build
-        // orders, minima) 3.09-3.13 -> 2.76-2.87 ms on 1 thread, 1.58-1.69 -> 1.43-1.53 on 2; resnet18's
-        // three 7x7 3x3s 1.58-1.59 -> 1.43-1.45 each on 2, layer4 5.77-5.81 -> 5.37-5.41 ms (medians).
-        // (Session 9 had measured F(2x2) on 7x7 26% slower than direct, on AVX-512 and with the
-        // tile-lane transforms, so AVX2 takes it with channel lanes only; AVX-512 keeps its minimum of
-        // 32 tiles.) Likewise F(2x2) where F(3x3) has too few: a short, wide output (8 x 30: 30 F(3x3)
-        // tiles, 60 F(2x2)), which ran F(2x2) before F(3x3) came.
+        // F(2x2) where F(4x4) has too few tiles (winogradMinimumTiles): on AVX-512 resnet's 14x14
+        // (16 F(4x4) tiles, 49 F(2x2)). On AVX2 with channel lanes too, since session 22 (Zen 3,
+        // ab-inproc --plans, both build orders, minima): resnet50's five 14x14 3x3s 1.71-1.91 ->
+        // 1.48-1.59 ms on 1 thread, 0.88-0.95 -> 0.76-0.78 on 2 (layer3 16.3 -> 15.4-15.7 ms, medians),
+        // resnet18's two 0.92 -> 0.75-0.77 on 2; and on 7x7 (4 F(4x4) tiles, 16 F(2x2)), where F(4x4)
+        // did not run: resnet50's layer4.1-2 3x3s 3.09-3.13 -> 2.76-2.87 ms on 1 thread, 1.58-1.69 ->
+        // 1.43-1.53 on 2, resnet18's three 1.58-1.59 -> 1.43-1.45 on 2. (F(3x3) at 28x28 instead of
+        // F(4x4) lost there: resnet50's layer2 3x3s 0.53-0.56 -> 0.71-0.74 ms on 2 threads. Session 9
+        // had measured tile-lane F(2x2) on 7x7 26% slower than direct on AVX-512, so AVX2 without
+        // lanes keeps F(4x4) from 16 tiles.) Likewise F(2x2) where F(3x3) has too few: a short, wide
+        // output (8 x 30: 30 F(3x3) tiles, 60 F(2x2)), which ran F(2x2) before F(3x3) came.
         let candidates: [WinogradTile] = switch first {
         case .f4x4: kernels == .avx512 || channelLanes ? [.f4x4, .f2x2] : [.f4x4]
         case .f3x3: [.f3x3, .f2x2]
@@ -88,7 +95,7 @@ extension Planner {
         }
         for tile in candidates {
             let (tr, tc) = tile.tiles(g)
-            if tr * tc >= Self.winogradMinimumTiles(kernels) { return tile }
+            if tr * tc >= Self.winogradMinimumTiles(kernels, tile: tile, channelLanes: channelLanes) { return tile }
         }
         return nil
     }
