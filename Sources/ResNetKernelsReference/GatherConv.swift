@@ -196,7 +196,9 @@ extension PackedGemm {
         // 56x56 Winograd's C = 64 products, layer1 14.6 -> 13.5 ms; then the C 512-2048 1x1s,
         // layer2's conv1s 1.13-1.22 -> 1.01-1.05 ms, layer3's 1.03-1.07 -> 0.99-1.02, layer4's
         // even; 2 threads layer2.1.conv1 0.57 -> 0.52.) A window's taps read a padded copy instead.
-        let packs = s.g.kernelH * s.g.kernelW == 1 && s.input == .channelsFirst
+        // Channels last the kernel set decides (packsChannelsLastPointwise: AVX2 packs wide ones).
+        let packs = s.g.kernelH * s.g.kernelW == 1
+            && (s.input == .channelsFirst || Kernel.packsChannelsLastPointwise(channels: s.g.channels, outputChannels: m))
         // Position panels per block when packing: what the B buffer (kc x nc, rounded to nr) holds at a full K slice.
         let blockPanels = packs ? max(1, (PackedGemmWorkspace.nc + nr - 1) / nr * nr / gr) : positionPanels
         // packedSteps: a packed panel's step p lies 4 * gr * p bytes on (one per step of a K

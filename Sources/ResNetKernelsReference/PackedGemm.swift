@@ -38,6 +38,10 @@ public protocol GemmMicroKernel {
     static func tileGather(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
                            b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
                            columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool)
+    /// Whether convGather packs the positions of a channels-last pointwise conv from `channels`
+    /// to `outputChannels` first, as it always packs a channels-first one's (a position panel's
+    /// K slice, copied once, read by every channel panel); by default never.
+    static func packsChannelsLastPointwise(channels: Int, outputChannels: Int) -> Bool
     /// tileGather for rows <= 3 (a plane's last position panel), on a shorter tile where the
     /// kernel set has one; by default tileGather itself.
     static func tileGatherFew(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
@@ -46,6 +50,9 @@ public protocol GemmMicroKernel {
 }
 
 extension GemmMicroKernel {
+    @inlinable
+    public static func packsChannelsLastPointwise(channels: Int, outputChannels: Int) -> Bool { false }
+
     @inlinable @inline(__always)
     public static func tileGatherFew(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
                                      b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,

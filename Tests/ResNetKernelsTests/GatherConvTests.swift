@@ -5,8 +5,8 @@ import ResNetKernelsReference
 
 /// The transposed convolution that reads its input in place (GatherConv, PackedGemm.convGather)
 /// against its twin, im2col then the naive GEMM: input channels first and channels last (patch
-/// rows tap-major; a 1x1's positions packed per K slice channels first, read in place channels
-/// last), output
+/// rows tap-major; a 1x1's positions packed per K slice channels first, channels last read in
+/// place or, on AVX2 when wide, packed too), output
 /// channels first (through the transposed C) and channels last (epilogue in the tile), with and
 /// without bias, residual and ReLU, on both SIMD kernel sets this CPU runs, 1-3 threads.
 /// The cases reach the tile's edges: position counts that are not a multiple of its rows (6 on
@@ -32,6 +32,14 @@ struct GatherConvTests {
         // resnet's strided downsample at a quarter of its size: 14 positions a row, each panel in one row read as
         // vectors (7-row tiles; 6-row ones partly), K past a slice. (13x13 above: its last panel's load would pass the image's end.)
         ImplicitConvTests.Case(c: 260, h: 28, w: 28, k: 1, stride: 2, pad: 0, dilation: 1, m: 40),
+        // AVX2 packs a channels-last 1x1's positions from 1,024 input or 512 output channels up
+        // (packsChannelsLastPointwise): four K slices and a 1-position tail; 520 output channels
+        // (a half panel last); at stride 2; 2^20 weights, where each thread packs every position
+        // panel for its share of the channels.
+        ImplicitConvTests.Case(c: 1024, h: 5, w: 5, k: 1, stride: 1, pad: 0, dilation: 1, m: 24),
+        ImplicitConvTests.Case(c: 40, h: 7, w: 5, k: 1, stride: 1, pad: 0, dilation: 1, m: 520),
+        ImplicitConvTests.Case(c: 1030, h: 9, w: 9, k: 1, stride: 2, pad: 0, dilation: 1, m: 20),
+        ImplicitConvTests.Case(c: 1024, h: 3, w: 4, k: 1, stride: 1, pad: 0, dilation: 1, m: 1024),
     ]
 
     @Test("source sizes, copies and offsets of resnet's transposed convs")
