@@ -177,7 +177,8 @@ extension Planner {
             // resnet50's transposed 1x1s ran 5-9% slower so (8 interleaved rounds, 1 thread).
             // A conv between channels-last activations (findChannelsLastConvs) reads its input as
             // stored and writes `outputLayout`: with both channels first a 1x1 runs sgemmNarrow, else
-            // convGather (which packs a 1x1's positions only from a channels-first input).
+            // convGather (which packs a 1x1's positions from a channels-first input, and from a
+            // channels-last one where the kernel set opts in: packsChannelsLastPointwise).
             let windowed = g.kernelH * g.kernelW > 1
             let plainColumns = windowed ? shifted?.columns : plane
             let transposed = mg >= kernels.tileColumns && plainColumns.map({ runsTransposed(real: plane, columns: $0) }) == true

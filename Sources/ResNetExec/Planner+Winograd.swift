@@ -81,7 +81,7 @@ extension Planner {
         // (16 F(4x4) tiles, 49 F(2x2)). On AVX2 with channel lanes too, since session 22 (Zen 3,
         // ab-inproc --plans, both build orders, minima): resnet50's five 14x14 3x3s 1.71-1.91 ->
         // 1.48-1.59 ms on 1 thread, 0.88-0.95 -> 0.76-0.78 on 2 (layer3 16.3 -> 15.4-15.7 ms, medians),
-        // resnet18's two 0.92 -> 0.75-0.77 on 2; and on 7x7 (4 F(4x4) tiles, 16 F(2x2)), where F(4x4)
+        // resnet18's three 0.91-0.92 -> 0.75-0.77 on 2; and on 7x7 (4 F(4x4) tiles, 16 F(2x2)), where F(4x4)
         // did not run: resnet50's layer4.1-2 3x3s 3.09-3.13 -> 2.76-2.87 ms on 1 thread, 1.58-1.69 ->
         // 1.43-1.53 on 2, resnet18's three 1.58-1.59 -> 1.43-1.45 on 2. (F(3x3) at 28x28 instead of
         // F(4x4) lost there: resnet50's layer2 3x3s 0.53-0.56 -> 0.71-0.74 ms on 2 threads. Session 9

@@ -10,12 +10,14 @@ public enum AVX2Tile: GemmMicroKernel {
     /// Channels last, a 1x1's six positions lie C floats apart: six streams, whose lines fall in
     /// one L1 set where C x 4 bytes is a multiple of 4 KB (C = 1024, 2048); packed (a float at a
     /// time, once per position panel and K slice) they are one. Worth its copy from 1024 input
-    /// channels or 512 output channels (32 channel panels) up. Zen 3, ab-inproc 12-20 rounds,
-    /// minima: resnet50's layer3 conv1s (1024 -> 256) 1.27-1.29 -> 1.23-1.24 ms on 1 thread (even
-    /// on 2); layer4's 512 -> 2048 1.41 -> 1.33-1.35 on 1 and 0.71-0.72 -> 0.67-0.69 on 2, its
-    /// 2048 -> 512 1.39 -> 1.35 and 0.71 -> 0.70; the strided downsamples 4-6% on both; layer2's
-    /// conv3s (128 -> 512) 0.66 -> 0.64 on 2. Not below: layer2's conv1s (512 -> 128) 1.23 -> 1.30-1.34
-    /// on 1 thread, and the 14x14 Winograd's products (256 -> 256, 49 tiles) 1-2% slower on 2.
+    /// channels, or from 512 output channels, where 32 channel panels or more share it (layer2's
+    /// 128 -> 512). Zen 3, ab-inproc 12-20 rounds, minima: resnet50's layer3 conv1s (1024 -> 256)
+    /// 1.27-1.29 -> 1.23-1.24 ms on 1 thread (even on 2); layer4's 512 -> 2048 1.41 -> 1.33-1.35 on
+    /// 1 and 0.71-0.72 -> 0.67-0.69 on 2, its 2048 -> 512 1.39 -> 1.35 and 0.71 -> 0.70; the strided
+    /// downsamples 3-6%; layer2's conv3s (128 -> 512) 0.66 -> 0.64 on 2; the 7x7 Winograd's products
+    /// (512 -> 512, 16 tiles) even on 1 thread, layer4's 3x3s 1.44-1.46 -> 1.41-1.43 ms on 2. Not
+    /// below: layer2's conv1s (512 -> 128) 1.23 -> 1.30-1.34 on 1 thread, and the 14x14 Winograd's
+    /// products (256 -> 256, 49 tiles) 1-2% slower on 2.
     /// (On a Zen 4 with AVX-512 reading in place had measured faster: that set keeps the default.)
     @inlinable public static func packsChannelsLastPointwise(channels: Int, outputChannels: Int) -> Bool {
         channels >= 1024 || outputChannels >= 512

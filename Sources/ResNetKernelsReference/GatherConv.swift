@@ -189,18 +189,20 @@ extension PackedGemm {
         // A 1x1 conv reading channels first packs each K slice of its positions first (gr per
         // panel, interleaved by step: the tile's A layout) into the thread's B buffer: in place,
         // each step is a plane further on. Channels last, a position's channels are a row, read
-        // in place. (They were packed too, a float at a time, for only M / nr channel panels; at
+        // in place unless the kernel set packs them (packsChannelsLastPointwise: AVX2 from 1,024
+        // input or 512 output channels, since session 22). (They were packed too, a float at a time, for only M / nr channel panels; at
         // first because with C a multiple of 512 the rows fall into a few L1 sets and resnet50's
         // layer4 1x1s ran 15% slower unpacked while a weight unit stayed in L1. With 256-step
         // units read from L2 that no longer shows. resnet50, ab-inproc 20 rounds, Zen 4: the
         // 56x56 Winograd's C = 64 products, layer1 14.6 -> 13.5 ms; then the C 512-2048 1x1s,
         // layer2's conv1s 1.13-1.22 -> 1.01-1.05 ms, layer3's 1.03-1.07 -> 0.99-1.02, layer4's
         // even; 2 threads layer2.1.conv1 0.57 -> 0.52.) A window's taps read a padded copy instead.
-        // Channels last the kernel set decides (packsChannelsLastPointwise: AVX2 packs wide ones).
         let packs = s.g.kernelH * s.g.kernelW == 1
             && (s.input == .channelsFirst || Kernel.packsChannelsLastPointwise(channels: s.g.channels, outputChannels: m))
         // Position panels per block when packing: what the B buffer (kc x nc, rounded to nr) holds at a full K slice.
         let blockPanels = packs ? max(1, (PackedGemmWorkspace.nc + nr - 1) / nr * nr / gr) : positionPanels
+        // A kernel-set property, not the model's: 85 (AVX2) or 73 (AVX-512) panels of a full slice fill at most kc x nc floats.
+        precondition(!packs || blockPanels * gr * PackedA.kc <= workspace.packedBFloats, "a block of packed positions past the B buffer")
         // packedSteps: a packed panel's step p lies 4 * gr * p bytes on (one per step of a K
         // slice); packedOffsets: its positions 4 bytes apart. `offsets`: a thread's gr
         // position offsets of the panel at hand (rows past the last position repeat it).
@@ -235,7 +237,8 @@ extension PackedGemm {
                 while k0 < k {
                     let kb = min(PackedA.kc, k - k0)
                     if packs {
-                        // Channels first: each step a plane further on. Sound: panel pp's kb x gr floats
+                        // Channels first each step is a plane further on, channels last the next float of
+                        // each position's row. Sound: panel pp's kb x gr floats
                         // lie within the B buffer (blockPanels); each read is a patch element the tile
                         // itself would read (rowOffsets, positionOffset).
                         for pp in panels {

@@ -10,7 +10,8 @@ import ResNetKernelsReference
 ///   batch 3 on 2 threads, blocks of 96 tiles: the first holds image 0 and half of image 1);
 /// - C = M = 96 on 14x14: F(2x2), 49 tiles an image, the shared schedule (at batch 3 on 2
 ///   threads the transforms split 147 tiles 73/74, inside image 1);
-/// - C = M = 32 on 28x28: F(4x4) (49 tiles an image), as resnet's 28x28 stage runs on both sets.
+/// - C = M = 32 on 28x28: F(4x4) (49 tiles an image), as resnet's 28x28 stage runs on both sets;
+/// - C = M = 32 on 7x7: F(2x2) on AVX2 (16 tiles an image), direct on AVX-512 (below its 32).
 struct WinogradChannelsLastPlanTests {
     typealias B = BatchSeparabilityTests
 
@@ -54,7 +55,7 @@ struct WinogradChannelsLastPlanTests {
     @Test(arguments: [KernelSet.avx2, .avx512])
     func matchesTheReferenceKernels(_ set: KernelSet) throws {
         guard set.isSupported else { return }
-        for (c, h) in [(32, 16), (96, 14), (32, 28)] {
+        for (c, h) in [(32, 16), (96, 14), (32, 28), (32, 7)] {
             let model = Self.model(channels: c, size: h)
             for (n, threads) in [(1, 1), (1, 2), (3, 2)] {
                 let x = (0..<(n * c * h * h)).map { Float(($0 * 13) % 29) * 0.07 - 1.0 }
@@ -122,6 +123,8 @@ struct WinogradChannelsLastPlanTests {
         #expect(choice(8, 30) == (set == .avx512 ? .f2x2 : .f3x3), "\(set): 8 x 30 (30 F(3x3) tiles)")
         #expect(choice(3, 30) == (set == .avx512 ? nil : .f2x2), "\(set): 3 x 30 (10 F(3x3) tiles, 30 F(2x2))")
         #expect(choice(28, 28) == .f4x4 && choice(14, 14) == .f2x2, "\(set)")
+        // F(4x4) from exactly 32 tiles (32 x 16: 8 x 4), F(2x2) at 28 (28 x 16: 7 x 4).
+        #expect(choice(32, 16) == .f4x4 && choice(28, 16) == .f2x2, "\(set): 32 and 28 F(4x4) tiles")
         // 7x7: 4 F(4x4) tiles, 16 F(2x2), enough on AVX2; 5x5: 9 F(2x2), too few on both sets. Without
         // lanes AVX2 keeps F(4x4) from 16 tiles (14x14) and no F(2x2) in its place (7x7).
         #expect(choice(7, 7) == (set == .avx512 ? nil : .f2x2) && choice(5, 5) == nil, "\(set): 7x7 and 5x5")

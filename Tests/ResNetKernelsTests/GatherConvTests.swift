@@ -40,6 +40,10 @@ struct GatherConvTests {
         ImplicitConvTests.Case(c: 40, h: 7, w: 5, k: 1, stride: 1, pad: 0, dilation: 1, m: 520),
         ImplicitConvTests.Case(c: 1030, h: 9, w: 9, k: 1, stride: 2, pad: 0, dilation: 1, m: 20),
         ImplicitConvTests.Case(c: 1024, h: 3, w: 4, k: 1, stride: 1, pad: 0, dilation: 1, m: 1024),
+        // Packed channels last in two blocks (529 positions: 89 six-row panels, blocks of 85 on one
+        // thread) with a 1-position tail; a 2-position tail with K past a slice.
+        ImplicitConvTests.Case(c: 40, h: 23, w: 23, k: 1, stride: 1, pad: 0, dilation: 1, m: 512),
+        ImplicitConvTests.Case(c: 1024, h: 4, w: 5, k: 1, stride: 1, pad: 0, dilation: 1, m: 24),
     ]
 
     @Test("source sizes, copies and offsets of resnet's transposed convs")
@@ -80,6 +84,18 @@ struct GatherConvTests {
         let negative = ConvGeometry(channels: 1, height: 5, width: 5, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1, padTop: -1, padLeft: 0,
                                     dilationH: 1, dilationW: 1, outH: 3, outW: 5)
         #expect(GatherConv(negative, input: .channelsFirst) == nil)
+    }
+
+    /// Which channels-last 1x1s the AVX2 set packs (the cases above rely on it): from 1,024 input
+    /// or 512 output channels; AVX-512 never.
+    @Test func packingThresholds() {
+        for (c, m) in [(1024, 24), (40, 520), (1030, 20), (1024, 1024), (40, 512)] {
+            #expect(AVX2Tile.packsChannelsLastPointwise(channels: c, outputChannels: m), "\(c) -> \(m)")
+            #expect(!AVX512Tile.packsChannelsLastPointwise(channels: c, outputChannels: m), "AVX-512 \(c) -> \(m)")
+        }
+        for (c, m) in [(512, 128), (256, 256), (1023, 511)] {
+            #expect(!AVX2Tile.packsChannelsLastPointwise(channels: c, outputChannels: m), "\(c) -> \(m)")
+        }
     }
 
     @Test(arguments: cases)
