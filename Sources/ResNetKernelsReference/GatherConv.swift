@@ -199,10 +199,9 @@ extension PackedGemm {
         // even; 2 threads layer2.1.conv1 0.57 -> 0.52.) A window's taps read a padded copy instead.
         let packs = s.g.kernelH * s.g.kernelW == 1
             && (s.input == .channelsFirst || Kernel.packsChannelsLastPointwise(channels: s.g.channels, outputChannels: m))
-        // Position panels per block when packing: what the B buffer (kc x nc, rounded to nr) holds at a full K slice.
-        let blockPanels = packs ? max(1, (PackedGemmWorkspace.nc + nr - 1) / nr * nr / gr) : positionPanels
-        // A kernel-set property, not the model's: 85 (AVX2) or 73 (AVX-512) panels of a full slice fill at most kc x nc floats.
-        precondition(!packs || blockPanels * gr * PackedA.kc <= workspace.packedBFloats, "a block of packed positions past the B buffer")
+        // Position panels per block when packing: what the thread's B buffer holds at a full K slice
+        // (kc x nc floats, rounded to nr: 85 six-row panels on AVX2, 73 seven-row ones on AVX-512).
+        let blockPanels = packs ? workspace.packedBFloats / (PackedA.kc * gr) : positionPanels
         // packedSteps: a packed panel's step p lies 4 * gr * p bytes on (one per step of a K
         // slice); packedOffsets: its positions 4 bytes apart. `offsets`: a thread's gr
         // position offsets of the panel at hand (rows past the last position repeat it).
