@@ -5,7 +5,7 @@ import ResNetKernelsReference
 /// stores each (the scalar twin moves a float at a time), threads splitting the longer side.
 /// Why: the layout copies around the channel-lane Winograd convs of resnet's 56x56 stage
 /// (64 x 3136 floats each way) took 0.13-0.22 ms scalar, 0.05-0.09 ms so.
-/// A block is transposed in three stages of two-source shuffles (transposed8x8): built as
+/// A block is transposed in three stages of two-source shuffles (SIMD8Block.transposed): built as
 /// eight 8-source vectors, each column gathered from all eight rows at once, the copies ran
 /// 5-10% slower (resnet50's layer1, ab-inproc 20 rounds: 0.046-0.057 -> 0.043-0.052 ms).
 public enum LayoutTransposeSIMD {
@@ -48,7 +48,7 @@ public enum LayoutTransposeSIMD {
                 let v6 = s.loadUnaligned(fromByteOffset: at + 6 * ls, as: SIMD8<Float>.self)
                 let v7 = s.loadUnaligned(fromByteOffset: at + 7 * ls, as: SIMD8<Float>.self)
                 let out = 4 * (c0 * dstRows + r0), ld = 4 * dstRows
-                let cols = transposed8x8(v0, v1, v2, v3, v4, v5, v6, v7)
+                let cols = SIMD8Block.transposed(v0, v1, v2, v3, v4, v5, v6, v7)
                 d.storeBytes(of: cols.0, toByteOffset: out, as: SIMD8<Float>.self)
                 d.storeBytes(of: cols.1, toByteOffset: out + ld, as: SIMD8<Float>.self)
                 d.storeBytes(of: cols.2, toByteOffset: out + 2 * ld, as: SIMD8<Float>.self)
@@ -69,31 +69,5 @@ public enum LayoutTransposeSIMD {
         if fullEnd < columnRange.upperBound {
             LayoutTranspose.transpose(src, rows: fullRows, columns: columns, columnRange: fullEnd..<columnRange.upperBound, into: dst, dstRows: dstRows)
         }
-    }
-
-    typealias Eight = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
-
-    /// Rows r0 ... r7 of an 8 x 8 block -> its columns, in three stages of two-source shuffles of
-    /// the kind x86 has single instructions for: interleave pairs of rows within each 128-bit half
-    /// (as vunpcklps/vunpckhps), then pairs of pairs (as vshufps), then join the low halves or the
-    /// high halves of two vectors (as vinsertf128/vperm2f128); 24 shuffles, where LLVM is free to
-    /// pick its own sequence.
-    @inline(__always)
-    static func transposed8x8(_ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, _ r3: SIMD8<Float>,
-                              _ r4: SIMD8<Float>, _ r5: SIMD8<Float>, _ r6: SIMD8<Float>, _ r7: SIMD8<Float>) -> Eight {
-        @inline(__always) func low(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { SIMD8(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5]) }
-        @inline(__always) func high(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { SIMD8(a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7]) }
-        @inline(__always) func pairsLow(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { SIMD8(a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5]) }
-        @inline(__always) func pairsHigh(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { SIMD8(a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7]) }
-        @inline(__always) func halves(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { SIMD8(lowHalf: a.lowHalf, highHalf: b.lowHalf) }
-        @inline(__always) func upperHalves(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { SIMD8(lowHalf: a.highHalf, highHalf: b.highHalf) }
-        // t: rows interleaved in pairs, (r0[0], r1[0], r0[1], r1[1] | r0[4], r1[4], r0[5], r1[5]) and so on.
-        let t0 = low(r0, r1), t1 = high(r0, r1), t2 = low(r2, r3), t3 = high(r2, r3)
-        let t4 = low(r4, r5), t5 = high(r4, r5), t6 = low(r6, r7), t7 = high(r6, r7)
-        // s: columns j and j + 4 of four rows each, (r0[j], r1[j], r2[j], r3[j] | r0[j+4], ... r3[j+4]).
-        let s0 = pairsLow(t0, t2), s1 = pairsHigh(t0, t2), s2 = pairsLow(t1, t3), s3 = pairsHigh(t1, t3)
-        let s4 = pairsLow(t4, t6), s5 = pairsHigh(t4, t6), s6 = pairsLow(t5, t7), s7 = pairsHigh(t5, t7)
-        return (halves(s0, s4), halves(s1, s5), halves(s2, s6), halves(s3, s7),
-                upperHalves(s0, s4), upperHalves(s1, s5), upperHalves(s2, s6), upperHalves(s3, s7))
     }
 }

@@ -201,6 +201,8 @@ extension PackedGemm {
             && (s.input == .channelsFirst || Kernel.packsChannelsLastPointwise(channels: s.g.channels, outputChannels: m))
         // Position panels per block when packing: what the thread's B buffer holds at a full K slice
         // (kc x nc floats, rounded to nr: 85 six-row panels on AVX2, 73 seven-row ones on AVX-512).
+        // A channels-last 1x1's rowOffsets are 4 c: its steps are consecutive floats of each position's row.
+        let consecutiveSteps = packs && s.input == .channelsLast
         let blockPanels = packs ? workspace.packedBFloats / (PackedA.kc * gr) : positionPanels
         // packedSteps: a packed panel's step p lies 4 * gr * p bytes on (one per step of a K
         // slice); packedOffsets: its positions 4 bytes apart. `offsets`: a thread's gr
@@ -237,24 +239,14 @@ extension PackedGemm {
                     let kb = min(PackedA.kc, k - k0)
                     if packs {
                         // Channels first each step is a plane further on, channels last the next float of
-                        // each position's row. Sound: panel pp's kb x gr floats
-                        // lie within the B buffer (blockPanels); each read is a patch element the tile
-                        // itself would read (rowOffsets, positionOffset).
+                        // each position's row (consecutiveSteps). Sound: panel pp's kb x gr floats lie
+                        // within the B buffer (blockPanels), and packPositions writes no more; each read
+                        // is a patch element the tile itself would read (rowOffsets, positionOffset).
                         for pp in panels {
                             let q0 = pp * gr, rows = min(gr, positions - q0)
-                            var dst = packed + (pp - panels.lowerBound) * kb * gr
-                            // Six or seven positions (gatherRows), the seventh's offset a copy of the sixth's for six.
                             s.positionOffsets(from: q0, rows: rows, count: gr, into: offsets)
-                            let (o0, o1, o2, o3, o4, o5, o6) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4], offsets[5], offsets[gr - 1])
-                            let steps = rowOffsets + k0
-                            for p in 0..<kb {
-                                let at = source + steps[p]
-                                dst[0] = at.load(fromByteOffset: o0, as: Float.self); dst[1] = at.load(fromByteOffset: o1, as: Float.self)
-                                dst[2] = at.load(fromByteOffset: o2, as: Float.self); dst[3] = at.load(fromByteOffset: o3, as: Float.self)
-                                dst[4] = at.load(fromByteOffset: o4, as: Float.self); dst[5] = at.load(fromByteOffset: o5, as: Float.self)
-                                if gr > 6 { dst[6] = at.load(fromByteOffset: o6, as: Float.self) }
-                                dst += gr
-                            }
+                            Kernel.packPositions(source: source, steps: rowOffsets + k0, kb: kb, offsets: offsets, consecutiveSteps: consecutiveSteps,
+                                                 into: packed + (pp - panels.lowerBound) * kb * gr)
                         }
                     }
                     // The last unit of K applies the epilogue in the tile when writing y directly.

@@ -42,6 +42,11 @@ public protocol GemmMicroKernel {
     /// to `outputChannels` first, as it always packs a channels-first one's (a position panel's
     /// K slice, copied once, read by every channel panel); by default never.
     static func packsChannelsLastPointwise(channels: Int, outputChannels: Int) -> Bool
+    /// Copies a position panel's K slice for convGather (PositionPacking, `rows` gatherRows):
+    /// by default a float at a time (PositionPacking.scalar); the SIMD sets move eight at a
+    /// time where the steps are consecutive floats (PositionPacking.vector).
+    static func packPositions(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>,
+                              consecutiveSteps: Bool, into dst: UnsafeMutablePointer<Float>)
     /// tileGather for rows <= 3 (a plane's last position panel), on a shorter tile where the
     /// kernel set has one; by default tileGather itself.
     static func tileGatherFew(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
@@ -52,6 +57,12 @@ public protocol GemmMicroKernel {
 extension GemmMicroKernel {
     @inlinable
     public static func packsChannelsLastPointwise(channels: Int, outputChannels: Int) -> Bool { false }
+
+    @inlinable @inline(__always)
+    public static func packPositions(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>,
+                                     consecutiveSteps: Bool, into dst: UnsafeMutablePointer<Float>) {
+        PositionPacking.scalar(source: source, steps: steps, kb: kb, offsets: offsets, rows: gatherRows, into: dst)
+    }
 
     @inlinable @inline(__always)
     public static func tileGatherFew(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
