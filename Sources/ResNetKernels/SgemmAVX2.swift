@@ -23,6 +23,14 @@ public enum AVX2Tile: GemmMicroKernel {
         channels >= 1024 || outputChannels >= 512
     }
 
+    /// convGather's software prefetch of the next two weight units into L2 (measured faster on a
+    /// Zen 4 with AVX-512, which keeps it) costs time on a Zen 3 core, where the hardware
+    /// prefetcher follows the units alone. resnet50, ab-inproc (one plan, variants alternating):
+    /// 1 thread, 12 rounds, summed steps 86.54 -> 85.17 ms (layer4 20.57 -> 19.32, layer3 28.77 ->
+    /// 28.42); 2 threads, 30 rounds, 47.37 -> 45.84 ms (minima 44.92 -> 43.53; layer3 15.44 ->
+    /// 14.79, layer4 10.90 -> 10.33). Dropping only the unit after next gained less (85.34, 46.33).
+    @inlinable public static var prefetchesWeightUnits: Bool { false }
+
     /// Eight floats a move where the steps are consecutive (PositionPacking.vector, tested against the scalar twin).
     @inline(__always)
     public static func packPositions(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>,

@@ -265,9 +265,11 @@ extension PackedGemm {
                         // a Zen 4 core) did not cover a line's trip from memory: with the unit
                         // after next on its way to L2 as well, gemm-bench's cold column for that
                         // conv went from 72-81 to 88-97 GFLOP/s, and resnet50's layer4 (1 thread,
-                        // 10 interleaved rounds) from 23.7 to 19.7 ms.
+                        // 10 interleaved rounds) from 23.7 to 19.7 ms. On a Zen 3 core with AVX2 the same
+                        // prefetches cost time instead (Kernel.prefetchesWeightUnits): that set leaves
+                        // the units to the hardware prefetcher.
                         let j0 = pc * nr, wp = w.panel(k0: k0, kb: kb, pm: pc)
-                        let next = following((k0, pc)), later = next.flatMap(following)
+                        let next = Kernel.prefetchesWeightUnits ? following((k0, pc)) : nil, later = next.flatMap(following)
                         let near = next.map(weights), far = later.map(weights)
                         for pp in panels {
                             if let near {

@@ -42,6 +42,9 @@ public protocol GemmMicroKernel {
     /// to `outputChannels` first, as it always packs a channels-first one's (a position panel's
     /// K slice, copied once, read by every channel panel); by default never.
     static func packsChannelsLastPointwise(channels: Int, outputChannels: Int) -> Bool
+    /// Whether convGather prefetches the next two weight units into L2 while it runs one (a
+    /// share per position panel); by default it does.
+    static var prefetchesWeightUnits: Bool { get }
     /// Copies a position panel's K slice for convGather (PositionPacking, `rows` gatherRows):
     /// by default a float at a time (PositionPacking.scalar); the SIMD sets move eight at a
     /// time where the steps are consecutive floats (PositionPacking.vector).
@@ -57,6 +60,9 @@ public protocol GemmMicroKernel {
 extension GemmMicroKernel {
     @inlinable
     public static func packsChannelsLastPointwise(channels: Int, outputChannels: Int) -> Bool { false }
+
+    @inlinable
+    public static var prefetchesWeightUnits: Bool { true }
 
     @inlinable @inline(__always)
     public static func packPositions(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>,
