@@ -137,38 +137,47 @@ public enum Sgemm {
     @inline(__always)
     static func store(_ accLo: SIMD8<Float>, _ accHi: SIMD8<Float>, row: UnsafeMutablePointer<Float>, cols: Int,
                       accumulate: Bool, bias: Float?, columnBias: UnsafeRawPointer? = nil, residual: UnsafePointer<Float>? = nil, relu: Bool) {
-        var lo = accLo, hi = accHi
-        do {
-            if cols == 16 {
-                let raw = UnsafeMutableRawPointer(row)
-                if accumulate {
-                    lo += raw.loadUnaligned(as: SIMD8<Float>.self)
-                    hi += raw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                }
-                if let bias { lo += SIMD8(repeating: bias); hi += SIMD8(repeating: bias) }
-                if let columnBias {
-                    lo += columnBias.loadUnaligned(as: SIMD8<Float>.self)
-                    hi += columnBias.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                }
-                if let residual {
-                    let r = UnsafeRawPointer(residual)
-                    lo += r.loadUnaligned(as: SIMD8<Float>.self)
-                    hi += r.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                }
-                if relu { lo = lo.replacing(with: 0, where: lo .< 0); hi = hi.replacing(with: 0, where: hi .< 0) }
-                raw.storeBytes(of: lo, as: SIMD8<Float>.self)
-                raw.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
-            } else {
-                for j in 0..<cols {
-                    var v = j < 8 ? lo[j] : hi[j - 8]
-                    if accumulate { v += row[j] }
-                    if let bias { v += bias }
-                    if let columnBias { v += columnBias.load(fromByteOffset: 4 * j, as: Float.self) }
-                    if let residual { v += residual[j] }
-                    row[j] = relu ? max(v, 0) : v
-                }
-            }
+        if cols == 16 {
+            storeWhole(accLo, accHi, row: row, accumulate: accumulate, bias: bias, columnBias: columnBias, residual: residual, relu: relu)
+            return
         }
+        for j in 0..<cols {
+            var v = j < 8 ? accLo[j] : accHi[j - 8]
+            if accumulate { v += row[j] }
+            if let bias { v += bias }
+            if let columnBias { v += columnBias.load(fromByteOffset: 4 * j, as: Float.self) }
+            if let residual { v += residual[j] }
+            row[j] = relu ? max(v, 0) : v
+        }
+    }
+
+    /// `store` for a whole row of 16 columns: vector loads and stores only. Apart so that the
+    /// six-row tile inlines it six times (AVX2Tile.product): there `store`, its scalar loop
+    /// included, was called out of line for rows 2-6 despite @inline(__always), each call
+    /// spilling the twelve accumulators around it.
+    @inline(__always)
+    static func storeWhole(_ accLo: SIMD8<Float>, _ accHi: SIMD8<Float>, row: UnsafeMutablePointer<Float>,
+                           accumulate: Bool, bias: Float?, columnBias: UnsafeRawPointer?, residual: UnsafePointer<Float>?, relu: Bool) {
+        var lo = accLo, hi = accHi
+        // Sound: the row holds 16 floats (cols == 16), as do columnBias and the residual's row.
+        let raw = UnsafeMutableRawPointer(row)
+        if accumulate {
+            lo += raw.loadUnaligned(as: SIMD8<Float>.self)
+            hi += raw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        }
+        if let bias { lo += SIMD8(repeating: bias); hi += SIMD8(repeating: bias) }
+        if let columnBias {
+            lo += columnBias.loadUnaligned(as: SIMD8<Float>.self)
+            hi += columnBias.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        }
+        if let residual {
+            let r = UnsafeRawPointer(residual)
+            lo += r.loadUnaligned(as: SIMD8<Float>.self)
+            hi += r.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        }
+        if relu { lo = lo.replacing(with: 0, where: lo .< 0); hi = hi.replacing(with: 0, where: hi .< 0) }
+        raw.storeBytes(of: lo, as: SIMD8<Float>.self)
+        raw.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
     }
 }
 

@@ -109,6 +109,13 @@ public enum AVX2Tile: GemmMicroKernel {
             }
         }
         let cb = columnBias.map(UnsafeRawPointer.init)
+        if cols == 16 {
+            // Whole rows: storeWhole, inlined (Sgemm.storeWhole).
+            Sgemm.storeWhole(c00, c01, row: c, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual, relu: relu)
+            if rows > 1 { Sgemm.storeWhole(c10, c11, row: c + ldc, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual.map { $0 + ldc }, relu: relu) }
+            if rows > 2 { Sgemm.storeWhole(c20, c21, row: c + 2 * ldc, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual.map { $0 + 2 * ldc }, relu: relu) }
+            return
+        }
         Sgemm.store(c00, c01, row: c, cols: cols, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual, relu: relu)
         if rows > 1 { Sgemm.store(c10, c11, row: c + ldc, cols: cols, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual.map { $0 + ldc }, relu: relu) }
         if rows > 2 { Sgemm.store(c20, c21, row: c + 2 * ldc, cols: cols, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual.map { $0 + 2 * ldc }, relu: relu) }
@@ -137,6 +144,16 @@ public enum AVX2Tile: GemmMicroKernel {
             x = SIMD8<Float>(repeating: ap.load(fromByteOffset: aOffsets.5, as: Float.self)); c50.addProduct(x, b0); c51.addProduct(x, b1)
         }
         let cb = columnBias.map(UnsafeRawPointer.init)
+        if cols == 16 {
+            // Whole rows (every panel but a last partial one): storeWhole, inlined (Sgemm.storeWhole).
+            Sgemm.storeWhole(c00, c01, row: c, accumulate: accumulate, bias: bias?[0], columnBias: cb, residual: residual, relu: relu)
+            if rows > 1 { Sgemm.storeWhole(c10, c11, row: c + ldc, accumulate: accumulate, bias: bias?[1], columnBias: cb, residual: residual.map { $0 + ldc }, relu: relu) }
+            if rows > 2 { Sgemm.storeWhole(c20, c21, row: c + 2 * ldc, accumulate: accumulate, bias: bias?[2], columnBias: cb, residual: residual.map { $0 + 2 * ldc }, relu: relu) }
+            if rows > 3 { Sgemm.storeWhole(c30, c31, row: c + 3 * ldc, accumulate: accumulate, bias: bias?[3], columnBias: cb, residual: residual.map { $0 + 3 * ldc }, relu: relu) }
+            if rows > 4 { Sgemm.storeWhole(c40, c41, row: c + 4 * ldc, accumulate: accumulate, bias: bias?[4], columnBias: cb, residual: residual.map { $0 + 4 * ldc }, relu: relu) }
+            if rows > 5 { Sgemm.storeWhole(c50, c51, row: c + 5 * ldc, accumulate: accumulate, bias: bias?[5], columnBias: cb, residual: residual.map { $0 + 5 * ldc }, relu: relu) }
+            return
+        }
         if rows > 0 { Sgemm.store(c00, c01, row: c, cols: cols, accumulate: accumulate, bias: bias?[0], columnBias: cb, residual: residual, relu: relu) }
         if rows > 1 { Sgemm.store(c10, c11, row: c + ldc, cols: cols, accumulate: accumulate, bias: bias?[1], columnBias: cb, residual: residual.map { $0 + ldc }, relu: relu) }
         if rows > 2 { Sgemm.store(c20, c21, row: c + 2 * ldc, cols: cols, accumulate: accumulate, bias: bias?[2], columnBias: cb, residual: residual.map { $0 + 2 * ldc }, relu: relu) }

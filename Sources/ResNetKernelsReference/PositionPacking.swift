@@ -9,7 +9,8 @@
 /// and six scalar stores a step. (Channels first, a stride-1 panel's positions are adjacent too;
 /// copied as vectors there, layer2.0.conv1, the one such conv, did not change: 2.44-2.46 ms.)
 public enum PositionPacking {
-    @inlinable
+    // Always inlined: a call would run this module's baseline x86-64 copy, not the kernel set's.
+    @inlinable @inline(__always)
     public static func scalar(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>, rows: Int,
                               into dst: UnsafeMutablePointer<Float>) {
         var dst = dst
@@ -26,7 +27,8 @@ public enum PositionPacking {
     /// positions are one vector's first lanes, stored as eight floats at dst + rows * p whose last
     /// 8 - rows the next step overwrites. The last step (at least) goes a float at a time, so
     /// nothing is written past kb x rows.
-    @inlinable
+    // Always inlined: a call would run this module's baseline x86-64 copy, not the kernel set's.
+    @inlinable @inline(__always)
     public static func vector(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>, rows: Int,
                               consecutiveSteps: Bool, into dst: UnsafeMutablePointer<Float>) {
         let out = UnsafeMutableRawPointer(dst), stride = 4 * rows
