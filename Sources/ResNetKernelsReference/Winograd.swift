@@ -303,7 +303,8 @@ public protocol WinogradLanes {
     init(loading p: UnsafePointer<Float>)
     /// Writes `width` floats to p.
     func store(to p: UnsafeMutablePointer<Float>)
-    /// Each lane below zero set to zero (ReLU; NaN and -0 kept as they are).
+    /// Each lane below zero set to zero (ReLU; NaN and -0 kept as they are). Always inlined: the
+    /// output transforms' ReLU had called the reference module's baseline (SSE) copy.
     func clampedAtZero() -> Self
 }
 
@@ -311,7 +312,7 @@ extension Float: WinogradLanes {
     @inlinable public static var width: Int { 1 }
     @inlinable public init(loading p: UnsafePointer<Float>) { self = p[0] }
     @inlinable public func store(to p: UnsafeMutablePointer<Float>) { p[0] = self }
-    @inlinable public func clampedAtZero() -> Float { self < 0 ? 0 : self }
+    @inlinable @inline(__always) public func clampedAtZero() -> Float { self < 0 ? 0 : self }
 }
 
 extension SIMD16: WinogradLanes where Scalar == Float {
@@ -319,7 +320,7 @@ extension SIMD16: WinogradLanes where Scalar == Float {
     // Sound: callers pass pointers with 16 readable (writable) floats (the transforms' padding rules).
     @inlinable public init(loading p: UnsafePointer<Float>) { self = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
     @inlinable public func store(to p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: SIMD16<Float>.self) }
-    @inlinable public func clampedAtZero() -> SIMD16<Float> { replacing(with: 0, where: self .< 0) }
+    @inlinable @inline(__always) public func clampedAtZero() -> SIMD16<Float> { replacing(with: 0, where: self .< 0) }
 }
 
 extension SIMD8: WinogradLanes where Scalar == Float {
@@ -327,7 +328,7 @@ extension SIMD8: WinogradLanes where Scalar == Float {
     // Sound: callers pass pointers with 8 readable (writable) floats.
     @inlinable public init(loading p: UnsafePointer<Float>) { self = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
     @inlinable public func store(to p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: SIMD8<Float>.self) }
-    @inlinable public func clampedAtZero() -> SIMD8<Float> { replacing(with: 0, where: self .< 0) }
+    @inlinable @inline(__always) public func clampedAtZero() -> SIMD8<Float> { replacing(with: 0, where: self .< 0) }
 }
 
 /// Which Winograd shape a conv runs: the planner's choice, a value the kernel sets switch on.
