@@ -44,6 +44,10 @@ struct GatherConvTests {
         // thread) with a 1-position tail; a 2-position tail with K past a slice.
         ImplicitConvTests.Case(c: 40, h: 23, w: 23, k: 1, stride: 1, pad: 0, dilation: 1, m: 512),
         ImplicitConvTests.Case(c: 1024, h: 4, w: 5, k: 1, stride: 1, pad: 0, dilation: 1, m: 24),
+        // AVX2's one-row tail sums its steps four ways (p mod 4): K 301 (a slice and 45, one step
+        // past a multiple of 4) and K 3 (no group of four at all), 25 and 49 positions.
+        ImplicitConvTests.Case(c: 301, h: 5, w: 5, k: 1, stride: 1, pad: 0, dilation: 1, m: 20),
+        ImplicitConvTests.Case(c: 3, h: 7, w: 7, k: 1, stride: 1, pad: 0, dilation: 1, m: 16),
     ]
 
     @Test("source sizes, copies and offsets of resnet's transposed convs")
