@@ -154,7 +154,8 @@ public enum Sgemm {
     /// `store` for a whole row of 16 columns: vector loads and stores only. Apart so that the
     /// six-row tile inlines it six times (AVX2Tile.product): there `store`, its scalar loop
     /// included, was called out of line for rows 2-6 despite @inline(__always), each call
-    /// spilling the twelve accumulators around it.
+    /// spilling the twelve accumulators around it (perf: 2.3-2.7% of resnet50's samples in it;
+    /// inlined, ab-inproc 1 thread 16 rounds, summed steps 84.87 -> 82.03 ms).
     @inline(__always)
     static func storeWhole(_ accLo: SIMD8<Float>, _ accHi: SIMD8<Float>, row: UnsafeMutablePointer<Float>,
                            accumulate: Bool, bias: Float?, columnBias: UnsafeRawPointer?, residual: UnsafePointer<Float>?, relu: Bool) {

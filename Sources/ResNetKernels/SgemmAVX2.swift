@@ -8,8 +8,9 @@ public enum AVX2Tile: GemmMicroKernel {
     public static let nr = 16
     @inlinable public static var gatherRows: Int { 6 }
     /// Channels last, a 1x1's six positions lie C floats apart: six streams, whose lines fall in
-    /// one L1 set where C x 4 bytes is a multiple of 4 KB (C = 1024, 2048); packed (a float at a
-    /// time, once per position panel and K slice) they are one. Worth its copy from 1024 input
+    /// one L1 set where C x 4 bytes is a multiple of 4 KB (C = 1024, 2048); packed (once per
+    /// position panel and K slice; eight steps at a time since session 23, PositionPacking.vector,
+    /// the thresholds below measured with the float-at-a-time copy before it) they are one. Worth its copy from 1024 input
     /// channels, or from 512 output channels, where 32 channel panels or more share it (layer2's
     /// 128 -> 512). Zen 3, ab-inproc 12-20 rounds, minima: resnet50's layer3 conv1s (1024 -> 256)
     /// 1.27-1.29 -> 1.23-1.24 ms on 1 thread (even on 2); layer4's 512 -> 2048 1.41 -> 1.33-1.35 on
@@ -31,7 +32,8 @@ public enum AVX2Tile: GemmMicroKernel {
     /// 14.79, layer4 10.90 -> 10.33). Dropping only the unit after next gained less (85.34, 46.33).
     @inlinable public static var prefetchesWeightUnits: Bool { false }
 
-    /// Eight floats a move where the steps are consecutive (PositionPacking.vector, tested against the scalar twin).
+    /// Eight floats a move where the steps are consecutive (PositionPacking.vector, tested against
+    /// the scalar twin): the wide channels-last 1x1s this set packs.
     @inline(__always)
     public static func packPositions(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>,
                                      consecutiveSteps: Bool, into dst: UnsafeMutablePointer<Float>) {

@@ -9,13 +9,6 @@ public enum AVX512Tile: GemmMicroKernel {
     public static let nr = 32
     @inlinable public static var gatherRows: Int { 7 }
 
-    /// Eight floats a move where the steps are consecutive (PositionPacking.vector, tested against the scalar twin).
-    @inline(__always)
-    public static func packPositions(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>,
-                                     consecutiveSteps: Bool, into dst: UnsafeMutablePointer<Float>) {
-        PositionPacking.vector(source: source, steps: steps, kb: kb, offsets: offsets, rows: gatherRows, consecutiveSteps: consecutiveSteps, into: dst)
-    }
-
     @inline(__always)
     public static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                             rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {

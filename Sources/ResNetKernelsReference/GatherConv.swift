@@ -156,7 +156,8 @@ extension PackedGemm {
     /// transposed C, M x positions floats, then back with the epilogue; residual likewise
     /// channels first); channels last: y [outH, outW, M], written by the tiles with the epilogue
     /// (residual channels last). The workspace's shifted-rows buffer holds s.paddedFloats
-    /// (both reserved at plan time).
+    /// (both reserved at plan time). `rowOffsets` is s.rowOffsets() (a channels-last 1x1's are
+    /// 4 c, which the packing relies on: it reads eight consecutive floats of a position's row).
     @inlinable
     public static func convGather(_ s: GatherConv, image: UnsafePointer<Float>, rowOffsets: UnsafePointer<Int>, weights w: PackedA,
                                   output: UnsafeMutablePointer<Float>, outputLayout: ActivationLayout, bias: UnsafePointer<Float>?,
@@ -165,7 +166,7 @@ extension PackedGemm {
         let m = w.m, k = w.k, gr = Kernel.gatherRows, nr = Kernel.nr
         let positions = s.positions
         guard m > 0, positions > 0, k > 0 else { return }
-        // The packing below writes six or seven positions per step: a property of the kernel sets, not of the model.
+        // Six or seven positions per tile row panel (PositionPacking.vector's limit): a property of the kernel sets, not of the model.
         precondition(gr == 6 || gr == 7, "gatherRows \(gr): convGather packs six or seven positions")
         precondition(w.mr == nr, "weights packed for \(w.mr)-row panels, the transposed path needs \(nr)")
         let direct = outputLayout == .channelsLast

@@ -1,32 +1,49 @@
 /// Copies a position panel's K slice: dst[p * rows + i] = the float at source + steps[p] +
 /// offsets[i] bytes, for steps p < kb and the panel's `rows` (the kernel's gatherRows, 6 or 7)
 /// positions i; the tile then reads it with steps 4 * rows * p and offsets 4 * i.
-/// `scalar` is the twin every kernel set can run; `vector` moves eight floats at a time where
-/// the steps are consecutive floats (a channels-last 1x1: each position's channels a row), SIMD8
-/// (one ymm on AVX2 and AVX-512), and is tested against it at every edge (PositionPackingTests).
-/// Why: a float at a time, the copy of AVX2's wide channels-last 1x1s (packsChannelsLastPointwise)
-/// was about 1.3% of resnet50's samples on one Zen 3 core (perf, session 23): six scalar loads
-/// and six scalar stores a step. (Channels first, a stride-1 panel's positions are adjacent too;
-/// copied as vectors there, layer2.0.conv1, the one such conv, did not change: 2.44-2.46 ms.)
+/// `scalar` is the twin every kernel set can run (the default packPositions); `vector` moves
+/// eight floats at a time where the steps are consecutive floats (a channels-last 1x1: each
+/// position's channels a row), SIMD8, and is tested against it at every edge
+/// (PositionPackingTests). The AVX2 set runs it: only it packs channels-last 1x1s
+/// (packsChannelsLastPointwise). Why: a float at a time, that copy was about 1.3% of
+/// resnet50's samples on one Zen 3 core (perf, session 23), six scalar loads and six scalar
+/// stores a step; as vectors, ab-inproc 1 thread 16 rounds, summed steps 88.40 -> 87.05 ms.
+/// (Channels first, a stride-1 panel's positions are adjacent too; copied as vectors there,
+/// layer2.0.conv1, the one such conv, did not change: 2.44-2.46 ms.)
 public enum PositionPacking {
     // Always inlined: a call would run this module's baseline x86-64 copy, not the kernel set's.
     @inlinable @inline(__always)
     public static func scalar(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>, rows: Int,
                               into dst: UnsafeMutablePointer<Float>) {
+        // Sound: the caller keeps source + steps[p] + offsets[i] readable for p < kb, i < rows (convGather:
+        // patch elements the tile itself would read), and dst holds kb x rows floats (its B buffer).
         var dst = dst
+        guard rows == 6 || rows == 7 else {
+            for p in 0..<kb {
+                let at = source + steps[p]
+                for i in 0..<rows { dst[i] = at.load(fromByteOffset: offsets[i], as: Float.self) }
+                dst += rows
+            }
+            return
+        }
+        // The offsets held in locals (a store through dst may alias them for all the compiler knows).
+        let (o0, o1, o2, o3, o4, o5, o6) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4], offsets[5], offsets[rows - 1])
         for p in 0..<kb {
             let at = source + steps[p]
-            for i in 0..<rows { dst[i] = at.load(fromByteOffset: offsets[i], as: Float.self) }
+            dst[0] = at.load(fromByteOffset: o0, as: Float.self); dst[1] = at.load(fromByteOffset: o1, as: Float.self)
+            dst[2] = at.load(fromByteOffset: o2, as: Float.self); dst[3] = at.load(fromByteOffset: o3, as: Float.self)
+            dst[4] = at.load(fromByteOffset: o4, as: Float.self); dst[5] = at.load(fromByteOffset: o5, as: Float.self)
+            if rows > 6 { dst[6] = at.load(fromByteOffset: o6, as: Float.self) }
             dst += rows
         }
     }
 
-    /// As `scalar`, for rows 6 or 7 (at most 8). With `consecutiveSteps` (steps[p] = steps[0] +
-    /// 4p), eight steps of every position at once: each position's eight floats a vector (the eight
-    /// rows past `rows` copies of the panel's last), transposed so that each step's `rows`
-    /// positions are one vector's first lanes, stored as eight floats at dst + rows * p whose last
-    /// 8 - rows the next step overwrites. The last step (at least) goes a float at a time, so
-    /// nothing is written past kb x rows.
+    /// As `scalar`, for rows 6 or 7 (convGather's gatherRows). With `consecutiveSteps` (steps[p] =
+    /// steps[0] + 4p), eight steps of every position at once: each position's eight floats a vector
+    /// (the block's rows past `rows` zero), transposed so that each step's `rows` positions are one
+    /// vector's first lanes, stored as eight floats at dst + rows * p whose last 8 - rows the next
+    /// step overwrites. The last step (at least) goes a float at a time, so nothing is written
+    /// past kb x rows.
     // Always inlined: a call would run this module's baseline x86-64 copy, not the kernel set's.
     @inlinable @inline(__always)
     public static func vector(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>, rows: Int,
@@ -34,10 +51,11 @@ public enum PositionPacking {
         let out = UnsafeMutableRawPointer(dst), stride = 4 * rows
         var p = 0
         if consecutiveSteps {
-            // Sound: steps p ..< p + 8 < kb are steps `scalar` reads, each eight floats a row of
-            // them (consecutiveSteps); the store for step p + 7 ends at dst + rows * (p + 7) + 8
-            // <= dst + rows * (p + 9) <= dst + rows * kb.
-            let o = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4], offsets[5], offsets[min(6, rows - 1)], offsets[rows - 1])
+            // Sound: rows is 6 or 7 (gatherRows: convGather's precondition), so offsets[0 ..< 6] and
+            // offsets[rows - 1] exist; steps p ..< p + 8 < kb are steps `scalar` reads, each eight
+            // floats a row of them (consecutiveSteps); the store for step p + 7 ends at
+            // dst + rows * (p + 7) + 8 <= dst + rows * (p + 9) <= dst + rows * kb.
+            let o = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4], offsets[5], offsets[rows - 1])
             while p + 8 < kb {
                 let at = source + steps[p]
                 let columns = SIMD8Block.transposed(at.loadUnaligned(fromByteOffset: o.0, as: SIMD8<Float>.self),
@@ -46,8 +64,8 @@ public enum PositionPacking {
                                                     at.loadUnaligned(fromByteOffset: o.3, as: SIMD8<Float>.self),
                                                     at.loadUnaligned(fromByteOffset: o.4, as: SIMD8<Float>.self),
                                                     at.loadUnaligned(fromByteOffset: o.5, as: SIMD8<Float>.self),
-                                                    at.loadUnaligned(fromByteOffset: o.6, as: SIMD8<Float>.self),
-                                                    at.loadUnaligned(fromByteOffset: o.7, as: SIMD8<Float>.self))
+                                                    rows > 6 ? at.loadUnaligned(fromByteOffset: o.6, as: SIMD8<Float>.self) : SIMD8(),
+                                                    SIMD8())
                 let base = stride * p
                 out.storeBytes(of: columns.0, toByteOffset: base, as: SIMD8<Float>.self)
                 out.storeBytes(of: columns.1, toByteOffset: base + stride, as: SIMD8<Float>.self)
@@ -73,8 +91,8 @@ public enum SIMD8Block {
     /// the kind x86 has single instructions for: interleave pairs of rows within each 128-bit half
     /// (as vunpcklps/vunpckhps), then pairs of pairs (as vshufps), then join the low halves or the
     /// high halves of two vectors (as vinsertf128/vperm2f128); 24 shuffles, where LLVM is free to
-    /// pick its own sequence. (Built as eight 8-source vectors, each column gathered from all
-    /// eight rows at once, the layout copies ran 5-10% slower: LayoutTransposeSIMD.)
+    /// pick its own sequence (LayoutTransposeSIMD has how that compared with gathering each
+    /// column from all eight rows at once).
     @inlinable @inline(__always)
     public static func transposed(_ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, _ r3: SIMD8<Float>,
                                      _ r4: SIMD8<Float>, _ r5: SIMD8<Float>, _ r6: SIMD8<Float>, _ r7: SIMD8<Float>) -> Eight {

@@ -92,7 +92,8 @@ struct GatherConvTests {
 
     /// Which channels-last 1x1s the AVX2 set packs (the cases above rely on it): from 1,024 input
     /// or 512 output channels; AVX-512 never. And which sets prefetch weight units (a speed choice,
-    /// measured per machine; the cases above run both ways): AVX-512 does, AVX2 does not.
+    /// measured per machine; results are the same either way: GatherRowsTests runs the prefetching
+    /// path on its scalar sets everywhere): AVX-512 does, AVX2 does not.
     @Test func packingThresholds() {
         #expect(AVX512Tile.prefetchesWeightUnits && !AVX2Tile.prefetchesWeightUnits)
         for (c, m) in [(1024, 24), (40, 520), (1030, 20), (1024, 1024), (40, 512)] {
