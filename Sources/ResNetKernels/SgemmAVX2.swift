@@ -32,6 +32,12 @@ public enum AVX2Tile: GemmMicroKernel {
     /// 14.79, layer4 10.90 -> 10.33). Dropping only the unit after next gained less (85.34, 46.33).
     @inlinable public static var prefetchesWeightUnits: Bool { false }
 
+    /// Nor the next panel's output rows (prefetchRows; the Zen 4 had measured layer3's conv3s 5-8%
+    /// faster with it). resnet50 on the Zen 3, ab-inproc: 1 thread, 24 rounds, summed steps 82.03 ->
+    /// 80.68 ms (minima 80.74 -> 79.28; layers 2-4 each 1.6-2.3% faster), an earlier 20 rounds 83.02 ->
+    /// 83.00; 2 threads, 30 rounds, minima 42.30 -> 42.29, an earlier 30 rounds 42.61 -> 42.21 (medians).
+    @inlinable public static var prefetchesOutputRows: Bool { false }
+
     /// Eight floats a move where the steps are consecutive (PositionPacking.vector, tested against
     /// the scalar twin): the wide channels-last 1x1s this set packs.
     @inline(__always)

@@ -286,7 +286,8 @@ extension PackedGemm {
                             // residual rows) are prefetched: gr rows m floats apart per tile, streams the
                             // hardware prefetcher does not follow. resnet50, 1 thread, 8 interleaved
                             // rounds (Zen 4): layer3's conv3s (residual fused) 1.38-1.41 -> 1.27-1.34 ms.
-                            if direct && pp + 1 < panels.upperBound {
+                            // (Not on the Zen 3's AVX2 set: Kernel.prefetchesOutputRows.)
+                            if Kernel.prefetchesOutputRows && direct && pp + 1 < panels.upperBound {
                                 let ahead = (q0 + gr) * m + j0
                                 prefetchRows(ct + ahead, residual: last ? residual.map { $0 + ahead } : nil,
                                              rows: min(gr, positions - q0 - gr), ldc: m, lines: nr / 16)

@@ -45,6 +45,9 @@ public protocol GemmMicroKernel {
     /// Whether convGather prefetches the next two weight units into L2 while it runs one (a
     /// share per position panel); by default it does.
     static var prefetchesWeightUnits: Bool { get }
+    /// Whether convGather, writing channels last, prefetches the next position panel's output
+    /// (and residual) rows; by default it does.
+    static var prefetchesOutputRows: Bool { get }
     /// Copies a position panel's K slice for convGather (PositionPacking, `rows` gatherRows):
     /// by default a float at a time (PositionPacking.scalar); the SIMD sets move eight at a
     /// time where the steps are consecutive floats (PositionPacking.vector).
@@ -63,6 +66,9 @@ extension GemmMicroKernel {
 
     @inlinable
     public static var prefetchesWeightUnits: Bool { true }
+
+    @inlinable
+    public static var prefetchesOutputRows: Bool { true }
 
     @inlinable @inline(__always)
     public static func packPositions(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>,

@@ -93,9 +93,10 @@ struct GatherConvTests {
     /// Which channels-last 1x1s the AVX2 set packs (the cases above rely on it): from 1,024 input
     /// or 512 output channels; AVX-512 never. And which sets prefetch weight units (a speed choice,
     /// measured per machine; results are the same either way: GatherRowsTests runs the prefetching
-    /// path on its scalar sets everywhere): AVX-512 does, AVX2 does not.
+    /// path on its scalar sets everywhere): AVX-512 does, AVX2 does not; likewise output rows.
     @Test func packingThresholds() {
         #expect(AVX512Tile.prefetchesWeightUnits && !AVX2Tile.prefetchesWeightUnits)
+        #expect(AVX512Tile.prefetchesOutputRows && !AVX2Tile.prefetchesOutputRows)
         for (c, m) in [(1024, 24), (40, 520), (1030, 20), (1024, 1024), (40, 512)] {
             #expect(AVX2Tile.packsChannelsLastPointwise(channels: c, outputChannels: m), "\(c) -> \(m)")
             #expect(!AVX512Tile.packsChannelsLastPointwise(channels: c, outputChannels: m), "AVX-512 \(c) -> \(m)")
