@@ -79,8 +79,9 @@ public enum AVX2Tile: GemmMicroKernel {
                 rows: rows, cols: cols, accumulate: accumulate, bias: nil, columnBias: columnBias, residual: residual, relu: relu)
     }
 
-    /// tileGather for a panel of one to three positions (the last of a plane: 49 = 8 x 6 + 1 at
-    /// 7x7), on a tile of one or three rows: the six-row tile spent six rows' FMAs on them.
+    /// tileGather for a panel of one to four positions (the last of a plane: 49 = 8 x 6 + 1 at
+    /// 7x7, 196 = 32 x 6 + 4 at 14x14, 16 = 2 x 6 + 4 for the 7x7 Winograd's tiles), on a tile of
+    /// one, three or four rows: the six-row tile spent six rows' FMAs on them.
     /// Its own entry, chosen by the driver (convGather): a branch inside tileGather made the
     /// six-row tile's body an out-of-line closure call per step (gemm-bench: 75 -> 19 GFLOP/s).
     @inline(__always)
@@ -91,20 +92,24 @@ public enum AVX2Tile: GemmMicroKernel {
         if rows == 1 {
             shortProduct(rowsComputed: 1, k: k, positions: positions, rowOffsets: rowOffsets, positionOffsets: positionOffsets, b: rawB, c: c,
                          ldc: ldc, rows: rows, cols: cols, accumulate: accumulate, columnBias: columnBias, residual: residual, relu: relu)
+        } else if rows == 4 {
+            shortProduct(rowsComputed: 4, k: k, positions: positions, rowOffsets: rowOffsets, positionOffsets: positionOffsets, b: rawB, c: c,
+                         ldc: ldc, rows: rows, cols: cols, accumulate: accumulate, columnBias: columnBias, residual: residual, relu: relu)
         } else {
             shortProduct(rowsComputed: 3, k: k, positions: positions, rowOffsets: rowOffsets, positionOffsets: positionOffsets, b: rawB, c: c,
                          ldc: ldc, rows: rows, cols: cols, accumulate: accumulate, columnBias: columnBias, residual: residual, relu: relu)
         }
     }
 
-    /// tileGatherFew's body: `rowsComputed` rows (1 or 3, a constant at each call, so the unused
+    /// tileGatherFew's body: `rowsComputed` rows (1, 3 or 4, a constant at each call, so the unused
     /// rows fold away) of two accumulators each.
     @inline(__always)
     static func shortProduct(rowsComputed: Int, k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets o: UnsafePointer<Int>,
                              b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
                              columnBias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>(), c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
-        let (o0, o1, o2) = (o[0], o[1], o[2])
+        var c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+        let (o0, o1, o2, o3) = (o[0], o[1], o[2], o[3])
         var first = 0
         if rowsComputed == 1 {
             // One row: its two sums split four ways by step (p mod 4), added at the end. Why: one pair
@@ -126,7 +131,7 @@ public enum AVX2Tile: GemmMicroKernel {
             c00 = (c00 + d00) + (e00 + f00); c01 = (c01 + d01) + (e01 + f01)
         }
         for p in first..<k {
-            // Sound: as tileGather's (rows past the last position repeat it: offsets 1 and 2 are readable).
+            // Sound: as tileGather's (rows past the last position repeat it: offsets 1 to 3 are readable).
             let row = b + p * 64
             let b0 = row.loadUnaligned(as: SIMD8<Float>.self), b1 = row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
             let ap = positions + rowOffsets[p]
@@ -135,6 +140,9 @@ public enum AVX2Tile: GemmMicroKernel {
                 x = SIMD8<Float>(repeating: ap.load(fromByteOffset: o1, as: Float.self)); c10.addProduct(x, b0); c11.addProduct(x, b1)
                 x = SIMD8<Float>(repeating: ap.load(fromByteOffset: o2, as: Float.self)); c20.addProduct(x, b0); c21.addProduct(x, b1)
             }
+            if rowsComputed > 3 {
+                x = SIMD8<Float>(repeating: ap.load(fromByteOffset: o3, as: Float.self)); c30.addProduct(x, b0); c31.addProduct(x, b1)
+            }
         }
         let cb = columnBias.map(UnsafeRawPointer.init)
         if cols == 16 {
@@ -142,11 +150,13 @@ public enum AVX2Tile: GemmMicroKernel {
             Sgemm.storeWhole(c00, c01, row: c, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual, relu: relu)
             if rows > 1 { Sgemm.storeWhole(c10, c11, row: c + ldc, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual.map { $0 + ldc }, relu: relu) }
             if rows > 2 { Sgemm.storeWhole(c20, c21, row: c + 2 * ldc, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual.map { $0 + 2 * ldc }, relu: relu) }
+            if rows > 3 { Sgemm.storeWhole(c30, c31, row: c + 3 * ldc, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual.map { $0 + 3 * ldc }, relu: relu) }
             return
         }
         Sgemm.store(c00, c01, row: c, cols: cols, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual, relu: relu)
         if rows > 1 { Sgemm.store(c10, c11, row: c + ldc, cols: cols, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual.map { $0 + ldc }, relu: relu) }
         if rows > 2 { Sgemm.store(c20, c21, row: c + 2 * ldc, cols: cols, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual.map { $0 + 2 * ldc }, relu: relu) }
+        if rows > 3 { Sgemm.store(c30, c31, row: c + 3 * ldc, cols: cols, accumulate: accumulate, bias: nil, columnBias: cb, residual: residual.map { $0 + 3 * ldc }, relu: relu) }
     }
 
     /// The tile's body: row r of A at step p is the float at aRow(p) + aOffsets.r bytes (a packed

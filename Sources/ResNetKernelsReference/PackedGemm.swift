@@ -53,7 +53,7 @@ public protocol GemmMicroKernel {
     /// time where the steps are consecutive floats (PositionPacking.vector).
     static func packPositions(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>,
                               consecutiveSteps: Bool, into dst: UnsafeMutablePointer<Float>)
-    /// tileGather for rows <= 3 (a plane's last position panel), on a shorter tile where the
+    /// tileGather for rows <= 4 (a plane's last position panel), on a shorter tile where the
     /// kernel set has one; by default tileGather itself.
     static func tileGatherFew(k: Int, positions: UnsafeRawPointer, rowOffsets: UnsafePointer<Int>, positionOffsets: UnsafePointer<Int>,
                               b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,

@@ -10,8 +10,8 @@ import ResNetKernelsReference
 /// channels first (through the transposed C) and channels last (epilogue in the tile), with and
 /// without bias, residual and ReLU, on both SIMD kernel sets this CPU runs, 1-3 threads.
 /// The cases reach the tile's edges: position counts that are not a multiple of its rows (6 on
-/// AVX2, 7 on AVX-512; AVX2's last panel of 1, 2 or 3 positions runs its short tile: 49, 56 and
-/// 1,089 positions) and 49 that are seven whole AVX-512 tiles, channel
+/// AVX2, 7 on AVX-512; AVX2's last panel of 1 to 4 positions runs its short tile: 49, 56,
+/// 1,089, 16 and 10 positions) and 49 that are seven whole AVX-512 tiles, channel
 /// counts that are not a multiple of the tile's columns, K across the 256 slice (one weight
 /// unit per slice and channel panel), 2^20 weights and more (threads split the channels), 1x1 convs read with no copy
 /// at strides 1-3, windows that read padding, trailing rows left unread, and H and W differing.
@@ -48,6 +48,10 @@ struct GatherConvTests {
         // past a multiple of 4) and K 3 (no group of four at all), 25 and 49 positions.
         ImplicitConvTests.Case(c: 301, h: 5, w: 5, k: 1, stride: 1, pad: 0, dilation: 1, m: 20),
         ImplicitConvTests.Case(c: 3, h: 7, w: 7, k: 1, stride: 1, pad: 0, dilation: 1, m: 16),
+        // AVX2's four-row tail tile: 16 positions (6 + 6 + 4) with K past a slice and a partial
+        // column panel, 10 (6 + 4) with whole ones, windowed from a padded copy.
+        ImplicitConvTests.Case(c: 300, h: 4, w: 4, k: 1, stride: 1, pad: 0, dilation: 1, m: 20),
+        ImplicitConvTests.Case(c: 12, h: 5, w: 2, k: 3, stride: 1, pad: 1, dilation: 1, m: 32),
     ]
 
     @Test("source sizes, copies and offsets of resnet's transposed convs")
