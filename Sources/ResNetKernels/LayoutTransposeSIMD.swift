@@ -48,15 +48,7 @@ public enum LayoutTransposeSIMD {
                 let v6 = s.loadUnaligned(fromByteOffset: at + 6 * ls, as: SIMD8<Float>.self)
                 let v7 = s.loadUnaligned(fromByteOffset: at + 7 * ls, as: SIMD8<Float>.self)
                 let out = 4 * (c0 * dstRows + r0), ld = 4 * dstRows
-                let cols = SIMD8Block.transposed(v0, v1, v2, v3, v4, v5, v6, v7)
-                d.storeBytes(of: cols.0, toByteOffset: out, as: SIMD8<Float>.self)
-                d.storeBytes(of: cols.1, toByteOffset: out + ld, as: SIMD8<Float>.self)
-                d.storeBytes(of: cols.2, toByteOffset: out + 2 * ld, as: SIMD8<Float>.self)
-                d.storeBytes(of: cols.3, toByteOffset: out + 3 * ld, as: SIMD8<Float>.self)
-                d.storeBytes(of: cols.4, toByteOffset: out + 4 * ld, as: SIMD8<Float>.self)
-                d.storeBytes(of: cols.5, toByteOffset: out + 5 * ld, as: SIMD8<Float>.self)
-                d.storeBytes(of: cols.6, toByteOffset: out + 6 * ld, as: SIMD8<Float>.self)
-                d.storeBytes(of: cols.7, toByteOffset: out + 7 * ld, as: SIMD8<Float>.self)
+                SIMD8Block.store(SIMD8Block.transposed(v0, v1, v2, v3, v4, v5, v6, v7), to: d, at: out, stride: ld)
                 r0 += 8
             }
             c0 += 8

@@ -1,6 +1,6 @@
 /// Copies a position panel's K slice: dst[p * rows + i] = the float at source + steps[p] +
-/// offsets[i] bytes, for steps p < kb and the panel's `rows` (the kernel's gatherRows, 6 or 7)
-/// positions i; the tile then reads it with steps 4 * rows * p and offsets 4 * i.
+/// offsets[i] bytes, for steps p < kb and the panel's `rows` (the kernel's gatherRows, 6 or 7:
+/// the only counts either copy takes) positions i; the tile then reads it with steps 4 * rows * p and offsets 4 * i.
 /// `scalar` is the twin every kernel set can run (the default packPositions); `vector` moves
 /// eight floats at a time where the steps are consecutive floats (a channels-last 1x1: each
 /// position's channels a row), SIMD8, and is tested against it at every edge
@@ -15,17 +15,10 @@ public enum PositionPacking {
     @inlinable @inline(__always)
     public static func scalar(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>, rows: Int,
                               into dst: UnsafeMutablePointer<Float>) {
-        // Sound: the caller keeps source + steps[p] + offsets[i] readable for p < kb, i < rows (convGather:
-        // patch elements the tile itself would read), and dst holds kb x rows floats (its B buffer).
+        // Sound: rows is 6 or 7 (gatherRows: convGather's precondition); the caller keeps source +
+        // steps[p] + offsets[i] readable for p < kb, i < rows (convGather: patch elements the tile
+        // itself would read), and dst holds kb x rows floats (its B buffer).
         var dst = dst
-        guard rows == 6 || rows == 7 else {
-            for p in 0..<kb {
-                let at = source + steps[p]
-                for i in 0..<rows { dst[i] = at.load(fromByteOffset: offsets[i], as: Float.self) }
-                dst += rows
-            }
-            return
-        }
         // The offsets held in locals (a store through dst may alias them for all the compiler knows).
         let (o0, o1, o2, o3, o4, o5, o6) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4], offsets[5], offsets[rows - 1])
         for p in 0..<kb {
@@ -66,15 +59,7 @@ public enum PositionPacking {
                                                     at.loadUnaligned(fromByteOffset: o.5, as: SIMD8<Float>.self),
                                                     rows > 6 ? at.loadUnaligned(fromByteOffset: o.6, as: SIMD8<Float>.self) : SIMD8(),
                                                     SIMD8())
-                let base = stride * p
-                out.storeBytes(of: columns.0, toByteOffset: base, as: SIMD8<Float>.self)
-                out.storeBytes(of: columns.1, toByteOffset: base + stride, as: SIMD8<Float>.self)
-                out.storeBytes(of: columns.2, toByteOffset: base + 2 * stride, as: SIMD8<Float>.self)
-                out.storeBytes(of: columns.3, toByteOffset: base + 3 * stride, as: SIMD8<Float>.self)
-                out.storeBytes(of: columns.4, toByteOffset: base + 4 * stride, as: SIMD8<Float>.self)
-                out.storeBytes(of: columns.5, toByteOffset: base + 5 * stride, as: SIMD8<Float>.self)
-                out.storeBytes(of: columns.6, toByteOffset: base + 6 * stride, as: SIMD8<Float>.self)
-                out.storeBytes(of: columns.7, toByteOffset: base + 7 * stride, as: SIMD8<Float>.self)
+                SIMD8Block.store(columns, to: out, at: stride * p, stride: stride)
                 p += 8
             }
         }
@@ -93,6 +78,20 @@ public enum SIMD8Block {
     /// high halves of two vectors (as vinsertf128/vperm2f128); 24 shuffles, where LLVM is free to
     /// pick its own sequence (LayoutTransposeSIMD has how that compared with gathering each
     /// column from all eight rows at once).
+    /// The eight vectors at `to` + `at`, `at` + `stride`, ... `at` + 7 `stride` bytes. Sound where the
+    /// caller's eight 32-byte spans lie in its buffer (each caller says why).
+    @inlinable @inline(__always)
+    public static func store(_ v: Eight, to out: UnsafeMutableRawPointer, at offset: Int, stride: Int) {
+        out.storeBytes(of: v.0, toByteOffset: offset, as: SIMD8<Float>.self)
+        out.storeBytes(of: v.1, toByteOffset: offset + stride, as: SIMD8<Float>.self)
+        out.storeBytes(of: v.2, toByteOffset: offset + 2 * stride, as: SIMD8<Float>.self)
+        out.storeBytes(of: v.3, toByteOffset: offset + 3 * stride, as: SIMD8<Float>.self)
+        out.storeBytes(of: v.4, toByteOffset: offset + 4 * stride, as: SIMD8<Float>.self)
+        out.storeBytes(of: v.5, toByteOffset: offset + 5 * stride, as: SIMD8<Float>.self)
+        out.storeBytes(of: v.6, toByteOffset: offset + 6 * stride, as: SIMD8<Float>.self)
+        out.storeBytes(of: v.7, toByteOffset: offset + 7 * stride, as: SIMD8<Float>.self)
+    }
+
     @inlinable @inline(__always)
     public static func transposed(_ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, _ r3: SIMD8<Float>,
                                      _ r4: SIMD8<Float>, _ r5: SIMD8<Float>, _ r6: SIMD8<Float>, _ r7: SIMD8<Float>) -> Eight {
