@@ -54,8 +54,11 @@ print("shape".padding(toLength: 20, withPad: " ", startingAt: 0) + depths.map { 
 for s in shapes {
     let layout = Int8BLayout(k: s.k, n: s.n, tile: tile)
     let weights = (0..<(s.m * s.k)).map { _ in Int8(truncatingIfNeeded: Int(next() % 61) - 30) }
-    let operand = (0..<(tile == .vnni ? layout.count : 1)).map { _ in next() }
-    let halves = (0..<(tile == .avx2 ? layout.count : 1)).map { _ in Int16(next()) }
+    // B in the plans' own scratch (64-byte aligned, as the executor's operand is), not an Array's
+    // storage (16 bytes past a page when large: every other AVX2 load of B split across two lines).
+    let scratch = Int8Scratch(threads: 1)
+    scratch.reserve(plane: 1, operand: layout, accumulators: 1, columnSums: 1)
+    for i in 0..<layout.count { if tile == .avx2 { scratch.halves[i] = Int16(next()) } else { scratch.bytes[i] = next() } }
     var sums = [Int32](repeating: 0, count: s.m * s.n), output = [Float](repeating: 0, count: s.m * s.n)
     let ops = 2.0 * Double(s.m * s.k * s.n)
     var line = s.name.padding(toLength: 20, withPad: " ", startingAt: 0)
@@ -69,16 +72,16 @@ for s in shapes {
                                outputZeroPoint: 5, range: .uint8, k: s.k)
         let fused = Int8FusedRequantization(r)!
         var times: [Double] = []
-        operand.withUnsafeBufferPointer { b in halves.withUnsafeBufferPointer { h in sums.withUnsafeMutableBufferPointer { c in
+        sums.withUnsafeMutableBufferPointer { c in
             output.withUnsafeMutableBufferPointer { o in
                 for rep in 0..<18 {
                     let start = DispatchTime.now().uptimeNanoseconds
-                    Int8Gemm.gemm(weights: packed, layout: layout, bytes: b.baseAddress!, halves: h.baseAddress!, c: c.baseAddress!, ldc: s.n,
+                    Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: c.baseAddress!, ldc: s.n,
                                   workspace: workspace, requantize: (fused, output: o.baseAddress!, ldo: s.n))
                     if rep >= 3 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start)) }
                 }
             }
-        } } }
+        }
         times.sort()
         let best = ops / times[0], median = ops / times[times.count / 2]
         line += "\(Int(best)) / \(Int(median)) (\(Int(100 * best / (peak * Double(threads))))%)".padding(toLength: 26, withPad: " ", startingAt: 0)
