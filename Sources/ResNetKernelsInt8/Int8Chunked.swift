@@ -56,6 +56,20 @@ public struct Int8ChunkedConv: Sendable, Equatable {
     }
 
     public var chunks: Int { (tapMajor.g.outH + rows - 1) / rows }
+
+    /// Whether the AVX2 tile reads B in place from the interleaved image instead of copying each
+    /// chunk's columns out of it: a 1x1 conv at stride 1 without padding, whose B rows (one per
+    /// channel pair) are the image's rows of words, `area` words apart, a chunk's columns a run
+    /// within each. Only where every row and chunk starts 32 bytes into a line pair (area and
+    /// rows x width multiples of 8 words), so the tile's 32-byte loads never split lines (split,
+    /// they cost the product 8-10%, 9c63984). resnet50-qop (AVX2, 1 thread, ab-inproc, 14 rounds):
+    /// layer1.1.conv1 1.005 -> 0.888 ms, layer1.2.conv1 0.930 -> 0.874, layer2.0.conv1 1.638 ->
+    /// 1.552; summed steps 68.69 -> 68.55. The VNNI tile still copies: not measured, no VNNI CPU at hand.
+    public var readsInPlace: Bool {
+        let g = tapMajor.g
+        return tapMajor.tile == .avx2 && g.isPointwise && g.strideH == 1 && g.strideW == 1 && g.padTop == 0 && g.padLeft == 0
+            && g.outH == g.height && g.outW == g.width && (g.height * g.width) % 8 == 0 && (rows * g.outW) % 8 == 0
+    }
     /// The operand layout of a full chunk.
     public var chunkLayout: Int8BLayout { Int8BLayout(k: tapMajor.k, n: rows * tapMajor.g.outW, tile: tapMajor.tile) }
 
@@ -88,6 +102,16 @@ public struct Int8ChunkedConv: Sendable, Equatable {
             // Sound: thread t's chunk is elements t * stride ..< + layout.count (<= stride) of the operand
             // (the caller reserved threads x stride); it writes positions origin ..< + layout.n of sums and output.
             let operand8 = bytes + t * stride, operand16 = halves + t * stride
+            if readsInPlace {
+                // Sound: the image's words are int16 pairs (rt_widen_pairs_avx2: channel 2q in the low half),
+                // handed to C only; group q's columns origin ..< + 16 x panels lie at words q x area + origin,
+                // within the image or, past the last group's row, within the 16 words of slack wordCount adds.
+                let image = UnsafeRawPointer(words).assumingMemoryBound(to: Int16.self) + 2 * origin
+                Int8Gemm.gemm(weights: weights, layout: layout, bytes: operand8, halves: image, c: sums + origin, ldc: positions,
+                              workspace: single, requantize: (requantize, output: output + origin, ldo: positions),
+                              byteImage: outputBytes.map { ($0.0 + origin, offset: $0.offset) }, groupStride: 2 * g.height * g.width)
+                return
+            }
             tapMajor.copyRows(groups: 0..<tapMajor.groups, outputRows: outputRows, pad: pad, layout: layout, words: words,
                               operand: tapMajor.tile == .avx2 ? UnsafeMutableRawPointer(operand16) : UnsafeMutableRawPointer(operand8),
                               columnOrigin: origin)

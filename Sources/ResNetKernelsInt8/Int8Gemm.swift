@@ -155,10 +155,13 @@ public enum Int8Gemm {
     /// dimension ldo) instead of the sums to C; earlier slices still accumulate in C. With
     /// `byteImage` as well (VNNI only), the tile also writes each output there as bytes plus the
     /// offset (Int8Patches.bytes' conversion), at the output's offsets (leading dimension ldo).
+    /// `groupStride`, when given, replaces the layout's distance between B's groups of k (in
+    /// elements): B read in place from a larger image (Int8ChunkedConv.readsInPlace), whose
+    /// columns past N to the tile's width must be readable (their sums are never stored).
     public static func gemm(weights w: PackedInt8Weights, layout: Int8BLayout, bytes: UnsafePointer<UInt8>, halves: UnsafePointer<Int16>,
                             c: UnsafeMutablePointer<Int32>, ldc: Int, workspace: Int8GemmWorkspace,
                             requantize: (Int8FusedRequantization, output: UnsafeMutablePointer<Float>, ldo: Int)? = nil,
-                            byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
+                            byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil, groupStride givenStride: Int? = nil) {
         precondition(requantize == nil || (w.tile != .reference && requantize!.0.constants.count == w.m), "fused requantization for another product")
         precondition(requantize == nil || w.k > 0, "an empty sum (K = 0) is requantized by the separate pass")
         precondition(byteImage == nil || (requantize != nil && w.tile == .vnni), "a byte image comes from the VNNI tile's requantization")
@@ -177,7 +180,7 @@ public enum Int8Gemm {
             return
         }
         let nr = w.tile.columns, panelsN = (n + nr - 1) / nr, panelsM = (m + 5) / 6
-        let step = layout.step, groupStride = layout.paddedN * step
+        let step = layout.step, groupStride = givenStride ?? layout.paddedN * step
         // Few column panels (a late stage's 49 or 196 positions: 2 or 7 panels of 32): threads split
         // the weights' rows instead, each reading its half of them once, where with one panel
         // apiece each read all of them. And a thread with only two panels runs them inside the K
@@ -220,7 +223,8 @@ public enum Int8Gemm {
                         let origin = (k0 / step) * groupStride + j0 * step
                         let rows = Int32(Swift.min(6, m - pm * 6)), out = c + pm * 6 * ldc + j0
                         // Sound: the weights' slice/panel offset is within init's packing; B's reads stay
-                        // within paddedK x paddedN (whole groups, whole tiles of columns).
+                        // within paddedK x paddedN (whole groups, whole tiles of columns), or, with a
+                        // groupStride given, within the image the caller says holds them.
                         let weights = w.panelOffset(k0: k0, kb: kb, pm: pm)
                         @inline(__always) func run(_ rq: UnsafePointer<rt_requant_tile>?) {
                             if vnni {

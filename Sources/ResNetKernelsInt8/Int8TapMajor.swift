@@ -36,8 +36,10 @@ public struct Int8TapMajor: Sendable, Equatable {
     public var k: Int { taps * paddedChannels }
     /// Bytes of the converted image (padded channels x H x W), the plane `build` reads.
     public var planeBytes: Int { paddedChannels * g.height * g.width }
-    /// Words of the interleaved image (groups x H x W), the scratch `build` needs.
-    public var wordCount: Int { groups * g.height * g.width }
+    /// Words of the interleaved image (groups x H x W), the scratch `build` needs, and 16 more:
+    /// a tile reading a pointwise conv's B in place (Int8ChunkedConv.readsInPlace) reads up to
+    /// 15 words past the last group's row (its last panel's columns past N, never stored).
+    public var wordCount: Int { groups * g.height * g.width + 16 }
 
     /// The tap-major plan of `g` on `tile`, or nil where it does not apply: the reference
     /// twin; a VNNI pointwise conv with whole words of channels (its B already is the

@@ -15,7 +15,31 @@ struct Int8ChunkedTests {
         Case(c: 64, h: 23, w: 56, kh: 3, kw: 3, sh: 1, sw: 1, pad: 1, dilation: 1),
         Case(c: 3, h: 45, w: 60, kh: 7, kw: 7, sh: 2, sw: 2, pad: 3, dilation: 1),
         Case(c: 16, h: 30, w: 30, kh: 3, kw: 3, sh: 2, sw: 2, pad: 1, dilation: 1),
+        // Pointwise at stride 1: on AVX2, B read in place from the image (readsInPlace), with many
+        // chunks, K in two slices (800), an odd channel count (a padding channel), and a width that
+        // keeps the copy (7: rows of 7 words start off the 32-byte grid).
+        Case(c: 64, h: 40, w: 56, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1),
+        Case(c: 800, h: 12, w: 16, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1),
+        Case(c: 5, h: 8, w: 12, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1),
+        Case(c: 48, h: 9, w: 7, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1),
     ]
+
+    /// Which chunked convs read B in place: AVX2 pointwise stride-1 unpadded convs whose rows and
+    /// chunks start on 8-word boundaries; every other one copies its chunks.
+    @Test func readsInPlaceOnlyWhereTheImageIsB() {
+        func chunked(_ c: Case, _ tile: Int8Tile = .avx2) -> Int8ChunkedConv? { Int8TapMajor(c.geometry, tile: tile).map { Int8ChunkedConv($0, threads: 2) } }
+        let pointwise = Case(c: 256, h: 56, w: 56, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1)
+        #expect(chunked(pointwise)?.readsInPlace == true)
+        #expect(chunked(Case(c: 48, h: 9, w: 7, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1))?.readsInPlace == false)
+        #expect(chunked(Case(c: 256, h: 56, w: 56, kh: 1, kw: 1, sh: 2, sw: 2, pad: 0, dilation: 1))?.readsInPlace == false)
+        #expect(chunked(Case(c: 256, h: 56, w: 56, kh: 1, kw: 1, sh: 1, sw: 1, pad: 1, dilation: 1))?.readsInPlace == false)
+        #expect(chunked(Case(c: 64, h: 56, w: 56, kh: 3, kw: 3, sh: 1, sw: 1, pad: 1, dilation: 1))?.readsInPlace == false)
+        #expect(chunked(pointwise, .vnni).map(\.readsInPlace) != true)
+        // Rows a chunk whose positions are not a multiple of 8 (28 wide, an odd row count) copy.
+        let narrow = Int8ChunkedConv(Int8TapMajor(Case(c: 256, h: 28, w: 28, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1).geometry, tile: .avx2)!,
+                                     threads: 1)
+        #expect(narrow.readsInPlace == (narrow.rows * 28 % 8 == 0))
+    }
 
     @Test(arguments: cases)
     func equalsTheWholeOperand(_ c: Case) {
