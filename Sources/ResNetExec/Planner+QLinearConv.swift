@@ -129,7 +129,9 @@ extension Planner {
         }
         let pointwise = tile == .vnni && g.isPointwise && tapMajor == nil && !transposed && fusable
             && Self.int8PointwiseChunked(channels: g.channels) ? Int8ChunkedPointwise(channels: g.channels, positions: plane, threads: threads) : nil
-        let (chunkOperands, o3) = (chunked?.chunkLayout.count ?? pointwise?.chunkLayout.count ?? 0).multipliedReportingOverflow(by: threads)
+        // A chunked conv reading B in place from its image needs no operand of its own.
+        let chunkOperand = chunked.map { $0.readsInPlace ? 0 : $0.chunkLayout.count } ?? pointwise?.chunkLayout.count ?? 0
+        let (chunkOperands, o3) = chunkOperand.multipliedReportingOverflow(by: threads)
         let (chunkPlanes, o4) = (pointwise?.chunkPlaneBytes ?? 0).multipliedReportingOverflow(by: threads)
         guard !o3, !o4 else { throw ExecError.overBudget(what: "integer patches of '\(node.name)'", bytes: nil, budget: budget.bytes) }
         try reserveInt8Scratch(node, plane: pointwise != nil ? chunkPlanes : tapMajor?.planeBytes ?? g.channels * g.height * g.width, layout: layout,

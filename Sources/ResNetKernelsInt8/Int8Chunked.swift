@@ -2,8 +2,9 @@ import CInt8Tiles
 import ResNetKernelsReference
 
 /// A tap-major integer conv run chunk by chunk (issue 11, int8): each thread takes a run of
-/// output rows at a time, copies B's columns for those rows into an operand of its own, and
-/// multiplies and requantizes them at once, so B never leaves the thread's L2.
+/// output rows at a time, copies B's columns for those rows into an operand of its own (or,
+/// for a pointwise conv on AVX2, reads them where they lie: readsInPlace), and multiplies and
+/// requantizes them at once, so B never leaves the thread's L2.
 ///
 /// Why: built whole before the product, B is K x positions bytes, and resnet50's 3x3s make it
 /// 1.8 MB (layer1: 576 x 3136), past this Zen 5's 1 MB L2, so every byte was written to L3
@@ -60,15 +61,17 @@ public struct Int8ChunkedConv: Sendable, Equatable {
     /// Whether the AVX2 tile reads B in place from the interleaved image instead of copying each
     /// chunk's columns out of it: a 1x1 conv at stride 1 without padding, whose B rows (one per
     /// channel pair) are the image's rows of words, `area` words apart, a chunk's columns a run
-    /// within each. Only where every row and chunk starts 32 bytes into a line pair (area and
-    /// rows x width multiples of 8 words), so the tile's 32-byte loads never split lines (split,
-    /// they cost the product 8-10%, 9c63984). resnet50-qop (AVX2, 1 thread, ab-inproc, 14 rounds):
+    /// within each. Only where every row and chunk starts on a 32-byte boundary (area and rows x
+    /// width multiples of 8 words, in the 64-byte aligned scratch), so the tile's 32-byte loads
+    /// never split lines (split, they cost resnet50-qop's layers 7.6%: 9c63984); then every chunk's
+    /// N is a multiple of 8 too, so its last panel (a full tile, or the half tile for 8 columns)
+    /// reads no column past the image. resnet50-qop (AVX2, 1 thread, ab-inproc, 14 rounds):
     /// layer1.1.conv1 1.005 -> 0.888 ms, layer1.2.conv1 0.930 -> 0.874, layer2.0.conv1 1.638 ->
-    /// 1.552; summed steps 68.69 -> 68.55. The VNNI tile still copies: not measured, no VNNI CPU at hand.
+    /// 1.552, other layers within noise; summed steps 68.69 -> 68.55. The VNNI tile still copies:
+    /// not measured, no VNNI CPU at hand.
     public var readsInPlace: Bool {
         let g = tapMajor.g
-        return tapMajor.tile == .avx2 && g.isPointwise && g.strideH == 1 && g.strideW == 1 && g.padTop == 0 && g.padLeft == 0
-            && g.outH == g.height && g.outW == g.width && (g.height * g.width) % 8 == 0 && (rows * g.outW) % 8 == 0
+        return tapMajor.tile == .avx2 && g.isPointwise && (g.height * g.width) % 8 == 0 && (rows * g.outW) % 8 == 0
     }
     /// The operand layout of a full chunk.
     public var chunkLayout: Int8BLayout { Int8BLayout(k: tapMajor.k, n: rows * tapMajor.g.outW, tile: tapMajor.tile) }
@@ -101,17 +104,17 @@ public struct Int8ChunkedConv: Sendable, Equatable {
             let layout = Int8BLayout(k: tapMajor.k, n: outputRows.count * g.outW, tile: tapMajor.tile)
             // Sound: thread t's chunk is elements t * stride ..< + layout.count (<= stride) of the operand
             // (the caller reserved threads x stride); it writes positions origin ..< + layout.n of sums and output.
-            let operand8 = bytes + t * stride, operand16 = halves + t * stride
             if readsInPlace {
                 // Sound: the image's words are int16 pairs (rt_widen_pairs_avx2: channel 2q in the low half),
-                // handed to C only; group q's columns origin ..< + 16 x panels lie at words q x area + origin,
-                // within the image or, past the last group's row, within the 16 words of slack wordCount adds.
+                // handed to C only; group q's columns origin ..< origin + N (N a multiple of 8: its panels
+                // end on it) lie at words q x area + origin ..., within the image (readsInPlace).
                 let image = UnsafeRawPointer(words).assumingMemoryBound(to: Int16.self) + 2 * origin
-                Int8Gemm.gemm(weights: weights, layout: layout, bytes: operand8, halves: image, c: sums + origin, ldc: positions,
+                Int8Gemm.gemm(weights: weights, layout: layout, bytes: bytes, halves: image, c: sums + origin, ldc: positions,
                               workspace: single, requantize: (requantize, output: output + origin, ldo: positions),
                               byteImage: outputBytes.map { ($0.0 + origin, offset: $0.offset) }, groupStride: 2 * g.height * g.width)
                 return
             }
+            let operand8 = bytes + t * stride, operand16 = halves + t * stride
             tapMajor.copyRows(groups: 0..<tapMajor.groups, outputRows: outputRows, pad: pad, layout: layout, words: words,
                               operand: tapMajor.tile == .avx2 ? UnsafeMutableRawPointer(operand16) : UnsafeMutableRawPointer(operand8),
                               columnOrigin: origin)

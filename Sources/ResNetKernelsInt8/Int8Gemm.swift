@@ -165,6 +165,7 @@ public enum Int8Gemm {
         precondition(requantize == nil || (w.tile != .reference && requantize!.0.constants.count == w.m), "fused requantization for another product")
         precondition(requantize == nil || w.k > 0, "an empty sum (K = 0) is requantized by the separate pass")
         precondition(byteImage == nil || (requantize != nil && w.tile == .vnni), "a byte image comes from the VNNI tile's requantization")
+        precondition(givenStride == nil || w.tile == .avx2, "B read in place is the AVX2 tile's (Int8ChunkedConv.readsInPlace)")
         let m = w.m, k = w.k, n = layout.n
         precondition(layout.k == k && layout.tile == w.tile, "B laid out for another GEMM")
         guard m > 0, n > 0 else { return }

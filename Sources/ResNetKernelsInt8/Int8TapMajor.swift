@@ -36,9 +36,10 @@ public struct Int8TapMajor: Sendable, Equatable {
     public var k: Int { taps * paddedChannels }
     /// Bytes of the converted image (padded channels x H x W), the plane `build` reads.
     public var planeBytes: Int { paddedChannels * g.height * g.width }
-    /// Words of the interleaved image (groups x H x W), the scratch `build` needs, and 16 more:
-    /// a tile reading a pointwise conv's B in place (Int8ChunkedConv.readsInPlace) reads up to
-    /// 15 words past the last group's row (its last panel's columns past N, never stored).
+    /// Words of the interleaved image (groups x H x W), the scratch `build` needs, and 16 more: a
+    /// margin for a tile reading a pointwise conv's B in place (Int8ChunkedConv.readsInPlace),
+    /// whose last panel would read up to 15 words past the last group's row were its conditions
+    /// relaxed to chunks of N not a multiple of 8 (as they stand, no read passes the image).
     public var wordCount: Int { groups * g.height * g.width + 16 }
 
     /// The tap-major plan of `g` on `tile`, or nil where it does not apply: the reference

@@ -34,11 +34,14 @@ struct Int8ChunkedTests {
         #expect(chunked(Case(c: 256, h: 56, w: 56, kh: 1, kw: 1, sh: 2, sw: 2, pad: 0, dilation: 1))?.readsInPlace == false)
         #expect(chunked(Case(c: 256, h: 56, w: 56, kh: 1, kw: 1, sh: 1, sw: 1, pad: 1, dilation: 1))?.readsInPlace == false)
         #expect(chunked(Case(c: 64, h: 56, w: 56, kh: 3, kw: 3, sh: 1, sw: 1, pad: 1, dilation: 1))?.readsInPlace == false)
-        #expect(chunked(pointwise, .vnni).map(\.readsInPlace) != true)
-        // Rows a chunk whose positions are not a multiple of 8 (28 wide, an odd row count) copy.
-        let narrow = Int8ChunkedConv(Int8TapMajor(Case(c: 256, h: 28, w: 28, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1).geometry, tile: .avx2)!,
-                                     threads: 1)
-        #expect(narrow.readsInPlace == (narrow.rows * 28 % 8 == 0))
+        // VNNI copies (6 channels: a pointwise conv with a VNNI tap-major plan).
+        let vnni = Case(c: 6, h: 56, w: 56, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1)
+        #expect(chunked(vnni, .vnni)?.readsInPlace == false && chunked(vnni)?.readsInPlace == true)
+        // Chunks whose positions are not a multiple of 8 (28 wide, 7 rows on 4 threads) copy; 16 rows (1 thread) do not.
+        let narrow = Int8TapMajor(Case(c: 256, h: 28, w: 28, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1).geometry, tile: .avx2)!
+        let odd = Int8ChunkedConv(narrow, threads: 4), even = Int8ChunkedConv(narrow, threads: 1)
+        #expect(odd.rows == 7 && !odd.readsInPlace, "\(odd.rows) rows")
+        #expect(even.rows % 2 == 0 && even.readsInPlace, "\(even.rows) rows")
     }
 
     @Test(arguments: cases)
