@@ -102,8 +102,7 @@ public struct Int8ChunkedConv: Sendable, Equatable {
         DispatchFor.claiming(chunks, threads: Swift.max(1, Swift.min(threads, chunks))) { t, chunk in
             let first = chunk * rows, outputRows = first..<Swift.min(g.outH, first + rows), origin = first * g.outW
             let layout = Int8BLayout(k: tapMajor.k, n: outputRows.count * g.outW, tile: tapMajor.tile)
-            // Sound: thread t's chunk is elements t * stride ..< + layout.count (<= stride) of the operand
-            // (the caller reserved threads x stride); it writes positions origin ..< + layout.n of sums and output.
+            // Both paths write positions origin ..< + layout.n of sums and output: this chunk's.
             if readsInPlace {
                 // Sound: the image's words are int16 pairs (rt_widen_pairs_avx2: channel 2q in the low half),
                 // handed to C only; group q's columns origin ..< origin + N (N a multiple of 8: its panels
@@ -114,6 +113,8 @@ public struct Int8ChunkedConv: Sendable, Equatable {
                               byteImage: outputBytes.map { ($0.0 + origin, offset: $0.offset) }, groupStride: 2 * g.height * g.width)
                 return
             }
+            // Sound: thread t's chunk is elements t * stride ..< + layout.count (<= stride) of the operand
+            // (the caller reserved threads x stride).
             let operand8 = bytes + t * stride, operand16 = halves + t * stride
             tapMajor.copyRows(groups: 0..<tapMajor.groups, outputRows: outputRows, pad: pad, layout: layout, words: words,
                               operand: tapMajor.tile == .avx2 ? UnsafeMutableRawPointer(operand16) : UnsafeMutableRawPointer(operand8),
