@@ -37,9 +37,9 @@ while let a = args.popFirst() {
     switch a {
     case "--threads": threads = Int(args.popFirst() ?? "") ?? threads
     case "--kc": depths = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }.filter { $0 == -1 || ($0 >= 0 && $0 % 4 == 0) }
-    case "--tile" where ["vnni", "avx2"].contains(args.first ?? ""): tile = args.popFirst() == "avx2" ? .avx2 : .vnni
+    case "--tile" where Int8Tile(rawValue: args.first ?? "") != nil: tile = Int8Tile(rawValue: args.popFirst()!)!
     default:
-        print("usage: int8-gemm-bench [--threads N] [--kc -1,512,1024,0] [--tile vnni|avx2]")
+        print("usage: int8-gemm-bench [--threads N] [--kc -1,512,1024,0] [--tile vnni|avx2|avx2-bytes]")
         exit(64)
     }
 }

@@ -105,7 +105,7 @@ extension Planner {
         let outShape = try outputShape(node)
         let plane = g.outH * g.outW
         guard outShape == [xs[0], m, g.outH, g.outW] else { throw ExecError.shapeMismatch(node: node.name, detail: "output \(outShape)") }
-        let tile = Int8Tile.forSet(kernels)
+        let tile = Int8Tile.forSet(kernels).forActivations(zeroPoint: xzp)
         // B built tap-major where the tile allows (Int8TapMajor), the weights packed to match; its K
         // counts any padding channels (operandK: the layout's, the packing's and the requantization's).
         let tapMajor = Int8TapMajor(g, tile: tile), operandK = tapMajor?.k ?? k
@@ -256,7 +256,7 @@ extension Planner {
         }
         let outShape = try outputShape(node)
         guard outShape == [rows, m] else { throw ExecError.shapeMismatch(node: node.name, detail: "output \(outShape)") }
-        let tile = Int8Tile.forSet(kernels)
+        let tile = Int8Tile.forSet(kernels).forActivations(zeroPoint: azp)
         let layout = Int8BLayout(k: k, n: rows, tile: tile)
         // A classifier at batch 1 (one row) runs transposed on VNNI: 1 of 6 rows of each tile real, not 1 of 32 columns.
         let transposed = tile == .vnni && m >= PackedInt8ChannelWeights.panelChannels && Self.int8RunsTransposed(plane: rows, m: m, k: k)

@@ -3,32 +3,47 @@ import Dispatch
 import ResNetKernelsReference
 
 /// Which integer tile a plan runs (issue 13): AVX-512 VNNI (vpdpbusd, 6 x 32), AVX2
-/// (vpmaddwd on operands widened to 16 bits, 6 x 16, exact), or the naive twin.
+/// (vpmaddwd on operands widened to 16 bits, 6 x 16, exact), AVX2 on bytes (vpmaddubsw on
+/// the VNNI tile's operands, 6 x 16, its saturated pairs corrected: Int8Gemm), or the naive twin.
 public enum Int8Tile: String, Sendable, CaseIterable {
-    case vnni, avx2, reference
+    case vnni, avx2, avx2Bytes = "avx2-bytes", reference
 
     /// The integer tile for a float kernel set: AVX-512 plans use VNNI where the CPU has
-    /// it and the AVX2 tile otherwise; the reference set keeps the twin.
+    /// it and AVX2 on bytes otherwise; the reference set keeps the twin.
     public static func forSet(_ set: KernelSet) -> Int8Tile {
         switch set {
-        case .avx512: return rt_cpu_has_avx512_vnni() != 0 ? .vnni : .avx2
-        case .avx2: return .avx2
+        case .avx512: return rt_cpu_has_avx512_vnni() != 0 ? .vnni : .avx2Bytes
+        case .avx2: return .avx2Bytes
         case .reference: return .reference
         }
     }
 
+    /// This tile for a product whose activations (as the kernels' uint8) have zero point
+    /// `zeroPoint`: AVX2 on bytes gives way to the widening tile where they are centred away from
+    /// 0 (an image's input, int8 activations shifted by 128). Why: the bytes tile's int16 pair sums
+    /// saturate only where two large activations meet large weights, rare after a ReLU (zero
+    /// point 0) but most pairs where values sit near 128, and those panels then run twice (Int8Gemm).
+    public func forActivations(zeroPoint: Int32) -> Int8Tile {
+        self == .avx2Bytes && zeroPoint > Self.bytesTileZeroPointLimit ? .avx2 : self
+    }
+    static let bytesTileZeroPointLimit: Int32 = 32
+
+    /// Whether the operand and the weights come in groups of 4 bytes (VNNI's layout, which AVX2 on bytes reads too).
+    public var readsByteGroups: Bool { self == .vnni || self == .avx2Bytes }
+
     public var isSupported: Bool {
         switch self {
         case .vnni: return rt_cpu_has_avx512_vnni() != 0
-        case .avx2: return CPU.hasAVX2FMA
+        case .avx2, .avx2Bytes: return CPU.hasAVX2FMA
         case .reference: return true
         }
     }
 
     public var rows: Int { 6 }
-    public var columns: Int { self == .vnni ? 32 : 16 }
-    /// k values per packed step: 4 bytes per vpdpbusd lane, 2 int16 per vpmaddwd lane.
-    public var kStep: Int { self == .vnni ? 4 : self == .avx2 ? 2 : 1 }
+    /// Columns of an operand panel: AVX2 on bytes runs each 32-column panel as two 16-column tiles.
+    public var columns: Int { readsByteGroups ? 32 : 16 }
+    /// k values per packed step: 4 bytes per vpdpbusd or vpmaddubsw lane, 2 int16 per vpmaddwd lane.
+    public var kStep: Int { readsByteGroups ? 4 : self == .avx2 ? 2 : 1 }
     /// K per slice of the transposed products (Int8Transposed) and of the peak measurement: the B
     /// panel is 512 x 32 bytes (VNNI) or 512 x 16 int16 (AVX2) = 16 KiB, in L1. The plain products
     /// slice K by sliceDepth(k:).
@@ -56,6 +71,8 @@ public final class PackedInt8Weights: @unchecked Sendable {
     /// per k pair, 6 x 2 int16. Reference: W itself, row-major.
     let bytes: [Int8]
     let halves: [Int16]
+    /// AVX2 on bytes only: saturationBounds(w, m:, k:) and saturationPairs(w, m:, k:).
+    let saturationBounds: [Int8], saturationPairs: [Int8]
 
     /// The caller checked M x K against its budget; K < 65,793 keeps every sum within int32.
     /// `kc` (a positive multiple of 4) is Int8Tile.sliceDepth(k:) but where a benchmark compares others.
@@ -68,12 +85,12 @@ public final class PackedInt8Weights: @unchecked Sendable {
         switch tile {
         case .reference:
             bytes = Array(UnsafeBufferPointer(start: w, count: m * k)); halves = []
-        case .vnni, .avx2:
+        case .vnni, .avx2, .avx2Bytes:
             let step = tile.kStep
             let paddedK = (k + step - 1) / step * step
             var out8 = [Int8](), out16 = [Int16]()
             let count = panels * 6 * paddedK
-            if tile == .vnni { out8.reserveCapacity(count) } else { out16.reserveCapacity(count) }
+            if tile.readsByteGroups { out8.reserveCapacity(count) } else { out16.reserveCapacity(count) }
             var k0 = 0
             while k0 < k {
                 let kb = Swift.min(kc, k - k0), steps = (kb + step - 1) / step
@@ -83,7 +100,7 @@ public final class PackedInt8Weights: @unchecked Sendable {
                             for t in 0..<step {
                                 let row = pm * 6 + r, col = k0 + s * step + t
                                 let v: Int8 = row < m && col < k0 + kb ? w[row * k + col] : 0
-                                if tile == .vnni { out8.append(v) } else { out16.append(Int16(v)) }
+                                if tile.readsByteGroups { out8.append(v) } else { out16.append(Int16(v)) }
                             }
                         }
                     }
@@ -92,6 +109,32 @@ public final class PackedInt8Weights: @unchecked Sendable {
             }
             bytes = out8; halves = out16
         }
+        saturationBounds = tile == .avx2Bytes ? Self.saturationBounds(w, m: m, k: k) : []
+        saturationPairs = tile == .avx2Bytes ? Self.saturationPairs(w, m: m, k: k) : []
+    }
+
+    /// Per k (padded to whole groups of 4), the largest |W[i, k]| over the rows, at most 127: the
+    /// bytes tile's saturation scan (rt_int8_saturation_scan) bounds each pair's sum by it.
+    static func saturationBounds(_ w: UnsafePointer<Int8>, m: Int, k: Int) -> [Int8] {
+        var bounds = [Int8](repeating: 0, count: (k + 3) / 4 * 4)
+        for i in 0..<m { for j in 0..<k { bounds[j] = Swift.max(bounds[j], Int8(Swift.min(127, abs(Int(w[i * k + j]))))) } }
+        return bounds
+    }
+
+    /// Rows per group of the corrections' weights (rt_int8_saturation_correct reads 8 rows at a time).
+    var pairRows: Int { (m + 7) / 8 * 8 }
+
+    /// W's columns in pairs, each pair's rows together: pair p (k = 2p, 2p + 1), row i at 2 (p x pairRows + i),
+    /// 0 past M or K, and 8 rows of zeros after the last pair (a thread's rows start on a 6-row panel, so
+    /// its last group of 8 may reach 7 rows past M). The bytes tile's corrections read a flagged pair's
+    /// weights of every row from it.
+    static func saturationPairs(_ w: UnsafePointer<Int8>, m: Int, k: Int) -> [Int8] {
+        let rows = (m + 7) / 8 * 8, pairs = (k + 3) / 4 * 2
+        var out = [Int8](repeating: 0, count: 2 * pairs * rows + 16)
+        for i in 0..<m {
+            for j in 0..<k { out[2 * ((j / 2) * rows + i) + j % 2] = w[i * k + j] }
+        }
+        return out
     }
 
     /// Σ_k W[m, k] per row, wrapping as int32 (K < 65,793 keeps it exact); both packings keep it.
@@ -196,7 +239,9 @@ public enum Int8Gemm {
         let output = requantize?.output, ldo = requantize?.ldo ?? 0
         let imageBytes = byteImage?.0, imageOffset = Float(byteImage?.offset ?? 0)
         let zp = requantize?.0.zeroPoint ?? 0, lo = requantize?.0.lo ?? 0, hi = requantize?.0.hi ?? 0
-        let vnni = w.tile == .vnni
+        let vnni = w.tile == .vnni, onBytes = w.tile == .avx2Bytes
+        // AVX2 on bytes: the scan's groups (of 4 k) over the whole operand.
+        let groupsK = layout.paddedK / 4
         // One K slice and an output past this Zen 5's 1 MB L2 (2^18 values): the tiles run row
         // panel by row panel, each along all of the thread's column panels, so C (or the
         // requantized output) is written six rows at a time from left to right instead of a
@@ -209,51 +254,172 @@ public enum Int8Gemm {
         let work = { (t: Int) in
             constants.withUnsafeBufferPointer { constants in multipliers.withUnsafeBufferPointer { multipliers in
             w.bytes.withUnsafeBufferPointer { a8 in w.halves.withUnsafeBufferPointer { a16 in
+            w.saturationBounds.withUnsafeBufferPointer { bounds in w.saturationPairs.withUnsafeBufferPointer { pairs in
+            // Sound: the scan writes at most groupsK groups and 4 masks each; `panelState` has a value per column panel
+            // (AVX2 on bytes: 0 clean, 1 corrected, 2 run split).
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: onBytes ? 5 * groupsK : 0) { scan in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: onBytes ? panelsN : 0) { panelState in
+            // A panel's split halves, one K slice at a time (kc / 4 groups of 128 bytes each, 48 KiB in all at most).
+            let splitHalf = onBytes ? (w.kc + 3) / 4 * 128 : 0
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * splitHalf) { split in
             let columnPanels = splitRows ? 0..<panelsN : (panelsN * t / threads)..<(panelsN * (t + 1) / threads)
             let rowPanels = splitRows ? (panelsM * t / threads)..<(panelsM * (t + 1) / threads) : 0..<panelsM
             let together = columnPanels.count <= 2 ? 2 : rowsFirst ? columnPanels.count : 1
+            // The tile(s) of row panel pm and column panel pn over the K slice k0 ..< k0 + kb, B's group
+            // 0 of that slice at `source` (groups `stride` bytes apart; source's memory is B's element
+            // type): C += or = the sums, or, requantizing, the outputs (+ C's sums when accumulating).
+            @inline(__always) func tiles(pm: Int, pn: Int, k0: Int, kb: Int, source: UnsafeRawPointer, stride: Int, accumulate: Bool, requantizing: Bool) {
+                let j0 = pn * nr, cols = Swift.min(nr, n - j0), steps = (kb + step - 1) / step
+                let rows = Int32(Swift.min(6, m - pm * 6)), out = c + pm * 6 * ldc + j0, add: Int32 = accumulate ? 1 : 0
+                // Sound: the weights' slice/panel offset is within init's packing; B's reads stay
+                // within paddedK x paddedN (whole groups, whole tiles of columns), or, with a
+                // groupStride given, within the image the caller says holds them, or within a split slice.
+                let weights = w.panelOffset(k0: k0, kb: kb, pm: pm)
+                @inline(__always) func run(_ rq: UnsafePointer<rt_requant_tile>?) {
+                    if onBytes {
+                        // Two 16-column tiles per 32-column panel (the right one where columns remain), C (and the
+                        // requantized output) 16 columns on.
+                        for half in 0..<2 where 16 * half < cols {
+                            let halfCols = Swift.min(16, cols - 16 * half)
+                            @inline(__always) func runHalf(_ rqHalf: UnsafePointer<rt_requant_tile>?) {
+                                let tile = halfCols <= 8 ? rt_int8_tile_avx2_bytes_half : rt_int8_tile_avx2_bytes
+                                tile(steps, a8.baseAddress! + weights, source.assumingMemoryBound(to: UInt8.self) + 64 * half, stride,
+                                     out + 16 * half, ldc, rows, Int32(halfCols), add, rqHalf)
+                            }
+                            guard var shifted = rq?.pointee else { runHalf(nil); continue }
+                            // The right half's outputs (and byte image) 16 columns on.
+                            shifted.out += 16 * half
+                            shifted.bytes = shifted.bytes.map { $0 + 16 * half }
+                            withUnsafePointer(to: &shifted) { runHalf($0) }
+                        }
+                    } else if vnni {
+                        rt_int8_tile_vnni(steps, a8.baseAddress! + weights, source.assumingMemoryBound(to: UInt8.self), stride, out, ldc, rows,
+                                          Int32(cols), add, rq)
+                    } else {
+                        // int16 elements, the stride counted in them. A panel of 8 columns or fewer on the tile's left half alone.
+                        let words = source.assumingMemoryBound(to: Int16.self), wordStride = stride / 2
+                        if cols <= 8 {
+                            rt_int8_tile_avx2_half(steps, a16.baseAddress! + weights, words, wordStride, out, ldc, rows, Int32(cols), add, rq)
+                        } else {
+                            rt_int8_tile_avx2(steps, a16.baseAddress! + weights, words, wordStride, out, ldc, rows, Int32(cols), add, rq)
+                        }
+                    }
+                }
+                guard requantizing, let output else { run(nil); return }
+                // Sound: the panel's rows (< m) index constants and multipliers (m each); its outputs
+                // lie in rows pm * 6 ..< m, columns j0 ..< j0 + cols of the caller's output (and of its byte image).
+                var rq = rt_requant_tile(constant: constants.baseAddress! + pm * 6, multiplier: multipliers.baseAddress! + pm * 6,
+                                         zp: zp, lo: lo, hi: hi, out: output + pm * 6 * ldo + j0, ldo: ldo,
+                                         bytes: imageBytes.map { $0 + pm * 6 * ldo + j0 }, byte_offset: imageOffset)
+                withUnsafePointer(to: &rq) { run($0) }
+            }
+            // B's elements: bytes for the byte tiles, int16 for AVX2's widened operand.
+            let elementBytes = vnni || onBytes ? 1 : 2
+            let operand = vnni || onBytes ? UnsafeRawPointer(bytes) : UnsafeRawPointer(halves)
+            let rowRange = rowPanels.lowerBound * 6..<Swift.min(m, rowPanels.upperBound * 6)
             for pair in stride(from: columnPanels.lowerBound, to: columnPanels.upperBound, by: together) {
+                let panels = pair..<Swift.min(pair + together, columnPanels.upperBound)
+                if onBytes {
+                    // Before a panel's first slice: its flagged pairs' corrections into C, which the first slice then
+                    // adds to; or, where too many are flagged, the whole product now as two exact halves.
+                    for pn in panels {
+                        switch correctSaturation(w, pairs: pairs.baseAddress!, bounds: bounds.baseAddress!, b: bytes + pn * nr * 4,
+                                                 groupStride: groupStride, groups: groupsK, columns: pn * nr..<Swift.min(n, pn * nr + nr),
+                                                 rows: rowRange, c: c, ldc: ldc, scan: scan.baseAddress!) {
+                        case .none: panelState[pn] = 0
+                        case .corrected: panelState[pn] = 1
+                        case .tooMany:
+                            panelState[pn] = 2
+                            var k0 = 0
+                            while k0 < k {
+                                let kb = Swift.min(w.kc, k - k0), last = k0 + kb == k
+                                // x = min(x, 127) + max(x - 127, 0): neither part's pair sums can saturate with int8
+                                // weights (at most 127 x 127 x 2 and 128 x 127 x 2, at least -127 x 128 x 2 and
+                                // -128 x 128 x 2 = -32768), and the tile adds the second to the first in C.
+                                // Sound: the slice's groups of the panel (128 bytes each, whole in the layout) into
+                                // split's two halves (kc / 4 groups of 128 bytes each).
+                                rt_int8_split_bytes(bytes + (k0 / 4) * groupStride + pn * nr * 4, groupStride, (kb + 3) / 4,
+                                                    split.baseAddress!, split.baseAddress! + splitHalf)
+                                for pm in rowPanels {
+                                    tiles(pm: pm, pn: pn, k0: k0, kb: kb, source: UnsafeRawPointer(split.baseAddress!), stride: 128,
+                                          accumulate: k0 > 0, requantizing: false)
+                                    tiles(pm: pm, pn: pn, k0: k0, kb: kb, source: UnsafeRawPointer(split.baseAddress! + splitHalf), stride: 128,
+                                          accumulate: true, requantizing: last)
+                                }
+                                k0 += kb
+                            }
+                        }
+                    }
+                }
                 var k0 = 0
                 while k0 < k {
                     // Slices of kc (a multiple of 4): the panels' B slices, kc x nr values each, stay in L1
                     // (in L2 when rowsFirst takes all of the thread's panels together).
-                    let kb = Swift.min(w.kc, k - k0), steps = (kb + step - 1) / step
-                    let last = k0 + kb == k
-                    for pm in rowPanels { for pn in pair..<Swift.min(pair + together, columnPanels.upperBound) {
-                        let j0 = pn * nr, cols = Swift.min(nr, n - j0)
-                        let origin = (k0 / step) * groupStride + j0 * step
-                        let rows = Int32(Swift.min(6, m - pm * 6)), out = c + pm * 6 * ldc + j0
-                        // Sound: the weights' slice/panel offset is within init's packing; B's reads stay
-                        // within paddedK x paddedN (whole groups, whole tiles of columns), or, with a
-                        // groupStride given, within the image the caller says holds them.
-                        let weights = w.panelOffset(k0: k0, kb: kb, pm: pm)
-                        @inline(__always) func run(_ rq: UnsafePointer<rt_requant_tile>?) {
-                            if vnni {
-                                rt_int8_tile_vnni(steps, a8.baseAddress! + weights, bytes + origin, groupStride, out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0, rq)
-                            } else {
-                                // A panel of 8 columns or fewer on the tile's left half alone.
-                                if cols <= 8 {
-                                    rt_int8_tile_avx2_half(steps, a16.baseAddress! + weights, halves + origin, groupStride, out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0, rq)
-                                } else {
-                                    rt_int8_tile_avx2(steps, a16.baseAddress! + weights, halves + origin, groupStride, out, ldc, rows, Int32(cols), k0 > 0 ? 1 : 0, rq)
-                                }
-                            }
-                        }
-                        guard last, let output else { run(nil); continue }
-                        // Sound: the panel's rows (< m) index constants and multipliers (m each); its outputs
-                        // lie in rows pm * 6 ..< m, columns j0 ..< j0 + cols of the caller's output (and of its byte image).
-                        var rq = rt_requant_tile(constant: constants.baseAddress! + pm * 6, multiplier: multipliers.baseAddress! + pm * 6,
-                                                 zp: zp, lo: lo, hi: hi, out: output + pm * 6 * ldo + j0, ldo: ldo,
-                                                 bytes: imageBytes.map { $0 + pm * 6 * ldo + j0 }, byte_offset: imageOffset)
-                        withUnsafePointer(to: &rq) { run($0) }
+                    let kb = Swift.min(w.kc, k - k0), last = k0 + kb == k
+                    for pm in rowPanels { for pn in panels where !onBytes || panelState[pn] < 2 {
+                        let origin = (k0 / step) * groupStride + pn * nr * step
+                        // A first slice adds to C where corrections were written there.
+                        tiles(pm: pm, pn: pn, k0: k0, kb: kb, source: operand + origin * elementBytes, stride: groupStride * elementBytes,
+                              accumulate: k0 > 0 || (onBytes && panelState[pn] == 1), requantizing: last)
                     } }
                     k0 += kb
                 }
             }
+            } } }
+            } } }
             } }
-            } }
+            }
         }
         if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
+    }
+
+    /// What correctSaturation did with a panel.
+    enum Saturation { case none, corrected, tooMany }
+
+    /// AVX2 on bytes: finds the pairs of one 32-column panel of B whose int16 sums vpmaddubsw may
+    /// have saturated (rt_int8_saturation_scan against w's saturationBounds) and, if any, writes C's
+    /// `rows` x `columns` as zero plus, for each such pair, its exact sum minus the saturated one,
+    /// per row (0 where it did not saturate): `.corrected`, and the panel's first K slice must then
+    /// add to C. `.tooMany` where more pairs than K are flagged (C untouched): each costs about as
+    /// much as K / 2 of the panel's products, so past that the caller runs the panel as two exact
+    /// halves instead (rt_int8_split_bytes), about twice the tile's time at worst. `b` is the panel's
+    /// first column of group 0; groups lie `groupStride` bytes apart, `groups` of them (the operand's
+    /// padded K / 4); `scan` holds 5 x groups values.
+    /// Why flag activations rather than bound the weights: in resnet50-qop 3% of the weight pairs
+    /// could saturate with the largest activations, but the activation pairs that large are rare
+    /// (a whole run on a standard-normal input flagged 1,617 groups of 4 k in 535 of its panels).
+    static func correctSaturation(_ w: PackedInt8Weights, pairs: UnsafePointer<Int8>, bounds: UnsafePointer<Int8>, b: UnsafePointer<UInt8>,
+                                  groupStride: Int, groups: Int, columns: Range<Int>, rows: Range<Int>,
+                                  c: UnsafeMutablePointer<Int32>, ldc: Int, scan: UnsafeMutablePointer<UInt32>) -> Saturation {
+        guard !rows.isEmpty, !columns.isEmpty else { return .none }
+        // Sound: the scan reads `groups` groups of 128 bytes (the panel's 32 columns, whole in the layout) and
+        // 4 bounds per group (paddedK of them); it writes at most `groups` indices and 4 masks each.
+        let found = rt_int8_saturation_scan(b, groupStride, groups, bounds, scan, scan + groups)
+        guard found > 0 else { return .none }
+        var flagged = 0
+        for f in 0..<(4 * found) { flagged += scan[groups + f].nonzeroBitCount }
+        guard flagged <= 4 * groups else { return .tooMany }
+        for i in rows { (c + i * ldc + columns.lowerBound).update(repeating: 0, count: columns.count) }
+        for f in 0..<found {
+            let g = Int(scan[f]), masks = scan + groups + 4 * f
+            for quarter in 0..<4 {
+                var bits = masks[quarter]
+                while bits != 0 {
+                    // Bit 2l of a quarter's mask: its int16 lane l, column 8 x quarter + l / 2, pair l % 2.
+                    let lane = bits.trailingZeroBitCount / 2
+                    bits &= bits - 1
+                    let column = 8 * quarter + lane / 2, pairIndex = lane % 2, j = columns.lowerBound + column
+                    // Columns past N hold zeros, which are never flagged.
+                    guard j < columns.upperBound else { continue }
+                    let x = b + g * groupStride + 4 * column + 2 * pairIndex, pair = 2 * g + pairIndex
+                    // Sound: pair < paddedK / 2 and rows within M, so the reads stay in saturationPairs (whole groups of
+                    // 8 rows, and 8 rows of slack after the last pair); the writes are C's rows `rows` at column j.
+                    rt_int8_saturation_correct(pairs + 2 * (pair * w.pairRows + rows.lowerBound), rows.count, Int32(x[0]), Int32(x[1]),
+                                               c + rows.lowerBound * ldc + j, ldc)
+                }
+            }
+        }
+        return .corrected
     }
 
     /// A row-major uint8 matrix B[K, N] (leading dimension ldb) in `layout` (tests, QLinearMatMul).
@@ -277,7 +443,8 @@ public enum Int8KernelPeak {
     /// `seconds`; 0 for the reference twin.
     public static func measure(_ tile: Int8Tile, seconds: Double = 0.2) -> Double {
         guard tile != .reference, tile.isSupported else { return 0 }
-        let k = Int8Tile.kc, rows = tile.rows, cols = tile.columns
+        // AVX2 on bytes: one of its 16-column tiles.
+        let k = Int8Tile.kc, rows = tile.rows, cols = tile == .avx2Bytes ? 16 : tile.columns
         let a8 = [Int8](repeating: 3, count: k * rows), b8 = [UInt8](repeating: 5, count: k * cols)
         let a16 = [Int16](repeating: 3, count: k * rows), b16 = [Int16](repeating: 5, count: k * cols)
         var c = [Int32](repeating: 0, count: rows * cols)
@@ -291,6 +458,8 @@ public enum Int8KernelPeak {
                 for _ in 0..<reps {
                     if tile == .vnni {
                         rt_int8_tile_vnni(k / 4, a8, b8, cols * 4, cp.baseAddress!, cols, Int32(rows), Int32(cols), 1, nil)
+                    } else if tile == .avx2Bytes {
+                        rt_int8_tile_avx2_bytes(k / 4, a8, b8, cols * 4, cp.baseAddress!, cols, Int32(rows), Int32(cols), 1, nil)
                     } else {
                         rt_int8_tile_avx2(k / 2, a16, b16, cols * 2, cp.baseAddress!, cols, Int32(rows), Int32(cols), 1, nil)
                     }

@@ -121,7 +121,7 @@ public enum Int8Patches {
         bytes(x + channels.lowerBound * area, count: channels.count * area, offset: offset, tile: layout.tile, into: plane + channels.lowerBound * area)
         if layout.tile == .avx2 {
             scatter(plane, g, channels: channels, pad: pad, layout: layout, into: out16)
-        } else if layout.tile == .vnni && g.isPointwise && channels.lowerBound % 4 == 0 {
+        } else if layout.tile.readsByteGroups && g.isPointwise && channels.lowerBound % 4 == 0 {
             // A pointwise conv's B is the image: whole groups of 4 channels interleave with SIMD unpacks.
             let n = g.height * g.width, groupStride = layout.paddedN * 4
             var c = channels.lowerBound

@@ -49,7 +49,7 @@ public struct Int8TapMajor: Sendable, Equatable {
     /// outside 1 ..< 2^31 (pads 0 ..< 2^31), so each product of two fits an Int; or an image
     /// or operand whose byte count overflows.
     public init?(_ g: ConvGeometry, tile: Int8Tile) {
-        guard tile != .reference, !(tile == .vnni && g.isPointwise && g.channels % 4 == 0),
+        guard tile != .reference, !(tile.readsByteGroups && g.isPointwise && g.channels % 4 == 0),
               g.channels % tile.kStep == 0 || g.channels >= 3 else { return nil }
         guard g.figuresFit31Bits else { return nil }
         let (area, o1) = g.height.multipliedReportingOverflow(by: g.width)
@@ -97,7 +97,7 @@ public struct Int8TapMajor: Sendable, Equatable {
         // The image's words for these groups: one pass per group over its `step` planes.
         for q in groupRange {
             let r = plane + q * step * area, out = words + q * area
-            if tile == .vnni {
+            if tile.readsByteGroups {
                 // Sound: the four planes hold `area` bytes each; the group's words, `area` words (4 x area bytes),
                 // handed to C as bytes (the words are only ever read back through C-written memory as UInt32).
                 rt_interleave4_avx2(r, r + area, r + 2 * area, r + 3 * area, area, UnsafeMutableRawPointer(out).assumingMemoryBound(to: UInt8.self))
@@ -122,7 +122,7 @@ public struct Int8TapMajor: Sendable, Equatable {
         precondition(outputRows.lowerBound * g.outW >= columnOrigin && end <= layout.n, "output rows outside the operand's columns")
         let area = g.height * g.width, n = layout.n, paddedN = layout.paddedN
         // `pad` (the input's zero point) in each lane: a padded cell then contributes (zp - zp) · w = 0.
-        let padWord = tile == .vnni ? UInt32(pad) &* 0x0101_0101 : UInt32(pad) | UInt32(pad) << 16
+        let padWord = tile.readsByteGroups ? UInt32(pad) &* 0x0101_0101 : UInt32(pad) | UInt32(pad) << 16
         // B is written through raw stores: its buffer is typed for the tile (UInt8 or Int16), a word is 4 bytes of it.
         @inline(__always) func fill(_ at: UnsafeMutableRawPointer, _ count: Int, _ word: UInt32) {
             for i in 0..<count { at.storeBytes(of: word, toByteOffset: 4 * i, as: UInt32.self) }

@@ -53,7 +53,7 @@ struct Int8ChunkedTests {
         for m in [7, 40] {
             let weights = Int8GemmTests.values(m * k, seed: 16, as: Int8.self), wzp = [Int32](repeating: 0, count: m)
             let expected = Int8TapMajorTests.run(g, image: image, weights: weights, m: m, tile: .reference, tapMajor: nil, wzp: wzp, threads: 1).1
-            for tile in [Int8Tile.vnni, .avx2] where tile.isSupported {
+            for tile in [Int8Tile.vnni, .avx2, .avx2Bytes] where tile.isSupported {
                 guard let tapMajor = Int8TapMajor(g, tile: tile) else { continue }
                 let ordered = weights.withUnsafeBufferPointer { tapMajor.reorderedWeights($0.baseAddress!, m: m) }
                 let packed = ordered.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: tapMajor.k, tile: tile) }

@@ -89,7 +89,7 @@ struct Int8GemmTests {
         for s in sizes {
             let ldb = s.n + 3
             let w = Self.values(s.m * s.k, seed: 7, as: Int8.self), x = Self.values(s.k * ldb, seed: 8, as: UInt8.self)
-            for tile in [Int8Tile.vnni, .avx2] where tile.isSupported {
+            for tile in [Int8Tile.vnni, .avx2, .avx2Bytes] where tile.isSupported {
                 let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: s.m, k: s.k, tile: tile, kc: s.kc) }
                 let layout = Int8BLayout(k: s.k, n: s.n, tile: tile)
                 var bytes = [UInt8](repeating: 0, count: layout.count), halves = [Int16](repeating: 0, count: layout.count)
@@ -160,7 +160,7 @@ struct Int8GemmTests {
     @Test func fusedRequantizationAtTheEdges() {
         let (m, n, k) = (7, 33, 513)
         let w = Self.values(m * k, seed: 10, as: Int8.self), x = Self.values(k * n, seed: 11, as: UInt8.self)
-        for tile in [Int8Tile.vnni, .avx2] where tile.isSupported {
+        for tile in [Int8Tile.vnni, .avx2, .avx2Bytes] where tile.isSupported {
             let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: tile) }
             let layout = Int8BLayout(k: k, n: n, tile: tile)
             var bytes = [UInt8](repeating: 0, count: layout.count), halves = [Int16](repeating: 0, count: layout.count)
@@ -265,7 +265,7 @@ struct Int8GemmTests {
 struct Int8ScratchAlignmentTests {
     @Test(arguments: [1, 100, 4096, 300_000, 3_000_000])
     func buffersStartOnACacheLine(elements: Int) {
-        for tile in [Int8Tile.avx2, .vnni] {
+        for tile in [Int8Tile.avx2, .vnni, .avx2Bytes] {
             let scratch = Int8Scratch(threads: 2)
             scratch.reserve(plane: elements, operand: Int8BLayout(k: 2, n: elements / 2, tile: tile), accumulators: elements,
                             columnSums: elements, words: elements)

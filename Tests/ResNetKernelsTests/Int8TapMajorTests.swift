@@ -113,10 +113,10 @@ struct Int8TapMajorTests {
         for wzp in [[Int32](repeating: 0, count: m), (0..<m).map { Int32($0 % 3) - 1 }] {
             let (expectedSums, expected) = Self.run(g, image: image, weights: weights, m: m, tile: .reference, tapMajor: nil, wzp: wzp, threads: 1)
             #expect(!expected.contains { $0.isNaN })
-            for tile in [Int8Tile.vnni, .avx2] where tile.isSupported {
+            for tile in [Int8Tile.vnni, .avx2, .avx2Bytes] where tile.isSupported {
                 let tapMajor = Int8TapMajor(g, tile: tile)
                 // Where it declines: the VNNI pointwise conv (already interleaved) and one or two channels that do not fill a word.
-                let declines = (tile == .vnni && g.isPointwise && g.channels % 4 == 0) || (g.channels % tile.kStep != 0 && g.channels < 3)
+                let declines = (tile.readsByteGroups && g.isPointwise && g.channels % 4 == 0) || (g.channels % tile.kStep != 0 && g.channels < 3)
                 #expect((tapMajor == nil) == declines, "\(tile) \(c)")
                 guard let tapMajor else { continue }
                 #expect(tapMajor.k == g.kernelH * g.kernelW * ((g.channels + tile.kStep - 1) / tile.kStep * tile.kStep))

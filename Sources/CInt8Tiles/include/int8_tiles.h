@@ -49,6 +49,33 @@ void rt_int8_tile_avx2(long kpairs, const int16_t *a, const int16_t *b, long bst
 void rt_int8_tile_avx2_half(long kpairs, const int16_t *a, const int16_t *b, long bstride, int32_t *c, long ldc,
                             int rows, int cols, int accumulate, const rt_requant_tile *rq);
 
+// AVX2 on bytes (6 x 16): the VNNI tile's operands (A 6 rows x 4 int8 per group of 4 k, B 4 uint8 per
+// column per group, groups bstride bytes apart, 16 columns read), multiplied by vpmaddubsw, whose
+// int16 pair sums x0·w0 + x1·w1 saturate past [-32768, 32767]: exact only for the pairs
+// rt_int8_saturation_scan does not flag; the caller corrects those (Int8Gemm).
+void rt_int8_tile_avx2_bytes(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
+                             int rows, int cols, int accumulate, const rt_requant_tile *rq);
+// rt_int8_tile_avx2_bytes for cols <= 8 (B's first 32 bytes of each group read).
+void rt_int8_tile_avx2_bytes_half(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
+                                  int rows, int cols, int accumulate, const rt_requant_tile *rq);
+
+// The pairs of a 32-column panel of that operand (kgroups groups, bstride bytes apart) whose
+// saturation bound x0·a0 + x1·a1 passes 32767 - 510, with a_k = bound[k] (a column's largest
+// |weight|, at most 127: a weight of -128 adds at most x0 + x1 <= 510): for each group with a
+// flagged pair, its index into `groups` and four 32-bit masks into `masks` (the 32-byte quarter
+// q's lane l, a pair, at bit 2l of masks[4i + q]). Returns the groups found (at most kgroups).
+long rt_int8_saturation_scan(const uint8_t *b, long bstride, long kgroups, const int8_t *bound, uint32_t *groups, uint32_t *masks);
+
+// The corrections of one flagged pair: for rows i < `rows`, with w0, w1 = pairs[2i], pairs[2i + 1]
+// (the pair's weights of row i; `pairs` readable to whole groups of 8 rows), the exact x0·w0 + x1·w1
+// minus it clamped to [-32768, 32767] is added to c[i * ldc] (where nonzero).
+void rt_int8_saturation_correct(const int8_t *pairs, long rows, int x0, int x1, int32_t *c, long ldc);
+
+// A 32-column panel of that operand (kgroups groups of 128 bytes, bstride apart) as two, 128 bytes a
+// group: low = min(x, 127), high = max(x - 127, 0) (so low + high = x), neither of whose pair sums
+// can saturate with int8 weights.
+void rt_int8_split_bytes(const uint8_t *b, long bstride, long kgroups, uint8_t *low, uint8_t *high);
+
 // Requantization of one row (AVX2): out[j] = min(max(nearbyint((float)(acc[j] + constant) * scale)
 // + zp, lo), hi), round half to even, NaN to lo: exactly Requantization.apply's arithmetic.
 void rt_requantize_row_avx2(const int32_t *acc, long n, int32_t constant, float scale, float zp, float lo, float hi, float *out);
