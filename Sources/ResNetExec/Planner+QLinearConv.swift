@@ -121,14 +121,15 @@ extension Planner {
         // weight zero point 0: Int8FusedRequantization); not an empty sum (K = 0), which the GEMM only zeroes.
         let fusable = T.self == Float.self && tile != .reference && k > 0 && weights.zeroPoints.allSatisfy { $0 == 0 }
         // Tap-major convs whose operand would outgrow L2 then run chunk by chunk (Int8ChunkedConv), each
-        // thread holding one chunk of B; pointwise convs on VNNI (B the interleaved image) likewise
+        // thread holding one chunk of B; pointwise convs on byte groups (B the interleaved image) likewise
         // (Int8ChunkedPointwise). Both need the tile's requantization (`fusable`).
         let threads = int8Scratch.workspace.threads, operandBytes = layout.count * (tile == .avx2 ? 2 : 1)
         let chunked = tapMajor.flatMap { t in
             !transposed && fusable && Self.int8RunsChunked(operandBytes: operandBytes) ? Int8ChunkedConv(t, threads: threads) : nil
         }
-        let pointwise = tile == .vnni && g.isPointwise && tapMajor == nil && !transposed && fusable
-            && Self.int8PointwiseChunked(channels: g.channels) ? Int8ChunkedPointwise(channels: g.channels, positions: plane, threads: threads) : nil
+        let pointwise = tile.readsByteGroups && g.isPointwise && tapMajor == nil && !transposed && fusable
+            && Self.int8PointwiseChunked(channels: g.channels, positions: plane, tile: tile)
+            ? Int8ChunkedPointwise(channels: g.channels, positions: plane, threads: threads, tile: tile) : nil
         // A chunked conv reading B in place from its image needs no operand of its own.
         let chunkOperand = chunked.map { $0.readsInPlace ? 0 : $0.chunkLayout.count } ?? pointwise?.chunkLayout.count ?? 0
         let (chunkOperands, o3) = chunkOperand.multipliedReportingOverflow(by: threads)
@@ -171,7 +172,8 @@ extension Planner {
         // producer writes one (tap-major: whole groups of channels, so the image is never written).
         let xBytes = pointwise != nil || (tapMajor != nil && g.channels % tile.kStep == 0) ? byteImage(of: x, offset: offset) : nil
         let y = newTensor(outShape), scratch = int8Scratch
-        // And writes its own output's byte image where a reader planned later asks (the VNNI tile's requantization).
+        // And writes its own output's byte image where a reader planned later asks (the VNNI tile's requantization;
+        // AVX2 on bytes writing them measured even: resnet50-qop, 1 thread, 10 rounds, summed 60.36 -> 60.33 ms).
         let yBytes = fusable && !transposed && tile == .vnni ? offerByteImage(of: y) : nil
         emit(node, macs: xs[0] &* m &* plane &* k, integer: true) { p in
             for img in 0..<xs[0] {
@@ -322,7 +324,13 @@ extension Planner {
     /// on 2; layer3's 256>1024 0.18-0.24 -> 0.17-0.21 and 0.10-0.13 -> 0.09-0.11; layer2's first
     /// (256>128 at 56x56) 0.50 -> 0.44 and 0.24 -> 0.21; layer1's first 64>256 0.42 -> 0.59 on 1
     /// thread and 0.23 -> 0.31 on 2, hence the limit.
-    static func int8PointwiseChunked(channels: Int) -> Bool { channels > 64 }
+    /// AVX2 on bytes (Zen 3's 512 KB L2) only where the whole operand would pass 256 KiB as well:
+    /// resnet50-qop, 1 thread, 8 rounds against the whole operand, medians: layer1's 256>64 1x1s
+    /// (800 KB) 0.91-0.94 -> 0.78 ms chunked, but layer2's 128>512 (100 KB) 0.75-0.86 -> 0.96-1.10.
+    static func int8PointwiseChunked(channels: Int, positions: Int, tile: Int8Tile) -> Bool {
+        let (operandBytes, overflow) = channels.multipliedReportingOverflow(by: positions)
+        return channels > 64 && (tile != .avx2Bytes || overflow || operandBytes > 1 << 18)
+    }
 
     /// Whether a conv of `plane` output positions, M output channels and depth K runs transposed
     /// on the VNNI tile (Int8Gemm.gemmTransposed): where 32-column panels fill less than 80% of

@@ -126,22 +126,25 @@ public struct Int8ChunkedConv: Sendable, Equatable {
     }
 }
 
-/// A pointwise conv on the VNNI tile (B is the image itself, four channels interleaved into each
-/// word) run chunk by chunk, as Int8ChunkedConv: each thread claims a run of positions at a time,
-/// converts those positions of every channel to bytes, interleaves them into an operand of its own
+/// A pointwise conv on a tile of byte groups (VNNI, AVX2 on bytes: B is the image itself, four
+/// channels interleaved into each word) run chunk by chunk, as Int8ChunkedConv: each thread claims
+/// a run of positions at a time, converts those positions of every channel to bytes, interleaves them into an operand of its own
 /// and multiplies and requantizes them at once. Whole, the byte image and then the operand each
 /// went through L3 (resnet50's layer1 1x1s: 0.8 MB apiece) with a wait for every thread between.
 public struct Int8ChunkedPointwise: Sendable, Equatable {
     public let channels: Int, positions: Int
     /// Positions per chunk: a multiple of the tile's 32 columns.
     public let columns: Int
+    /// VNNI or AVX2 on bytes (Int8Tile.readsByteGroups).
+    public let tile: Int8Tile
 
     /// The chunking of a pointwise conv of `channels` (a multiple of 4) over `positions` on
     /// `threads` threads: at most chunkBytes of operand, at most a quarter of a thread's share of the
-    /// positions (rounded up to whole tiles), at least one tile. Nil for channels not in words.
-    public init?(channels: Int, positions: Int, threads: Int) {
-        guard channels > 0, channels % 4 == 0, positions > 0 else { return nil }
-        self.channels = channels; self.positions = positions
+    /// positions (rounded up to whole tiles), at least one tile. Nil for channels not in words or
+    /// a tile not of byte groups.
+    public init?(channels: Int, positions: Int, threads: Int, tile: Int8Tile = .vnni) {
+        guard channels > 0, channels % 4 == 0, positions > 0, tile.readsByteGroups else { return nil }
+        self.channels = channels; self.positions = positions; self.tile = tile
         let threads = Swift.max(1, threads)
         let most = Int8ChunkedConv.chunkBytes / channels / 32 * 32
         let share = (positions + 4 * threads - 1) / (4 * threads)
@@ -150,13 +153,13 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
 
     public var chunks: Int { (positions + columns - 1) / columns }
     /// A full chunk's operand layout; each thread's byte image of a chunk is channels x columns.
-    public var chunkLayout: Int8BLayout { Int8BLayout(k: channels, n: columns, tile: .vnni) }
+    public var chunkLayout: Int8BLayout { Int8BLayout(k: channels, n: columns, tile: tile) }
     public var chunkPlaneBytes: Int { channels * columns }
 
     /// One image's conv: x (float-coded [C, positions]) to `output` ([M, positions] floats,
     /// requantized in the tiles), through `plane` (`threads` x chunkPlaneBytes), `operand`
     /// (`threads` x chunkLayout.count bytes) and `sums` (M x positions int32: the sums of K slices
-    /// before the last); `halves` is only passed on (Int8Gemm.gemm's AVX2 operand, not read on VNNI).
+    /// before the last); `halves` is only passed on (Int8Gemm.gemm's widened AVX2 operand, not read here).
     /// With `byteImage` (x's values plus `offset` as bytes, [C, positions], as Int8Patches.bytes
     /// makes them: written by x's producer), the chunks interleave those bytes and never read x.
     /// `outputBytes`: the output's byte image too (Int8Gemm.gemm).
@@ -164,11 +167,11 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
                                    output: UnsafeMutablePointer<Float>, plane: UnsafeMutablePointer<UInt8>, operand: UnsafeMutablePointer<UInt8>,
                                    halves: UnsafeMutablePointer<Int16>, sums: UnsafeMutablePointer<Int32>, threads: Int,
                                    byteImage: UnsafePointer<UInt8>? = nil, outputBytes: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
-        precondition(weights.k == channels && weights.tile == .vnni, "weights packed for another conv")
+        precondition(weights.k == channels && weights.tile == tile, "weights packed for another conv")
         let single = Int8GemmWorkspace.single, stride = chunkLayout.count, planeStride = chunkPlaneBytes
         DispatchFor.claiming(chunks, threads: Swift.max(1, Swift.min(threads, chunks))) { t, chunk in
             let j0 = chunk * columns, n = Swift.min(columns, positions - j0)
-            let layout = Int8BLayout(k: channels, n: n, tile: .vnni), groupStride = layout.paddedN * 4
+            let layout = Int8BLayout(k: channels, n: n, tile: tile), groupStride = layout.paddedN * 4
             // Sound: thread t's byte image is planeStride bytes at t * planeStride (channels x columns,
             // n <= columns used per channel), its operand stride bytes at t * stride (layout.count <= stride);
             // positions j0 ..< j0 + n of each channel of x, of sums and of the output are this chunk's.
@@ -180,7 +183,7 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
             } else {
                 let bytes = plane + t * planeStride
                 for c in 0..<channels {
-                    Int8Patches.bytes(x + c * positions + j0, count: n, offset: offset, tile: .vnni, into: bytes + c * columns)
+                    Int8Patches.bytes(x + c * positions + j0, count: n, offset: offset, tile: tile, into: bytes + c * columns)
                 }
                 (rows, rowStride) = (UnsafePointer(bytes), columns)
             }

@@ -192,10 +192,10 @@ public struct Int8FusedRequantization: Sendable {
 
 public enum Int8Gemm {
     /// C[M,N] = W · B: packed int8 weights times the interleaved uint8 operand (`layout`;
-    /// `bytes` for the VNNI tile and the twin, `halves` for AVX2), exact int32 sums into C
-    /// (leading dimension ldc). Threads take disjoint column panels. With `requantize` (SIMD
-    /// tiles only), the last K slice writes the requantized floats to `output` (leading
-    /// dimension ldo) instead of the sums to C; earlier slices still accumulate in C. With
+    /// `bytes` for the byte-group tiles and the twin, `halves` for the widening AVX2 tile), exact
+    /// int32 sums into C (leading dimension ldc). Threads take disjoint column panels. With
+    /// `requantize` (SIMD tiles only), the last K slice writes the requantized floats to `output`
+    /// (leading dimension ldo) instead of the sums to C; earlier slices still accumulate in C. With
     /// `byteImage` as well (VNNI only), the tile also writes each output there as bytes plus the
     /// offset (Int8Patches.bytes' conversion), at the output's offsets (leading dimension ldo).
     /// `groupStride`, when given, replaces the layout's distance between B's groups of k (in

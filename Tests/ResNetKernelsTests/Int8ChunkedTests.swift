@@ -124,68 +124,71 @@ struct Int8ChunkedTests {
         #expect(rows(c: 3, hw: 224, k: 7, stride: 2, threads: 2) == 8)
     }
 
-    /// The pointwise conv run chunk by chunk (Int8ChunkedPointwise, VNNI) against the twin: positions
+    /// The pointwise conv run chunk by chunk (Int8ChunkedPointwise, VNNI and AVX2 on bytes) against the twin: positions
     /// around the 32-column tile and several chunks with a short last one, channels around one word
     /// and past one 512 slice, 1-4 threads; nothing written past the output. And the same from the
     /// image's bytes (a byte image, Planner+ByteImages.swift) with x all NaN, so never read.
     @Test func pointwiseEqualsTheTwin() {
-        guard Int8Tile.vnni.isSupported else { print("chunked pointwise int8 conv not exercised: no VNNI on this CPU"); return }
-        for (channels, h, w) in [(4, 1, 1), (8, 1, 31), (68, 4, 8), (68, 3, 11), (256, 7, 33), (516, 5, 20), (96, 56, 56)] {
-            let g = ConvGeometry(channels: channels, height: h, width: w, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1,
-                                 padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, outH: h, outW: w)
-            let n = h * w
-            let image = Int8GemmTests.values(channels * n, seed: 25, as: UInt8.self).enumerated().map { i, v -> Float in
-                i % 17 == 5 ? .nan : i % 19 == 7 ? -3.5 : i % 23 == 9 ? 300 : Float(v)
-            }
-            for m in [7, 40] {
-                let weights = Int8GemmTests.values(m * channels, seed: 26, as: Int8.self), wzp = [Int32](repeating: 0, count: m)
-                let expected = Int8TapMajorTests.run(g, image: image, weights: weights, m: m, tile: .reference, tapMajor: nil, wzp: wzp, threads: 1).1
-                let packed = weights.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: channels, tile: .vnni) }
-                let r = Requantization(multiplier: (0..<m).map { 0.0007 + Float($0) * 0.0003 }, bias: (0..<m).map { Int32($0 * 37 - 100) },
-                                       weightRowSums: packed.rowSums, weightZeroPoints: wzp, inputZeroPoint: 117, outputZeroPoint: 5,
-                                       range: .uint8, k: channels)
-                guard let fused = Int8FusedRequantization(r) else { Issue.record("declined with zero weight zero points"); return }
-                for threads in 1...4 {
-                    guard let chunked = Int8ChunkedPointwise(channels: channels, positions: n, threads: threads) else {
-                        Issue.record("declined \(channels) channels"); continue
-                    }
-                    #expect(chunked.columns % 32 == 0 && chunked.columns >= 32)
-                    let planeBytes = chunked.chunkPlaneBytes * threads, operandBytes = chunked.chunkLayout.count * threads
-                    var plane = [UInt8](repeating: 0xAB, count: planeBytes + 64)
-                    var operand = [UInt8](repeating: 0xEE, count: operandBytes + 64), halves = [Int16](repeating: 0, count: 1)
-                    var sums = [Int32](repeating: 0, count: m * n), got = [Float](repeating: -99, count: m * n + 1)
-                    image.withUnsafeBufferPointer { x in plane.withUnsafeMutableBufferPointer { p in operand.withUnsafeMutableBufferPointer { b in
-                        halves.withUnsafeMutableBufferPointer { h in sums.withUnsafeMutableBufferPointer { s in got.withUnsafeMutableBufferPointer { o in
-                            chunked.run(x.baseAddress!, offset: 0, weights: packed, requantize: fused, output: o.baseAddress!, plane: p.baseAddress!,
-                                        operand: b.baseAddress!, halves: h.baseAddress!, sums: s.baseAddress!, threads: threads)
-                        } } }
-                    } } }
-                    let differing = (0..<(m * n)).filter { got[$0] != expected[$0] }.count
-                    #expect(differing == 0, "C \(channels) N \(n) M \(m) threads \(threads) (\(chunked.columns) a chunk): \(differing) outputs differ")
-                    #expect(got[m * n] == -99, "C \(channels) N \(n) wrote past the output")
-                    #expect(plane[planeBytes...].allSatisfy { $0 == 0xAB } && operand[operandBytes...].allSatisfy { $0 == 0xEE },
-                            "C \(channels) N \(n) threads \(threads) wrote past a scratch buffer")
-                    // From the image's bytes (its producer's byte image) instead: x is never read (all NaN here).
-                    var byteImage = [UInt8](repeating: 0, count: channels * n)
-                    image.withUnsafeBufferPointer { x in byteImage.withUnsafeMutableBufferPointer {
-                        Int8Patches.bytes(x.baseAddress!, count: channels * n, offset: 0, tile: .reference, into: $0.baseAddress!)
-                    } }
-                    let poisoned = [Float](repeating: .nan, count: channels * n)
-                    var fromBytes = [Float](repeating: -99, count: m * n + 1)
-                    poisoned.withUnsafeBufferPointer { x in plane.withUnsafeMutableBufferPointer { p in operand.withUnsafeMutableBufferPointer { b in
-                        halves.withUnsafeMutableBufferPointer { h in sums.withUnsafeMutableBufferPointer { s in fromBytes.withUnsafeMutableBufferPointer { o in
-                            byteImage.withUnsafeBufferPointer { bi in
+        for tile in [Int8Tile.vnni, .avx2Bytes] {
+            guard tile.isSupported else { print("chunked pointwise int8 conv not exercised on \(tile): not on this CPU"); continue }
+            for (channels, h, w) in [(4, 1, 1), (8, 1, 31), (68, 4, 8), (68, 3, 11), (256, 7, 33), (516, 5, 20), (96, 56, 56)] {
+                let g = ConvGeometry(channels: channels, height: h, width: w, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1,
+                                     padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, outH: h, outW: w)
+                let n = h * w
+                let image = Int8GemmTests.values(channels * n, seed: 25, as: UInt8.self).enumerated().map { i, v -> Float in
+                    i % 17 == 5 ? .nan : i % 19 == 7 ? -3.5 : i % 23 == 9 ? 300 : Float(v)
+                }
+                for m in [7, 40] {
+                    let weights = Int8GemmTests.values(m * channels, seed: 26, as: Int8.self), wzp = [Int32](repeating: 0, count: m)
+                    let expected = Int8TapMajorTests.run(g, image: image, weights: weights, m: m, tile: .reference, tapMajor: nil, wzp: wzp, threads: 1).1
+                    let packed = weights.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: channels, tile: tile) }
+                    let r = Requantization(multiplier: (0..<m).map { 0.0007 + Float($0) * 0.0003 }, bias: (0..<m).map { Int32($0 * 37 - 100) },
+                                           weightRowSums: packed.rowSums, weightZeroPoints: wzp, inputZeroPoint: 117, outputZeroPoint: 5,
+                                           range: .uint8, k: channels)
+                    guard let fused = Int8FusedRequantization(r) else { Issue.record("declined with zero weight zero points"); return }
+                    for threads in 1...4 {
+                        guard let chunked = Int8ChunkedPointwise(channels: channels, positions: n, threads: threads, tile: tile) else {
+                            Issue.record("declined \(channels) channels"); continue
+                        }
+                        #expect(chunked.columns % 32 == 0 && chunked.columns >= 32)
+                        let planeBytes = chunked.chunkPlaneBytes * threads, operandBytes = chunked.chunkLayout.count * threads
+                        var plane = [UInt8](repeating: 0xAB, count: planeBytes + 64)
+                        var operand = [UInt8](repeating: 0xEE, count: operandBytes + 64), halves = [Int16](repeating: 0, count: 1)
+                        var sums = [Int32](repeating: 0, count: m * n), got = [Float](repeating: -99, count: m * n + 1)
+                        image.withUnsafeBufferPointer { x in plane.withUnsafeMutableBufferPointer { p in operand.withUnsafeMutableBufferPointer { b in
+                            halves.withUnsafeMutableBufferPointer { h in sums.withUnsafeMutableBufferPointer { s in got.withUnsafeMutableBufferPointer { o in
                                 chunked.run(x.baseAddress!, offset: 0, weights: packed, requantize: fused, output: o.baseAddress!, plane: p.baseAddress!,
-                                            operand: b.baseAddress!, halves: h.baseAddress!, sums: s.baseAddress!, threads: threads, byteImage: bi.baseAddress!)
-                            }
+                                            operand: b.baseAddress!, halves: h.baseAddress!, sums: s.baseAddress!, threads: threads)
+                            } } }
                         } } }
-                    } } }
-                    let differingFromBytes = (0..<(m * n)).filter { fromBytes[$0] != expected[$0] }.count
-                    #expect(differingFromBytes == 0 && fromBytes[m * n] == -99,
-                            "C \(channels) N \(n) M \(m) threads \(threads) from a byte image: \(differingFromBytes) outputs differ")
+                        let differing = (0..<(m * n)).filter { got[$0] != expected[$0] }.count
+                        #expect(differing == 0, "C \(channels) N \(n) M \(m) threads \(threads) (\(chunked.columns) a chunk): \(differing) outputs differ")
+                        #expect(got[m * n] == -99, "C \(channels) N \(n) wrote past the output")
+                        #expect(plane[planeBytes...].allSatisfy { $0 == 0xAB } && operand[operandBytes...].allSatisfy { $0 == 0xEE },
+                                "C \(channels) N \(n) threads \(threads) wrote past a scratch buffer")
+                        // From the image's bytes (its producer's byte image) instead: x is never read (all NaN here).
+                        var byteImage = [UInt8](repeating: 0, count: channels * n)
+                        image.withUnsafeBufferPointer { x in byteImage.withUnsafeMutableBufferPointer {
+                            Int8Patches.bytes(x.baseAddress!, count: channels * n, offset: 0, tile: .reference, into: $0.baseAddress!)
+                        } }
+                        let poisoned = [Float](repeating: .nan, count: channels * n)
+                        var fromBytes = [Float](repeating: -99, count: m * n + 1)
+                        poisoned.withUnsafeBufferPointer { x in plane.withUnsafeMutableBufferPointer { p in operand.withUnsafeMutableBufferPointer { b in
+                            halves.withUnsafeMutableBufferPointer { h in sums.withUnsafeMutableBufferPointer { s in fromBytes.withUnsafeMutableBufferPointer { o in
+                                byteImage.withUnsafeBufferPointer { bi in
+                                    chunked.run(x.baseAddress!, offset: 0, weights: packed, requantize: fused, output: o.baseAddress!, plane: p.baseAddress!,
+                                                operand: b.baseAddress!, halves: h.baseAddress!, sums: s.baseAddress!, threads: threads, byteImage: bi.baseAddress!)
+                                }
+                            } } }
+                        } } }
+                        let differingFromBytes = (0..<(m * n)).filter { fromBytes[$0] != expected[$0] }.count
+                        #expect(differingFromBytes == 0 && fromBytes[m * n] == -99,
+                                "C \(channels) N \(n) M \(m) threads \(threads) from a byte image: \(differingFromBytes) outputs differ")
+                    }
                 }
             }
         }
         #expect(Int8ChunkedPointwise(channels: 6, positions: 10, threads: 1) == nil)
+        #expect(Int8ChunkedPointwise(channels: 8, positions: 10, threads: 1, tile: .avx2) == nil)
     }
 }
