@@ -193,9 +193,11 @@ public struct Int8FusedRequantization: Sendable {
 public enum Int8Gemm {
     /// C[M,N] = W · B: packed int8 weights times the interleaved uint8 operand (`layout`;
     /// `bytes` for the byte-group tiles and the twin, `halves` for the widening AVX2 tile), exact
-    /// int32 sums into C (leading dimension ldc). Threads take disjoint column panels. With
+    /// int32 sums into C (leading dimension ldc). Threads take disjoint column panels (or, with few
+    /// panels, disjoint rows: splitRows). With
     /// `requantize` (SIMD tiles only), the last K slice writes the requantized floats to `output`
-    /// (leading dimension ldo) instead of the sums to C; earlier slices still accumulate in C. With
+    /// (leading dimension ldo) instead of the sums to C; earlier slices still accumulate in C (and AVX2
+    /// on bytes may write a panel's corrections there before its first slice, so C is always used). With
     /// `byteImage` as well (VNNI only), the tile also writes each output there as bytes plus the
     /// offset (Int8Patches.bytes' conversion), at the output's offsets (leading dimension ldo).
     /// `groupStride`, when given, replaces the layout's distance between B's groups of k (in
@@ -259,7 +261,8 @@ public enum Int8Gemm {
             // (AVX2 on bytes: 0 clean, 1 corrected, 2 run split).
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: onBytes ? 5 * groupsK : 0) { scan in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: onBytes ? panelsN : 0) { panelState in
-            // A panel's split halves, one K slice at a time (kc / 4 groups of 128 bytes each, 48 KiB in all at most).
+            // A panel's split halves, one K slice at a time (kc / 4 groups of 128 bytes each: 48 KiB in all at the plans'
+            // kc of at most 768; int8-gemm-bench's deeper slices take more).
             let splitHalf = onBytes ? (w.kc + 3) / 4 * 128 : 0
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * splitHalf) { split in
             let columnPanels = splitRows ? 0..<panelsN : (panelsN * t / threads)..<(panelsN * (t + 1) / threads)
