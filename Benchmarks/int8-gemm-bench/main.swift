@@ -8,7 +8,9 @@
 //     swift build -c release --product int8-gemm-bench && .build/release/int8-gemm-bench [--threads 1] [--kc -1,512,1024,0] [--tile vnni|avx2|avx2-bytes]
 //     (--kc 0: one slice of the whole K; -1: the plan's, Int8Tile.sliceDepth)
 // The weights are within ±30, so AVX2 on bytes never flags a pair here: its figures are those of
-// a product with nothing to correct (the scan's cost included).
+// a product with nothing to correct (the scan's cost included). `--saturating` takes weights of
+// ±127 and activations of 200...255 instead: every pair flagged, every panel of AVX2 on bytes run
+// as its two exact halves (Int8Gemm.correctSaturation), its worst case.
 import Dispatch
 import Glibc
 import ResNetKernelsInt8
@@ -34,14 +36,16 @@ let shapes: [Shape] = [
 var threads = 1
 var depths = [-1, 512, 1024, 0]
 var tile = Int8Tile.vnni.isSupported ? Int8Tile.vnni : .avx2
+var saturating = false
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
     case "--threads": threads = Int(args.popFirst() ?? "") ?? threads
     case "--kc": depths = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }.filter { $0 == -1 || ($0 >= 0 && $0 % 4 == 0) }
     case "--tile" where ![nil, .reference].contains(Int8Tile(rawValue: args.first ?? "")): tile = Int8Tile(rawValue: args.popFirst()!)!
+    case "--saturating": saturating = true
     default:
-        print("usage: int8-gemm-bench [--threads N] [--kc -1,512,1024,0] [--tile vnni|avx2|avx2-bytes]")
+        print("usage: int8-gemm-bench [--threads N] [--kc -1,512,1024,0] [--tile vnni|avx2|avx2-bytes] [--saturating]")
         exit(64)
     }
 }
@@ -55,12 +59,15 @@ let workspace = Int8GemmWorkspace(threads: threads)
 print("shape".padding(toLength: 20, withPad: " ", startingAt: 0) + depths.map { ("kc " + ($0 == 0 ? "K" : $0 < 0 ? "plan's" : String($0))).padding(toLength: 26, withPad: " ", startingAt: 0) }.joined())
 for s in shapes {
     let layout = Int8BLayout(k: s.k, n: s.n, tile: tile)
-    let weights = (0..<(s.m * s.k)).map { _ in Int8(truncatingIfNeeded: Int(next() % 61) - 30) }
+    let weights = (0..<(s.m * s.k)).map { _ in saturating ? (next() % 2 == 0 ? Int8(127) : -127) : Int8(truncatingIfNeeded: Int(next() % 61) - 30) }
     // B in the plans' own scratch (64-byte aligned, as the executor's operand is), not an Array's
     // storage (16 bytes past a page when large: every other AVX2 load of B split across two lines).
     let scratch = Int8Scratch(threads: 1)
     scratch.reserve(plane: 1, operand: layout, accumulators: 1, columnSums: 1)
-    for i in 0..<layout.count { if tile == .avx2 { scratch.halves[i] = Int16(next()) } else { scratch.bytes[i] = next() } }
+    for i in 0..<layout.count {
+        let value = saturating ? 200 + next() % 56 : next()
+        if tile == .avx2 { scratch.halves[i] = Int16(value) } else { scratch.bytes[i] = value }
+    }
     var sums = [Int32](repeating: 0, count: s.m * s.n), output = [Float](repeating: 0, count: s.m * s.n)
     let ops = 2.0 * Double(s.m * s.k * s.n)
     var line = s.name.padding(toLength: 20, withPad: " ", startingAt: 0)
