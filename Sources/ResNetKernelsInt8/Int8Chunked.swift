@@ -128,8 +128,8 @@ public struct Int8ChunkedConv: Sendable, Equatable {
 
 /// A pointwise conv on a tile of byte groups (VNNI, AVX2 on bytes: B is the image itself, four
 /// channels interleaved into each word) run chunk by chunk, as Int8ChunkedConv: each thread claims
-/// a run of positions at a time, converts those positions of every channel to bytes, interleaves them into an operand of its own
-/// and multiplies and requantizes them at once. Whole, the byte image and then the operand each
+/// a run of positions at a time, converts those positions of every channel to bytes, interleaves
+/// them into an operand of its own and multiplies and requantizes them at once. Whole, the byte image and then the operand each
 /// went through L3 (resnet50's layer1 1x1s: 0.8 MB apiece) with a wait for every thread between.
 public struct Int8ChunkedPointwise: Sendable, Equatable {
     public let channels: Int, positions: Int
