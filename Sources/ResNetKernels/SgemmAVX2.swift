@@ -38,6 +38,18 @@ public enum AVX2Tile: GemmMicroKernel {
     /// 83.00; 2 threads, 30 rounds, minima 42.30 -> 42.29, an earlier 30 rounds 42.61 -> 42.21 (medians).
     @inlinable public static var prefetchesOutputRows: Bool { false }
 
+    /// A channels-last 1x1 read in place (below packsChannelsLastPointwise's thresholds) runs 16
+    /// position panels at a time: 96 positions, whose rows of a K slice (256 floats each, 96 KB)
+    /// stay in the Zen 3's 512 KB L2 while every channel panel passes over them. With the whole
+    /// plane as one block, each channel panel streamed all of it again (resnet50's layer2 conv1s,
+    /// 512 -> 128 at 28x28: 1.6 MB per pass, eight passes) from L3. The sums are the same, in the
+    /// same order. resnet50, ab-inproc (one plan, variants alternating), medians: 1 thread, 20
+    /// rounds, layer2's conv1s 1.235-1.242 -> 1.133-1.167 ms, layer3.0.conv1 (512 -> 256 at 28x28)
+    /// 2.502 -> 2.298; 2 threads, 24 rounds, 0.647-0.700 -> 0.591-0.605 and 1.361 -> 1.250. Blocks of
+    /// 11, 22 and 33 panels measured within 2% of 16 on 1 thread; the windowed convs read in place
+    /// (the strided 3x3s) gained nothing blocked so (layer3.0.conv2 1.41 -> 1.44-1.48 ms on 2 threads).
+    @inlinable public static var inPlacePointwiseBlockPanels: Int? { 16 }
+
     /// Eight floats a move where the steps are consecutive (PositionPacking.vector, tested against
     /// the scalar twin): the wide channels-last 1x1s this set packs.
     @inline(__always)

@@ -200,11 +200,15 @@ extension PackedGemm {
         // even; 2 threads layer2.1.conv1 0.57 -> 0.52.) A window's taps read a padded copy instead.
         let packs = s.g.kernelH * s.g.kernelW == 1
             && (s.input == .channelsFirst || Kernel.packsChannelsLastPointwise(channels: s.g.channels, outputChannels: m))
-        // Position panels per block when packing: what the thread's B buffer holds at a full K slice
-        // (kc x nc floats, rounded to nr: 85 six-row panels on AVX2, 73 seven-row ones on AVX-512).
         // A channels-last 1x1's rowOffsets are 4 c: its steps are consecutive floats of each position's row.
         let consecutiveSteps = packs && s.input == .channelsLast
-        let blockPanels = packs ? workspace.packedBFloats / (PackedA.kc * gr) : positionPanels
+        // Position panels per block when packing: what the thread's B buffer holds at a full K slice
+        // (kc x nc floats, rounded to nr: 85 six-row panels on AVX2, 73 seven-row ones on AVX-512).
+        // A channels-last 1x1 read in place: the kernel set's bound (inPlacePointwiseBlockPanels: its
+        // rows of a K slice stay in L2 while every channel panel passes over them), else the plane.
+        // A window's taps read in place run the plane as one block.
+        let inPlaceBlock = s.g.kernelH * s.g.kernelW == 1 ? Kernel.inPlacePointwiseBlockPanels : nil
+        let blockPanels = packs ? workspace.packedBFloats / (PackedA.kc * gr) : max(1, inPlaceBlock ?? positionPanels)
         // packedSteps: a packed panel's step p lies 4 * gr * p bytes on (one per step of a K
         // slice); packedOffsets: its positions 4 bytes apart. `offsets`: a thread's gr
         // position offsets of the panel at hand (rows past the last position repeat it).

@@ -48,6 +48,10 @@ public protocol GemmMicroKernel {
     /// Whether convGather, writing channels last, prefetches the next position panel's output
     /// (and residual) rows; by default it does.
     static var prefetchesOutputRows: Bool { get }
+    /// Position panels per block where convGather reads a channels-last 1x1's positions in place
+    /// (not packsChannelsLastPointwise): every channel panel passes over one block before the
+    /// next; nil (the default) for the thread's whole share of the plane in one block.
+    static var inPlacePointwiseBlockPanels: Int? { get }
     /// Copies a position panel's K slice for convGather (PositionPacking, `rows` gatherRows):
     /// by default a float at a time (PositionPacking.scalar); the SIMD sets move eight at a
     /// time where the steps are consecutive floats (PositionPacking.vector).
@@ -69,6 +73,9 @@ extension GemmMicroKernel {
 
     @inlinable
     public static var prefetchesOutputRows: Bool { true }
+
+    @inlinable
+    public static var inPlacePointwiseBlockPanels: Int? { nil }
 
     @inlinable @inline(__always)
     public static func packPositions(source: UnsafeRawPointer, steps: UnsafePointer<Int>, kb: Int, offsets: UnsafePointer<Int>,

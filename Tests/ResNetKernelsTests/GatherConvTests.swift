@@ -52,6 +52,10 @@ struct GatherConvTests {
         // column panel, 10 (6 + 4) with whole ones, windowed from a padded copy.
         ImplicitConvTests.Case(c: 300, h: 4, w: 4, k: 1, stride: 1, pad: 0, dilation: 1, m: 20),
         ImplicitConvTests.Case(c: 12, h: 5, w: 2, k: 3, stride: 1, pad: 1, dilation: 1, m: 32),
+        // AVX2 reads a narrower channels-last 1x1 in place in blocks of 16 position panels
+        // (inPlacePointwiseBlockPanels): 144 positions (24 panels: 16 + 8) with K 300 across two
+        // slices, each block accumulating its own C rows; 1,089 and 196 above end in partial blocks.
+        ImplicitConvTests.Case(c: 300, h: 12, w: 12, k: 1, stride: 1, pad: 0, dilation: 1, m: 40),
     ]
 
     @Test("source sizes, copies and offsets of resnet's transposed convs")
@@ -97,10 +101,13 @@ struct GatherConvTests {
     /// Which channels-last 1x1s the AVX2 set packs (the cases above rely on it): from 1,024 input
     /// or 512 output channels; AVX-512 never. And which sets prefetch weight units (a speed choice,
     /// measured per machine; results are the same either way: GatherRowsTests runs the prefetching
-    /// path on its scalar sets everywhere): AVX-512 does, AVX2 does not; likewise output rows.
+    /// path on its scalar sets everywhere): AVX-512 does, AVX2 does not; likewise output rows; and
+    /// the blocks of an in-place channels-last 1x1.
     @Test func packingThresholds() {
         #expect(AVX512Tile.prefetchesWeightUnits && !AVX2Tile.prefetchesWeightUnits)
         #expect(AVX512Tile.prefetchesOutputRows && !AVX2Tile.prefetchesOutputRows)
+        // Blocks of a channels-last 1x1 read in place: 16 panels on AVX2, the whole share on AVX-512.
+        #expect(AVX2Tile.inPlacePointwiseBlockPanels == 16 && AVX512Tile.inPlacePointwiseBlockPanels == nil)
         for (c, m) in [(1024, 24), (40, 520), (1030, 20), (1024, 1024), (40, 512)] {
             #expect(AVX2Tile.packsChannelsLastPointwise(channels: c, outputChannels: m), "\(c) -> \(m)")
             #expect(!AVX512Tile.packsChannelsLastPointwise(channels: c, outputChannels: m), "AVX-512 \(c) -> \(m)")

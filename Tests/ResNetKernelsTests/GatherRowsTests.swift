@@ -5,7 +5,8 @@ import ResNetKernelsReference
 /// the CPU: scalar micro-kernels with six and with seven gather rows (the AVX2 and AVX-512
 /// tiles' heights), so the seven-position packing and offsets run on an AVX2-only machine
 /// too. Against im2col then the naive GEMM, at position counts that leave partial tiles of
-/// either height, packed (1x1) and windowed, channels first and last, 1-3 threads.
+/// either height, packed (1x1) and windowed, channels first and last, 1-3 threads; the
+/// seven-row twin with a channels-last 1x1 read in place in blocks of two position panels.
 protocol ScalarGatherHeight { static var rows: Int { get } }
 enum SixRows: ScalarGatherHeight { static var rows: Int { 6 } }
 enum SevenRows: ScalarGatherHeight { static var rows: Int { 7 } }
@@ -15,6 +16,9 @@ enum ScalarTile<Height: ScalarGatherHeight>: GemmMicroKernel {
     static var mr: Int { 6 }
     static var nr: Int { 16 }
     static var gatherRows: Int { Height.rows }
+    /// The seven-row twin reads a channels-last 1x1 in place two position panels at a time, so
+    /// convGather's blocks (inPlacePointwiseBlockPanels, AVX2's 16) run on any CPU; six rows, one block.
+    static var inPlacePointwiseBlockPanels: Int? { Height.rows == 7 ? 2 : nil }
 
     static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                      rows: Int, cols: Int, accumulate: Bool, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, relu: Bool) {
