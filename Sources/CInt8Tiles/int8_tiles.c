@@ -1,6 +1,7 @@
 #include <string.h>
 #include <immintrin.h>
 #include "int8_tiles.h"
+#include "int8_vector.h"
 
 // No fused multiply-adds: the Swift twins round after each multiply and each add.
 #pragma STDC FP_CONTRACT OFF
@@ -158,19 +159,6 @@ void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int
         x = _mm512_set1_epi32(load32(ap + o5)); c50 = _mm512_dpbusd_epi32(c50, x, w0); c51 = _mm512_dpbusd_epi32(c51, x, w1);
     }
     store_rows_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c, ldc, rows, cols, accumulate);
-}
-
-__attribute__((target("avx2")))
-static inline __m256 quantize8(__m256 scaled, __m256 zp, __m256 lo, __m256 hi) {
-    __m256 q = _mm256_add_ps(_mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zp);
-    // vmaxps returns its second operand when either is NaN: NaN becomes lo, as in the twin.
-    return _mm256_min_ps(_mm256_max_ps(q, lo), hi);
-}
-
-static inline float quantize1(float scaled, float zp, float lo, float hi) {
-    float q = __builtin_nearbyintf(scaled) + zp;
-    if (q != q) return lo;
-    return q < lo ? lo : (q > hi ? hi : q);
 }
 
 __attribute__((target("avx2")))
@@ -359,99 +347,6 @@ void rt_requantize_row_avx2(const int32_t *acc, long n, int32_t constant, float 
     for (; j < n; j++) {
         int32_t v = (int32_t)((uint32_t)acc[j] + (uint32_t)constant);
         out[j] = quantize1((float)v * scale, zp, lo, hi);
-    }
-}
-
-__attribute__((target("avx2")))
-void rt_quantize_divide_avx2(const float *x, long n, float scale, float zp, float lo, float hi, float *out) {
-    // A division, not a multiplication by 1 / scale: ONNX's QuantizeLinear divides, and the two round differently.
-    __m256 s = _mm256_set1_ps(scale), z = _mm256_set1_ps(zp), l = _mm256_set1_ps(lo), h = _mm256_set1_ps(hi);
-    long i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, quantize8(_mm256_div_ps(_mm256_loadu_ps(x + i), s), z, l, h));
-    for (; i < n; i++) out[i] = quantize1(x[i] / scale, zp, lo, hi);
-}
-
-__attribute__((target("avx2")))
-void rt_dequantize_avx2(const float *x, long n, float zp, float scale, float *out) {
-    __m256 z = _mm256_set1_ps(zp), s = _mm256_set1_ps(scale);
-    long i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), z), s));
-    for (; i < n; i++) out[i] = (x[i] - zp) * scale;
-}
-
-// Eight float-coded values plus `offset` as bytes: clamped to [0, 255] (max(v, 0) with v NaN gives 0,
-// the second operand), then truncated, which is exact for the integers these are.
-__attribute__((target("avx2")))
-static inline void store_bytes8(__m256 x, __m256 offset, uint8_t *out) {
-    __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(x, offset), _mm256_setzero_ps()), _mm256_set1_ps(255));
-    __m256i w = _mm256_cvttps_epi32(v);
-    __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
-    _mm_storel_epi64((__m128i *)out, _mm_packus_epi16(_mm_packus_epi32(lo, hi), _mm_setzero_si128()));
-}
-
-// 32 values as store_bytes8 converts them, in fewer instructions: the packs saturate to [0, 255]
-// (cvttps gives INT_MIN for NaN and anything out of int32's range, which saturates to 0, hence
-// the min first, NaN kept: vminps returns its second operand when either is NaN), and one lane
-// permutation undoes the packs' 128-bit lane order. (Eight at a time, the conversion took as long
-// as QLinearAdd's arithmetic.)
-__attribute__((target("avx2")))
-static inline void store_bytes32(__m256 x0, __m256 x1, __m256 x2, __m256 x3, __m256 offset, uint8_t *out) {
-    const __m256 top = _mm256_set1_ps(255);
-    __m256i w0 = _mm256_cvttps_epi32(_mm256_min_ps(top, _mm256_add_ps(x0, offset)));
-    __m256i w1 = _mm256_cvttps_epi32(_mm256_min_ps(top, _mm256_add_ps(x1, offset)));
-    __m256i w2 = _mm256_cvttps_epi32(_mm256_min_ps(top, _mm256_add_ps(x2, offset)));
-    __m256i w3 = _mm256_cvttps_epi32(_mm256_min_ps(top, _mm256_add_ps(x3, offset)));
-    // Per 128-bit lane: (w0, w1) then (w2, w3) words, then bytes: lane 0 holds the first halves, lane 1 the second.
-    __m256i b = _mm256_packus_epi16(_mm256_packus_epi32(w0, w1), _mm256_packus_epi32(w2, w3));
-    _mm256_storeu_si256((__m256i *)out, _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
-}
-
-// One value as store_bytes8 converts it.
-static inline uint8_t byte1(float x, float offset) {
-    float f = x + offset;
-    return f != f ? 0 : (uint8_t)(f < 0 ? 0 : (f > 255 ? 255 : f));
-}
-
-__attribute__((target("avx2")))
-void rt_bytes_from_floats_avx2(const float *x, long n, float offset, uint8_t *out) {
-    __m256 o = _mm256_set1_ps(offset);
-    long i = 0;
-    for (; i + 32 <= n; i += 32) {
-        store_bytes32(_mm256_loadu_ps(x + i), _mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(x + i + 24), o, out + i);
-    }
-    for (; i + 8 <= n; i += 8) store_bytes8(_mm256_loadu_ps(x + i), o, out + i);
-    for (; i < n; i++) out[i] = byte1(x[i], offset);
-}
-
-__attribute__((target("avx2,fma")))
-void rt_qlinear_add_avx2(const float *a, const float *b, int b_scalar, long n, float za, float zb, float ra, float rb,
-                         float zc, float lo, float hi, float *out, uint8_t *bytes, float byte_offset) {
-    // MLAS's QLinearAdd: the zero points folded into one constant, then two fused multiply-adds on
-    // the raw values, B's first, rounded once: round(fma(a, ra, fma(b, rb, zc - (ra·za + rb·zb)))).
-    float fixed = zc - (ra * za + rb * zb);
-    __m256 vf = _mm256_set1_ps(fixed), vra = _mm256_set1_ps(ra), vrb = _mm256_set1_ps(rb);
-    __m256 zero = _mm256_setzero_ps(), l = _mm256_set1_ps(lo), h = _mm256_set1_ps(hi), o = _mm256_set1_ps(byte_offset);
-    long i = 0;
-#define RT_QADD8(j) quantize8(_mm256_fmadd_ps(_mm256_loadu_ps(a + (j)), vra, \
-                                              _mm256_fmadd_ps(b_scalar ? _mm256_set1_ps(b[0]) : _mm256_loadu_ps(b + (j)), vrb, vf)), zero, l, h)
-    if (bytes) {
-        for (; i + 32 <= n; i += 32) {
-            __m256 q0 = RT_QADD8(i), q1 = RT_QADD8(i + 8), q2 = RT_QADD8(i + 16), q3 = RT_QADD8(i + 24);
-            _mm256_storeu_ps(out + i, q0); _mm256_storeu_ps(out + i + 8, q1);
-            _mm256_storeu_ps(out + i + 16, q2); _mm256_storeu_ps(out + i + 24, q3);
-            store_bytes32(q0, q1, q2, q3, o, bytes + i);
-        }
-    }
-    for (; i + 8 <= n; i += 8) {
-        __m256 q = RT_QADD8(i);
-        _mm256_storeu_ps(out + i, q);
-        if (bytes) store_bytes8(q, o, bytes + i);
-    }
-#undef RT_QADD8
-    for (; i < n; i++) {
-        float v = __builtin_fmaf(a[i], ra, __builtin_fmaf(b_scalar ? b[0] : b[i], rb, fixed));
-        out[i] = quantize1(v, 0, lo, hi);
-        if (bytes) bytes[i] = byte1(out[i], byte_offset);
     }
 }
 

@@ -158,6 +158,10 @@ public final class ExecutionPlanOf<T: ExecScalar> {
 
     /// Steps that read a byte image their input's producer wrote (Planner+ByteImages.swift).
     var byteImageReads = 0
+    /// Tensors whose float-coded values no step reads, so their producer writes only their byte image
+    /// (Planner+ByteImages.swift): tensor -> (byte image, offset), for a stepwise run to hand them out.
+    var floatless: [Int: (bytes: Int, offset: Int)] = [:]
+    var floatlessPerImage: Int { single?.floatless.count ?? floatless.count }
     var byteImageReadsPerImage: Int { single?.byteImageReads ?? byteImageReads }
 
     public var stepCount: Int { single?.stepCount ?? steps.count }
@@ -287,7 +291,15 @@ public final class Stepper {
             plan.steps[next].body(plan)
             next += 1
         }
-        let values = UnsafeBufferPointer(start: plan.pointer(id), count: shape.reduce(1, *))
+        let count = shape.reduce(1, *)
+        if let (bytes, offset) = plan.floatless[id] {
+            // Written only as bytes (value + offset each, exact): handed out float-coded, as every other value.
+            // Raw loads: the buffer's memory is bound to Float, and only C reads it as bytes otherwise.
+            let image = UnsafeRawPointer(plan.pointer(bytes))
+            let values = (0..<count).map { Float(Int(image.load(fromByteOffset: $0, as: UInt8.self)) - offset) }
+            return values.withUnsafeBufferPointer { body(shape, $0) }
+        }
+        let values = UnsafeBufferPointer(start: plan.pointer(id), count: count)
         guard plan.channelsLast.contains(id), shape.count == 4 else { return body(shape, values) }
         // Stored [N, H, W, C]: handed out in the graph's layout, [N, C, H, W].
         var first = [Float](repeating: 0, count: values.count)

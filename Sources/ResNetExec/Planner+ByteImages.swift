@@ -1,3 +1,5 @@
+import ResNetKernelsReference
+
 /// Byte images of float-coded quantized tensors (issue 11, int8).
 ///
 /// The executor keeps quantized activations float-coded (each 8-bit value in a Float), and an
@@ -10,8 +12,11 @@
 /// for, into a tensor of their own that lives from the producer's step to the reader's, and the
 /// reader (a chunked 1x1, or a conv whose operand is tap-major: the 3x3s and the strided 1x1s)
 /// builds its operand from those bytes instead.
-/// The float-coded tensor is still written: other readers, graph outputs and stepwise runs
-/// see nothing change, and the bytes are exactly what the reader's conversion made.
+/// The bytes are exactly what the reader's conversion made. The float-coded tensor is still
+/// written, except by a producer that may skip it (QLinearAdd's AVX2 kernel: `floatsOptional`)
+/// where every read planned of it took the byte image instead (Planner.floatReads): resnet's joins,
+/// whose results the next block's 1x1s and the next join read, and nothing else. A graph output is
+/// always written; a stepwise run (Stepper) hands out the bytes of those not written as floats.
 
 /// The producer's side of one offer: empty until a reader asks, then the byte tensor and its
 /// offset. A reference, because the producer's step is emitted (and captures it) before any
@@ -19,13 +24,27 @@
 final class ByteImageOffer {
     var tensor: Int?
     var offset = 0
+    /// The producer's values lie in this range (its requantization saturates to it).
+    let values: QuantizedRange
+    /// Whether the producer can leave the float-coded tensor unwritten.
+    let floatsOptional: Bool
+    /// Whether it writes the float-coded tensor: settled when the plan is complete (settleByteImageOffers).
+    var floatsWritten = true
+
+    init(values: QuantizedRange, floatsOptional: Bool) { self.values = values; self.floatsOptional = floatsOptional }
+
+    /// Whether bytes at `offset` hold every value exactly (an int8 conv's conversion saturates to
+    /// [0, 255] instead, which is its own arithmetic; QLinearAdd's reads the values as they are).
+    func holdsExactly(offset: Int) -> Bool { values.lo + Float(offset) >= 0 && values.hi + Float(offset) <= 255 }
 }
 
 extension Planner {
     /// Offers a byte image of `tensor` (written by the step about to be emitted) to later readers;
     /// the step writes one where the returned offer's `tensor` is set by then.
-    func offerByteImage(of tensor: Int) -> ByteImageOffer {
-        let image = ByteImageOffer()
+    /// `values`: the range the step's results lie in. `floatsOptional`: the step writes the
+    /// float-coded values only where `floatsWritten` says.
+    func offerByteImage(of tensor: Int, values: QuantizedRange, floatsOptional: Bool = false) -> ByteImageOffer {
+        let image = ByteImageOffer(values: values, floatsOptional: floatsOptional)
         byteImageOffers[tensor] = (image, steps.count)
         return image
     }
@@ -33,12 +52,16 @@ extension Planner {
     /// A byte image of `tensor` with `offset` for the step about to be emitted to read (as `use`
     /// marks it), or nil: where the step that wrote `tensor` made no offer (only the exact tensor
     /// it wrote, not an alias), or another reader took the image with another offset.
-    func byteImage(of tensor: Int, offset: Int) -> Int? {
-        guard let (image, step) = byteImageOffers[tensor] else { return nil }
+    /// The caller read `tensor` through `tensor()` once for this input and, given an image, never
+    /// reads its float-coded values: that read no longer counts as one of them (floatReads).
+    /// `exact`: only an image that holds every value exactly at `offset` (ByteImageOffer.holdsExactly).
+    func byteImage(of tensor: Int, offset: Int, exact: Bool = false) -> Int? {
+        guard let (image, step) = byteImageOffers[tensor], !exact || image.holdsExactly(offset: offset) else { return nil }
         if let id = image.tensor {
             guard image.offset == offset else { return nil }
             use(id)
             byteImageReads += 1
+            floatReads[root[tensor], default: 0] -= 1
             return id
         }
         // Bytes in a buffer of T elements; live from the producer's step to this reader's (or a later one's).
@@ -48,6 +71,23 @@ extension Planner {
         image.offset = offset
         use(id)
         byteImageReads += 1
+        floatReads[root[tensor], default: 0] -= 1
         return id
+    }
+
+    /// With every step planned: which producers that may skip their float-coded values do (no read
+    /// of them left, not a graph output, no other tensor in their storage: an alias read later is
+    /// read as floats), and, for a stepwise run, where the skipped values' bytes are.
+    func settleByteImageOffers(outputs: [Int]) {
+        let outputRoots = Set(outputs.map { root[$0] })
+        var storageCount: [Int: Int] = [:]
+        for id in root.indices { storageCount[root[id], default: 0] += 1 }
+        for (tensor, (image, _)) in byteImageOffers where image.floatsOptional {
+            guard let bytes = image.tensor else { continue }
+            let r = root[tensor]
+            let unread = (floatReads[r] ?? 0) <= 0 && !outputRoots.contains(r) && storageCount[r] == 1
+            image.floatsWritten = !unread
+            if unread { floatless[tensor] = (bytes, image.offset) }
+        }
     }
 }

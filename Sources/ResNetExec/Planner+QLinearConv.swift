@@ -178,7 +178,7 @@ extension Planner {
         let y = newTensor(outShape), scratch = int8Scratch
         // And writes its own output's byte image where a reader planned later asks (the VNNI tile's requantization;
         // AVX2 on bytes writing them measured even: resnet50-qop, 1 thread, 10 rounds, summed 60.36 -> 60.33 ms).
-        let yBytes = fusable && !transposed && tile == .vnni ? offerByteImage(of: y) : nil
+        let yBytes = fusable && !transposed && tile == .vnni ? offerByteImage(of: y, values: qy.range) : nil
         emit(node, macs: xs[0] &* m &* plane &* k, integer: true) { p in
             for img in 0..<xs[0] {
                 for gi in 0..<group {

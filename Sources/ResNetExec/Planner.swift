@@ -129,7 +129,14 @@ final class Planner<T: ExecScalar> {
     func use(_ id: Int) {
         lastUse[root[id]] = steps.count
         pendingUses.append(id)
+        floatReads[root[id], default: 0] += 1
     }
+    /// Per storage root, the reads planned of its values as stored (every `use`), less those a reader
+    /// took from its byte image instead (`byteImage(of:offset:)`): where none is left, a producer that
+    /// may skip its float-coded values (ByteImageOffer.floatsOptional) does.
+    var floatReads: [Int: Int] = [:]
+    /// Tensors left unwritten as floats, with their byte images (settleByteImageOffers): for the plan.
+    var floatless: [Int: (bytes: Int, offset: Int)] = [:]
     /// Ids read since the last `emit`: what the next step emitted reads.
     var pendingUses: [Int] = []
 
@@ -248,6 +255,7 @@ final class Planner<T: ExecScalar> {
             outputs.append((o.name, v))
         }
         lastUse[root[inputTensor]] = Int.max
+        settleByteImageOffers(outputs: outputs.compactMap { if case let .tensor(id, _) = $0.1 { return id } else { return nil } })
         return try allocate(inputName: input.name, inputShape: inputShape, inputTensor: inputTensor, outputs: outputs)
     }
 
@@ -355,6 +363,7 @@ final class Planner<T: ExecScalar> {
                                  columns: Buffer<T>(capacity: maxColumns), simd: simd, inputName: inputName, inputShape: inputShape,
                                  inputTensor: inputTensor, outputs: outputs, producedBy: producedBy, channelsLast: channelsLastTensors)
         plan.byteImageReads = byteImageReads
+        plan.floatless = floatless
         // Constants some kernels need as tensors: written once; their roots are never freed.
         for (id, values) in constantsToCopy {
             let dst = plan.pointer(id)

@@ -291,14 +291,31 @@ public enum Int8Elementwise {
         rt_quantize_divide_avx2(x, count, scale, zeroPoint, range.lo, range.hi, out)
     }
 
-    /// com.microsoft QLinearAdd in MLAS's arithmetic on float-coded values (AVX2):
-    /// out = saturate(round((a - za)·ra + (b - zb)·rb) + zc); b one value when bIsScalar.
-    /// With `byteImage`, each result is also written there as `Int8Patches.bytes` converts it with
-    /// that offset (the byte image an int8 conv reading `out` would otherwise make itself).
-    public static func qlinearAdd(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, bIsScalar: Bool, count: Int,
+    /// One operand of QLinearAdd: float-coded values, or a byte image holding each value plus `offset`
+    /// (as `Int8Patches.bytes` converts it: exact for the in-range integers a producer writes).
+    public enum AddOperand {
+        case floats(UnsafePointer<Float>)
+        case bytes(UnsafePointer<UInt8>, offset: Int)
+    }
+
+    /// com.microsoft QLinearAdd in MLAS's arithmetic (AVX2):
+    /// out = saturate(round((a - za)·ra + (b - zb)·rb) + zc); b one (float-coded) value when bIsScalar.
+    /// Either operand may come as a byte image (the same integers, so the same results). The results
+    /// go to `out` where non-nil and, with `byteImage`, as `Int8Patches.bytes` converts them with that
+    /// offset (the byte image its readers take); at least one of the two.
+    public static func qlinearAdd(_ a: AddOperand, _ b: AddOperand, bIsScalar: Bool, count: Int,
                                   zeroPoints: (a: Float, b: Float, c: Float), ratios: (a: Float, b: Float), range: QuantizedRange,
-                                  into out: UnsafeMutablePointer<Float>, byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
-        rt_qlinear_add_avx2(a, b, bIsScalar ? 1 : 0, count, zeroPoints.a, zeroPoints.b, ratios.a, ratios.b, zeroPoints.c, range.lo, range.hi, out,
-                            byteImage?.0, Float(byteImage?.offset ?? 0))
+                                  into out: UnsafeMutablePointer<Float>?, byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
+        precondition(out != nil || byteImage != nil, "QLinearAdd with nowhere to write")
+        func parts(_ o: AddOperand) -> (UnsafePointer<Float>?, UnsafePointer<UInt8>?, Float) {
+            switch o {
+            case let .floats(f): return (f, nil, 0)
+            case let .bytes(u, offset): return (nil, u, Float(offset))
+            }
+        }
+        let (af, au, ao) = parts(a), (bf, bu, bo) = parts(b)
+        precondition(!bIsScalar || bf != nil, "a scalar B is float-coded")
+        rt_qlinear_add_avx2(af, au, ao, bf, bu, bo, bIsScalar ? 1 : 0, count, zeroPoints.a, zeroPoints.b, ratios.a, ratios.b, zeroPoints.c,
+                            range.lo, range.hi, out, byteImage?.0, Float(byteImage?.offset ?? 0))
     }
 }

@@ -12,8 +12,11 @@ import ResNetKernelsReference
 /// offsets 0 and 128), small (96 channels at 9x9: a last tile of 17 columns; the 3x3's operand
 /// whole) and large (68 channels at 48x48: the 3x3 chunk by chunk), batch 2, per image and not,
 /// 1-2 threads: the SIMD sets equal the reference set exactly, and on VNNI the five other convs
-/// read a byte image (the stride-2 1x1's operand is tap-major); on the AVX2 tile, whose convs
-/// write none, the three 1x1s with the join's offset read the join's; the reference set none.
+/// read a byte image (the stride-2 1x1's operand is tap-major) and the second and third joins
+/// read both operands' (9 reads); on the AVX2 tile, whose convs write none, the three 1x1s with
+/// the join's offset read the join's and the third join both of its operands' (5); the reference
+/// set none. The second join's result, which only the third reads, is written as bytes alone, and a
+/// stepwise run hands it out equal to the reference set's.
 struct Int8ByteImageTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let channels: Int, size: Int, int8Activations: Bool
@@ -80,11 +83,18 @@ struct Int8ByteImageTests {
                     let executor = try Executor(model: model, options: options)
                     let reads = try executor.plan(inputShape: shape).byteImageReadsPerImage
                     let label = "\(c.testDescription) \(kernels) threads \(threads) perImage \(perImage)"
-                    #expect(reads == (vnni ? 5 : 3), "\(label): \(reads) byte image reads")
+                    #expect(reads == (vnni ? 9 : 5), "\(label): \(reads) byte image reads")
+                    let floatless = try executor.plan(inputShape: shape).floatlessPerImage
+                    #expect(floatless == 1, "\(label): \(floatless) tensors left unwritten as floats")
                     let got = try executor.run(x, shape: shape).flatMap(\.values)
                     let diff = zip(got, expected).filter { $0 != $1 }.count
                     #expect(got.count == expected.count && diff == 0, "\(label): \(diff) differ")
                 }
+                // A stepwise run of the batch hands out the second join's result from its bytes.
+                let stepped = try Stepper(plan: Executor(model: model, options: ExecOptions(kernels: kernels, threads: threads)).batchPlan(inputShape: shape), input: x)
+                let expectedJoin = try Stepper(plan: reference.batchPlan(inputShape: shape), input: x)
+                let want = expectedJoin.advance(to: "s1") { Array($1) }, have = stepped.advance(to: "s1") { Array($1) }
+                #expect(want != nil && have == want, "\(c.testDescription) \(kernels) threads \(threads): the stepped join differs")
             }
         }
     }

@@ -3,7 +3,7 @@ import ResNetKernelsInt8
 import ResNetKernelsReference
 
 /// Float-coded values as bytes (rt_bytes_from_floats_avx2: 32, 8 and 1 at a time), QLinearAdd's
-/// byte image of its results and the VNNI tile's of its requantized outputs (Planner+ByteImages.swift),
+/// byte images (operands read from them, results written to them) and the VNNI tile's of its requantized outputs (Planner+ByteImages.swift),
 /// against the scalar `Int8Patches.byte`,
 /// value for value: every length across the 8- and 32-value loops, NaN, infinities, values past
 /// either end of the byte and of int32, fractions (truncated), offsets 0 and 128.
@@ -69,31 +69,50 @@ struct Int8ByteConversionTests {
         } } }
     }
 
-    @Test func qlinearAddWritesTheBytesOfItsResult() {
-        guard Int8Tile.avx2.isSupported else { print("QLinearAdd's byte image not exercised: no AVX2 on this CPU"); return }
+    /// QLinearAdd with each operand float-coded or a byte image (A's at offset 0, B's at 128, as
+    /// uint8 and int8 producers write them), its result to floats, bytes or both: every combination
+    /// equals the all-float call, value for value, and writes nothing past `count`.
+    @Test func qlinearAddReadsAndWritesBytes() {
+        guard Int8Tile.avx2.isSupported else { print("QLinearAdd's byte images not exercised: no AVX2 on this CPU"); return }
         let a: [Float] = (0..<1003).map { i in Float((i &* 7919) % 256) }
-        let b: [Float] = (0..<1003).map { i in
-            let v: Int = (i &* 104_729) % 256
-            return Float(i % 2 == 0 ? v : v - 128)
-        }
+        let b: [Float] = (0..<1003).map { i in Float((i &* 104_729) % 256 - 128) }
+        let aBytes = a.map { UInt8($0) }, bBytes = b.map { UInt8($0 + 128) }
         let cases: [(range: QuantizedRange, zc: Float, offset: Int)] = [(.uint8, 121, 0), (.int8, -7, 128), (.uint8, 3, 128), (.int8, 5, 0)]
         for (range, zc, offset) in cases {
             for scalarB in [false, true] {
                 for n in Self.lengths {
-                    func add(bytes: UnsafeMutablePointer<UInt8>?) -> [Float] {
-                        var out = [Float](repeating: -99, count: n + 8)
-                        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { o in
-                            Int8Elementwise.qlinearAdd(pa.baseAddress!, pb.baseAddress!, bIsScalar: scalarB, count: n, zeroPoints: (131, 7, zc),
-                                                       ratios: (0.61, 0.37), range: range, into: o.baseAddress!, byteImage: bytes.map { ($0, offset: offset) })
+                    /// The results as floats (nil unless `floats`) and bytes (nil unless `bytes`), each with 8 values of slack.
+                    func add(aFromBytes: Bool, bFromBytes: Bool, floats: Bool, bytes: Bool) -> ([Float]?, [UInt8]?) {
+                        var out = [Float](repeating: -99, count: n + 8), image = [UInt8](repeating: 0xAB, count: n + 8)
+                        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in aBytes.withUnsafeBufferPointer { ua in
+                            bBytes.withUnsafeBufferPointer { ub in out.withUnsafeMutableBufferPointer { o in image.withUnsafeMutableBufferPointer { im in
+                                let ao: Int8Elementwise.AddOperand = aFromBytes ? .bytes(ua.baseAddress!, offset: 0) : .floats(pa.baseAddress!)
+                                let bo: Int8Elementwise.AddOperand = bFromBytes ? .bytes(ub.baseAddress!, offset: 128) : .floats(pb.baseAddress!)
+                                Int8Elementwise.qlinearAdd(ao, bo, bIsScalar: scalarB, count: n, zeroPoints: (131, 7, zc), ratios: (0.61, 0.37),
+                                                           range: range, into: floats ? o.baseAddress! : nil,
+                                                           byteImage: bytes ? (im.baseAddress!, offset: offset) : nil)
+                            } } }
                         } } }
-                        return out
+                        #expect(floats || out.allSatisfy { $0 == -99 }, "floats written though not asked")
+                        return (floats ? out : nil, bytes ? image : nil)
                     }
-                    var image = [UInt8](repeating: 0xAB, count: n + 8)
-                    let plain = add(bytes: nil), withBytes = image.withUnsafeMutableBufferPointer { add(bytes: $0.baseAddress!) }
-                    let label = "\(range) zc \(zc) offset \(offset) scalar B \(scalarB) length \(n)"
-                    #expect(plain.elementsEqual(withBytes) { $0.bitPattern == $1.bitPattern }, "\(label): the floats changed")
-                    #expect((0..<n).allSatisfy { image[$0] == Int8Patches.byte(plain[$0], offset: offset) }, "\(label): bytes differ")
-                    #expect(image[n...].allSatisfy { $0 == 0xAB }, "\(label): wrote past the end")
+                    let (plain, _) = add(aFromBytes: false, bFromBytes: false, floats: true, bytes: false)
+                    let expected = plain!
+                    for aFromBytes in [false, true] {
+                        for bFromBytes in scalarB ? [false] : [false, true] {
+                            for (floats, bytes) in [(true, true), (false, true), (true, false)] {
+                                let (got, image) = add(aFromBytes: aFromBytes, bFromBytes: bFromBytes, floats: floats, bytes: bytes)
+                                let label = "\(range) zc \(zc) offset \(offset) scalar B \(scalarB) length \(n) A bytes \(aFromBytes) B bytes \(bFromBytes) floats \(floats)"
+                                if let got {
+                                    #expect(got.elementsEqual(expected) { $0.bitPattern == $1.bitPattern }, "\(label): the floats differ")
+                                }
+                                if let image {
+                                    #expect((0..<n).allSatisfy { image[$0] == Int8Patches.byte(expected[$0], offset: offset) }, "\(label): bytes differ")
+                                    #expect(image[n...].allSatisfy { $0 == 0xAB }, "\(label): wrote past the end")
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -89,11 +89,14 @@ void rt_dequantize_avx2(const float *x, long n, float zp, float scale, float *ou
 // Float-coded 8-bit values plus `offset` as bytes: clamped to [0, 255], NaN to 0 (AVX2).
 void rt_bytes_from_floats_avx2(const float *x, long n, float offset, uint8_t *out);
 
-// com.microsoft QLinearAdd in MLAS's arithmetic (AVX2, FMA): out = clamp(nearbyint(fma(a, ra, fma(b, rb, zc - (ra·za + rb·zb)))));
-// b_scalar: b has one value. With `bytes` (else NULL), each result is also stored there as
-// rt_bytes_from_floats_avx2 converts it with `byte_offset`: the byte image an int8 conv reading it needs.
-void rt_qlinear_add_avx2(const float *a, const float *b, int b_scalar, long n, float za, float zb, float ra, float rb,
-                         float zc, float lo, float hi, float *out, uint8_t *bytes, float byte_offset);
+// com.microsoft QLinearAdd in MLAS's arithmetic (AVX2, FMA): clamp(nearbyint(fma(a, ra, fma(b, rb, zc - (ra·za + rb·zb))))).
+// Each operand from float-coded values (a, b) or, where its `_bytes` is non-NULL, from bytes holding
+// value + offset; b_scalar: b has one (float-coded) value. The result to `out` (else NULL) and, where
+// `bytes` is non-NULL, as rt_bytes_from_floats_avx2 converts it with `byte_offset` (the byte image its
+// readers take); at least one of the two.
+void rt_qlinear_add_avx2(const float *a, const uint8_t *a_bytes, float a_offset, const float *b, const uint8_t *b_bytes, float b_offset,
+                         int b_scalar, long n, float za, float zb, float ra, float rb, float zc, float lo, float hi,
+                         float *out, uint8_t *bytes, float byte_offset);
 
 // out[4j + t] = r_t[j] for j < n: four byte rows interleaved as the VNNI operand wants them (AVX2).
 void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, long n, uint8_t *out);
