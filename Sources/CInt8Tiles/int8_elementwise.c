@@ -24,16 +24,6 @@ void rt_dequantize_avx2(const float *x, long n, float zp, float scale, float *ou
     for (; i < n; i++) out[i] = (x[i] - zp) * scale;
 }
 
-// Eight float-coded values plus `offset` as bytes: clamped to [0, 255] (max(v, 0) with v NaN gives 0,
-// the second operand), then truncated, which is exact for the integers these are.
-__attribute__((target("avx2")))
-static inline void store_bytes8(__m256 x, __m256 offset, uint8_t *out) {
-    __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(x, offset), _mm256_setzero_ps()), _mm256_set1_ps(255));
-    __m256i w = _mm256_cvttps_epi32(v);
-    __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
-    _mm_storel_epi64((__m128i *)out, _mm_packus_epi16(_mm_packus_epi32(lo, hi), _mm_setzero_si128()));
-}
-
 // 32 values as store_bytes8 converts them, in fewer instructions: the packs saturate to [0, 255]
 // (cvttps gives INT_MIN for NaN and anything out of int32's range, which saturates to 0, hence
 // the min first, NaN kept: vminps returns its second operand when either is NaN), and one lane
@@ -49,12 +39,6 @@ static inline void store_bytes32(__m256 x0, __m256 x1, __m256 x2, __m256 x3, __m
     // Per 128-bit lane: (w0, w1) then (w2, w3) words, then bytes: lane 0 holds the first halves, lane 1 the second.
     __m256i b = _mm256_packus_epi16(_mm256_packus_epi32(w0, w1), _mm256_packus_epi32(w2, w3));
     _mm256_storeu_si256((__m256i *)out, _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
-}
-
-// One value as store_bytes8 converts it.
-static inline uint8_t byte1(float x, float offset) {
-    float f = x + offset;
-    return f != f ? 0 : (uint8_t)(f < 0 ? 0 : (f > 255 ? 255 : f));
 }
 
 __attribute__((target("avx2")))

@@ -59,10 +59,12 @@ static inline void store_requantized_vnni(__m512i lo, __m512i hi, const int32_t 
         lo = _mm512_add_epi32(lo, _mm512_maskz_loadu_epi32(mlo, c));
         hi = _mm512_add_epi32(hi, _mm512_maskz_loadu_epi32(mhi, c + 16));
     }
-    float *out = rq->out + r * rq->ldo;
     __m512 qlo = quantize16(lo, rq->constant[r], rq->multiplier[r], rq), qhi = quantize16(hi, rq->constant[r], rq->multiplier[r], rq);
-    _mm512_mask_storeu_ps(out, mlo, qlo);
-    _mm512_mask_storeu_ps(out + 16, mhi, qhi);
+    if (rq->out) {
+        float *out = rq->out + r * rq->ldo;
+        _mm512_mask_storeu_ps(out, mlo, qlo);
+        _mm512_mask_storeu_ps(out + 16, mhi, qhi);
+    }
     if (rq->bytes) {
         // As store_bytes8: + offset, clamped to [0, 255] (q is never NaN), truncated; vpmovdb stores the low bytes.
         uint8_t *bytes = rq->bytes + r * rq->ldo;
@@ -205,15 +207,30 @@ static inline void store_requantized_avx2(__m256i lo, __m256i hi, const int32_t 
     }
     __m256i k = _mm256_set1_epi32(rq->constant[r]);
     __m256 s = _mm256_set1_ps(rq->multiplier[r]), z = _mm256_set1_ps(rq->zp), l = _mm256_set1_ps(rq->lo), h = _mm256_set1_ps(rq->hi);
-    float *out = rq->out + r * rq->ldo;
     __m256 qlo = quantize8(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(lo, k)), s), z, l, h);
     __m256 qhi = quantize8(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(hi, k)), s), z, l, h);
-    if (full) {
-        _mm256_storeu_ps(out, qlo);
-        _mm256_storeu_ps(out + 8, qhi);
-    } else {
-        _mm256_maskstore_ps(out, mlo, qlo);
-        _mm256_maskstore_ps(out + 8, mhi, qhi);
+    if (rq->out) {
+        float *out = rq->out + r * rq->ldo;
+        if (full) {
+            _mm256_storeu_ps(out, qlo);
+            _mm256_storeu_ps(out + 8, qhi);
+        } else {
+            _mm256_maskstore_ps(out, mlo, qlo);
+            _mm256_maskstore_ps(out + 8, mhi, qhi);
+        }
+    }
+    if (rq->bytes) {
+        // The byte image as rt_bytes_from_floats_avx2 makes it: a full row at once, a partial one value by value.
+        uint8_t *bytes = rq->bytes + r * rq->ldo;
+        __m256 o = _mm256_set1_ps(rq->byte_offset);
+        if (full) {
+            store_bytes16(qlo, qhi, o, bytes);
+        } else {
+            float q[16];
+            _mm256_storeu_ps(q, qlo);
+            _mm256_storeu_ps(q + 8, qhi);
+            for (int j = 0; j < cols; j++) bytes[j] = byte1(q[j], rq->byte_offset);
+        }
     }
 }
 

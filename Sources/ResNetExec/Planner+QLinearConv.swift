@@ -176,9 +176,10 @@ extension Planner {
         // producer writes one (tap-major: whole groups of channels, so the image is never written).
         let xBytes = pointwise != nil || (tapMajor != nil && g.channels % tile.kStep == 0) ? byteImage(of: x, offset: offset) : nil
         let y = newTensor(outShape), scratch = int8Scratch
-        // And writes its own output's byte image where a reader planned later asks (the VNNI tile's requantization;
-        // AVX2 on bytes writing them measured even: resnet50-qop, 1 thread, 10 rounds, summed 60.36 -> 60.33 ms).
-        let yBytes = fusable && !transposed && tile == .vnni ? offerByteImage(of: y, values: qy.range) : nil
+        // And writes its own output's byte image where a reader planned later asks (the tile's requantization),
+        // and its floats only where some reader still reads those (Planner+ByteImages.swift). (On AVX2, the byte
+        // image beside the floats had measured even: resnet50-qop, 1 thread, 10 rounds, summed 60.36 -> 60.33 ms.)
+        let yBytes = fusable && !transposed ? offerByteImage(of: y, values: qy.range, floatsOptional: true) : nil
         emit(node, macs: xs[0] &* m &* plane &* k, integer: true) { p in
             for img in 0..<xs[0] {
                 for gi in 0..<group {
@@ -188,15 +189,16 @@ extension Planner {
                     // Byte images have their tensors' layouts, a byte per value: this image's group at the same offsets.
                     let imageBytes = xBytes.map { UnsafePointer(p.bytes($0)) + (img * xs[1] + gi * g.channels) * g.height * g.width }
                     let outputBytes = yBytes.flatMap { offer in offer.tensor.map { (p.bytes($0) + outputOffset, offset: offer.offset) } }
+                    let outputFloats = yBytes?.floatsWritten == false ? nil : p.f32(y) + outputOffset
                     if pointwise != nil || chunked != nil {
                         // The scratch was reserved for chunks only: these convs never take the whole-operand path.
                         guard case let .rows(weights) = packed, let f = fused[gi] else { preconditionFailure("a chunked conv without the tile's requantization") }
                         if let pointwise {
-                            pointwise.run(image, offset: offset, weights: weights, requantize: f, output: p.f32(y) + outputOffset, plane: scratch.plane,
+                            pointwise.run(image, offset: offset, weights: weights, requantize: f, output: outputFloats, plane: scratch.plane,
                                           operand: scratch.bytes, halves: scratch.halves, sums: scratch.accumulators, threads: scratch.workspace.threads,
                                           byteImage: imageBytes, outputBytes: outputBytes)
                         } else if let chunked {
-                            chunked.run(image, offset: offset, pad: UInt8(xzp), weights: weights, requantize: f, output: p.f32(y) + outputOffset,
+                            chunked.run(image, offset: offset, pad: UInt8(xzp), weights: weights, requantize: f, output: outputFloats,
                                         plane: scratch.plane, words: scratch.words, bytes: scratch.bytes, halves: scratch.halves,
                                         sums: scratch.accumulators, threads: scratch.workspace.threads, byteImage: imageBytes, outputBytes: outputBytes)
                         }
@@ -207,7 +209,7 @@ extension Planner {
                                        threads: scratch.workspace.threads, byteImage: imageBytes)
                     // (The accumulators hold 2 x mg x plane sums for the channels packing: reserved above for `transposed`.)
                     packed.gemm(layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators, ldc: plane,
-                                workspace: scratch.workspace, requantize: fused[gi].map { ($0, output: p.f32(y) + outputOffset, ldo: plane) },
+                                workspace: scratch.workspace, requantize: fused[gi].map { ($0, output: outputFloats, ldo: plane) },
                                 byteImage: outputBytes)
                     if fused[gi] != nil { continue }
                     if requantize.needsColumnSums {

@@ -82,7 +82,7 @@ public struct Int8ChunkedConv: Sendable, Equatable {
     /// `sums` (M x positions int32: the sums of K slices before the last). `byteImage`: x as bytes
     /// (Int8Patches.tapMajorWords); `outputBytes`: the output's byte image too (Int8Gemm.gemm).
     public func run<T: ExecScalar>(_ x: UnsafePointer<T>, offset: Int, pad: UInt8, weights: PackedInt8Weights,
-                                   requantize: Int8FusedRequantization, output: UnsafeMutablePointer<Float>,
+                                   requantize: Int8FusedRequantization, output: UnsafeMutablePointer<Float>?,
                                    plane: UnsafeMutablePointer<UInt8>, words: UnsafeMutablePointer<UInt32>,
                                    bytes: UnsafeMutablePointer<UInt8>, halves: UnsafeMutablePointer<Int16>,
                                    sums: UnsafeMutablePointer<Int32>, threads: Int, byteImage: UnsafePointer<UInt8>? = nil,
@@ -109,7 +109,7 @@ public struct Int8ChunkedConv: Sendable, Equatable {
                 // end on it) lie at words q x area + origin ..., within the image (readsInPlace).
                 let image = UnsafeRawPointer(words).assumingMemoryBound(to: Int16.self) + 2 * origin
                 Int8Gemm.gemm(weights: weights, layout: layout, bytes: bytes, halves: image, c: sums + origin, ldc: positions,
-                              workspace: single, requantize: (requantize, output: output + origin, ldo: positions),
+                              workspace: single, requantize: (requantize, output: output.map { $0 + origin }, ldo: positions),
                               byteImage: outputBytes.map { ($0.0 + origin, offset: $0.offset) }, groupStride: 2 * g.height * g.width)
                 return
             }
@@ -120,7 +120,7 @@ public struct Int8ChunkedConv: Sendable, Equatable {
                               operand: tapMajor.tile == .avx2 ? UnsafeMutableRawPointer(operand16) : UnsafeMutableRawPointer(operand8),
                               columnOrigin: origin)
             Int8Gemm.gemm(weights: weights, layout: layout, bytes: operand8, halves: operand16, c: sums + origin, ldc: positions,
-                          workspace: single, requantize: (requantize, output: output + origin, ldo: positions),
+                          workspace: single, requantize: (requantize, output: output.map { $0 + origin }, ldo: positions),
                           byteImage: outputBytes.map { ($0.0 + origin, offset: $0.offset) })
         }
     }
@@ -164,7 +164,7 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
     /// makes them: written by x's producer), the chunks interleave those bytes and never read x.
     /// `outputBytes`: the output's byte image too (Int8Gemm.gemm).
     public func run<T: ExecScalar>(_ x: UnsafePointer<T>, offset: Int, weights: PackedInt8Weights, requantize: Int8FusedRequantization,
-                                   output: UnsafeMutablePointer<Float>, plane: UnsafeMutablePointer<UInt8>, operand: UnsafeMutablePointer<UInt8>,
+                                   output: UnsafeMutablePointer<Float>?, plane: UnsafeMutablePointer<UInt8>, operand: UnsafeMutablePointer<UInt8>,
                                    halves: UnsafeMutablePointer<Int16>, sums: UnsafeMutablePointer<Int32>, threads: Int,
                                    byteImage: UnsafePointer<UInt8>? = nil, outputBytes: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
         precondition(weights.k == channels && weights.tile == tile, "weights packed for another conv")
@@ -193,7 +193,7 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
                 (out + 4 * n).update(repeating: 0, count: groupStride - 4 * n)
             }
             Int8Gemm.gemm(weights: weights, layout: layout, bytes: words, halves: halves, c: sums + j0,
-                          ldc: positions, workspace: single, requantize: (requantize, output: output + j0, ldo: positions),
+                          ldc: positions, workspace: single, requantize: (requantize, output: output.map { $0 + j0 }, ldo: positions),
                           byteImage: outputBytes.map { ($0.0 + j0, offset: $0.offset) })
         }
     }

@@ -196,20 +196,22 @@ public enum Int8Gemm {
     /// int32 sums into C (leading dimension ldc). Threads take disjoint column panels (or, with few
     /// panels, disjoint rows: splitRows). With
     /// `requantize` (SIMD tiles only), the last K slice writes the requantized floats to `output`
-    /// (leading dimension ldo) instead of the sums to C; earlier slices still accumulate in C (and AVX2
-    /// on bytes may write a panel's corrections there before its first slice, so C is always used). With
-    /// `byteImage` as well (VNNI only), the tile also writes each output there as bytes plus the
-    /// offset (Int8Patches.bytes' conversion), at the output's offsets (leading dimension ldo).
+    /// (leading dimension ldo; none where it is nil) instead of the sums to C; earlier slices still
+    /// accumulate in C (and AVX2 on bytes may write a panel's corrections there before its first
+    /// slice, so C is always used). With `byteImage` as well, the tile also writes each output there
+    /// as bytes plus the offset (Int8Patches.bytes' conversion), at the output's offsets (leading
+    /// dimension ldo). At least one of the two.
     /// `groupStride`, when given, replaces the layout's distance between B's groups of k (in
     /// elements): B read in place from a larger image (Int8ChunkedConv.readsInPlace), whose
     /// columns past N to the tile's width must be readable (their sums are never stored).
     public static func gemm(weights w: PackedInt8Weights, layout: Int8BLayout, bytes: UnsafePointer<UInt8>, halves: UnsafePointer<Int16>,
                             c: UnsafeMutablePointer<Int32>, ldc: Int, workspace: Int8GemmWorkspace,
-                            requantize: (Int8FusedRequantization, output: UnsafeMutablePointer<Float>, ldo: Int)? = nil,
+                            requantize: (Int8FusedRequantization, output: UnsafeMutablePointer<Float>?, ldo: Int)? = nil,
                             byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil, groupStride givenStride: Int? = nil) {
         precondition(requantize == nil || (w.tile != .reference && requantize!.0.constants.count == w.m), "fused requantization for another product")
         precondition(requantize == nil || w.k > 0, "an empty sum (K = 0) is requantized by the separate pass")
-        precondition(byteImage == nil || (requantize != nil && w.tile == .vnni), "a byte image comes from the VNNI tile's requantization")
+        precondition(byteImage == nil || requantize != nil, "a byte image comes from the tile's requantization")
+        precondition(requantize == nil || requantize!.output != nil || byteImage != nil, "a requantized product written nowhere")
         precondition(givenStride == nil || w.tile == .avx2, "B read in place is the AVX2 tile's (Int8ChunkedConv.readsInPlace)")
         let m = w.m, k = w.k, n = layout.n
         precondition(layout.k == k && layout.tile == w.tile, "B laid out for another GEMM")
@@ -238,7 +240,7 @@ public enum Int8Gemm {
         // The requantization's figures as plain values, outside the loops: a tile call must not
         // retain anything (ARC on arrays shared by both threads took a quarter of the run when it did).
         let constants = requantize?.0.constants ?? [], multipliers = requantize?.0.multipliers ?? []
-        let output = requantize?.output, ldo = requantize?.ldo ?? 0
+        let fused = requantize != nil, output = requantize?.output, ldo = requantize?.ldo ?? 0
         let imageBytes = byteImage?.0, imageOffset = Float(byteImage?.offset ?? 0)
         let zp = requantize?.0.zeroPoint ?? 0, lo = requantize?.0.lo ?? 0, hi = requantize?.0.hi ?? 0
         let vnni = w.tile == .vnni, onBytes = w.tile == .avx2Bytes
@@ -291,7 +293,7 @@ public enum Int8Gemm {
                             }
                             guard var shifted = rq?.pointee else { runHalf(nil); continue }
                             // The right half's outputs (and byte image) 16 columns on.
-                            shifted.out += 16 * half
+                            shifted.out = shifted.out.map { $0 + 16 * half }
                             shifted.bytes = shifted.bytes.map { $0 + 16 * half }
                             withUnsafePointer(to: &shifted) { runHalf($0) }
                         }
@@ -308,11 +310,11 @@ public enum Int8Gemm {
                         }
                     }
                 }
-                guard requantizing, let output else { run(nil); return }
+                guard requantizing, fused else { run(nil); return }
                 // Sound: the panel's rows (< m) index constants and multipliers (m each); its outputs
                 // lie in rows pm * 6 ..< m, columns j0 ..< j0 + cols of the caller's output (and of its byte image).
                 var rq = rt_requant_tile(constant: constants.baseAddress! + pm * 6, multiplier: multipliers.baseAddress! + pm * 6,
-                                         zp: zp, lo: lo, hi: hi, out: output + pm * 6 * ldo + j0, ldo: ldo,
+                                         zp: zp, lo: lo, hi: hi, out: output.map { $0 + pm * 6 * ldo + j0 }, ldo: ldo,
                                          bytes: imageBytes.map { $0 + pm * 6 * ldo + j0 }, byte_offset: imageOffset)
                 withUnsafePointer(to: &rq) { run($0) }
             }

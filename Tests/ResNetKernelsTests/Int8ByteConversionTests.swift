@@ -3,7 +3,7 @@ import ResNetKernelsInt8
 import ResNetKernelsReference
 
 /// Float-coded values as bytes (rt_bytes_from_floats_avx2: 32, 8 and 1 at a time), QLinearAdd's
-/// byte images (operands read from them, results written to them) and the VNNI tile's of its requantized outputs (Planner+ByteImages.swift),
+/// byte images (operands read from them, results written to them) and each SIMD tile's of its requantized outputs (Planner+ByteImages.swift),
 /// against the scalar `Int8Patches.byte`,
 /// value for value: every length across the 8- and 32-value loops, NaN, infinities, values past
 /// either end of the byte and of int32, fractions (truncated), offsets 0 and 128.
@@ -28,16 +28,19 @@ struct Int8ByteConversionTests {
         }
     }
 
-    /// The VNNI tile's requantization writing a byte image beside its floats: every tile edge (rows
-    /// 1-6 of a panel, 1-32 columns, the 16-column half tile), one and several K slices; the floats
-    /// unchanged, the bytes those of the floats, nothing written between rows (ldo past N).
-    @Test func vnniRequantizationWritesTheBytesOfItsOutput() {
-        guard Int8Tile.vnni.isSupported else { print("the VNNI tile's byte image not exercised: no VNNI on this CPU"); return }
+    /// Each SIMD tile's requantization writing a byte image beside its floats, or instead of them
+    /// (no float output): every tile edge (rows 1-6 of a panel, 1-32 columns, the 16-column half
+    /// tiles), one and several K slices (AVX2 on bytes: these operands flag pairs, so corrected and
+    /// split panels too); the floats unchanged or untouched, the bytes those of the floats, nothing
+    /// written between rows (ldo past N).
+    @Test(arguments: [Int8Tile.vnni, .avx2, .avx2Bytes])
+    func requantizationWritesTheBytesOfItsOutput(_ tile: Int8Tile) {
+        guard tile.isSupported else { print("the \(tile) tile's byte image not exercised: not on this CPU"); return }
         for m in [1, 5, 6, 7, 13] { for n in [1, 15, 16, 17, 31, 32, 33, 70] { for k in [3, 513, 1030] {
             let w = Int8GemmTests.values(m * k, seed: 31, as: Int8.self), x = Int8GemmTests.values(k * n, seed: 32, as: UInt8.self)
-            let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: .vnni) }
-            let layout = Int8BLayout(k: k, n: n, tile: .vnni), ldo = n + 3
-            var operand = [UInt8](repeating: 0, count: layout.count), halves = [Int16](repeating: 0, count: 1)
+            let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: tile) }
+            let layout = Int8BLayout(k: k, n: n, tile: tile), ldo = n + 3
+            var operand = [UInt8](repeating: 0, count: layout.count), halves = [Int16](repeating: 0, count: tile == .avx2 ? layout.count : 1)
             x.withUnsafeBufferPointer { b in operand.withUnsafeMutableBufferPointer { b8 in halves.withUnsafeMutableBufferPointer { b16 in
                 Int8Gemm.interleave(b.baseAddress!, ldb: n, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!)
             } } }
@@ -48,23 +51,30 @@ struct Int8ByteConversionTests {
                 let r = Requantization(multiplier: multipliers, bias: biases, weightRowSums: packed.rowSums,
                                        weightZeroPoints: Array(repeating: 0, count: m), inputZeroPoint: 117, outputZeroPoint: zp, range: range, k: k)
                 let fused = Int8FusedRequantization(r)!
-                func run(image: UnsafeMutablePointer<UInt8>?) -> [Float] {
+                func run(image: UnsafeMutablePointer<UInt8>?, floats: Bool = true) -> [Float] {
                     var sums = [Int32](repeating: 0, count: m * n), out = [Float](repeating: -99, count: m * ldo)
                     operand.withUnsafeBufferPointer { b8 in halves.withUnsafeBufferPointer { b16 in sums.withUnsafeMutableBufferPointer { c in
                         out.withUnsafeMutableBufferPointer { o in
                             Int8Gemm.gemm(weights: packed, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!, c: c.baseAddress!, ldc: n,
-                                          workspace: Int8GemmWorkspace(threads: 1), requantize: (fused, output: o.baseAddress!, ldo: ldo),
+                                          workspace: Int8GemmWorkspace(threads: 1), requantize: (fused, output: floats ? o.baseAddress! : nil, ldo: ldo),
                                           byteImage: image.map { ($0, offset: offset) })
                         }
                     } } }
                     return out
                 }
-                var image = [UInt8](repeating: 0xAB, count: m * ldo)
-                let plain = run(image: nil), withBytes = image.withUnsafeMutableBufferPointer { run(image: $0.baseAddress!) }
-                let label = "\(m)x\(n)x\(k) \(range) zp \(zp) offset \(offset)"
-                #expect(plain.elementsEqual(withBytes) { $0.bitPattern == $1.bitPattern }, "\(label): the floats changed")
-                let wrong = (0..<(m * ldo)).filter { i in image[i] != (i % ldo < n ? Int8Patches.byte(plain[i], offset: offset) : 0xAB) }
-                #expect(wrong.isEmpty, "\(label): \(wrong.count) bytes wrong, first at \(wrong.first ?? -1)")
+                let plain = run(image: nil)
+                for floats in [true, false] {
+                    var image = [UInt8](repeating: 0xAB, count: m * ldo)
+                    let withBytes = image.withUnsafeMutableBufferPointer { run(image: $0.baseAddress!, floats: floats) }
+                    let label = "\(tile) \(m)x\(n)x\(k) \(range) zp \(zp) offset \(offset) floats \(floats)"
+                    if floats {
+                        #expect(plain.elementsEqual(withBytes) { $0.bitPattern == $1.bitPattern }, "\(label): the floats changed")
+                    } else {
+                        #expect(withBytes.allSatisfy { $0 == -99 }, "\(label): floats written")
+                    }
+                    let wrong = (0..<(m * ldo)).filter { i in image[i] != (i % ldo < n ? Int8Patches.byte(plain[i], offset: offset) : 0xAB) }
+                    #expect(wrong.isEmpty, "\(label): \(wrong.count) bytes wrong, first at \(wrong.first ?? -1)")
+                }
             }
         } } }
     }

@@ -15,9 +15,10 @@
 // With `rq` (the last K slice of a product whose requantization needs no column sums), the
 // tile does not store C: row r's sums (+ C's, if accumulating) + rq->constant[r] are
 // requantized as rt_requantize_row_avx2 does, with rq->multiplier[r], into the floats at
-// rq->out + r * rq->ldo (the tile's first output), for the valid rows x cols only. With
-// rq->bytes (else NULL; the VNNI tile only), each output is also stored at the same offset
+// rq->out + r * rq->ldo (the tile's first output; none where rq->out is NULL), for the valid
+// rows x cols only. With rq->bytes (else NULL), each output is also stored at the same offset
 // from rq->bytes as rt_bytes_from_floats_avx2 converts it with rq->byte_offset (a byte image).
+// At least one of the two is given.
 typedef struct {
     const int32_t *constant;
     const float *multiplier;
