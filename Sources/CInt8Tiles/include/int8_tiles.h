@@ -99,6 +99,10 @@ void rt_qlinear_add_avx2(const float *a, const uint8_t *a_bytes, float a_offset,
                          int b_scalar, long n, float za, float zb, float ra, float rb, float zc, float lo, float hi,
                          float *out, uint8_t *bytes, float byte_offset);
 
+// y[j] = Σ_k w[j · ldw + k] · x[k] for rows j < m (AVX2), exact in int32 while k · 128 · 255 < 2^31
+// (the planner's k is at most 33,025): a product with one column, as a classifier at batch 1 is.
+void rt_int8_gemv_avx2(const int8_t *w, long ldw, long m, long k, const uint8_t *x, int32_t *y);
+
 // out[4j + t] = r_t[j] for j < n: four byte rows interleaved as the VNNI operand wants them (AVX2).
 void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, long n, uint8_t *out);
 
