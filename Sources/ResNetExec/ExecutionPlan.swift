@@ -294,7 +294,8 @@ public final class Stepper {
         let count = shape.reduce(1, *)
         if let (bytes, offset) = plan.floatless[id] {
             // Written only as bytes (value + offset each, exact): handed out float-coded, as every other value.
-            // Raw loads: the buffer's memory is bound to Float, and only C reads it as bytes otherwise.
+            // Raw loads: the buffer's memory is bound to Float, and only C reads it as bytes otherwise. In
+            // bounds: a byte image holds a byte per value of its tensor (count), alive from its producer's step on.
             let image = UnsafeRawPointer(plan.pointer(bytes))
             let values = (0..<count).map { Float(Int(image.load(fromByteOffset: $0, as: UInt8.self)) - offset) }
             return values.withUnsafeBufferPointer { body(shape, $0) }

@@ -8,15 +8,17 @@ import ResNetKernelsReference
 /// layer1.1.conv1 (256>64 at 56x56) ran 0.68 ms on 1 thread with it and 0.35 without, as it
 /// reads 3.2 MB of floats to make 0.8 MB of bytes; the chunked pointwise convs' conversions
 /// summed to 1.9 of 34.8 ms. So a producer that can (QLinearAdd's AVX2 kernel, and a conv
-/// whose VNNI tile requantizes) also writes its results as bytes, in the offset its reader asks
+/// whose SIMD tile requantizes) also writes its results as bytes, in the offset its reader asks
 /// for, into a tensor of their own that lives from the producer's step to the reader's, and the
-/// reader (a chunked 1x1, or a conv whose operand is tap-major: the 3x3s and the strided 1x1s)
-/// builds its operand from those bytes instead.
+/// reader (a chunked 1x1, a conv whose operand is tap-major: the 3x3s and the strided 1x1s, or
+/// a QLinearAdd where the bytes hold the values exactly) builds its operand from those bytes instead.
 /// The bytes are exactly what the reader's conversion made. The float-coded tensor is still
-/// written, except by a producer that may skip it (QLinearAdd's AVX2 kernel: `floatsOptional`)
-/// where every read planned of it took the byte image instead (Planner.floatReads): resnet's joins,
-/// whose results the next block's 1x1s and the next join read, and nothing else. A graph output is
-/// always written; a stepwise run (Stepper) hands out the bytes of those not written as floats.
+/// written, except by a producer that may skip it (QLinearAdd's AVX2 kernel and the tiles'
+/// requantization: `floatsOptional`) where every read planned of it took the byte image instead
+/// (Planner.floatReads) and the bytes hold its values exactly: resnet's convs and joins, read only
+/// by the next conv and the next join. A graph output is always written; a stepwise run (Stepper)
+/// hands out the bytes of those not written as floats. (Their float buffers are still allocated:
+/// the point is the memory traffic, not the footprint.)
 
 /// The producer's side of one offer: empty until a reader asks, then the byte tensor and its
 /// offset. A reference, because the producer's step is emitted (and captures it) before any
@@ -85,7 +87,9 @@ extension Planner {
         for (tensor, (image, _)) in byteImageOffers where image.floatsOptional {
             guard let bytes = image.tensor else { continue }
             let r = root[tensor]
-            let unread = (floatReads[r] ?? 0) <= 0 && !outputRoots.contains(r) && storageCount[r] == 1
+            // Exactly: a conv reading at another offset saturates its bytes (its own arithmetic), and a
+            // stepwise run must hand out the values themselves.
+            let unread = (floatReads[r] ?? 0) <= 0 && !outputRoots.contains(r) && storageCount[r] == 1 && image.holdsExactly(offset: image.offset)
             image.floatsWritten = !unread
             if unread { floatless[tensor] = (bytes, image.offset) }
         }

@@ -189,7 +189,7 @@ extension Planner {
         let vector = isAdd && simd && T.self == Float.self
         let threads = max(1, min(packedWorkspace.threads, count / 4096))
         // The AVX2 kernel reads an operand's byte image where its producer offers one (another join's
-        // result, or a VNNI conv's), at the offset an int8 conv reads that type with (uint8 0, int8
+        // result, or a conv's), at the offset an int8 conv reads that type with (uint8 0, int8
         // 128), and writes its results as bytes too where a reader planned later asks for them; where
         // every reader takes those (floatReads), only them. resnet's joins read 4 bytes a value of each
         // operand and wrote 4 + 1 (layer1's, 800K values, 0.32-0.35 ms on one Zen 3 core).
@@ -197,11 +197,14 @@ extension Planner {
             guard vector, let offset = try? int8Activation(node, q).offset else { return nil }
             return byteImage(of: tensor, offset: offset, exact: true).map { ($0, offset) }
         }
-        let aBytes = byteOperand(a, qa), bBytes = bCount == count ? byteOperand(b, qb) : nil
+        // (A B of one value is read as the scalar it then is: float-coded.)
+        let aBytes = byteOperand(a, qa), bBytes = bCount == count && bCount != 1 ? byteOperand(b, qb) : nil
         let image = vector ? offerByteImage(of: y, values: qc.range, floatsOptional: true) : nil
         emit(node) { p in
             if vector {
                 // The AVX2 kernel computes the same expression, element for element; threads take disjoint runs.
+                // Sound: a byte image holds a byte per value of its tensor (byteImage(of:) sizes it so), so
+                // from `lo` on it holds the thread's hi - lo values, as the float-coded tensor does.
                 func operand(_ floats: Int, _ bytes: (id: Int, offset: Int)?, from lo: Int) -> Int8Elementwise.AddOperand {
                     bytes.map { .bytes(UnsafePointer(p.bytes($0.id) + lo), offset: $0.offset) } ?? .floats(UnsafePointer(p.f32(floats) + lo))
                 }

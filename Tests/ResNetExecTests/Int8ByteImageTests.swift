@@ -96,4 +96,33 @@ struct Int8ByteImageTests {
             }
         }
     }
+
+    /// Joins whose results other joins read as bytes, where one is also a graph output (its floats
+    /// written all the same) and where the values are single (a B of one value is the scalar it then
+    /// is, read as floats, not bytes): y = j1 + (j1 + x), the SIMD sets equal to the reference set.
+    @Test(arguments: [[1], [2, 3, 9, 9]])
+    func joinsReadingJoinsAndAGraphOutput(_ shape: [Int]) throws {
+        typealias P = Int8PlannerPathTests
+        let ms = "com.microsoft"
+        func add(_ a: String, _ b: String, _ out: String) -> Node {
+            Node(name: out, opType: "QLinearAdd", domain: ms, inputs: [a, "sx", "zx", b, "sx", "zx", "sx", "zx"], outputs: [out])
+        }
+        let nodes = [P.node("QuantizeLinear", ["x", "sx", "zx"], "xq"), add("xq", "xq", "j1"), add("xq", "j1", "j2"), add("j1", "j2", "j3"),
+                     P.node("DequantizeLinear", ["j3", "sx", "zx"], "y")]
+        let dims = shape.map { Dim.known(Int64($0)) }
+        let g = Graph(nodes: nodes, initializers: [P.float("sx", 0.05), P.bytes("zx", .uint8, []) { _ in 100 }],
+                      inputs: [ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: dims)))],
+                      outputs: [ValueInfo(name: "y", type: nil), ValueInfo(name: "j1", type: nil)])
+        let model = Model(opsetImports: [OpsetImport(domain: "", version: 17), OpsetImport(domain: ms, version: 1)], graph: g)
+        let x = (0..<shape.reduce(1, *)).map { i -> Float in Float((i &* 7919) % 211) * 0.05 - 5 }
+        let expected = try Executor(model: model, options: ExecOptions(kernels: .reference)).run(x, shape: shape).flatMap(\.values)
+        for kernels in [KernelSet.avx512, .avx2] where kernels.isSupported {
+            let executor = try Executor(model: model, options: ExecOptions(kernels: kernels, threads: 2))
+            let got = try executor.run(x, shape: shape).flatMap(\.values)
+            #expect(got == expected, "\(shape) \(kernels): \(zip(got, expected).filter { $0 != $1 }.count) differ")
+            // j2 is read only by j3, as bytes (where it has more than one value); j1, a graph output, keeps its floats.
+            let floatless = try executor.plan(inputShape: shape).floatlessPerImage
+            #expect(floatless == (shape == [1] ? 0 : 1), "\(shape) \(kernels): \(floatless) tensors left unwritten as floats")
+        }
+    }
 }
