@@ -267,11 +267,7 @@ extension Planner {
         let tile = Int8Tile.forSet(kernels).forActivations(zeroPoint: azp)
         // One row (a classifier at batch 1, as every image's plan of a batch run image by image has it) on
         // AVX2: a GEMV over the weights as they stand (Int8Gemv), not tiles with one column of 16 real.
-        if rows == 1 && (tile == .avx2 || tile == .avx2Bytes) {
-            try qlinearGemv(node, a: a, k: k, m: m, offset: offset, azp: azp, weights: weights, bias: bias, alpha: alpha,
-                            qa: qa, qb: qb, qy: qy, outShape: outShape)
-            return
-        }
+        let gemv = rows == 1 && (tile == .avx2 || tile == .avx2Bytes)
         let layout = Int8BLayout(k: k, n: rows, tile: tile)
         // A classifier at batch 1 (one row) runs transposed on VNNI: 1 of 6 rows of each tile real, not 1 of 32 columns.
         let transposed = tile == .vnni && m >= PackedInt8ChannelWeights.panelChannels && Self.int8RunsTransposed(plane: rows, m: m, k: k)
@@ -280,26 +276,39 @@ extension Planner {
             throw ExecError.overBudget(what: "int32 sums of '\(node.name)'", bytes: nil, budget: budget.bytes)
         }
         try reserveInt8Scratch(node, plane: k * rows, layout: layout, accumulators: transposed ? 2 * sums : sums)
-        try chargeConstant(elements: ((m + 31) / 32 * 32) * ((k + 3) / 4 * 4 * 2 + 16), elementSize: 1, what: "packed int8 weights of '\(node.name)'")
-        let packed: Int8ProductWeights = weights.values.withUnsafeBufferPointer {
+        let weightBytes = gemv ? m * k : ((m + 31) / 32 * 32) * ((k + 3) / 4 * 4 * 2 + 16)
+        try chargeConstant(elements: weightBytes, elementSize: 1, what: "\(gemv ? "" : "packed ")int8 weights of '\(node.name)'")
+        // The GEMV reads the weights' rows as they stand; the tiles, packed.
+        let values = gemv ? weights.values : []
+        let packed: Int8ProductWeights? = gemv ? nil : weights.values.withUnsafeBufferPointer {
             transposed ? .channels(PackedInt8ChannelWeights(weights: $0.baseAddress!, m: m, k: k))
                 : .rows(PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: tile))
         }
+        let rowSums = packed?.rowSums ?? (0..<m).map { j in (0..<k).reduce(Int32(0)) { $0 &+ Int32(values[j * k + $1]) } }
         let sa = qa.at(0).scale
         // Float output: the requantization's arithmetic with y_scale 1 and no rounding, done below.
         let requantize = Requantization(multiplier: (0..<m).map { alpha * sa * qb.at($0).scale / (qy?.at(0).scale ?? 1) }, bias: bias,
-                                        weightRowSums: packed.rowSums, weightZeroPoints: weights.zeroPoints, inputZeroPoint: azp,
+                                        weightRowSums: rowSums, weightZeroPoints: weights.zeroPoints, inputZeroPoint: azp,
                                         outputZeroPoint: qy?.at(0).zeroPoint ?? 0, range: qy?.range ?? .uint8, k: k)
         let y = newTensor(outShape), scratch = int8Scratch
         emit(node, macs: rows &* m &* k, integer: true) { p in
-            // The B operand: aᵀ [K, rows] as bytes, then interleaved for the tile.
+            // The B operand: aᵀ [K, rows] as bytes, then (for the tiles) interleaved.
             let src = p.pointer(a)
             for r in 0..<rows { for q in 0..<k { scratch.plane[q * rows + r] = Int8Patches.byte(src[r * k + q], offset: offset) } }
-            Int8Gemm.interleave(scratch.plane, ldb: rows, layout: layout, bytes: scratch.bytes, halves: scratch.halves)
-            // (The accumulators hold 2 x m x rows sums for the channels packing: reserved above for `transposed`.)
-            packed.gemm(layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators, ldc: rows, workspace: scratch.workspace)
-            if requantize.needsColumnSums {
-                Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)
+            if let packed {
+                Int8Gemm.interleave(scratch.plane, ldb: rows, layout: layout, bytes: scratch.bytes, halves: scratch.halves)
+                // (The accumulators hold 2 x m x rows sums for the channels packing: reserved above for `transposed`.)
+                packed.gemm(layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators, ldc: rows, workspace: scratch.workspace)
+                if requantize.needsColumnSums {
+                    Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)
+                }
+            } else {
+                values.withUnsafeBufferPointer { w in
+                    Int8Gemv.run(weights: w.baseAddress!, ldw: k, m: m, k: k, x: scratch.plane, into: scratch.accumulators,
+                                 threads: scratch.workspace.threads)
+                }
+                // The one column's sum, where weight zero points need it (as Int8Patches.columnSums).
+                if requantize.needsColumnSums { scratch.columnSums[0] = (0..<k).reduce(Int32(0)) { $0 &+ Int32(scratch.plane[$1]) } }
             }
             let out = p.pointer(y), acc = scratch.accumulators
             if floatOutput {
@@ -356,43 +365,5 @@ extension Planner {
         guard plane > 0 else { return false }
         let columns = (plane + 31) / 32 * 32
         return plane * 5 < columns * 4 && k / 2 >= m
-    }
-}
-
-extension Planner {
-    /// QLinearMatMul / QGemm of one row on AVX2 (qlinearMatMul's case): its bytes, the GEMV's int32 sums,
-    /// then the same requantization (or float output) as the tiles' sums go through, so the same results.
-    func qlinearGemv(_ node: Node, a: Int, k: Int, m: Int, offset: Int, azp: Int32, weights: Int8Weights, bias: [Int32], alpha: Float,
-                     qa: Quantization, qb: Quantization, qy: Quantization?, outShape: [Int]) throws {
-        try reserveInt8Scratch(node, plane: k, layout: Int8BLayout(k: 0, n: 1, tile: .reference), accumulators: m)
-        try chargeConstant(elements: m * k, elementSize: 1, what: "int8 weights of '\(node.name)'")
-        let values = weights.values
-        let rowSums: [Int32] = (0..<m).map { j in (0..<k).reduce(Int32(0)) { $0 &+ Int32(values[j * k + $1]) } }
-        let sa = qa.at(0).scale
-        let requantize = Requantization(multiplier: (0..<m).map { alpha * sa * qb.at($0).scale / (qy?.at(0).scale ?? 1) }, bias: bias,
-                                        weightRowSums: rowSums, weightZeroPoints: weights.zeroPoints, inputZeroPoint: azp,
-                                        outputZeroPoint: qy?.at(0).zeroPoint ?? 0, range: qy?.range ?? .uint8, k: k)
-        let y = newTensor(outShape), scratch = int8Scratch, floatOutput = qy == nil
-        emit(node, macs: m &* k, integer: true) { p in
-            let src = p.pointer(a), x = scratch.plane
-            for q in 0..<k { x[q] = Int8Patches.byte(src[q], offset: offset) }
-            values.withUnsafeBufferPointer { w in
-                Int8Gemv.run(weights: w.baseAddress!, ldw: k, m: m, k: k, x: x, into: scratch.accumulators, threads: scratch.workspace.threads)
-            }
-            // The operand's one column sum, where weight zero points need it (as Int8Patches.columnSums).
-            if requantize.needsColumnSums { scratch.columnSums[0] = (0..<k).reduce(Int32(0)) { $0 &+ Int32(x[$1]) } }
-            let out = p.pointer(y), acc = scratch.accumulators
-            if floatOutput {
-                let kazp = Int32(truncatingIfNeeded: k) &* azp
-                for j in 0..<m {
-                    var v = acc[j] &+ (requantize.bias[j] &- azp &* requantize.weightRowSums[j] &+ kazp &* requantize.weightZeroPoints[j])
-                    if requantize.needsColumnSums { v = v &- requantize.weightZeroPoints[j] &* scratch.columnSums[0] }
-                    out[j] = T(Float(v) * requantize.multiplier[j])
-                }
-            } else {
-                requantize.apply(acc, ldc: 1, rows: 0..<m, n: 1, columnSums: scratch.columnSums, into: out, ldo: 1, columnStride: m)
-            }
-        }
-        set(node, .tensor(id: y, shape: outShape))
     }
 }
