@@ -241,50 +241,62 @@ extension Planner {
             // Batch >= threads: each thread runs whole images on its own single-threaded
             // workspace (no split GEMMs, no thread packing B that another also packs).
             let threads = workspace.threads, perImage = n >= threads && threads > 1
-            let imageWorkspaces = perImage ? self.imageWorkspaces : []
-            if perImage { imageWorkspacesUsed = true }
+            // Many groups at batch 1 (ResNeXt's 32): threads claim whole groups, each on its own
+            // single-threaded workspace. Split inside, each group's GEMM is a few microseconds' work
+            // (4-32 output channels) with a wait for the other thread at its end, 32 waits a conv:
+            // resnext50_32x4d's grouped 3x3s ran slower on 2 threads than on 1 (layer1's 0.69 ->
+            // 1.11-1.17 ms). Few groups (group < 4 x threads) keep the split inside, which balances.
+            let perGroup = !perImage && threads > 1 && group >= 4 * threads
+            let imageWorkspaces = perImage || perGroup ? self.imageWorkspaces : []
+            if perImage || perGroup { imageWorkspacesUsed = true }
             emit(node, macs: macs) { p in
                 withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
                     func image(_ img: Int, _ workspace: PackedGemmWorkspace) {
-                        for gi in 0..<group {
-                            let image = UnsafePointer(p.f32(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
-                            let out = asF32(p.pointer(y) + (img * m + gi * mg) * plane)
-                            let b = biasPointer.map { asF32($0 + gi * mg) }
-                            let r: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0) + (img * m + gi * mg) * plane) }
-                            // B as it stands (a pointwise conv's input), or packed from the image's patches.
-                            let e = GemmEpilogue(relu: relu)
-                            if let gather {
-                                rowOffsets.withUnsafeBufferPointer { offsets in
-                                    PackedKernels.convGather(kernels, gather, image: image, rowOffsets: offsets.baseAddress!, weights: packed[gi], output: out,
-                                                             outputLayout: outputLayout, bias: b, residual: r, relu: relu, workspace: workspace)
-                                }
-                                continue
+                        for gi in 0..<group { imageGroup(img, gi, workspace) }
+                    }
+                    func imageGroup(_ img: Int, _ gi: Int, _ workspace: PackedGemmWorkspace) {
+                        let image = UnsafePointer(p.f32(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
+                        let out = asF32(p.pointer(y) + (img * m + gi * mg) * plane)
+                        let b = biasPointer.map { asF32($0 + gi * mg) }
+                        let r: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0) + (img * m + gi * mg) * plane) }
+                        // B as it stands (a pointwise conv's input), or packed from the image's patches.
+                        let e = GemmEpilogue(relu: relu)
+                        if let gather {
+                            rowOffsets.withUnsafeBufferPointer { offsets in
+                                PackedKernels.convGather(kernels, gather, image: image, rowOffsets: offsets.baseAddress!, weights: packed[gi], output: out,
+                                                         outputLayout: outputLayout, bias: b, residual: r, relu: relu, workspace: workspace)
                             }
-                            if let shifted {
-                                rowOffsets.withUnsafeBufferPointer { offsets in
-                                    PackedKernels.convShiftedRows(kernels, shifted, image: image, rowOffsets: offsets.baseAddress!, weights: packed[gi],
-                                                                  output: out, bias: b, residual: r, relu: relu, workspace: workspace)
-                                }
-                                continue
+                            return
+                        }
+                        if let shifted {
+                            rowOffsets.withUnsafeBufferPointer { offsets in
+                                PackedKernels.convShiftedRows(kernels, shifted, image: image, rowOffsets: offsets.baseAddress!, weights: packed[gi],
+                                                              output: out, bias: b, residual: r, relu: relu, workspace: workspace)
                             }
-                            if narrow && implicitGEMM {
-                                PackedKernels.sgemmNarrow(kernels, n: plane, weights: packed[gi], b: ConvPatchesB(x: image, g: g), c: out,
-                                                          ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
-                            } else if narrow {
-                                PackedKernels.sgemmNarrow(kernels, n: plane, weights: packed[gi], b: MatrixB(b: image, ldb: plane), c: out,
-                                                          ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
-                            } else if implicitGEMM {
-                                PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: ConvPatchesB(x: image, g: g), c: out, ldc: plane,
-                                                    bias: b, residual: r, epilogue: e, workspace: workspace)
-                            } else {
-                                PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: MatrixB(b: image, ldb: plane), c: out, ldc: plane,
-                                                    bias: b, residual: r, epilogue: e, workspace: workspace)
-                            }
+                            return
+                        }
+                        if narrow && implicitGEMM {
+                            PackedKernels.sgemmNarrow(kernels, n: plane, weights: packed[gi], b: ConvPatchesB(x: image, g: g), c: out,
+                                                      ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
+                        } else if narrow {
+                            PackedKernels.sgemmNarrow(kernels, n: plane, weights: packed[gi], b: MatrixB(b: image, ldb: plane), c: out,
+                                                      ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
+                        } else if implicitGEMM {
+                            PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: ConvPatchesB(x: image, g: g), c: out, ldc: plane,
+                                                bias: b, residual: r, epilogue: e, workspace: workspace)
+                        } else {
+                            PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: MatrixB(b: image, ldb: plane), c: out, ldc: plane,
+                                                bias: b, residual: r, epilogue: e, workspace: workspace)
                         }
                     }
                     if perImage {
                         DispatchFor.concurrent(threads) { t in
                             for img in stride(from: t, to: n, by: threads) { image(img, imageWorkspaces[t]) }
+                        }
+                    } else if perGroup {
+                        // Sound: each group writes its own channels of y; thread t uses only imageWorkspaces[t].
+                        for img in 0..<n {
+                            DispatchFor.claiming(group, threads: threads) { t, gi in imageGroup(img, gi, imageWorkspaces[t]) }
                         }
                     } else {
                         for img in 0..<n { image(img, workspace) }
