@@ -1,5 +1,6 @@
 import ResNetIR
 import ResNetShapes
+import ResNetKernels
 import ResNetKernelsReference
 
 /// Split, Expand, Transpose, Where and convolutions of other than two spatial
@@ -31,7 +32,16 @@ extension Planner {
         let out = try outputShape(node)
         let strides = Fold.broadcastStrides(xs, to: out)
         let y = newTensor(out)
-        emit(node) { p in GenericOps.stridedCopy(p.pointer(x), strides: strides, outShape: out, into: p.pointer(y)) }
+        if simd, let (rows, size, period) = rowScalarPattern(xs, out) {
+            // One value a row (ECA's gate expanded to its input's shape): filled row by row, split over threads.
+            let parts = elementwiseParts(out.reduce(1, *), rows: rows)
+            emit(node) { p in
+                let (px, py) = (p.f32(x), p.f32(y))
+                DispatchFor.concurrent(parts) { t in Elementwise.fillRows(px, py, rows: (rows * t / parts)..<(rows * (t + 1) / parts), size: size, period: period) }
+            }
+        } else {
+            emit(node) { p in GenericOps.stridedCopy(p.pointer(x), strides: strides, outShape: out, into: p.pointer(y)) }
+        }
         set(node, .tensor(id: y, shape: out))
     }
 

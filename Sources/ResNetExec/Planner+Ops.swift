@@ -478,6 +478,16 @@ extension Planner {
         let outShape = try outputShape(node)
         let y = newTensor(outShape)
         let planes = xs[0] * xs[1], size = xs.dropFirst(2).reduce(1, *), isMax = node.opType == "GlobalMaxPool"
+        if simd && !isMax {
+            // Averages on SIMD plans: vector sums, planes split over threads (PoolingAVX2.globalAverage).
+            let parts = elementwiseParts(planes * size, rows: planes)
+            emit(node) { p in
+                let (px, py) = (p.f32(x), p.f32(y))
+                DispatchFor.concurrent(parts) { t in PoolingAVX2.globalAverage(px, planes: (planes * t / parts)..<(planes * (t + 1) / parts), size: size, into: py) }
+            }
+            set(node, .tensor(id: y, shape: outShape))
+            return
+        }
         emit(node) { p in Pooling.global(p.pointer(x), planes: planes, size: size, max: isMax, into: p.pointer(y)) }
         set(node, .tensor(id: y, shape: outShape))
     }

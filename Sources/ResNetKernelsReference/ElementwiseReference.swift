@@ -66,6 +66,46 @@ public enum ElementwiseReference {
         }
     }
 
+    /// One value of `op` (broadcast's arithmetic, which the SIMD twins match exactly).
+    @inlinable @inline(__always)
+    public static func apply<T: ExecScalar>(_ op: Binary, _ u: T, _ v: T) -> T {
+        switch op {
+        case .add: return u + v
+        case .sub: return u - v
+        case .mul: return u * v
+        case .div: return u / v
+        case .pow: return T.powOf(u, v)
+        case .max: return u.isNaN || v.isNaN ? .nan : Swift.max(u, v)
+        case .min: return u.isNaN || v.isNaN ? .nan : Swift.min(u, v)
+        }
+    }
+
+    /// y[i] = a[i] op b[i] for i in `range` (operands of one shape), optional ReLU.
+    @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func binary<T: ExecScalar>(_ op: Binary, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
+                                             range: Range<Int>, relu: Bool) {
+        for i in range { let v = apply(op, a[i], b[i]); y[i] = relu ? max(v, 0) : v }
+    }
+
+    /// y[r, i] = x[r, i] op s[r % period] (s[r % period] op x[r, i] when `scalarFirst`) for rows r in
+    /// `rows` of `size` values, optional ReLU: a binary op whose other operand is constant along the
+    /// trailing dims (SE and ECA gates: x [N, C, H, W] * s [N, C, 1, 1] or [1, C, 1, 1]).
+    @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func rowScalar<T: ExecScalar>(_ op: Binary, _ x: UnsafePointer<T>, _ s: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
+                                                rows: Range<Int>, size: Int, period: Int, scalarFirst: Bool, relu: Bool) {
+        for r in rows {
+            let c = s[r % period]
+            for i in (r * size)..<((r + 1) * size) {
+                let v = scalarFirst ? apply(op, c, x[i]) : apply(op, x[i], c)
+                y[i] = relu ? max(v, 0) : v
+            }
+        }
+    }
+
     public enum Activation: Sendable {
         case leakyRelu(Float), clip(Float, Float), sigmoid
         /// max(0, min(1, alpha * x + beta)) (SE gates in MobileNet-style blocks).

@@ -1,0 +1,62 @@
+import Testing
+@testable import ResNetExec
+import ResNetIR
+import ResNetKernelsReference
+
+/// SE and ECA gates as exporters write them (ReduceMean over H and W, 1x1 convs, Sigmoid, Mul by
+/// the [N, C, 1, 1] gate, or the gate Expanded to the input's shape first), and the other
+/// broadcasts the SIMD plans run row by row or element by element: a [1, C, 1, 1] constant first
+/// (Sub), a one-value Div, Max of one shape, a [1, 1, H, 1] operand (rows of W values), and an
+/// [N, 1, H, 1] one that is not one value a row (the general broadcast). Each SIMD
+/// set against the reference kernels at batch 1 and 2, on 1 to 3 threads (73,728 values an
+/// image: the elementwise steps split over threads).
+struct AttentionGatePlanTests {
+    typealias B = BatchSeparabilityTests
+
+    static func model() -> Model {
+        let weights: (String, [Int64], Int) -> Tensor = { name, dims, seed in B.floats(name, dims) { Float(($0 * 37 + seed * 11) % 23) * 0.03 - 0.33 } }
+        let nodes = [
+            Node(name: "m", opType: "ReduceMean", inputs: ["x"], outputs: ["m"], attributes: [B.attr("axes", [2, 3]), B.attr("keepdims", 1)]),
+            B.node("Conv", ["m", "w1", "b1"], "f1"), B.node("Relu", ["f1"], "r1"), B.node("Conv", ["r1", "w2"], "f2"), B.node("Sigmoid", ["f2"], "s"),
+            B.node("Mul", ["x", "s"], "g"),                                   // SE: one value a row (period N x C)
+            B.node("Shape", ["x"], "shape"), B.node("Expand", ["s", "shape"], "e"), B.node("Mul", ["e", "x"], "h"),  // ECA: Expand, then one shape
+            B.node("Sub", ["c", "g"], "k"),                                   // [1, C, 1, 1] first: period C
+            B.node("Max", ["k", "h"], "q"), B.node("Div", ["q", "two"], "d"), // one shape; one value
+            B.node("Mul", ["d", "rowsOfW"], "v"),                             // [1, 1, H, 1]: rows of W values, period H
+            Node(name: "t", opType: "ReduceMean", inputs: ["x"], outputs: ["t"], attributes: [B.attr("axes", [1, 3]), B.attr("keepdims", 1)]),
+            B.node("Add", ["v", "t"], "a"), B.node("Relu", ["a"], "y"),       // [N, 1, H, 1]: the general broadcast
+        ]
+        let initializers = [
+            weights("w1", [8, 32, 1, 1], 1), B.floats("b1", [8]) { Float($0) * 0.05 - 0.2 }, weights("w2", [32, 8, 1, 1], 2),
+            B.floats("c", [1, 32, 1, 1]) { Float($0 % 9) * 0.25 - 1 }, B.floats("two", [1]) { _ in 2 }, B.floats("rowsOfW", [1, 1, 48, 1]) { Float($0 % 5) * 0.5 - 1 },
+        ]
+        let x = ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [Dim(.symbol("N")), .known(32), .known(48), .known(48)])))
+        let graph = Graph(nodes: nodes, initializers: initializers, inputs: [x], outputs: [ValueInfo(name: "y", type: nil)])
+        return Model(opsetImports: [OpsetImport(domain: "", version: 17)], graph: graph)
+    }
+
+    @Test(arguments: [KernelSet.avx2, .avx512])
+    func gatesMatchTheReferenceKernels(_ set: KernelSet) throws {
+        guard set.isSupported else { return }
+        for (n, threads) in [(1, 1), (1, 2), (1, 3), (2, 2)] {
+            let x = (0..<(n * 32 * 48 * 48)).map { Float(($0 * 13) % 29) * 0.07 - 1.0 }
+            _ = try WinogradChannelsLastPlanTests.planMatchingReference(Self.model(), set, shape: [n, 32, 48, 48], threads: threads, x: x,
+                                                                        "\(set) batch \(n) threads \(threads)")
+        }
+    }
+
+    /// Which broadcasts are one value a row, and with what period.
+    @Test func rowScalarPatterns() {
+        let planner = Planner<Float>(graph: Self.model().graph, opset: 17, kernels: .reference, threads: 1, budget: .default)
+        #expect(planner.rowScalarPattern([2, 32, 1, 1], [2, 32, 48, 48])! == (64, 2304, 64))
+        #expect(planner.rowScalarPattern([1, 32, 1, 1], [2, 32, 48, 48])! == (64, 2304, 32))
+        #expect(planner.rowScalarPattern([32, 1, 1], [2, 32, 48, 48])! == (64, 2304, 32))
+        #expect(planner.rowScalarPattern([1], [2, 32, 48, 48])! == (1, 2 * 32 * 48 * 48, 1))
+        #expect(planner.rowScalarPattern([1, 1, 48, 1], [2, 32, 48, 48])! == (3072, 48, 48))
+        #expect(planner.rowScalarPattern([2, 1, 1, 1], [2, 32, 48, 48])! == (2, 73728, 2))
+        #expect(planner.rowScalarPattern([2, 1, 48, 1], [2, 32, 48, 48]) == nil)  // row (n, c, h) reads n x 48 + h, not r % 96
+        #expect(planner.rowScalarPattern([2, 32, 48, 48], [2, 32, 48, 48]) == nil)  // no trailing broadcast
+        #expect(planner.rowScalarPattern([1, 32, 1, 48], [2, 32, 48, 48]) == nil)  // constant along H only, not a trailing block
+        #expect(planner.rowScalarPattern([1, 32, 1, 1], [2, 32, 0, 48]) == nil)
+    }
+}
