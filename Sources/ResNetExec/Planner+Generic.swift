@@ -45,6 +45,21 @@ extension Planner {
         let outShape = try outputShape(node)
         let y = newTensor(outShape)
         let axesSet = set
+        if simd, let low = set.min(), let high = set.max(), high - low + 1 == set.count {
+            // One contiguous run of axes: x as [outer, count, inner], vectorised across inner and split over threads.
+            let outer = xs[..<low].reduce(1, *), count = xs[low...high].reduce(1, *), inner = xs[(high + 1)...].reduce(1, *)
+            let parts = inner >= 8 ? elementwiseParts(outer * count * inner, rows: inner / 8) : 1
+            emit(node) { p in
+                let (px, py) = (p.f32(x), p.f32(y))
+                DispatchFor.concurrent(parts) { t in
+                    // Shares of whole eight-float groups, the last taking the tail.
+                    let groups = inner / 8, from = groups * t / parts * 8, to = t == parts - 1 ? inner : groups * (t + 1) / parts * 8
+                    Elementwise.reduceRun(kind, px, outer: outer, count: count, inner: inner, innerRange: from..<to, into: py)
+                }
+            }
+            self.set(node, .tensor(id: y, shape: outShape))
+            return
+        }
         emit(node) { p in GenericOps.reduce(kind, p.pointer(x), shape: xs, axes: axesSet, into: p.pointer(y)) }
         self.set(node, .tensor(id: y, shape: outShape))
     }

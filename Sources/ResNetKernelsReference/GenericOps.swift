@@ -94,6 +94,32 @@ public enum GenericOps {
         if kind == .mean { for i in 0..<outCount { y[i] /= Swift.max(n, 1) } }
     }
 
+    /// `reduce` where the reduced axes are one contiguous run: x seen as [outer, count, inner], y
+    /// [outer, inner], for inner positions in `inner range` only (a thread's share). The same
+    /// arithmetic in the same order as `reduce` (each output starts at its identity and takes
+    /// x[o, 0, i], x[o, 1, i], ... in turn), so the results are identical.
+    @inlinable
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func reduceRun<T: ExecScalar>(_ kind: Reduction, _ x: UnsafePointer<T>, outer: Int, count: Int, inner: Int, innerRange: Range<Int>,
+                                                into y: UnsafeMutablePointer<T>) {
+        let start: T = kind == .max ? -.infinity : kind == .min ? .infinity : 0
+        for o in 0..<outer {
+            for i in innerRange {
+                var acc = start
+                for r in 0..<count {
+                    let v = x[(o * count + r) * inner + i]
+                    switch kind {
+                    case .mean, .sum: acc += v
+                    case .max: acc = v.isNaN || acc.isNaN ? .nan : Swift.max(acc, v)
+                    case .min: acc = v.isNaN || acc.isNaN ? .nan : Swift.min(acc, v)
+                    }
+                }
+                y[o * inner + i] = kind == .mean ? acc / Swift.max(T(count), 1) : acc
+            }
+        }
+    }
+
     @inlinable
     @_specialize(where T == Float)
     @_specialize(where T == Double)

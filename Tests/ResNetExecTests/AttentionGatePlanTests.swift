@@ -45,6 +45,45 @@ struct AttentionGatePlanTests {
         }
     }
 
+    /// A selective-kernel block's shape of it (timm skresnet): two conv paths stacked on a new axis 1,
+    /// ReduceSum over it, the attention's Softmax over the paths, Mul, ReduceSum again; then a
+    /// ReduceMax over H and W (one run of axes) and a ReduceMin over C and W (not one run: the
+    /// general reduction). Against the reference kernels at batch 1 and 2 on 1 and 2 threads.
+    @Test(arguments: [KernelSet.avx2, .avx512])
+    func selectiveKernelReductionsMatchTheReferenceKernels(_ set: KernelSet) throws {
+        guard set.isSupported else { return }
+        let weights: (String, [Int64], Int) -> Tensor = { name, dims, seed in B.floats(name, dims) { Float(($0 * 37 + seed * 11) % 23) * 0.03 - 0.33 } }
+        // Opset 17: ReduceSum takes its axes as an input (since 13), the others as an attribute (until 18).
+        let reduce = { (op: String, input: String, output: String, axes: [Int64], keep: Int64) in
+            op == "ReduceSum" ? Node(name: output, opType: op, inputs: [input, "axis1"], outputs: [output], attributes: [B.attr("keepdims", keep)])
+                : Node(name: output, opType: op, inputs: [input], outputs: [output], attributes: [B.attr("axes", axes), B.attr("keepdims", keep)])
+        }
+        let pads = B.attr("pads", [1, 1, 1, 1])
+        let nodes = [
+            B.node("Conv", ["x", "w0"], "p0", [pads]), B.node("Conv", ["x", "w1"], "p1", [B.attr("pads", [2, 2, 2, 2]), B.attr("dilations", [2, 2])]),
+            B.node("Unsqueeze", ["p0", "one"], "u0"), B.node("Unsqueeze", ["p1", "one"], "u1"),
+            B.node("Concat", ["u0", "u1"], "stack", [B.attr("axis", 1)]),                       // [N, 2, 32, 24, 24]
+            reduce("ReduceSum", "stack", "sum", [1], 0), reduce("ReduceMean", "sum", "pooled", [2, 3], 1),
+            B.node("Conv", ["pooled", "wa"], "logits"), B.node("Reshape", ["logits", "paths"], "r"),
+            B.node("Softmax", ["r"], "attention", [B.attr("axis", 1)]), B.node("Mul", ["stack", "attention"], "weighted"),
+            reduce("ReduceSum", "weighted", "selected", [1], 0),                                  // [N, 32, 24, 24]
+            reduce("ReduceMax", "selected", "peak", [2, 3], 1), B.node("Sub", ["selected", "peak"], "centred"),
+            reduce("ReduceMin", "centred", "low", [1, 3], 1), B.node("Add", ["centred", "low"], "y"),
+        ]
+        let initializers = [
+            weights("w0", [32, 32, 3, 3], 1), weights("w1", [32, 32, 3, 3], 2), weights("wa", [64, 32, 1, 1], 3),
+            B.ints("one", [1]), B.ints("axis1", [1]), B.ints("paths", [0, 2, 32, 1, 1]),
+        ]
+        let input = ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [Dim(.symbol("N")), .known(32), .known(24), .known(24)])))
+        let model = Model(opsetImports: [OpsetImport(domain: "", version: 17)],
+                          graph: Graph(nodes: nodes, initializers: initializers, inputs: [input], outputs: [ValueInfo(name: "y", type: nil)]))
+        for (n, threads) in [(1, 1), (1, 2), (2, 2)] {
+            let x = (0..<(n * 32 * 24 * 24)).map { Float(($0 * 13) % 29) * 0.07 - 1.0 }
+            _ = try WinogradChannelsLastPlanTests.planMatchingReference(model, set, shape: [n, 32, 24, 24], threads: threads, x: x,
+                                                                        "\(set) batch \(n) threads \(threads)")
+        }
+    }
+
     /// Which broadcasts are one value a row, and with what period.
     @Test func rowScalarPatterns() {
         let planner = Planner<Float>(graph: Self.model().graph, opset: 17, kernels: .reference, threads: 1, budget: .default)

@@ -75,6 +75,31 @@ struct BroadcastKernelTests {
         #expect(Self.bits(fast) == Self.bits(slow), "size \(size)")
     }
 
+    /// A contiguous run of axes reduced eight inner positions at a time, bit for bit the general
+    /// reduction (x [outer, count, inner] over the run), for a share of inner that starts mid-vector.
+    @Test(arguments: [1, 7, 8, 9, 16, 17, 33])
+    func reduceRunIsTheGeneralReduction(_ inner: Int) {
+        for (outer, count) in [(1, 2), (3, 1), (2, 5), (2, 0)] {
+            let x = Self.values(outer * count * inner, inner + count)
+            for kind in [GenericOps.Reduction.sum, .mean, .max, .min] {
+                var fast = [Float](repeating: 9, count: outer * inner), slow = fast, whole = fast
+                x.withUnsafeBufferPointer { x in
+                    let xp = x.baseAddress ?? .init(bitPattern: 4)!
+                    slow.withUnsafeMutableBufferPointer { GenericOps.reduce(kind, xp, shape: [outer, count, inner], axes: [1], into: $0.baseAddress!) }
+                    whole.withUnsafeMutableBufferPointer { Elementwise.reduceRun(kind, xp, outer: outer, count: count, inner: inner, innerRange: 0..<inner, into: $0.baseAddress!) }
+                    // Two shares, the first ending where the second starts (as threads split it).
+                    let split = inner / 2
+                    fast.withUnsafeMutableBufferPointer { y in
+                        Elementwise.reduceRun(kind, xp, outer: outer, count: count, inner: inner, innerRange: 0..<split, into: y.baseAddress!)
+                        Elementwise.reduceRun(kind, xp, outer: outer, count: count, inner: inner, innerRange: split..<inner, into: y.baseAddress!)
+                    }
+                }
+                #expect(Self.bits(whole) == Self.bits(slow), "\(kind) outer \(outer) count \(count) inner \(inner)")
+                #expect(Self.bits(fast) == Self.bits(slow), "\(kind) outer \(outer) count \(count) inner \(inner), in two shares")
+            }
+        }
+    }
+
     @Test(arguments: [1, 7, 8, 9, 31, 32, 33, 49, 100, 3136])
     func globalAverageIsTheScalarMeanWithinRounding(_ size: Int) {
         let planes = 5, x = (0..<(planes * size)).map { Float(($0 * 29) % 37) * 0.71 - 11 }
