@@ -23,7 +23,7 @@ extension Planner {
     }
 
     /// Whether Conv `node` reads and writes either layout on the SIMD kernels: 2-D, one group, and
-    /// Winograd on at most 256 output positions, or 3136 with channels in whole lane groups (the
+    /// Winograd on at most 256 output positions, or 12,544 with channels in whole lane groups (the
     /// tile-lane transforms gather and scatter a channels-last image a float at a time: on
     /// resnet's 14x14 that cost less than the copies it saved around it, on 28x28 more, resnet18's
     /// layer2.1.conv2 0.78 -> 1.03 ms; the channel-lane ones load whole vectors), or, with a full
@@ -42,8 +42,12 @@ extension Planner {
             // Above 256 positions only with whole lane groups of channels (the channel-lane transforms,
             // convWinogradChannelsLast) and a full tile of them, as the transposed convs around such a
             // conv need at 28x28 (a narrower one's neighbours stay channels first: resnet's 28x28 stage
-            // has 128); above 1024 (runsWideWinograd), between copies. Up to resnet's 56x56, as measured.
-            return plane <= 256 || (plane <= 3136 && channelLanes)
+            // has 128); above 1024 (runsWideWinograd), between copies. Up to 112x112: the deep stems of
+            // timm's resnet-d/-t models (3x3s of 32 -> 32 and 32 -> 64 channels there) ran tile-lane F(3x3)
+            // no faster than direct; with channel lanes (timm resnet50d, 1 thread, two binaries alternated)
+            // 5.65 -> 3.36 and 2.93 -> 1.87 ms, plus one 0.13 ms copy; p50 87.5 -> 83.5 ms, 2 threads 54.7 -> 52.0.
+            // Larger planes are unmeasured and keep the tile-lane transforms.
+            return plane <= 256 || (plane <= 12544 && channelLanes)
         }
         guard ws[0] >= kernels.tileColumns else { return false }
         // Up to 1024 positions (resnet's 28x28 stage) every conv, so the Winograd 3x3s between them

@@ -127,4 +127,34 @@ struct StemPoolPlanTests {
         #expect(copies == ["ToChannelsFirst"], "\(set): \(copies)")
         #expect(plan.channelsLast.count == 2, "\(set): \(plan.channelsLast.count) tensors channels last")
     }
+
+    /// A deep stem (timm's resnet-d and -t: 3x3 s2 3 -> 32, 3x3 32 -> 32, 3x3 32 -> 64, then the max
+    /// pool) above 3136 output positions (65 x 65 here): the two stride-1 3x3s run the channel-lane
+    /// Winograd between one copy of their input made channels last and a channels-last result the
+    /// pool reads as it stands; against the reference kernels at batch 1 and 2 on 1 and 2 threads.
+    @Test(arguments: [KernelSet.avx2, .avx512])
+    func deepStemRunsChannelLaneWinograd(_ set: KernelSet) throws {
+        guard set.isSupported else { return }
+        let weights: (String, [Int64], Int) -> Tensor = { name, dims, seed in B.floats(name, dims) { Float(($0 * 37 + seed * 11) % 23) * 0.02 - 0.22 } }
+        let pads = B.attr("pads", [1, 1, 1, 1])
+        let nodes = [
+            B.node("Conv", ["x", "w0"], "c0", [B.attr("strides", [2, 2]), pads]), B.node("Relu", ["c0"], "r0"),
+            B.node("Conv", ["r0", "w1"], "c1", [pads]), B.node("Relu", ["c1"], "r1"),
+            B.node("Conv", ["r1", "w2"], "c2", [pads]), B.node("Relu", ["c2"], "r2"),
+            B.node("MaxPool", ["r2"], "p", [B.attr("kernel_shape", [3, 3]), B.attr("strides", [2, 2]), pads]), B.node("Conv", ["p", "wq"], "q"),
+        ]
+        let initializers = [weights("w0", [32, 3, 3, 3], 1), weights("w1", [32, 32, 3, 3], 2), weights("w2", [64, 32, 3, 3], 3), weights("wq", [64, 64, 1, 1], 4)]
+        let x = ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [Dim(.symbol("N")), .known(3), .known(130), .known(130)])))
+        let model = Model(opsetImports: [OpsetImport(domain: "", version: 17)],
+                          graph: Graph(nodes: nodes, initializers: initializers, inputs: [x], outputs: [ValueInfo(name: "q", type: nil)]))
+        for (n, threads) in [(1, 1), (1, 2), (2, 2)] {
+            let input = (0..<(n * 3 * 130 * 130)).map { Float(($0 * 13) % 29) * 0.07 - 1.0 }
+            let plan = try WinogradChannelsLastPlanTests.planMatchingReference(model, set, shape: [n, 3, 130, 130], threads: threads, x: input,
+                                                                               "\(set) batch \(n) threads \(threads)")
+            // r1 and r2 channels last (r2 read by the pool as it stands), r0 copied once.
+            let copies: [String] = plan.steps.map { $0.op }.filter { (op: String) -> Bool in op.hasPrefix("ToChannels") }
+            #expect(copies == ["ToChannelsLast"], "\(set) batch \(n): \(copies)")
+            #expect(plan.channelsLast.count >= 3, "\(set) batch \(n): \(plan.channelsLast.count) tensors channels last")
+        }
+    }
 }
