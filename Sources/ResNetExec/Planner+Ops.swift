@@ -427,7 +427,9 @@ extension Planner {
             let work = { (t: Int) in
                 let lo = planes * t / threads, hi = planes * (t + 1) / threads
                 guard hi > lo else { return }
-                if simd {  // both SIMD sets run the body compiled for x86-64-v3
+                if simd && !isMax && PoolingAVX2.isAveragePool2x2(g) {
+                    PoolingAVX2.averagePool2x2(p.f32(x) + lo * inPlane, planes: hi - lo, g, into: p.f32(y) + lo * outPlane)
+                } else if simd {  // both SIMD sets run the body compiled for x86-64-v3
                     PoolingAVX2.pool(p.f32(x) + lo * inPlane, planes: hi - lo, g, max: isMax, countIncludePad: includePad,
                                      into: p.f32(y) + lo * outPlane)
                 } else {

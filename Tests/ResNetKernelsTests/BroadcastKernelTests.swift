@@ -100,6 +100,31 @@ struct BroadcastKernelTests {
         }
     }
 
+    /// ResNet-D's 2x2 s2 average pool, bit for bit the scalar body: widths around the 8-output edge,
+    /// odd sizes (the last row and column unread), NaN, signed zeros and infinities in the windows.
+    @Test(arguments: [(2, 2), (4, 16), (5, 17), (6, 18), (7, 33), (56, 56), (3, 35)])
+    func averagePool2x2IsThePoolBody(_ size: (Int, Int)) {
+        let (h, w) = size, planes = 3
+        let g = ConvGeometry(channels: planes, height: h, width: w, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0,
+                             dilationH: 1, dilationW: 1, outH: h / 2, outW: w / 2)
+        #expect(PoolingAVX2.isAveragePool2x2(g))
+        let x = Self.values(planes * h * w, h + w)
+        var fast = [Float](repeating: 9, count: planes * g.outH * g.outW + 1), slow = fast
+        x.withUnsafeBufferPointer { x in
+            fast.withUnsafeMutableBufferPointer { PoolingAVX2.averagePool2x2(x.baseAddress!, planes: planes, g, into: $0.baseAddress!) }
+            slow.withUnsafeMutableBufferPointer { Pooling.pool(x.baseAddress!, planes: planes, g, max: false, countIncludePad: false, into: $0.baseAddress!) }
+        }
+        #expect(Self.bits(fast) == Self.bits(slow), "\(h) x \(w)")
+        #expect(fast.last == 9)
+        // Padding, a 3x3 window, or an output needing a clipped window: not this kernel's.
+        let geometry = { (pad: Int, kernel: Int, outW: Int) in
+            ConvGeometry(channels: planes, height: h, width: w, kernelH: kernel, kernelW: kernel, strideH: 2, strideW: 2, padTop: pad, padLeft: pad,
+                         dilationH: 1, dilationW: 1, outH: h / 2, outW: outW)
+        }
+        #expect(!PoolingAVX2.isAveragePool2x2(geometry(1, 2, w / 2)) && !PoolingAVX2.isAveragePool2x2(geometry(0, 3, w / 2)))
+        #expect(!PoolingAVX2.isAveragePool2x2(geometry(0, 2, w / 2 + 1)))
+    }
+
     @Test(arguments: [1, 7, 8, 9, 31, 32, 33, 49, 100, 3136])
     func globalAverageIsTheScalarMeanWithinRounding(_ size: Int) {
         let planes = 5, x = (0..<(planes * size)).map { Float(($0 * 29) % 37) * 0.71 - 11 }
