@@ -48,7 +48,8 @@ extension Planner {
             try reduceGeneral(node, x: x, xs: xs, axes: axes)
         case "Sum", "Max", "Min", "Mean":
             if node.inputs.count == 2 && node.opType != "Mean" { try binary(node, relu: relu, output: outputNode) } else { try variadic(node) }
-        case "Add", "Sub", "Mul", "Div", "Pow": try binary(node, relu: relu, output: outputNode)
+        case "Add", "Sub", "Mul", "Div", "Pow":
+            try binary(node, relu: relu, output: outputNode, residual: fusedResidual[index].map { (graph.nodes[$0.add], $0.shortcut) })
         case "Split": try split(node)
         case "Expand": try expand(node)
         case "Transpose": try transpose(node)

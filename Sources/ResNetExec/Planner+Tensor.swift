@@ -6,7 +6,7 @@ import ResNetKernelsReference
 
 /// Elementwise with broadcasting, Gemm, MatMul, Softmax, and data movement.
 extension Planner {
-    func binary(_ node: Node, relu: Bool, output: Node) throws {
+    func binary(_ node: Node, relu: Bool, output: Node, residual: (add: Node, shortcut: Int)? = nil) throws {
         guard node.inputs.count == 2 else { throw ExecError.unsupportedAttribute(node: node.name, detail: "\(node.opType) of \(node.inputs.count) inputs") }
         let (a, ash) = try tensor(node, 0)
         let (b, bsh) = try tensor(node, 1)
@@ -21,6 +21,10 @@ extension Planner {
         // threads spent 22 ms a run in its 16 gate Muls.
         let rowScalar = simd && ash != bsh ? (ash == out ? rowScalarPattern(bsh, out).map { ($0, false) } : nil)
             ?? (bsh == out ? rowScalarPattern(ash, out).map { ($0, true) } : nil) : nil
+        // findGateResidualFusions fused an Add only where these shapes make the row pattern.
+        guard residual == nil || rowScalar != nil else {
+            throw ExecError.shapeMismatch(node: node.name, detail: "fused residual on a broadcast of \(ash) and \(bsh) (planner inconsistency)")
+        }
         if ash == bsh && (node.opType == "Add" || node.opType == "Sum") && !simd {
             emit(node) { p in ElementwiseReference.add(p.pointer(a), p.pointer(b), p.pointer(y), count: count, relu: relu) }
         } else if ash == bsh && simd {
@@ -33,13 +37,21 @@ extension Planner {
             }
         } else if let ((rows, size, period), scalarFirst) = rowScalar {
             let (x, s) = scalarFirst ? (b, a) : (a, b), parts = elementwiseParts(count, rows: rows)
+            // A fused SE join (findGateResidualFusions) adds its shortcut in the same pass.
+            let shortcut = try residual.map { try tensor($0.add, $0.shortcut) }
+            if let shortcut, shortcut.1 != out {
+                throw ExecError.shapeMismatch(node: node.name, detail: "fused shortcut \(shortcut.1) for \(out) (planner inconsistency)")
+            }
+            let r = shortcut?.0
             emit(node) { p in
-                let (px, ps, py) = (p.f32(x), p.f32(s), p.f32(y))
+                let (px, ps, py, pr) = (p.f32(x), p.f32(s), p.f32(y), r.map { UnsafePointer(p.f32($0)) })
                 DispatchFor.concurrent(parts) { t in
                     Elementwise.rowScalar(op, px, ps, py, rows: (rows * t / parts)..<(rows * (t + 1) / parts), size: size, period: period,
-                                          scalarFirst: scalarFirst, relu: relu)
+                                          scalarFirst: scalarFirst, residual: pr, relu: relu)
                 }
             }
+            set(output, .tensor(id: y, shape: out))
+            return
         } else {
             let sa = Fold.broadcastStrides(ash, to: out), sb = Fold.broadcastStrides(bsh, to: out)
             emit(node) { p in

@@ -29,7 +29,8 @@ final class Planner<T: ExecScalar> {
     var planeBufferBytes = 0
     /// Node index -> the ReLU node it absorbs, and the ReLU nodes absorbed.
     var fusedRelu: [Int: Int] = [:]
-    /// Conv node index -> the residual Add it absorbs and which of the Add's inputs is the shortcut.
+    /// Conv (or gate Mul: findGateResidualFusions) node index -> the residual Add it absorbs and which
+    /// of the Add's inputs is the shortcut.
     var fusedResidual: [Int: (add: Int, shortcut: Int)] = [:]
     /// Value name -> (index of the step that writes it, tensor, shape), for stepwise runs.
     var producedBy: [String: (step: Int, tensor: Int, shape: [Int])] = [:]
@@ -239,7 +240,7 @@ final class Planner<T: ExecScalar> {
         let inputTensor = newTensor(inputShape)
         values[input.name] = .tensor(id: inputTensor, shape: inputShape)
         if !exact { findQDQGroups() }
-        if simd { findResidualFusions() }
+        if simd { findResidualFusions(); findGateResidualFusions() }
         findReluFusions()
         findChannelsLastConvs()
         for (i, original) in graph.nodes.enumerated() where !absorbed.contains(i) {
@@ -282,6 +283,33 @@ final class Planner<T: ExecScalar> {
             absorbed.insert(c[0])
             if let sum = add.outputs.first, !outputs.contains(sum), let r = consumers[sum], r.count == 1,
                graph.nodes[r[0]].opType == "Relu" {
+                fusedRelu[i] = r[0]
+                absorbed.insert(r[0])
+            }
+        }
+    }
+
+    /// An SE block's join y = x * gate + shortcut (then often ReLU) as one pass on a SIMD set: the
+    /// Mul's one consumer a two-input Add of a runtime shortcut of the Mul's shape, computed before
+    /// the Mul, the gate one value a row (rowScalarPattern). The product is rounded before the sum,
+    /// as unfused, so outputs are identical. timm seresnet50, 1 thread: its 16 gate Muls and 12 Adds
+    /// read and wrote every block's activation twice (layer1's 0.45 + 0.30 ms).
+    func findGateResidualFusions() {
+        let consumers = index.consumers
+        let outputs = Set(graph.outputs.map(\.name))
+        for (i, n) in graph.nodes.enumerated() where n.opType == "Mul" && n.inputs.count == 2 && !absorbed.contains(i) {
+            guard let out = n.outputs.first, !outputs.contains(out), let c = consumers[out], c.count == 1, let ys = resolvedShape(out),
+                  let a = resolvedShape(n.inputs[0]), let b = resolvedShape(n.inputs[1]), a != b,
+                  (a == ys && rowScalarPattern(b, ys) != nil) || (b == ys && rowScalarPattern(a, ys) != nil) else { continue }
+            let add = graph.nodes[c[0]]
+            guard add.opType == "Add", add.inputs.count == 2, add.inputs[0] != add.inputs[1],
+                  let pos = add.inputs.firstIndex(of: out), !absorbed.contains(c[0]) else { continue }
+            let shortcut = add.inputs[1 - pos]
+            let earlier = index.producer[shortcut].map { $0 < i } ?? graph.inputs.contains { $0.name == shortcut }
+            guard earlier, facts[shortcut]?.isConstant == false, resolvedShape(shortcut) == ys else { continue }
+            fusedResidual[i] = (c[0], 1 - pos)
+            absorbed.insert(c[0])
+            if let sum = add.outputs.first, !outputs.contains(sum), let r = consumers[sum], r.count == 1, graph.nodes[r[0]].opType == "Relu" {
                 fusedRelu[i] = r[0]
                 absorbed.insert(r[0])
             }

@@ -42,26 +42,31 @@ public enum Elementwise {
         ElementwiseReference.binary(op, a, b, y, range: i..<range.upperBound, relu: relu)
     }
 
-    /// ElementwiseReference.rowScalar on SIMD8 (the same values).
+    /// ElementwiseReference.rowScalar on SIMD8 (the same values: the product rounded, then the
+    /// residual added, no FMA).
     public static func rowScalar(_ op: ElementwiseReference.Binary, _ x: UnsafePointer<Float>, _ s: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                                 rows: Range<Int>, size: Int, period: Int, scalarFirst: Bool, relu: Bool) {
+                                 rows: Range<Int>, size: Int, period: Int, scalarFirst: Bool, residual: UnsafePointer<Float>? = nil, relu: Bool) {
         guard op != .pow else {
-            return ElementwiseReference.rowScalar(op, x, s, y, rows: rows, size: size, period: period, scalarFirst: scalarFirst, relu: relu)
+            return ElementwiseReference.rowScalar(op, x, s, y, rows: rows, size: size, period: period, scalarFirst: scalarFirst, residual: residual,
+                                                  relu: relu)
         }
+        let rr = residual.map(UnsafeRawPointer.init)
         for r in rows {
             let c = SIMD8<Float>(repeating: s[r % period])
             let start = r * size, end = start + size
             let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
             var i = start
             while i + 8 <= end {
-                // Sound: i + 8 <= end, within row r of x and y (rows x size floats each).
+                // Sound: i + 8 <= end, within row r of x, y and the residual (rows x size floats each).
                 let u = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                let v = scalarFirst ? apply8(op, c, u) : apply8(op, u, c)
+                var v = scalarFirst ? apply8(op, c, u) : apply8(op, u, c)
+                if let rr { v += rr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) }
                 ry.storeBytes(of: relu ? v.replacing(with: 0, where: v .<= 0) : v, toByteOffset: i * 4, as: SIMD8<Float>.self)
                 i += 8
             }
             for j in i..<end {
-                let v = scalarFirst ? ElementwiseReference.apply(op, c[0], x[j]) : ElementwiseReference.apply(op, x[j], c[0])
+                var v = scalarFirst ? ElementwiseReference.apply(op, c[0], x[j]) : ElementwiseReference.apply(op, x[j], c[0])
+                if let residual { v += residual[j] }
                 y[j] = relu ? max(v, 0) : v
             }
         }

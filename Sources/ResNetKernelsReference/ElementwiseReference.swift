@@ -90,17 +90,20 @@ public enum ElementwiseReference {
     }
 
     /// y[r, i] = x[r, i] op s[r % period] (s[r % period] op x[r, i] when `scalarFirst`) for rows r in
-    /// `rows` of `size` values, optional ReLU: a binary op whose other operand is constant along the
-    /// trailing dims (SE and ECA gates: x [N, C, H, W] * s [N, C, 1, 1] or [1, C, 1, 1]).
+    /// `rows` of `size` values, then + residual[r, i] (an Add the planner fused: SE blocks add the
+    /// gated branch to the shortcut), optional ReLU: a binary op whose other operand is constant along
+    /// the trailing dims (SE and ECA gates: x [N, C, H, W] * s [N, C, 1, 1] or [1, C, 1, 1]).
     @inlinable
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func rowScalar<T: ExecScalar>(_ op: Binary, _ x: UnsafePointer<T>, _ s: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
-                                                rows: Range<Int>, size: Int, period: Int, scalarFirst: Bool, relu: Bool) {
+                                                rows: Range<Int>, size: Int, period: Int, scalarFirst: Bool, residual: UnsafePointer<T>? = nil,
+                                                relu: Bool) {
         for r in rows {
             let c = s[r % period]
             for i in (r * size)..<((r + 1) * size) {
-                let v = scalarFirst ? apply(op, c, x[i]) : apply(op, x[i], c)
+                var v = scalarFirst ? apply(op, c, x[i]) : apply(op, x[i], c)
+                if let residual { v += residual[i] }
                 y[i] = relu ? max(v, 0) : v
             }
         }

@@ -24,7 +24,8 @@ struct AttentionGatePlanTests {
             B.node("Max", ["k", "h"], "q"), B.node("Div", ["q", "two"], "d"), // one shape; one value
             B.node("Mul", ["d", "rowsOfW"], "v"),                             // [1, 1, H, 1]: rows of W values, period H
             Node(name: "t", opType: "ReduceMean", inputs: ["x"], outputs: ["t"], attributes: [B.attr("axes", [1, 3]), B.attr("keepdims", 1)]),
-            B.node("Add", ["v", "t"], "a"), B.node("Relu", ["a"], "y"),       // [N, 1, H, 1]: the general broadcast
+            B.node("Add", ["v", "t"], "a"),                                   // [N, 1, H, 1]: the general broadcast
+            B.node("Mul", ["s", "a"], "gated"), B.node("Add", ["x", "gated"], "joined"), B.node("Relu", ["joined"], "y"),  // an SE join: one step
         ]
         let initializers = [
             weights("w1", [8, 32, 1, 1], 1), B.floats("b1", [8]) { Float($0) * 0.05 - 0.2 }, weights("w2", [32, 8, 1, 1], 2),
@@ -40,8 +41,10 @@ struct AttentionGatePlanTests {
         guard set.isSupported else { return }
         for (n, threads) in [(1, 1), (1, 2), (1, 3), (2, 2)] {
             let x = (0..<(n * 32 * 48 * 48)).map { Float(($0 * 13) % 29) * 0.07 - 1.0 }
-            _ = try WinogradChannelsLastPlanTests.planMatchingReference(Self.model(), set, shape: [n, 32, 48, 48], threads: threads, x: x,
-                                                                        "\(set) batch \(n) threads \(threads)")
+            let plan = try WinogradChannelsLastPlanTests.planMatchingReference(Self.model(), set, shape: [n, 32, 48, 48], threads: threads, x: x,
+                                                                               "\(set) batch \(n) threads \(threads)")
+            // The last join (Mul, Add, Relu) runs as one Mul step: the one Add step left is v + t.
+            #expect(plan.steps.filter { $0.op == "Add" }.count == 1 && plan.steps.filter { $0.op == "Mul" }.count == 4, "\(plan.steps.map(\.op))")
         }
     }
 
