@@ -8,14 +8,15 @@
 
 int rt_cpu_has_avx512_vnni(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("avx512vnni");
 }
 
 // Four bytes of A (one row's k-group) as a broadcast 32-bit lane; memcpy: A's rows are
 // only 1-byte aligned.
 static inline int32_t load32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 static inline void store_vnni(__m512i lo, __m512i hi, int32_t *row, int cols, int accumulate) {
     // Columns past `cols` are masked off: C is only written where the tile is real.
     __mmask16 mlo = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
@@ -29,7 +30,7 @@ static inline void store_vnni(__m512i lo, __m512i hi, int32_t *row, int cols, in
 }
 
 // A tile's six rows of int32 sums stored (rows 1...6; C += them when accumulating), masked to `cols`.
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 static inline void store_rows_vnni(__m512i c00, __m512i c01, __m512i c10, __m512i c11, __m512i c20, __m512i c21,
                                    __m512i c30, __m512i c31, __m512i c40, __m512i c41, __m512i c50, __m512i c51,
                                    int32_t *c, long ldc, int rows, int cols, int accumulate) {
@@ -43,14 +44,14 @@ static inline void store_rows_vnni(__m512i c00, __m512i c01, __m512i c10, __m512
 
 // One row of a tile requantized (AVX-512): quantize8's arithmetic on 16 lanes. vmaxps returns
 // its second operand when either is NaN, so NaN becomes lo, as in the twin.
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 static inline __m512 quantize16(__m512i sums, int32_t constant, float multiplier, const rt_requant_tile *rq) {
     __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sums, _mm512_set1_epi32(constant))), _mm512_set1_ps(multiplier));
     __m512 q = _mm512_add_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), _mm512_set1_ps(rq->zp));
     return _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(rq->lo)), _mm512_set1_ps(rq->hi));
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 static inline void store_requantized_vnni(__m512i lo, __m512i hi, const int32_t *c, int cols, int accumulate, int r,
                                           const rt_requant_tile *rq) {
     __mmask16 mlo = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
@@ -67,18 +68,72 @@ static inline void store_requantized_vnni(__m512i lo, __m512i hi, const int32_t 
     }
     if (rq->bytes) {
         // As store_bytes8: + offset, clamped to [0, 255] (q is never NaN), truncated; vpmovdb stores the low bytes.
+        // The row's 32 bytes narrowed in registers (vpmovdb xmm) and stored once: vpmovdb's store form,
+        // masked, measured slower on Zen 4 than the whole requantization around it (int8-gemm-bench --bytes).
         uint8_t *bytes = rq->bytes + r * rq->ldo;
         __m512 o = _mm512_set1_ps(rq->byte_offset), zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255);
-        _mm512_mask_cvtepi32_storeu_epi8(bytes, mlo, _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(qlo, o), zero), top)));
-        _mm512_mask_cvtepi32_storeu_epi8(bytes + 16, mhi, _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(qhi, o), zero), top)));
+        __m128i blo = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(qlo, o), zero), top)));
+        __m128i bhi = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(qhi, o), zero), top)));
+        __m256i row = _mm256_inserti128_si256(_mm256_castsi128_si256(blo), bhi, 1);
+        if (cols >= 32) _mm256_storeu_si256((__m256i *)bytes, row);
+        else _mm256_mask_storeu_epi8(bytes, (__mmask32)((1u << cols) - 1), row);
     }
 }
 
+// One row of a tile requantized to bytes alone (no float output), where the byte offset keeps
+// [lo, hi] inside [0, 255] (so the byte clamp is a no-op): v clamped to [lo - zp, hi - zp]
+// in float, rounded half to even by the conversion itself, then + (zp + offset) in integers.
+// The same bytes as quantize16 and the clamp: rounding is monotone and fixes the integer bounds
+// (lo - zp and hi - zp are exact: all below 2^24), and NaN takes vmaxps's second operand, lo - zp.
+// Why: 8 vector ops a half-row instead of 12, and no vrndscaleps; K = 64 products (resnet's
+// 1x1s out of 64 channels) spent as long here as in their sums.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+static inline void store_bytes_vnni(__m512i lo, __m512i hi, const int32_t *c, int cols, int accumulate, int r,
+                                    const rt_requant_tile *rq, __m512 lower, __m512 upper, __m512i add) {
+    __mmask16 mlo = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+    __mmask16 mhi = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+    if (accumulate) {
+        lo = _mm512_add_epi32(lo, _mm512_maskz_loadu_epi32(mlo, c));
+        hi = _mm512_add_epi32(hi, _mm512_maskz_loadu_epi32(mhi, c + 16));
+    }
+    const __m512i constant = _mm512_set1_epi32(rq->constant[r]);
+    const __m512 multiplier = _mm512_set1_ps(rq->multiplier[r]);
+    __m512 vlo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(lo, constant)), multiplier);
+    __m512 vhi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(hi, constant)), multiplier);
+    vlo = _mm512_min_ps(_mm512_max_ps(vlo, lower), upper);
+    vhi = _mm512_min_ps(_mm512_max_ps(vhi, lower), upper);
+    __m512i ilo = _mm512_add_epi32(_mm512_cvt_roundps_epi32(vlo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), add);
+    __m512i ihi = _mm512_add_epi32(_mm512_cvt_roundps_epi32(vhi, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), add);
+    __m256i row = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm512_cvtepi32_epi8(ilo)), _mm512_cvtepi32_epi8(ihi), 1);
+    uint8_t *bytes = rq->bytes + r * rq->ldo;
+    if (cols >= 32) _mm256_storeu_si256((__m256i *)bytes, row);
+    else _mm256_mask_storeu_epi8(bytes, (__mmask32)((1u << cols) - 1), row);
+}
+
+// Whether store_bytes_vnni applies: bytes alone, whole-number figures (zero points and ranges are),
+// and a byte offset that keeps [lo, hi] inside [0, 255].
+static inline int writes_bytes_alone(const rt_requant_tile *rq) {
+    return !rq->out && rq->bytes && rq->zp == __builtin_truncf(rq->zp) && rq->byte_offset == __builtin_truncf(rq->byte_offset)
+        && rq->lo == __builtin_truncf(rq->lo) && rq->hi == __builtin_truncf(rq->hi) && rq->zp > -65536 && rq->zp < 65536
+        && rq->lo + rq->byte_offset >= 0 && rq->hi + rq->byte_offset <= 255;
+}
+
 // A tile's six rows finished: requantized into rq's outputs when rq is given, else their int32 sums stored.
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 static inline void finish_vnni(__m512i c00, __m512i c01, __m512i c10, __m512i c11, __m512i c20, __m512i c21,
                                __m512i c30, __m512i c31, __m512i c40, __m512i c41, __m512i c50, __m512i c51,
                                int32_t *c, long ldc, int rows, int cols, int accumulate, const rt_requant_tile *rq) {
+    if (rq && writes_bytes_alone(rq)) {
+        const __m512 lower = _mm512_set1_ps(rq->lo - rq->zp), upper = _mm512_set1_ps(rq->hi - rq->zp);
+        const __m512i add = _mm512_set1_epi32((int32_t)(rq->zp + rq->byte_offset));
+        if (rows > 0) store_bytes_vnni(c00, c01, c, cols, accumulate, 0, rq, lower, upper, add);
+        if (rows > 1) store_bytes_vnni(c10, c11, c + ldc, cols, accumulate, 1, rq, lower, upper, add);
+        if (rows > 2) store_bytes_vnni(c20, c21, c + 2 * ldc, cols, accumulate, 2, rq, lower, upper, add);
+        if (rows > 3) store_bytes_vnni(c30, c31, c + 3 * ldc, cols, accumulate, 3, rq, lower, upper, add);
+        if (rows > 4) store_bytes_vnni(c40, c41, c + 4 * ldc, cols, accumulate, 4, rq, lower, upper, add);
+        if (rows > 5) store_bytes_vnni(c50, c51, c + 5 * ldc, cols, accumulate, 5, rq, lower, upper, add);
+        return;
+    }
     if (rq) {
         if (rows > 0) store_requantized_vnni(c00, c01, c, cols, accumulate, 0, rq);
         if (rows > 1) store_requantized_vnni(c10, c11, c + ldc, cols, accumulate, 1, rq);
@@ -94,7 +149,7 @@ static inline void finish_vnni(__m512i c00, __m512i c01, __m512i c10, __m512i c1
 // The tile's left half alone (cols <= 16): six accumulators, B's second 64 bytes never read.
 // Why: a product's last column panel is often mostly empty (resnet50's 14x14 layer3, 196
 // positions: 6 full panels and 4 columns), and the full tile spent as long on it as on a full one.
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 static void tile_vnni_16(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
                          int rows, int cols, int accumulate, const rt_requant_tile *rq) {
     __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512(), c2 = _mm512_setzero_si512();
@@ -114,7 +169,7 @@ static void tile_vnni_16(long kgroups, const int8_t *a, const uint8_t *b, long b
     finish_vnni(c0, z, c1, z, c2, z, c3, z, c4, z, c5, z, c, ldc, rows, cols, accumulate, rq);
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
                        int rows, int cols, int accumulate, const rt_requant_tile *rq) {
     if (cols <= 16) { tile_vnni_16(kgroups, a, b, bstride, c, ldc, rows, cols, accumulate, rq); return; }
@@ -139,7 +194,7 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
 // The transposed VNNI tile: output positions as the rows, output channels as the columns.
 // Rows past `rows` repeat the last real position's bytes: computed, never stored, and never
 // read past the operand's row.
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c, long ldc,
                          int rows, int cols, int accumulate) {
     __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();

@@ -44,9 +44,15 @@ struct Int8ByteConversionTests {
             x.withUnsafeBufferPointer { b in operand.withUnsafeMutableBufferPointer { b8 in halves.withUnsafeMutableBufferPointer { b16 in
                 Int8Gemm.interleave(b.baseAddress!, ldb: n, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!)
             } } }
-            let cases: [(range: QuantizedRange, zp: Float, offset: Int)] = [(.uint8, 5, 0), (.int8, -3, 128), (.int8, 2, 0)]
-            for (range, zp, offset) in cases {
-                let multipliers: [Float] = (0..<m).map { i in 0.0002 + Float(i) * 0.0003 }
+            // extreme: rows whose multiplier is NaN, or so large the scaled sums pass Int32 both ways (the
+            // VNNI tile's bytes-alone path converts after clamping; the twin clamps after rounding).
+            let cases: [(range: QuantizedRange, zp: Float, offset: Int, extreme: Bool)] =
+                [(.uint8, 5, 0, false), (.int8, -3, 128, false), (.int8, 2, 0, false), (.uint8, 250, 0, true), (.int8, -128, 128, true)]
+            for (range, zp, offset, extreme) in cases {
+                let multipliers: [Float] = (0..<m).map { i in
+                    guard extreme else { return 0.0002 + Float(i) * 0.0003 }
+                    return [Float.nan, 3e9, -3e9, 0.0007, .infinity][i % 5]
+                }
                 let biases: [Int32] = (0..<m).map { i in Int32(i * 97 - 300) }
                 let r = Requantization(multiplier: multipliers, bias: biases, weightRowSums: packed.rowSums,
                                        weightZeroPoints: Array(repeating: 0, count: m), inputZeroPoint: 117, outputZeroPoint: zp, range: range, k: k)
@@ -66,7 +72,7 @@ struct Int8ByteConversionTests {
                 for floats in [true, false] {
                     var image = [UInt8](repeating: 0xAB, count: m * ldo)
                     let withBytes = image.withUnsafeMutableBufferPointer { run(image: $0.baseAddress!, floats: floats) }
-                    let label = "\(tile) \(m)x\(n)x\(k) \(range) zp \(zp) offset \(offset) floats \(floats)"
+                    let label = "\(tile) \(m)x\(n)x\(k) \(range) zp \(zp) offset \(offset) extreme \(extreme) floats \(floats)"
                     if floats {
                         #expect(plain.elementsEqual(withBytes) { $0.bitPattern == $1.bitPattern }, "\(label): the floats changed")
                     } else {
