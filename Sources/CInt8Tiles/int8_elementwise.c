@@ -104,6 +104,47 @@ void rt_qlinear_add_avx2(const float *a, const uint8_t *a_bytes, float a_offset,
     }
 }
 
+// Sixteen joins of rt_qlinear_add_bytes_avx512 from 16 bytes of each operand to 16 bytes: the AVX2
+// kernel's operands (byte - offset, exact) and its two fused multiply-adds, then the result clamped
+// to [lo, hi] in float (vmaxps first: NaN takes its second operand, lo), rounded half to even by the
+// conversion itself and narrowed: round(clamp(x)) = clamp(round(x)) for whole-number bounds, and the
+// byte clamp to [0, 255] is a no-op where the caller checked [lo, hi] + offset inside it.
+__attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+static inline __m128i qadd16(__m128i a8, __m128i b8, __m512 ao, __m512 bo, __m512 vra, __m512 vrb, __m512 vf, __m512 l, __m512 h,
+                             __m512i o) {
+    __m512 a = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(a8)), ao);
+    __m512 b = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b8)), bo);
+    __m512 x = _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(a, vra, _mm512_fmadd_ps(b, vrb, vf)), l), h);
+    return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvt_roundps_epi32(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), o));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+int rt_qlinear_add_bytes_avx512(const uint8_t *a_bytes, float a_offset, const uint8_t *b_bytes, float b_offset, long n,
+                                float za, float zb, float ra, float rb, float zc, float lo, float hi, uint8_t *bytes, float byte_offset) {
+    if (lo != __builtin_truncf(lo) || hi != __builtin_truncf(hi) || byte_offset != __builtin_truncf(byte_offset)
+        || !(lo + byte_offset >= 0) || !(hi + byte_offset <= 255)) return 0;
+    float fixed = zc - (ra * za + rb * zb);
+    const __m512 vf = _mm512_set1_ps(fixed), vra = _mm512_set1_ps(ra), vrb = _mm512_set1_ps(rb);
+    const __m512 l = _mm512_set1_ps(lo), h = _mm512_set1_ps(hi), ao = _mm512_set1_ps(a_offset), bo = _mm512_set1_ps(b_offset);
+    const __m512i o = _mm512_set1_epi32((int32_t)byte_offset);
+    long i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512i a = _mm512_loadu_si512(a_bytes + i), b = _mm512_loadu_si512(b_bytes + i);
+        __m512i r = _mm512_castsi128_si512(qadd16(_mm512_castsi512_si128(a), _mm512_castsi512_si128(b), ao, bo, vra, vrb, vf, l, h, o));
+        r = _mm512_inserti32x4(r, qadd16(_mm512_extracti32x4_epi32(a, 1), _mm512_extracti32x4_epi32(b, 1), ao, bo, vra, vrb, vf, l, h, o), 1);
+        r = _mm512_inserti32x4(r, qadd16(_mm512_extracti32x4_epi32(a, 2), _mm512_extracti32x4_epi32(b, 2), ao, bo, vra, vrb, vf, l, h, o), 2);
+        r = _mm512_inserti32x4(r, qadd16(_mm512_extracti32x4_epi32(a, 3), _mm512_extracti32x4_epi32(b, 3), ao, bo, vra, vrb, vf, l, h, o), 3);
+        _mm512_storeu_si512(bytes + i, r);
+    }
+    // The last n % 64 values, 16 at a time, masked: nothing read or written past n.
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m128i r = qadd16(_mm_maskz_loadu_epi8(m, a_bytes + i), _mm_maskz_loadu_epi8(m, b_bytes + i), ao, bo, vra, vrb, vf, l, h, o);
+        _mm_mask_storeu_epi8(bytes + i, m, r);
+    }
+    return 1;
+}
+
 // The sum of a vector's eight int32 lanes (wrapping, as the tiles' sums would).
 __attribute__((target("avx2")))
 static inline int32_t lanes_sum(__m256i v) {

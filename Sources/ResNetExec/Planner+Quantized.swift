@@ -200,6 +200,8 @@ extension Planner {
         // (A B of one value is read as the scalar it then is: float-coded.)
         let aBytes = byteOperand(a, qa), bBytes = bCount == count && bCount != 1 ? byteOperand(b, qb) : nil
         let image = vector ? offerByteImage(of: y, values: qc.range, floatsOptional: true) : nil
+        // An AVX-512 plan (whose CPU has AVX-512 BW) runs the byte-to-byte joins 64 values a step.
+        let wide = kernels == .avx512
         emit(node) { p in
             if vector {
                 // The AVX2 kernel computes the same expression, element for element; threads take disjoint runs.
@@ -214,7 +216,7 @@ extension Planner {
                     let lo = count * t / threads, hi = count * (t + 1) / threads
                     Int8Elementwise.qlinearAdd(operand(a, aBytes, from: lo), operand(b, bBytes, from: bCount == 1 ? 0 : lo), bIsScalar: bCount == 1,
                                                count: hi - lo, zeroPoints: (za, zb, zc), ratios: (ratioA, ratioB), range: qc.range,
-                                               into: out.map { $0 + lo }, byteImage: bytes.map { ($0 + lo, offset: byteOffset) })
+                                               into: out.map { $0 + lo }, byteImage: bytes.map { ($0 + lo, offset: byteOffset) }, wide: wide)
                 }
                 if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
                 return

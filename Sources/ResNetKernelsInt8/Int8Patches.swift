@@ -323,10 +323,18 @@ public enum Int8Elementwise {
     /// Either operand may come as a byte image (the same integers, so the same results). The results
     /// go to `out` where non-nil and, with `byteImage`, as `Int8Patches.bytes` converts them with that
     /// offset (the byte image its readers take); at least one of the two.
+    /// `wide` (an AVX-512 plan, on a CPU with AVX-512 BW): the joins between byte images, bytes alone
+    /// out, 64 values a step (rt_qlinear_add_bytes_avx512, the same bytes), where its figures allow.
     public static func qlinearAdd(_ a: AddOperand, _ b: AddOperand, bIsScalar: Bool, count: Int,
                                   zeroPoints: (a: Float, b: Float, c: Float), ratios: (a: Float, b: Float), range: QuantizedRange,
-                                  into out: UnsafeMutablePointer<Float>?, byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
+                                  into out: UnsafeMutablePointer<Float>?, byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil,
+                                  wide: Bool = false) {
         precondition(out != nil || byteImage != nil, "QLinearAdd with nowhere to write")
+        if wide, out == nil, !bIsScalar, let (image, offset) = byteImage, case let .bytes(au, ao) = a, case let .bytes(bu, bo) = b,
+           rt_qlinear_add_bytes_avx512(au, Float(ao), bu, Float(bo), count, zeroPoints.a, zeroPoints.b, ratios.a, ratios.b, zeroPoints.c,
+                                       range.lo, range.hi, image, Float(offset)) != 0 {
+            return
+        }
         func parts(_ o: AddOperand) -> (UnsafePointer<Float>?, UnsafePointer<UInt8>?, Float) {
             switch o {
             case let .floats(f): return (f, nil, 0)

@@ -4,7 +4,7 @@ import ResNetKernelsReference
 
 /// Float-coded values as bytes (rt_bytes_from_floats_avx2: 32, 8 and 1 at a time), QLinearAdd's
 /// byte images (operands read from them, results written to them) and each SIMD tile's of its requantized outputs (Planner+ByteImages.swift),
-/// against the scalar `Int8Patches.byte`,
+/// against the scalar `Int8Patches.byte` (the joins also on AVX-512 where the CPU has it),
 /// value for value: every length across the 8- and 32-value loops, NaN, infinities, values past
 /// either end of the byte and of int32, fractions (truncated), offsets 0 and 128.
 struct Int8ByteConversionTests {
@@ -93,20 +93,26 @@ struct Int8ByteConversionTests {
         let a: [Float] = (0..<1003).map { i in Float((i &* 7919) % 256) }
         let b: [Float] = (0..<1003).map { i in Float((i &* 104_729) % 256 - 128) }
         let aBytes = a.map { UInt8($0) }, bBytes = b.map { UInt8($0 + 128) }
-        let cases: [(range: QuantizedRange, zc: Float, offset: Int)] = [(.uint8, 121, 0), (.int8, -7, 128), (.uint8, 3, 128), (.int8, 5, 0)]
-        for (range, zc, offset) in cases {
+        // The last two: ratios NaN, or so large the sums pass Int32 both ways.
+        let cases: [(range: QuantizedRange, zc: Float, offset: Int, ratios: (a: Float, b: Float))] =
+            [(.uint8, 121, 0, (0.61, 0.37)), (.int8, -7, 128, (0.61, 0.37)), (.uint8, 3, 128, (0.61, 0.37)), (.int8, 5, 0, (0.61, 0.37)),
+             (.uint8, 9, 0, (.nan, 0.37)), (.int8, 0, 128, (3e9, -3e9))]
+        // `wide`: the AVX-512 joins (bytes to bytes alone) where this CPU has them; they fall back to AVX2 where
+        // their figures do not allow (the int8 range at offset 0).
+        let wides = CPU.hasAVX512 ? [false, true] : [false]
+        for (range, zc, offset, ratios) in cases {
             for scalarB in [false, true] {
                 for n in Self.lengths {
                     /// The results as floats (nil unless `floats`) and bytes (nil unless `bytes`), each with 8 values of slack.
-                    func add(aFromBytes: Bool, bFromBytes: Bool, floats: Bool, bytes: Bool) -> ([Float]?, [UInt8]?) {
+                    func add(aFromBytes: Bool, bFromBytes: Bool, floats: Bool, bytes: Bool, wide: Bool = false) -> ([Float]?, [UInt8]?) {
                         var out = [Float](repeating: -99, count: n + 8), image = [UInt8](repeating: 0xAB, count: n + 8)
                         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in aBytes.withUnsafeBufferPointer { ua in
                             bBytes.withUnsafeBufferPointer { ub in out.withUnsafeMutableBufferPointer { o in image.withUnsafeMutableBufferPointer { im in
                                 let ao: Int8Elementwise.AddOperand = aFromBytes ? .bytes(ua.baseAddress!, offset: 0) : .floats(pa.baseAddress!)
                                 let bo: Int8Elementwise.AddOperand = bFromBytes ? .bytes(ub.baseAddress!, offset: 128) : .floats(pb.baseAddress!)
-                                Int8Elementwise.qlinearAdd(ao, bo, bIsScalar: scalarB, count: n, zeroPoints: (131, 7, zc), ratios: (0.61, 0.37),
+                                Int8Elementwise.qlinearAdd(ao, bo, bIsScalar: scalarB, count: n, zeroPoints: (131, 7, zc), ratios: ratios,
                                                            range: range, into: floats ? o.baseAddress! : nil,
-                                                           byteImage: bytes ? (im.baseAddress!, offset: offset) : nil)
+                                                           byteImage: bytes ? (im.baseAddress!, offset: offset) : nil, wide: wide)
                             } } }
                         } } }
                         #expect(floats || out.allSatisfy { $0 == -99 }, "floats written though not asked")
@@ -116,9 +122,9 @@ struct Int8ByteConversionTests {
                     let expected = plain!
                     for aFromBytes in [false, true] {
                         for bFromBytes in scalarB ? [false] : [false, true] {
-                            for (floats, bytes) in [(true, true), (false, true), (true, false)] {
-                                let (got, image) = add(aFromBytes: aFromBytes, bFromBytes: bFromBytes, floats: floats, bytes: bytes)
-                                let label = "\(range) zc \(zc) offset \(offset) scalar B \(scalarB) length \(n) A bytes \(aFromBytes) B bytes \(bFromBytes) floats \(floats)"
+                            for (floats, bytes) in [(true, true), (false, true), (true, false)] { for wide in wides {
+                                let (got, image) = add(aFromBytes: aFromBytes, bFromBytes: bFromBytes, floats: floats, bytes: bytes, wide: wide)
+                                let label = "\(range) zc \(zc) offset \(offset) ratios \(ratios) scalar B \(scalarB) length \(n) A bytes \(aFromBytes) B bytes \(bFromBytes) floats \(floats) wide \(wide)"
                                 if let got {
                                     #expect(got.elementsEqual(expected) { $0.bitPattern == $1.bitPattern }, "\(label): the floats differ")
                                 }
@@ -126,7 +132,7 @@ struct Int8ByteConversionTests {
                                     #expect((0..<n).allSatisfy { image[$0] == Int8Patches.byte(expected[$0], offset: offset) }, "\(label): bytes differ")
                                     #expect(image[n...].allSatisfy { $0 == 0xAB }, "\(label): wrote past the end")
                                 }
-                            }
+                            } }
                         }
                     }
                 }

@@ -99,6 +99,13 @@ void rt_qlinear_add_avx2(const float *a, const uint8_t *a_bytes, float a_offset,
                          int b_scalar, long n, float za, float zb, float ra, float rb, float zc, float lo, float hi,
                          float *out, uint8_t *bytes, float byte_offset);
 
+// rt_qlinear_add_avx2 on AVX-512 (F, BW) for the joins a quantized resnet runs between byte images:
+// both operands from bytes, the result to bytes alone, element for element the same bytes. It
+// returns 0 and writes nothing where it does not apply (zero points, range or offsets not whole
+// numbers, or [lo, hi] + byte_offset outside [0, 255]); the caller then runs the AVX2 kernel.
+int rt_qlinear_add_bytes_avx512(const uint8_t *a_bytes, float a_offset, const uint8_t *b_bytes, float b_offset, long n,
+                                float za, float zb, float ra, float rb, float zc, float lo, float hi, uint8_t *bytes, float byte_offset);
+
 // y[j] = Σ_k w[j · ldw + k] · x[k] for rows j < m (AVX2), exact in int32 while k · 128 · 255 < 2^31
 // (the planner's k is at most 33,025): a product with one column, as a classifier at batch 1 is.
 void rt_int8_gemv_avx2(const int8_t *w, long ldw, long m, long k, const uint8_t *x, int32_t *y);
