@@ -190,3 +190,50 @@ void rt_int8_gemv_avx2(const int8_t *w, long ldw, long m, long k, const uint8_t 
         y[j] = s;
     }
 }
+
+// A 3x3 stride-2 max pool of byte planes (AVX2). Each output row: the valid input rows of its
+// window (at least one, the caller checked) folded into `row` by vpmaxub, with pad_left zeros
+// before and zeros after, then each output the largest of three neighbours, 16 at a time on
+// 16-bit lanes (even bytes, odd bytes, and the next even byte). Zero, the smallest byte, stands in
+// for the window's padding: with a real cell in every window it never wins where it should not.
+__attribute__((target("avx2")))
+void rt_maxpool3x3s2_bytes_avx2(const uint8_t *x, long planes, long h, long w, long out_h, long out_w, long pad_top, long pad_left,
+                                uint8_t *y, uint8_t *row, long row_bytes) {
+    for (long i = 0; i < row_bytes; i++) row[i] = 0;
+    const __m256i low = _mm256_set1_epi16(0x00FF);
+    for (long plane = 0; plane < planes; plane++) {
+        const uint8_t *xp = x + plane * h * w;
+        uint8_t *yp = y + plane * out_h * out_w, *v = row + pad_left;
+        for (long oy = 0; oy < out_h; oy++) {
+            long first = 2 * oy - pad_top, rows = 0;
+            for (long iy = first < 0 ? 0 : first; iy < first + 3 && iy < h; iy++, rows++) {
+                const uint8_t *src = xp + iy * w;
+                long j = 0;
+                if (rows == 0) {
+                    for (; j + 32 <= w; j += 32) _mm256_storeu_si256((__m256i *)(v + j), _mm256_loadu_si256((const __m256i *)(src + j)));
+                    for (; j < w; j++) v[j] = src[j];
+                } else {
+                    for (; j + 32 <= w; j += 32) {
+                        __m256i m = _mm256_max_epu8(_mm256_loadu_si256((const __m256i *)(v + j)), _mm256_loadu_si256((const __m256i *)(src + j)));
+                        _mm256_storeu_si256((__m256i *)(v + j), m);
+                    }
+                    for (; j < w; j++) v[j] = v[j] > src[j] ? v[j] : src[j];
+                }
+            }
+            uint8_t *out = yp + oy * out_w;
+            for (long ox = 0; ox < out_w; ox += 16) {
+                // row[2 ox + kx] is input column 2 ox - pad_left + kx.
+                __m256i a = _mm256_loadu_si256((const __m256i *)(row + 2 * ox)), b = _mm256_loadu_si256((const __m256i *)(row + 2 * ox + 2));
+                __m256i m = _mm256_max_epu16(_mm256_max_epu16(_mm256_and_si256(a, low), _mm256_srli_epi16(a, 8)), _mm256_and_si256(b, low));
+                __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi16(m, m), 0x08);
+                if (out_w - ox >= 16) {
+                    _mm_storeu_si128((__m128i *)(out + ox), _mm256_castsi256_si128(packed));
+                } else {
+                    uint8_t last[16];
+                    _mm_storeu_si128((__m128i *)last, _mm256_castsi256_si128(packed));
+                    for (long i = 0; i < out_w - ox; i++) out[ox + i] = last[i];
+                }
+            }
+        }
+    }
+}

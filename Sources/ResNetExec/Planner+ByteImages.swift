@@ -1,4 +1,6 @@
 import ResNetKernelsReference
+import ResNetKernelsInt8
+import ResNetIR
 
 /// Byte images of float-coded quantized tensors (issue 11, int8).
 ///
@@ -93,5 +95,37 @@ extension Planner {
             image.floatsWritten = !unread
             if unread { floatless[tensor] = (bytes, image.offset) }
         }
+    }
+}
+
+extension Planner {
+    /// MaxPool `node` on byte images (Int8Pooling), where its input's producer offers one that holds
+    /// every value exactly (at offset 0 or 128) and the pool is one the byte kernel takes: reads the
+    /// input's bytes, writes y's at the same offset (a reader asking another offset reads floats), and
+    /// y's floats only where some step still reads them. Returns false, having planned nothing, otherwise.
+    /// Why: resnet50-qop's stem conv wrote 802,816 values as 3.2 MB of floats for the pool alone, which
+    /// wrote floats that layer1's convs converted back to bytes.
+    func maxPoolOnBytes(_ node: Node, x: Int, y: Int, g: ConvGeometry, planes: Int) -> Bool {
+        guard simd, T.self == Float.self, Int8Pooling.takesBytes(g), let (offer, _) = byteImageOffers[x],
+              let offset = [0, 128].first(where: { offer.holdsExactly(offset: $0) }),
+              let xBytes = byteImage(of: x, offset: offset, exact: true) else { return false }
+        let image = offerByteImage(of: y, values: offer.values, floatsOptional: true)
+        let yBytes = newTensor([(sizes[y] + MemoryLayout<T>.size - 1) / MemoryLayout<T>.size])
+        image.tensor = yBytes
+        image.offset = offset
+        let threads = min(packedWorkspace.threads, max(planes, 1)), inPlane = g.height * g.width, outPlane = g.outH * g.outW
+        emit(node) { p in
+            let xb = UnsafePointer(p.bytes(xBytes)), yb = p.bytes(yBytes)
+            let floats = image.floatsWritten ? p.f32(y) : nil
+            let work = { (t: Int) in
+                let lo = planes * t / threads, hi = planes * (t + 1) / threads
+                guard hi > lo else { return }
+                // Sound: planes lo ..< hi of x's and y's byte images (a byte per value of their tensors).
+                Int8Pooling.maxPool(xb + lo * inPlane, planes: hi - lo, g, into: yb + lo * outPlane)
+                if let floats { for i in (lo * outPlane)..<(hi * outPlane) { floats[i] = Float(yb[i]) - Float(offset) } }
+            }
+            if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
+        }
+        return true
     }
 }

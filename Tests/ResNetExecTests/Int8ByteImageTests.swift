@@ -125,4 +125,58 @@ struct Int8ByteImageTests {
             #expect(floatless == (shape == [1] ? 0 : 1), "\(shape) \(kernels): \(floatless) tensors left unwritten as floats")
         }
     }
+
+    /// A stem: a strided 3x3 QLinearConv, the 3x3 stride-2 MaxPool, a 3x3 QLinearConv (tap-major). The
+    /// pool reads the stem conv's bytes and writes its own for the conv (Int8Pooling: 2 byte image
+    /// reads, where the convs alone made none), the stem's floats and, unless the pool's result is also
+    /// a graph output, the pool's left unwritten; uint8 and int8 activations (offsets 0 and 128),
+    /// floor and ceil mode (a last window half outside), 1-2 threads: the SIMD sets equal the
+    /// reference set exactly, and a stepwise run hands out the pool's result equal to it.
+    @Test(arguments: [false, true], [false, true])
+    func stemPoolReadsAndWritesBytes(int8Activations i8: Bool, poolIsAnOutput: Bool) throws {
+        typealias P = Int8PlannerPathTests
+        let channels = 8, size = 34, batch = 2
+        let zpType: DataType = i8 ? .int8 : .uint8
+        func zp(_ name: String, _ v: Int) -> Tensor { P.bytes(name, zpType, []) { _ in UInt8(truncatingIfNeeded: v) } }
+        func weights(_ name: String, _ m: Int, _ c: Int, kernel: Int64) -> Tensor {
+            P.bytes(name, .int8, [Int64(m), Int64(c), kernel, kernel]) { i in UInt8(bitPattern: Int8(truncatingIfNeeded: (i &* 7919 &+ 5) % 61 - 30)) }
+        }
+        for ceil in [false, true] {
+            let inits = [P.float("sx", 0.02), zp("zx", i8 ? -11 : 117), weights("w1", channels, 3, kernel: 3), weights("w2", channels, channels, kernel: 3),
+                         P.float("sw", 0.004), P.bytes("zw", .int8, []) { _ in 0 }, P.float("sy", 0.05), zp("zy", i8 ? -7 : 0),
+                         P.float("sm", 0.2), zp("zm", i8 ? 1 : 125)]
+            let pool = Node(name: "pool", opType: "MaxPool", inputs: ["b1"], outputs: ["p"],
+                            attributes: [Attribute(name: "kernel_shape", value: .ints([3, 3])), Attribute(name: "strides", value: .ints([2, 2])),
+                                         Attribute(name: "pads", value: .ints([1, 1, 1, 1])), Attribute(name: "ceil_mode", value: .int(ceil ? 1 : 0))])
+            let nodes = [P.node("QuantizeLinear", ["x", "sx", "zx"], "xq"),
+                         P.node("QLinearConv", ["xq", "sx", "zx", "w1", "sw", "zw", "sy", "zy"], "b1",
+                                [Attribute(name: "pads", value: .ints([1, 1, 1, 1])), Attribute(name: "strides", value: .ints([2, 2]))]),
+                         pool,
+                         P.node("QLinearConv", ["p", "sy", "zy", "w2", "sw", "zw", "sm", "zm"], "b2", [Attribute(name: "pads", value: .ints([1, 1, 1, 1]))]),
+                         P.node("DequantizeLinear", ["b2", "sm", "zm"], "y")]
+            let side = Int64(size)
+            let g = Graph(nodes: nodes, initializers: inits,
+                          inputs: [ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [.known(Int64(batch)), .known(3), .known(side), .known(side)])))],
+                          outputs: [ValueInfo(name: "y", type: nil)] + (poolIsAnOutput ? [ValueInfo(name: "p", type: nil)] : []))
+            let model = Model(opsetImports: [OpsetImport(domain: "", version: 17), OpsetImport(domain: "com.microsoft", version: 1)], graph: g)
+            let shape = [batch, 3, size, size]
+            let x = (0..<shape.reduce(1, *)).map { i -> Float in Float((i &* 7919) % 211) * 0.013 - 1.3 }
+            let reference = try Executor(model: model, options: ExecOptions(kernels: .reference))
+            let expected = try reference.run(x, shape: shape).flatMap(\.values)
+            for kernels in [KernelSet.avx512, .avx2] where kernels.isSupported {
+                for threads in [1, 2] {
+                    let executor = try Executor(model: model, options: ExecOptions(kernels: kernels, threads: threads))
+                    let label = "\(i8 ? "int8" : "uint8") ceil \(ceil) pool output \(poolIsAnOutput) \(kernels) threads \(threads)"
+                    let plan = try executor.plan(inputShape: shape)
+                    #expect(plan.byteImageReadsPerImage == 2, "\(label): \(plan.byteImageReadsPerImage) byte image reads")
+                    #expect(plan.floatlessPerImage == (poolIsAnOutput ? 1 : 2), "\(label): \(plan.floatlessPerImage) tensors left unwritten as floats")
+                    let got = try executor.run(x, shape: shape).flatMap(\.values)
+                    #expect(got == expected, "\(label): \(zip(got, expected).filter { $0 != $1 }.count) differ")
+                    let stepped = try Stepper(plan: executor.batchPlan(inputShape: shape), input: x)
+                    let want = try Stepper(plan: reference.batchPlan(inputShape: shape), input: x).advance(to: "p") { Array($1) }
+                    #expect(want != nil && stepped.advance(to: "p") { Array($1) } == want, "\(label): the stepped pool differs")
+                }
+            }
+        }
+    }
 }

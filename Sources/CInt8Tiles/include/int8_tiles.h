@@ -106,6 +106,13 @@ void rt_qlinear_add_avx2(const float *a, const uint8_t *a_bytes, float a_offset,
 int rt_qlinear_add_bytes_avx512(const uint8_t *a_bytes, float a_offset, const uint8_t *b_bytes, float b_offset, long n,
                                 float za, float zb, float ra, float rb, float zc, float lo, float hi, uint8_t *bytes, float byte_offset);
 
+// MaxPool 3x3, stride 2, dilation 1 over `planes` byte planes h x w into out_h x out_w, windows
+// starting at (2 oy - pad_top, 2 ox - pad_left); every window must hold a cell of the plane (the
+// caller checks: Int8Pooling.takesBytes). `row` is scratch of row_bytes >= max(pad_left + w,
+// 2 out_w + 2) + 48 bytes. The same bytes as Int8Pooling.maxPoolReference.
+void rt_maxpool3x3s2_bytes_avx2(const uint8_t *x, long planes, long h, long w, long out_h, long out_w, long pad_top, long pad_left,
+                                uint8_t *y, uint8_t *row, long row_bytes);
+
 // y[j] = Σ_k w[j · ldw + k] · x[k] for rows j < m (AVX2), exact in int32 while k · 128 · 255 < 2^31
 // (the planner's k is at most 33,025): a product with one column, as a classifier at batch 1 is.
 void rt_int8_gemv_avx2(const int8_t *w, long ldw, long m, long k, const uint8_t *x, int32_t *y);
