@@ -191,6 +191,26 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
     finish_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c, ldc, rows, cols, accumulate, rq);
 }
 
+// rt_int8_tile_vnni down a column panel: row panels 0 ..< panels of one K slice (panel p's weights
+// at a + 24 * kgroups * p, its rows 6p ..< min(6p + 6, rows) of C and of rq's outputs). Why: the
+// Swift loop around one tile call measured 2.6% of resnet50-qop's run on one Zen 4 core.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+void rt_int8_tiles_vnni(long kgroups, const int8_t *a, long panels, const uint8_t *b, long bstride, int32_t *c, long ldc,
+                        int rows, int cols, int accumulate, const rt_requant_tile *rq) {
+    rt_requant_tile shifted;
+    if (rq) shifted = *rq;
+    for (long p = 0; p < panels; p++) {
+        int panel_rows = rows - 6 * (int)p < 6 ? rows - 6 * (int)p : 6;
+        if (rq) {
+            shifted.constant = rq->constant + 6 * p;
+            shifted.multiplier = rq->multiplier + 6 * p;
+            shifted.out = rq->out ? rq->out + 6 * p * rq->ldo : 0;
+            shifted.bytes = rq->bytes ? rq->bytes + 6 * p * rq->ldo : 0;
+        }
+        rt_int8_tile_vnni(kgroups, a + 24 * kgroups * p, b, bstride, c + 6 * p * ldc, ldc, panel_rows, cols, accumulate, rq ? &shifted : 0);
+    }
+}
+
 // The transposed VNNI tile: output positions as the rows, output channels as the columns.
 // Rows past `rows` repeat the last real position's bytes: computed, never stored, and never
 // read past the operand's row.

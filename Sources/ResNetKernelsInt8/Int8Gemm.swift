@@ -318,6 +318,24 @@ public enum Int8Gemm {
                                          bytes: imageBytes.map { $0 + pm * 6 * ldo + j0 }, byte_offset: imageOffset)
                 withUnsafePointer(to: &rq) { run($0) }
             }
+            // VNNI, one column panel at a time: the row panels' tiles of a slice in one C call (rt_int8_tiles_vnni).
+            @inline(__always) func tilesDown(pn: Int, k0: Int, kb: Int, source: UnsafeRawPointer, stride: Int, accumulate: Bool,
+                                             requantizing: Bool) {
+                let j0 = pn * nr, cols = Int32(Swift.min(nr, n - j0)), groups = (kb + 3) / 4, first = rowPanels.lowerBound
+                let rows = Int32(Swift.min(m, rowPanels.upperBound * 6) - first * 6), add: Int32 = accumulate ? 1 : 0
+                // Sound: as tiles(pm:...) for each row panel: the C function shifts the weights by 24 x groups bytes,
+                // C, the outputs and the figures by 6 rows per panel, within rowPanels.
+                let weights = a8.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: first), out = c + first * 6 * ldc + j0
+                let b = source.assumingMemoryBound(to: UInt8.self)
+                guard requantizing, fused else {
+                    rt_int8_tiles_vnni(groups, weights, rowPanels.count, b, stride, out, ldc, rows, cols, add, nil)
+                    return
+                }
+                var rq = rt_requant_tile(constant: constants.baseAddress! + first * 6, multiplier: multipliers.baseAddress! + first * 6,
+                                         zp: zp, lo: lo, hi: hi, out: output.map { $0 + first * 6 * ldo + j0 }, ldo: ldo,
+                                         bytes: imageBytes.map { $0 + first * 6 * ldo + j0 }, byte_offset: imageOffset)
+                withUnsafePointer(to: &rq) { rt_int8_tiles_vnni(groups, weights, rowPanels.count, b, stride, out, ldc, rows, cols, add, $0) }
+            }
             // B's elements: bytes for the byte tiles, int16 for AVX2's widened operand.
             let elementBytes = vnni || onBytes ? 1 : 2
             let operand = vnni || onBytes ? UnsafeRawPointer(bytes) : UnsafeRawPointer(halves)
@@ -361,6 +379,12 @@ public enum Int8Gemm {
                     // Slices of kc (a multiple of 4): the panels' B slices, kc x nr values each, stay in L1
                     // (in L2 when rowsFirst takes all of the thread's panels together).
                     let kb = Swift.min(w.kc, k - k0), last = k0 + kb == k
+                    if vnni && panels.count == 1 && !rowPanels.isEmpty {
+                        let pn = panels.lowerBound, origin = (k0 / step) * groupStride + pn * nr * step
+                        tilesDown(pn: pn, k0: k0, kb: kb, source: operand + origin, stride: groupStride, accumulate: k0 > 0, requantizing: last)
+                        k0 += kb
+                        continue
+                    }
                     for pm in rowPanels { for pn in panels where !onBytes || panelState[pn] < 2 {
                         let origin = (k0 / step) * groupStride + pn * nr * step
                         // A first slice adds to C where corrections were written there.

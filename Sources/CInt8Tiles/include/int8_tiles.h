@@ -31,6 +31,11 @@ typedef struct {
 
 void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
                        int rows, int cols, int accumulate, const rt_requant_tile *rq);
+// rt_int8_tile_vnni for row panels 0 ..< panels of one K slice down one column panel: panel p's
+// weights at a + 24 * kgroups * p, its rows 6p ..< min(6p + 6, rows) of C (and of rq's outputs,
+// rq's constants and multipliers from its row 6p). rows > 6 * (panels - 1).
+void rt_int8_tiles_vnni(long kgroups, const int8_t *a, long panels, const uint8_t *b, long bstride, int32_t *c, long ldc,
+                        int rows, int cols, int accumulate, const rt_requant_tile *rq);
 
 // Transposed VNNI (6 x 32; rows 1...6): Cᵀ[positions, channels] (+)= Aᵀ · Wᵀ with six output
 // positions as the rows and 32 output channels as the columns. Per group of 4 k, position r's
