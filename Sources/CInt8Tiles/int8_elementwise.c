@@ -2,6 +2,11 @@
 #include "int8_tiles.h"
 #include "int8_vector.h"
 
+// No contraction of plain expressions into fused multiply-adds: QLinearAdd's constant
+// zc - (ra·za + rb·zb) is rounded after each operation, as the reference set (Planner+Quantized.swift)
+// and onnxruntime's baseline build compute it; its explicit fused multiply-adds stay fused.
+#pragma STDC FP_CONTRACT OFF
+
 // The elementwise int8 kernels (AVX2): QuantizeLinear, DequantizeLinear, float-coded values to
 // bytes, and QLinearAdd, whose operands may come as float-coded values or as byte images and whose
 // result goes to either or both. Apart from the tiles (int8_tiles.c), which share only the
@@ -122,6 +127,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 int rt_qlinear_add_bytes_avx512(const uint8_t *a_bytes, float a_offset, const uint8_t *b_bytes, float b_offset, long n,
                                 float za, float zb, float ra, float rb, float zc, float lo, float hi, uint8_t *bytes, float byte_offset) {
     if (lo != __builtin_truncf(lo) || hi != __builtin_truncf(hi) || byte_offset != __builtin_truncf(byte_offset)
+        || !(__builtin_fabsf(lo) <= 65536) || !(__builtin_fabsf(hi) <= 65536) || !(__builtin_fabsf(byte_offset) <= 65536)
         || !(lo + byte_offset >= 0) || !(hi + byte_offset <= 255)) return 0;
     float fixed = zc - (ra * za + rb * zb);
     const __m512 vf = _mm512_set1_ps(fixed), vra = _mm512_set1_ps(ra), vrb = _mm512_set1_ps(rb);

@@ -110,11 +110,13 @@ static inline void store_bytes_vnni(__m512i lo, __m512i hi, const int32_t *c, in
     else _mm256_mask_storeu_epi8(bytes, (__mmask32)((1u << cols) - 1), row);
 }
 
-// Whether store_bytes_vnni applies: bytes alone, whole-number figures (zero points and ranges are),
-// and a byte offset that keeps [lo, hi] inside [0, 255].
+// Whether store_bytes_vnni applies: bytes alone, whole-number figures of at most 2^16 (zero points,
+// ranges and offsets are: so lo - zp, hi - zp and zp + offset are exact and fit int32), and a byte
+// offset that keeps [lo, hi] inside [0, 255].
 static inline int writes_bytes_alone(const rt_requant_tile *rq) {
     return !rq->out && rq->bytes && rq->zp == __builtin_truncf(rq->zp) && rq->byte_offset == __builtin_truncf(rq->byte_offset)
-        && rq->lo == __builtin_truncf(rq->lo) && rq->hi == __builtin_truncf(rq->hi) && rq->zp > -65536 && rq->zp < 65536
+        && rq->lo == __builtin_truncf(rq->lo) && rq->hi == __builtin_truncf(rq->hi) && __builtin_fabsf(rq->zp) <= 65536
+        && __builtin_fabsf(rq->lo) <= 65536 && __builtin_fabsf(rq->hi) <= 65536 && __builtin_fabsf(rq->byte_offset) <= 65536
         && rq->lo + rq->byte_offset >= 0 && rq->hi + rq->byte_offset <= 255;
 }
 
@@ -196,11 +198,11 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
 // Swift loop around one tile call measured 2.6% of resnet50-qop's run on one Zen 4 core.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void rt_int8_tiles_vnni(long kgroups, const int8_t *a, long panels, const uint8_t *b, long bstride, int32_t *c, long ldc,
-                        int rows, int cols, int accumulate, const rt_requant_tile *rq) {
+                        long rows, int cols, int accumulate, const rt_requant_tile *rq) {
     rt_requant_tile shifted;
     if (rq) shifted = *rq;
     for (long p = 0; p < panels; p++) {
-        int panel_rows = rows - 6 * (int)p < 6 ? rows - 6 * (int)p : 6;
+        int panel_rows = rows - 6 * p < 6 ? (int)(rows - 6 * p) : 6;
         if (rq) {
             shifted.constant = rq->constant + 6 * p;
             shifted.multiplier = rq->multiplier + 6 * p;

@@ -420,10 +420,7 @@ extension Planner {
             return
         }
         let planes = xs[0] * xs[1]
-        if isMax && maxPoolOnBytes(node, x: x, y: y, g: g, planes: planes) {
-            set(node, .tensor(id: y, shape: outShape))
-            return
-        }
+        if isMax && maxPoolOnBytes(node, x: x, y: y, g: g, planes: planes) { return set(node, .tensor(id: y, shape: outShape)) }
         // Planes split over the plan's threads (each writes only its own output planes).
         let threads = min(packedWorkspace.threads, max(planes, 1))
         let (inPlane, outPlane) = (g.height * g.width, g.outH * g.outW)

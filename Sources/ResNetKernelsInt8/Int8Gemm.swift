@@ -173,23 +173,6 @@ public final class Int8GemmWorkspace: @unchecked Sendable {
     public static let single = Int8GemmWorkspace(threads: 1)
 }
 
-/// A requantization the SIMD tiles apply as they finish (rt_requant_tile), so the int32 sums
-/// never go to memory and back: a 1x1 conv at 56x56 wrote, read and wrote again 3.2 MB
-/// apiece (sums, then float-coded outputs). Only where it needs no column sums (every
-/// weight zero point 0: onnxruntime's default, symmetric int8 weights).
-public struct Int8FusedRequantization: Sendable {
-    /// Per row: Requantization.constant(row:), and its multiplier.
-    public let constants: [Int32], multipliers: [Float]
-    public let zeroPoint: Float, lo: Float, hi: Float
-
-    public init?(_ r: Requantization) {
-        guard !r.needsColumnSums else { return nil }
-        constants = (0..<r.multiplier.count).map(r.constant(row:))
-        multipliers = r.multiplier
-        zeroPoint = r.outputZeroPoint; lo = r.range.lo; hi = r.range.hi
-    }
-}
-
 public enum Int8Gemm {
     /// C[M,N] = W · B: packed int8 weights times the interleaved uint8 operand (`layout`;
     /// `bytes` for the byte-group tiles and the twin, `halves` for the widening AVX2 tile), exact
@@ -322,7 +305,7 @@ public enum Int8Gemm {
             @inline(__always) func tilesDown(pn: Int, k0: Int, kb: Int, source: UnsafeRawPointer, stride: Int, accumulate: Bool,
                                              requantizing: Bool) {
                 let j0 = pn * nr, cols = Int32(Swift.min(nr, n - j0)), groups = (kb + 3) / 4, first = rowPanels.lowerBound
-                let rows = Int32(Swift.min(m, rowPanels.upperBound * 6) - first * 6), add: Int32 = accumulate ? 1 : 0
+                let rows = Swift.min(m, rowPanels.upperBound * 6) - first * 6, add: Int32 = accumulate ? 1 : 0
                 // Sound: as tiles(pm:...) for each row panel: the C function shifts the weights by 24 x groups bytes,
                 // C, the outputs and the figures by 6 rows per panel, within rowPanels.
                 let weights = a8.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: first), out = c + first * 6 * ldc + j0

@@ -195,7 +195,7 @@ public struct Int8TapMajor: Sendable, Equatable {
         // Sound: positions first ..< last read image words first + dy·W + shift ..< last + dy·W + shift, which run
         // from a valid cell ((firstValid + dy)·W + lo + shift >= 0) to a valid cell (below area): inside the image.
         let first = firstValid * width + lo, last = (endValid - 1) * width + hi
-        (row + 4 * (first - columnOrigin)).copyMemory(from: image + first + dy * width + shift, byteCount: 4 * (last - first))
+        (row + 4 * (first - columnOrigin)).copyMemory(from: image + (first + dy * width + shift), byteCount: 4 * (last - first))
         for oy in firstValid..<endValid {
             fill(oy * width, oy * width + lo)
             fill(oy * width + hi, (oy + 1) * width)

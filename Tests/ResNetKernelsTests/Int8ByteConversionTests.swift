@@ -57,22 +57,23 @@ struct Int8ByteConversionTests {
                 let r = Requantization(multiplier: multipliers, bias: biases, weightRowSums: packed.rowSums,
                                        weightZeroPoints: Array(repeating: 0, count: m), inputZeroPoint: 117, outputZeroPoint: zp, range: range, k: k)
                 let fused = Int8FusedRequantization(r)!
-                func run(image: UnsafeMutablePointer<UInt8>?, floats: Bool = true) -> [Float] {
+                func run(image: UnsafeMutablePointer<UInt8>?, floats: Bool = true, threads: Int = 1) -> [Float] {
                     var sums = [Int32](repeating: 0, count: m * n), out = [Float](repeating: -99, count: m * ldo)
                     operand.withUnsafeBufferPointer { b8 in halves.withUnsafeBufferPointer { b16 in sums.withUnsafeMutableBufferPointer { c in
                         out.withUnsafeMutableBufferPointer { o in
                             Int8Gemm.gemm(weights: packed, layout: layout, bytes: b8.baseAddress!, halves: b16.baseAddress!, c: c.baseAddress!, ldc: n,
-                                          workspace: Int8GemmWorkspace(threads: 1), requantize: (fused, output: floats ? o.baseAddress! : nil, ldo: ldo),
+                                          workspace: Int8GemmWorkspace(threads: threads), requantize: (fused, output: floats ? o.baseAddress! : nil, ldo: ldo),
                                           byteImage: image.map { ($0, offset: offset) })
                         }
                     } } }
                     return out
                 }
                 let plain = run(image: nil)
-                for floats in [true, false] {
+                // Two threads: with few column panels they split the row panels (a thread's first panel past row 0).
+                for (floats, threads) in [(true, 1), (false, 1), (false, 2)] {
                     var image = [UInt8](repeating: 0xAB, count: m * ldo)
-                    let withBytes = image.withUnsafeMutableBufferPointer { run(image: $0.baseAddress!, floats: floats) }
-                    let label = "\(tile) \(m)x\(n)x\(k) \(range) zp \(zp) offset \(offset) extreme \(extreme) floats \(floats)"
+                    let withBytes = image.withUnsafeMutableBufferPointer { run(image: $0.baseAddress!, floats: floats, threads: threads) }
+                    let label = "\(tile) \(m)x\(n)x\(k) \(range) zp \(zp) offset \(offset) extreme \(extreme) floats \(floats) threads \(threads)"
                     if floats {
                         #expect(plain.elementsEqual(withBytes) { $0.bitPattern == $1.bitPattern }, "\(label): the floats changed")
                     } else {

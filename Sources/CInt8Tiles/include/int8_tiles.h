@@ -35,7 +35,7 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
 // weights at a + 24 * kgroups * p, its rows 6p ..< min(6p + 6, rows) of C (and of rq's outputs,
 // rq's constants and multipliers from its row 6p). rows > 6 * (panels - 1).
 void rt_int8_tiles_vnni(long kgroups, const int8_t *a, long panels, const uint8_t *b, long bstride, int32_t *c, long ldc,
-                        int rows, int cols, int accumulate, const rt_requant_tile *rq);
+                        long rows, int cols, int accumulate, const rt_requant_tile *rq);
 
 // Transposed VNNI (6 x 32; rows 1...6): Cᵀ[positions, channels] (+)= Aᵀ · Wᵀ with six output
 // positions as the rows and 32 output channels as the columns. Per group of 4 k, position r's
@@ -106,8 +106,8 @@ void rt_qlinear_add_avx2(const float *a, const uint8_t *a_bytes, float a_offset,
 
 // rt_qlinear_add_avx2 on AVX-512 (F, BW) for the joins a quantized resnet runs between byte images:
 // both operands from bytes, the result to bytes alone, element for element the same bytes. It
-// returns 0 and writes nothing where it does not apply (zero points, range or offsets not whole
-// numbers, or [lo, hi] + byte_offset outside [0, 255]); the caller then runs the AVX2 kernel.
+// returns 0 and writes nothing where it does not apply (range or output offset not whole numbers of
+// at most 2^16, or [lo, hi] + byte_offset outside [0, 255]); the caller then runs the AVX2 kernel.
 int rt_qlinear_add_bytes_avx512(const uint8_t *a_bytes, float a_offset, const uint8_t *b_bytes, float b_offset, long n,
                                 float za, float zb, float ra, float rb, float zc, float lo, float hi, uint8_t *bytes, float byte_offset);
 
