@@ -8,8 +8,13 @@ import ResNetIR
 ///     DQ(a), DQ(b) -> Add -> Q                            => QLinearAdd
 ///     DQ(x) -> GlobalAveragePool -> Q                     => QLinearGlobalAveragePool
 ///     DQ(a), DQ(w int8), DQ(bias int32) -> Gemm -> Q      => QGemm
+///     DQ(x) -> MaxPool -> Q, Q's scale and zero point x's => MaxPool on x itself
 ///
-/// Everything else (MaxPool, Flatten between DQ and Q) runs in float, where it is
+/// (The max pool: DQ is increasing for a positive scale, so the largest dequantized value is
+/// the largest value's, and Q gives that value back exactly: |v - zp| <= 255 survives the
+/// multiplication and division by one normal scale within half a step. onnxruntime drops
+/// such a pair too; here the pool then reads its producer's bytes: Planner+ByteImages.swift.)
+/// Everything else (Flatten between DQ and Q, a pool whose Q rescales) runs in float, where it is
 /// exact. `--exact` keeps the graph as written: every DQ/Q pair in float32, as ONNX's
 /// QDQ semantics read literally (which rounds differently from onnxruntime).
 extension Planner {
@@ -52,6 +57,17 @@ extension Planner {
             guard bs.count == expected.count || (bs.count == 1 && expected.count == 1) else { return false }
             return zip(bs, expected).allSatisfy { abs($0 - $1) <= 2 * $1.ulp }
         }
+        /// Whether a DQ's (x) and a Q's (y: scale, zero point) zero points are one value of one type ("" for an
+        /// omitted one: 0 of uint8).
+        func sameZeroPoint(_ x: [String], _ y: [String]) -> Bool {
+            func typed(_ name: String, quantized: String?) -> (DataType?, [Int64])? {
+                if name.isEmpty { return (quantized.flatMap { DataType(rawValue: facts[$0]?.elemType ?? 0) } ?? .uint8, [0]) }
+                guard case let .ints(v, _)? = values[name] else { return nil }
+                return (DataType(rawValue: facts[name]?.elemType ?? 0), v)
+            }
+            guard let (tx, vx) = typed(x[2], quantized: x[0]), let (ty, vy) = typed(y[1], quantized: nil) else { return false }
+            return tx != nil && tx == ty && vx.count == 1 && vx == vy
+        }
         for (i, n) in graph.nodes.enumerated() where !absorbed.contains(i) && (n.domain.isEmpty || n.domain == "ai.onnx") {
             guard let out = n.outputs.first, !out.isEmpty, !outputs.contains(out), let c = consumers[out], c.count == 1,
                   graph.nodes[c[0]].opType == "QuantizeLinear", !absorbed.contains(c[0]) else { continue }
@@ -92,6 +108,11 @@ extension Planner {
                 }
                 replacement = Node(name: n.name, opType: "QGemm", domain: "com.microsoft", inputs: a + w + [bias] + y, outputs: [qOut],
                                    attributes: n.attributes.filter { $0.name != "beta" })
+            case "MaxPool":
+                guard let x = triple(n.inputs.first ?? ""), !isConstant(x[0]), perTensor(x), n.outputs.count == 1 || n.outputs[1].isEmpty,
+                      let sx = floatValues(x[1])?.first, let sy = floatValues(y[0])?.first, sx == sy, sx.isNormal, sx > 0,
+                      (sx * 256).isFinite, sameZeroPoint(x, y) else { break }
+                replacement = Node(name: n.name, opType: "MaxPool", inputs: [x[0]], outputs: [qOut], attributes: n.attributes)
             default: break
             }
             guard let replacement else { continue }
