@@ -213,6 +213,24 @@ void rt_int8_tiles_vnni(long kgroups, const int8_t *a, long panels, const uint8_
     }
 }
 
+// rt_int8_tile_vnni along a row panel: column panels 0 ..< panels of one K slice (panel q's B at
+// b + 128 q, its columns 32q ..< min(32q + 32, columns) of C and of rq's outputs). The row-panel-first
+// order (Int8Gemm's rowsFirst: a shallow K, a large output) calls the tile once per panel.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+void rt_int8_tiles_vnni_across(long kgroups, const int8_t *a, const uint8_t *b, long bstride, long panels, long columns,
+                               int32_t *c, long ldc, int rows, int accumulate, const rt_requant_tile *rq) {
+    rt_requant_tile shifted;
+    if (rq) shifted = *rq;
+    for (long q = 0; q < panels; q++) {
+        long cols = columns - 32 * q < 32 ? columns - 32 * q : 32;
+        if (rq) {
+            shifted.out = rq->out ? rq->out + 32 * q : 0;
+            shifted.bytes = rq->bytes ? rq->bytes + 32 * q : 0;
+        }
+        rt_int8_tile_vnni(kgroups, a, b + 128 * q, bstride, c + 32 * q, ldc, rows, (int)cols, accumulate, rq ? &shifted : 0);
+    }
+}
+
 // The transposed VNNI tile: output positions as the rows, output channels as the columns.
 // Rows past `rows` repeat the last real position's bytes: computed, never stored, and never
 // read past the operand's row.

@@ -319,6 +319,23 @@ public enum Int8Gemm {
                                          bytes: imageBytes.map { $0 + first * 6 * ldo + j0 }, byte_offset: imageOffset)
                 withUnsafePointer(to: &rq) { rt_int8_tiles_vnni(groups, weights, rowPanels.count, b, stride, out, ldc, rows, cols, add, $0) }
             }
+            // VNNI, one row panel along several column panels in one C call (rt_int8_tiles_vnni_across).
+            @inline(__always) func tilesAcross(pm: Int, panels: Range<Int>, k0: Int, kb: Int, source: UnsafeRawPointer, stride: Int,
+                                               accumulate: Bool, requantizing: Bool) {
+                let j0 = panels.lowerBound * nr, groups = (kb + 3) / 4, rows = Int32(Swift.min(6, m - pm * 6)), add: Int32 = accumulate ? 1 : 0
+                // Sound: as tiles(pm:pn:...) for each panel: the C function shifts B by 128 bytes, C and the outputs
+                // by 32 columns per panel, within columns j0 ..< n.
+                let weights = a8.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: pm), out = c + pm * 6 * ldc + j0
+                let b = source.assumingMemoryBound(to: UInt8.self), columns = Swift.min(n, panels.upperBound * nr) - j0
+                guard requantizing, fused else {
+                    rt_int8_tiles_vnni_across(groups, weights, b, stride, panels.count, columns, out, ldc, rows, add, nil)
+                    return
+                }
+                var rq = rt_requant_tile(constant: constants.baseAddress! + pm * 6, multiplier: multipliers.baseAddress! + pm * 6,
+                                         zp: zp, lo: lo, hi: hi, out: output.map { $0 + pm * 6 * ldo + j0 }, ldo: ldo,
+                                         bytes: imageBytes.map { $0 + pm * 6 * ldo + j0 }, byte_offset: imageOffset)
+                withUnsafePointer(to: &rq) { rt_int8_tiles_vnni_across(groups, weights, b, stride, panels.count, columns, out, ldc, rows, add, $0) }
+            }
             // B's elements: bytes for the byte tiles, int16 for AVX2's widened operand.
             let elementBytes = vnni || onBytes ? 1 : 2
             let operand = vnni || onBytes ? UnsafeRawPointer(bytes) : UnsafeRawPointer(halves)
@@ -365,6 +382,15 @@ public enum Int8Gemm {
                     if vnni && panels.count == 1 && !rowPanels.isEmpty {
                         let pn = panels.lowerBound, origin = (k0 / step) * groupStride + pn * nr * step
                         tilesDown(pn: pn, k0: k0, kb: kb, source: operand + origin, stride: groupStride, accumulate: k0 > 0, requantizing: last)
+                        k0 += kb
+                        continue
+                    }
+                    if vnni && panels.count > 1 {
+                        let origin = (k0 / step) * groupStride + panels.lowerBound * nr * step
+                        for pm in rowPanels {
+                            tilesAcross(pm: pm, panels: panels, k0: k0, kb: kb, source: operand + origin, stride: groupStride, accumulate: k0 > 0,
+                                        requantizing: last)
+                        }
                         k0 += kb
                         continue
                     }
@@ -445,41 +471,5 @@ public enum Int8Gemm {
                 if layout.tile == .avx2 { halves[o] = Int16(src[j]) } else { bytes[o] = src[j] }
             }
         }
-    }
-}
-
-/// The integer tile's own speed on one core, operands in L1: the ceiling `bench` reports
-/// integer layers against (the float tile's peak says nothing about vpdpbusd or vpmaddwd).
-public enum Int8KernelPeak {
-    /// GOP/s (2 per multiply-add) of one full tile over a K slice (512), measured for about
-    /// `seconds`; 0 for the reference twin.
-    public static func measure(_ tile: Int8Tile, seconds: Double = 0.2) -> Double {
-        guard tile != .reference, tile.isSupported else { return 0 }
-        // AVX2 on bytes: one of its 16-column tiles.
-        let k = Int8Tile.kc, rows = tile.rows, cols = tile == .avx2Bytes ? 16 : tile.columns
-        let a8 = [Int8](repeating: 3, count: k * rows), b8 = [UInt8](repeating: 5, count: k * cols)
-        let a16 = [Int16](repeating: 3, count: k * rows), b16 = [Int16](repeating: 5, count: k * cols)
-        var c = [Int32](repeating: 0, count: rows * cols)
-        var best = 0.0
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
-        repeat {
-            let reps = 2000
-            let start = DispatchTime.now().uptimeNanoseconds
-            c.withUnsafeMutableBufferPointer { cp in
-                // Sound: A holds k x 6 values, B k x cols (groups of kStep, `cols * kStep` apart), C 6 x cols.
-                for _ in 0..<reps {
-                    if tile == .vnni {
-                        rt_int8_tile_vnni(k / 4, a8, b8, cols * 4, cp.baseAddress!, cols, Int32(rows), Int32(cols), 1, nil)
-                    } else if tile == .avx2Bytes {
-                        rt_int8_tile_avx2_bytes(k / 4, a8, b8, cols * 4, cp.baseAddress!, cols, Int32(rows), Int32(cols), 1, nil)
-                    } else {
-                        rt_int8_tile_avx2(k / 2, a16, b16, cols * 2, cp.baseAddress!, cols, Int32(rows), Int32(cols), 1, nil)
-                    }
-                }
-            }
-            let ns = Double(DispatchTime.now().uptimeNanoseconds - start)
-            best = max(best, Double(2 * k * rows * cols * reps) / ns)
-        } while DispatchTime.now().uptimeNanoseconds < deadline
-        return best
     }
 }

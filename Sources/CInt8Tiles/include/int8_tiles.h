@@ -36,6 +36,11 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
 // rq's constants and multipliers from its row 6p). rows > 6 * (panels - 1).
 void rt_int8_tiles_vnni(long kgroups, const int8_t *a, long panels, const uint8_t *b, long bstride, int32_t *c, long ldc,
                         long rows, int cols, int accumulate, const rt_requant_tile *rq);
+// rt_int8_tile_vnni for column panels 0 ..< panels of one K slice along one row panel: panel q's B
+// at b + 128 q, its columns 32q ..< min(32q + 32, columns) of C (and of rq's outputs, 32q on).
+// columns > 32 * (panels - 1); rows 1...6.
+void rt_int8_tiles_vnni_across(long kgroups, const int8_t *a, const uint8_t *b, long bstride, long panels, long columns,
+                               int32_t *c, long ldc, int rows, int accumulate, const rt_requant_tile *rq);
 
 // Transposed VNNI (6 x 32; rows 1...6): Cᵀ[positions, channels] (+)= Aᵀ · Wᵀ with six output
 // positions as the rows and 32 output channels as the columns. Per group of 4 k, position r's
