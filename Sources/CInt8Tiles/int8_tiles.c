@@ -182,6 +182,9 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
         // vpdpbusd(acc, u8 x 64, s8 x 64): per int32 lane, the sum of 4 uint8 x int8 products.
         __m512i b0 = _mm512_loadu_si512(b + g * bstride), b1 = _mm512_loadu_si512(b + g * bstride + 64);
         const int8_t *ap = a + g * 24;
+        // The next row panel's weights (packed right after this panel's), a line ahead of their use: the
+        // first column panel reads each slice of a model's weights from memory.
+        _mm_prefetch((const char *)(ap + 24 * kgroups), _MM_HINT_T0);
         __m512i x = _mm512_set1_epi32(load32(ap));
         c00 = _mm512_dpbusd_epi32(c00, b0, x); c01 = _mm512_dpbusd_epi32(c01, b1, x);
         x = _mm512_set1_epi32(load32(ap + 4)); c10 = _mm512_dpbusd_epi32(c10, b0, x); c11 = _mm512_dpbusd_epi32(c11, b1, x);
