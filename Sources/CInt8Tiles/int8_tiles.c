@@ -249,6 +249,9 @@ void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int
     for (long g = 0; g < kgroups; g++) {
         // vpdpbusd(acc, u8 x 64, s8 x 64): the positions' bytes (broadcast) times 16 channels' weights.
         __m512i w0 = _mm512_loadu_si512(w + g * 128), w1 = _mm512_loadu_si512(w + g * 128 + 64);
+        // The next channel panel's weights (packed right after this one's slice), as the plain tile does.
+        _mm_prefetch((const char *)(w + 128 * (kgroups + g)), _MM_HINT_T0);
+        _mm_prefetch((const char *)(w + 128 * (kgroups + g) + 64), _MM_HINT_T0);
         const uint8_t *ap = a + g * astride;
         __m512i x = _mm512_set1_epi32(load32(ap));
         c00 = _mm512_dpbusd_epi32(c00, x, w0); c01 = _mm512_dpbusd_epi32(c01, x, w1);
