@@ -51,6 +51,16 @@ static inline __m512 quantize16(__m512i sums, int32_t constant, float multiplier
     return _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(rq->lo)), _mm512_set1_ps(rq->hi));
 }
 
+// A tile row's 32 bytes (two 16-lane halves narrowed in registers) stored once, masked to `cols`:
+// vpmovdb's store form, masked, measured slower on Zen 4 than the requantization around it
+// (int8-gemm-bench --bytes).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+static inline void store_row_bytes(__m512i lo, __m512i hi, uint8_t *bytes, int cols) {
+    __m256i row = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm512_cvtepi32_epi8(lo)), _mm512_cvtepi32_epi8(hi), 1);
+    if (cols >= 32) _mm256_storeu_si256((__m256i *)bytes, row);
+    else _mm256_mask_storeu_epi8(bytes, (__mmask32)((1u << cols) - 1), row);
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 static inline void store_requantized_vnni(__m512i lo, __m512i hi, const int32_t *c, int cols, int accumulate, int r,
                                           const rt_requant_tile *rq) {
@@ -67,16 +77,10 @@ static inline void store_requantized_vnni(__m512i lo, __m512i hi, const int32_t 
         _mm512_mask_storeu_ps(out + 16, mhi, qhi);
     }
     if (rq->bytes) {
-        // As store_bytes8: + offset, clamped to [0, 255] (q is never NaN), truncated; vpmovdb stores the low bytes.
-        // The row's 32 bytes narrowed in registers (vpmovdb xmm) and stored once: vpmovdb's store form,
-        // masked, measured slower on Zen 4 than the whole requantization around it (int8-gemm-bench --bytes).
-        uint8_t *bytes = rq->bytes + r * rq->ldo;
+        // As store_bytes8: + offset, clamped to [0, 255] (q is never NaN), truncated to the low bytes.
         __m512 o = _mm512_set1_ps(rq->byte_offset), zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255);
-        __m128i blo = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(qlo, o), zero), top)));
-        __m128i bhi = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(qhi, o), zero), top)));
-        __m256i row = _mm256_inserti128_si256(_mm256_castsi128_si256(blo), bhi, 1);
-        if (cols >= 32) _mm256_storeu_si256((__m256i *)bytes, row);
-        else _mm256_mask_storeu_epi8(bytes, (__mmask32)((1u << cols) - 1), row);
+        store_row_bytes(_mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(qlo, o), zero), top)),
+                        _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(qhi, o), zero), top)), rq->bytes + r * rq->ldo, cols);
     }
 }
 
@@ -104,10 +108,7 @@ static inline void store_bytes_vnni(__m512i lo, __m512i hi, const int32_t *c, in
     vhi = _mm512_min_ps(_mm512_max_ps(vhi, lower), upper);
     __m512i ilo = _mm512_add_epi32(_mm512_cvt_roundps_epi32(vlo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), add);
     __m512i ihi = _mm512_add_epi32(_mm512_cvt_roundps_epi32(vhi, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), add);
-    __m256i row = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm512_cvtepi32_epi8(ilo)), _mm512_cvtepi32_epi8(ihi), 1);
-    uint8_t *bytes = rq->bytes + r * rq->ldo;
-    if (cols >= 32) _mm256_storeu_si256((__m256i *)bytes, row);
-    else _mm256_mask_storeu_epi8(bytes, (__mmask32)((1u << cols) - 1), row);
+    store_row_bytes(ilo, ihi, rq->bytes + r * rq->ldo, cols);
 }
 
 // Whether store_bytes_vnni applies: bytes alone, whole-number figures of at most 2^16 (zero points,

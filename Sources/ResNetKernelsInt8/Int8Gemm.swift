@@ -256,6 +256,17 @@ public enum Int8Gemm {
             // The tile(s) of row panel pm and column panel pn over the K slice k0 ..< k0 + kb, B's group
             // 0 of that slice at `source` (groups `stride` bytes apart; source's memory is B's element
             // type): C += or = the sums, or, requantizing, the outputs (+ C's sums when accumulating).
+            // `body` with the fused requantization of the tiles whose first output is row `row`, column `column`
+            // (nil unless `requantizing` on a fused product). Sound: rows from `row` (< m) index constants and
+            // multipliers (m each); the outputs lie in rows row ..< m, columns column ..< n of the caller's
+            // output and byte image (the tile or the C loop stays within them).
+            @inline(__always) func withRequantization(row: Int, column: Int, _ requantizing: Bool, _ body: (UnsafePointer<rt_requant_tile>?) -> Void) {
+                guard requantizing, fused else { return body(nil) }
+                var rq = rt_requant_tile(constant: constants.baseAddress! + row, multiplier: multipliers.baseAddress! + row,
+                                         zp: zp, lo: lo, hi: hi, out: output.map { $0 + row * ldo + column }, ldo: ldo,
+                                         bytes: imageBytes.map { $0 + row * ldo + column }, byte_offset: imageOffset)
+                withUnsafePointer(to: &rq) { body($0) }
+            }
             @inline(__always) func tiles(pm: Int, pn: Int, k0: Int, kb: Int, source: UnsafeRawPointer, stride: Int, accumulate: Bool, requantizing: Bool) {
                 let j0 = pn * nr, cols = Swift.min(nr, n - j0), steps = (kb + step - 1) / step
                 let rows = Int32(Swift.min(6, m - pm * 6)), out = c + pm * 6 * ldc + j0, add: Int32 = accumulate ? 1 : 0
@@ -293,13 +304,7 @@ public enum Int8Gemm {
                         }
                     }
                 }
-                guard requantizing, fused else { run(nil); return }
-                // Sound: the panel's rows (< m) index constants and multipliers (m each); its outputs
-                // lie in rows pm * 6 ..< m, columns j0 ..< j0 + cols of the caller's output (and of its byte image).
-                var rq = rt_requant_tile(constant: constants.baseAddress! + pm * 6, multiplier: multipliers.baseAddress! + pm * 6,
-                                         zp: zp, lo: lo, hi: hi, out: output.map { $0 + pm * 6 * ldo + j0 }, ldo: ldo,
-                                         bytes: imageBytes.map { $0 + pm * 6 * ldo + j0 }, byte_offset: imageOffset)
-                withUnsafePointer(to: &rq) { run($0) }
+                withRequantization(row: pm * 6, column: j0, requantizing, run)
             }
             // VNNI, one column panel at a time: the row panels' tiles of a slice in one C call (rt_int8_tiles_vnni).
             @inline(__always) func tilesDown(pn: Int, k0: Int, kb: Int, source: UnsafeRawPointer, stride: Int, accumulate: Bool,
@@ -310,14 +315,9 @@ public enum Int8Gemm {
                 // C, the outputs and the figures by 6 rows per panel, within rowPanels.
                 let weights = a8.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: first), out = c + first * 6 * ldc + j0
                 let b = source.assumingMemoryBound(to: UInt8.self)
-                guard requantizing, fused else {
-                    rt_int8_tiles_vnni(groups, weights, rowPanels.count, b, stride, out, ldc, rows, cols, add, nil)
-                    return
+                withRequantization(row: first * 6, column: j0, requantizing) {
+                    rt_int8_tiles_vnni(groups, weights, rowPanels.count, b, stride, out, ldc, rows, cols, add, $0)
                 }
-                var rq = rt_requant_tile(constant: constants.baseAddress! + first * 6, multiplier: multipliers.baseAddress! + first * 6,
-                                         zp: zp, lo: lo, hi: hi, out: output.map { $0 + first * 6 * ldo + j0 }, ldo: ldo,
-                                         bytes: imageBytes.map { $0 + first * 6 * ldo + j0 }, byte_offset: imageOffset)
-                withUnsafePointer(to: &rq) { rt_int8_tiles_vnni(groups, weights, rowPanels.count, b, stride, out, ldc, rows, cols, add, $0) }
             }
             // VNNI, one row panel along several column panels in one C call (rt_int8_tiles_vnni_across).
             @inline(__always) func tilesAcross(pm: Int, panels: Range<Int>, k0: Int, kb: Int, source: UnsafeRawPointer, stride: Int,
@@ -327,14 +327,9 @@ public enum Int8Gemm {
                 // by 32 columns per panel, within columns j0 ..< n.
                 let weights = a8.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: pm), out = c + pm * 6 * ldc + j0
                 let b = source.assumingMemoryBound(to: UInt8.self), columns = Swift.min(n, panels.upperBound * nr) - j0
-                guard requantizing, fused else {
-                    rt_int8_tiles_vnni_across(groups, weights, b, stride, panels.count, columns, out, ldc, rows, add, nil)
-                    return
+                withRequantization(row: pm * 6, column: j0, requantizing) {
+                    rt_int8_tiles_vnni_across(groups, weights, b, stride, panels.count, columns, out, ldc, rows, add, $0)
                 }
-                var rq = rt_requant_tile(constant: constants.baseAddress! + pm * 6, multiplier: multipliers.baseAddress! + pm * 6,
-                                         zp: zp, lo: lo, hi: hi, out: output.map { $0 + pm * 6 * ldo + j0 }, ldo: ldo,
-                                         bytes: imageBytes.map { $0 + pm * 6 * ldo + j0 }, byte_offset: imageOffset)
-                withUnsafePointer(to: &rq) { rt_int8_tiles_vnni_across(groups, weights, b, stride, panels.count, columns, out, ldc, rows, add, $0) }
             }
             // B's elements: bytes for the byte tiles, int16 for AVX2's widened operand.
             let elementBytes = vnni || onBytes ? 1 : 2
