@@ -43,6 +43,10 @@ let shapes: [Shape] = [
     Shape(name: "l4 3x3 512", cout: 512, cin: 512, k: 3, stride: 1, hw: 7),
     Shape(name: "l4 1x1 2048>512", cout: 512, cin: 2048, k: 1, stride: 1, hw: 7),
     Shape(name: "l4 1x1 512>2048", cout: 2048, cin: 512, k: 1, stride: 1, hw: 7),
+    // resnet18's strided downsamples: small enough that the split between threads shows.
+    Shape(name: "r18 l2 1x1 64>128 s2", cout: 128, cin: 64, k: 1, stride: 2, hw: 56),
+    Shape(name: "r18 l3 1x1 128>256 s2", cout: 256, cin: 128, k: 1, stride: 2, hw: 28),
+    Shape(name: "r18 l4 1x1 256>512 s2", cout: 512, cin: 256, k: 1, stride: 2, hw: 14),
 ]
 
 var threads = 2
@@ -165,6 +169,9 @@ for s in shapes where selected(s) {
         line += "  " + pct(flops / seconds(shiftedRowsConv(shifted, x: x, a: a, y: c, threads: t, bias: bias, residual: residual)) / 1e9, t)
     }
     // Packing B alone, one thread, over the whole K x N (what each GEMM call pays once per thread's columns).
+    // An upper bound: the packer is inlined here, into this benchmark's baseline x86-64 build, where
+    // inside a kernel set's GEMM it is compiled for that set's vectors (ConvPatchesB's pointwise
+    // table: 33 us here for resnet18's layer2 downsample, 4% of the AVX-512 GEMM's profile).
     let buf = UnsafeMutablePointer<Float>.allocate(capacity: PackedA.kc * (PackedGemmWorkspace.nc + nr)); defer { buf.deallocate() }
     let packTime = seconds {
         var n0 = 0

@@ -27,6 +27,9 @@ struct ImplicitConvTests {
         Case(c: 4, h: 30, w: 41, k: 3, stride: 2, pad: 1, dilation: 1, m: 6),
         Case(c: 2, h: 26, w: 26, k: 3, stride: 1, pad: 2, dilation: 2, m: 5),
         Case(c: 6, h: 17, w: 19, k: 1, stride: 2, pad: 0, dilation: 1, m: 12),
+        Case(c: 9, h: 56, w: 56, k: 1, stride: 2, pad: 0, dilation: 1, m: 37),  // pointwise table: 784 columns, 28-wide rows
+        Case(c: 5, h: 14, w: 14, k: 1, stride: 2, pad: 0, dilation: 1, m: 40),
+        Case(c: 4, h: 15, w: 15, k: 1, stride: 2, pad: 1, dilation: 1, m: 9),   // a padded 1x1: run by run
         Case(c: 3, h: 9, w: 50, k: 5, stride: 1, pad: 0, dilation: 1, m: 1),
         Case(c: 70, h: 7, w: 7, k: 3, stride: 1, pad: 1, dilation: 1, m: 33),   // K crosses the 256 slice
         Case(c: 1, h: 3, w: 3, k: 3, stride: 1, pad: 3, dilation: 1, m: 2),     // windows mostly padding
