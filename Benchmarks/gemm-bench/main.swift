@@ -251,7 +251,7 @@ for s in shapes where s.k == 3 && s.stride == 1 && selected(s) { for tile in s.h
 // the weights of every other layer pass through the caches between two calls.
 print("\nTransposed, GFLOP/s (% of peak x threads): channels first, warm weights and cold; channels last, cold")
 let fewPositions = shapes.filter { $0.k > 1 } + [Shape(name: "l4 3x3 256>512 s2", cout: 512, cin: 256, k: 3, stride: 2, hw: 14)]
-    + shapes.filter { $0.k == 1 && $0.hw <= 14 }
+    + shapes.filter { $0.k == 1 && ($0.hw <= 14 || $0.name.hasPrefix("r18")) }
     + [Shape(name: "l3 1x1 512>1024 s2", cout: 1024, cin: 512, k: 1, stride: 2, hw: 28),
        Shape(name: "l4 1x1 1024>2048 s2", cout: 2048, cin: 1024, k: 1, stride: 2, hw: 14)]
 for s in fewPositions where selected(s) {
