@@ -5,7 +5,7 @@ On a shared machine a configuration moves by 40% within minutes, and our fresh
 processes vary more than the code changes being measured. This runs
 `resnet-check bench --format json` for each binary in turn, --rounds times, and
 prints per binary the median and minimum p50 over rounds, then each layer's
-median (or --statistic min: minimum) time over rounds (each a mean of the profiled runs) side by side, largest first, and their sums.
+median (or --statistic min: minimum) time over rounds (each the median of bench's profiled runs) side by side, largest first, and their sums.
 Compare builds of two commits (copy .build/release/resnet-check aside between
 builds); a difference smaller than the rounds' spread is noise.
 

@@ -8,7 +8,7 @@ noise on demand: a co-runner (numpy adding 1 to a 64 MB array, over and over: a 
 and a write stream through the shared L3 and memory) on its own CPU, while ours and
 onnxruntime run on the others, pinned. In interleaved rounds, without and with it, it
 prints each side's median latency, the slowdown, and our layers that lose the most
-milliseconds (from bench's three profiled runs per round).
+milliseconds (from bench's profiled runs per round: each step's median).
 
     scripts/bench_contention.py .cache/models/resnet50/model.onnx [--threads 1] [--rounds 6]
 

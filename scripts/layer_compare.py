@@ -8,7 +8,7 @@ time. Convolutions are paired by the graph's conv they start from (onnxruntime
 names a fused conv after some node of its chain: BN, activation, residual Add;
 those names are mapped back), pools, GEMMs and the rest as one line per op type,
 our layout copies as one more. Prints per layer the median over rounds of each
-engine's per-run time (ours: the mean of bench's three profiled runs; onnxruntime:
+engine's per-run time (ours: the median of bench's profiled runs; onnxruntime:
 the median of its timed runs), the ratio, and the sums, largest of ours first.
 Node names are assumed unique, as exporters write them.
 

@@ -13,7 +13,9 @@ public struct BenchCommand: ParsableCommand {
         abstract: "Time a model on the executor: latency percentiles, images/s, GFLOP/s against the micro-kernel's peak, and the slowest layers.",
         discussion: """
             The plan is built once (weights packed for the kernel set), then run --warmup times \
-            untimed and --runs times timed; then three profiled runs time every step. GFLOP/s \
+            untimed and --runs times timed; then --profile-runs profiled runs time every step, \
+            each step's time the median over them (one slow spell of a shared host moves a mean \
+            of three by a third: resnet18's downsamples read 62-82% of peak so). GFLOP/s \
             counts 2 per multiply-add of Conv, Gemm and MatMul. The peak is the selected \
             micro-kernel's own speed on one core (A and B in L1), measured in this run, times \
             --threads; an int8 model's integer layers are rated against the integer tile's own \
@@ -27,6 +29,7 @@ public struct BenchCommand: ParsableCommand {
     @Option(help: "Untimed runs first.") public var warmup: Int = 3
     @Option(help: "Timed runs.") public var runs: Int = 20
     @Option(help: "Layers listed in the profile, slowest first.") public var top: Int = 10
+    @Option(help: "Profiled runs; each step's time is its median over them.") public var profileRuns: Int = 5
     @Option(help: "Output format: text or json.") public var format: Format = .text
 
     public init() {}
@@ -34,6 +37,7 @@ public struct BenchCommand: ParsableCommand {
     public func validate() throws {
         guard ModelFormat(path: model) != nil else { throw ValidationError("'\(model)' has no known extension (expected .onnx or .rnw)") }
         guard warmup >= 0, runs >= 1, runs <= 100_000, top >= 0 else { throw ValidationError("--warmup >= 0, 1 <= --runs <= 100000, --top >= 0") }
+        guard profileRuns >= 1, profileRuns <= 1_000 else { throw ValidationError("--profile-runs must be within 1...1000 (got \(profileRuns))") }
     }
 
     public func run() throws {
@@ -51,19 +55,14 @@ public struct BenchCommand: ParsableCommand {
                 _ = try plan.run(x)
                 times.append(ProcessInfoLite.monotonicSeconds() - start)
             }
-            var perStep: [StepTiming] = []
-            for round in 0..<3 {
-                let t = try plan.profile(x)
-                perStep = round == 0 ? t : zip(perStep, t).map {
-                    StepTiming(node: $0.node, op: $0.op, macs: $0.macs, integer: $0.integer, seconds: $0.seconds + $1.seconds)
-                }
-            }
+            let profiles = try (0..<profileRuns).map { _ in try plan.profile(x) }
+            let perStep = StepTiming.medians(profiles)
             let peakPerCore = KernelPeakGFLOPs.measure(options.kernels)
             // The integer tile's own peak, where the plan runs it (an int8 model's convs).
             let integerPeak = plan.integerMacs > 0 ? KernelPeakGFLOPs.measureInteger(options.kernels) : nil
             let report = BenchReport.make(model: model, shape: shape, options: options, times: times, warmup: warmup,
                                           macs: plan.macs, integerMacs: plan.integerMacs,
-                                          steps: perStep.map { StepTiming(node: $0.node, op: $0.op, macs: $0.macs, integer: $0.integer, seconds: $0.seconds / 3) },
+                                          steps: perStep, profileRuns: profileRuns,
                                           peakPerCore: peakPerCore, integerPeakPerCore: integerPeak, top: top,
                                           schedule: plan.runsImagewise ? .perImage : .batched,
                                           batchedReason: plan.runsImagewise || shape.first ?? 1 <= 1 ? nil : executor.batchedReason(inputShape: shape))
@@ -89,7 +88,7 @@ struct BenchReport: Encodable {
             case gflopsPerSecond = "gflops_per_second", percentOfPeak = "percent_of_peak"
         }
     }
-    let model: String, inputShape: [Int], kernels: String, threads: Int, runs: Int, warmup: Int
+    let model: String, inputShape: [Int], kernels: String, threads: Int, runs: Int, warmup: Int, profileRuns: Int
     let p50Milliseconds: Double, p90Milliseconds: Double, minMilliseconds: Double
     let imagesPerSecond: Double, gmacs: Double, gflopsPerSecond: Double
     let kernelPeakGflopsPerCore: Double, kernelPeakInt8GopsPerCore: Double?, percentOfPeak: Double?, peakRSSBytes: Int
@@ -100,7 +99,7 @@ struct BenchReport: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case model, kernels, threads, runs, warmup, gmacs, layers, schedule
-        case batchedReason = "batched_reason"
+        case batchedReason = "batched_reason", profileRuns = "profile_runs"
         case inputShape = "input_shape", p50Milliseconds = "p50_ms", p90Milliseconds = "p90_ms", minMilliseconds = "min_ms"
         case imagesPerSecond = "images_per_second", gflopsPerSecond = "gflops_per_second"
         case kernelPeakGflopsPerCore = "kernel_peak_gflops_per_core", kernelPeakInt8GopsPerCore = "kernel_peak_int8_gops_per_core"
@@ -111,7 +110,7 @@ struct BenchReport: Encodable {
     /// the integer tile's (`integerPeakPerCore`); for the whole run, the time both would take at
     /// their peaks over p50.
     static func make(model: String, shape: [Int], options: ExecOptions, times: [Double], warmup: Int, macs: Int, integerMacs: Int = 0,
-                     steps: [StepTiming], peakPerCore: Double, integerPeakPerCore: Double? = nil, top: Int,
+                     steps: [StepTiming], profileRuns: Int, peakPerCore: Double, integerPeakPerCore: Double? = nil, top: Int,
                      schedule: Schedule = .batched, batchedReason: String? = nil) -> BenchReport {
         let sorted = times.sorted()
         func percentile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))] }
@@ -132,7 +131,7 @@ struct BenchReport: Encodable {
         let idealSeconds: Double? = (floatOps > 0 && peak <= 0) || (integerOps > 0 && integerPeak <= 0) ? nil
             : (floatOps > 0 ? floatOps / (peak * 1e9) : 0) + (integerOps > 0 ? integerOps / (integerPeak * 1e9) : 0)
         return BenchReport(model: model, inputShape: shape, kernels: options.kernels.rawValue, threads: options.threads, runs: times.count,
-                           warmup: warmup, p50Milliseconds: p50 * 1e3, p90Milliseconds: percentile(0.9) * 1e3, minMilliseconds: sorted[0] * 1e3,
+                           warmup: warmup, profileRuns: profileRuns, p50Milliseconds: p50 * 1e3, p90Milliseconds: percentile(0.9) * 1e3, minMilliseconds: sorted[0] * 1e3,
                            imagesPerSecond: p50 > 0 ? Double(shape.first ?? 1) / p50 : 0, gmacs: Double(macs) / 1e9, gflopsPerSecond: gflops,
                            kernelPeakGflopsPerCore: peakPerCore, kernelPeakInt8GopsPerCore: integerPeakPerCore,
                            percentOfPeak: idealSeconds.flatMap { p50 > 0 && $0 > 0 ? 100 * $0 / p50 : nil },
@@ -154,7 +153,7 @@ struct BenchReport: Encodable {
             out += " per core x \(threads)"
         }
         out += "; peak RSS \(peakRSSBytes / 1_048_576) MiB\n"
-        out += "  slowest layers (mean of 3 profiled runs):\n"
+        out += "  slowest layers (median of \(profileRuns) profiled run\(profileRuns == 1 ? "" : "s")):\n"
         for l in layers {
             out += "    \(f(l.milliseconds, 2)) ms  \(f(100 * l.share))%  \(l.op) \(l.node)"
             if l.gflopsPerSecond > 0 { out += "  \(f(l.gflopsPerSecond)) \(l.integer ? "GOP/s (int8)" : "GFLOP/s")" }

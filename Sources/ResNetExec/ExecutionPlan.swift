@@ -78,6 +78,19 @@ public struct StepTiming: Sendable {
     public init(node: String, op: String, macs: Int, integer: Bool = false, seconds: Double) {
         self.node = node; self.op = op; self.macs = macs; self.integer = integer; self.seconds = seconds
     }
+
+    /// Each step's median time over profiled runs of one plan (the same steps in the same order
+    /// in each; the mean of the middle two for an even count). Why a median: a slow spell of a
+    /// shared host during one run moves a mean of three by a third.
+    public static func medians(_ runs: [[StepTiming]]) -> [StepTiming] {
+        guard let first = runs.first else { return [] }
+        return first.indices.map { i in
+            let times = runs.map { $0[i].seconds }.sorted(), mid = times.count / 2
+            let median = times.count % 2 == 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2
+            let step = first[i]
+            return StepTiming(node: step.node, op: step.op, macs: step.macs, integer: step.integer, seconds: median)
+        }
+    }
 }
 
 /// The float32 plan `run` and `parity` execute.

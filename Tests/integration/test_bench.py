@@ -81,7 +81,17 @@ def test_text_report_names_the_integer_tile():
     assert "integer tile" not in r.stdout and "GFLOP/s" in r.stdout
 
 
-@pytest.mark.parametrize("args", [["--runs", "0"], ["--threads", "0"], ["--batch", "0"], ["--format", "xml"], ["--kernels", "sse"]])
+def test_profile_runs_are_reported():
+    out = report(FLOAT, "--profile-runs", "3", "--top", "5")
+    assert out["profile_runs"] == 3 and len(out["layers"]) == 5
+    assert report(FLOAT, "--top", "1")["profile_runs"] == 5  # the default
+    r = bench(FLOAT, "--runs", "1", "--warmup", "0", "--top", "2", "--profile-runs", "1")
+    assert r.returncode == 0, r.stderr
+    assert "slowest layers (median of 1 profiled run):" in r.stdout
+
+
+@pytest.mark.parametrize("args", [["--runs", "0"], ["--threads", "0"], ["--batch", "0"], ["--format", "xml"], ["--kernels", "sse"],
+                                  ["--profile-runs", "0"], ["--profile-runs", "1001"]])
 def test_bad_arguments_are_usage_errors(args):
     r = bench(FLOAT, *args)
     assert r.returncode == 64, (args, r.stdout, r.stderr)
