@@ -57,18 +57,23 @@ extension PackedGemm {
     /// panel, or, when the weights are large (2^20 floats, 4 MB, and more: resnet50's layer4
     /// convs, where each thread reading all of them from memory is what limits; layer4's 3x3
     /// ran 1.10x faster on 2 threads than on 1), or there are fewer position panels than
-    /// threads (a classifier at batch 1: one position), or the positions split less evenly
-    /// (the busiest thread would run more tiles: 7 panels of a 7x7 plane go 4 + 3 where 16
-    /// channel panels go 8 + 8), every position panel and a run of channel panels.
-    /// resnet18's layer4 downsample (49 positions, 512 channels) on 2 threads, gemm-bench,
-    /// channels last: 156-157 -> 192 GFLOP/s; in the model (10 interleaved rounds) 0.100 -> 0.080 ms.
+    /// threads (a classifier at batch 1: one position), or the positions split less evenly by
+    /// more than 1/16 (the busiest thread would run that many more tiles: 7 panels of a 7x7
+    /// plane go 4 + 3 where 16 channel panels go 8 + 8), every position panel and a run of
+    /// channel panels. resnet18's layer4 downsample (49 positions, 512 channels) on 2 threads,
+    /// gemm-bench, channels last: 156-157 -> 192 GFLOP/s; in the model (10 interleaved rounds)
+    /// 0.100 -> 0.080 ms. The margin: split by channels, every thread packs every position where
+    /// the product packs them (sgemmNarrow; convGather channels first), about as much again as
+    /// the 3% that 33 six-row panels (14x14 on AVX2) split 17 + 16 would cost.
     @inlinable
     static func narrowShare(positionPanels: Int, channelPanels: Int, weights: Int, threads: Int, t: Int) -> (Range<Int>, Range<Int>) {
         guard threads > 1 else { return (0..<positionPanels, 0..<channelPanels) }
         // Tiles on the busiest thread: a split's largest share times the other side.
         let (byPositions, positionsOverflow) = ((positionPanels + threads - 1) / threads).multipliedReportingOverflow(by: channelPanels)
         let (byChannels, channelsOverflow) = ((channelPanels + threads - 1) / threads).multipliedReportingOverflow(by: positionPanels)
-        let evener = !positionsOverflow && !channelsOverflow && byChannels < byPositions
+        let evener = !positionsOverflow && !channelsOverflow
+            && !byChannels.multipliedReportingOverflow(by: 16).overflow && !byPositions.multipliedReportingOverflow(by: 15).overflow
+            && byChannels * 16 < byPositions * 15
         if (weights >= 1 << 20 || positionPanels < threads || evener) && channelPanels >= threads {
             return (0..<positionPanels, (channelPanels * t / threads)..<(channelPanels * (t + 1) / threads))
         }

@@ -31,7 +31,9 @@ struct NarrowShareTests {
 
     /// resnet18's layer4 downsample on 2 threads: 7 position panels would go 4 + 3, 16 channel
     /// panels go 8 + 8. 28 position panels split evenly and stay the split (each thread packs
-    /// only its own positions); large weights split channels.
+    /// only its own positions), as do 33 (a 14x14 plane in six-row panels: 17 + 16, 3% uneven,
+    /// within the 1/16 margin); 9 of them (a 7x7 plane so) go 5 + 4, 11% uneven: channels.
+    /// Large weights split channels.
     @Test(arguments: [
         (positions: 7, channels: 16, weights: 131_072, threads: 2, byChannels: true),
         (positions: 28, channels: 8, weights: 32_768, threads: 2, byChannels: false),
@@ -39,6 +41,8 @@ struct NarrowShareTests {
         (positions: 7, channels: 64, weights: 1 << 20, threads: 2, byChannels: true),
         (positions: 1, channels: 32, weights: 1 << 10, threads: 2, byChannels: true),
         (positions: 9, channels: 16, weights: 1 << 10, threads: 3, byChannels: false),  // 3 x 16 against 6 x 9
+        (positions: 33, channels: 16, weights: 1 << 16, threads: 2, byChannels: false),  // 17 x 16 = 272 against 8 x 33 = 264
+        (positions: 9, channels: 32, weights: 1 << 17, threads: 2, byChannels: true),  // 5 x 32 = 160 against 16 x 9 = 144
     ])
     func splitsTheEvenerSide(_ t: (positions: Int, channels: Int, weights: Int, threads: Int, byChannels: Bool)) {
         let first = Gemm.narrowShare(positionPanels: t.positions, channelPanels: t.channels, weights: t.weights, threads: t.threads, t: 0)
