@@ -39,6 +39,14 @@ public enum Int8Tile: String, Sendable, CaseIterable {
         }
     }
 
+    /// The VNNI tile's deepest K slice: 4,608 (resnet's deepest, layer4's 3x3), a B panel of
+    /// 144 KiB that streams from L2 in step with the products (128 bytes per 12 vpdpbusd), where
+    /// slices of at most 768 cost every tile a round trip of its int32 sums per slice.
+    /// int8-gemm-bench, one Zen 4 core, warm: the 3x3s of K 1152 and 2304 387 -> 413 and 395 ->
+    /// 418 GOP/s (medians); resnet50-qop, 8 interleaved rounds, the summed layers 23.99 -> 23.63 ms
+    /// on 1 thread (layer2's and layer3's 3x3s 0.59-0.60 -> 0.57-0.58), 12.85 -> 12.69 on 2.
+    public static let vnniSliceCap = 4608
+
     public var rows: Int { 6 }
     /// Columns of an operand panel: AVX2 on bytes runs each 32-column panel as two 16-column tiles.
     public var columns: Int { readsByteGroups ? 32 : 16 }
@@ -49,13 +57,14 @@ public enum Int8Tile: String, Sendable, CaseIterable {
     /// slice K by sliceDepth(k:).
     static let kc = 512
 
-    /// The K slice a product of depth `k` runs in: the fewest slices of at most 768 (a 24 KiB VNNI
-    /// B panel, still in L1), whole groups of 4, the last short by less than 4 per slice. Why: each slice costs its tiles a pass
-    /// of the sums through memory, and a short last slice costs as much per tile as a full one;
-    /// resnet50's 3x3 at 56x56 (K 576) ran 512 + 64 at 83% of the tile's peak and one slice of
-    /// 576 at 89% (Benchmarks/int8-gemm-bench, 1 thread).
-    public static func sliceDepth(k: Int) -> Int {
-        let slices = Swift.max(1, (k + 767) / 768)
+    /// The K slice a product of depth `k` runs in: the fewest slices of at most `cap`, whole
+    /// groups of 4, the last short by less than 4 per slice. Why: each slice costs its tiles a
+    /// pass of the sums through memory, and a short last slice costs as much per tile as a full
+    /// one; resnet50's 3x3 at 56x56 (K 576) ran 512 + 64 at 83% of the tile's peak and one slice
+    /// of 576 at 89% (Benchmarks/int8-gemm-bench, 1 thread). The cap: 768 (a 24 KiB VNNI B panel,
+    /// in L1) for the AVX2 tiles; `vnniSliceCap` for VNNI.
+    public static func sliceDepth(k: Int, cap: Int = 768) -> Int {
+        let slices = Swift.max(1, (k + cap - 1) / cap)
         return Swift.max(4, ((k + slices - 1) / slices + 3) / 4 * 4)
     }
 }
@@ -77,7 +86,7 @@ public final class PackedInt8Weights: @unchecked Sendable {
     /// The caller checked M x K against its budget; K < 65,793 keeps every sum within int32.
     /// `kc` (a positive multiple of 4) is Int8Tile.sliceDepth(k:) but where a benchmark compares others.
     public init(weights w: UnsafePointer<Int8>, m: Int, k: Int, tile: Int8Tile, kc: Int? = nil) {
-        let kc = kc ?? Int8Tile.sliceDepth(k: k)
+        let kc = kc ?? Int8Tile.sliceDepth(k: k, cap: tile == .vnni ? Int8Tile.vnniSliceCap : 768)
         precondition(kc > 0 && kc % 4 == 0, "a K slice of whole groups of 4")
         self.m = m; self.k = k; self.tile = tile; self.kc = kc
         rowSums = Self.rowSums(w, m: m, k: k)
@@ -237,7 +246,9 @@ public enum Int8Gemm {
         // (256 x 3136, K 64) 0.46 -> 0.31 ms on 1 thread and 0.25 -> 0.15 on 2; layer3's conv3
         // (1024 x 196, below the threshold) had run 0.16 -> 0.20 ms so on 1 thread.
         let (outputValues, outputOverflow) = m.multipliedReportingOverflow(by: n)
-        let rowsFirst = k <= w.kc && (outputOverflow || outputValues >= 1 << 18)
+        // (Measured with K up to 768: a deeper single VNNI slice keeps the column-first order, whose B
+        // block no longer stays in L2 along a row panel.)
+        let rowsFirst = k <= w.kc && k <= 768 && (outputOverflow || outputValues >= 1 << 18)
         let work = { (t: Int) in
             constants.withUnsafeBufferPointer { constants in multipliers.withUnsafeBufferPointer { multipliers in
             w.bytes.withUnsafeBufferPointer { a8 in w.halves.withUnsafeBufferPointer { a16 in

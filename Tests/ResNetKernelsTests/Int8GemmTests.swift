@@ -22,6 +22,8 @@ struct Int8GemmTests {
         for m in [1, 5, 6, 7, 13] { for n in [1, 15, 16, 17, 31, 32, 33, 70] { for k in [1, 2, 3, 4, 5, 511, 512, 513, 1030, 1600] {
             out.append(Size(m: m, n: n, k: k))
         } } }
+        // VNNI's deeper slices (Int8Tile.vnniSliceCap): K 4700 in two of 2352 and 2348, 9300 in three of 3100.
+        out += [Size(m: 7, n: 33, k: 4700), Size(m: 13, n: 17, k: 9300), Size(m: 6, n: 70, k: 4608)]
         // Slices forced shallower than the plan's: one group, three, and a last slice of one group.
         out += [Size(m: 7, n: 33, k: 1030, kc: 4), Size(m: 13, n: 17, k: 101, kc: 12), Size(m: 6, n: 70, k: 516, kc: 512)]
         // Outputs of 2^18 values and more in one K slice run row panel first (Int8Gemm's rowsFirst),
@@ -138,6 +140,15 @@ struct Int8GemmTests {
         for k in 1...5000 {
             let kc = Int8Tile.sliceDepth(k: k), slices = (k + kc - 1) / kc
             #expect(kc % 4 == 0 && kc <= 768 && slices == (k + 767) / 768 && k - (slices - 1) * kc > kc - 4 * slices, "K \(k): \(kc)")
+        }
+        // VNNI's cap, and the depth each tile's packed weights take.
+        let cap = Int8Tile.vnniSliceCap
+        let vnni: [(k: Int, kc: Int)] = [(576, 576), (2304, 2304), (4608, 4608), (4609, 2308), (9300, 3100), (20_000, 4000)]
+        for (k, kc) in vnni { #expect(Int8Tile.sliceDepth(k: k, cap: cap) == kc, "VNNI K \(k)") }
+        let w = [Int8](repeating: 1, count: 2304)
+        for tile in Int8Tile.allCases where tile.isSupported && tile != .reference {
+            let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: 1, k: 2304, tile: tile) }
+            #expect(packed.kc == (tile == .vnni ? 2304 : 768), "\(tile)")
         }
     }
 
