@@ -7,7 +7,9 @@ processes vary more than the code changes being measured. This runs
 prints per binary the median and minimum p50 over rounds, then each layer's
 median (or --statistic min: minimum) time over rounds (each the median of bench's profiled runs) side by side, largest first, and their sums.
 Compare builds of two commits (copy .build/release/resnet-check aside between
-builds); a difference smaller than the rounds' spread is noise.
+builds); a difference smaller than the rounds' spread is noise. (Builds before
+session 29's 691afc8 report a layer's mean of three profiled runs, later ones
+the median of five: compare per-layer figures across that line with care.)
 
     scripts/bench_ab.py MODEL OLD_BINARY NEW_BINARY [--threads 2] [--batch 8] [--rounds 5] [--layers 40]
 """

@@ -2,11 +2,11 @@
 // resnet50's convolution shapes as the planner runs them whole (issue 11, int8): for each
 // shape (M = output channels, K = input channels x kh x kw, N = output positions) GOP/s of
 // the product on its interleaved operand, against the integer tile's measured peak, with
-// the K slice at the plan's depth (Int8Tile.sliceDepth) and at others. Where a layer's product loses shows
+// the K slice at the plan's depth (the tile's sliceDepth) and at others. Where a layer's product loses shows
 // here without the operand's construction or the rest of the model.
 //
 //     swift build -c release --product int8-gemm-bench && .build/release/int8-gemm-bench [--threads 1] [--kc -1,512,1024,0] [--tile vnni|avx2|avx2-bytes]
-//     (--kc 0: one slice of the whole K; -1: the plan's, Int8Tile.sliceDepth)
+//     (--kc 0: one slice of the whole K; -1: the plan's, the tile's sliceDepth)
 // The weights are within ±30, so AVX2 on bytes never flags a pair here: its figures are those of
 // a product with nothing to correct (the scan's cost included). `--saturating` takes weights of
 // ±127 and activations of 200...255 instead: every pair flagged, every panel of AVX2 on bytes run
@@ -85,7 +85,7 @@ for s in shapes {
     let ops = 2.0 * Double(s.m * s.k * s.n)
     var line = s.name.padding(toLength: 20, withPad: " ", startingAt: 0)
     for depth in depths {
-        let kc = depth == 0 ? (s.k + 3) / 4 * 4 : depth < 0 ? Int8Tile.sliceDepth(k: s.k) : depth
+        let kc = depth == 0 ? (s.k + 3) / 4 * 4 : depth < 0 ? tile.sliceDepth(k: s.k) : depth
         let packed = weights.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: s.m, k: s.k, tile: tile, kc: kc) }
         let multipliers: [Float] = (0..<s.m).map { i in 0.0007 + Float(i % 13) * 0.0001 }
         let biases: [Int32] = (0..<s.m).map { i in Int32(i * 37 - 100) }

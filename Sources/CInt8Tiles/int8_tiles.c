@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <string.h>
 #include <immintrin.h>
 #include "int8_tiles.h"
@@ -184,8 +185,9 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
         __m512i b0 = _mm512_loadu_si512(b + g * bstride), b1 = _mm512_loadu_si512(b + g * bstride + 64);
         const int8_t *ap = a + g * 24;
         // The next row panel's weights (packed right after this panel's), a line ahead of their use: the
-        // first column panel reads each slice of a model's weights from memory.
-        _mm_prefetch((const char *)(ap + 24 * kgroups), _MM_HINT_T0);
+        // first column panel reads each slice of a model's weights from memory. The address in integers:
+        // after the last panel it lies past the weights, which as pointer arithmetic would be undefined.
+        _mm_prefetch((const char *)((uintptr_t)ap + 24 * (uintptr_t)kgroups), _MM_HINT_T0);
         __m512i x = _mm512_set1_epi32(load32(ap));
         c00 = _mm512_dpbusd_epi32(c00, b0, x); c01 = _mm512_dpbusd_epi32(c01, b1, x);
         x = _mm512_set1_epi32(load32(ap + 4)); c10 = _mm512_dpbusd_epi32(c10, b0, x); c11 = _mm512_dpbusd_epi32(c11, b1, x);
@@ -251,8 +253,9 @@ void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int
         // vpdpbusd(acc, u8 x 64, s8 x 64): the positions' bytes (broadcast) times 16 channels' weights.
         __m512i w0 = _mm512_loadu_si512(w + g * 128), w1 = _mm512_loadu_si512(w + g * 128 + 64);
         // The next channel panel's weights (packed right after this one's slice), as the plain tile does.
-        _mm_prefetch((const char *)(w + 128 * (kgroups + g)), _MM_HINT_T0);
-        _mm_prefetch((const char *)(w + 128 * (kgroups + g) + 64), _MM_HINT_T0);
+        // (In integers, as there: past the last panel the address lies beyond the weights.)
+        _mm_prefetch((const char *)((uintptr_t)w + 128 * (uintptr_t)(kgroups + g)), _MM_HINT_T0);
+        _mm_prefetch((const char *)((uintptr_t)w + 128 * (uintptr_t)(kgroups + g) + 64), _MM_HINT_T0);
         const uint8_t *ap = a + g * astride;
         __m512i x = _mm512_set1_epi32(load32(ap));
         c00 = _mm512_dpbusd_epi32(c00, x, w0); c01 = _mm512_dpbusd_epi32(c01, x, w1);

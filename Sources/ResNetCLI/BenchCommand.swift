@@ -55,14 +55,16 @@ public struct BenchCommand: ParsableCommand {
                 _ = try plan.run(x)
                 times.append(ProcessInfoLite.monotonicSeconds() - start)
             }
-            let profiles = try (0..<profileRuns).map { _ in try plan.profile(x) }
+            // --top 0 lists no layers: nothing to profile (bench_compare's rounds ask so).
+            let profiled = top > 0 ? profileRuns : 0
+            let profiles = try (0..<profiled).map { _ in try plan.profile(x) }
             let perStep = StepTiming.medians(profiles)
             let peakPerCore = KernelPeakGFLOPs.measure(options.kernels)
             // The integer tile's own peak, where the plan runs it (an int8 model's convs).
             let integerPeak = plan.integerMacs > 0 ? KernelPeakGFLOPs.measureInteger(options.kernels) : nil
             let report = BenchReport.make(model: model, shape: shape, options: options, times: times, warmup: warmup,
                                           macs: plan.macs, integerMacs: plan.integerMacs,
-                                          steps: perStep, profileRuns: profileRuns,
+                                          steps: perStep, profileRuns: profiled,
                                           peakPerCore: peakPerCore, integerPeakPerCore: integerPeak, top: top,
                                           schedule: plan.runsImagewise ? .perImage : .batched,
                                           batchedReason: plan.runsImagewise || shape.first ?? 1 <= 1 ? nil : executor.batchedReason(inputShape: shape))
@@ -153,7 +155,7 @@ struct BenchReport: Encodable {
             out += " per core x \(threads)"
         }
         out += "; peak RSS \(peakRSSBytes / 1_048_576) MiB\n"
-        out += "  slowest layers (median of \(profileRuns) profiled run\(profileRuns == 1 ? "" : "s")):\n"
+        if profileRuns > 0 { out += "  slowest layers (median of \(profileRuns) profiled run\(profileRuns == 1 ? "" : "s")):\n" }
         for l in layers {
             out += "    \(f(l.milliseconds, 2)) ms  \(f(100 * l.share))%  \(l.op) \(l.node)"
             if l.gflopsPerSecond > 0 { out += "  \(f(l.gflopsPerSecond)) \(l.integer ? "GOP/s (int8)" : "GFLOP/s")" }

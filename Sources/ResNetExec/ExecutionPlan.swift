@@ -84,6 +84,7 @@ public struct StepTiming: Sendable {
     /// shared host during one run moves a mean of three by a third.
     public static func medians(_ runs: [[StepTiming]]) -> [StepTiming] {
         guard let first = runs.first else { return [] }
+        precondition(runs.allSatisfy { $0.count == first.count }, "profiled runs of different plans")  // one plan's, by the caller
         return first.indices.map { i in
             let times = runs.map { $0[i].seconds }.sorted(), mid = times.count / 2
             let median = times.count % 2 == 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2

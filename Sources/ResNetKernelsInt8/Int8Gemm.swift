@@ -39,13 +39,15 @@ public enum Int8Tile: String, Sendable, CaseIterable {
         }
     }
 
-    /// The VNNI tile's deepest K slice: 4,608 (resnet's deepest, layer4's 3x3), a B panel of
-    /// 144 KiB that streams from L2 in step with the products (128 bytes per 12 vpdpbusd), where
-    /// slices of at most 768 cost every tile a round trip of its int32 sums per slice.
-    /// int8-gemm-bench, one Zen 4 core, warm: the 3x3s of K 1152 and 2304 387 -> 413 and 395 ->
-    /// 418 GOP/s (medians); resnet50-qop, 8 interleaved rounds, the summed layers 23.99 -> 23.63 ms
-    /// on 1 thread (layer2's and layer3's 3x3s 0.59-0.60 -> 0.57-0.58), 12.85 -> 12.69 on 2.
-    public static let vnniSliceCap = 4608
+    /// The deepest K slice of this tile's plain products (sliceDepth). VNNI: 4,608 (resnet's
+    /// deepest, layer4's 3x3), a B panel of up to 144 KiB that streams from L2 in step with the
+    /// products (128 bytes per 12 vpdpbusd), where slices of at most 768 cost every tile a round
+    /// trip of its int32 sums per slice. int8-gemm-bench --bytes --kc 768,-1 (one Zen 4 core, warm,
+    /// medians): the 3x3s of K 1152 and 2304 421 -> 436 and 417 -> 430 GOP/s, K 4608 341 -> 353;
+    /// resnet50-qop, 8 interleaved rounds, the summed layers
+    /// 23.99 -> 23.63 ms on 1 thread (layer2's and layer3's 3x3s 0.59-0.60 -> 0.57-0.58), 12.85 ->
+    /// 12.69 on 2. The AVX2 tiles: 768 (a 24 KiB B panel, in L1), as tuned on a Zen 3.
+    public var sliceCap: Int { self == .vnni ? 4608 : 768 }
 
     public var rows: Int { 6 }
     /// Columns of an operand panel: AVX2 on bytes runs each 32-column panel as two 16-column tiles.
@@ -54,19 +56,23 @@ public enum Int8Tile: String, Sendable, CaseIterable {
     public var kStep: Int { readsByteGroups ? 4 : self == .avx2 ? 2 : 1 }
     /// K per slice of the transposed products (Int8Transposed) and of the peak measurement: the B
     /// panel is 512 x 32 bytes (VNNI) or 512 x 16 int16 (AVX2) = 16 KiB, in L1. The plain products
-    /// slice K by sliceDepth(k:).
+    /// slice K by sliceDepth(k:) (deeper ones measured even for the transposed: layer4's 3x3s).
     static let kc = 512
 
     /// The K slice a product of depth `k` runs in: the fewest slices of at most `cap`, whole
     /// groups of 4, the last short by less than 4 per slice. Why: each slice costs its tiles a
     /// pass of the sums through memory, and a short last slice costs as much per tile as a full
     /// one; resnet50's 3x3 at 56x56 (K 576) ran 512 + 64 at 83% of the tile's peak and one slice
-    /// of 576 at 89% (Benchmarks/int8-gemm-bench, 1 thread). The cap: 768 (a 24 KiB VNNI B panel,
-    /// in L1) for the AVX2 tiles; `vnniSliceCap` for VNNI.
-    public static func sliceDepth(k: Int, cap: Int = 768) -> Int {
+    /// of 576 at 89% (Benchmarks/int8-gemm-bench, 1 thread). `cap`: the tile's sliceCap, a
+    /// positive multiple of 4 (a property of the tiles, not of a model).
+    public static func sliceDepth(k: Int, cap: Int) -> Int {
+        precondition(cap > 0 && cap % 4 == 0, "a slice cap of whole groups of 4")
         let slices = Swift.max(1, (k + cap - 1) / cap)
         return Swift.max(4, ((k + slices - 1) / slices + 3) / 4 * 4)
     }
+
+    /// The K slice this tile's plain product of depth `k` runs in.
+    public func sliceDepth(k: Int) -> Int { Int8Tile.sliceDepth(k: k, cap: sliceCap) }
 }
 
 /// int8 weights W[M,K] packed once, at plan time, for one tile, with Σ_k W[m,k] per row.
@@ -84,9 +90,9 @@ public final class PackedInt8Weights: @unchecked Sendable {
     let saturationBounds: [Int8], saturationPairs: [Int8]
 
     /// The caller checked M x K against its budget; K < 65,793 keeps every sum within int32.
-    /// `kc` (a positive multiple of 4) is Int8Tile.sliceDepth(k:) but where a benchmark compares others.
+    /// `kc` (a positive multiple of 4) is tile.sliceDepth(k:) but where a benchmark compares others.
     public init(weights w: UnsafePointer<Int8>, m: Int, k: Int, tile: Int8Tile, kc: Int? = nil) {
-        let kc = kc ?? Int8Tile.sliceDepth(k: k, cap: tile == .vnni ? Int8Tile.vnniSliceCap : 768)
+        let kc = kc ?? tile.sliceDepth(k: k)
         precondition(kc > 0 && kc % 4 == 0, "a K slice of whole groups of 4")
         self.m = m; self.k = k; self.tile = tile; self.kc = kc
         rowSums = Self.rowSums(w, m: m, k: k)
@@ -224,7 +230,8 @@ public enum Int8Gemm {
         // Few column panels (a late stage's 49 or 196 positions: 2 or 7 panels of 32): threads split
         // the weights' rows instead, each reading its half of them once, where with one panel
         // apiece each read all of them. And a thread with only two panels runs them inside the K
-        // slice and M loops, so the weights stream once (both B slices, 2 x 16 KB, stay in L1):
+        // slice and M loops, so the weights stream once (both B slices, 2 x 16 KB then, in L1; VNNI's
+        // deeper slices since stream from L2):
         // resnet50-qop's layer4 3x3s 0.78-0.83 -> 0.69-0.72 ms on 1 thread; layer3's (7 panels)
         // ran 5-15% slower in pairs, so more panels than two still run one at a time.
         let splitRows = workspace.threads > 1 && panelsN < 2 * workspace.threads && panelsM >= workspace.threads
@@ -257,8 +264,8 @@ public enum Int8Gemm {
             // (AVX2 on bytes: 0 clean, 1 corrected, 2 run split).
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: onBytes ? 5 * groupsK : 0) { scan in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: onBytes ? panelsN : 0) { panelState in
-            // A panel's split halves, one K slice at a time (kc / 4 groups of 128 bytes each: 48 KiB in all at the plans'
-            // kc of at most 768; int8-gemm-bench's deeper slices take more).
+            // A panel's split halves, one K slice at a time (kc / 4 groups of 128 bytes each: 48 KiB in all at AVX2's
+            // slices of at most 768, the only tile on bytes; int8-gemm-bench's deeper slices take more).
             let splitHalf = onBytes ? (w.kc + 3) / 4 * 128 : 0
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * splitHalf) { split in
             let columnPanels = splitRows ? 0..<panelsN : (panelsN * t / threads)..<(panelsN * (t + 1) / threads)
@@ -382,8 +389,9 @@ public enum Int8Gemm {
                 }
                 var k0 = 0
                 while k0 < k {
-                    // Slices of kc (a multiple of 4): the panels' B slices, kc x nr values each, stay in L1
-                    // (in L2 when rowsFirst takes all of the thread's panels together).
+                    // Slices of kc (a multiple of 4): the panels' B slices, kc x nr values each, stay in L1 at
+                    // AVX2's 768 and stream from L2 at VNNI's deeper slices (as when rowsFirst takes all of the
+                    // thread's panels together).
                     let kb = Swift.min(w.kc, k - k0), last = k0 + kb == k
                     if vnni && panels.count == 1 && !rowPanels.isEmpty {
                         let pn = panels.lowerBound, origin = (k0 / step) * groupStride + pn * nr * step

@@ -5,7 +5,7 @@ import ResNetKernelsReference
 /// The integer GEMM's tiles (VNNI, AVX2) against the naive twin, exactly (integer
 /// sums have one right answer), at sizes around every edge: M around the 6-row tile,
 /// N around the 16- and 32-column tiles, K around the 2- and 4-wide packing steps and
-/// one, two and three slices (Int8Tile.sliceDepth), and slice depths forced down to one
+/// one, two and three slices (each tile's sliceDepth: AVX2's of at most 768, VNNI's of 4,608), and slice depths forced down to one
 /// group; values at the int8/uint8 extremes; 1 and 2 threads. Plus the requantization
 /// step against ONNX's formula written out longhand.
 struct Int8GemmTests {
@@ -18,16 +18,16 @@ struct Int8GemmTests {
 
     static let sizes: [Size] = {
         var out: [Size] = []
-        // K 1030: two slices of 516 and 514; 1600: three of 536, 536 and 528.
+        // K 1030: two slices of 516 and 514 on AVX2 (one on VNNI); 1600: three of 536, 536 and 528.
         for m in [1, 5, 6, 7, 13] { for n in [1, 15, 16, 17, 31, 32, 33, 70] { for k in [1, 2, 3, 4, 5, 511, 512, 513, 1030, 1600] {
             out.append(Size(m: m, n: n, k: k))
         } } }
         // VNNI's deeper slices (Int8Tile.vnniSliceCap): K 4700 in two of 2352 and 2348, 9300 in three of 3100.
-        out += [Size(m: 7, n: 33, k: 4700), Size(m: 13, n: 17, k: 9300), Size(m: 6, n: 70, k: 4608)]
+        out += [Size(m: 7, n: 33, k: 4700), Size(m: 13, n: 17, k: 9300), Size(m: 6, n: 70, k: 4608), Size(m: 13, n: 15, k: 4700)]
         // Slices forced shallower than the plan's: one group, three, and a last slice of one group.
         out += [Size(m: 7, n: 33, k: 1030, kc: 4), Size(m: 13, n: 17, k: 101, kc: 12), Size(m: 6, n: 70, k: 516, kc: 512)]
         // Outputs of 2^18 values and more in one K slice run row panel first (Int8Gemm's rowsFirst),
-        // with a partial last column panel; and one of two slices (769), which does not.
+        // with a partial last column panel; and one deeper than 768 (two AVX2 slices, one VNNI one), which does not.
         out += [Size(m: 13, n: 20_203, k: 5), Size(m: 7, n: 37_501, k: 512), Size(m: 7, n: 37_501, k: 769)]
         return out
     }()
@@ -87,7 +87,7 @@ struct Int8GemmTests {
     /// earlier slices' sums come back from C), on both uint8 and int8 outputs, 1 and 2 threads;
     /// nothing written past the output's columns. Declined where column sums are needed.
     @Test func fusedRequantizationEqualsTheSeparatePass() {
-        let sizes = Self.sizes.filter { [1, 5, 512, 513, 1030, 1600].contains($0.k) }
+        let sizes = Self.sizes.filter { [1, 5, 512, 513, 1030, 1600, 4700, 9300].contains($0.k) }
         for s in sizes {
             let ldb = s.n + 3
             let w = Self.values(s.m * s.k, seed: 7, as: Int8.self), x = Self.values(s.k * ldb, seed: 8, as: UInt8.self)
@@ -132,21 +132,23 @@ struct Int8GemmTests {
         #expect(Int8FusedRequantization(withZeroPoint) == nil)
     }
 
-    /// K slices: the fewest of at most 768, equal to within a group of 4 (whole groups each).
+    /// K slices: the fewest of at most the cap (AVX2 768, VNNI 4,608), equal to within a group of
+    /// 4 (whole groups each).
     @Test func sliceDepthTakesTheFewestEvenSlices() {
         let table: [(k: Int, kc: Int)] = [(1, 4), (4, 4), (64, 64), (512, 512), (576, 576), (767, 768), (768, 768), (769, 388),
                                           (1152, 576), (2304, 768), (2305, 580), (4608, 768), (33_025, 752)]
-        for (k, kc) in table { #expect(Int8Tile.sliceDepth(k: k) == kc, "K \(k)") }
+        for (k, kc) in table { #expect(Int8Tile.sliceDepth(k: k, cap: 768) == kc, "K \(k)") }
         for k in 1...5000 {
-            let kc = Int8Tile.sliceDepth(k: k), slices = (k + kc - 1) / kc
+            let kc = Int8Tile.sliceDepth(k: k, cap: 768), slices = (k + kc - 1) / kc
             #expect(kc % 4 == 0 && kc <= 768 && slices == (k + 767) / 768 && k - (slices - 1) * kc > kc - 4 * slices, "K \(k): \(kc)")
         }
         // VNNI's cap, and the depth each tile's packed weights take.
-        let cap = Int8Tile.vnniSliceCap
         let vnni: [(k: Int, kc: Int)] = [(576, 576), (2304, 2304), (4608, 4608), (4609, 2308), (9300, 3100), (20_000, 4000)]
-        for (k, kc) in vnni { #expect(Int8Tile.sliceDepth(k: k, cap: cap) == kc, "VNNI K \(k)") }
+        for (k, kc) in vnni { #expect(Int8Tile.vnni.sliceDepth(k: k) == kc, "VNNI K \(k)") }
+        for (k, kc) in table { #expect(Int8Tile.avx2.sliceDepth(k: k) == kc && Int8Tile.avx2Bytes.sliceDepth(k: k) == kc, "AVX2 K \(k)") }
+        // Packing is plain Swift: every tile's, whether or not this CPU runs it.
         let w = [Int8](repeating: 1, count: 2304)
-        for tile in Int8Tile.allCases where tile.isSupported && tile != .reference {
+        for tile in [Int8Tile.vnni, .avx2, .avx2Bytes] {
             let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: 1, k: 2304, tile: tile) }
             #expect(packed.kc == (tile == .vnni ? 2304 : 768), "\(tile)")
         }

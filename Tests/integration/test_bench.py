@@ -21,6 +21,8 @@ def bench(*args):
 
 
 def report(*args):
+    if "--profile-runs" not in args:
+        args = (*args, "--profile-runs", "1")  # one profiled run is enough to check the report's shape
     r = bench(*args, "--runs", "2", "--warmup", "1", "--format", "json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
@@ -84,10 +86,16 @@ def test_text_report_names_the_integer_tile():
 def test_profile_runs_are_reported():
     out = report(FLOAT, "--profile-runs", "3", "--top", "5")
     assert out["profile_runs"] == 3 and len(out["layers"]) == 5
-    assert report(FLOAT, "--top", "1")["profile_runs"] == 5  # the default
+    r = bench(FLOAT, "--runs", "1", "--warmup", "0", "--top", "1", "--format", "json")
+    assert r.returncode == 0 and json.loads(r.stdout)["profile_runs"] == 5, r.stderr  # the default
+    r = bench(FLOAT, "--runs", "1", "--warmup", "0", "--top", "2")
+    assert r.returncode == 0 and "slowest layers (median of 5 profiled runs):" in r.stdout, r.stderr
     r = bench(FLOAT, "--runs", "1", "--warmup", "0", "--top", "2", "--profile-runs", "1")
     assert r.returncode == 0, r.stderr
     assert "slowest layers (median of 1 profiled run):" in r.stdout
+    # --top 0: no layers, none profiled.
+    out = report(FLOAT, "--top", "0", "--profile-runs", "4")
+    assert out["profile_runs"] == 0 and out["layers"] == []
 
 
 @pytest.mark.parametrize("args", [["--runs", "0"], ["--threads", "0"], ["--batch", "0"], ["--format", "xml"], ["--kernels", "sse"],
