@@ -240,18 +240,21 @@ void rt_int8_tiles_vnni_across(long kgroups, const int8_t *a, const uint8_t *b, 
     }
 }
 
-// The transposed VNNI tile: output positions as the rows, output channels as the columns.
-// Rows past `rows` repeat the last real position's bytes: computed, never stored, and never
-// read past the operand's row.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c, long ldc,
-                         int rows, int cols, int accumulate) {
+// The transposed VNNI tile: output positions as the rows, output channels as the columns, `panel`
+// (6 or 7, a constant in each caller) rows computed. Rows past `rows` repeat the last real
+// position's bytes: computed, never stored, and never read past the operand's row.
+// Why seven: resnet's last stage has 49 positions, nine six-row panels (54 rows of work, one
+// panel with a single real row) or seven seven-row ones (49).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
+static inline void tile_vnni_t(const int panel, long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c,
+                               long ldc, int rows, int cols, int accumulate) {
     __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
     __m512i c20 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512(), c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512();
     __m512i c40 = _mm512_setzero_si512(), c41 = _mm512_setzero_si512(), c50 = _mm512_setzero_si512(), c51 = _mm512_setzero_si512();
+    __m512i c60 = _mm512_setzero_si512(), c61 = _mm512_setzero_si512();
     const long last = rows - 1;
     const long o1 = 4 * (1 < last ? 1 : last), o2 = 4 * (2 < last ? 2 : last), o3 = 4 * (3 < last ? 3 : last);
-    const long o4 = 4 * (4 < last ? 4 : last), o5 = 4 * (5 < last ? 5 : last);
+    const long o4 = 4 * (4 < last ? 4 : last), o5 = 4 * (5 < last ? 5 : last), o6 = 4 * (6 < last ? 6 : last);
     for (long g = 0; g < kgroups; g++) {
         // vpdpbusd(acc, u8 x 64, s8 x 64): the positions' bytes (broadcast) times 16 channels' weights.
         __m512i w0 = _mm512_loadu_si512(w + g * 128), w1 = _mm512_loadu_si512(w + g * 128 + 64);
@@ -267,8 +270,24 @@ void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int
         x = _mm512_set1_epi32(load32(ap + o3)); c30 = _mm512_dpbusd_epi32(c30, x, w0); c31 = _mm512_dpbusd_epi32(c31, x, w1);
         x = _mm512_set1_epi32(load32(ap + o4)); c40 = _mm512_dpbusd_epi32(c40, x, w0); c41 = _mm512_dpbusd_epi32(c41, x, w1);
         x = _mm512_set1_epi32(load32(ap + o5)); c50 = _mm512_dpbusd_epi32(c50, x, w0); c51 = _mm512_dpbusd_epi32(c51, x, w1);
+        if (panel > 6) {
+            x = _mm512_set1_epi32(load32(ap + o6)); c60 = _mm512_dpbusd_epi32(c60, x, w0); c61 = _mm512_dpbusd_epi32(c61, x, w1);
+        }
     }
     store_rows_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c, ldc, rows, cols, accumulate);
+    if (panel > 6 && rows > 6) store_vnni(c60, c61, c + 6 * ldc, cols, accumulate);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c, long ldc,
+                         int rows, int cols, int accumulate) {
+    tile_vnni_t(6, kgroups, a, astride, w, c, ldc, rows, cols, accumulate);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+void rt_int8_tile_vnni_t7(long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c, long ldc,
+                          int rows, int cols, int accumulate) {
+    tile_vnni_t(7, kgroups, a, astride, w, c, ldc, rows, cols, accumulate);
 }
 
 __attribute__((target("avx2")))

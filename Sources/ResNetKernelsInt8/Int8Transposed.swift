@@ -2,8 +2,9 @@ import CInt8Tiles
 import ResNetKernelsReference
 
 /// The integer product transposed for narrow outputs (VNNI only): Cᵀ[positions, channels] =
-/// Bᵀ · Wᵀ, six output positions as the tile's rows and 32 output channels as its columns
-/// (rt_int8_tile_vnni_t), then C = (Cᵀ)ᵀ for the requantization, which is unchanged.
+/// Bᵀ · Wᵀ, six or seven output positions as the tile's rows (transposedPanelRows) and 32
+/// output channels as its columns (rt_int8_tile_vnni_t, _t7), then C = (Cᵀ)ᵀ for the
+/// requantization, which is unchanged.
 ///
 /// Why: a ResNet's last stage has 49 positions (resnet50 at 224). As two 32-column panels they
 /// fill 77% of the plain tile's work; as six-row panels, 91% (196 positions: 88% against 99%).
@@ -72,7 +73,8 @@ extension Int8Gemm {
             return
         }
         let nr = PackedInt8ChannelWeights.panelChannels
-        let channelPanels = (m + nr - 1) / nr, positionPanels = (n + 5) / 6
+        let panelRows = Self.transposedPanelRows(n: n)
+        let channelPanels = (m + nr - 1) / nr, positionPanels = (n + panelRows - 1) / panelRows
         let groupStride = layout.paddedN * 4
         let threads = workspace.threads
         let byChannels = channelPanels >= threads
@@ -94,12 +96,16 @@ extension Int8Gemm {
                         let weights = a.baseAddress! + w.panelOffset(k0: k0, kb: kb, pc: pc)
                         let j0 = pc * nr, cols = Int32(Swift.min(nr, m - j0))
                         for pp in positions {
-                            let q0 = pp * 6, rows = Int32(Swift.min(6, n - q0))
+                            let q0 = pp * panelRows, rows = Int32(Swift.min(panelRows, n - q0))
                             // Sound: the tile reads positions q0 ..< q0 + rows (< n <= paddedN) of groups
                             // k0 / 4 ..< + groups (< paddedK / 4) of B, and the panel's groups x 128 weight
                             // bytes (init's packing); it writes rows x cols of Cᵀ (N x M).
-                            rt_int8_tile_vnni_t(groups, bytes + (k0 / 4) * groupStride + 4 * q0, groupStride, weights,
-                                                ct + q0 * m + j0, m, rows, cols, k0 > 0 ? 1 : 0)
+                            let source = bytes + (k0 / 4) * groupStride + 4 * q0, sums = ct + q0 * m + j0, accumulate: Int32 = k0 > 0 ? 1 : 0
+                            if panelRows == 7 {
+                                rt_int8_tile_vnni_t7(groups, source, groupStride, weights, sums, m, rows, cols, accumulate)
+                            } else {
+                                rt_int8_tile_vnni_t(groups, source, groupStride, weights, sums, m, rows, cols, accumulate)
+                            }
                         }
                     }
                     k0 += kb
@@ -107,7 +113,7 @@ extension Int8Gemm {
             }
             // C = (Cᵀ)ᵀ over this thread's channels and positions.
             let rows = (channels.lowerBound * nr)..<Swift.min(m, channels.upperBound * nr)
-            let columns = (positions.lowerBound * 6)..<Swift.min(n, positions.upperBound * 6)
+            let columns = (positions.lowerBound * panelRows)..<Swift.min(n, positions.upperBound * panelRows)
             constants.withUnsafeBufferPointer { constants in multipliers.withUnsafeBufferPointer { multipliers in
                 for i in rows {
                     let dst = c + i * ldc
@@ -121,6 +127,15 @@ extension Int8Gemm {
             } }
         }
         if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
+    }
+
+    /// Positions per panel of the transposed tile for N positions: 6 or 7, whichever computes
+    /// fewer rows in all (each panel computes whole rows, its last one repeated past N), 7 on a
+    /// tie (fewer passes over the weights). 49 (resnet's last stage): seven panels of 7, where
+    /// nine of 6 computed 54 rows; 196: 28 of 7 against 33 of 6 (198).
+    public static func transposedPanelRows(n: Int) -> Int {
+        let sixes = (n + 5) / 6 * 6, sevens = (n + 6) / 7 * 7
+        return sevens <= sixes ? 7 : 6
     }
 }
 

@@ -4,7 +4,7 @@ import ResNetKernelsReference
 
 /// The transposed VNNI product (Int8Gemm.gemmTransposed: positions as the tile's rows,
 /// channels as its columns) against the naive twin, exactly, at sizes around its edges: M
-/// around the 32-channel panel, N around the 6-position panel (and resnet's 49), K around the
+/// around the 32-channel panel, N around the 6- and 7-position panels (and resnet's 49), K around the
 /// 4-wide group and the 512 slice; 1, 2 and 3 threads (channel and position splits). Its fused
 /// requantization against the separate pass. Only where the CPU has VNNI.
 struct Int8TransposedTests {
@@ -12,7 +12,7 @@ struct Int8TransposedTests {
 
     static let sizes: [Size] = {
         var out: [Size] = []
-        for m in [1, 31, 32, 33, 70] { for n in [1, 5, 6, 7, 12, 13, 49, 65] { for k in [1, 3, 4, 5, 512, 513, 1030] {
+        for m in [1, 31, 32, 33, 70] { for n in [1, 5, 6, 7, 8, 12, 13, 14, 15, 21, 48, 49, 50, 65] { for k in [1, 3, 4, 5, 512, 513, 1030] {
             out.append(Size(m: m, n: n, k: k))
         } } }
         return out
@@ -38,6 +38,13 @@ struct Int8TransposedTests {
                                    c: c.baseAddress!, ldc: s.n, accumulate: false)
         } } }
         return sums
+    }
+
+    /// The panel height: whichever of 6 and 7 computes fewer rows, 7 on a tie.
+    @Test(arguments: [(1, 6), (5, 6), (6, 6), (7, 7), (8, 6), (12, 6), (13, 7), (14, 7), (15, 6), (18, 6), (21, 7), (48, 6),
+                      (49, 7), (50, 6), (196, 7), (198, 6)])
+    func panelRows(n: Int, rows: Int) {
+        #expect(Int8Gemm.transposedPanelRows(n: n) == rows)
     }
 
     @Test func matchesTwinExactly() {

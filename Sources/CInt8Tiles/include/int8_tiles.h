@@ -49,6 +49,10 @@ void rt_int8_tiles_vnni_across(long kgroups, const int8_t *a, const uint8_t *b, 
 // (channel j's bytes at 4j) at w + 128 * group. No fused requantization: C holds the sums.
 void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c, long ldc,
                          int rows, int cols, int accumulate);
+// rt_int8_tile_vnni_t with seven positions as the rows (rows 1...7): a 49-position plane in seven
+// whole panels.
+void rt_int8_tile_vnni_t7(long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c, long ldc,
+                          int rows, int cols, int accumulate);
 
 // AVX2 (6 x 16), exact: per pair of k, A holds 6 rows x 2 int16 (row r's at 2r), B holds
 // 16 columns x 2 int16 (column j's at 2j), both widened from 8 bits at packing time,
