@@ -172,9 +172,12 @@ extension Planner {
             return (packed, r)
         } }
         let fused: [Int8FusedRequantization?] = perGroup.map { fusable ? Int8FusedRequantization($0.1) : nil }
-        // A chunked pointwise or a tap-major conv interleaves its input's byte image where the input's
-        // producer writes one (tap-major: whole groups of channels, so the image is never written).
-        let xBytes = pointwise != nil || (tapMajor != nil && g.channels % tile.kStep == 0) ? byteImage(of: x, offset: offset) : nil
+        // A pointwise conv on byte groups (chunked or whole) or a tap-major conv interleaves its input's
+        // byte image where the input's producer writes one (whole groups of channels, so the image is
+        // never written). Whole: resnet50's layer1 1x1s out of 64 channels, whose producers (the 3x3s,
+        // the max pool) then need not write their floats as well.
+        let readsImage = tapMajor.map { _ in g.channels % tile.kStep == 0 } ?? Int8Patches.readsByteImage(g, tile: tile)
+        let xBytes = readsImage ? byteImage(of: x, offset: offset) : nil
         let y = newTensor(outShape), scratch = int8Scratch
         // And writes its own output's byte image where a reader planned later asks (the tile's requantization),
         // and its floats only where some reader still reads those (Planner+ByteImages.swift). (On AVX2, the byte

@@ -32,13 +32,16 @@ public enum Int8Patches {
     /// Threads take disjoint channel ranges (their rows of B); the operand is zeroed first, once.
     /// With `tapMajor` (the plan's, for this geometry and tile), B is built tap-major instead
     /// (Int8TapMajor: the weights were packed in that order) through `words` (its wordCount).
-    /// With `byteImage` (tap-major only: x's bytes, see tapMajorWords) x is never read.
+    /// With `byteImage` (x's values plus `offset` as bytes, [C, H, W]: its producer's, see
+    /// tapMajorWords) x is never read: tap-major, or a pointwise conv on byte groups whose
+    /// channels fill whole groups (`readsByteImage`).
     public static func unfold<T: ExecScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, offset: Int, pad: UInt8, layout: Int8BLayout,
                                              plane: UnsafeMutablePointer<UInt8>, bytes out8: UnsafeMutablePointer<UInt8>,
                                              halves out16: UnsafeMutablePointer<Int16>, tapMajor: Int8TapMajor? = nil,
                                              words: UnsafeMutablePointer<UInt32>? = nil, threads: Int, byteImage: UnsafePointer<UInt8>? = nil) {
         precondition(tapMajor == nil || words != nil, "a tap-major operand needs its words buffer")
-        precondition(byteImage == nil || tapMajor != nil, "a byte image feeds the tap-major operand only")
+        precondition(byteImage == nil || tapMajor != nil || readsByteImage(g, tile: layout.tile),
+                     "a byte image feeds a tap-major operand or a pointwise one of whole groups")
         if let tapMajor, let words {
             precondition(tapMajor.g == g && tapMajor.tile == layout.tile, "tap-major plan for another conv")
             let parts = Swift.max(1, Swift.min(threads, tapMajor.groups)), area = g.height * g.width, step = tapMajor.step
@@ -79,8 +82,13 @@ public enum Int8Patches {
         let work = { (t: Int) in
             // Boundaries on whole groups of 4 channels (a VNNI group's 4 k rows stay with one thread).
             func bound(_ t: Int) -> Int { t == parts ? g.channels : (g.channels * t / parts) / 4 * 4 }
-            unfold(x, g, channels: bound(t)..<max(bound(t), bound(t + 1)), offset: offset, pad: pad, layout: layout,
-                   plane: plane, bytes: out8, halves: out16)
+            let channels = bound(t)..<max(bound(t), bound(t + 1))
+            if let byteImage {
+                // Sound: readsByteImage (checked above): whole groups of 4 channels, each a plane of H x W bytes.
+                interleaveGroups(byteImage, g, channels: channels, layout: layout, into: out8)
+            } else {
+                unfold(x, g, channels: channels, offset: offset, pad: pad, layout: layout, plane: plane, bytes: out8, halves: out16)
+            }
         }
         if parts > 1 { DispatchFor.concurrent(parts, work) } else { work(0) }
     }
@@ -123,16 +131,32 @@ public enum Int8Patches {
             scatter(plane, g, channels: channels, pad: pad, layout: layout, into: out16)
         } else if layout.tile.readsByteGroups && g.isPointwise && channels.lowerBound % 4 == 0 {
             // A pointwise conv's B is the image: whole groups of 4 channels interleave with SIMD unpacks.
-            let n = g.height * g.width, groupStride = layout.paddedN * 4
-            var c = channels.lowerBound
-            while c + 4 <= channels.upperBound {
-                let r = plane + c * n
-                rt_interleave4_avx2(r, r + n, r + 2 * n, r + 3 * n, n, out8 + (c / 4) * groupStride)
-                c += 4
+            let whole = channels.lowerBound..<(channels.lowerBound + channels.count / 4 * 4)
+            interleaveGroups(plane, g, channels: whole, layout: layout, into: out8)
+            if whole.upperBound < channels.upperBound {
+                scatter(plane, g, channels: whole.upperBound..<channels.upperBound, pad: pad, layout: layout, into: out8)
             }
-            if c < channels.upperBound { scatter(plane, g, channels: c..<channels.upperBound, pad: pad, layout: layout, into: out8) }
         } else {
             scatter(plane, g, channels: channels, pad: pad, layout: layout, into: out8)
+        }
+    }
+
+    /// Whether a pointwise conv's operand can be interleaved straight from its input's byte image:
+    /// B is the image itself on a tile of byte groups, and with whole groups of 4 channels no
+    /// channel is scattered alone.
+    public static func readsByteImage(_ g: ConvGeometry, tile: Int8Tile) -> Bool {
+        tile.readsByteGroups && g.isPointwise && g.channels % 4 == 0
+    }
+
+    /// A pointwise conv's B from bytes [C, H, W] (`image`): channels `channels` (whole groups of 4,
+    /// from a multiple of 4) interleaved with SIMD unpacks, a group's row of B its 4 planes' bytes.
+    static func interleaveGroups(_ image: UnsafePointer<UInt8>, _ g: ConvGeometry, channels: Range<Int>, layout: Int8BLayout,
+                                 into out8: UnsafeMutablePointer<UInt8>) {
+        precondition(channels.lowerBound % 4 == 0 && channels.count % 4 == 0, "whole groups of 4 channels")
+        let n = g.height * g.width, groupStride = layout.paddedN * 4
+        for c in stride(from: channels.lowerBound, to: channels.upperBound, by: 4) {
+            let r = image + c * n
+            rt_interleave4_avx2(r, r + n, r + 2 * n, r + 3 * n, n, out8 + (c / 4) * groupStride)
         }
     }
 

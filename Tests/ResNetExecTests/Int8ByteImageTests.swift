@@ -10,7 +10,8 @@ import ResNetKernelsReference
 /// QLinearAdds reading the floats, and a sixth conv reading the join with the other offset (its
 /// zero point of the other type), which takes no image; in uint8 and in int8 activations (byte
 /// offsets 0 and 128), small (96 channels at 9x9: a last tile of 17 columns; the 3x3's operand
-/// whole) and large (68 channels at 48x48: the 3x3 chunk by chunk), batch 2, per image and not,
+/// whole), large (68 channels at 48x48: the 3x3 chunk by chunk) and of 64 channels (VNNI's 1x1s
+/// then unchunked, their whole operand interleaved from the image), batch 2, per image and not,
 /// 1-2 threads: the SIMD sets equal the reference set exactly, and on each the five other convs
 /// read a byte image (the stride-2 1x1's operand is tap-major) and the second and third joins
 /// read both operands' (9 reads); the reference set none. The values only byte readers read are
@@ -23,7 +24,9 @@ struct Int8ByteImageTests {
     }
 
     static let cases = [Case(channels: 96, size: 9, int8Activations: false), Case(channels: 96, size: 9, int8Activations: true),
-                        Case(channels: 68, size: 48, int8Activations: false), Case(channels: 68, size: 48, int8Activations: true)]
+                        Case(channels: 68, size: 48, int8Activations: false), Case(channels: 68, size: 48, int8Activations: true),
+                        // 64 channels: the 1x1s build their whole operand (not chunked), from the byte image all the same.
+                        Case(channels: 64, size: 9, int8Activations: false), Case(channels: 64, size: 28, int8Activations: true)]
 
     static func model(_ c: Case, batch: Int) -> Model {
         typealias P = Int8PlannerPathTests
