@@ -77,7 +77,11 @@ public enum Int8Patches {
             }
             return
         }
-        if layout.tile == .avx2 { out16.update(repeating: 0, count: layout.count) } else { out8.update(repeating: 0, count: layout.count) }
+        // Zeroed first, but for whole groups of a pointwise conv on byte groups: interleaveGroups writes
+        // every byte of their rows (resnet50's layer1 1x1s: 200 KB a run, on one thread).
+        if !readsByteImage(g, tile: layout.tile) {
+            if layout.tile == .avx2 { out16.update(repeating: 0, count: layout.count) } else { out8.update(repeating: 0, count: layout.count) }
+        }
         let parts = Swift.max(1, Swift.min(threads, g.channels))
         let work = { (t: Int) in
             // Boundaries on whole groups of 4 channels (a VNNI group's 4 k rows stay with one thread).
@@ -149,14 +153,16 @@ public enum Int8Patches {
     }
 
     /// A pointwise conv's B from bytes [C, H, W] (`image`): channels `channels` (whole groups of 4,
-    /// from a multiple of 4) interleaved with SIMD unpacks, a group's row of B its 4 planes' bytes.
+    /// from a multiple of 4) interleaved with SIMD unpacks, a group's row of B its 4 planes' bytes,
+    /// then zeros to the row's padded end.
     static func interleaveGroups(_ image: UnsafePointer<UInt8>, _ g: ConvGeometry, channels: Range<Int>, layout: Int8BLayout,
                                  into out8: UnsafeMutablePointer<UInt8>) {
         precondition(channels.lowerBound % 4 == 0 && channels.count % 4 == 0, "whole groups of 4 channels")
         let n = g.height * g.width, groupStride = layout.paddedN * 4
         for c in stride(from: channels.lowerBound, to: channels.upperBound, by: 4) {
-            let r = image + c * n
-            rt_interleave4_avx2(r, r + n, r + 2 * n, r + 3 * n, n, out8 + (c / 4) * groupStride)
+            let r = image + c * n, row = out8 + (c / 4) * groupStride
+            rt_interleave4_avx2(r, r + n, r + 2 * n, r + 3 * n, n, row)
+            (row + 4 * n).update(repeating: 0, count: groupStride - 4 * n)
         }
     }
 
