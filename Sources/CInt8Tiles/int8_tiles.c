@@ -30,10 +30,12 @@ static inline void store_vnni(__m512i lo, __m512i hi, int32_t *row, int cols, in
     _mm512_mask_storeu_epi32(row + 16, mhi, hi);
 }
 
-// A tile's six rows of int32 sums stored (rows 1...6; C += them when accumulating), masked to `cols`.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-static inline void store_rows_vnni(__m512i c00, __m512i c01, __m512i c10, __m512i c11, __m512i c20, __m512i c21,
-                                   __m512i c30, __m512i c31, __m512i c40, __m512i c41, __m512i c50, __m512i c51,
+// A tile's rows of int32 sums stored (rows 1...8; C += them when accumulating), masked to `cols`.
+// The rows as named values, not an array: an array of them was kept on the stack (16 stores and
+// loads a tile).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
+static inline void store_rows_vnni(__m512i c00, __m512i c01, __m512i c10, __m512i c11, __m512i c20, __m512i c21, __m512i c30, __m512i c31,
+                                   __m512i c40, __m512i c41, __m512i c50, __m512i c51, __m512i c60, __m512i c61, __m512i c70, __m512i c71,
                                    int32_t *c, long ldc, int rows, int cols, int accumulate) {
     if (rows > 0) store_vnni(c00, c01, c, cols, accumulate);
     if (rows > 1) store_vnni(c10, c11, c + ldc, cols, accumulate);
@@ -41,6 +43,8 @@ static inline void store_rows_vnni(__m512i c00, __m512i c01, __m512i c10, __m512
     if (rows > 3) store_vnni(c30, c31, c + 3 * ldc, cols, accumulate);
     if (rows > 4) store_vnni(c40, c41, c + 4 * ldc, cols, accumulate);
     if (rows > 5) store_vnni(c50, c51, c + 5 * ldc, cols, accumulate);
+    if (rows > 6) store_vnni(c60, c61, c + 6 * ldc, cols, accumulate);
+    if (rows > 7) store_vnni(c70, c71, c + 7 * ldc, cols, accumulate);
 }
 
 // One row of a tile requantized (AVX-512): quantize8's arithmetic on 16 lanes. vmaxps returns
@@ -122,13 +126,13 @@ static inline int writes_bytes_alone(const rt_requant_tile *rq) {
         && rq->lo + rq->byte_offset >= 0 && rq->hi + rq->byte_offset <= 255;
 }
 
-// A tile's six rows finished: requantized into rq's outputs when rq is given, else their int32 sums stored.
+// A tile's rows (1...8) finished: requantized into rq's outputs when rq is given, else their int32 sums stored.
 // Forced inline: with two callers (the full tile and its left half) the compiler kept it out of line and
-// passed the twelve accumulators through the stack, 24 moves and a call per tile (as finish_avx2 once did).
+// passed the accumulators through the stack, 24 moves and a call per tile (as finish_avx2 once did).
 // int8-gemm-bench --bytes, medians: 64 -> 256 1x1 305 -> 355 GOP/s, 128 -> 512 366 -> 403, l1 3x3 407 -> 420.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
-static inline void finish_vnni(__m512i c00, __m512i c01, __m512i c10, __m512i c11, __m512i c20, __m512i c21,
-                               __m512i c30, __m512i c31, __m512i c40, __m512i c41, __m512i c50, __m512i c51,
+static inline void finish_vnni(__m512i c00, __m512i c01, __m512i c10, __m512i c11, __m512i c20, __m512i c21, __m512i c30, __m512i c31,
+                               __m512i c40, __m512i c41, __m512i c50, __m512i c51, __m512i c60, __m512i c61, __m512i c70, __m512i c71,
                                int32_t *c, long ldc, int rows, int cols, int accumulate, const rt_requant_tile *rq) {
     if (rq && writes_bytes_alone(rq)) {
         const __m512 lower = _mm512_set1_ps(rq->lo - rq->zp), upper = _mm512_set1_ps(rq->hi - rq->zp);
@@ -139,6 +143,8 @@ static inline void finish_vnni(__m512i c00, __m512i c01, __m512i c10, __m512i c1
         if (rows > 3) store_bytes_vnni(c30, c31, c + 3 * ldc, cols, accumulate, 3, rq, lower, upper, add);
         if (rows > 4) store_bytes_vnni(c40, c41, c + 4 * ldc, cols, accumulate, 4, rq, lower, upper, add);
         if (rows > 5) store_bytes_vnni(c50, c51, c + 5 * ldc, cols, accumulate, 5, rq, lower, upper, add);
+        if (rows > 6) store_bytes_vnni(c60, c61, c + 6 * ldc, cols, accumulate, 6, rq, lower, upper, add);
+        if (rows > 7) store_bytes_vnni(c70, c71, c + 7 * ldc, cols, accumulate, 7, rq, lower, upper, add);
         return;
     }
     if (rq) {
@@ -148,34 +154,43 @@ static inline void finish_vnni(__m512i c00, __m512i c01, __m512i c10, __m512i c1
         if (rows > 3) store_requantized_vnni(c30, c31, c + 3 * ldc, cols, accumulate, 3, rq);
         if (rows > 4) store_requantized_vnni(c40, c41, c + 4 * ldc, cols, accumulate, 4, rq);
         if (rows > 5) store_requantized_vnni(c50, c51, c + 5 * ldc, cols, accumulate, 5, rq);
+        if (rows > 6) store_requantized_vnni(c60, c61, c + 6 * ldc, cols, accumulate, 6, rq);
+        if (rows > 7) store_requantized_vnni(c70, c71, c + 7 * ldc, cols, accumulate, 7, rq);
         return;
     }
-    store_rows_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c, ldc, rows, cols, accumulate);
+    store_rows_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71, c, ldc, rows, cols, accumulate);
 }
 
-// The tile's left half alone (cols <= 16): six accumulators, B's second 64 bytes never read.
+// The tile's left half alone (cols <= 16): eight accumulators, B's second 64 bytes never read.
 // Why: a product's last column panel is often mostly empty (resnet50's 14x14 layer3, 196
 // positions: 6 full panels and 4 columns), and the full tile spent as long on it as on a full one.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 static void tile_vnni_16(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
                          int rows, int cols, int accumulate, const rt_requant_tile *rq) {
-    __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512(), c2 = _mm512_setzero_si512();
-    __m512i c3 = _mm512_setzero_si512(), c4 = _mm512_setzero_si512(), c5 = _mm512_setzero_si512();
+    __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512(), c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
+    __m512i c4 = _mm512_setzero_si512(), c5 = _mm512_setzero_si512(), c6 = _mm512_setzero_si512(), c7 = _mm512_setzero_si512();
     for (long g = 0; g < kgroups; g++) {
         __m512i b0 = _mm512_loadu_si512(b + g * bstride);
-        const int8_t *ap = a + g * 24;
+        const int8_t *ap = a + g * 32;
         c0 = _mm512_dpbusd_epi32(c0, b0, _mm512_set1_epi32(load32(ap)));
         c1 = _mm512_dpbusd_epi32(c1, b0, _mm512_set1_epi32(load32(ap + 4)));
         c2 = _mm512_dpbusd_epi32(c2, b0, _mm512_set1_epi32(load32(ap + 8)));
         c3 = _mm512_dpbusd_epi32(c3, b0, _mm512_set1_epi32(load32(ap + 12)));
         c4 = _mm512_dpbusd_epi32(c4, b0, _mm512_set1_epi32(load32(ap + 16)));
         c5 = _mm512_dpbusd_epi32(c5, b0, _mm512_set1_epi32(load32(ap + 20)));
+        c6 = _mm512_dpbusd_epi32(c6, b0, _mm512_set1_epi32(load32(ap + 24)));
+        c7 = _mm512_dpbusd_epi32(c7, b0, _mm512_set1_epi32(load32(ap + 28)));
     }
     // The right half's sums are zero and masked off (cols <= 16) by both stores.
     const __m512i z = _mm512_setzero_si512();
-    finish_vnni(c0, z, c1, z, c2, z, c3, z, c4, z, c5, z, c, ldc, rows, cols, accumulate, rq);
+    finish_vnni(c0, z, c1, z, c2, z, c3, z, c4, z, c5, z, c6, z, c7, z, c, ldc, rows, cols, accumulate, rq);
 }
 
+// Eight rows (row r's 4 bytes of a k-group at 4r, 32 bytes a group) by 32 columns: 16 accumulators,
+// two B vectors and a broadcast of 32 zmm. Why eight, not six: every ResNet's output channels are
+// a multiple of 8, and six-row panels left 64 and 128 channels a last panel of 4 and 2 rows (3% of
+// layer1's and layer2's products computed on rows of zeros); and 16 vpdpbusd share each group's
+// two B loads instead of 12.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
                        int rows, int cols, int accumulate, const rt_requant_tile *rq) {
@@ -183,14 +198,15 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
     __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
     __m512i c20 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512(), c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512();
     __m512i c40 = _mm512_setzero_si512(), c41 = _mm512_setzero_si512(), c50 = _mm512_setzero_si512(), c51 = _mm512_setzero_si512();
+    __m512i c60 = _mm512_setzero_si512(), c61 = _mm512_setzero_si512(), c70 = _mm512_setzero_si512(), c71 = _mm512_setzero_si512();
     for (long g = 0; g < kgroups; g++) {
         // vpdpbusd(acc, u8 x 64, s8 x 64): per int32 lane, the sum of 4 uint8 x int8 products.
         __m512i b0 = _mm512_loadu_si512(b + g * bstride), b1 = _mm512_loadu_si512(b + g * bstride + 64);
-        const int8_t *ap = a + g * 24;
+        const int8_t *ap = a + g * 32;
         // The next row panel's weights (packed right after this panel's), a line ahead of their use: the
         // first column panel reads each slice of a model's weights from memory. The address in integers:
         // after the last panel it lies past the weights, which as pointer arithmetic would be undefined.
-        _mm_prefetch((const char *)((uintptr_t)ap + 24 * (uintptr_t)kgroups), _MM_HINT_T0);
+        _mm_prefetch((const char *)((uintptr_t)ap + 32 * (uintptr_t)kgroups), _MM_HINT_T0);
         __m512i x = _mm512_set1_epi32(load32(ap));
         c00 = _mm512_dpbusd_epi32(c00, b0, x); c01 = _mm512_dpbusd_epi32(c01, b1, x);
         x = _mm512_set1_epi32(load32(ap + 4)); c10 = _mm512_dpbusd_epi32(c10, b0, x); c11 = _mm512_dpbusd_epi32(c11, b1, x);
@@ -198,12 +214,14 @@ void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bst
         x = _mm512_set1_epi32(load32(ap + 12)); c30 = _mm512_dpbusd_epi32(c30, b0, x); c31 = _mm512_dpbusd_epi32(c31, b1, x);
         x = _mm512_set1_epi32(load32(ap + 16)); c40 = _mm512_dpbusd_epi32(c40, b0, x); c41 = _mm512_dpbusd_epi32(c41, b1, x);
         x = _mm512_set1_epi32(load32(ap + 20)); c50 = _mm512_dpbusd_epi32(c50, b0, x); c51 = _mm512_dpbusd_epi32(c51, b1, x);
+        x = _mm512_set1_epi32(load32(ap + 24)); c60 = _mm512_dpbusd_epi32(c60, b0, x); c61 = _mm512_dpbusd_epi32(c61, b1, x);
+        x = _mm512_set1_epi32(load32(ap + 28)); c70 = _mm512_dpbusd_epi32(c70, b0, x); c71 = _mm512_dpbusd_epi32(c71, b1, x);
     }
-    finish_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c, ldc, rows, cols, accumulate, rq);
+    finish_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71, c, ldc, rows, cols, accumulate, rq);
 }
 
 // rt_int8_tile_vnni down a column panel: row panels 0 ..< panels of one K slice (panel p's weights
-// at a + 24 * kgroups * p, its rows 6p ..< min(6p + 6, rows) of C and of rq's outputs). Why: the
+// at a + 32 * kgroups * p, its rows 8p ..< min(8p + 8, rows) of C and of rq's outputs). Why: the
 // Swift loop around one tile call measured 2.6% of resnet50-qop's run on one Zen 4 core.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void rt_int8_tiles_vnni(long kgroups, const int8_t *a, long panels, const uint8_t *b, long bstride, int32_t *c, long ldc,
@@ -211,14 +229,14 @@ void rt_int8_tiles_vnni(long kgroups, const int8_t *a, long panels, const uint8_
     rt_requant_tile shifted;
     if (rq) shifted = *rq;
     for (long p = 0; p < panels; p++) {
-        int panel_rows = rows - 6 * p < 6 ? (int)(rows - 6 * p) : 6;
+        int panel_rows = rows - 8 * p < 8 ? (int)(rows - 8 * p) : 8;
         if (rq) {
-            shifted.constant = rq->constant + 6 * p;
-            shifted.multiplier = rq->multiplier + 6 * p;
-            shifted.out = rq->out ? rq->out + 6 * p * rq->ldo : 0;
-            shifted.bytes = rq->bytes ? rq->bytes + 6 * p * rq->ldo : 0;
+            shifted.constant = rq->constant + 8 * p;
+            shifted.multiplier = rq->multiplier + 8 * p;
+            shifted.out = rq->out ? rq->out + 8 * p * rq->ldo : 0;
+            shifted.bytes = rq->bytes ? rq->bytes + 8 * p * rq->ldo : 0;
         }
-        rt_int8_tile_vnni(kgroups, a + 24 * kgroups * p, b, bstride, c + 6 * p * ldc, ldc, panel_rows, cols, accumulate, rq ? &shifted : 0);
+        rt_int8_tile_vnni(kgroups, a + 32 * kgroups * p, b, bstride, c + 8 * p * ldc, ldc, panel_rows, cols, accumulate, rq ? &shifted : 0);
     }
 }
 
@@ -274,8 +292,10 @@ static inline void tile_vnni_t(const int panel, long kgroups, const uint8_t *a, 
             x = _mm512_set1_epi32(load32(ap + o6)); c60 = _mm512_dpbusd_epi32(c60, x, w0); c61 = _mm512_dpbusd_epi32(c61, x, w1);
         }
     }
-    store_rows_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c, ldc, rows, cols, accumulate);
-    if (panel > 6 && rows > 6) store_vnni(c60, c61, c + 6 * ldc, cols, accumulate);
+    // (rows <= panel: the seventh pair is stored only by the seven-row tile, the eighth never.)
+    const __m512i z = _mm512_setzero_si512();
+    store_rows_vnni(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, z, z, c, ldc, rows < panel ? rows : panel, cols,
+                    accumulate);
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))

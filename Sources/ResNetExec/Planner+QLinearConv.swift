@@ -139,11 +139,11 @@ extension Planner {
                                accumulators: transposed ? 2 * sums : sums, words: tapMajor?.wordCount ?? 0,
                                operandElements: chunked == nil && pointwise == nil ? nil : chunkOperands)
         if tapMajor != nil { try budget.check(elements: mg * operandK, elementSize: 1, what: "reordered int8 weights of '\(node.name)' before packing") }
-        // Per group: 6-row panels over K padded to 4, int16 on the widening AVX2 tile, plus ~16 bytes per row of
+        // Per group: 8-row (VNNI) or 6-row panels over K padded to 4, int16 on the widening AVX2 tile, plus ~16 bytes per row of
         // requantization; AVX2 on bytes also keeps its corrections' weights (K pairs of rows padded to 8, and 16
         // bytes) and a bound per k (PackedInt8Weights.saturationPairs, saturationBounds).
         let channelPanel = PackedInt8ChannelWeights.panelChannels
-        let panelRows = transposed ? (mg + channelPanel - 1) / channelPanel * channelPanel : (mg + 5) / 6 * 6, paddedK = (operandK + 3) / 4 * 4
+        let panelRows = transposed ? (mg + channelPanel - 1) / channelPanel * channelPanel : (mg + tile.rows - 1) / tile.rows * tile.rows, paddedK = (operandK + 3) / 4 * 4
         let (panelBytes, o1) = panelRows.multipliedReportingOverflow(by: paddedK * (tile == .avx2 ? 2 : 1) + 16)
         let (pairBytes, o5) = tile == .avx2Bytes ? ((mg + 7) / 8 * 8 + 1).multipliedReportingOverflow(by: paddedK) : (0, false)
         let (perGroupBytes, o6) = panelBytes.addingReportingOverflow(pairBytes &+ 16)

@@ -2,7 +2,7 @@ import CInt8Tiles
 import Dispatch
 import ResNetKernelsReference
 
-/// Which integer tile a plan runs (issue 13): AVX-512 VNNI (vpdpbusd, 6 x 32), AVX2
+/// Which integer tile a plan runs (issue 13): AVX-512 VNNI (vpdpbusd, 8 x 32), AVX2
 /// (vpmaddwd on operands widened to 16 bits, 6 x 16, exact), AVX2 on bytes (vpmaddubsw on
 /// the VNNI tile's operands, 6 x 16, its saturated pairs corrected: Int8Gemm), or the naive twin.
 public enum Int8Tile: String, Sendable, CaseIterable {
@@ -49,7 +49,9 @@ public enum Int8Tile: String, Sendable, CaseIterable {
     /// 12.69 on 2. The AVX2 tiles: 768 (a 24 KiB B panel, in L1), as tuned on a Zen 3.
     public var sliceCap: Int { self == .vnni ? 4608 : 768 }
 
-    public var rows: Int { 6 }
+    /// Rows of a weight panel (output channels per tile): VNNI 8 (resnet's channel counts are
+    /// multiples of 8), the AVX2 tiles 6 (12 of 16 ymm accumulate).
+    public var rows: Int { self == .vnni ? 8 : 6 }
     /// Columns of an operand panel: AVX2 on bytes runs each 32-column panel as two 16-column tiles.
     public var columns: Int { readsByteGroups ? 32 : 16 }
     /// k values per packed step: 4 bytes per vpdpbusd or vpmaddubsw lane, 2 int16 per vpmaddwd lane.
@@ -82,8 +84,8 @@ public final class PackedInt8Weights: @unchecked Sendable {
     /// K per slice (a multiple of 4): the packing's and the product's.
     public let kc: Int
     public let rowSums: [Int32]
-    /// VNNI: per K slice, per 6-row panel, per 4-k group, 6 x 4 bytes. AVX2: per slice, per panel,
-    /// per k pair, 6 x 2 int16. Reference: W itself, row-major.
+    /// VNNI: per K slice, per 8-row panel, per 4-k group, 8 x 4 bytes. AVX2: per slice, per 6-row
+    /// panel, per k pair, 6 x 2 int16. Reference: W itself, row-major.
     let bytes: [Int8]
     let halves: [Int16]
     /// AVX2 on bytes only: saturationBounds(w, m:, k:) and saturationPairs(w, m:, k:).
@@ -96,7 +98,7 @@ public final class PackedInt8Weights: @unchecked Sendable {
         precondition(kc > 0 && kc % 4 == 0, "a K slice of whole groups of 4")
         self.m = m; self.k = k; self.tile = tile; self.kc = kc
         rowSums = Self.rowSums(w, m: m, k: k)
-        let panels = (m + 5) / 6
+        let mr = tile.rows, panels = (m + mr - 1) / mr
         switch tile {
         case .reference:
             bytes = Array(UnsafeBufferPointer(start: w, count: m * k)); halves = []
@@ -104,16 +106,16 @@ public final class PackedInt8Weights: @unchecked Sendable {
             let step = tile.kStep
             let paddedK = (k + step - 1) / step * step
             var out8 = [Int8](), out16 = [Int16]()
-            let count = panels * 6 * paddedK
+            let count = panels * mr * paddedK
             if tile.readsByteGroups { out8.reserveCapacity(count) } else { out16.reserveCapacity(count) }
             var k0 = 0
             while k0 < k {
                 let kb = Swift.min(kc, k - k0), steps = (kb + step - 1) / step
                 for pm in 0..<panels {
                     for s in 0..<steps {
-                        for r in 0..<6 {
+                        for r in 0..<mr {
                             for t in 0..<step {
-                                let row = pm * 6 + r, col = k0 + s * step + t
+                                let row = pm * mr + r, col = k0 + s * step + t
                                 let v: Int8 = row < m && col < k0 + kb ? w[row * k + col] : 0
                                 if tile.readsByteGroups { out8.append(v) } else { out16.append(Int16(v)) }
                             }
@@ -159,9 +161,9 @@ public final class PackedInt8Weights: @unchecked Sendable {
 
     /// Where slice k0's panel pm starts, in elements: every earlier slice is kc wide.
     func panelOffset(k0: Int, kb: Int, pm: Int) -> Int {
-        let panels = (m + 5) / 6
+        let mr = tile.rows, panels = (m + mr - 1) / mr
         let steps = (kb + tile.kStep - 1) / tile.kStep
-        return k0 * panels * 6 + pm * steps * tile.kStep * 6
+        return k0 * panels * mr + pm * steps * tile.kStep * mr
     }
 }
 
@@ -225,7 +227,7 @@ public enum Int8Gemm {
             }
             return
         }
-        let nr = w.tile.columns, panelsN = (n + nr - 1) / nr, panelsM = (m + 5) / 6
+        let nr = w.tile.columns, mr = w.tile.rows, panelsN = (n + nr - 1) / nr, panelsM = (m + mr - 1) / mr
         let step = layout.step, groupStride = givenStride ?? layout.paddedN * step
         // Few column panels (a late stage's 49 or 196 positions: 2 or 7 panels of 32): threads split
         // the weights' rows instead, each reading its half of them once, where with one panel
@@ -247,7 +249,7 @@ public enum Int8Gemm {
         let groupsK = layout.paddedK / 4
         // One K slice and an output past this Zen 5's 1 MB L2 (2^18 values): the tiles run row
         // panel by row panel, each along all of the thread's column panels, so C (or the
-        // requantized output) is written six rows at a time from left to right instead of a
+        // requantized output) is written a row panel at a time from left to right instead of a
         // 32-column strip down every row (hundreds of streams no prefetcher follows); B, read
         // once per row panel, stays in L2. resnet50-qop, 8 interleaved rounds: layer1's conv3
         // (256 x 3136, K 64) 0.46 -> 0.31 ms on 1 thread and 0.25 -> 0.15 on 2; layer3's conv3
@@ -287,7 +289,7 @@ public enum Int8Gemm {
             }
             @inline(__always) func tiles(pm: Int, pn: Int, k0: Int, kb: Int, source: UnsafeRawPointer, stride: Int, accumulate: Bool, requantizing: Bool) {
                 let j0 = pn * nr, cols = Swift.min(nr, n - j0), steps = (kb + step - 1) / step
-                let rows = Int32(Swift.min(6, m - pm * 6)), out = c + pm * 6 * ldc + j0, add: Int32 = accumulate ? 1 : 0
+                let rows = Int32(Swift.min(mr, m - pm * mr)), out = c + pm * mr * ldc + j0, add: Int32 = accumulate ? 1 : 0
                 // Sound: the weights' slice/panel offset is within init's packing; B's reads stay
                 // within paddedK x paddedN (whole groups, whole tiles of columns), or, with a
                 // groupStride given, within the image the caller says holds them, or within a split slice.
@@ -322,37 +324,37 @@ public enum Int8Gemm {
                         }
                     }
                 }
-                withRequantization(row: pm * 6, column: j0, requantizing, run)
+                withRequantization(row: pm * mr, column: j0, requantizing, run)
             }
             // VNNI, one column panel at a time: the row panels' tiles of a slice in one C call (rt_int8_tiles_vnni).
             @inline(__always) func tilesDown(pn: Int, k0: Int, kb: Int, source: UnsafeRawPointer, stride: Int, accumulate: Bool,
                                              requantizing: Bool) {
                 let j0 = pn * nr, cols = Int32(Swift.min(nr, n - j0)), groups = (kb + 3) / 4, first = rowPanels.lowerBound
-                let rows = Swift.min(m, rowPanels.upperBound * 6) - first * 6, add: Int32 = accumulate ? 1 : 0
-                // Sound: as tiles(pm:...) for each row panel: the C function shifts the weights by 24 x groups bytes,
-                // C, the outputs and the figures by 6 rows per panel, within rowPanels.
-                let weights = a8.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: first), out = c + first * 6 * ldc + j0
+                let rows = Swift.min(m, rowPanels.upperBound * mr) - first * mr, add: Int32 = accumulate ? 1 : 0
+                // Sound: as tiles(pm:...) for each row panel: the C function shifts the weights by 32 x groups bytes,
+                // C, the outputs and the figures by 8 rows per panel (mr, VNNI's), within rowPanels.
+                let weights = a8.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: first), out = c + first * mr * ldc + j0
                 let b = source.assumingMemoryBound(to: UInt8.self)
-                withRequantization(row: first * 6, column: j0, requantizing) {
+                withRequantization(row: first * mr, column: j0, requantizing) {
                     rt_int8_tiles_vnni(groups, weights, rowPanels.count, b, stride, out, ldc, rows, cols, add, $0)
                 }
             }
             // VNNI, one row panel along several column panels in one C call (rt_int8_tiles_vnni_across).
             @inline(__always) func tilesAcross(pm: Int, panels: Range<Int>, k0: Int, kb: Int, source: UnsafeRawPointer, stride: Int,
                                                accumulate: Bool, requantizing: Bool) {
-                let j0 = panels.lowerBound * nr, groups = (kb + 3) / 4, rows = Int32(Swift.min(6, m - pm * 6)), add: Int32 = accumulate ? 1 : 0
+                let j0 = panels.lowerBound * nr, groups = (kb + 3) / 4, rows = Int32(Swift.min(mr, m - pm * mr)), add: Int32 = accumulate ? 1 : 0
                 // Sound: as tiles(pm:pn:...) for each panel: the C function shifts B by 128 bytes, C and the outputs
                 // by 32 columns per panel, within columns j0 ..< n.
-                let weights = a8.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: pm), out = c + pm * 6 * ldc + j0
+                let weights = a8.baseAddress! + w.panelOffset(k0: k0, kb: kb, pm: pm), out = c + pm * mr * ldc + j0
                 let b = source.assumingMemoryBound(to: UInt8.self), columns = Swift.min(n, panels.upperBound * nr) - j0
-                withRequantization(row: pm * 6, column: j0, requantizing) {
+                withRequantization(row: pm * mr, column: j0, requantizing) {
                     rt_int8_tiles_vnni_across(groups, weights, b, stride, panels.count, columns, out, ldc, rows, add, $0)
                 }
             }
             // B's elements: bytes for the byte tiles, int16 for AVX2's widened operand.
             let elementBytes = vnni || onBytes ? 1 : 2
             let operand = vnni || onBytes ? UnsafeRawPointer(bytes) : UnsafeRawPointer(halves)
-            let rowRange = rowPanels.lowerBound * 6..<Swift.min(m, rowPanels.upperBound * 6)
+            let rowRange = rowPanels.lowerBound * mr..<Swift.min(m, rowPanels.upperBound * mr)
             for pair in stride(from: columnPanels.lowerBound, to: columnPanels.upperBound, by: together) {
                 let panels = pair..<Swift.min(pair + together, columnPanels.upperBound)
                 if onBytes {

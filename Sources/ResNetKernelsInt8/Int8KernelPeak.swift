@@ -20,7 +20,7 @@ public enum Int8KernelPeak {
             let reps = 2000
             let start = DispatchTime.now().uptimeNanoseconds
             c.withUnsafeMutableBufferPointer { cp in
-                // Sound: A holds k x 6 values, B k x cols (groups of kStep, `cols * kStep` apart), C 6 x cols.
+                // Sound: A holds k x rows values, B k x cols (groups of kStep, `cols * kStep` apart), C rows x cols.
                 for _ in 0..<reps {
                     if tile == .vnni {
                         rt_int8_tile_vnni(k / 4, a8, b8, cols * 4, cp.baseAddress!, cols, Int32(rows), Int32(cols), 1, nil)

@@ -139,7 +139,7 @@ extension Int8Gemm {
     }
 }
 
-/// An integer product's weights as packed for its tile: 6-row panels for the plain tiles
+/// An integer product's weights as packed for its tile: 8-row (VNNI) or 6-row panels for the plain tiles
 /// (Int8Gemm.gemm), or 32-channel panels for the transposed VNNI tile (Int8Gemm.gemmTransposed).
 public enum Int8ProductWeights: Sendable {
     case rows(PackedInt8Weights)

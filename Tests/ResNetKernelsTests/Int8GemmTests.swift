@@ -3,7 +3,7 @@ import ResNetKernelsInt8
 import ResNetKernelsReference
 
 /// The integer GEMM's tiles (VNNI, AVX2) against the naive twin, exactly (integer
-/// sums have one right answer), at sizes around every edge: M around the 6-row tile,
+/// sums have one right answer), at sizes around every edge: M around the 6-row (AVX2) and 8-row (VNNI) tiles,
 /// N around the 16- and 32-column tiles, K around the 2- and 4-wide packing steps and
 /// one, two and three slices (each tile's sliceDepth: AVX2's of at most 768, VNNI's of 4,608), and slice depths forced down to one
 /// group; values at the int8/uint8 extremes; 1 and 2 threads. Plus the requantization
@@ -19,7 +19,7 @@ struct Int8GemmTests {
     static let sizes: [Size] = {
         var out: [Size] = []
         // K 1030: two slices of 516 and 514 on AVX2 (one on VNNI); 1600: three of 536, 536 and 528.
-        for m in [1, 5, 6, 7, 13] { for n in [1, 15, 16, 17, 31, 32, 33, 70] { for k in [1, 2, 3, 4, 5, 511, 512, 513, 1030, 1600] {
+        for m in [1, 5, 6, 7, 8, 9, 13, 16, 17] { for n in [1, 15, 16, 17, 31, 32, 33, 70] { for k in [1, 2, 3, 4, 5, 511, 512, 513, 1030, 1600] {
             out.append(Size(m: m, n: n, k: k))
         } } }
         // VNNI's deeper slices (Int8Tile.vnniSliceCap): K 4700 in two of 2352 and 2348, 9300 in three of 3100.

@@ -8,7 +8,7 @@
 // instruction set (target attributes), so this file builds for any x86-64 and a
 // function runs only where CPUID says it may (KernelSet.detect, rt_cpu_has_avx512_vnni).
 //
-// VNNI (6 x 32): per group of 4 k, A holds 6 rows x 4 int8 (row r's bytes at 4r),
+// VNNI (8 x 32; rows 1...8): per group of 4 k, A holds 8 rows x 4 int8 (row r's bytes at 4r),
 // B holds 32 columns x 4 uint8 (column j's bytes at 4j); consecutive groups of B are
 // bstride bytes apart (B is the whole interleaved operand, read in place). kgroups groups.
 //
@@ -32,13 +32,13 @@ typedef struct {
 void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
                        int rows, int cols, int accumulate, const rt_requant_tile *rq);
 // rt_int8_tile_vnni for row panels 0 ..< panels of one K slice down one column panel: panel p's
-// weights at a + 24 * kgroups * p, its rows 6p ..< min(6p + 6, rows) of C (and of rq's outputs,
-// rq's constants and multipliers from its row 6p). rows > 6 * (panels - 1).
+// weights at a + 32 * kgroups * p, its rows 8p ..< min(8p + 8, rows) of C (and of rq's outputs,
+// rq's constants and multipliers from its row 8p). rows > 8 * (panels - 1).
 void rt_int8_tiles_vnni(long kgroups, const int8_t *a, long panels, const uint8_t *b, long bstride, int32_t *c, long ldc,
                         long rows, int cols, int accumulate, const rt_requant_tile *rq);
 // rt_int8_tile_vnni for column panels 0 ..< panels of one K slice along one row panel: panel q's B
 // at b + 128 q, its columns 32q ..< min(32q + 32, columns) of C (and of rq's outputs, 32q on).
-// columns > 32 * (panels - 1); rows 1...6.
+// columns > 32 * (panels - 1); rows 1...8.
 void rt_int8_tiles_vnni_across(long kgroups, const int8_t *a, const uint8_t *b, long bstride, long panels, long columns,
                                int32_t *c, long ldc, int rows, int accumulate, const rt_requant_tile *rq);
 
