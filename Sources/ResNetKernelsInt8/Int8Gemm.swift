@@ -236,7 +236,8 @@ public enum Int8Gemm {
         // deeper slices since stream from L2):
         // resnet50-qop's layer4 3x3s 0.78-0.83 -> 0.69-0.72 ms on 1 thread; layer3's (7 panels)
         // ran 5-15% slower in pairs, so more panels than two still run one at a time.
-        let splitRows = workspace.threads > 1 && panelsN < 2 * workspace.threads && panelsM >= workspace.threads
+        let splitRows = workspace.threads > 1 && panelsM >= workspace.threads
+            && (panelsN < 2 * workspace.threads || rowSplitBalancesBetter(n: n, columns: nr, rowPanels: panelsM, threads: workspace.threads))
         let threads = splitRows ? workspace.threads : Swift.min(workspace.threads, panelsN)
         // The requantization's figures as plain values, outside the loops: a tile call must not
         // retain anything (ARC on arrays shared by both threads took a quarter of the run when it did).
@@ -425,6 +426,23 @@ public enum Int8Gemm {
             }
         }
         if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
+    }
+
+    /// Whether splitting a product's row panels between `threads` leaves the busiest thread less
+    /// work than splitting its column panels (contiguous runs, as gemm takes them), by more than
+    /// 1/16: work counted in half tiles, a last panel of at most half the tile's columns being one
+    /// (the tiles' left half alone). Why: resnet50's 14x14 products have 6 full panels and 4
+    /// columns, which split 3 + 3.5 between two threads, where 32 row panels split evenly.
+    public static func rowSplitBalancesBetter(n: Int, columns nr: Int, rowPanels: Int, threads: Int) -> Bool {
+        let panels = (n + nr - 1) / nr, lastHalves = n - (panels - 1) * nr <= nr / 2 ? 1 : 2
+        func halves(_ range: Range<Int>) -> Int { range.isEmpty ? 0 : 2 * range.count - (range.upperBound == panels ? 2 - lastHalves : 0) }
+        let byColumns = (0..<threads).map { t in halves((panels * t / threads)..<(panels * (t + 1) / threads)) }.max() ?? 0
+        let byRows = (rowPanels + threads - 1) / threads
+        // Both sides as tile counts (halves x row panels), x 16 and x 15 for the margin; no split where they overflow.
+        let (rowWork, o1) = byRows.multipliedReportingOverflow(by: 16 * halves(0..<panels))
+        let (columnWork, o2) = byColumns.multipliedReportingOverflow(by: rowPanels)
+        let (columnMargin, o3) = columnWork.multipliedReportingOverflow(by: 15)
+        return !(o1 || o2 || o3) && rowWork < columnMargin
     }
 
     /// What correctSaturation did with a panel.
