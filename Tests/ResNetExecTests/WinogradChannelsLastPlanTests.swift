@@ -109,7 +109,7 @@ struct WinogradChannelsLastPlanTests {
     /// The tile each output size gets: F(4x4) up to 28 columns (F(2x2) below 32 F(4x4) tiles,
     /// on AVX2 only with channel lanes: resnet's 14x14 and 7x7), F(3x3) above, and F(2x2) where F(3x3) has too few tiles (a short, wide output: 8 x 30
     /// makes 30 F(3x3) tiles and 60 F(2x2); 3 x 30 10 and 30), none where even F(2x2) has too few
-    /// (32 tiles on AVX-512, 16 on AVX2 but for F(4x4) with lanes: winogradMinimumTiles).
+    /// (16 with channel lanes, 32 without on AVX-512; F(4x4) 32 on AVX-512 and with lanes: winogradMinimumTiles).
     @Test(arguments: [KernelSet.avx2, .avx512])
     func tileChoiceBySize(_ set: KernelSet) {
         let p = Planner<Float>(graph: Self.model(channels: 32, size: 8).graph, opset: 17, kernels: set, threads: 1, budget: .default,
@@ -121,13 +121,13 @@ struct WinogradChannelsLastPlanTests {
         }
         #expect(choice(56, 56) == .f3x3 && choice(30, 30) == .f3x3, "\(set)")
         #expect(choice(8, 30) == (set == .avx512 ? .f2x2 : .f3x3), "\(set): 8 x 30 (30 F(3x3) tiles)")
-        #expect(choice(3, 30) == (set == .avx512 ? nil : .f2x2), "\(set): 3 x 30 (10 F(3x3) tiles, 30 F(2x2))")
+        #expect(choice(3, 30) == .f2x2, "\(set): 3 x 30 (10 F(3x3) tiles, 30 F(2x2))")
         #expect(choice(28, 28) == .f4x4 && choice(14, 14) == .f2x2, "\(set)")
         // F(4x4) from exactly 32 tiles (32 x 16: 8 x 4), F(2x2) at 28 (28 x 16: 7 x 4).
         #expect(choice(32, 16) == .f4x4 && choice(28, 16) == .f2x2, "\(set): 32 and 28 F(4x4) tiles")
-        // 7x7: 4 F(4x4) tiles, 16 F(2x2), enough on AVX2; 5x5: 9 F(2x2), too few on both sets. Without
-        // lanes AVX2 keeps F(4x4) from 16 tiles (14x14) and no F(2x2) in its place (7x7).
-        #expect(choice(7, 7) == (set == .avx512 ? nil : .f2x2) && choice(5, 5) == nil, "\(set): 7x7 and 5x5")
+        // 7x7: 4 F(4x4) tiles, 16 F(2x2), enough with lanes on both sets; 5x5: 9 F(2x2), too few. Without
+        // lanes AVX2 keeps F(4x4) from 16 tiles (14x14) and neither set takes F(2x2) at 7x7.
+        #expect(choice(7, 7) == .f2x2 && choice(5, 5) == nil, "\(set): 7x7 and 5x5")
         #expect(choice(7, 7, channelLanes: false) == nil && choice(14, 14, channelLanes: false) == (set == .avx512 ? .f2x2 : .f4x4),
                 "\(set): tile lanes")
     }
