@@ -405,7 +405,7 @@ static inline void finish_avx2(__m256i c00, __m256i c01, __m256i c10, __m256i c1
     if (rows > 5) store_avx2(c50, c51, c + 5 * ldc, cols, accumulate);
 }
 
-// The tile's left half alone (cols <= 8), as the VNNI tile's: six accumulators, B's second 32
+// The tile's left half alone (cols <= 8), as the VNNI tile has one: six accumulators, B's second 32
 // bytes never read. Why: resnet50's layer4 (49 positions: 3 full panels and 1 column) and a
 // classifier at batch 1 (1 column) spent as long on that column as on 16; this AVX2 set has no
 // transposed tile to take those products instead. The driver picks it (Int8Gemm.gemm), not a

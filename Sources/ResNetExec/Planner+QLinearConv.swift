@@ -143,7 +143,7 @@ extension Planner {
         // requantization; AVX2 on bytes also keeps its corrections' weights (K pairs of rows padded to 8, and 16
         // bytes) and a bound per k (PackedInt8Weights.saturationPairs, saturationBounds).
         let channelPanel = PackedInt8ChannelWeights.panelChannels
-        let panelRows = transposed ? (mg + channelPanel - 1) / channelPanel * channelPanel : (mg + tile.rows - 1) / tile.rows * tile.rows, paddedK = (operandK + 3) / 4 * 4
+        let panelRows = transposed ? (mg + channelPanel - 1) / channelPanel * channelPanel : PackedInt8Weights.panels(m: mg, tile: tile) * tile.rows, paddedK = (operandK + 3) / 4 * 4
         let (panelBytes, o1) = panelRows.multipliedReportingOverflow(by: paddedK * (tile == .avx2 ? 2 : 1) + 16)
         let (pairBytes, o5) = tile == .avx2Bytes ? ((mg + 7) / 8 * 8 + 1).multipliedReportingOverflow(by: paddedK) : (0, false)
         let (perGroupBytes, o6) = panelBytes.addingReportingOverflow(pairBytes &+ 16)

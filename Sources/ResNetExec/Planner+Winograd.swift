@@ -33,8 +33,8 @@ extension Planner {
     /// BN-folded export, so session 15 ran F(2x2) at 28x28 there. F(4x4) now uses the points 0, ±1,
     /// 2, -1/2 (WinogradF4x4: about 1.5x less rounding): AVX-512 6.5e-5 (folded 7.5e-5), AVX2 6.8e-5
     /// (folded 6.9e-5); resnet18 4.4e-6 / 5.8e-6.
-    /// The fewest tiles an image `tile` runs on: 16, except F(4x4) with channel lanes and on
-    /// AVX-512 (32: it gives way to F(2x2) below, winogradChoice) and tile-lane F(2x2) on AVX-512 (32).
+    /// The fewest tiles an image `tile` runs on. AVX-512: 32, but 16 for channel-lane F(2x2).
+    /// AVX2: 16, but 32 for channel-lane F(4x4) (it gives way to F(2x2) below, winogradChoice).
     static func winogradMinimumTiles(_ set: KernelSet, tile: WinogradTile, channelLanes: Bool) -> Int {
         // F(2x2) with channel lanes from 16 tiles on AVX-512 too (session 30, Zen 4, bench_ab, medians):
         // resnet50's 7x7 layer4.1-2 3x3s 2.26-2.28 -> 2.08-2.09 ms on 1 thread and 1.16-1.17 -> 1.10-1.12

@@ -187,11 +187,7 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
                 }
                 (rows, rowStride) = (UnsafePointer(bytes), columns)
             }
-            for q in 0..<(channels / 4) {
-                let r = rows + 4 * q * rowStride, out = words + q * groupStride
-                rt_interleave4_avx2(r, r + rowStride, r + 2 * rowStride, r + 3 * rowStride, n, out)
-                (out + 4 * n).update(repeating: 0, count: groupStride - 4 * n)
-            }
+            Int8Patches.interleaveWords(rows, rowStride: rowStride, groups: 0..<(channels / 4), n: n, groupStride: groupStride, into: words)
             Int8Gemm.gemm(weights: weights, layout: layout, bytes: words, halves: halves, c: sums + j0,
                           ldc: positions, workspace: single, requantize: (requantize, output: output.map { $0 + j0 }, ldo: positions),
                           byteImage: outputBytes.map { ($0.0 + j0, offset: $0.offset) })

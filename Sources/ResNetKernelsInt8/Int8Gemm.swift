@@ -41,7 +41,7 @@ public enum Int8Tile: String, Sendable, CaseIterable {
 
     /// The deepest K slice of this tile's plain products (sliceDepth). VNNI: 4,608 (resnet's
     /// deepest, layer4's 3x3), a B panel of up to 144 KiB that streams from L2 in step with the
-    /// products (128 bytes per 12 vpdpbusd), where slices of at most 768 cost every tile a round
+    /// products (128 bytes per 16 vpdpbusd), where slices of at most 768 cost every tile a round
     /// trip of its int32 sums per slice. int8-gemm-bench --bytes --kc 768,-1 (one Zen 4 core, warm,
     /// medians): the 3x3s of K 1152 and 2304 421 -> 436 and 417 -> 430 GOP/s, K 4608 341 -> 353;
     /// resnet50-qop, 8 interleaved rounds, the summed layers
@@ -98,7 +98,7 @@ public final class PackedInt8Weights: @unchecked Sendable {
         precondition(kc > 0 && kc % 4 == 0, "a K slice of whole groups of 4")
         self.m = m; self.k = k; self.tile = tile; self.kc = kc
         rowSums = Self.rowSums(w, m: m, k: k)
-        let mr = tile.rows, panels = (m + mr - 1) / mr
+        let mr = tile.rows, panels = Self.panels(m: m, tile: tile)
         switch tile {
         case .reference:
             bytes = Array(UnsafeBufferPointer(start: w, count: m * k)); halves = []
@@ -142,8 +142,8 @@ public final class PackedInt8Weights: @unchecked Sendable {
     var pairRows: Int { (m + 7) / 8 * 8 }
 
     /// W's columns in pairs, each pair's rows together: pair p (k = 2p, 2p + 1), row i at 2 (p x pairRows + i),
-    /// 0 past M or K, and 8 rows of zeros after the last pair (a thread's rows start on a 6-row panel, so
-    /// its last group of 8 may reach 7 rows past M). The bytes tile's corrections read a flagged pair's
+    /// 0 past M or K, and 8 rows of zeros after the last pair (a thread's rows start on a 6-row panel, AVX2
+    /// on bytes being the only tile with corrections, so its last group of 8 may reach 7 rows past M). The bytes tile's corrections read a flagged pair's
     /// weights of every row from it.
     static func saturationPairs(_ w: UnsafePointer<Int8>, m: Int, k: Int) -> [Int8] {
         let rows = (m + 7) / 8 * 8, pairs = (k + 3) / 4 * 2
@@ -154,6 +154,10 @@ public final class PackedInt8Weights: @unchecked Sendable {
         return out
     }
 
+    /// Row panels of M rows on `tile` (its rows each, the last padded with zero rows): the packing's,
+    /// the product's and the planner's budget's count.
+    public static func panels(m: Int, tile: Int8Tile) -> Int { m <= 0 ? 0 : (m - 1) / tile.rows + 1 }
+
     /// Σ_k W[m, k] per row, wrapping as int32 (K < 65,793 keeps it exact); both packings keep it.
     static func rowSums(_ w: UnsafePointer<Int8>, m: Int, k: Int) -> [Int32] {
         (0..<m).map { i in (0..<k).reduce(Int32(0)) { $0 &+ Int32(w[i * k + $1]) } }
@@ -161,7 +165,7 @@ public final class PackedInt8Weights: @unchecked Sendable {
 
     /// Where slice k0's panel pm starts, in elements: every earlier slice is kc wide.
     func panelOffset(k0: Int, kb: Int, pm: Int) -> Int {
-        let mr = tile.rows, panels = (m + mr - 1) / mr
+        let mr = tile.rows, panels = Self.panels(m: m, tile: tile)
         let steps = (kb + tile.kStep - 1) / tile.kStep
         return k0 * panels * mr + pm * steps * tile.kStep * mr
     }
@@ -227,7 +231,7 @@ public enum Int8Gemm {
             }
             return
         }
-        let nr = w.tile.columns, mr = w.tile.rows, panelsN = (n + nr - 1) / nr, panelsM = (m + mr - 1) / mr
+        let nr = w.tile.columns, mr = w.tile.rows, panelsN = (n + nr - 1) / nr, panelsM = PackedInt8Weights.panels(m: m, tile: w.tile)
         let step = layout.step, groupStride = givenStride ?? layout.paddedN * step
         // Few column panels (a late stage's 49 or 196 positions: 2 or 7 panels of 32): threads split
         // the weights' rows instead, each reading its half of them once, where with one panel
@@ -236,8 +240,10 @@ public enum Int8Gemm {
         // deeper slices since stream from L2):
         // resnet50-qop's layer4 3x3s 0.78-0.83 -> 0.69-0.72 ms on 1 thread; layer3's (7 panels)
         // ran 5-15% slower in pairs, so more panels than two still run one at a time.
+        // And on VNNI where the column panels split unevenly (rowSplitBalancesBetter; measured on VNNI only).
         let splitRows = workspace.threads > 1 && panelsM >= workspace.threads
-            && (panelsN < 2 * workspace.threads || rowSplitBalancesBetter(n: n, columns: nr, rowPanels: panelsM, threads: workspace.threads))
+            && (panelsN < 2 * workspace.threads
+                || (w.tile == .vnni && rowSplitBalancesBetter(n: n, columns: nr, rowPanels: panelsM, threads: workspace.threads)))
         let threads = splitRows ? workspace.threads : Swift.min(workspace.threads, panelsN)
         // The requantization's figures as plain values, outside the loops: a tile call must not
         // retain anything (ARC on arrays shared by both threads took a quarter of the run when it did).
@@ -434,15 +440,19 @@ public enum Int8Gemm {
     /// (the tiles' left half alone). Why: resnet50's 14x14 products have 6 full panels and 4
     /// columns, which split 3 + 3.5 between two threads, where 32 row panels split evenly.
     public static func rowSplitBalancesBetter(n: Int, columns nr: Int, rowPanels: Int, threads: Int) -> Bool {
-        let panels = (n + nr - 1) / nr, lastHalves = n - (panels - 1) * nr <= nr / 2 ? 1 : 2
+        guard n > 0, nr > 1, rowPanels > 0, threads > 1 else { return false }
+        let panels = (n - 1) / nr + 1, lastHalves = n - (panels - 1) * nr <= nr / 2 ? 1 : 2
+        // Half tiles in a run of panels (2 a panel, the last one's lastHalves): at most 2 x panels, which
+        // fits (panels <= n / 2).
         func halves(_ range: Range<Int>) -> Int { range.isEmpty ? 0 : 2 * range.count - (range.upperBound == panels ? 2 - lastHalves : 0) }
         let byColumns = (0..<threads).map { t in halves((panels * t / threads)..<(panels * (t + 1) / threads)) }.max() ?? 0
-        let byRows = (rowPanels + threads - 1) / threads
+        let byRows = (rowPanels - 1) / threads + 1
         // Both sides as tile counts (halves x row panels), x 16 and x 15 for the margin; no split where they overflow.
-        let (rowWork, o1) = byRows.multipliedReportingOverflow(by: 16 * halves(0..<panels))
+        let (allHalves, o0) = halves(0..<panels).multipliedReportingOverflow(by: 16)
+        let (rowWork, o1) = byRows.multipliedReportingOverflow(by: allHalves)
         let (columnWork, o2) = byColumns.multipliedReportingOverflow(by: rowPanels)
         let (columnMargin, o3) = columnWork.multipliedReportingOverflow(by: 15)
-        return !(o1 || o2 || o3) && rowWork < columnMargin
+        return !(o0 || o1 || o2 || o3) && rowWork < columnMargin
     }
 
     /// What correctSaturation did with a panel.

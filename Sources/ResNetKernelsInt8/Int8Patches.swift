@@ -29,7 +29,8 @@ public enum Int8Patches {
     /// `pad` where a window reads padding: the zero point, so a padded cell contributes
     /// (zp - zp) · w = 0, as ONNX's QLinearConv pads with the real value 0. `plane` holds
     /// C x H x W bytes (the image converted once).
-    /// Threads take disjoint channel ranges (their rows of B); the operand is zeroed first, once.
+    /// Threads take disjoint channel ranges (their rows of B); the operand is zeroed first, once, but
+    /// where whole groups interleave (readsByteImage: they write every byte of their rows).
     /// With `tapMajor` (the plan's, for this geometry and tile), B is built tap-major instead
     /// (Int8TapMajor: the weights were packed in that order) through `words` (its wordCount).
     /// With `byteImage` (x's values plus `offset` as bytes, [C, H, W]: its producer's, see
@@ -158,11 +159,21 @@ public enum Int8Patches {
     static func interleaveGroups(_ image: UnsafePointer<UInt8>, _ g: ConvGeometry, channels: Range<Int>, layout: Int8BLayout,
                                  into out8: UnsafeMutablePointer<UInt8>) {
         precondition(channels.lowerBound % 4 == 0 && channels.count % 4 == 0, "whole groups of 4 channels")
-        let n = g.height * g.width, groupStride = layout.paddedN * 4
-        for c in stride(from: channels.lowerBound, to: channels.upperBound, by: 4) {
-            let r = image + c * n, row = out8 + (c / 4) * groupStride
-            rt_interleave4_avx2(r, r + n, r + 2 * n, r + 3 * n, n, row)
-            (row + 4 * n).update(repeating: 0, count: groupStride - 4 * n)
+        let n = g.height * g.width
+        interleaveWords(image, rowStride: n, groups: (channels.lowerBound / 4)..<(channels.upperBound / 4), n: n,
+                        groupStride: layout.paddedN * 4, into: out8)
+    }
+
+    /// Groups `groups` of 4 byte rows (row c at rows + c x rowStride, n bytes each) interleaved into
+    /// words, group q's at out8 + q x groupStride (>= 4n bytes), then zeros to groupStride: a VNNI
+    /// operand's rows, every byte of them written.
+    public static func interleaveWords(_ rows: UnsafePointer<UInt8>, rowStride: Int, groups: Range<Int>, n: Int, groupStride: Int,
+                                       into out8: UnsafeMutablePointer<UInt8>) {
+        precondition(groupStride >= 4 * n, "a group's row holds its n words")
+        for q in groups {
+            let r = rows + 4 * q * rowStride, out = out8 + q * groupStride
+            rt_interleave4_avx2(r, r + rowStride, r + 2 * rowStride, r + 3 * rowStride, n, out)
+            (out + 4 * n).update(repeating: 0, count: groupStride - 4 * n)
         }
     }
 

@@ -7,7 +7,8 @@ import ResNetKernelsReference
 /// requantization, which is unchanged.
 ///
 /// Why: a ResNet's last stage has 49 positions (resnet50 at 224). As two 32-column panels they
-/// fill 77% of the plain tile's work; as six-row panels, 91% (196 positions: 88% against 99%).
+/// fill 77% of the plain tile's work; as six-row panels 91%, as seven-row ones 100% (196
+/// positions: 88% against 99% and 100%).
 /// The operand B is the one Int8Patches builds for the plain tile, read in place: a position's
 /// four bytes of a k group are one 32-bit word of B's group row.
 public final class PackedInt8ChannelWeights: @unchecked Sendable {

@@ -129,6 +129,38 @@ struct Int8ByteImageTests {
         }
     }
 
+    /// A pointwise conv deep enough to run transposed on VNNI (64 -> 32 channels at 7x7: K = 2M, 49
+    /// positions) reading a join's byte image: one byte image read on each SIMD set (VNNI builds the
+    /// transposed product's operand from the bytes; AVX2's tiles interleave or copy them), the join's
+    /// floats left unwritten, outputs equal to the reference set's; 1-2 threads.
+    @Test func transposedPointwiseReadsAJoinsBytes() throws {
+        typealias P = Int8PlannerPathTests
+        let ms = "com.microsoft", c = 64, m = 32, shape = [1, c, 7, 7]
+        let inits = [P.float("sx", 0.05), P.bytes("zx", .uint8, []) { _ in 100 },
+                     P.bytes("w", .int8, [Int64(m), Int64(c), 1, 1]) { i in UInt8(bitPattern: Int8(truncatingIfNeeded: (i &* 7919 &+ 3) % 61 - 30)) },
+                     P.float("sw", 0.004), P.bytes("zw", .int8, []) { _ in 0 }, P.float("sy", 0.1), P.bytes("zy", .uint8, []) { _ in 120 }]
+        let nodes = [P.node("QuantizeLinear", ["x", "sx", "zx"], "xq"),
+                     Node(name: "join", opType: "QLinearAdd", domain: ms, inputs: ["xq", "sx", "zx", "xq", "sx", "zx", "sx", "zx"], outputs: ["j"]),
+                     P.node("QLinearConv", ["j", "sx", "zx", "w", "sw", "zw", "sy", "zy"], "b"),
+                     P.node("DequantizeLinear", ["b", "sy", "zy"], "y")]
+        let g = Graph(nodes: nodes, initializers: inits,
+                      inputs: [ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: shape.map { .known(Int64($0)) })))],
+                      outputs: [ValueInfo(name: "y", type: nil)])
+        let model = Model(opsetImports: [OpsetImport(domain: "", version: 17), OpsetImport(domain: ms, version: 1)], graph: g)
+        let x = (0..<shape.reduce(1, *)).map { i -> Float in Float((i &* 7919) % 211) * 0.05 - 5 }
+        let expected = try Executor(model: model, options: ExecOptions(kernels: .reference)).run(x, shape: shape).flatMap(\.values)
+        for kernels in [KernelSet.avx512, .avx2] where kernels.isSupported {
+            for threads in [1, 2] {
+                let executor = try Executor(model: model, options: ExecOptions(kernels: kernels, threads: threads))
+                let plan = try executor.plan(inputShape: shape)
+                #expect(plan.byteImageReadsPerImage == 1 && plan.floatlessPerImage == 1,
+                        "\(kernels) threads \(threads): \(plan.byteImageReadsPerImage) reads, \(plan.floatlessPerImage) floatless")
+                let got = try executor.run(x, shape: shape).flatMap(\.values)
+                #expect(got == expected, "\(kernels) threads \(threads): \(zip(got, expected).filter { $0 != $1 }.count) differ")
+            }
+        }
+    }
+
     /// A stem: a strided 3x3 QLinearConv, the 3x3 stride-2 MaxPool, a 3x3 QLinearConv (tap-major). The
     /// pool reads the stem conv's bytes and writes its own for the conv (Int8Pooling: 2 byte image
     /// reads, where the convs alone made none), the stem's floats and, unless the pool's result is also

@@ -29,6 +29,9 @@ struct Int8GemmTests {
         // Outputs of 2^18 values and more in one K slice run row panel first (Int8Gemm's rowsFirst),
         // with a partial last column panel; and one deeper than 768 (two AVX2 slices, one VNNI one), which does not.
         out += [Size(m: 13, n: 20_203, k: 5), Size(m: 7, n: 37_501, k: 512), Size(m: 7, n: 37_501, k: 769)]
+        // 14x14-like outputs (6 column panels and 4 or 17 columns) with 6 VNNI row panels: on 2 threads
+        // VNNI splits the rows (Int8Gemm.rowSplitBalancesBetter), the AVX2 tiles the columns.
+        out += [Size(m: 48, n: 196, k: 513), Size(m: 48, n: 209, k: 64), Size(m: 48, n: 196, k: 1030)]
         return out
     }()
 

@@ -12,7 +12,7 @@ struct Int8TransposedTests {
 
     static let sizes: [Size] = {
         var out: [Size] = []
-        for m in [1, 31, 32, 33, 70] { for n in [1, 5, 6, 7, 8, 12, 13, 14, 15, 21, 48, 49, 50, 65] { for k in [1, 3, 4, 5, 512, 513, 1030] {
+        for m in [1, 31, 32, 33, 70] { for n in [1, 5, 6, 7, 8, 12, 13, 14, 15, 19, 21, 25, 31, 37, 48, 49, 50, 65] { for k in [1, 3, 4, 5, 512, 513, 1030] {
             out.append(Size(m: m, n: n, k: k))
         } } }
         return out
@@ -41,7 +41,8 @@ struct Int8TransposedTests {
     }
 
     /// The panel height: whichever of 6 and 7 computes fewer rows, 7 on a tie.
-    @Test(arguments: [(1, 6), (5, 6), (6, 6), (7, 7), (8, 6), (12, 6), (13, 7), (14, 7), (15, 6), (18, 6), (21, 7), (48, 6),
+    @Test(arguments: [(1, 6), (5, 6), (6, 6), (7, 7), (8, 6), (12, 6), (13, 7), (14, 7), (15, 6), (18, 6), (19, 7), (21, 7), (25, 7), (31, 7),
+                      (37, 7), (48, 6),
                       (49, 7), (50, 6), (196, 7), (198, 6)])
     func panelRows(n: Int, rows: Int) {
         #expect(Int8Gemm.transposedPanelRows(n: n) == rows)
