@@ -547,7 +547,34 @@ void rt_widen_pairs_avx2(const uint8_t *r0, const uint8_t *r1, long n, uint32_t 
 }
 
 __attribute__((target("avx2")))
-void rt_even_words_avx2(const uint32_t *src, long n, uint32_t *out) {
+static inline void even_words(const uint32_t *src, long n, uint32_t *out);
+void rt_even_words_avx2(const uint32_t *src, long n, uint32_t *out) { even_words(src, n, out); }
+
+// A tap-major operand's row for one (tap, channel group), output rows oy0 ..< oy0 + rows (out: the
+// first one's outW words), as Int8TapMajor.copyRows lays it out: input row oy x strideH + dy, pad
+// words where it leaves the image and outside columns lo ..< hi, between them the words at
+// ox x strideW + shift of that row. One call for all the rows: a row at a time from Swift, the
+// strided convs (resnet's stride-2 3x3s and downsamples) spent more in the loop than in the copies.
+__attribute__((target("avx2")))
+void rt_tap_rows(const uint32_t *image, long width, long height, long oy0, long rows, long stride_h, long dy, long out_w,
+                 long lo, long hi, long stride_w, long shift, uint32_t pad, uint32_t *out) {
+    for (long r = 0; r < rows; r++, out += out_w) {
+        const long iy = (oy0 + r) * stride_h + dy;
+        if (iy < 0 || iy >= height || lo >= hi) {
+            for (long j = 0; j < out_w; j++) out[j] = pad;
+            continue;
+        }
+        for (long j = 0; j < lo; j++) out[j] = pad;
+        const uint32_t *first = image + iy * width + lo * stride_w + shift;
+        if (stride_w == 1) memcpy(out + lo, first, 4 * (size_t)(hi - lo));
+        else if (stride_w == 2) even_words(first, hi - lo, out + lo);
+        else for (long j = 0; j < hi - lo; j++) out[lo + j] = first[j * stride_w];
+        for (long j = hi; j < out_w; j++) out[j] = pad;
+    }
+}
+
+__attribute__((target("avx2")))
+static inline void even_words(const uint32_t *src, long n, uint32_t *out) {
     long j = 0;
     // Reads src[0 ... 2n - 2] only: a vector step loads src[2j ... 2j + 15], within it while j + 8 < n.
     for (; j + 9 <= n; j += 8) {

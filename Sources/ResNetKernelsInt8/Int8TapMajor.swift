@@ -140,27 +140,12 @@ public struct Int8TapMajor: Sendable, Equatable {
                         if end == n { fill(row + 4 * n, paddedN - n, 0) }
                         continue
                     }
-                    for oy in outputRows {
-                        let dst = row + 4 * (oy * g.outW - columnOrigin)
-                        let iy = oy * g.strideH - g.padTop + ky * g.dilationH
-                        guard iy >= 0 && iy < g.height else {
-                            fill(dst, g.outW, padWord)
-                            continue
-                        }
-                        fill(dst, lo, padWord)
-                        // Sound: for ox in lo ..< hi, iy * width + ox * strideW + shift lies in 0 ..< area (lo, hi).
-                        if lo < hi {
-                            let first = image + iy * g.width + lo * g.strideW + shift
-                            if g.strideW == 1 {
-                                (dst + 4 * lo).copyMemory(from: first, byteCount: 4 * (hi - lo))
-                            } else if g.strideW == 2 {
-                                rt_even_words_avx2(first, hi - lo, (dst + 4 * lo).assumingMemoryBound(to: UInt32.self))
-                            } else {
-                                for i in 0..<(hi - lo) { dst.storeBytes(of: first[i * g.strideW], toByteOffset: 4 * (lo + i), as: UInt32.self) }
-                            }
-                        }
-                        fill(dst + 4 * hi, g.outW - hi, padWord)
-                    }
+                    // Sound: the output rows' outW words each are B's columns from outputRows.lowerBound x outW -
+                    // columnOrigin on (the checks above); for ox in lo ..< hi of a row whose input row iy lies in
+                    // 0 ..< height, iy x width + ox x strideW + shift lies in 0 ..< area (lo, hi: validColumns).
+                    rt_tap_rows(image, g.width, g.height, outputRows.lowerBound, outputRows.count, g.strideH, ky * g.dilationH - g.padTop,
+                                g.outW, lo, hi, g.strideW, shift, padWord,
+                                (row + 4 * (outputRows.lowerBound * g.outW - columnOrigin)).assumingMemoryBound(to: UInt32.self))
                     // Columns past N to the tile's width: zero, as the channel-major operand has them (by the last rows' part).
                     if end == n { fill(row + 4 * n, paddedN - n, 0) }
                 }

@@ -139,6 +139,12 @@ void rt_widen_pairs_avx2(const uint8_t *r0, const uint8_t *r1, long n, uint32_t 
 
 // out[j] = src[2j] for j < n: every other 32-bit word (a stride-2 window's row of the tap-major operand; AVX2).
 void rt_even_words_avx2(const uint32_t *src, long n, uint32_t *out);
+// Int8TapMajor.copyRows' row of B for one (tap, channel group) over output rows oy0 ..< oy0 + rows
+// (outW words each from `out`): input row oy x stride_h + dy of the H x W word image, its words at
+// ox x stride_w + shift for ox in lo ..< hi, `pad` elsewhere and for rows outside the image. The
+// caller checked every read inside the image (lo, hi: the valid columns). AVX2.
+void rt_tap_rows(const uint32_t *image, long width, long height, long oy0, long rows, long stride_h, long dy, long out_w,
+                 long lo, long hi, long stride_w, long shift, uint32_t pad, uint32_t *out);
 
 // 1 when the CPU runs AVX-512 VNNI (with F and BW), else 0.
 int rt_cpu_has_avx512_vnni(void);
