@@ -546,9 +546,19 @@ void rt_widen_pairs_avx2(const uint8_t *r0, const uint8_t *r1, long n, uint32_t 
     for (; j < n; j++) out[j] = (uint32_t)r0[j] | (uint32_t)r1[j] << 16;
 }
 
+// out[j] = src[2j] for j < n: every other 32-bit word (a stride-2 window's row of the tap-major operand).
 __attribute__((target("avx2")))
-static inline void even_words(const uint32_t *src, long n, uint32_t *out);
-void rt_even_words_avx2(const uint32_t *src, long n, uint32_t *out) { even_words(src, n, out); }
+static inline void even_words(const uint32_t *src, long n, uint32_t *out) {
+    long j = 0;
+    // Reads src[0 ... 2n - 2] only: a vector step loads src[2j ... 2j + 15], within it while j + 8 < n.
+    for (; j + 9 <= n; j += 8) {
+        __m256 a = _mm256_loadu_ps((const float *)(src + 2 * j)), b = _mm256_loadu_ps((const float *)(src + 2 * j + 8));
+        // Even words of each 128-bit lane of a and b, then the 64-bit quarters put in order.
+        __m256 even = _mm256_shuffle_ps(a, b, 0x88);
+        _mm256_storeu_si256((__m256i *)(out + j), _mm256_permute4x64_epi64(_mm256_castps_si256(even), 0xD8));
+    }
+    for (; j < n; j++) out[j] = src[2 * j];
+}
 
 // A tap-major operand's row for one (tap, channel group), output rows oy0 ..< oy0 + rows (out: the
 // first one's outW words), as Int8TapMajor.copyRows lays it out: input row oy x strideH + dy, pad
@@ -573,15 +583,3 @@ void rt_tap_rows(const uint32_t *image, long width, long height, long oy0, long 
     }
 }
 
-__attribute__((target("avx2")))
-static inline void even_words(const uint32_t *src, long n, uint32_t *out) {
-    long j = 0;
-    // Reads src[0 ... 2n - 2] only: a vector step loads src[2j ... 2j + 15], within it while j + 8 < n.
-    for (; j + 9 <= n; j += 8) {
-        __m256 a = _mm256_loadu_ps((const float *)(src + 2 * j)), b = _mm256_loadu_ps((const float *)(src + 2 * j + 8));
-        // Even words of each 128-bit lane of a and b, then the 64-bit quarters put in order.
-        __m256 even = _mm256_shuffle_ps(a, b, 0x88);
-        _mm256_storeu_si256((__m256i *)(out + j), _mm256_permute4x64_epi64(_mm256_castps_si256(even), 0xD8));
-    }
-    for (; j < n; j++) out[j] = src[2 * j];
-}

@@ -137,8 +137,6 @@ void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2
 // out[j] = r0[j] | r1[j] << 16 for j < n: two byte rows as the AVX2 tile's k pairs of int16 (AVX2).
 void rt_widen_pairs_avx2(const uint8_t *r0, const uint8_t *r1, long n, uint32_t *out);
 
-// out[j] = src[2j] for j < n: every other 32-bit word (a stride-2 window's row of the tap-major operand; AVX2).
-void rt_even_words_avx2(const uint32_t *src, long n, uint32_t *out);
 // Int8TapMajor.copyRows' row of B for one (tap, channel group) over output rows oy0 ..< oy0 + rows
 // (outW words each from `out`): input row oy x stride_h + dy of the H x W word image, its words at
 // ox x stride_w + shift for ox in lo ..< hi, `pad` elsewhere and for rows outside the image. The
