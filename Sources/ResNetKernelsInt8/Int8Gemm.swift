@@ -446,13 +446,8 @@ public enum Int8Gemm {
         // fits (panels <= n / 2).
         func halves(_ range: Range<Int>) -> Int { range.isEmpty ? 0 : 2 * range.count - (range.upperBound == panels ? 2 - lastHalves : 0) }
         let byColumns = (0..<threads).map { t in halves((panels * t / threads)..<(panels * (t + 1) / threads)) }.max() ?? 0
-        let byRows = (rowPanels - 1) / threads + 1
-        // Both sides as tile counts (halves x row panels), x 16 and x 15 for the margin; no split where they overflow.
-        let (allHalves, o0) = halves(0..<panels).multipliedReportingOverflow(by: 16)
-        let (rowWork, o1) = byRows.multipliedReportingOverflow(by: allHalves)
-        let (columnWork, o2) = byColumns.multipliedReportingOverflow(by: rowPanels)
-        let (columnMargin, o3) = columnWork.multipliedReportingOverflow(by: 15)
-        return !(o0 || o1 || o2 || o3) && rowWork < columnMargin
+        // Both ways in half tiles: the busiest thread's row panels x all the columns' halves, or its halves x all row panels.
+        return DispatchFor.splitsEvenlier(((rowPanels - 1) / threads + 1, halves(0..<panels)), than: (byColumns, rowPanels))
     }
 
     /// What correctSaturation did with a panel.

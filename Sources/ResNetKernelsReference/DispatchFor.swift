@@ -38,3 +38,19 @@ public enum DispatchFor {
         }
     }
 }
+
+extension DispatchFor {
+    /// Whether one way of splitting a product between threads leaves its busiest thread less
+    /// work than another by more than 1/16: each way as (the busiest thread's share of the split
+    /// dimension) x (the whole other dimension), in tiles. The margin pays for what the cheaper
+    /// split costs besides (B packed twice, B read across cores). False where a product overflows.
+    /// One rule for the float narrow products (PackedGemm.narrowShare) and the integer ones
+    /// (Int8Gemm.rowSplitBalancesBetter).
+    @inlinable
+    public static func splitsEvenlier(_ candidate: (share: Int, other: Int), than current: (share: Int, other: Int)) -> Bool {
+        let (a, o1) = candidate.share.multipliedReportingOverflow(by: candidate.other)
+        let (b, o2) = current.share.multipliedReportingOverflow(by: current.other)
+        let (a16, o3) = a.multipliedReportingOverflow(by: 16), (b15, o4) = b.multipliedReportingOverflow(by: 15)
+        return !(o1 || o2 || o3 || o4) && a16 < b15
+    }
+}

@@ -69,11 +69,8 @@ extension PackedGemm {
     static func narrowShare(positionPanels: Int, channelPanels: Int, weights: Int, threads: Int, t: Int) -> (Range<Int>, Range<Int>) {
         guard threads > 1 else { return (0..<positionPanels, 0..<channelPanels) }
         // Tiles on the busiest thread: a split's largest share times the other side.
-        let (byPositions, positionsOverflow) = ((positionPanels + threads - 1) / threads).multipliedReportingOverflow(by: channelPanels)
-        let (byChannels, channelsOverflow) = ((channelPanels + threads - 1) / threads).multipliedReportingOverflow(by: positionPanels)
-        let evener = !positionsOverflow && !channelsOverflow
-            && !byChannels.multipliedReportingOverflow(by: 16).overflow && !byPositions.multipliedReportingOverflow(by: 15).overflow
-            && byChannels * 16 < byPositions * 15
+        let evener = DispatchFor.splitsEvenlier(((channelPanels + threads - 1) / threads, positionPanels),
+                                                than: ((positionPanels + threads - 1) / threads, channelPanels))
         if (weights >= 1 << 20 || positionPanels < threads || evener) && channelPanels >= threads {
             return (0..<positionPanels, (channelPanels * t / threads)..<(channelPanels * (t + 1) / threads))
         }
