@@ -44,6 +44,8 @@ var saturating = false
 var cold = false
 // --bytes: the requantized outputs written as bytes alone (a model's convs read by the next conv), not floats.
 var bytesOut = false
+// --transposed: the transposed VNNI product (Int8Gemm.gemmTransposed, as the planner runs narrow outputs) instead of the plain tile's.
+var transposed = false
 nonisolated(unsafe) var blackHole: UInt8 = 0
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
@@ -54,12 +56,13 @@ while let a = args.popFirst() {
     case "--saturating": saturating = true
     case "--cold": cold = true
     case "--bytes": bytesOut = true
+    case "--transposed": transposed = true
     default:
-        print("usage: int8-gemm-bench [--threads N] [--kc -1,512,1024,0] [--tile vnni|avx2|avx2-bytes] [--saturating] [--bytes] [--cold]")
+        print("usage: int8-gemm-bench [--threads N] [--kc -1,512,1024,0] [--tile vnni|avx2|avx2-bytes] [--saturating] [--bytes] [--cold] [--transposed]")
         exit(64)
     }
 }
-guard tile.isSupported, threads >= 1, !depths.isEmpty else { print("needs the \(tile) tile (CPUID), --threads >= 1 and --kc depths that are multiples of 4"); exit(0) }
+guard tile.isSupported, threads >= 1, !depths.isEmpty, !transposed || (tile == .vnni && !bytesOut) else { print("needs the \(tile) tile (CPUID), --threads >= 1, --kc depths that are multiples of 4, and --transposed the vnni tile without --bytes"); exit(0) }
 
 let peak = Int8KernelPeak.measure(tile, seconds: 0.3)
 print("\(tile) tile peak \(Int(peak)) GOP/s per core; \(threads) thread(s); best and median of 15 calls after 3, GOP/s (% of peak x threads)")
@@ -81,7 +84,8 @@ for s in shapes {
         let value = saturating ? 200 + next() % 56 : next()
         if tile == .avx2 { scratch.halves[i] = Int16(value) } else { scratch.bytes[i] = value }
     }
-    var sums = [Int32](repeating: 0, count: s.m * s.n), output = [Float](repeating: 0, count: s.m * s.n)
+    // Twice M x N with --transposed: Cᵀ beside C (Int8ProductWeights.gemm's contract).
+    var sums = [Int32](repeating: 0, count: 2 * s.m * s.n), output = [Float](repeating: 0, count: s.m * s.n)
     let ops = 2.0 * Double(s.m * s.k * s.n)
     var line = s.name.padding(toLength: 20, withPad: " ", startingAt: 0)
     for depth in depths {
@@ -93,6 +97,7 @@ for s in shapes {
                                weightRowSums: packed.rowSums, weightZeroPoints: Array(repeating: 0, count: s.m), inputZeroPoint: 117,
                                outputZeroPoint: 5, range: .uint8, k: s.k)
         let fused = Int8FusedRequantization(r)!
+        let channelWeights = Int8ProductWeights.channels(weights.withUnsafeBufferPointer { PackedInt8ChannelWeights(weights: $0.baseAddress!, m: s.m, k: s.k) })
         var times: [Double] = []
         sums.withUnsafeMutableBufferPointer { c in
             output.withUnsafeMutableBufferPointer { o in
@@ -105,7 +110,10 @@ for s in shapes {
                         blackHole = touch
                     }
                     let start = DispatchTime.now().uptimeNanoseconds
-                    if bytesOut {
+                    if transposed {
+                        channelWeights.gemm(layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: c.baseAddress!, ldc: s.n,
+                                            workspace: workspace, requantize: (fused, output: o.baseAddress!, ldo: s.n))
+                    } else if bytesOut {
                         o.withMemoryRebound(to: UInt8.self) { ob in
                             Int8Gemm.gemm(weights: packed, layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: c.baseAddress!, ldc: s.n,
                                           workspace: workspace, requantize: (fused, output: nil, ldo: s.n), byteImage: (ob.baseAddress!, offset: 0))

@@ -127,64 +127,33 @@ public struct Int8TapMajor: Sendable, Equatable {
         @inline(__always) func fill(_ at: UnsafeMutableRawPointer, _ count: Int, _ word: UInt32) {
             for i in 0..<count { at.storeBytes(of: word, toByteOffset: 4 * i, as: UInt32.self) }
         }
+        guard !groupRange.isEmpty else { return }
+        let unstrided = g.strideW == 1 && g.strideH == 1 && g.outW == g.width
         for ky in 0..<g.kernelH {
             for kx in 0..<g.kernelW {
                 let tap = ky * g.kernelW + kx
-                let shift = kx * g.dilationW - g.padLeft
+                let shift = kx * g.dilationW - g.padLeft, dy = ky * g.dilationH - g.padTop
                 let valid = g.validColumns(kx: kx), lo = valid.lowerBound, hi = valid.upperBound
-                for q in groupRange {
-                    // Sound: row tap * groups + q of B holds paddedN words (layout: K = taps x C, step channels a word).
-                    let row = operand + 4 * (tap * groups + q) * paddedN, image = UnsafePointer(words + q * area)
-                    if g.strideW == 1 && g.strideH == 1 && g.outW == g.width {
-                        copyShiftedPlane(row: row, image: image, tap: (ky, kx), outputRows: outputRows, columnOrigin: columnOrigin, padWord: padWord)
-                        if end == n { fill(row + 4 * n, paddedN - n, 0) }
-                        continue
-                    }
-                    // Sound: the output rows' outW words each are B's columns from outputRows.lowerBound x outW -
-                    // columnOrigin on (the checks above); for ox in lo ..< hi of a row whose input row iy lies in
-                    // 0 ..< height, iy x width + ox x strideW + shift lies in 0 ..< area (lo, hi: validColumns).
-                    rt_tap_rows(image, g.width, g.height, outputRows.lowerBound, outputRows.count, g.strideH, ky * g.dilationH - g.padTop,
-                                g.outW, lo, hi, g.strideW, shift, padWord,
-                                (row + 4 * (outputRows.lowerBound * g.outW - columnOrigin)).assumingMemoryBound(to: UInt32.self))
-                    // Columns past N to the tile's width: zero, as the channel-major operand has them (by the last rows' part).
-                    if end == n { fill(row + 4 * n, paddedN - n, 0) }
+                // Sound: row tap * groups + q of B holds paddedN words (layout: K = taps x C, step channels a word),
+                // rows q in groupRange paddedN words apart; the output rows' outW words each are B's columns
+                // from outputRows.lowerBound x outW - columnOrigin on (the checks above); group q's image is
+                // `area` words from q x area; for ox in lo ..< hi of a row whose input row iy lies in
+                // 0 ..< height, iy x width + ox x strideW + shift lies in 0 ..< area (lo, hi: validColumns).
+                let row = operand + 4 * (tap * groups + groupRange.lowerBound) * paddedN
+                let image = UnsafePointer(words + groupRange.lowerBound * area)
+                let first = (row + 4 * (outputRows.lowerBound * g.outW - columnOrigin)).assumingMemoryBound(to: UInt32.self)
+                if unstrided {
+                    rt_shifted_planes(image, area, g.width, g.height, groupRange.count, outputRows.lowerBound, outputRows.count, dy,
+                                      shift, lo, hi, padWord, first, paddedN)
+                } else {
+                    rt_tap_rows(image, area, g.width, g.height, groupRange.count, outputRows.lowerBound, outputRows.count, g.strideH, dy,
+                                g.outW, lo, hi, g.strideW, shift, padWord, first, paddedN)
+                }
+                // Columns past N to the tile's width: zero, as the channel-major operand has them (by the last rows' part).
+                if end == n {
+                    for q in 0..<groupRange.count { fill(row + 4 * (q * paddedN + n), paddedN - n, 0) }
                 }
             }
         }
-    }
-
-    /// copyRows' row of B for one tap and channel group where the output rows are the input's,
-    /// unstrided (stride 1 both ways, output width = input width: resnet's 3x3s): output position
-    /// oy·W + ox reads image word (oy + dy)·W + ox + dx, one shift for the whole plane. So the
-    /// valid rows' words are one copy, from the first valid position to the last, and only the
-    /// cells where the window leaves the image (a column or two at each row's ends, whole rows at
-    /// the top or bottom) are written over with `padWord` after it. Why: row by row, resnet50's
-    /// sixteen 3x3s made 8,064 copies each of 14 to 56 words (129K a run, 1.0 ms of 25 on one Zen 4
-    /// core with their loops).
-    func copyShiftedPlane(row: UnsafeMutableRawPointer, image: UnsafePointer<UInt32>, tap: (ky: Int, kx: Int), outputRows: Range<Int>,
-                          columnOrigin: Int, padWord: UInt32) {
-        let width = g.width, dy = tap.ky * g.dilationH - g.padTop, shift = tap.kx * g.dilationW - g.padLeft
-        let valid = g.validColumns(kx: tap.kx), lo = valid.lowerBound, hi = valid.upperBound
-        // Output rows whose input row lies in the image.
-        let firstValid = Swift.max(outputRows.lowerBound, Swift.min(outputRows.upperBound, -dy))
-        let endValid = Swift.max(firstValid, Swift.min(outputRows.upperBound, g.height - dy))
-        @inline(__always) func fill(_ from: Int, _ to: Int) {
-            // Sound: positions from ..< to of these output rows are B's columns from - columnOrigin ..< to - columnOrigin (copyRows' checks).
-            for position in from..<to { row.storeBytes(of: padWord, toByteOffset: 4 * (position - columnOrigin), as: UInt32.self) }
-        }
-        guard lo < hi, firstValid < endValid else {
-            fill(outputRows.lowerBound * width, outputRows.upperBound * width)
-            return
-        }
-        fill(outputRows.lowerBound * width, firstValid * width)
-        // Sound: positions first ..< last read image words first + dy·W + shift ..< last + dy·W + shift, which run
-        // from a valid cell ((firstValid + dy)·W + lo + shift >= 0) to a valid cell (below area): inside the image.
-        let first = firstValid * width + lo, last = (endValid - 1) * width + hi
-        (row + 4 * (first - columnOrigin)).copyMemory(from: image + (first + dy * width + shift), byteCount: 4 * (last - first))
-        for oy in firstValid..<endValid {
-            fill(oy * width, oy * width + lo)
-            fill(oy * width + hi, (oy + 1) * width)
-        }
-        fill(endValid * width, outputRows.upperBound * width)
     }
 }

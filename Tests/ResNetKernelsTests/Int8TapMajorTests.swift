@@ -47,7 +47,7 @@ struct Int8TapMajorTests {
         Case(c: 3, h: 2, w: 2, kh: 3, kw: 3, sh: 1, sw: 2, pad: 6, dilation: 3),
         Case(c: 8, h: 7, w: 9, kh: 3, kw: 3, sh: 2, sw: 1, pad: 0, dilation: 1, padTop: 2, padLeft: 1),
         Case(c: 8, h: 6, w: 6, kh: 1, kw: 1, sh: 1, sw: 1, pad: 0, dilation: 1),
-        // Stride 1 at the input's width (copyShiftedPlane, one copy a plane): whole rows outside the image at
+        // Stride 1 at the input's width (rt_shifted_planes, one copy a group): whole rows outside the image at
         // the top (padTop 3), and a one-column image whose outer taps read only padding.
         Case(c: 4, h: 5, w: 7, kh: 3, kw: 3, sh: 1, sw: 1, pad: 1, dilation: 1, padTop: 3, padLeft: 1),
         Case(c: 4, h: 4, w: 1, kh: 3, kw: 3, sh: 1, sw: 1, pad: 1, dilation: 1),

@@ -137,12 +137,17 @@ void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2
 // out[j] = r0[j] | r1[j] << 16 for j < n: two byte rows as the AVX2 tile's k pairs of int16 (AVX2).
 void rt_widen_pairs_avx2(const uint8_t *r0, const uint8_t *r1, long n, uint32_t *out);
 
-// Int8TapMajor.copyRows' row of B for one (tap, channel group) over output rows oy0 ..< oy0 + rows
-// (outW words each from `out`): input row oy x stride_h + dy of the H x W word image, its words at
-// ox x stride_w + shift for ox in lo ..< hi, `pad` elsewhere and for rows outside the image. The
-// caller checked every read inside the image (lo, hi: the valid columns). AVX2.
-void rt_tap_rows(const uint32_t *image, long width, long height, long oy0, long rows, long stride_h, long dy, long out_w,
-                 long lo, long hi, long stride_w, long shift, uint32_t pad, uint32_t *out);
+// (int8_operand.c) Int8TapMajor.copyRows' rows of B for one tap and channel groups 0 ..< groups (group q's
+// H x W word image at image + q x area, its row of B at out + q x out_stride) over output rows
+// oy0 ..< oy0 + rows (outW words each from `out`): input row oy x stride_h + dy of the image, its words at
+// ox x stride_w + shift for ox in lo ..< hi, `pad` elsewhere and for rows outside the image. The caller
+// checked every read inside the image (lo, hi: the valid columns). AVX2.
+void rt_tap_rows(const uint32_t *image, long area, long width, long height, long groups, long oy0, long rows, long stride_h, long dy,
+                 long out_w, long lo, long hi, long stride_w, long shift, uint32_t pad, uint32_t *out, long out_stride);
+// rt_tap_rows at stride 1 with outW = width (the same words, written as one copy a group and pad over
+// the cells outside the image). AVX2.
+void rt_shifted_planes(const uint32_t *image, long area, long width, long height, long groups, long oy0, long rows, long dy,
+                       long shift, long lo, long hi, uint32_t pad, uint32_t *out, long out_stride);
 
 // 1 when the CPU runs AVX-512 VNNI (with F and BW), else 0.
 int rt_cpu_has_avx512_vnni(void);
