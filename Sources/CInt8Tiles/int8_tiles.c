@@ -116,52 +116,6 @@ static inline void store_bytes_vnni(__m512i lo, __m512i hi, const int32_t *c, in
     store_row_bytes(ilo, ihi, rq->bytes + r * rq->ldo, cols);
 }
 
-// One row of a tile finished through a residual join (rq->join; rt_requant_tile says what it computes):
-// q as store_requantized_vnni computes it (quantize16), the other operand's 32 values from its bytes
-// (masked to `cols`: nothing read past the row), then rt_qlinear_add_avx2's steps in its order: two
-// fused multiply-adds, B's first, rounded half to even, + 0 (a -0 becomes 0, as there), clamped with
-// NaN to lo (vmaxps's second operand); bytes as store_bytes8 converts them.
-// Why: resnet50-qop's sixteen joins were a pass of their own (3.3% of its samples on one Zen 4 core)
-// over the conv's bytes just written and the shortcut's.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-static inline void store_joined_vnni(__m512i lo, __m512i hi, const int32_t *c, int cols, int accumulate, int r,
-                                     const rt_requant_tile *rq) {
-    __mmask16 mlo = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
-    __mmask16 mhi = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
-    if (accumulate) {
-        lo = _mm512_add_epi32(lo, _mm512_maskz_loadu_epi32(mlo, c));
-        hi = _mm512_add_epi32(hi, _mm512_maskz_loadu_epi32(mhi, c + 16));
-    }
-    const __m512 qlo = quantize16(lo, rq->constant[r], rq->multiplier[r], rq), qhi = quantize16(hi, rq->constant[r], rq->multiplier[r], rq);
-    const uint8_t *other = rq->join + r * rq->ldo;
-    const __m512 offset = _mm512_set1_ps(rq->join_offset);
-    const __m512 olo = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mlo, other))), offset);
-    const __m512 ohi = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mhi, other + 16))), offset);
-    const __m512 ra = _mm512_set1_ps(rq->join_ra), rb = _mm512_set1_ps(rq->join_rb), fixed = _mm512_set1_ps(rq->join_fixed);
-    __m512 xlo, xhi;
-    if (rq->join_conv_is_a) {
-        xlo = _mm512_fmadd_ps(qlo, ra, _mm512_fmadd_ps(olo, rb, fixed));
-        xhi = _mm512_fmadd_ps(qhi, ra, _mm512_fmadd_ps(ohi, rb, fixed));
-    } else {
-        xlo = _mm512_fmadd_ps(olo, ra, _mm512_fmadd_ps(qlo, rb, fixed));
-        xhi = _mm512_fmadd_ps(ohi, ra, _mm512_fmadd_ps(qhi, rb, fixed));
-    }
-    const __m512 zero = _mm512_setzero_ps(), l = _mm512_set1_ps(rq->join_lo), h = _mm512_set1_ps(rq->join_hi);
-    xlo = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(_mm512_roundscale_ps(xlo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero), l), h);
-    xhi = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(_mm512_roundscale_ps(xhi, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero), l), h);
-    if (rq->out) {
-        float *out = rq->out + r * rq->ldo;
-        _mm512_mask_storeu_ps(out, mlo, xlo);
-        _mm512_mask_storeu_ps(out + 16, mhi, xhi);
-    }
-    if (rq->bytes) {
-        // As store_bytes8: + offset, clamped to [0, 255] (x is never NaN), truncated to the low bytes.
-        const __m512 o = _mm512_set1_ps(rq->byte_offset), top = _mm512_set1_ps(255);
-        store_row_bytes(_mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(xlo, o), zero), top)),
-                        _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(xhi, o), zero), top)), rq->bytes + r * rq->ldo, cols);
-    }
-}
-
 // Whether store_bytes_vnni applies: bytes alone, whole-number figures of at most 2^16 (zero points,
 // ranges and offsets are: so lo - zp, hi - zp and zp + offset are exact and fit int32), and a byte
 // offset that keeps [lo, hi] inside [0, 255].
@@ -180,17 +134,6 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
 static inline void finish_vnni(__m512i c00, __m512i c01, __m512i c10, __m512i c11, __m512i c20, __m512i c21, __m512i c30, __m512i c31,
                                __m512i c40, __m512i c41, __m512i c50, __m512i c51, __m512i c60, __m512i c61, __m512i c70, __m512i c71,
                                int32_t *c, long ldc, int rows, int cols, int accumulate, const rt_requant_tile *rq) {
-    if (rq && rq->join) {
-        if (rows > 0) store_joined_vnni(c00, c01, c, cols, accumulate, 0, rq);
-        if (rows > 1) store_joined_vnni(c10, c11, c + ldc, cols, accumulate, 1, rq);
-        if (rows > 2) store_joined_vnni(c20, c21, c + 2 * ldc, cols, accumulate, 2, rq);
-        if (rows > 3) store_joined_vnni(c30, c31, c + 3 * ldc, cols, accumulate, 3, rq);
-        if (rows > 4) store_joined_vnni(c40, c41, c + 4 * ldc, cols, accumulate, 4, rq);
-        if (rows > 5) store_joined_vnni(c50, c51, c + 5 * ldc, cols, accumulate, 5, rq);
-        if (rows > 6) store_joined_vnni(c60, c61, c + 6 * ldc, cols, accumulate, 6, rq);
-        if (rows > 7) store_joined_vnni(c70, c71, c + 7 * ldc, cols, accumulate, 7, rq);
-        return;
-    }
     if (rq && writes_bytes_alone(rq)) {
         const __m512 lower = _mm512_set1_ps(rq->lo - rq->zp), upper = _mm512_set1_ps(rq->hi - rq->zp);
         const __m512i add = _mm512_set1_epi32((int32_t)(rq->zp + rq->byte_offset));
@@ -292,7 +235,6 @@ void rt_int8_tiles_vnni(long kgroups, const int8_t *a, long panels, const uint8_
             shifted.multiplier = rq->multiplier + 8 * p;
             shifted.out = rq->out ? rq->out + 8 * p * rq->ldo : 0;
             shifted.bytes = rq->bytes ? rq->bytes + 8 * p * rq->ldo : 0;
-            shifted.join = rq->join ? rq->join + 8 * p * rq->ldo : 0;
         }
         rt_int8_tile_vnni(kgroups, a + 32 * kgroups * p, b, bstride, c + 8 * p * ldc, ldc, panel_rows, cols, accumulate, rq ? &shifted : 0);
     }
@@ -311,7 +253,6 @@ void rt_int8_tiles_vnni_across(long kgroups, const int8_t *a, const uint8_t *b, 
         if (rq) {
             shifted.out = rq->out ? rq->out + 32 * q : 0;
             shifted.bytes = rq->bytes ? rq->bytes + 32 * q : 0;
-            shifted.join = rq->join ? rq->join + 32 * q : 0;
         }
         rt_int8_tile_vnni(kgroups, a, b + 128 * q, bstride, c + 32 * q, ldc, rows, (int)cols, accumulate, rq ? &shifted : 0);
     }

@@ -80,15 +80,13 @@ public struct Int8ChunkedConv: Sendable, Equatable {
     /// in the tiles), through `plane` and `words` (tapMajor's planeBytes and wordCount), the operand
     /// (`threads` chunks of chunkLayout.count elements: `bytes`, or `halves` for the AVX2 tile) and
     /// `sums` (M x positions int32: the sums of K slices before the last). `byteImage`: x as bytes
-    /// (Int8Patches.tapMajorWords); `outputBytes`: the output's byte image too; `join`: a residual join
-    /// finished in the tiles, its other operand laid out as the output (Int8Gemm.gemm).
+    /// (Int8Patches.tapMajorWords); `outputBytes`: the output's byte image too (Int8Gemm.gemm).
     public func run<T: ExecScalar>(_ x: UnsafePointer<T>, offset: Int, pad: UInt8, weights: PackedInt8Weights,
                                    requantize: Int8FusedRequantization, output: UnsafeMutablePointer<Float>?,
                                    plane: UnsafeMutablePointer<UInt8>, words: UnsafeMutablePointer<UInt32>,
                                    bytes: UnsafeMutablePointer<UInt8>, halves: UnsafeMutablePointer<Int16>,
                                    sums: UnsafeMutablePointer<Int32>, threads: Int, byteImage: UnsafePointer<UInt8>? = nil,
-                                   outputBytes: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil,
-                                   join: (Int8Join, bytes: UnsafePointer<UInt8>)? = nil) {
+                                   outputBytes: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
         let g = tapMajor.g, positions = g.outH * g.outW
         precondition(weights.k == tapMajor.k && weights.tile == tapMajor.tile, "weights packed for another conv")
         // The image as words, channel groups split over the threads.
@@ -112,8 +110,7 @@ public struct Int8ChunkedConv: Sendable, Equatable {
                 let image = UnsafeRawPointer(words).assumingMemoryBound(to: Int16.self) + 2 * origin
                 Int8Gemm.gemm(weights: weights, layout: layout, bytes: bytes, halves: image, c: sums + origin, ldc: positions,
                               workspace: single, requantize: (requantize, output: output.map { $0 + origin }, ldo: positions),
-                              byteImage: outputBytes.map { ($0.0 + origin, offset: $0.offset) }, join: join.map { ($0.0, bytes: $0.bytes + origin) },
-                              groupStride: 2 * g.height * g.width)
+                              byteImage: outputBytes.map { ($0.0 + origin, offset: $0.offset) }, groupStride: 2 * g.height * g.width)
                 return
             }
             // Sound: thread t's chunk is elements t * stride ..< + layout.count (<= stride) of the operand
@@ -124,7 +121,7 @@ public struct Int8ChunkedConv: Sendable, Equatable {
                               columnOrigin: origin)
             Int8Gemm.gemm(weights: weights, layout: layout, bytes: operand8, halves: operand16, c: sums + origin, ldc: positions,
                           workspace: single, requantize: (requantize, output: output.map { $0 + origin }, ldo: positions),
-                          byteImage: outputBytes.map { ($0.0 + origin, offset: $0.offset) }, join: join.map { ($0.0, bytes: $0.bytes + origin) })
+                          byteImage: outputBytes.map { ($0.0 + origin, offset: $0.offset) })
         }
     }
 }
@@ -165,12 +162,11 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
     /// before the last); `halves` is only passed on (Int8Gemm.gemm's widened AVX2 operand, not read here).
     /// With `byteImage` (x's values plus `offset` as bytes, [C, positions], as Int8Patches.bytes
     /// makes them: written by x's producer), the chunks interleave those bytes and never read x.
-    /// `outputBytes`: the output's byte image too; `join`: a residual join finished in the tiles (Int8Gemm.gemm).
+    /// `outputBytes`: the output's byte image too (Int8Gemm.gemm).
     public func run<T: ExecScalar>(_ x: UnsafePointer<T>, offset: Int, weights: PackedInt8Weights, requantize: Int8FusedRequantization,
                                    output: UnsafeMutablePointer<Float>?, plane: UnsafeMutablePointer<UInt8>, operand: UnsafeMutablePointer<UInt8>,
                                    halves: UnsafeMutablePointer<Int16>, sums: UnsafeMutablePointer<Int32>, threads: Int,
-                                   byteImage: UnsafePointer<UInt8>? = nil, outputBytes: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil,
-                                   join: (Int8Join, bytes: UnsafePointer<UInt8>)? = nil) {
+                                   byteImage: UnsafePointer<UInt8>? = nil, outputBytes: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
         precondition(weights.k == channels && weights.tile == tile, "weights packed for another conv")
         let single = Int8GemmWorkspace.single, stride = chunkLayout.count, planeStride = chunkPlaneBytes
         DispatchFor.claiming(chunks, threads: Swift.max(1, Swift.min(threads, chunks))) { t, chunk in
@@ -194,7 +190,7 @@ public struct Int8ChunkedPointwise: Sendable, Equatable {
             Int8Patches.interleaveWords(rows, rowStride: rowStride, groups: 0..<(channels / 4), n: n, groupStride: groupStride, into: words)
             Int8Gemm.gemm(weights: weights, layout: layout, bytes: words, halves: halves, c: sums + j0,
                           ldc: positions, workspace: single, requantize: (requantize, output: output.map { $0 + j0 }, ldo: positions),
-                          byteImage: outputBytes.map { ($0.0 + j0, offset: $0.offset) }, join: join.map { ($0.0, bytes: $0.bytes + j0) })
+                          byteImage: outputBytes.map { ($0.0 + j0, offset: $0.offset) })
         }
     }
 }

@@ -205,22 +205,17 @@ public enum Int8Gemm {
     /// slice, so C is always used). With `byteImage` as well, the tile also writes each output there
     /// as bytes plus the offset (Int8Patches.bytes' conversion), at the output's offsets (leading
     /// dimension ldo). At least one of the two.
-    /// `join` (VNNI, with `requantize`): the tiles finish each output through that residual join with
-    /// the other operand's bytes (laid out as the output, leading dimension ldo), and write its result
-    /// in place of the conv's own to `output` and `byteImage` (Int8Join).
     /// `groupStride`, when given, replaces the layout's distance between B's groups of k (in
     /// elements): B read in place from a larger image (Int8ChunkedConv.readsInPlace), whose
     /// columns past N to the tile's width must be readable (their sums are never stored).
     public static func gemm(weights w: PackedInt8Weights, layout: Int8BLayout, bytes: UnsafePointer<UInt8>, halves: UnsafePointer<Int16>,
                             c: UnsafeMutablePointer<Int32>, ldc: Int, workspace: Int8GemmWorkspace,
                             requantize: (Int8FusedRequantization, output: UnsafeMutablePointer<Float>?, ldo: Int)? = nil,
-                            byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil, join: (Int8Join, bytes: UnsafePointer<UInt8>)? = nil,
-                            groupStride givenStride: Int? = nil) {
+                            byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil, groupStride givenStride: Int? = nil) {
         precondition(requantize == nil || (w.tile != .reference && requantize!.0.constants.count == w.m), "fused requantization for another product")
         precondition(requantize == nil || w.k > 0, "an empty sum (K = 0) is requantized by the separate pass")
         precondition(byteImage == nil || requantize != nil, "a byte image comes from the tile's requantization")
         precondition(requantize == nil || requantize!.output != nil || byteImage != nil, "a requantized product written nowhere")
-        precondition(join == nil || (w.tile == .vnni && requantize != nil), "a join is the VNNI tile's requantization's")
         precondition(givenStride == nil || w.tile == .avx2, "B read in place is the AVX2 tile's (Int8ChunkedConv.readsInPlace)")
         let m = w.m, k = w.k, n = layout.n
         precondition(layout.k == k && layout.tile == w.tile, "B laid out for another GEMM")
@@ -255,7 +250,6 @@ public enum Int8Gemm {
         let constants = requantize?.0.constants ?? [], multipliers = requantize?.0.multipliers ?? []
         let fused = requantize != nil, output = requantize?.output, ldo = requantize?.ldo ?? 0
         let imageBytes = byteImage?.0, imageOffset = Float(byteImage?.offset ?? 0)
-        let joinBytes = join?.bytes, joinFigures = join?.0
         let zp = requantize?.0.zeroPoint ?? 0, lo = requantize?.0.lo ?? 0, hi = requantize?.0.hi ?? 0
         let vnni = w.tile == .vnni, onBytes = w.tile == .avx2Bytes
         // AVX2 on bytes: the scan's groups (of 4 k) over the whole operand.
@@ -292,16 +286,12 @@ public enum Int8Gemm {
             // `body` with the fused requantization of the tiles whose first output is row `row`, column `column`
             // (nil unless `requantizing` on a fused product). Sound: rows from `row` (< m) index constants and
             // multipliers (m each); the outputs lie in rows row ..< m, columns column ..< n of the caller's
-            // output and byte image, and of the join's other operand, laid out as the output (the tile or the C
-            // loop stays within them).
+            // output and byte image (the tile or the C loop stays within them).
             @inline(__always) func withRequantization(row: Int, column: Int, _ requantizing: Bool, _ body: (UnsafePointer<rt_requant_tile>?) -> Void) {
                 guard requantizing, fused else { return body(nil) }
                 var rq = rt_requant_tile(constant: constants.baseAddress! + row, multiplier: multipliers.baseAddress! + row,
                                          zp: zp, lo: lo, hi: hi, out: output.map { $0 + row * ldo + column }, ldo: ldo,
-                                         bytes: imageBytes.map { $0 + row * ldo + column }, byte_offset: imageOffset,
-                                         join: joinBytes.map { $0 + row * ldo + column }, join_offset: joinFigures?.offset ?? 0,
-                                         join_ra: joinFigures?.ratioA ?? 0, join_rb: joinFigures?.ratioB ?? 0, join_fixed: joinFigures?.fixed ?? 0,
-                                         join_lo: joinFigures?.lo ?? 0, join_hi: joinFigures?.hi ?? 0, join_conv_is_a: joinFigures?.convIsA == true ? 1 : 0)
+                                         bytes: imageBytes.map { $0 + row * ldo + column }, byte_offset: imageOffset)
                 withUnsafePointer(to: &rq) { body($0) }
             }
             @inline(__always) func tiles(pm: Int, pn: Int, k0: Int, kb: Int, source: UnsafeRawPointer, stride: Int, accumulate: Bool, requantizing: Bool) {

@@ -167,18 +167,17 @@ public enum Int8ProductWeights: Sendable {
     /// C[M, N] = W · B (leading dimension ldc) on the packing's product, optionally requantized in
     /// the tiles. For the channels packing, `c` holds 2 x M x ldc int32: C, then Cᵀ (the scratch
     /// gemmTransposed writes first).
-    /// `byteImage`: the output's byte image too, and the floats only where `output` is given; `join`:
-    /// a residual join finished in the tiles (the rows packing only: Int8Gemm.gemm).
+    /// `byteImage`: the output's byte image too, and the floats only where `output` is given (the
+    /// rows packing only: Int8Gemm.gemm).
     public func gemm(layout: Int8BLayout, bytes: UnsafePointer<UInt8>, halves: UnsafePointer<Int16>, c: UnsafeMutablePointer<Int32>, ldc: Int,
                      workspace: Int8GemmWorkspace, requantize: (Int8FusedRequantization, output: UnsafeMutablePointer<Float>?, ldo: Int)? = nil,
-                     byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil, join: (Int8Join, bytes: UnsafePointer<UInt8>)? = nil) {
+                     byteImage: (UnsafeMutablePointer<UInt8>, offset: Int)? = nil) {
         switch self {
         case let .rows(w):
             Int8Gemm.gemm(weights: w, layout: layout, bytes: bytes, halves: halves, c: c, ldc: ldc, workspace: workspace, requantize: requantize,
-                          byteImage: byteImage, join: join)
+                          byteImage: byteImage)
         case let .channels(w):
-            precondition(byteImage == nil && join == nil && requantize.map { $0.output != nil } != false,
-                         "the transposed product writes floats, no byte image and no join")
+            precondition(byteImage == nil && requantize.map { $0.output != nil } != false, "the transposed product writes floats and no byte image")
             // Sound: the caller reserved 2 x M x ldc sums for this packing (above); Cᵀ is the second half.
             Int8Gemm.gemmTransposed(weights: w, layout: layout, bytes: bytes, c: c, ldc: ldc, transposed: c + w.m * ldc, workspace: workspace,
                                     requantize: requantize.flatMap { r in r.output.map { (r.0, output: $0, ldo: r.ldo) } })

@@ -19,13 +19,6 @@
 // rows x cols only. With rq->bytes (else NULL), each output is also stored at the same offset
 // from rq->bytes as rt_bytes_from_floats_avx2 converts it with rq->byte_offset (a byte image).
 // At least one of the two is given.
-//
-// With rq->join (VNNI only; else NULL), a residual join (com.microsoft QLinearAdd) finishes the tile
-// and the conv's own outputs are never stored: each requantized value q and the other operand's value
-// o at the same offset from rq->join (bytes holding o + join_offset, rows rq->ldo apart) give
-// clamp(nearbyint(fma(a, join_ra, fma(b, join_rb, join_fixed))), join_lo, join_hi), NaN to join_lo,
-// with (a, b) = (q, o) where join_conv_is_a, else (o, q): rt_qlinear_add_avx2's arithmetic. That
-// result goes to rq->out and rq->bytes (+ byte_offset) in place of q.
 typedef struct {
     const int32_t *constant;
     const float *multiplier;
@@ -34,9 +27,6 @@ typedef struct {
     long ldo;
     uint8_t *bytes;
     float byte_offset;
-    const uint8_t *join;
-    float join_offset, join_ra, join_rb, join_fixed, join_lo, join_hi;
-    int join_conv_is_a;
 } rt_requant_tile;
 
 void rt_int8_tile_vnni(long kgroups, const int8_t *a, const uint8_t *b, long bstride, int32_t *c, long ldc,
