@@ -1,4 +1,4 @@
-// What the AVX2 tiles' epilogues (int8_tiles.c) and the elementwise int8 kernels (int8_elementwise.c)
+// What the AVX2 tiles' epilogues (int8_tiles_avx2.c) and the elementwise int8 kernels (int8_elementwise.c)
 // share: the requantization (one rounding, then the zero point, then the range, on 8 lanes or one)
 // and the conversion of its float-coded results to a byte image (8 lanes or one).
 #ifndef RT_INT8_VECTOR_H
