@@ -362,7 +362,8 @@ extension Planner {
     /// the plain tile (resnet50's layer4: 49 positions, 77%; transposed 91%) and K is at least
     /// twice M. resnet50-qop, interleaved rounds, 1 thread: layer4's 3x3s (K 4608, M 512)
     /// 0.65-0.70 -> 0.55-0.57 ms, its 2048>512 1x1s 0.28 -> 0.25; but its 512>2048 1x1s and
-    /// downsample (M 2048) 0.29 -> 0.42 and 0.63 -> 0.70 (written back a channel at a time), and
+    /// downsample (M 2048) 0.29 -> 0.42 and 0.63 -> 0.70 (written back a channel at a time; sixteen
+    /// at a time, 6 rounds, minima: 0.311-0.313 -> 0.330-0.359 and 0.608 -> 0.646, still slower), and
     /// at 196 positions (88% filled) layer3's 1x1s 0.195 -> 0.22 with its 3x3s within noise.
     static func int8RunsTransposed(plane: Int, m: Int, k: Int) -> Bool {
         guard plane > 0 else { return false }
