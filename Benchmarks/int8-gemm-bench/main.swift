@@ -6,11 +6,14 @@
 // here without the operand's construction or the rest of the model.
 //
 //     swift build -c release --product int8-gemm-bench && .build/release/int8-gemm-bench [--threads 1] [--kc -1,512,1024,0] [--tile vnni|avx2|avx2-bytes]
+//         [--saturating] [--bytes] [--cold] [--transposed]
 //     (--kc 0: one slice of the whole K; -1: the plan's, the tile's sliceDepth)
 // The weights are within ±30, so AVX2 on bytes never flags a pair here: its figures are those of
 // a product with nothing to correct (the scan's cost included). `--saturating` takes weights of
 // ±127 and activations of 200...255 instead: every pair flagged, every panel of AVX2 on bytes run
 // as its two exact halves (Int8Gemm.correctSaturation), its worst case.
+// `--transposed` times the transposed VNNI product instead (Int8Gemm.gemmTransposed, the planner's for
+// narrow outputs: resnet50's layer4), whose K slice is fixed (Int8Tile.kc): one column, the plan's.
 // `--bytes` writes the requantized outputs as bytes alone, as a model's convs read by the next conv
 // do; `--cold` writes 64 MB before each call and reads the operand again, so the weights and the
 // output come from memory and the operand from cache, as in a model run (session 28, Zen 4: the
@@ -62,6 +65,8 @@ while let a = args.popFirst() {
         exit(64)
     }
 }
+// The transposed product slices K at Int8Tile.kc whatever --kc says: one column.
+if transposed { depths = [-1] }
 guard tile.isSupported, threads >= 1, !depths.isEmpty, !transposed || (tile == .vnni && !bytesOut) else { print("needs the \(tile) tile (CPUID), --threads >= 1, --kc depths that are multiples of 4, and --transposed the vnni tile without --bytes"); exit(0) }
 
 let peak = Int8KernelPeak.measure(tile, seconds: 0.3)
@@ -97,7 +102,8 @@ for s in shapes {
                                weightRowSums: packed.rowSums, weightZeroPoints: Array(repeating: 0, count: s.m), inputZeroPoint: 117,
                                outputZeroPoint: 5, range: .uint8, k: s.k)
         let fused = Int8FusedRequantization(r)!
-        let channelWeights = Int8ProductWeights.channels(weights.withUnsafeBufferPointer { PackedInt8ChannelWeights(weights: $0.baseAddress!, m: s.m, k: s.k) })
+        let channelWeights = transposed
+            ? Int8ProductWeights.channels(weights.withUnsafeBufferPointer { PackedInt8ChannelWeights(weights: $0.baseAddress!, m: s.m, k: s.k) }) : nil
         var times: [Double] = []
         sums.withUnsafeMutableBufferPointer { c in
             output.withUnsafeMutableBufferPointer { o in
@@ -110,7 +116,7 @@ for s in shapes {
                         blackHole = touch
                     }
                     let start = DispatchTime.now().uptimeNanoseconds
-                    if transposed {
+                    if let channelWeights {
                         channelWeights.gemm(layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: c.baseAddress!, ldc: s.n,
                                             workspace: workspace, requantize: (fused, output: o.baseAddress!, ldo: s.n))
                     } else if bytesOut {

@@ -9,7 +9,7 @@
 
 // The elementwise int8 kernels (AVX2): QuantizeLinear, DequantizeLinear, float-coded values to
 // bytes, and QLinearAdd, whose operands may come as float-coded values or as byte images and whose
-// result goes to either or both. Apart from the tiles (int8_tiles.c, int8_tiles_avx2.c), which share only the
+// result goes to either or both. Apart from the tiles (int8_tiles.c, int8_tiles_avx2.c), of which the AVX2 ones share only the
 // requantization (int8_vector.h) with them.
 
 __attribute__((target("avx2")))

@@ -1,6 +1,6 @@
 // The integer GEMM's B operand, built (issue 11, int8): byte planes interleaved into the words
 // the tiles read (4 uint8 for VNNI, 2 int16 for AVX2), and the tap-major operand's rows copied
-// from those word images (Int8TapMajor). Split from int8_tiles.c, which keeps the tiles.
+// from those word images (Int8TapMajor). Split from int8_tiles.c, which keeps the VNNI tiles (the AVX2 ones: int8_tiles_avx2.c).
 #include <stdint.h>
 #include <string.h>
 #include <immintrin.h>

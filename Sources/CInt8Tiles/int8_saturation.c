@@ -4,8 +4,8 @@
 
 // The AVX2 bytes tile's exactness (Int8Gemm.correctSaturation): the scan that flags the pairs
 // whose int16 sums vpmaddubsw may have saturated, each flagged pair's correction, and the split
-// of a panel with too many into two halves that cannot saturate. Apart from the tiles (int8_tiles.c)
-// because they share none of the tiles' helpers.
+// of a panel with too many into two halves that cannot saturate. Apart from the tiles (the bytes tile
+// itself: int8_tiles_avx2.c) because they share none of the tiles' helpers.
 
 // Four bytes of the bounds (a group's 4 k) as one 32-bit lane; memcpy: only 1-byte aligned.
 static inline int32_t load32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }

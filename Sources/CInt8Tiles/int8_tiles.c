@@ -264,7 +264,7 @@ void rt_int8_tiles_vnni_across(long kgroups, const int8_t *a, const uint8_t *b, 
 // panel with a single real row) or seven seven-row ones (49).
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
 static inline void tile_vnni_t(const int panel, long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c,
-                               long ldc, int rows, int cols, int accumulate) {
+                               long ldc, int rows, int cols, int accumulate, const int8_t *prefetch, long prefetch_lines) {
     __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
     __m512i c20 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512(), c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512();
     __m512i c40 = _mm512_setzero_si512(), c41 = _mm512_setzero_si512(), c50 = _mm512_setzero_si512(), c51 = _mm512_setzero_si512();
@@ -275,10 +275,8 @@ static inline void tile_vnni_t(const int panel, long kgroups, const uint8_t *a, 
     for (long g = 0; g < kgroups; g++) {
         // vpdpbusd(acc, u8 x 64, s8 x 64): the positions' bytes (broadcast) times 16 channels' weights.
         __m512i w0 = _mm512_loadu_si512(w + g * 128), w1 = _mm512_loadu_si512(w + g * 128 + 64);
-        // The next channel panel's weights (packed right after this one's slice), as the plain tile does.
-        // (In integers, as there: past the last panel the address lies beyond the weights.)
-        _mm_prefetch((const char *)((uintptr_t)w + 128 * (uintptr_t)(kgroups + g)), _MM_HINT_T0);
-        _mm_prefetch((const char *)((uintptr_t)w + 128 * (uintptr_t)(kgroups + g) + 64), _MM_HINT_T0);
+        // This pass's share of the next weight block's lines, one a group (the driver's choice).
+        if (g < prefetch_lines) _mm_prefetch((const char *)(prefetch + 64 * g), _MM_HINT_T0);
         const uint8_t *ap = a + g * astride;
         __m512i x = _mm512_set1_epi32(load32(ap));
         c00 = _mm512_dpbusd_epi32(c00, x, w0); c01 = _mm512_dpbusd_epi32(c01, x, w1);
@@ -299,12 +297,12 @@ static inline void tile_vnni_t(const int panel, long kgroups, const uint8_t *a, 
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c, long ldc,
-                         int rows, int cols, int accumulate) {
-    tile_vnni_t(6, kgroups, a, astride, w, c, ldc, rows, cols, accumulate);
+                         int rows, int cols, int accumulate, const int8_t *prefetch, long prefetch_lines) {
+    tile_vnni_t(6, kgroups, a, astride, w, c, ldc, rows, cols, accumulate, prefetch, prefetch_lines);
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void rt_int8_tile_vnni_t7(long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c, long ldc,
-                          int rows, int cols, int accumulate) {
-    tile_vnni_t(7, kgroups, a, astride, w, c, ldc, rows, cols, accumulate);
+                          int rows, int cols, int accumulate, const int8_t *prefetch, long prefetch_lines) {
+    tile_vnni_t(7, kgroups, a, astride, w, c, ldc, rows, cols, accumulate, prefetch, prefetch_lines);
 }

@@ -11,6 +11,7 @@
 // No fused multiply-adds: the Swift twins round after each multiply and each add.
 #pragma STDC FP_CONTRACT OFF
 
+// Four bytes of A (one row's k-group) as a broadcast 32-bit lane; memcpy: A's rows are only 1-byte aligned.
 static inline int32_t load32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
 __attribute__((target("avx2")))

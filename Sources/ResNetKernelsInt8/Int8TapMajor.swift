@@ -139,6 +139,8 @@ public struct Int8TapMajor: Sendable, Equatable {
                 // from outputRows.lowerBound x outW - columnOrigin on (the checks above); group q's image is
                 // `area` words from q x area; for ox in lo ..< hi of a row whose input row iy lies in
                 // 0 ..< height, iy x width + ox x strideW + shift lies in 0 ..< area (lo, hi: validColumns).
+                // rt_shifted_planes (unstrided: outW = width, rows x width words a group) copies one span a
+                // group, from its first valid cell to its last: inside the image, as both ends are.
                 let row = operand + 4 * (tap * groups + groupRange.lowerBound) * paddedN
                 let image = UnsafePointer(words + groupRange.lowerBound * area)
                 let first = (row + 4 * (outputRows.lowerBound * g.outW - columnOrigin)).assumingMemoryBound(to: UInt32.self)

@@ -59,7 +59,7 @@ extension Int8Gemm {
     /// `layout`. Threads split the channel panels (each streams its part of the weights once)
     /// where there are enough, the position panels otherwise; each then transposes its own part.
     /// With `requantize`, each row of C is requantized into `output` (leading dimension ldo) as
-    /// soon as it is transposed, while it is in L1 (rt_requantize_row_avx2: the separate pass's
+    /// soon as its block of sixteen channels is transposed, while it is in L1 (rt_requantize_row_avx2: the separate pass's
     /// arithmetic), instead of in a pass of its own.
     public static func gemmTransposed(weights w: PackedInt8ChannelWeights, layout: Int8BLayout, bytes: UnsafePointer<UInt8>,
                                       c: UnsafeMutablePointer<Int32>, ldc: Int, transposed ct: UnsafeMutablePointer<Int32>,
@@ -96,16 +96,29 @@ extension Int8Gemm {
                     for pc in channels {
                         let weights = a.baseAddress! + w.panelOffset(k0: k0, kb: kb, pc: pc)
                         let j0 = pc * nr, cols = Int32(Swift.min(nr, m - j0))
+                        // The block this thread takes next (its next channel panel, or its first in the next
+                        // slice), prefetched a share per position panel: each pass one seventh of its lines,
+                        // at most one a group. Whole in every pass (as the tile once did), a layer4 3x3's
+                        // first pass asked for its 256 lines at twice what one core draws from memory, and
+                        // the passes after asked again for lines already on their way.
+                        let next: (offset: Int, bytes: Int)? = pc + 1 < channels.upperBound
+                            ? (w.panelOffset(k0: k0, kb: kb, pc: pc + 1), groups * 128)
+                            : k0 + kb < k ? (w.panelOffset(k0: k0 + kb, kb: Swift.min(Int8Tile.kc, k - k0 - kb), pc: channels.lowerBound),
+                                             (Swift.min(Int8Tile.kc, k - k0 - kb) + 3) / 4 * 128) : nil
+                        let lines = (next?.bytes ?? 0) / 64, share = (lines + positions.count - 1) / positions.count
                         for pp in positions {
                             let q0 = pp * panelRows, rows = Int32(Swift.min(panelRows, n - q0))
                             // Sound: the tile reads positions q0 ..< q0 + rows (< n <= paddedN) of groups
                             // k0 / 4 ..< + groups (< paddedK / 4) of B, and the panel's groups x 128 weight
-                            // bytes (init's packing); it writes rows x cols of Cᵀ (N x M).
+                            // bytes (init's packing); it writes rows x cols of Cᵀ (N x M). It only prefetches
+                            // the next block's lines first ..< first + count (within that block's bytes).
                             let source = bytes + (k0 / 4) * groupStride + 4 * q0, sums = ct + q0 * m + j0, accumulate: Int32 = k0 > 0 ? 1 : 0
+                            let first = Swift.min(lines, (pp - positions.lowerBound) * share), count = Swift.min(share, lines - first)
+                            let prefetch = next.map { a.baseAddress! + $0.offset + 64 * first }
                             if panelRows == 7 {
-                                rt_int8_tile_vnni_t7(groups, source, groupStride, weights, sums, m, rows, cols, accumulate)
+                                rt_int8_tile_vnni_t7(groups, source, groupStride, weights, sums, m, rows, cols, accumulate, prefetch, count)
                             } else {
-                                rt_int8_tile_vnni_t(groups, source, groupStride, weights, sums, m, rows, cols, accumulate)
+                                rt_int8_tile_vnni_t(groups, source, groupStride, weights, sums, m, rows, cols, accumulate, prefetch, count)
                             }
                         }
                     }
@@ -115,7 +128,7 @@ extension Int8Gemm {
             // C = (Cᵀ)ᵀ over this thread's channels and positions.
             let rows = (channels.lowerBound * nr)..<Swift.min(m, channels.upperBound * nr)
             let columns = (positions.lowerBound * panelRows)..<Swift.min(n, positions.upperBound * panelRows)
-            // Sixteen channels at a time, each position's sixteen sums one line of Cᵀ: a channel at a time, its
+            // Sixteen channels at a time, each position's sixteen sums at most two lines of Cᵀ: a channel at a time, its
             // positions' sums lay M x 4 bytes apart (2 KB at M = 512), in two of L1's sets, so each of them
             // missed L1 (the loop was 0.8% of resnet50-qop's samples, its loads most of it).
             constants.withUnsafeBufferPointer { constants in multipliers.withUnsafeBufferPointer { multipliers in

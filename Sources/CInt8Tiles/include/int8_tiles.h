@@ -47,13 +47,16 @@ void rt_int8_tiles_vnni_across(long kgroups, const int8_t *a, const uint8_t *b, 
 // 4 uint8 are at a + 4 * min(r, rows - 1) (the operand B of rt_int8_tile_vnni read in place;
 // consecutive groups `astride` bytes apart), and the group's weights are 32 channels x 4 int8
 // (channel j's bytes at 4j) at w + 128 * group. No fused requantization: C holds the sums.
+// It prefetches the 64-byte lines at prefetch + 64 i for i < prefetch_lines (at most one a group;
+// addresses only, never read: prefetch may be NULL with 0 lines).
 void rt_int8_tile_vnni_t(long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c, long ldc,
-                         int rows, int cols, int accumulate);
+                         int rows, int cols, int accumulate, const int8_t *prefetch, long prefetch_lines);
 // rt_int8_tile_vnni_t with seven positions as the rows (rows 1...7): a 49-position plane in seven
 // whole panels.
 void rt_int8_tile_vnni_t7(long kgroups, const uint8_t *a, long astride, const int8_t *w, int32_t *c, long ldc,
-                          int rows, int cols, int accumulate);
+                          int rows, int cols, int accumulate, const int8_t *prefetch, long prefetch_lines);
 
+// (int8_tiles_avx2.c, as are rt_requantize_row_avx2 and the bytes tiles below.)
 // AVX2 (6 x 16), exact: per pair of k, A holds 6 rows x 2 int16 (row r's at 2r), B holds
 // 16 columns x 2 int16 (column j's at 2j), both widened from 8 bits at packing time,
 // so vpmaddwd's products and pair sums cannot saturate; consecutive pairs of B are
@@ -131,13 +134,14 @@ void rt_maxpool3x3s2_bytes_avx2(const uint8_t *x, long planes, long h, long w, l
 // (the planner's k is at most 33,025): a product with one column, as a classifier at batch 1 is.
 void rt_int8_gemv_avx2(const int8_t *w, long ldw, long m, long k, const uint8_t *x, int32_t *y);
 
+// (int8_operand.c: the operand builders, to rt_shifted_planes.)
 // out[4j + t] = r_t[j] for j < n: four byte rows interleaved as the VNNI operand wants them (AVX2).
 void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, long n, uint8_t *out);
 
 // out[j] = r0[j] | r1[j] << 16 for j < n: two byte rows as the AVX2 tile's k pairs of int16 (AVX2).
 void rt_widen_pairs_avx2(const uint8_t *r0, const uint8_t *r1, long n, uint32_t *out);
 
-// (int8_operand.c) Int8TapMajor.copyRows' rows of B for one tap and channel groups 0 ..< groups (group q's
+// Int8TapMajor.copyRows' rows of B for one tap and channel groups 0 ..< groups (group q's
 // H x W word image at image + q x area, its row of B at out + q x out_stride) over output rows
 // oy0 ..< oy0 + rows (outW words each from `out`): input row oy x stride_h + dy of the image, its words at
 // ox x stride_w + shift for ox in lo ..< hi, `pad` elsewhere and for rows outside the image. The caller
