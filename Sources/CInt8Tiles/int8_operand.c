@@ -31,6 +31,58 @@ void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2
     for (; j < n; j++) { out[j * 4] = r0[j]; out[j * 4 + 1] = r1[j]; out[j * 4 + 2] = r2[j]; out[j * 4 + 3] = r3[j]; }
 }
 
+// rt_interleave4_avx2 for a stride-2 conv (Int8TapMajor.phased): four h x w byte planes as words,
+// each image row's words split by column parity into its phase's rows: phase (py, px) holds rows
+// py, py + 2, ... and columns px, px + 2, ... of the image as a ph x pw plane of words at
+// out + (2 py + px) x ph x pw (ph = (h + 1) / 2, pw = (w + 1) / 2); its cells past the image (an odd
+// h or w) are written 0. Why: a stride-2 tap then reads one phase at stride 1 (one copy a row, or
+// one a plane), where it gathered every other word of the whole image (rt_tap_rows' even_words).
+__attribute__((target("avx2")))
+void rt_interleave4_phases(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, long h, long w,
+                           long ph, long pw, uint32_t *out) {
+    const long plane = ph * pw;
+    for (long y = 0; y < h; y++) {
+        const long py = y & 1, row = y >> 1, o = y * w;
+        uint32_t *even = out + (2 * py) * plane + row * pw, *odd = out + (2 * py + 1) * plane + row * pw;
+        long j = 0;
+        for (; j + 16 <= w; j += 16) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(r0 + o + j)), b = _mm_loadu_si128((const __m128i *)(r1 + o + j));
+            __m128i c = _mm_loadu_si128((const __m128i *)(r2 + o + j)), d = _mm_loadu_si128((const __m128i *)(r3 + o + j));
+            // Words of columns j ..< j + 16 in order, four a register (as rt_interleave4_avx2, per 128 bits).
+            __m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
+            __m128i cd_lo = _mm_unpacklo_epi8(c, d), cd_hi = _mm_unpackhi_epi8(c, d);
+            __m128 q0 = _mm_castsi128_ps(_mm_unpacklo_epi16(ab_lo, cd_lo)), q1 = _mm_castsi128_ps(_mm_unpackhi_epi16(ab_lo, cd_lo));
+            __m128 q2 = _mm_castsi128_ps(_mm_unpacklo_epi16(ab_hi, cd_hi)), q3 = _mm_castsi128_ps(_mm_unpackhi_epi16(ab_hi, cd_hi));
+            // Even words (columns j, j + 2, ...) and odd ones, in order (j is even).
+            _mm_storeu_ps((float *)(even + j / 2), _mm_shuffle_ps(q0, q1, 0x88));
+            _mm_storeu_ps((float *)(even + j / 2 + 4), _mm_shuffle_ps(q2, q3, 0x88));
+            _mm_storeu_ps((float *)(odd + j / 2), _mm_shuffle_ps(q0, q1, 0xDD));
+            _mm_storeu_ps((float *)(odd + j / 2 + 4), _mm_shuffle_ps(q2, q3, 0xDD));
+        }
+        if (j + 8 <= w) {
+            // Eight columns: the low halves alone.
+            __m128i a = _mm_loadl_epi64((const __m128i *)(r0 + o + j)), b = _mm_loadl_epi64((const __m128i *)(r1 + o + j));
+            __m128i c = _mm_loadl_epi64((const __m128i *)(r2 + o + j)), d = _mm_loadl_epi64((const __m128i *)(r3 + o + j));
+            __m128i ab = _mm_unpacklo_epi8(a, b), cd = _mm_unpacklo_epi8(c, d);
+            __m128 q0 = _mm_castsi128_ps(_mm_unpacklo_epi16(ab, cd)), q1 = _mm_castsi128_ps(_mm_unpackhi_epi16(ab, cd));
+            _mm_storeu_ps((float *)(even + j / 2), _mm_shuffle_ps(q0, q1, 0x88));
+            _mm_storeu_ps((float *)(odd + j / 2), _mm_shuffle_ps(q0, q1, 0xDD));
+            j += 8;
+        }
+        for (; j < w; j++) {
+            uint32_t word = (uint32_t)r0[o + j] | (uint32_t)r1[o + j] << 8 | (uint32_t)r2[o + j] << 16 | (uint32_t)r3[o + j] << 24;
+            if (j & 1) odd[j / 2] = word; else even[j / 2] = word;
+        }
+        // An odd width leaves the odd phase's last column past the image.
+        if (w & 1) odd[pw - 1] = 0;
+    }
+    // An odd height leaves both odd-row phases' last row past the image.
+    if (h & 1) {
+        fill_words(out + 2 * plane + (ph - 1) * pw, pw, 0);
+        fill_words(out + 3 * plane + (ph - 1) * pw, pw, 0);
+    }
+}
+
 __attribute__((target("avx2")))
 void rt_widen_pairs_avx2(const uint8_t *r0, const uint8_t *r1, long n, uint32_t *out) {
     long j = 0;

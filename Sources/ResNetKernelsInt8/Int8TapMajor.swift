@@ -36,11 +36,24 @@ public struct Int8TapMajor: Sendable, Equatable {
     public var k: Int { taps * paddedChannels }
     /// Bytes of the converted image (padded channels x H x W), the plane `build` reads.
     public var planeBytes: Int { paddedChannels * g.height * g.width }
-    /// Words of the interleaved image (groups x H x W), the scratch `build` needs, and 16 more: a
+    /// Words of the interleaved image (groups x groupWords), the scratch `build` needs, and 16 more: a
     /// margin for a tile reading a pointwise conv's B in place (Int8ChunkedConv.readsInPlace),
     /// whose last panel would read up to 15 words past the last group's row were its conditions
     /// relaxed to chunks of N not a multiple of 8 (as they stand, no read passes the image).
-    public var wordCount: Int { groups * g.height * g.width + 16 }
+    public var wordCount: Int { groups * groupWords + 16 }
+
+    /// Whether the image's words are kept as its four stride-2 phases (a conv of stride 2 both ways on
+    /// a tile of byte groups): phase (py, px), rows py, py + 2, ... and columns px, px + 2, ..., a
+    /// phaseH x phaseW plane (rt_interleave4_phases), so each tap reads one phase at stride 1: a copy a
+    /// row (a plane where outW = phaseW, as in resnet's), where it gathered every other word of the
+    /// whole image a row at a time, reading twice the words it wrote. Not a 1x1 (one tap, one phase:
+    /// resnet50-qop's stride-2 downsamples, 1 thread, 8 rounds, minima, ran 0.515-0.608 -> 0.546-0.647
+    /// ms phased, writing three phases it never read).
+    public var phased: Bool { tile.readsByteGroups && g.strideH == 2 && g.strideW == 2 && taps > 1 }
+    public var phaseH: Int { (g.height + 1) / 2 }
+    public var phaseW: Int { (g.width + 1) / 2 }
+    /// Words of one channel group's image: H x W, or its four phases.
+    public var groupWords: Int { phased ? 4 * phaseH * phaseW : g.height * g.width }
 
     /// The tap-major plan of `g` on `tile`, or nil where it does not apply: the reference
     /// twin; a VNNI pointwise conv with whole words of channels (its B already is the
@@ -59,8 +72,11 @@ public struct Int8TapMajor: Sendable, Equatable {
         let (k, o4) = taps.multipliedReportingOverflow(by: channels)
         let (positions, o5) = g.outH.multipliedReportingOverflow(by: g.outW)
         let (operand, o6) = k.multipliedReportingOverflow(by: positions)
-        guard !(o1 || o2 || o3 || o4 || o5 || o6), !image.multipliedReportingOverflow(by: 4).overflow,
-              !operand.multipliedReportingOverflow(by: 4).overflow else { return nil }
+        // The phases' planes (phased) round H and W up to even: (H + 1) x (W + 1) words a group at most.
+        let (phases, o7) = (g.height + 1).multipliedReportingOverflow(by: g.width + 1)
+        let (phaseWords, o8) = phases.multipliedReportingOverflow(by: channels)
+        guard !(o1 || o2 || o3 || o4 || o5 || o6 || o7 || o8), !image.multipliedReportingOverflow(by: 4).overflow,
+              !phaseWords.multipliedReportingOverflow(by: 4).overflow, !operand.multipliedReportingOverflow(by: 4).overflow else { return nil }
         self.g = g
         self.tile = tile
     }
@@ -96,8 +112,11 @@ public struct Int8TapMajor: Sendable, Equatable {
         if realEnd < padEnd { (plane + realEnd * area).update(repeating: pad, count: (padEnd - realEnd) * area) }
         // The image's words for these groups: one pass per group over its `step` planes.
         for q in groupRange {
-            let r = plane + q * step * area, out = words + q * area
-            if tile.readsByteGroups {
+            let r = plane + q * step * area, out = words + q * groupWords
+            if phased {
+                // Sound: the four planes hold `area` bytes each; the group's words, groupWords (its four phases).
+                rt_interleave4_phases(r, r + area, r + 2 * area, r + 3 * area, g.height, g.width, phaseH, phaseW, out)
+            } else if tile.readsByteGroups {
                 // Sound: the four planes hold `area` bytes each; the group's words, `area` words (4 x area bytes),
                 // handed to C as bytes (the words are only ever read back through C-written memory as UInt32).
                 rt_interleave4_avx2(r, r + area, r + 2 * area, r + 3 * area, area, UnsafeMutableRawPointer(out).assumingMemoryBound(to: UInt8.self))
@@ -120,7 +139,7 @@ public struct Int8TapMajor: Sendable, Equatable {
         precondition(outputRows.lowerBound >= 0 && outputRows.upperBound <= g.outH, "output rows outside the conv's")
         let end = outputRows.upperBound * g.outW - columnOrigin
         precondition(outputRows.lowerBound * g.outW >= columnOrigin && end <= layout.n, "output rows outside the operand's columns")
-        let area = g.height * g.width, n = layout.n, paddedN = layout.paddedN
+        let n = layout.n, paddedN = layout.paddedN, groupWords = self.groupWords
         // `pad` (the input's zero point) in each lane: a padded cell then contributes (zp - zp) · w = 0.
         let padWord = tile.readsByteGroups ? UInt32(pad) &* 0x0101_0101 : UInt32(pad) | UInt32(pad) << 16
         // B is written through raw stores: its buffer is typed for the tile (UInt8 or Int16), a word is 4 bytes of it.
@@ -132,24 +151,32 @@ public struct Int8TapMajor: Sendable, Equatable {
         for ky in 0..<g.kernelH {
             for kx in 0..<g.kernelW {
                 let tap = ky * g.kernelW + kx
-                let shift = kx * g.dilationW - g.padLeft, dy = ky * g.dilationH - g.padTop
+                var shift = kx * g.dilationW - g.padLeft, dy = ky * g.dilationH - g.padTop
                 let valid = g.validColumns(kx: kx), lo = valid.lowerBound, hi = valid.upperBound
+                // Phased: input row 2 oy + dy and column 2 ox + shift lie in phase (py, px), the parities of dy and
+                // shift, at row oy + (dy - py) / 2 and column ox + (shift - px) / 2 of it; rows of that parity:
+                // (H - py + 1) / 2. The valid columns are the same cells (validColumns).
+                let py = phased ? (dy % 2 + 2) % 2 : 0, px = phased ? (shift % 2 + 2) % 2 : 0
+                if phased { dy = (dy - py) / 2; shift = (shift - px) / 2 }
+                let (rowWidth, rowCount, strideH, strideW) = phased ? (phaseW, (g.height - py + 1) / 2, 1, 1) : (g.width, g.height, g.strideH, g.strideW)
                 // Sound: row tap * groups + q of B holds paddedN words (layout: K = taps x C, step channels a word),
                 // rows q in groupRange paddedN words apart; the output rows' outW words each are B's columns
                 // from outputRows.lowerBound x outW - columnOrigin on (the checks above); group q's image is
-                // `area` words from q x area; for ox in lo ..< hi of a row whose input row iy lies in
+                // groupWords words from q x groupWords; for ox in lo ..< hi of a row whose input row iy lies in
                 // 0 ..< height, iy x width + ox x strideW + shift lies in 0 ..< area (lo, hi: validColumns).
-                // rt_shifted_planes (unstrided: outW = width, rows x width words a group) copies one span a
-                // group, from its first valid cell to its last: inside the image, as both ends are.
+                // Phased, the same cell is row iy' = oy + dy' (< rowCount: a row of that parity) and column
+                // ox + shift' (< phaseW, as the cell lies in the image) of its phase's phaseH x phaseW plane.
+                // rt_shifted_planes (outW = rowWidth, rows x rowWidth words a group) copies one span a
+                // group, from its first valid cell to its last: inside the image (or phase), as both ends are.
                 let row = operand + 4 * (tap * groups + groupRange.lowerBound) * paddedN
-                let image = UnsafePointer(words + groupRange.lowerBound * area)
+                let image = UnsafePointer(words + groupRange.lowerBound * groupWords + (2 * py + px) * phaseH * phaseW)
                 let first = (row + 4 * (outputRows.lowerBound * g.outW - columnOrigin)).assumingMemoryBound(to: UInt32.self)
-                if unstrided {
-                    rt_shifted_planes(image, area, g.width, g.height, groupRange.count, outputRows.lowerBound, outputRows.count, dy,
+                if (unstrided && !phased) || (phased && g.outW == phaseW) {
+                    rt_shifted_planes(image, groupWords, rowWidth, rowCount, groupRange.count, outputRows.lowerBound, outputRows.count, dy,
                                       shift, lo, hi, padWord, first, paddedN)
                 } else {
-                    rt_tap_rows(image, area, g.width, g.height, groupRange.count, outputRows.lowerBound, outputRows.count, g.strideH, dy,
-                                g.outW, lo, hi, g.strideW, shift, padWord, first, paddedN)
+                    rt_tap_rows(image, groupWords, rowWidth, rowCount, groupRange.count, outputRows.lowerBound, outputRows.count, strideH, dy,
+                                g.outW, lo, hi, strideW, shift, padWord, first, paddedN)
                 }
                 // Columns past N to the tile's width: zero, as the channel-major operand has them (by the last rows' part).
                 if end == n {

@@ -51,6 +51,15 @@ struct Int8TapMajorTests {
         // the top (padTop 3), and a one-column image whose outer taps read only padding.
         Case(c: 4, h: 5, w: 7, kh: 3, kw: 3, sh: 1, sw: 1, pad: 1, dilation: 1, padTop: 3, padLeft: 1),
         Case(c: 4, h: 4, w: 1, kh: 3, kw: 3, sh: 1, sw: 1, pad: 1, dilation: 1),
+        // Stride 2 both ways (phased on the byte-group tiles: rt_interleave4_phases): odd heights and widths
+        // (a phase's last row or column past the image), widths past the 16-column step, outW below the
+        // phases' width (a copy a row), dilation 2 with asymmetric pads, pads past the image, a 7x7 stem.
+        Case(c: 8, h: 9, w: 11, kh: 3, kw: 3, sh: 2, sw: 2, pad: 2, dilation: 2, padTop: 1, padLeft: 0),
+        Case(c: 4, h: 7, w: 37, kh: 3, kw: 3, sh: 2, sw: 2, pad: 1, dilation: 1),
+        Case(c: 4, h: 8, w: 34, kh: 3, kw: 3, sh: 2, sw: 2, pad: 0, dilation: 1),
+        Case(c: 4, h: 3, w: 3, kh: 3, kw: 3, sh: 2, sw: 2, pad: 4, dilation: 1),
+        Case(c: 3, h: 15, w: 18, kh: 7, kw: 7, sh: 2, sw: 2, pad: 3, dilation: 1),
+        Case(c: 8, h: 1, w: 1, kh: 1, kw: 1, sh: 2, sw: 2, pad: 0, dilation: 1),
     ]
 
     /// One quantized conv of `g` on `tile`, B built as `tapMajor` says: (int32 sums [M, N], requantized outputs [M, N]).

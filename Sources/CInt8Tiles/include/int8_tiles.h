@@ -138,6 +138,12 @@ void rt_int8_gemv_avx2(const int8_t *w, long ldw, long m, long k, const uint8_t 
 // out[4j + t] = r_t[j] for j < n: four byte rows interleaved as the VNNI operand wants them (AVX2).
 void rt_interleave4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, long n, uint8_t *out);
 
+// Four h x w byte planes interleaved as rt_interleave4_avx2 does, the words of each stride-2 phase
+// (rows py, py + 2, ...; columns px, px + 2, ...) a ph x pw plane at out + (2 py + px) x ph x pw
+// (ph = (h + 1) / 2, pw = (w + 1) / 2; cells past the image 0). AVX2.
+void rt_interleave4_phases(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, long h, long w,
+                           long ph, long pw, uint32_t *out);
+
 // out[j] = r0[j] | r1[j] << 16 for j < n: two byte rows as the AVX2 tile's k pairs of int16 (AVX2).
 void rt_widen_pairs_avx2(const uint8_t *r0, const uint8_t *r1, long n, uint32_t *out);
 
