@@ -85,8 +85,10 @@ struct BenchReport: Encodable {
         let node: String, op: String, milliseconds: Double, share: Double, gflopsPerSecond: Double, percentOfPeak: Double?
         /// The step's multiply-adds ran on the integer tile: its rate is GOP/s against that tile's peak.
         let integer: Bool
+        /// The kernel and algorithm the plan chose (convolutions and quantized products), else nil.
+        let kernel: String?
         enum CodingKeys: String, CodingKey {
-            case node, op, milliseconds, share, integer
+            case node, op, milliseconds, share, integer, kernel
             case gflopsPerSecond = "gflops_per_second", percentOfPeak = "percent_of_peak"
         }
     }
@@ -125,7 +127,8 @@ struct BenchReport: Encodable {
             let g = s.seconds > 0 ? 2 * Double(s.macs) / s.seconds / 1e9 : 0
             let layerPeak = s.integer ? integerPeak : peak
             return Layer(node: s.node, op: s.op, milliseconds: s.seconds * 1e3, share: total > 0 ? s.seconds / total : 0,
-                         gflopsPerSecond: g, percentOfPeak: layerPeak > 0 && s.macs > 0 ? 100 * g / layerPeak : nil, integer: s.integer)
+                         gflopsPerSecond: g, percentOfPeak: layerPeak > 0 && s.macs > 0 ? 100 * g / layerPeak : nil, integer: s.integer,
+                         kernel: s.kernel)
         }
         let gflops = p50 > 0 ? flops / p50 / 1e9 : 0
         // Seconds the run's multiply-adds take at the peaks (nil where a peak is unknown).
@@ -160,6 +163,7 @@ struct BenchReport: Encodable {
             out += "    \(f(l.milliseconds, 2)) ms  \(f(100 * l.share))%  \(l.op) \(l.node)"
             if l.gflopsPerSecond > 0 { out += "  \(f(l.gflopsPerSecond)) \(l.integer ? "GOP/s (int8)" : "GFLOP/s")" }
             if let p = l.percentOfPeak { out += " (\(f(p))% of peak)" }
+            if let kernel = l.kernel { out += "  [\(kernel)]" }
             out += "\n"
         }
         return out

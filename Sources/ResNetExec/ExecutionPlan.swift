@@ -64,6 +64,9 @@ struct Step<T: ExecScalar> {
     let macs: Int
     /// Whether those are the integer tile's (8-bit operands, int32 sums) rather than the float tile's.
     let integer: Bool
+    /// The kernel and algorithm the planner chose, where it chose among several (convolutions and
+    /// quantized products: "avx512 winograd F(4x4)", "int8 vnni tap-major, chunked"); nil for the rest.
+    let kernel: String?
     let body: (ExecutionPlanOf<T>) -> Void
 }
 
@@ -74,9 +77,11 @@ public struct StepTiming: Sendable {
     public let macs: Int
     /// The multiply-adds ran on the integer tile.
     public let integer: Bool
+    /// The kernel and algorithm the plan chose for the step (Step.kernel), where it chose.
+    public let kernel: String?
     public let seconds: Double
-    public init(node: String, op: String, macs: Int, integer: Bool = false, seconds: Double) {
-        self.node = node; self.op = op; self.macs = macs; self.integer = integer; self.seconds = seconds
+    public init(node: String, op: String, macs: Int, integer: Bool = false, kernel: String? = nil, seconds: Double) {
+        self.node = node; self.op = op; self.macs = macs; self.integer = integer; self.kernel = kernel; self.seconds = seconds
     }
 
     /// Each step's median time over profiled runs of one plan (the same steps in the same order
@@ -89,7 +94,7 @@ public struct StepTiming: Sendable {
             let times = runs.map { $0[i].seconds }.sorted(), mid = times.count / 2
             let median = times.count % 2 == 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2
             let step = first[i]
-            return StepTiming(node: step.node, op: step.op, macs: step.macs, integer: step.integer, seconds: median)
+            return StepTiming(node: step.node, op: step.op, macs: step.macs, integer: step.integer, kernel: step.kernel, seconds: median)
         }
     }
 }
@@ -216,13 +221,13 @@ public final class ExecutionPlanOf<T: ExecScalar> {
             var seconds = [Double](repeating: 0, count: single.steps.count)
             seconds.withUnsafeMutableBufferPointer { _ = runImagewise(input, seconds: $0) }
             return zip(single.steps, seconds).map {
-                StepTiming(node: $0.node, op: $0.op, macs: $0.macs &* inputShape[0], integer: $0.integer, seconds: $1)
+                StepTiming(node: $0.node, op: $0.op, macs: $0.macs &* inputShape[0], integer: $0.integer, kernel: $0.kernel, seconds: $1)
             }
         }
         load(input)
         var seconds = [Double](repeating: 0, count: steps.count)
         seconds.withUnsafeMutableBufferPointer { runSteps(seconds: $0) }
-        return zip(steps, seconds).map { StepTiming(node: $0.node, op: $0.op, macs: $0.macs, integer: $0.integer, seconds: $1) }
+        return zip(steps, seconds).map { StepTiming(node: $0.node, op: $0.op, macs: $0.macs, integer: $0.integer, kernel: $0.kernel, seconds: $1) }
     }
 
     /// Writes `input` (one run's worth) into the input tensor. (A buffer, not a generic

@@ -233,7 +233,7 @@ extension Planner {
         use(id)
         let (n, c, positions) = (shape[0], shape[1], shape.dropFirst(2).reduce(1, *))
         let threads = packedWorkspace.threads
-        steps.append(Step(node: node.name, op: toChannelsLast ? "ToChannelsLast" : "ToChannelsFirst", macs: 0, integer: false) { p in
+        steps.append(Step(node: node.name, op: toChannelsLast ? "ToChannelsLast" : "ToChannelsFirst", macs: 0, integer: false, kernel: nil) { p in
             for img in 0..<n {
                 let src = UnsafePointer(p.f32(id) + img * c * positions), dst = p.f32(copy) + img * c * positions
                 let (rows, columns) = toChannelsLast ? (c, positions) : (positions, c)

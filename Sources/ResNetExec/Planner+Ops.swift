@@ -250,7 +250,10 @@ extension Planner {
             let perGroup = !perImage && threads > 1 && group >= 4 * threads
             let imageWorkspaces = perImage || perGroup ? self.imageWorkspaces : []
             if perImage || perGroup { imageWorkspacesUsed = true }
-            emit(node, macs: macs) { p in
+            let algorithm = gather != nil ? "gather, transposed" : narrow ? "packed, transposed" : shifted != nil ? "shifted rows" : g.isPointwise ? "packed" : "packed patches"
+            let kernel = "\(kernels.rawValue) \(algorithm)" + (outputLayout == .channelsLast ? ", channels last" : "")
+                + (perImage ? ", an image a thread" : perGroup ? ", a group a thread" : "")
+            emit(node, macs: macs, kernel: kernel) { p in
                 withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
                     func image(_ img: Int, _ workspace: PackedGemmWorkspace) {
                         for gi in 0..<group { imageGroup(img, gi, workspace) }
@@ -307,7 +310,7 @@ extension Planner {
             set(output, .tensor(id: y, shape: outShape))
             return
         }
-        emit(node, macs: n &* m &* plane &* k) { p in
+        emit(node, macs: n &* m &* plane &* k, kernel: "reference im2col") { p in
             w.withValues { (wf: UnsafeBufferPointer<T>) in withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
                 for img in 0..<n {
                     for gi in 0..<group {

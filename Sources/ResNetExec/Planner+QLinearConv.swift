@@ -183,7 +183,10 @@ extension Planner {
         // and its floats only where some reader still reads those (Planner+ByteImages.swift). (On AVX2, the byte
         // image beside the floats had measured even: resnet50-qop, 1 thread, 10 rounds, summed 60.36 -> 60.33 ms.)
         let yBytes = fusable && !transposed ? offerByteImage(of: y, values: qy.range, floatsOptional: true) : nil
-        emit(node, macs: xs[0] &* m &* plane &* k, integer: true) { p in
+        let mode = transposed ? "transposed" : pointwise != nil ? "pointwise, chunked" : chunked != nil ? "tap-major, chunked"
+            : tapMajor != nil ? "tap-major" : g.isPointwise ? "pointwise" : "patches"
+        let kernel = "int8 \(tile.rawValue) \(mode)" + (tapMajor?.phased == true ? ", stride-2 phases" : "") + (fusable ? "" : ", requantized apart")
+        emit(node, macs: xs[0] &* m &* plane &* k, integer: true, kernel: kernel) { p in
             for img in 0..<xs[0] {
                 for gi in 0..<group {
                     let (packed, requantize) = perGroup[gi]
@@ -294,7 +297,7 @@ extension Planner {
                                         weightRowSums: rowSums, weightZeroPoints: weights.zeroPoints, inputZeroPoint: azp,
                                         outputZeroPoint: qy?.at(0).zeroPoint ?? 0, range: qy?.range ?? .uint8, k: k)
         let y = newTensor(outShape), scratch = int8Scratch
-        emit(node, macs: rows &* m &* k, integer: true) { p in
+        emit(node, macs: rows &* m &* k, integer: true, kernel: "int8 \(tile.rawValue) " + (gemv ? "gemv" : transposed ? "transposed" : "gemm")) { p in
             // The B operand: aᵀ [K, rows] as bytes, then (for the tiles) interleaved.
             let src = p.pointer(a)
             for r in 0..<rows { for q in 0..<k { scratch.plane[q * rows + r] = Int8Patches.byte(src[r * k + q], offset: offset) } }

@@ -191,7 +191,7 @@ extension Planner {
         if narrow { try reserveTransposed(node, m: m, n: blockTiles) }
         let inputPlane = c * g.height * g.width, outputPlane = m * g.outH * g.outW, perThreadScratch = tile.scratchFloats(g)
         let macs = n &* m &* g.outH &* g.outW &* c &* 9  // the direct convolution's, so GFLOP/s is effective (Winograd does 1/4, 25/81 or 1/2.25 of them)
-        emit(node, macs: macs) { p in
+        emit(node, macs: macs, kernel: "\(kernels.rawValue) winograd F(\(tile.step)x\(tile.step))" + (narrow ? ", transposed" : "")) { p in
             withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
                 let b = biasPointer.map { UnsafePointer(asF32($0)) }
                 let xp = UnsafePointer(p.f32(x)), yp = p.f32(y)

@@ -74,7 +74,7 @@ extension Planner {
         imageWorkspacesUsed = true
         let inputPlane = c * g.height * g.width, outputPlane = m * g.outH * g.outW
         let macs = n &* m &* g.outH &* g.outW &* c &* 9  // the direct convolution's (see convWinograd)
-        emit(node, macs: macs) { p in
+        emit(node, macs: macs, kernel: "\(kernels.rawValue) winograd F(\(tile.step)x\(tile.step)), channel lanes") { p in
             withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
                 let b = biasPointer.map { UnsafePointer(asF32($0)) }
                 let xp = UnsafePointer(p.f32(x)), yp = p.f32(y)

@@ -200,8 +200,8 @@ final class Planner<T: ExecScalar> {
         }
     }
 
-    func emit(_ node: Node, macs: Int = 0, integer: Bool = false, _ body: @escaping (ExecutionPlanOf<T>) -> Void) {
-        steps.append(Step(node: node.name, op: node.opType, macs: macs, integer: integer, body: body))
+    func emit(_ node: Node, macs: Int = 0, integer: Bool = false, kernel: String? = nil, _ body: @escaping (ExecutionPlanOf<T>) -> Void) {
+        steps.append(Step(node: node.name, op: node.opType, macs: macs, integer: integer, kernel: kernel, body: body))
         for id in pendingUses { lastUse[root[id]] = max(lastUse[root[id]] ?? 0, steps.count - 1) }
         pendingUses.removeAll(keepingCapacity: true)
     }

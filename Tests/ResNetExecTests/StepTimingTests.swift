@@ -5,7 +5,10 @@ import ResNetExec
 /// fields from the runs as they are (the same steps in the same order in each run).
 struct StepTimingTests {
     static func run(_ seconds: [Double]) -> [StepTiming] {
-        seconds.enumerated().map { StepTiming(node: "n\($0.offset)", op: $0.offset == 0 ? "Conv" : "Add", macs: 10 * $0.offset, integer: $0.offset == 2, seconds: $0.element) }
+        seconds.enumerated().map {
+            StepTiming(node: "n\($0.offset)", op: $0.offset == 0 ? "Conv" : "Add", macs: 10 * $0.offset, integer: $0.offset == 2,
+                       kernel: $0.offset == 0 ? "avx512 shifted rows" : nil, seconds: $0.element)
+        }
     }
 
     @Test func medianOfAnOddCountIgnoresOneSlowRun() {
@@ -13,6 +16,7 @@ struct StepTimingTests {
         #expect(m.map(\.seconds) == [2, 5, 2])
         #expect(m.map(\.node) == ["n0", "n1", "n2"] && m.map(\.op) == ["Conv", "Add", "Add"])
         #expect(m.map(\.macs) == [0, 10, 20] && m.map(\.integer) == [false, false, true])
+        #expect(m.map(\.kernel) == ["avx512 shifted rows", nil, nil])
     }
 
     @Test func medianOfAnEvenCountIsTheMiddlePairsMean() {

@@ -45,6 +45,9 @@ def test_float_report(kernels):
     assert not any(l["integer"] for l in out["layers"])
     convs = [l for l in out["layers"] if l["op"] == "Conv"]
     assert convs and all(l["gflops_per_second"] > 0 for l in convs)
+    # Each conv names the kernel set and the algorithm its plan chose; other steps name none.
+    assert all(l["kernel"].startswith("reference" if kernels == "reference" else kernels) for l in convs)
+    assert all("kernel" not in l for l in out["layers"] if l["op"] not in ("Conv", "Gemm", "MatMul"))
     if kernels == "reference":
         assert out["kernel_peak_gflops_per_core"] == 0 and "percent_of_peak" not in out
     else:
@@ -65,6 +68,9 @@ def test_int8_layers_are_rated_against_the_integer_tile(kernels):
     assert int_peak > 0 and float_peak > 0
     integer = [l for l in out["layers"] if l["integer"]]
     assert integer and {l["op"] for l in integer} <= {"QLinearConv", "QLinearMatMul", "QGemm"}
+    # Each names the integer tile it ran on: VNNI where the CPU has it on the AVX-512 set, else AVX2's.
+    assert all(l["kernel"].split()[:2] in (["int8", "vnni"], ["int8", "avx2"], ["int8", "avx2-bytes"]) for l in integer)
+    assert kernels == "avx512" or all(l["kernel"].split()[1] != "vnni" for l in integer)
     # The rest (quantize, dequantize, integer adds and pools) has no multiply-adds to rate.
     assert all(l["gflops_per_second"] == 0 and "percent_of_peak" not in l for l in out["layers"] if not l["integer"])
     for l in integer:
