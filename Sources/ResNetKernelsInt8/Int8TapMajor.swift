@@ -171,7 +171,8 @@ public struct Int8TapMajor: Sendable, Equatable {
                 let row = operand + 4 * (tap * groups + groupRange.lowerBound) * paddedN
                 let image = UnsafePointer(words + groupRange.lowerBound * groupWords + (2 * py + px) * phaseH * phaseW)
                 let first = (row + 4 * (outputRows.lowerBound * g.outW - columnOrigin)).assumingMemoryBound(to: UInt32.self)
-                if (unstrided && !phased) || (phased && g.outW == phaseW) {
+                // One copy a group where output rows are the image's (or its phase's) rows (phased convs have stride 2: never unstrided).
+                if unstrided || (phased && g.outW == phaseW) {
                     rt_shifted_planes(image, groupWords, rowWidth, rowCount, groupRange.count, outputRows.lowerBound, outputRows.count, dy,
                                       shift, lo, hi, padWord, first, paddedN)
                 } else {
