@@ -119,6 +119,6 @@ public struct CheckCommand: ParsableCommand {
         commandName: "resnet-check",
         abstract: "Check ResNet-family models (.onnx or .rnw).",
         version: ResNetToolsVersion.string,
-        subcommands: [ShapesCommand.self, VerifyCommand.self, RunCommand.self, ParityCommand.self, CICommand.self, BenchCommand.self])
+        subcommands: [ShapesCommand.self, VerifyCommand.self, RunCommand.self, ParityCommand.self, CICommand.self, BenchCommand.self, PlanCommand.self])
     public init() {}
 }

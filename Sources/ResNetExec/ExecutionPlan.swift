@@ -67,6 +67,8 @@ struct Step<T: ExecScalar> {
     /// The kernel and algorithm the planner chose, where it chose among several (convolutions and
     /// quantized products: "avx512 winograd F(4x4)", "int8 vnni tap-major, chunked"); nil for the rest.
     let kernel: String?
+    /// The tensors (ids) the step reads; those it writes are the ones defined at its index (Planner.emit).
+    let reads: [Int]
     let body: (ExecutionPlanOf<T>) -> Void
 }
 
@@ -180,6 +182,12 @@ public final class ExecutionPlanOf<T: ExecScalar> {
     /// Tensors whose float-coded values no step reads, so their producer writes only their byte image
     /// (Planner+ByteImages.swift): tensor -> (byte image, offset), for a stepwise run to hand them out.
     var floatless: [Int: (bytes: Int, offset: Int)] = [:]
+    /// The plan as data (Planner+Listing.swift): set with the buffers.
+    var tensorTable: [PlannedTensor] = []
+    var stepWrites: [[Int]] = []
+    var kernelSet = KernelSet.reference.rawValue
+    var threads = 1
+    var plannedBytes = 0
     var floatlessPerImage: Int { single?.floatless.count ?? floatless.count }
     var byteImageReadsPerImage: Int { single?.byteImageReads ?? byteImageReads }
 

@@ -66,16 +66,18 @@ extension Planner {
             use(id)
             byteImageReads += 1
             floatReads[root[tensor], default: 0] -= 1
+            byteImageReplacedReads[tensor, default: 0] += 1
             return id
         }
         // Bytes in a buffer of T elements; live from the producer's step to this reader's (or a later one's).
         let id = newTensor([(sizes[tensor] + MemoryLayout<T>.size - 1) / MemoryLayout<T>.size])
-        definedAt[id] = step
+        settleDefinition(id, at: step)
         image.tensor = id
         image.offset = offset
         use(id)
         byteImageReads += 1
         floatReads[root[tensor], default: 0] -= 1
+        byteImageReplacedReads[tensor, default: 0] += 1
         return id
     }
 

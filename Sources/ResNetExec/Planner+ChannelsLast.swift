@@ -233,13 +233,15 @@ extension Planner {
         use(id)
         let (n, c, positions) = (shape[0], shape[1], shape.dropFirst(2).reduce(1, *))
         let threads = packedWorkspace.threads
-        steps.append(Step(node: node.name, op: toChannelsLast ? "ToChannelsLast" : "ToChannelsFirst", macs: 0, integer: false, kernel: nil) { p in
+        steps.append(Step(node: node.name, op: toChannelsLast ? "ToChannelsLast" : "ToChannelsFirst", macs: 0, integer: false, kernel: nil, reads: [id]) { p in
             for img in 0..<n {
                 let src = UnsafePointer(p.f32(id) + img * c * positions), dst = p.f32(copy) + img * c * positions
                 let (rows, columns) = toChannelsLast ? (c, positions) : (positions, c)
                 LayoutTransposeSIMD.transpose(src, rows: rows, columns: columns, into: dst, threads: threads)
             }
         })
+        settleDefinition(copy, at: steps.count - 1)
+        layoutSources.append(id)
         use(copy)  // by the step that follows: the consumer's
         return copy
     }

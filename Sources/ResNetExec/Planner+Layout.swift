@@ -97,7 +97,9 @@ extension Planner {
         let out = try outputShape(node)
         let y = newTensor(out)
         let (batch, channels, m) = (xs[0], xs[1], ws[0])
-        emit(node) { p in
+        // Each output element sums C/group x the kernel's volume products (ws = [M, C/group, k...]).
+        let macs = out.reduce(1, &*) &* ws.dropFirst().reduce(1, &*)
+        emit(node, macs: macs, kernel: "reference direct, \(xs.count - 2)-D") { p in
             w.withValues { (wf: UnsafeBufferPointer<T>) in withOptionalValues(bias) { (b: UnsafePointer<T>?) in
                 GenericOps.conv(p.pointer(x), batch: batch, channels: channels, win, weight: base(wf), outChannels: m, group: group,
                                 bias: b, into: p.pointer(y))

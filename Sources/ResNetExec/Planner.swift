@@ -17,6 +17,16 @@ final class Planner<T: ExecScalar> {
     var sizes: [Int] = []
     var root: [Int] = []
     var definedAt: [Int] = []
+    /// Per logical tensor, its shape (a byte image's: its elements of T), for the plan's listing.
+    var shapes: [[Int]] = []
+    /// Tensors made since the last step was emitted: the next step emitted writes them (`emit`),
+    /// unless settled apart (a constant, a byte image its producer writes, a layout copy).
+    var pendingDefinitions: [Int] = []
+    /// Tensors a layout copy emitted for the node being planned read (Planner+ChannelsLast): the
+    /// node's own step reads the copy, not them (`use` still keeps them alive to it).
+    var layoutSources: [Int] = []
+    /// Reads the node being planned took from a byte image instead, by tensor (`byteImage(of:)`).
+    var byteImageReplacedReads: [Int: Int] = [:]
     var lastUse: [Int: Int] = [:]
     var maxGemmN = 1
     var maxColumns = 1
@@ -111,14 +121,23 @@ final class Planner<T: ExecScalar> {
     /// (every runtime value fits it), so their products cannot overflow.
     func newTensor(_ shape: [Int]) -> Int {
         sizes.append(shape.reduce(1, *))
+        shapes.append(shape)
         root.append(sizes.count - 1)
         definedAt.append(steps.count)
+        pendingDefinitions.append(sizes.count - 1)
         return sizes.count - 1
+    }
+
+    /// `id` is written by step `step` (-1: before any run), not by the next step emitted.
+    func settleDefinition(_ id: Int, at step: Int) {
+        definedAt[id] = step
+        pendingDefinitions.removeAll { $0 == id }
     }
 
     /// The same storage seen with another shape (Reshape, Flatten, Identity...).
     func alias(_ id: Int, _ shape: [Int]) -> PlanValue {
         sizes.append(shape.reduce(1, *))
+        shapes.append(shape)
         root.append(root[id])
         definedAt.append(steps.count)
         return .tensor(id: sizes.count - 1, shape: shape)
@@ -170,7 +189,7 @@ final class Planner<T: ExecScalar> {
     /// A constant fed to a tensor kernel: its buffer is allocated before every other and never shared or freed.
     func materialise(_ values: [Float], _ shape: [Int]) -> (Int, [Int]) {
         let id = newTensor(shape)
-        definedAt[id] = -1
+        settleDefinition(id, at: -1)
         lastUse[root[id]] = Int.max
         constantsToCopy.append((id, values))
         return (id, shape)
@@ -200,10 +219,20 @@ final class Planner<T: ExecScalar> {
         }
     }
 
+    /// Appends the step that runs `body` for `node`. It reads what the node's planning read since the
+    /// last step (`use`), but for the sources of the layout copies emitted meanwhile, and writes the
+    /// tensors made since then (`pendingDefinitions`): the step's data, for the plan's listing and check.
     func emit(_ node: Node, macs: Int = 0, integer: Bool = false, kernel: String? = nil, _ body: @escaping (ExecutionPlanOf<T>) -> Void) {
-        steps.append(Step(node: node.name, op: node.opType, macs: macs, integer: integer, kernel: kernel, body: body))
+        var reads: [Int] = []
+        for id in pendingUses where !reads.contains(id) && !layoutSources.contains(id)
+            && pendingUses.count(where: { $0 == id }) > byteImageReplacedReads[id, default: 0] { reads.append(id) }
+        steps.append(Step(node: node.name, op: node.opType, macs: macs, integer: integer, kernel: kernel, reads: reads, body: body))
         for id in pendingUses { lastUse[root[id]] = max(lastUse[root[id]] ?? 0, steps.count - 1) }
+        for id in pendingDefinitions { definedAt[id] = steps.count - 1 }
         pendingUses.removeAll(keepingCapacity: true)
+        pendingDefinitions.removeAll(keepingCapacity: true)
+        layoutSources.removeAll(keepingCapacity: true)
+        byteImageReplacedReads.removeAll(keepingCapacity: true)
     }
 
     // MARK: Build
@@ -238,6 +267,7 @@ final class Planner<T: ExecScalar> {
             else if let c = FloatConstant(t) { values[t.name] = .floats(c, shape: t.dims.map { Int($0) }) }
         }
         let inputTensor = newTensor(inputShape)
+        pendingDefinitions.removeAll()  // loaded by the run, before step 0 (definedAt 0 keeps it out of earlier buffers)
         values[input.name] = .tensor(id: inputTensor, shape: inputShape)
         if !exact { findQDQGroups() }
         if simd { findResidualFusions(); findGateResidualFusions() }
@@ -392,6 +422,10 @@ final class Planner<T: ExecScalar> {
                                  inputTensor: inputTensor, outputs: outputs, producedBy: producedBy, channelsLast: channelsLastTensors)
         plan.byteImageReads = byteImageReads
         plan.floatless = floatless
+        (plan.tensorTable, plan.stepWrites) = plannedTensors(storage: storage, inputTensor: inputTensor)
+        plan.kernelSet = kernels.rawValue
+        plan.threads = packedWorkspace.threads
+        plan.plannedBytes = plannedBytes
         // Constants some kernels need as tensors: written once; their roots are never freed.
         for (id, values) in constantsToCopy {
             let dst = plan.pointer(id)

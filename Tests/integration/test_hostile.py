@@ -228,6 +228,20 @@ def test_run(case, kernels):
 
 
 @pytest.mark.parametrize("case", CASES, ids=ids)
+def test_plan(case):
+    """`plan` builds what `run` would run: it refuses what run refuses, and a plan it lists checks out."""
+    o = launch([tool("resnet-check"), "plan", model(case)])
+    record(case, "plan", o)
+    assert_clean(o)
+    want = case["expect"]["run"]
+    assert o.returncode in want["exit"], f"exit {o.returncode}, expected one of {want['exit']}\n{o.describe()}"
+    if o.returncode == 0:
+        assert "check: consistent" in o.stdout, o.describe()
+    else:
+        assert_names_something(case, o)
+
+
+@pytest.mark.parametrize("case", CASES, ids=ids)
 def test_convert(case, tmp_path):
     out_dir = tmp_path / "out"
     out_dir.mkdir()

@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+@testable import ResNetCLI
+
+/// Pins `resnet-check plan` text on the reference kernels (the same plan on every CPU) for a
+/// float and an int8 fixture, batched and image by image, and its help.
+struct PlanCLITests {
+    static let cases: [(fixture: String, args: [String], golden: String)] = [
+        ("v1.5", ["--threads", "1"], "plan-v1.5-reference.txt"),
+        // Two images on two threads: a plan for one image a thread.
+        ("v1.5", ["--batch", "2", "--threads", "2"], "plan-v1.5-reference-batch2.txt"),
+        ("quantized/v1.5-qop", ["--threads", "1"], "plan-quantized-v1.5-qop-reference.txt"),
+    ]
+
+    @Test(arguments: cases.indices)
+    func golden(_ i: Int) throws {
+        let c = Self.cases[i]
+        let r = try CLI.run("resnet-check", ["plan", "fixtures/\(c.fixture)/model.onnx", "--kernels", "reference"] + c.args, cwd: CLI.repo)
+        #expect(r.status == 0, "\(r.stderr)")
+        try CLI.expectGolden(r.stdout, c.golden)
+    }
+
+    @Test func help() throws {
+        let r = try CLI.run("resnet-check", ["plan", "--help"], cwd: CLI.repo)
+        #expect(r.status == 0)
+        try CLI.expectGolden(r.stdout, "plan-help.txt")
+    }
+}
