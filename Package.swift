@@ -134,7 +134,7 @@ let package = Package(
             swiftSettings: optimizedInDebug),
         .testTarget(name: "ResNetFuzzTests", dependencies: ["ResNetFuzz", "ResNetIR", "ResNetONNX", "ResNetRNW", "ResNetSafetensors"], swiftSettings: optimizedInDebug),
         .testTarget(
-            name: "ResNetCLITests", dependencies: ["ResNetCLI", "resnet-convert", "resnet-check"],
+            name: "ResNetCLITests", dependencies: ["ResNetCLI", "ResNetKernelsReference", "resnet-convert", "resnet-check"],
             exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v5]

@@ -53,3 +53,7 @@ print("  executor: " + total.executor.sorted { $0.value > $1.value }.map { "\($0
 print("  worst time per mutant: \(Int(total.worstSeconds * 1000)) ms (\(total.worstMutant))")
 print("  peak resident memory: \(total.peakResidentBytes >> 20) MiB")
 print("  signals: 0 (the process would not be here otherwise)")
+if let n = total.executor[MutationSweep.inconsistentPlan] {
+    ProcessInfoLite.writeStandardError("mutation-sweep: \(n) plans contradicted themselves (PlanListing.check), the first: \(total.firstInconsistent ?? "?")\n")
+    exit(1)
+}

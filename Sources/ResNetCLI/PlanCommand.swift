@@ -67,7 +67,8 @@ enum PlanText {
         }
         let macs = p.steps.reduce(0) { $0 &+ $1.macs }
         out += "\(p.steps.count) steps, \(p.tensors.count) tensors in \(p.buffers.count) buffers (\(megabytes(p.buffers.reduce(0, +)))); "
-        out += "\(megabytes(p.plannedBytes)) planned in all; \(String(format: "%.3f", Double(macs) / 1e9)) GMACs\n"
+        let each = p.imagePlans.map { $0 > 1 ? " for each of the \($0) plans" : "" } ?? ""
+        out += "\(megabytes(p.plannedBytes)) planned in all\(each); \(String(format: "%.3f", Double(macs) / 1e9)) GMACs\(p.images == nil ? "" : " an image")\n"
         let width = String(p.steps.count - 1).count
         for s in p.steps {
             let index = String(repeating: " ", count: width - String(s.index).count) + String(s.index)
@@ -101,7 +102,7 @@ enum PlanText {
         if let name = t.name { text += " '\(name)'" }
         text += " " + shape(t.shape)
         switch t.storage {
-        case .values: break
+        case .values: if t.name == nil && t.source == nil { text += " scratch" }
         case .input: text += " input"
         case .constant: text += " constant"
         case .channelsLast: text += " channels last"

@@ -93,6 +93,10 @@ public enum PlanViolation: Equatable, Sendable, CustomStringConvertible {
     case overCapacity(tensor: Int, bytes: Int, buffer: Int, capacity: Int)
     /// A tensor names a buffer the plan does not have.
     case unknownBuffer(tensor: Int, buffer: Int)
+    /// The tensor at this index has another id, or a root the plan does not have.
+    case malformedTensor(index: Int)
+    /// A graph output's tensor is written by no step (nor loaded, nor a constant).
+    case outputUnwritten(name: String, tensor: Int)
 
     public var description: String {
         switch self {
@@ -102,19 +106,24 @@ public enum PlanViolation: Equatable, Sendable, CustomStringConvertible {
             return "t\(first) and t\(second) share buffer b\(buffer) while both are live (steps \(steps.lowerBound)-\(steps.upperBound))"
         case let .overCapacity(tensor, bytes, buffer, capacity): return "t\(tensor) needs \(bytes) bytes; its buffer b\(buffer) holds \(capacity)"
         case let .unknownBuffer(tensor, buffer): return "t\(tensor) names buffer b\(buffer), which the plan does not have"
+        case let .malformedTensor(index): return "the tensor listed at \(index) has another id or names a root the plan does not have"
+        case let .outputUnwritten(name, tensor): return "output '\(name)' (t\(tensor)) is written by no step"
         }
     }
 }
 
 extension PlanListing {
     /// Checks the buffer assignment against the steps' reads and writes: every read follows a write
-    /// of the tensor's storage (or the input's load, or a constant's), no two storages share a
-    /// buffer while both are live (from the first step writing either to the last reading it; the
-    /// graph's outputs and the constants live to the end), and every tensor fits its buffer.
-    /// Empty: the plan is consistent.
+    /// of the tensor's storage at an earlier step (or the input's load, or a constant's), every
+    /// output is written, no two storages share a buffer while both are live (from the first step
+    /// writing either to the last reading it; the graph's outputs and the constants live to the end),
+    /// and every tensor fits its buffer. Empty: the plan is consistent. (It checks the reads and
+    /// writes the planner declared for each step, not what the step's kernel touches.)
     public func check() -> [PlanViolation] {
         var found: [PlanViolation] = []
         let end = steps.count
+        let malformed = tensors.indices.filter { tensors[$0].id != $0 || !tensors.indices.contains(tensors[$0].root) }
+        guard malformed.isEmpty else { return malformed.map { .malformedTensor(index: $0) } }
         // Per storage root: first write and last read (or end).
         var start: [Int: Int] = [:], last: [Int: Int] = [:]
         for t in tensors {
@@ -136,12 +145,17 @@ extension PlanListing {
         for s in steps {
             for id in s.reads where known(id, s.index) {
                 let r = tensors[id].root
-                // A step may read what it writes itself (its scratch) but nothing written later.
-                if (start[r] ?? Int.max) > s.index { found.append(.readBeforeWrite(step: s.index, tensor: id)) }
+                // Written by an earlier step: a step reads no result of its own (its scratch it only writes).
+                if (start[r] ?? Int.max) >= s.index { found.append(.readBeforeWrite(step: s.index, tensor: id)) }
                 last[r] = max(last[r] ?? -1, s.index)
             }
         }
-        for o in outputs { if let id = o.tensor, tensors.indices.contains(id) { last[tensors[id].root] = end } }
+        for o in outputs {
+            guard let id = o.tensor else { continue }
+            guard tensors.indices.contains(id) else { found.append(.outputUnwritten(name: o.name, tensor: id)); continue }
+            if start[tensors[id].root] == nil { found.append(.outputUnwritten(name: o.name, tensor: id)) }
+            last[tensors[id].root] = end
+        }
         // Per buffer, the live ranges of the storages in it, in order of their start: each must end before the next starts.
         var byBuffer: [Int: [(range: ClosedRange<Int>, root: Int)]] = [:]
         for t in tensors where t.id == t.root && buffers.indices.contains(t.buffer) {

@@ -66,7 +66,7 @@ extension Planner {
             use(id)
             byteImageReads += 1
             floatReads[root[tensor], default: 0] -= 1
-            byteImageReplacedReads[tensor, default: 0] += 1
+            replacedReads[tensor, default: 0] += 1
             return id
         }
         // Bytes in a buffer of T elements; live from the producer's step to this reader's (or a later one's).
@@ -77,7 +77,7 @@ extension Planner {
         use(id)
         byteImageReads += 1
         floatReads[root[tensor], default: 0] -= 1
-        byteImageReplacedReads[tensor, default: 0] += 1
+        replacedReads[tensor, default: 0] += 1
         return id
     }
 

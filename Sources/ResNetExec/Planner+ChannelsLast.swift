@@ -210,6 +210,7 @@ extension Planner {
     func channelsLastTensor(_ node: Node, _ i: Int) throws -> (Int, [Int]) {
         let (id, shape, layout) = try activation(node, i)
         guard layout == .channelsFirst else { return (id, shape) }
+        replacedReads[id, default: 0] += 1  // activation's read: the node reads the copy instead
         if let copy = channelsLastCopy[id] { use(copy); return (copy, shape) }
         let copy = convertLayout(id, shape, toChannelsLast: true, for: node)
         channelsLastCopy[id] = copy
@@ -219,7 +220,8 @@ extension Planner {
     /// A channels-first copy of channels-last tensor `id` (logical shape `shape`), made once, for `node`.
     func channelsFirst(_ id: Int, _ shape: [Int], for node: Node) -> Int {
         if let copy = channelsFirstCopy[id] { use(copy); return copy }
-        use(id)
+        use(id)  // kept alive to the node's step (its planning may emit no other), but not its read
+        replacedReads[id, default: 0] += 1
         let copy = convertLayout(id, shape, toChannelsLast: false, for: node)
         channelsFirstCopy[id] = copy
         return copy
@@ -241,7 +243,7 @@ extension Planner {
             }
         })
         settleDefinition(copy, at: steps.count - 1)
-        layoutSources.append(id)
+        replacedReads[id, default: 0] += 1  // the use above is the copy's read, not the node's
         use(copy)  // by the step that follows: the consumer's
         return copy
     }

@@ -1,9 +1,13 @@
 /// The plan's tensors and steps as data (PlanListing.swift), from the planner's own records: the
 /// shapes it resolved, the step defining each tensor (Planner.emit) and the buffer it assigned.
 extension Planner {
-    /// Each tensor with its buffer (`storage`: tensor -> buffer index; `bufferBytes`: by index), and
-    /// per step the tensors it writes: those defined at its index that are storage of their own
-    /// (an alias views another's; the input is loaded, constants written when the plan is made).
+    /// Each tensor with its buffer (`storage`: tensor -> buffer index), and per step the tensors it
+    /// writes: those defined at its index that are storage of their own (an alias views another's;
+    /// the input is loaded, constants written when the plan is made) and whose values it writes (not
+    /// a floatless tensor: its producer writes only the byte image). Known only now, with every step
+    /// planned (a byte image is dated to its producer when a later reader asks for it), so kept
+    /// apart from Step, which holds its reads.
+
     func plannedTensors(storage: [Int], inputTensor: Int) -> (tensors: [PlannedTensor], writes: [[Int]]) {
         var names: [Int: String] = [:]
         let valueNames = graph.inputs.map(\.name) + graph.nodes.flatMap(\.outputs) + qdqReplacement.values.flatMap(\.outputs)

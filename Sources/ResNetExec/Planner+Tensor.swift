@@ -247,6 +247,7 @@ extension Planner {
                     // Inference: nothing is dropped, the mask is all true.
                     let mask = newTensor(xs)
                     let count = xs.reduce(1, *)
+                    startReads()  // the mask step reads nothing (x stays alive through its view, the output)
                     emit(node) { p in p.pointer(mask).update(repeating: 1, count: count) }
                     set(node, .tensor(id: mask, shape: xs), output: 1)
                 }

@@ -22,11 +22,13 @@ final class Planner<T: ExecScalar> {
     /// Tensors made since the last step was emitted: the next step emitted writes them (`emit`),
     /// unless settled apart (a constant, a byte image its producer writes, a layout copy).
     var pendingDefinitions: [Int] = []
-    /// Tensors a layout copy emitted for the node being planned read (Planner+ChannelsLast): the
-    /// node's own step reads the copy, not them (`use` still keeps them alive to it).
-    var layoutSources: [Int] = []
-    /// Reads the node being planned took from a byte image instead, by tensor (`byteImage(of:)`).
-    var byteImageReplacedReads: [Int: Int] = [:]
+    /// The node being planned's reads since its last step (`use`), for the next step's `reads`: unlike
+    /// `pendingUses` (liveness), cleared where a node's planning starts, so the reads of a node that
+    /// emits no step (Flatten, Reshape: a view) are not listed as the next node's.
+    var pendingReads: [Int] = []
+    /// Of those, by tensor, the reads that are not the step's own: taken from a byte image instead
+    /// (`byteImage(of:)`), or made for a layout copy emitted meanwhile (Planner+ChannelsLast).
+    var replacedReads: [Int: Int] = [:]
     var lastUse: [Int: Int] = [:]
     var maxGemmN = 1
     var maxColumns = 1
@@ -149,6 +151,7 @@ final class Planner<T: ExecScalar> {
     func use(_ id: Int) {
         lastUse[root[id]] = steps.count
         pendingUses.append(id)
+        pendingReads.append(id)
         floatReads[root[id], default: 0] += 1
     }
     /// Per storage root, the reads planned of its values as stored (every `use`), less those a reader
@@ -219,20 +222,26 @@ final class Planner<T: ExecScalar> {
         }
     }
 
-    /// Appends the step that runs `body` for `node`. It reads what the node's planning read since the
-    /// last step (`use`), but for the sources of the layout copies emitted meanwhile, and writes the
-    /// tensors made since then (`pendingDefinitions`): the step's data, for the plan's listing and check.
+    /// Appends the step that runs `body` for `node`. It reads what the node's planning read since its
+    /// last step (`pendingReads`, less `replacedReads`) and writes the tensors made since then
+    /// (`pendingDefinitions`): the step's data, for the plan's listing and check.
     func emit(_ node: Node, macs: Int = 0, integer: Bool = false, kernel: String? = nil, _ body: @escaping (ExecutionPlanOf<T>) -> Void) {
         var reads: [Int] = []
-        for id in pendingUses where !reads.contains(id) && !layoutSources.contains(id)
-            && pendingUses.count(where: { $0 == id }) > byteImageReplacedReads[id, default: 0] { reads.append(id) }
+        for id in pendingReads where !reads.contains(id) && pendingReads.count(where: { $0 == id }) > replacedReads[id, default: 0] {
+            reads.append(id)
+        }
         steps.append(Step(node: node.name, op: node.opType, macs: macs, integer: integer, kernel: kernel, reads: reads, body: body))
         for id in pendingUses { lastUse[root[id]] = max(lastUse[root[id]] ?? 0, steps.count - 1) }
         for id in pendingDefinitions { definedAt[id] = steps.count - 1 }
         pendingUses.removeAll(keepingCapacity: true)
         pendingDefinitions.removeAll(keepingCapacity: true)
-        layoutSources.removeAll(keepingCapacity: true)
-        byteImageReplacedReads.removeAll(keepingCapacity: true)
+        startReads()
+    }
+
+    /// A node's planning, or its next step's, starts: no read made so far is its.
+    func startReads() {
+        pendingReads.removeAll(keepingCapacity: true)
+        replacedReads.removeAll(keepingCapacity: true)
     }
 
     // MARK: Build
@@ -267,7 +276,7 @@ final class Planner<T: ExecScalar> {
             else if let c = FloatConstant(t) { values[t.name] = .floats(c, shape: t.dims.map { Int($0) }) }
         }
         let inputTensor = newTensor(inputShape)
-        pendingDefinitions.removeAll()  // loaded by the run, before step 0 (definedAt 0 keeps it out of earlier buffers)
+        pendingDefinitions.removeAll()  // loaded by the run before step 0, not written by a step (lastUse = Int.max keeps it)
         values[input.name] = .tensor(id: inputTensor, shape: inputShape)
         if !exact { findQDQGroups() }
         if simd { findResidualFusions(); findGateResidualFusions() }
@@ -275,6 +284,7 @@ final class Planner<T: ExecScalar> {
         findChannelsLastConvs()
         for (i, original) in graph.nodes.enumerated() where !absorbed.contains(i) {
             let node = qdqReplacement[i] ?? original
+            startReads()
             do { try plan(node, index: i) } catch let e as ShapeError {
                 throw ExecError.invalidModel(node: ShapeInference.label(node, i), detail: "\(node.opType): \(e)")
             }

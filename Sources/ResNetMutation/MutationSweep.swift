@@ -4,7 +4,7 @@ import ResNetIR
 import ResNetSystem
 
 /// Runs seeded mutants of models through every graph consumer above the
-/// reader (the shape checker, the planner, and a run of what plans) and
+/// reader (the shape checker, the planner and its plan's check, and a run of what plans) and
 /// counts outcomes. A trap ends the process: the last line printed names the
 /// mutant (seed and index) so it can be replayed.
 public struct MutationSweep {
@@ -16,6 +16,8 @@ public struct MutationSweep {
         public var worstSeconds = 0.0
         public var worstMutant = ""
         public var peakResidentBytes = 0
+        /// The first mutant whose plan contradicted itself, to replay.
+        public var firstInconsistent: String?
         public init() {}
 
         public mutating func merge(_ other: Report) {
@@ -25,6 +27,7 @@ public struct MutationSweep {
             for (k, v) in other.mutations { mutations[k, default: 0] += v }
             if other.worstSeconds > worstSeconds { (worstSeconds, worstMutant) = (other.worstSeconds, other.worstMutant) }
             peakResidentBytes = max(peakResidentBytes, other.peakResidentBytes)
+            firstInconsistent = firstInconsistent ?? other.firstInconsistent
         }
     }
 
@@ -56,7 +59,9 @@ public struct MutationSweep {
             let start = ProcessInfoLite.monotonicSeconds()
             let checked = ShapeChecker.check(model, file: name)
             report.checkerWorst[checked.worst?.rawValue ?? "clean", default: 0] += 1
-            report.executor[Self.execute(model, budget: budget), default: 0] += 1
+            let outcome = Self.execute(model, budget: budget)
+            report.executor[outcome, default: 0] += 1
+            if outcome == Self.inconsistentPlan, report.firstInconsistent == nil { report.firstInconsistent = id }
             let seconds = ProcessInfoLite.monotonicSeconds() - start
             if seconds > report.worstSeconds { (report.worstSeconds, report.worstMutant) = (seconds, id) }
             report.executions += 1
@@ -64,6 +69,9 @@ public struct MutationSweep {
         report.peakResidentBytes = ProcessInfoLite.peakResidentBytes()
         return report
     }
+
+    /// The executor outcome of a mutant whose plan contradicts itself (a planner defect: the sweep fails).
+    public static let inconsistentPlan = "inconsistent plan"
 
     /// Plans the mutant for its declared input (unknown dims 8: a symbolic batch runs 8 images,
     /// image by image where the graph allows, so the separability check sees every mutant) and
@@ -75,6 +83,8 @@ public struct MutationSweep {
         let shape = dims.map { d -> Int in if case let .known(v) = d.value, let n = Int(exactly: v) { return n }; return 8 }
         do {
             let plan = try Executor(model: model, options: ExecOptions(memoryBudget: budget)).plan(inputShape: shape)
+            // Whatever plans must hold together: buffers against the steps' reads and writes (PlanListing.check).
+            guard plan.listing.check().isEmpty else { return Self.inconsistentPlan }
             guard let n = MemoryBudget.elementCount(shape) else { return "refused: input" }
             _ = try plan.run([Float](repeating: 0.5, count: n))
             return plan.runsImagewise ? "ran per image" : "ran"

@@ -46,6 +46,11 @@ struct PlanListingTests {
         return try Executor(model: model, options: options).plan(inputShape: shape)
     }
 
+    /// The cases below come from the fixtures on disk: none found would pass them vacuously.
+    @Test func fixturesFound() {
+        #expect(Self.models.count >= 20 && Self.models.contains("quantized/v1.5-qop") && Self.models.contains("real/timm-seresnet18-w8-legacy"))
+    }
+
     @Test(arguments: cases)
     func listingIsConsistent(_ c: Case) throws {
         guard let plan = try Self.plan(c) else { return }
@@ -105,9 +110,20 @@ struct PlanListingTests {
         // t2 moved into t1's buffer: t1 is read by step 1, which writes t2.
         Violating(name: "two live tensors in one buffer", listing: with(base, tensors: [base.tensors[0], base.tensors[1], tensor(2, .values, buffer: 1), base.tensors[3]]),
                   expected: .sharedWhileLive(buffer: 1, first: 1, second: 2, steps: 1...1)),
-        // The output t3 lives to the end: a constant in its buffer (live throughout) overlaps it.
+        // A constant lives throughout: in buffer 1 it overlaps t1 (and the output t3).
         Violating(name: "a constant in a buffer reused", listing: with(base, tensors: base.tensors + [tensor(4, .constant, buffer: 1)]),
                   expected: .sharedWhileLive(buffer: 1, first: 4, second: 1, steps: 0...1)),
+        // Step 1 reads t2, which it writes itself: a result read by its own step.
+        Violating(name: "a step reading its own result", listing: with(base, steps: [base.steps[0], step(1, reads: [1, 2], writes: [2]), base.steps[2]]),
+                  expected: .readBeforeWrite(step: 1, tensor: 2)),
+        // The output names t4, which no step writes.
+        Violating(name: "an output no step writes", listing: with(base, tensors: base.tensors + [tensor(4, .values, buffer: 2)],
+                                                                outputs: [PlannedOutput(name: "y", tensor: 4)]),
+                  expected: .outputUnwritten(name: "y", tensor: 4)),
+        Violating(name: "a tensor listed under another id", listing: with(base, tensors: [base.tensors[0], tensor(5, .values, buffer: 1)] + base.tensors.dropFirst(2)),
+                  expected: .malformedTensor(index: 1)),
+        Violating(name: "a view of a tensor the plan lacks", listing: with(base, tensors: base.tensors.dropLast() + [tensor(3, .values, buffer: 1, root: 8)]),
+                  expected: .malformedTensor(index: 3)),
         Violating(name: "a tensor larger than its buffer", listing: with(base, buffers: [16, 12, 16]),
                   expected: .overCapacity(tensor: 1, bytes: 16, buffer: 1, capacity: 12)),
         // Step 0 reads t2, which step 1 writes.

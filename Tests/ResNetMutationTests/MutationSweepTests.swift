@@ -32,6 +32,8 @@ struct MutationSweepTests {
         #expect((report.executor["ran per image"] ?? 0) > 0)  // a symbolic batch runs 8 images, image by image where it may
         #expect(report.executor.keys.contains { $0.hasPrefix("refused") })
         #expect(report.peakResidentBytes < 1 << 30)
+        // Every plan a mutant gets checks out: its buffers against its steps' reads and writes.
+        #expect(report.executor[MutationSweep.inconsistentPlan] == nil)
     }
 
     @Test func mutantsAreReproducibleFromTheSeed() {
