@@ -367,7 +367,9 @@ extension Planner {
     /// 0.65-0.70 -> 0.55-0.57 ms, its 2048>512 1x1s 0.28 -> 0.25; but its 512>2048 1x1s and
     /// downsample (M 2048) 0.29 -> 0.42 and 0.63 -> 0.70 (written back a channel at a time; sixteen
     /// at a time, 6 rounds, minima: 0.311-0.313 -> 0.330-0.359 and 0.608 -> 0.646, still slower), and
-    /// at 196 positions (88% filled) layer3's 1x1s 0.195 -> 0.22 with its 3x3s within noise.
+    /// at 196 positions (88% filled) layer3's 1x1s 0.195 -> 0.22 with its 3x3s within noise; again
+    /// with the seven-row tile (28 full panels) and the blocked write-back (8 rounds, minima): its
+    /// 3x3s 0.551 -> 0.565 ms, its 1024>256 1x1s 0.247 -> 0.268, layer3.0.conv2 0.567 -> 0.608.
     static func int8RunsTransposed(plane: Int, m: Int, k: Int) -> Bool {
         guard plane > 0 else { return false }
         let columns = (plane + 31) / 32 * 32
