@@ -19,7 +19,7 @@ struct Int8GemmTests {
     static let sizes: [Size] = {
         var out: [Size] = []
         // K 1030: two slices of 516 and 514 on AVX2 (one on VNNI); 1600: three of 536, 536 and 528.
-        for m in [1, 5, 6, 7, 8, 9, 13, 16, 17] { for n in [1, 8, 9, 15, 16, 17, 31, 32, 33, 40, 70] { for k in [1, 2, 3, 4, 5, 511, 512, 513, 1030, 1600] {
+        for m in [1, 5, 6, 7, 8, 9, 13, 16, 17] { for n in [1, 8, 9, 15, 16, 17, 24, 25, 31, 32, 33, 40, 56, 57, 70] { for k in [1, 2, 3, 4, 5, 511, 512, 513, 1030, 1600] {
             out.append(Size(m: m, n: n, k: k))
         } } }
         // VNNI's deeper slices (Int8Tile.vnniSliceCap): K 4700 in two of 2352 and 2348, 9300 in three of 3100.
