@@ -18,6 +18,9 @@ extension Planner {
             let shape = try outputShape(node, k)
             let len = shape[axis] * inner, from = start
             let y = newTensor(shape)
+            // Every output's step reads x: without this mark x lived only to the first, and a later
+            // output could take x's buffer while its step still copied from it (SK blocks' Split).
+            if k > 0 { use(x) }
             emit(node) { p in
                 for o in 0..<outer { (p.pointer(y) + o * len).update(from: p.pointer(x) + o * row + from, count: len) }
             }
