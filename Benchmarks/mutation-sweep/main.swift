@@ -50,6 +50,7 @@ print("mutation sweep: \(total.executions) executions over \(models.count) model
 print("  mutations applied: " + total.mutations.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
 print("  checker, worst severity: " + total.checkerWorst.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
 print("  executor: " + total.executor.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+print("  poisoned stepwise runs (buffers up to 8 MiB): \(total.poisonedRuns) (one not matching its plain run counts as an inconsistent plan)")
 print("  worst time per mutant: \(Int(total.worstSeconds * 1000)) ms (\(total.worstMutant))")
 print("  peak resident memory: \(total.peakResidentBytes >> 20) MiB")
 print("  signals: 0 (the process would not be here otherwise)")

@@ -4,7 +4,7 @@ import ResNetIR
 import ResNetSystem
 
 /// Runs seeded mutants of models through every graph consumer above the
-/// reader (the shape checker, the planner and its plan's check, and a run of what plans) and
+/// reader (the shape checker, the planner and its plan's check, a run of what plans and a poisoned run) and
 /// counts outcomes. A trap ends the process: the last line printed names the
 /// mutant (seed and index) so it can be replayed.
 public struct MutationSweep {
@@ -18,6 +18,8 @@ public struct MutationSweep {
         public var peakResidentBytes = 0
         /// The first mutant whose plan contradicted itself, to replay.
         public var firstInconsistent: String?
+        /// Plans that also had the poisoned stepwise run (small enough buffers: poisonLimit).
+        public var poisonedRuns = 0
         public init() {}
 
         public mutating func merge(_ other: Report) {
@@ -28,6 +30,7 @@ public struct MutationSweep {
             if other.worstSeconds > worstSeconds { (worstSeconds, worstMutant) = (other.worstSeconds, other.worstMutant) }
             peakResidentBytes = max(peakResidentBytes, other.peakResidentBytes)
             firstInconsistent = firstInconsistent ?? other.firstInconsistent
+            poisonedRuns += other.poisonedRuns
         }
     }
 
@@ -59,8 +62,9 @@ public struct MutationSweep {
             let start = ProcessInfoLite.monotonicSeconds()
             let checked = ShapeChecker.check(model, file: name)
             report.checkerWorst[checked.worst?.rawValue ?? "clean", default: 0] += 1
-            let outcome = Self.execute(model, budget: budget)
+            let (outcome, poisoned) = Self.execute(model, budget: budget)
             report.executor[outcome, default: 0] += 1
+            if poisoned { report.poisonedRuns += 1 }
             if outcome == Self.inconsistentPlan, report.firstInconsistent == nil { report.firstInconsistent = id }
             let seconds = ProcessInfoLite.monotonicSeconds() - start
             if seconds > report.worstSeconds { (report.worstSeconds, report.worstMutant) = (seconds, id) }
@@ -72,11 +76,18 @@ public struct MutationSweep {
 
     /// The executor outcome of a mutant whose plan contradicts itself (a planner defect: the sweep fails).
     public static let inconsistentPlan = "inconsistent plan"
+    /// Plans with more buffer bytes than this skip the poisoned run (it fills every buffer before every step).
+    static let poisonLimit = 8 << 20
 
     /// Plans the mutant for its declared input (unknown dims 8: a symbolic batch runs 8 images,
     /// image by image where the graph allows, so the separability check sees every mutant) and
     /// runs it once.
-    static func execute(_ model: Model, budget: MemoryBudget) -> String {
+    static func execute(_ model: Model, budget: MemoryBudget) -> (outcome: String, poisoned: Bool) {
+        var poisoned = false
+        return (outcome(model, budget: budget, poisoned: &poisoned), poisoned)
+    }
+
+    static func outcome(_ model: Model, budget: MemoryBudget, poisoned: inout Bool) -> String {
         let names = Set(model.graph.initializers.map(\.name))
         guard let input = model.graph.inputs.first(where: { !names.contains($0.name) }),
               case let .tensor(_, dims?)? = input.type?.kind else { return "no declared input" }
@@ -87,6 +98,13 @@ public struct MutationSweep {
             guard plan.listing.check().isEmpty else { return Self.inconsistentPlan }
             guard let n = MemoryBudget.elementCount(shape) else { return "refused: input" }
             _ = try plan.run([Float](repeating: 0.5, count: n))
+            // And against what its kernels read: a poisoned stepwise run (ExecutionPlanOf.poisonedRunMatches)
+            // of one run's worth, where the buffers are small enough to fill before every step.
+            if plan.bufferBytes <= Self.poisonLimit {
+                let one = (plan.runsImagewise ? n / Swift.max(shape.first ?? 1, 1) : n)
+                poisoned = true
+                guard try plan.poisonedRunMatches([Float](repeating: 0.5, count: one)) else { return Self.inconsistentPlan }
+            }
             return plan.runsImagewise ? "ran per image" : "ran"
         } catch let e as ExecError {
             return "refused: " + e.kindName

@@ -1,0 +1,63 @@
+/// The listing's liveness against what the kernels really read (PlanListing is what the planner
+/// declared; this runs it). The plan runs step by step, and before each step every byte of every
+/// buffer that holds no tensor live at that step by the listing (written by an earlier step and
+/// read by this one or a later one, an output, the input, a constant) is overwritten with 0xFF: a
+/// NaN as a float, 255 as a byte. A kernel reading anything the listing does not keep alive (an
+/// undeclared read, a value left by an earlier run or by allocation) reads the poison, and the
+/// outputs differ from a plain run's. Slow (every buffer written before every step): for tests
+/// and sweeps, not for runs.
+extension ExecutionPlanOf {
+    /// Whether a poisoned run of `input` (one run's worth: one image's where the batch runs image
+    /// by image) gives the plain run's outputs bit for bit. Leaves the buffers as a run would.
+    public func poisonedRunMatches(_ input: [Float]) throws -> Bool {
+        let plan = single ?? self
+        guard input.count == plan.inputShape.reduce(1, *) else {
+            throw ExecError.inputShape(name: plan.inputName, expected: "\(plan.inputShape)", actual: [input.count])
+        }
+        let expected = try plan.runExact(input).map(\.values)
+        let listing = plan.listing
+        // Per storage root: the first step writing it (-1: the input, constants) and the last reading it.
+        let end = listing.steps.count
+        var start: [Int: Int] = [:], last: [Int: Int] = [:], extent: [Int: Int] = [:]
+        for t in listing.tensors {
+            extent[t.root] = max(extent[t.root] ?? 0, t.bytes)
+            if t.storage == .input || t.storage == .constant { start[t.root] = -1 }
+            if t.storage == .constant { last[t.root] = end }
+        }
+        for s in listing.steps {
+            for id in s.writes { start[listing.tensors[id].root] = min(start[listing.tensors[id].root] ?? Int.max, s.index) }
+            for id in s.reads { last[listing.tensors[id].root] = max(last[listing.tensors[id].root] ?? -1, s.index) }
+        }
+        for o in listing.outputs { if let id = o.tensor { last[listing.tensors[id].root] = end } }
+        let roots = listing.tensors.filter { $0.id == $0.root }
+        plan.load(input)
+        var keep = [Int](repeating: 0, count: plan.buffers.count)
+        for (i, step) in plan.steps.enumerated() {
+            // Bytes to keep from each buffer's start: its tensors live before step i.
+            for b in keep.indices { keep[b] = 0 }
+            for t in roots {
+                guard let s = start[t.id], s < i, let l = last[t.id], l >= i else { continue }
+                keep[t.buffer] = max(keep[t.buffer], extent[t.id] ?? t.bytes)
+            }
+            for (b, buffer) in plan.buffers.enumerated() {
+                let bytes = buffer.capacity * MemoryLayout<T>.size
+                guard keep[b] < bytes else { continue }
+                // Sound: the buffer holds `capacity` elements of T; from byte keep[b] on it holds no live tensor
+                // (raw bytes: any pattern is a valid Float or Double).
+                (UnsafeMutableRawPointer(buffer.pointer) + keep[b]).initializeMemory(as: UInt8.self, repeating: 0xFF, count: bytes - keep[b])
+            }
+            step.body(plan)
+        }
+        for (k, (_, value)) in plan.outputs.enumerated() {
+            guard case let .tensor(id, shape) = value else { continue }
+            let got = UnsafeBufferPointer(start: plan.pointer(id), count: shape.reduce(1, *))
+            // Bit for bit: both runs are the same plan's (NaN != NaN would call equal outputs different).
+            for (a, b) in zip(got, expected[k]) where !Self.sameBits(a, b) { return false }
+        }
+        return true
+    }
+
+    @inline(__always) static func sameBits(_ a: T, _ b: T) -> Bool {
+        withUnsafeBytes(of: a) { x in withUnsafeBytes(of: b) { y in x.elementsEqual(y) } }
+    }
+}
