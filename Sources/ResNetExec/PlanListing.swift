@@ -121,40 +121,23 @@ extension PlanListing {
     /// writes the planner declared for each step, not what the step's kernel touches.)
     public func check() -> [PlanViolation] {
         var found: [PlanViolation] = []
-        let end = steps.count
         let malformed = tensors.indices.filter { tensors[$0].id != $0 || !tensors.indices.contains(tensors[$0].root) }
         guard malformed.isEmpty else { return malformed.map { .malformedTensor(index: $0) } }
-        // Per storage root: first write and last read (or end).
-        var start: [Int: Int] = [:], last: [Int: Int] = [:]
         for t in tensors {
             if t.buffer < 0 || t.buffer >= buffers.count { found.append(.unknownBuffer(tensor: t.id, buffer: t.buffer)); continue }
             if t.bytes > buffers[t.buffer] { found.append(.overCapacity(tensor: t.id, bytes: t.bytes, buffer: t.buffer, capacity: buffers[t.buffer])) }
-            switch t.storage {
-            case .input: start[t.root] = -1
-            case .constant: start[t.root] = -1; last[t.root] = end
-            default: break
-            }
         }
-        func known(_ id: Int, _ step: Int) -> Bool {
-            guard tensors.indices.contains(id) else { found.append(.unknownTensor(step: step, tensor: id)); return false }
-            return true
-        }
+        for s in steps { for id in s.reads + s.writes where !tensors.indices.contains(id) { found.append(.unknownTensor(step: s.index, tensor: id)) } }
+        let (start, last) = liveness()
         for s in steps {
-            for id in s.writes where known(id, s.index) { start[tensors[id].root] = min(start[tensors[id].root] ?? Int.max, s.index) }
-        }
-        for s in steps {
-            for id in s.reads where known(id, s.index) {
-                let r = tensors[id].root
-                // Written by an earlier step: a step reads no result of its own (its scratch it only writes).
-                if (start[r] ?? Int.max) >= s.index { found.append(.readBeforeWrite(step: s.index, tensor: id)) }
-                last[r] = max(last[r] ?? -1, s.index)
+            // Written by an earlier step: a step reads no result of its own (its scratch it only writes).
+            for id in s.reads where tensors.indices.contains(id) && (start[tensors[id].root] ?? Int.max) >= s.index {
+                found.append(.readBeforeWrite(step: s.index, tensor: id))
             }
         }
         for o in outputs {
             guard let id = o.tensor else { continue }
-            guard tensors.indices.contains(id) else { found.append(.outputUnwritten(name: o.name, tensor: id)); continue }
-            if start[tensors[id].root] == nil { found.append(.outputUnwritten(name: o.name, tensor: id)) }
-            last[tensors[id].root] = end
+            if !tensors.indices.contains(id) || start[tensors[id].root] == nil { found.append(.outputUnwritten(name: o.name, tensor: id)) }
         }
         // Per buffer, the live ranges of the storages in it, in order of their start: each must end before the next starts.
         var byBuffer: [Int: [(range: ClosedRange<Int>, root: Int)]] = [:]
@@ -175,5 +158,29 @@ extension PlanListing {
             }
         }
         return found
+    }
+
+    /// Per storage root (a tensor id), the steps it is live over, as the listing declares them: from
+    /// the first step writing it (-1: the input's load, a constant's) to the last reading it (the
+    /// steps' count: an output, a constant). A root neither written nor loaded has no start; ids the
+    /// plan lacks are passed over (check() reports them). The one rule behind check() and the
+    /// poisoned run (PlanLiveness.swift).
+    public func liveness() -> (start: [Int: Int], last: [Int: Int]) {
+        let end = steps.count
+        var start: [Int: Int] = [:], last: [Int: Int] = [:]
+        func root(_ id: Int) -> Int? { tensors.indices.contains(id) && tensors.indices.contains(tensors[id].root) ? tensors[id].root : nil }
+        for t in tensors {
+            switch t.storage {
+            case .input: start[t.root] = -1
+            case .constant: start[t.root] = -1; last[t.root] = end
+            default: break
+            }
+        }
+        for s in steps {
+            for id in s.writes { if let r = root(id) { start[r] = min(start[r] ?? Int.max, s.index) } }
+            for id in s.reads { if let r = root(id) { last[r] = max(last[r] ?? -1, s.index) } }
+        }
+        for o in outputs { if let id = o.tensor, let r = root(id) { last[r] = end } }
+        return (start, last)
     }
 }

@@ -16,19 +16,9 @@ extension ExecutionPlanOf {
         }
         let expected = try plan.runExact(input).map(\.values)
         let listing = plan.listing
-        // Per storage root: the first step writing it (-1: the input, constants) and the last reading it.
-        let end = listing.steps.count
-        var start: [Int: Int] = [:], last: [Int: Int] = [:], extent: [Int: Int] = [:]
-        for t in listing.tensors {
-            extent[t.root] = max(extent[t.root] ?? 0, t.bytes)
-            if t.storage == .input || t.storage == .constant { start[t.root] = -1 }
-            if t.storage == .constant { last[t.root] = end }
-        }
-        for s in listing.steps {
-            for id in s.writes { start[listing.tensors[id].root] = min(start[listing.tensors[id].root] ?? Int.max, s.index) }
-            for id in s.reads { last[listing.tensors[id].root] = max(last[listing.tensors[id].root] ?? -1, s.index) }
-        }
-        for o in listing.outputs { if let id = o.tensor { last[listing.tensors[id].root] = end } }
+        let (start, last) = listing.liveness()
+        var extent: [Int: Int] = [:]  // per root, the most bytes any view of it takes
+        for t in listing.tensors { extent[t.root] = max(extent[t.root] ?? 0, t.bytes) }
         let roots = listing.tensors.filter { $0.id == $0.root }
         plan.load(input)
         var keep = [Int](repeating: 0, count: plan.buffers.count)
