@@ -50,11 +50,13 @@ print("mutation sweep: \(total.executions) executions over \(models.count) model
 print("  mutations applied: " + total.mutations.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
 print("  checker, worst severity: " + total.checkerWorst.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
 print("  executor: " + total.executor.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-print("  poisoned stepwise runs (buffers up to 8 MiB): \(total.poisonedRuns) (one not matching its plain run counts as an inconsistent plan)")
+print("  poisoned stepwise runs matching their plain runs (buffers up to 8 MiB): \(total.poisonedRuns)")
 print("  worst time per mutant: \(Int(total.worstSeconds * 1000)) ms (\(total.worstMutant))")
 print("  peak resident memory: \(total.peakResidentBytes >> 20) MiB")
 print("  signals: 0 (the process would not be here otherwise)")
-if let n = total.executor[MutationSweep.inconsistentPlan] {
-    ProcessInfoLite.writeStandardError("mutation-sweep: \(n) plans contradicted themselves (PlanListing.check), the first: \(total.firstInconsistent ?? "?")\n")
+let contradicted = total.executor[MutationSweep.inconsistentPlan] ?? 0, undeclared = total.executor[MutationSweep.undeclaredRead] ?? 0
+if contradicted + undeclared > 0 {
+    ProcessInfoLite.writeStandardError("mutation-sweep: \(contradicted) plans contradicted themselves (PlanListing.check), \(undeclared) read what their "
+                                       + "listing lets go (poisoned run); the first: \(total.firstInconsistent ?? "?")\n")
     exit(1)
 }

@@ -7,9 +7,15 @@
 /// outputs differ from a plain run's. Slow (every buffer written before every step): for tests
 /// and sweeps, not for runs.
 extension ExecutionPlanOf {
-    /// Whether a poisoned run of `input` (one run's worth: one image's where the batch runs image
-    /// by image) gives the plain run's outputs bit for bit. Leaves the buffers as a run would.
+    /// Whether poisoned runs of `input` (one run's worth: one image's where the batch runs image
+    /// by image) give the plain run's outputs bit for bit: once with every dead byte 0xFF (a NaN,
+    /// which max, min and ReLU can hide), once with 0x7F (3.4e38 as a float, 127 as a byte).
+    /// Afterwards the dead regions and the input's buffer hold poison: the next run loads its input.
     public func poisonedRunMatches(_ input: [Float]) throws -> Bool {
+        try poisonedRunMatches(input, pattern: 0xFF) && poisonedRunMatches(input, pattern: 0x7F)
+    }
+
+    func poisonedRunMatches(_ input: [Float], pattern: UInt8) throws -> Bool {
         let plan = single ?? self
         guard input.count == plan.inputShape.reduce(1, *) else {
             throw ExecError.inputShape(name: plan.inputName, expected: "\(plan.inputShape)", actual: [input.count])
@@ -20,6 +26,9 @@ extension ExecutionPlanOf {
         var extent: [Int: Int] = [:]  // per root, the most bytes any view of it takes
         for t in listing.tensors { extent[t.root] = max(extent[t.root] ?? 0, t.bytes) }
         let roots = listing.tensors.filter { $0.id == $0.root }
+        // The poison as an element of T (every byte `pattern`), so the buffers stay bound to T.
+        var poison = T.zero
+        withUnsafeMutableBytes(of: &poison) { for i in $0.indices { $0[i] = pattern } }
         plan.load(input)
         var keep = [Int](repeating: 0, count: plan.buffers.count)
         for (i, step) in plan.steps.enumerated() {
@@ -30,11 +39,11 @@ extension ExecutionPlanOf {
                 keep[t.buffer] = max(keep[t.buffer], extent[t.id] ?? t.bytes)
             }
             for (b, buffer) in plan.buffers.enumerated() {
-                let bytes = buffer.capacity * MemoryLayout<T>.size
-                guard keep[b] < bytes else { continue }
-                // Sound: the buffer holds `capacity` elements of T; from byte keep[b] on it holds no live tensor
-                // (raw bytes: any pattern is a valid Float or Double).
-                (UnsafeMutableRawPointer(buffer.pointer) + keep[b]).initializeMemory(as: UInt8.self, repeating: 0xFF, count: bytes - keep[b])
+                // Tensors take whole elements of T from the buffer's start (Planner: sizes in T).
+                let kept = (keep[b] + MemoryLayout<T>.size - 1) / MemoryLayout<T>.size
+                guard kept < buffer.capacity else { continue }
+                // Sound: the buffer holds `capacity` elements of T; from element `kept` on it holds no live tensor.
+                (buffer.pointer + kept).update(repeating: poison, count: buffer.capacity - kept)
             }
             step.body(plan)
         }

@@ -149,7 +149,9 @@ final class Planner<T: ExecScalar> {
     /// (a layout copy of another input, Planner+ChannelsLast) would leave that mark one step
     /// short, so the node's `emit` marks every id its planning read again (`pendingUses`).
     func use(_ id: Int) {
-        lastUse[root[id]] = steps.count
+        // Never lowered: a constant's Int.max (materialise) must survive a read of it (a Split, Sum or
+        // Gemm of an initializer marks it again), or its buffer, filled once, would go to another tensor.
+        lastUse[root[id]] = max(lastUse[root[id]] ?? 0, steps.count)
         pendingUses.append(id)
         pendingReads.append(id)
         floatReads[root[id], default: 0] += 1

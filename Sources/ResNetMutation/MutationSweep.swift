@@ -16,9 +16,9 @@ public struct MutationSweep {
         public var worstSeconds = 0.0
         public var worstMutant = ""
         public var peakResidentBytes = 0
-        /// The first mutant whose plan contradicted itself, to replay.
+        /// The first mutant whose plan contradicted itself or its kernels (inconsistentPlan, undeclaredRead), to replay.
         public var firstInconsistent: String?
-        /// Plans that also had the poisoned stepwise run (small enough buffers: poisonLimit).
+        /// Plans whose poisoned stepwise runs (small enough buffers: poisonLimit) matched their plain run.
         public var poisonedRuns = 0
         public init() {}
 
@@ -65,7 +65,7 @@ public struct MutationSweep {
             let (outcome, poisoned) = Self.execute(model, budget: budget)
             report.executor[outcome, default: 0] += 1
             if poisoned { report.poisonedRuns += 1 }
-            if outcome == Self.inconsistentPlan, report.firstInconsistent == nil { report.firstInconsistent = id }
+            if outcome == Self.inconsistentPlan || outcome == Self.undeclaredRead, report.firstInconsistent == nil { report.firstInconsistent = id }
             let seconds = ProcessInfoLite.monotonicSeconds() - start
             if seconds > report.worstSeconds { (report.worstSeconds, report.worstMutant) = (seconds, id) }
             report.executions += 1
@@ -76,6 +76,9 @@ public struct MutationSweep {
 
     /// The executor outcome of a mutant whose plan contradicts itself (a planner defect: the sweep fails).
     public static let inconsistentPlan = "inconsistent plan"
+    /// The executor outcome of a mutant whose kernels read what its plan's listing lets go (a poisoned
+    /// stepwise run differing from the plain one: a planner defect; the sweep fails).
+    public static let undeclaredRead = "undeclared read (poisoned run)"
     /// Plans with more buffer bytes than this skip the poisoned run (it fills every buffer before every step).
     static let poisonLimit = 8 << 20
 
@@ -102,8 +105,8 @@ public struct MutationSweep {
             // of one run's worth, where the buffers are small enough to fill before every step.
             if plan.bufferBytes <= Self.poisonLimit {
                 let one = (plan.runsImagewise ? n / Swift.max(shape.first ?? 1, 1) : n)
+                guard try plan.poisonedRunMatches([Float](repeating: 0.5, count: one)) else { return Self.undeclaredRead }
                 poisoned = true
-                guard try plan.poisonedRunMatches([Float](repeating: 0.5, count: one)) else { return Self.inconsistentPlan }
             }
             return plan.runsImagewise ? "ran per image" : "ran"
         } catch let e as ExecError {

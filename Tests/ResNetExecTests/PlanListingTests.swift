@@ -77,6 +77,33 @@ struct PlanListingTests {
         }
     }
 
+    /// A Split of an initializer (materialised as a constant tensor, filled once when the plan is
+    /// made) marks it read by each output's step: the mark must not shorten the constant's life, or
+    /// its buffer goes to a later tensor and the second run splits that tensor's values instead.
+    @Test(arguments: [KernelSet.reference, .avx2, .avx512])
+    func splitOfAConstantKeepsItsBuffer(_ set: KernelSet) throws {
+        guard set.isSupported else { return }
+        typealias B = BatchSeparabilityTests
+        let nodes = [
+            Node(name: "split", opType: "Split", inputs: ["c"], outputs: ["c0", "c1"], attributes: [B.attr("axis", 1)]),
+            B.node("Mul", ["x", "c0"], "m"), B.node("Add", ["m", "c1"], "a"), B.node("Relu", ["a"], "y"),
+        ]
+        let x = ValueInfo(name: "x", type: TypeDescriptor(.tensor(elemType: 1, shape: [.known(1), .known(2), .known(3), .known(3)])))
+        let graph = Graph(nodes: nodes, initializers: [B.floats("c", [1, 4, 3, 3]) { Float($0) - 11 }], inputs: [x],
+                          outputs: [ValueInfo(name: "y", type: nil)])
+        let model = Model(opsetImports: [OpsetImport(domain: "", version: 17)], graph: graph)
+        let plan = try Executor(model: model, options: ExecOptions(kernels: set, threads: 1)).plan(inputShape: [1, 2, 3, 3])
+        #expect(plan.listing.check() == [], "\(plan.listing.check())")
+        let input = (0..<18).map { Float($0 % 5) - 2 }
+        // y = relu(x * c[:, 0:2] + c[:, 2:4]), c = 0 - 11 ... 35 - 11 in order.
+        let expected: [Float] = (0..<18).map { (i: Int) -> Float in
+            let scale = Float(i) - 11, shift = Float(18 + i) - 11
+            return Swift.max(0, input[i] * scale + shift)
+        }
+        for run in 0..<3 { #expect(try plan.run(input)[0].values == expected, "run \(run)") }
+        #expect(try plan.poisonedRunMatches(input))
+    }
+
     /// A small consistent listing: x -> step 0 -> a -> step 1 -> b (output); a's buffer then free for b.
     static let base = PlanListing(
         inputName: "x", inputShape: [1, 4], images: nil, imagePlans: nil, kernels: "reference", threads: 1,

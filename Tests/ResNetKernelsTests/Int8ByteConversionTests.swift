@@ -36,7 +36,7 @@ struct Int8ByteConversionTests {
     @Test(arguments: [Int8Tile.vnni, .avx2, .avx2Bytes])
     func requantizationWritesTheBytesOfItsOutput(_ tile: Int8Tile) {
         guard tile.isSupported else { print("the \(tile) tile's byte image not exercised: not on this CPU"); return }
-        for m in [1, 5, 6, 7, 8, 9, 13, 17] { for n in [1, 15, 16, 17, 31, 32, 33, 70] { for k in [3, 513, 1030] {
+        for m in [1, 5, 6, 7, 8, 9, 13, 17] { for n in [1, 8, 15, 16, 17, 24, 31, 32, 33, 40, 56, 70] { for k in [3, 513, 1030] {
             let w = Int8GemmTests.values(m * k, seed: 31, as: Int8.self), x = Int8GemmTests.values(k * n, seed: 32, as: UInt8.self)
             let packed = w.withUnsafeBufferPointer { PackedInt8Weights(weights: $0.baseAddress!, m: m, k: k, tile: tile) }
             let layout = Int8BLayout(k: k, n: n, tile: tile), ldo = n + 3

@@ -24,6 +24,8 @@ struct Int8GemmTests {
         } } }
         // VNNI's deeper slices (Int8Tile.vnniSliceCap): K 4700 in two of 2352 and 2348, 9300 in three of 3100.
         out += [Size(m: 7, n: 33, k: 4700), Size(m: 13, n: 17, k: 9300), Size(m: 6, n: 70, k: 4608), Size(m: 13, n: 15, k: 4700)]
+        // Several K slices summed through the last panel's quarter (8 columns) and half-plus-quarter (24).
+        out += [Size(m: 13, n: 56, k: 9300), Size(m: 9, n: 40, k: 4700)]
         // Slices forced shallower than the plan's: one group, three, and a last slice of one group.
         out += [Size(m: 7, n: 33, k: 1030, kc: 4), Size(m: 13, n: 17, k: 101, kc: 12), Size(m: 6, n: 70, k: 516, kc: 512)]
         // Outputs of 2^18 values and more in one K slice run row panel first (Int8Gemm's rowsFirst),
