@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResNetExec
+import ResNetKernelsReference
 
 /// `resnet-check plan MODEL`: the execution plan as data, without running it (issue 11, item 4).
 public struct PlanCommand: ParsableCommand {
@@ -68,13 +69,13 @@ enum PlanText {
         let macs = p.steps.reduce(0) { $0 &+ $1.macs }
         out += "\(p.steps.count) steps, \(p.tensors.count) tensors in \(p.buffers.count) buffers (\(megabytes(p.buffers.reduce(0, +)))); "
         let each = p.imagePlans.map { $0 > 1 ? " for each of the \($0) plans" : "" } ?? ""
-        out += "\(megabytes(p.plannedBytes)) planned in all\(each); \(String(format: "%.3f", Double(macs) / 1e9)) GMACs\(p.images == nil ? "" : " an image")\n"
+        out += "\(megabytes(p.plannedBytes)) planned in all\(each); \(ConvertSummary.format(Double(macs) / 1e9, 3)) GMACs\(p.images == nil ? "" : " an image")\n"
         let width = String(p.steps.count - 1).count
         for s in p.steps {
             let index = String(repeating: " ", count: width - String(s.index).count) + String(s.index)
             out += "\n\(index)  \(s.op)  \(s.node)"
             if let kernel = s.kernel { out += "  [\(kernel)]" }
-            if s.macs > 0 { out += "  \(String(format: "%.1f", Double(s.macs) / 1e6))M \(s.integer ? "int8 " : "")MACs" }
+            if s.macs > 0 { out += "  \(ConvertSummary.format(Double(s.macs) / 1e6, 1))M \(s.integer ? "int8 " : "")MACs" }
             out += "\n"
             for id in s.reads { out += "    reads  " + tensor(p, id) + "\n" }
             for id in s.writes { out += "    writes " + tensor(p, id) + "\n" }
@@ -116,5 +117,5 @@ enum PlanText {
     }
 
     static func shape(_ dims: [Int]) -> String { "[" + dims.map(String.init).joined(separator: ", ") + "]" }
-    static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+    static func megabytes(_ bytes: Int) -> String { ConvertSummary.format(Double(bytes) / 1e6, 1) + " MB" }
 }

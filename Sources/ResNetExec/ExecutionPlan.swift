@@ -185,7 +185,7 @@ public final class ExecutionPlanOf<T: ExecScalar> {
     /// The plan as data (Planner+Listing.swift): set with the buffers.
     var tensorTable: [PlannedTensor] = []
     var stepWrites: [[Int]] = []
-    var kernelSet = KernelSet.reference.rawValue
+    var kernelSet = KernelSet.reference
     var threads = 1
     var plannedBytes = 0
     var floatlessPerImage: Int { single?.floatless.count ?? floatless.count }

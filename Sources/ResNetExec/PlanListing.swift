@@ -1,3 +1,5 @@
+import ResNetKernelsReference
+
 /// A plan as data (issue 11, item 4): every step with the kernel it runs, the tensors it reads
 /// and writes (shape, layout, buffer), and the buffers, so a plan can be listed
 /// (`resnet-check plan`) and checked without running it. The steps run closures over what the
@@ -12,7 +14,7 @@ public struct PlanListing: Codable, Sendable, Equatable {
     /// plan (one per thread), or nil where the listed plan runs the whole batch.
     public let images: Int?
     public let imagePlans: Int?
-    public let kernels: String
+    public let kernels: KernelSet
     public let threads: Int
     public let steps: [PlannedStep]
     public let tensors: [PlannedTensor]

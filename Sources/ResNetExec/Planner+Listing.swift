@@ -7,10 +7,9 @@ extension Planner {
     /// a floatless tensor: its producer writes only the byte image). Known only now, with every step
     /// planned (a byte image is dated to its producer when a later reader asks for it), so kept
     /// apart from Step, which holds its reads.
-
     func plannedTensors(storage: [Int], inputTensor: Int) -> (tensors: [PlannedTensor], writes: [[Int]]) {
         var names: [Int: String] = [:]
-        let valueNames = graph.inputs.map(\.name) + graph.nodes.flatMap(\.outputs) + qdqReplacement.values.flatMap(\.outputs)
+        let valueNames = graph.inputs.map(\.name) + graph.nodes.flatMap(\.outputs) + qdqReplacement.sorted { $0.key < $1.key }.flatMap(\.value.outputs)
         for name in valueNames where !name.isEmpty {
             if case let .tensor(id, _)? = values[name], names[id] == nil { names[id] = name }
         }

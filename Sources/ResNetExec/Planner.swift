@@ -435,7 +435,7 @@ final class Planner<T: ExecScalar> {
         plan.byteImageReads = byteImageReads
         plan.floatless = floatless
         (plan.tensorTable, plan.stepWrites) = plannedTensors(storage: storage, inputTensor: inputTensor)
-        plan.kernelSet = kernels.rawValue
+        plan.kernelSet = kernels
         plan.threads = packedWorkspace.threads
         plan.plannedBytes = plannedBytes
         // Constants some kernels need as tensors: written once; their roots are never freed.

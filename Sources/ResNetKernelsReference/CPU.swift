@@ -10,7 +10,7 @@ public enum CPU {
 }
 
 /// Which kernels a plan runs (`--kernels`). `detect()` picks the widest the CPU has.
-public enum KernelSet: String, Sendable, CaseIterable, CustomStringConvertible {
+public enum KernelSet: String, Sendable, CaseIterable, CustomStringConvertible, Codable {
     case avx512, avx2, reference
 
     public static func detect() -> KernelSet { CPU.hasAVX512 ? .avx512 : CPU.hasAVX2FMA ? .avx2 : .reference }

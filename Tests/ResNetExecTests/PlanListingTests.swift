@@ -57,7 +57,7 @@ struct PlanListingTests {
         let listing = plan.listing
         #expect(listing.check() == [], "\(listing.check().prefix(5))")
         #expect(listing.steps.count == plan.stepCount && listing.steps.map(\.index) == Array(listing.steps.indices))
-        #expect(listing.kernels == c.kernels.rawValue)
+        #expect(listing.kernels == c.kernels)
         #expect(listing.images == (plan.runsImagewise ? c.batch : nil))
         // Every step writes something (its results, their byte image, a layout copy), and each
         // tensor is written by one step at most.
@@ -106,7 +106,7 @@ struct PlanListingTests {
 
     /// A small consistent listing: x -> step 0 -> a -> step 1 -> b (output); a's buffer then free for b.
     static let base = PlanListing(
-        inputName: "x", inputShape: [1, 4], images: nil, imagePlans: nil, kernels: "reference", threads: 1,
+        inputName: "x", inputShape: [1, 4], images: nil, imagePlans: nil, kernels: .reference, threads: 1,
         steps: [PlannedStep(index: 0, node: "n0", op: "Relu", kernel: nil, macs: 0, integer: false, reads: [0], writes: [1]),
                 PlannedStep(index: 1, node: "n1", op: "Relu", kernel: nil, macs: 0, integer: false, reads: [1], writes: [2]),
                 PlannedStep(index: 2, node: "n2", op: "Relu", kernel: nil, macs: 0, integer: false, reads: [2], writes: [3])],
