@@ -69,7 +69,8 @@ struct Step<T: ExecScalar> {
     let kernel: String?
     /// The tensors (ids) the step reads; those it writes are the ones defined at its index (Planner.emit).
     let reads: [Int]
-    let body: (ExecutionPlanOf<T>) -> Void
+    /// What it runs, as data (StepWork.swift).
+    let work: StepWork<T>
 }
 
 /// One step's share of a profiled run (`resnet-check bench`).
@@ -256,12 +257,12 @@ public final class ExecutionPlanOf<T: ExecScalar> {
     /// (the clock is read between steps only).
     func runSteps(seconds: UnsafeMutableBufferPointer<Double>? = nil) {
         guard let seconds else {
-            for step in steps { step.body(self) }
+            for step in steps { step.work.perform(on: self) }
             return
         }
         var last = ProcessInfoLite.monotonicSeconds()
         for (i, step) in steps.enumerated() {
-            step.body(self)
+            step.work.perform(on: self)
             let now = ProcessInfoLite.monotonicSeconds()
             seconds[i] += now - last
             last = now
@@ -315,7 +316,7 @@ public final class Stepper {
     public func advance<R>(to value: String, _ body: ([Int], UnsafeBufferPointer<Float>) -> R) -> R? {
         guard let (step, id, shape) = plan.producedBy[value], step >= next - 1 else { return nil }
         while next <= step {
-            plan.steps[next].body(plan)
+            plan.steps[next].work.perform(on: plan)
             next += 1
         }
         let count = shape.reduce(1, *)

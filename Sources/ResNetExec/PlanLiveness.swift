@@ -45,7 +45,7 @@ extension ExecutionPlanOf {
                 // Sound: the buffer holds `capacity` elements of T; from element `kept` on it holds no live tensor.
                 (buffer.pointer + kept).update(repeating: poison, count: buffer.capacity - kept)
             }
-            step.body(plan)
+            step.work.perform(on: plan)
         }
         for (k, (_, value)) in plan.outputs.enumerated() {
             guard case let .tensor(id, shape) = value else { continue }

@@ -115,19 +115,8 @@ extension Planner {
         let yBytes = newTensor([(sizes[y] + MemoryLayout<T>.size - 1) / MemoryLayout<T>.size])
         image.tensor = yBytes
         image.offset = offset
-        let threads = min(packedWorkspace.threads, max(planes, 1)), inPlane = g.height * g.width, outPlane = g.outH * g.outW
-        emit(node) { p in
-            let xb = UnsafePointer(p.bytes(xBytes)), yb = p.bytes(yBytes)
-            let floats = image.floatsWritten ? p.f32(y) : nil
-            let work = { (t: Int) in
-                let lo = planes * t / threads, hi = planes * (t + 1) / threads
-                guard hi > lo else { return }
-                // Sound: planes lo ..< hi of x's and y's byte images (a byte per value of their tensors).
-                Int8Pooling.maxPool(xb + lo * inPlane, planes: hi - lo, g, into: yb + lo * outPlane)
-                if let floats { for i in (lo * outPlane)..<(hi * outPlane) { floats[i] = Float(yb[i]) - Float(offset) } }
-            }
-            if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
-        }
+        let threads = min(packedWorkspace.threads, max(planes, 1))
+        emit(node, work: .pool(.maxOnBytes(xBytes: xBytes, yBytes: yBytes, y: y, image: image, g: g, planes: planes, threads: threads)))
         return true
     }
 }

@@ -175,18 +175,9 @@ extension Planner {
         }
         try budget.check(elements: total, what: "row buffers of '\(node.name)' (\(threads) x \(perThread))")
         let scratch = newTensor([max(total, 1)])
-        let (images, inImage, outImage) = (xs[0], g.channels * g.height * g.width, g.channels * g.outH * g.outW)
-        emit(node) { p in
-            for img in 0..<images {
-                let src = UnsafePointer(p.f32(x) + img * inImage), dst = p.f32(y) + img * outImage
-                DispatchFor.concurrent(threads) { t in
-                    let rows = (g.outH * t / threads)..<(g.outH * (t + 1) / threads)
-                    guard !rows.isEmpty else { return }
-                    PoolingAVX2.maxPoolChannelsLast(src, g, rows: rows, into: dst, channelsLastOutput: channelsLastOutput,
-                                                    scratch: p.f32(scratch) + t * perThread)
-                }
-            }
-        }
+        let images = xs[0]
+        emit(node, work: .pool(.maxChannelsLast(x: x, y: y, scratch: scratch, images: images, g: g, threads: threads, perThread: perThread,
+                                                channelsLastOutput: channelsLastOutput)))
     }
 
     /// The name later nodes read conv i's result by: its fused ReLU's or residual Add's output, or its own.
@@ -235,13 +226,9 @@ extension Planner {
         use(id)
         let (n, c, positions) = (shape[0], shape[1], shape.dropFirst(2).reduce(1, *))
         let threads = packedWorkspace.threads
-        steps.append(Step(node: node.name, op: toChannelsLast ? "ToChannelsLast" : "ToChannelsFirst", macs: 0, integer: false, kernel: nil, reads: [id]) { p in
-            for img in 0..<n {
-                let src = UnsafePointer(p.f32(id) + img * c * positions), dst = p.f32(copy) + img * c * positions
-                let (rows, columns) = toChannelsLast ? (c, positions) : (positions, c)
-                LayoutTransposeSIMD.transpose(src, rows: rows, columns: columns, into: dst, threads: threads)
-            }
-        })
+        steps.append(Step(node: node.name, op: toChannelsLast ? "ToChannelsLast" : "ToChannelsFirst", macs: 0, integer: false, kernel: nil, reads: [id],
+                          work: .layoutCopy(LayoutCopy(x: id, y: copy, images: n, channels: c, positions: positions,
+                                                       toChannelsLast: toChannelsLast, threads: threads))))
         settleDefinition(copy, at: steps.count - 1)
         replacedReads[id, default: 0] += 1  // the use above is the copy's read, not the node's
         use(copy)  // by the step that follows: the consumer's

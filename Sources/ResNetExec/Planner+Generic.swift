@@ -25,10 +25,8 @@ extension Planner {
         let isMax = node.opType == "MaxPool", includePad = (node.attribute("count_include_pad")?.int ?? 0) != 0
         let columnMajor = (node.attribute("storage_order")?.int ?? 0) == 1
         let planes = xs[0] * xs[1]
-        emit(node) { p in
-            GenericOps.pool(p.pointer(x), planes: planes, w, max: isMax, countIncludePad: includePad, padEnd: padEnd,
-                            into: p.pointer(y), indices: indices.map { p.pointer($0) }, columnMajor: columnMajor)
-        }
+        emit(node, work: .pool(.generic(x: x, y: y, indices: indices, planes: planes, window: w, max: isMax, countIncludePad: includePad,
+                                        padEnd: padEnd, columnMajor: columnMajor)))
         set(node, .tensor(id: y, shape: outShape))
         if let indices { set(node, .tensor(id: indices, shape: outShape), output: 1) }
     }
@@ -49,18 +47,11 @@ extension Planner {
             // One contiguous run of axes: x as [outer, count, inner], vectorised across inner and split over threads.
             let outer = xs[..<low].reduce(1, *), count = xs[low...high].reduce(1, *), inner = xs[(high + 1)...].reduce(1, *)
             let parts = inner >= 8 ? elementwiseParts(outer * count * inner, rows: inner / 8) : 1
-            emit(node) { p in
-                let (px, py) = (p.f32(x), p.f32(y))
-                DispatchFor.concurrent(parts) { t in
-                    // Shares of whole eight-float groups, the last taking the tail.
-                    let groups = inner / 8, from = groups * t / parts * 8, to = t == parts - 1 ? inner : groups * (t + 1) / parts * 8
-                    Elementwise.reduceRun(kind, px, outer: outer, count: count, inner: inner, innerRange: from..<to, into: py)
-                }
-            }
+            emit(node, work: .reduceRun(ReduceRunStep(kind: kind, x: x, y: y, outer: outer, count: count, inner: inner, parts: parts)))
             self.set(node, .tensor(id: y, shape: outShape))
             return
         }
-        emit(node) { p in GenericOps.reduce(kind, p.pointer(x), shape: xs, axes: axesSet, into: p.pointer(y)) }
+        emit(node, work: .reduce(ReduceStep(kind: kind, x: x, y: y, xs: xs, axesSet: axesSet)))
         self.set(node, .tensor(id: y, shape: outShape))
     }
 
@@ -74,13 +65,13 @@ extension Planner {
             let y = newTensor(out)
             let sa = Fold.broadcastStrides(shape, to: out), sb = Fold.broadcastStrides(bs, to: out), a = acc
             use(a)  // the running result (read by this step: its buffer must not become y's)
-            emit(node) { p in ElementwiseReference.broadcast(op, p.pointer(a), aStrides: sa, p.pointer(b), bStrides: sb, p.pointer(y), shape: out) }
+            emit(node, work: .broadcast(BroadcastStep(op: op, a: a, b: b, y: y, sa: sa, sb: sb, out: out, count: out.reduce(1, *), relu: false)))
             (acc, shape) = (y, out)
         }
         if node.opType == "Mean" && node.inputs.count > 1 {
             let y = newTensor(shape), count = shape.reduce(1, *), a = acc, scale = 1 / T(node.inputs.count)
             use(a)
-            emit(node) { p in for i in 0..<count { p.pointer(y)[i] = p.pointer(a)[i] * scale } }
+            emit(node, work: .scale(ScaleStep(a: a, y: y, count: count, scale: scale)))
             acc = y
         }
         set(node, node.inputs.count == 1 ? alias(acc, shape) : .tensor(id: acc, shape: shape))
@@ -107,10 +98,7 @@ extension Planner {
         let out = try outputShape(node)
         let outer = xs[..<axis].reduce(1, *), inner = xs[(axis + 1)...].reduce(1, *), len = xs[axis]
         let y = newTensor(out)
-        emit(node) { p in
-            var dst = p.pointer(y)
-            for o in 0..<outer { for k in idx { dst.update(from: p.pointer(x) + (o * len + k) * inner, count: inner); dst += inner } }
-        }
+        emit(node, work: .gather(GatherStep(x: x, y: y, outer: outer, len: len, inner: inner, idx: idx)))
         set(node, .tensor(id: y, shape: out))
     }
 
@@ -128,22 +116,8 @@ extension Planner {
         let count = batch.reduce(1, *)
         maxGemmN = max(maxGemmN, n)
         let simd = self.simd
-        emit(node, macs: count &* m &* n &* k) { p in
-            var index = [Int](repeating: 0, count: batch.count)
-            for t in 0..<count {
-                var ia = 0, ib = 0
-                for d in 0..<batch.count { ia += index[d] * sa[d]; ib += index[d] * sb[d] }
-                let pa = p.pointer(a) + ia * m * k, pb = p.pointer(b) + ib * k * n, pc = p.pointer(y) + t * m * n
-                if simd {
-                    Sgemm.sgemm(m: m, n: n, k: k, a: UnsafePointer(p.f32(a) + ia * m * k), lda: k, b: UnsafePointer(p.f32(b) + ib * k * n), ldb: n, c: p.f32(y) + t * m * n, ldc: n, bias: nil,
-                                epilogue: GemmEpilogue(), workspace: p.workspace)
-                } else {
-                    GemmReference.sgemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc, ldc: n, bias: nil, epilogue: GemmEpilogue())
-                }
-                var d = batch.count - 1
-                while d >= 0 { index[d] += 1; if index[d] < batch[d] { break }; index[d] = 0; d -= 1 }
-            }
-        }
+        emit(node, macs: count &* m &* n &* k, work: .batchedMatMul(BatchedMatMulStep(a: a, b: b, y: y, m: m, n: n, k: k, batch: batch,
+            sa: sa, sb: sb, count: count, simd: simd)))
         set(node, .tensor(id: y, shape: out))
     }
 }
@@ -161,26 +135,8 @@ extension Planner {
         let eps = node.attribute("epsilon")?.float ?? 1e-5, momentum = node.attribute("momentum")?.float ?? 0.9
         let (n, c, size) = (xs[0], xs[1], xs.dropFirst(2).reduce(1, *))
         let y = newTensor(xs), runningMean = newTensor([c]), runningVar = newTensor([c])
-        emit(node) { p in
-            let src = p.pointer(x), dst = p.pointer(y), rm = p.pointer(runningMean), rv = p.pointer(runningVar)
-            let count = T(n * size)
-            let params = params.map { $0.map { T($0) } }, eps = T(eps), momentum = T(momentum)
-            for ch in 0..<c {
-                var sum: T = 0
-                for b in 0..<n { for i in 0..<size { sum += src[(b * c + ch) * size + i] } }
-                let mean = sum / count
-                var sq: T = 0
-                for b in 0..<n { for i in 0..<size { let d = src[(b * c + ch) * size + i] - mean; sq += d * d } }
-                let variance = sq / count
-                let scale = params[0][ch] / (variance + eps).squareRoot()
-                for b in 0..<n { for i in 0..<size {
-                    let k = (b * c + ch) * size + i
-                    dst[k] = (src[k] - mean) * scale + params[1][ch]
-                } }
-                rm[ch] = params[2][ch] * momentum + mean * (1 - momentum)
-                rv[ch] = params[3][ch] * momentum + variance * (1 - momentum)
-            }
-        }
+        emit(node, work: .batchNormTraining(TrainingBatchNormStep(x: x, y: y, runningMean: runningMean, runningVar: runningVar, n: n, c: c,
+            size: size, params: params, eps: eps, momentum: momentum)))
         set(node, .tensor(id: y, shape: xs))
         set(node, .tensor(id: runningMean, shape: [c]), output: 1)
         set(node, .tensor(id: runningVar, shape: [c]), output: 2)

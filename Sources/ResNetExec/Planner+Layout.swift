@@ -21,9 +21,7 @@ extension Planner {
             // Every output's step reads x: without this mark x lived only to the first, and a later
             // output could take x's buffer while its step still copied from it (SK blocks' Split).
             if k > 0 { use(x) }
-            emit(node) { p in
-                for o in 0..<outer { (p.pointer(y) + o * len).update(from: p.pointer(x) + o * row + from, count: len) }
-            }
+            emit(node, work: .split(SplitStep(x: x, y: y, outer: outer, len: len, row: row, from: from)))
             set(node, .tensor(id: y, shape: shape), output: k)
             start += len
         }
@@ -38,12 +36,9 @@ extension Planner {
         if simd, let (rows, size, period) = rowScalarPattern(xs, out) {
             // One value a row (ECA's gate expanded to its input's shape): filled row by row, split over threads.
             let parts = elementwiseParts(out.reduce(1, *), rows: rows)
-            emit(node) { p in
-                let (px, py) = (p.f32(x), p.f32(y))
-                DispatchFor.concurrent(parts) { t in Elementwise.fillRows(px, py, rows: (rows * t / parts)..<(rows * (t + 1) / parts), size: size, period: period) }
-            }
+            emit(node, work: .fillRows(FillRowsStep(x: x, y: y, rows: rows, size: size, period: period, parts: parts)))
         } else {
-            emit(node) { p in GenericOps.stridedCopy(p.pointer(x), strides: strides, outShape: out, into: p.pointer(y)) }
+            emit(node, work: .stridedCopy(StridedCopyStep(x: x, y: y, strides: strides, out: out)))
         }
         set(node, .tensor(id: y, shape: out))
     }
@@ -56,7 +51,7 @@ extension Planner {
         let inStrides = rowMajorStrides(xs)
         let strides = perm.map { inStrides[$0] }
         let y = newTensor(out)
-        emit(node) { p in GenericOps.stridedCopy(p.pointer(x), strides: strides, outShape: out, into: p.pointer(y)) }
+        emit(node, work: .stridedCopy(StridedCopyStep(x: x, y: y, strides: strides, out: out)))
         set(node, .tensor(id: y, shape: out))
     }
 
@@ -70,17 +65,7 @@ extension Planner {
         let out = try outputShape(node)
         let sc = Fold.broadcastStrides(cshape, to: out), sa = Fold.broadcastStrides(ash, to: out), sb = Fold.broadcastStrides(bsh, to: out)
         let y = newTensor(out)
-        emit(node) { p in
-            let dst = p.pointer(y), xa = p.pointer(a), xb = p.pointer(b)
-            var index = [Int](repeating: 0, count: out.count)
-            for o in 0..<out.reduce(1, *) {
-                var (ic, ia, ib) = (0, 0, 0)
-                for d in 0..<out.count { ic += index[d] * sc[d]; ia += index[d] * sa[d]; ib += index[d] * sb[d] }
-                dst[o] = condition[ic] != 0 ? xa[ia] : xb[ib]
-                var d = out.count - 1
-                while d >= 0 { index[d] += 1; if index[d] < out[d] { break }; index[d] = 0; d -= 1 }
-            }
-        }
+        emit(node, work: .whereSelect(WhereStep(a: a, b: b, y: y, condition: condition, sc: sc, sa: sa, sb: sb, out: out)))
         set(node, .tensor(id: y, shape: out))
     }
 
@@ -102,12 +87,8 @@ extension Planner {
         let (batch, channels, m) = (xs[0], xs[1], ws[0])
         // Each output element sums C/group x the kernel's volume products (ws = [M, C/group, k...]).
         let macs = out.reduce(1, &*) &* ws.dropFirst().reduce(1, &*)
-        emit(node, macs: macs, kernel: "reference direct, \(xs.count - 2)-D") { p in
-            w.withValues { (wf: UnsafeBufferPointer<T>) in withOptionalValues(bias) { (b: UnsafePointer<T>?) in
-                GenericOps.conv(p.pointer(x), batch: batch, channels: channels, win, weight: base(wf), outChannels: m, group: group,
-                                bias: b, into: p.pointer(y))
-            } }
-        }
+        emit(node, macs: macs, kernel: "reference direct, \(xs.count - 2)-D", work: .convND(DirectConvStep(x: x, y: y, w: w, bias: bias,
+            batch: batch, channels: channels, m: m, group: group, win: win)))
         set(node, .tensor(id: y, shape: out))
     }
 }

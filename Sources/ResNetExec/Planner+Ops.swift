@@ -35,8 +35,7 @@ extension Planner {
             let (x, shape) = try tensor(node, 0)
             let y = newTensor(shape)
             let count = shape.reduce(1, *), simd = self.simd
-            emit(node) { p in simd ? Elementwise.relu(p.f32(x), p.f32(y), count: count)
-                : ElementwiseReference.relu(p.pointer(x), p.pointer(y), count: count) }
+            emit(node, work: .relu(ReluStep(x: x, y: y, count: count, simd: simd)))
             set(node, .tensor(id: y, shape: shape))
         case "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Exp", "Sqrt", "Neg", "Reciprocal", "Abs":
             try activation(node)
@@ -250,90 +249,27 @@ extension Planner {
             let perGroup = !perImage && threads > 1 && group >= 4 * threads
             let imageWorkspaces = perImage || perGroup ? self.imageWorkspaces : []
             if perImage || perGroup { imageWorkspacesUsed = true }
-            let algorithm = gather != nil ? "gather, transposed" : narrow ? "packed, transposed" : shifted != nil ? "shifted rows" : g.isPointwise ? "packed" : "packed patches"
-            let kernel = "\(kernels.rawValue) \(algorithm)" + (outputLayout == .channelsLast ? ", channels last" : "")
+            let algorithmName = gather != nil ? "gather, transposed" : narrow ? "packed, transposed" : shifted != nil ? "shifted rows" : g.isPointwise ? "packed" : "packed patches"
+            let kernel = "\(kernels.rawValue) \(algorithmName)" + (outputLayout == .channelsLast ? ", channels last" : "")
                 + (perImage ? ", an image a thread" : perGroup ? ", a group a thread" : "")
-            emit(node, macs: macs, kernel: kernel) { p in
-                withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
-                    func image(_ img: Int, _ workspace: PackedGemmWorkspace) {
-                        for gi in 0..<group { imageGroup(img, gi, workspace) }
-                    }
-                    func imageGroup(_ img: Int, _ gi: Int, _ workspace: PackedGemmWorkspace) {
-                        let image = UnsafePointer(p.f32(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
-                        let out = asF32(p.pointer(y) + (img * m + gi * mg) * plane)
-                        let b = biasPointer.map { asF32($0 + gi * mg) }
-                        let r: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0) + (img * m + gi * mg) * plane) }
-                        // B as it stands (a pointwise conv's input), or packed from the image's patches.
-                        let e = GemmEpilogue(relu: relu)
-                        if let gather {
-                            rowOffsets.withUnsafeBufferPointer { offsets in
-                                PackedKernels.convGather(kernels, gather, image: image, rowOffsets: offsets.baseAddress!, weights: packed[gi], output: out,
-                                                         outputLayout: outputLayout, bias: b, residual: r, relu: relu, workspace: workspace)
-                            }
-                            return
-                        }
-                        if let shifted {
-                            rowOffsets.withUnsafeBufferPointer { offsets in
-                                PackedKernels.convShiftedRows(kernels, shifted, image: image, rowOffsets: offsets.baseAddress!, weights: packed[gi],
-                                                              output: out, bias: b, residual: r, relu: relu, workspace: workspace)
-                            }
-                            return
-                        }
-                        if narrow && implicitGEMM {
-                            PackedKernels.sgemmNarrow(kernels, n: plane, weights: packed[gi], b: ConvPatchesB(x: image, g: g), c: out,
-                                                      ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
-                        } else if narrow {
-                            PackedKernels.sgemmNarrow(kernels, n: plane, weights: packed[gi], b: MatrixB(b: image, ldb: plane), c: out,
-                                                      ldc: plane, bias: b, residual: r, epilogue: e, workspace: workspace)
-                        } else if implicitGEMM {
-                            PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: ConvPatchesB(x: image, g: g), c: out, ldc: plane,
-                                                bias: b, residual: r, epilogue: e, workspace: workspace)
-                        } else {
-                            PackedKernels.sgemm(kernels, n: plane, a: packed[gi], b: MatrixB(b: image, ldb: plane), c: out, ldc: plane,
-                                                bias: b, residual: r, epilogue: e, workspace: workspace)
-                        }
-                    }
-                    if perImage {
-                        DispatchFor.concurrent(threads) { t in
-                            for img in stride(from: t, to: n, by: threads) { image(img, imageWorkspaces[t]) }
-                        }
-                    } else if perGroup {
-                        // Sound: each group writes its own channels of y; thread t uses only imageWorkspaces[t].
-                        for img in 0..<n {
-                            DispatchFor.claiming(group, threads: threads) { t, gi in imageGroup(img, gi, imageWorkspaces[t]) }
-                        }
-                    } else {
-                        for img in 0..<n { image(img, workspace) }
-                    }
-                }
+            let algorithm: PackedConv<T>.Algorithm
+            if let gather {
+                algorithm = .gather(gather, rowOffsets: rowOffsets, outputLayout: outputLayout)
+            } else if let shifted {
+                algorithm = .shiftedRows(shifted, rowOffsets: rowOffsets)
+            } else {
+                algorithm = narrow ? .narrow(patches: implicitGEMM) : .packed(patches: implicitGEMM)
             }
+            let split: PackedConv<T>.Split = perImage ? .imageAThread(imageWorkspaces) : perGroup ? .groupAThread(imageWorkspaces) : .inside(workspace)
+            emit(node, macs: macs, kernel: kernel, work: .conv(PackedConv(
+                x: x, y: y, bias: bias, shortcut: shortcut, relu: relu, geometry: g, images: n, inputChannels: xs[1], outputChannels: m,
+                groups: group, kernels: kernels, algorithm: algorithm, weights: packed, split: split)))
             set(output, .tensor(id: y, shape: outShape))
             return
         }
-        emit(node, macs: n &* m &* plane &* k, kernel: "reference im2col") { p in
-            w.withValues { (wf: UnsafeBufferPointer<T>) in withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
-                for img in 0..<n {
-                    for gi in 0..<group {
-                        let src = p.pointer(x) + (img * xs[1] + gi * g.channels) * g.height * g.width
-                        let bMatrix: UnsafePointer<T>
-                        if g.isPointwise { bMatrix = UnsafePointer(src) } else {
-                            Im2col.unfold(src, g, into: p.columns.pointer)
-                            bMatrix = UnsafePointer(p.columns.pointer)
-                        }
-                        let a = base(wf) + gi * mg * k  // the weight holds m*k floats (shape checked above)
-                        let out = p.pointer(y) + (img * m + gi * mg) * plane
-                        let b = biasPointer.map { $0 + gi * mg }
-                        // The reference kernels (SIMD plans returned above).
-                        GemmReference.sgemm(m: mg, n: plane, k: k, a: a, lda: k, b: bMatrix, ldb: plane, c: out, ldc: plane,
-                                            bias: b, epilogue: GemmEpilogue(relu: relu && shortcut == nil))
-                        if let shortcut {
-                            let r = p.pointer(shortcut) + (img * m + gi * mg) * plane
-                            for i in 0..<(mg * plane) { let v = out[i] + r[i]; out[i] = relu ? max(v, 0) : v }
-                        }
-                    }
-                }
-            } }
-        }
+        emit(node, macs: n &* m &* plane &* k, kernel: "reference im2col", work: .referenceConv(ReferenceConv(
+            x: x, y: y, weights: w, bias: bias, shortcut: shortcut, relu: relu, geometry: g, depth: k, images: n, inputChannels: xs[1],
+            outputChannels: m, groups: group)))
         set(output, .tensor(id: y, shape: outShape))
     }
 
@@ -349,17 +285,8 @@ extension Planner {
         let shift = (0..<xs[1]).map { T(params[1][$0]) - T(params[2][$0]) * scale[$0] }
         let y = newTensor(xs)
         let channels = xs[1], planes = xs[0] * xs[1], size = xs.dropFirst(2).reduce(1, *), simd = self.simd
-        emit(node) { p in
-            scale.withUnsafeBufferPointer { s in shift.withUnsafeBufferPointer { t in
-                if simd {
-                    Elementwise.affine(p.f32(x), p.f32(y), planes: planes, channels: channels, size: size,
-                                       scale: asF32(base(s)), shift: asF32(base(t)), relu: relu)
-                } else {
-                    ElementwiseReference.affine(p.pointer(x), p.pointer(y), planes: planes, channels: channels, size: size,
-                                                scale: base(s), shift: base(t), relu: relu)
-                }
-            } }
-        }
+        emit(node, work: .affine(AffineStep(x: x, y: y, scale: scale, shift: shift, channels: channels, planes: planes, size: size,
+            relu: relu, simd: simd)))
         set(output, .tensor(id: y, shape: xs))
     }
 
@@ -386,7 +313,7 @@ extension Planner {
         }
         let y = newTensor(xs)
         let count = xs.reduce(1, *)
-        emit(node) { p in ElementwiseReference.activation(kind, p.pointer(x), p.pointer(y), count: count) }
+        emit(node, work: .activation(ActivationStep(kind: kind, x: x, y: y, count: count)))
         set(node, .tensor(id: y, shape: xs))
     }
 
@@ -426,24 +353,8 @@ extension Planner {
         if isMax && maxPoolOnBytes(node, x: x, y: y, g: g, planes: planes) { return set(node, .tensor(id: y, shape: outShape)) }
         // Planes split over the plan's threads (each writes only its own output planes).
         let threads = min(packedWorkspace.threads, max(planes, 1))
-        let (inPlane, outPlane) = (g.height * g.width, g.outH * g.outW)
         let simd = self.simd
-        emit(node) { p in
-            let work = { (t: Int) in
-                let lo = planes * t / threads, hi = planes * (t + 1) / threads
-                guard hi > lo else { return }
-                if simd && !isMax && PoolingAVX2.isAveragePool2x2(g) {
-                    PoolingAVX2.averagePool2x2(p.f32(x) + lo * inPlane, planes: hi - lo, g, into: p.f32(y) + lo * outPlane)
-                } else if simd {  // both SIMD sets run the body compiled for x86-64-v3
-                    PoolingAVX2.pool(p.f32(x) + lo * inPlane, planes: hi - lo, g, max: isMax, countIncludePad: includePad,
-                                     into: p.f32(y) + lo * outPlane)
-                } else {
-                    Pooling.pool(p.pointer(x) + lo * inPlane, planes: hi - lo, g, max: isMax, countIncludePad: includePad,
-                                 into: p.pointer(y) + lo * outPlane)
-                }
-            }
-            if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
-        }
+        emit(node, work: .pool(.window(x: x, y: y, g: g, planes: planes, max: isMax, countIncludePad: includePad, threads: threads, simd: simd)))
         set(node, .tensor(id: y, shape: outShape))
     }
 
@@ -467,7 +378,7 @@ extension Planner {
             let outShape = try outputShape(node)
             let y = newTensor(outShape)
             let (images, channels, size, isMax) = (shape[0], shape[1], shape[2] * shape[3], node.opType == "GlobalMaxPool")
-            emit(node) { p in Pooling.globalChannelsLast(p.pointer(id), images: images, channels: channels, size: size, max: isMax, into: p.pointer(y)) }
+            emit(node, work: .pool(.globalChannelsLast(x: id, y: y, images: images, channels: channels, size: size, max: isMax)))
             set(node, .tensor(id: y, shape: outShape))
             return
         }
@@ -488,14 +399,11 @@ extension Planner {
         if simd && !isMax {
             // Averages on SIMD plans: vector sums, planes split over threads (PoolingAVX2.globalAverage).
             let parts = elementwiseParts(planes * size, rows: planes)
-            emit(node) { p in
-                let (px, py) = (p.f32(x), p.f32(y))
-                DispatchFor.concurrent(parts) { t in PoolingAVX2.globalAverage(px, planes: (planes * t / parts)..<(planes * (t + 1) / parts), size: size, into: py) }
-            }
+            emit(node, work: .pool(.globalAverage(x: x, y: y, planes: planes, size: size, parts: parts)))
             set(node, .tensor(id: y, shape: outShape))
             return
         }
-        emit(node) { p in Pooling.global(p.pointer(x), planes: planes, size: size, max: isMax, into: p.pointer(y)) }
+        emit(node, work: .pool(.global(x: x, y: y, planes: planes, size: size, max: isMax)))
         set(node, .tensor(id: y, shape: outShape))
     }
 }

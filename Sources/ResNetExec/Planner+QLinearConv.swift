@@ -186,52 +186,9 @@ extension Planner {
         let mode = transposed ? "transposed" : pointwise != nil ? "pointwise, chunked" : chunked != nil ? "tap-major, chunked"
             : tapMajor != nil ? "tap-major" : g.isPointwise ? "pointwise" : "patches"
         let kernel = "int8 \(tile.rawValue) \(mode)" + (tapMajor?.phased == true ? ", stride-2 phases" : "") + (fusable ? "" : ", requantized apart")
-        emit(node, macs: xs[0] &* m &* plane &* k, integer: true, kernel: kernel) { p in
-            for img in 0..<xs[0] {
-                for gi in 0..<group {
-                    let (packed, requantize) = perGroup[gi]
-                    let image = UnsafePointer(p.pointer(x) + (img * xs[1] + gi * g.channels) * g.height * g.width)
-                    let outputOffset = (img * m + gi * mg) * plane
-                    // Byte images have their tensors' layouts, a byte per value: this image's group at the same offsets.
-                    let imageBytes = xBytes.map { UnsafePointer(p.bytes($0)) + (img * xs[1] + gi * g.channels) * g.height * g.width }
-                    let outputBytes = yBytes.flatMap { offer in offer.tensor.map { (p.bytes($0) + outputOffset, offset: offer.offset) } }
-                    let outputFloats = yBytes?.floatsWritten == false ? nil : p.f32(y) + outputOffset
-                    if pointwise != nil || chunked != nil {
-                        // The scratch was reserved for chunks only: these convs never take the whole-operand path.
-                        guard case let .rows(weights) = packed, let f = fused[gi] else { preconditionFailure("a chunked conv without the tile's requantization") }
-                        if let pointwise {
-                            pointwise.run(image, offset: offset, weights: weights, requantize: f, output: outputFloats, plane: scratch.plane,
-                                          operand: scratch.bytes, halves: scratch.halves, sums: scratch.accumulators, threads: scratch.workspace.threads,
-                                          byteImage: imageBytes, outputBytes: outputBytes)
-                        } else if let chunked {
-                            chunked.run(image, offset: offset, pad: UInt8(xzp), weights: weights, requantize: f, output: outputFloats,
-                                        plane: scratch.plane, words: scratch.words, bytes: scratch.bytes, halves: scratch.halves,
-                                        sums: scratch.accumulators, threads: scratch.workspace.threads, byteImage: imageBytes, outputBytes: outputBytes)
-                        }
-                        continue
-                    }
-                    Int8Patches.unfold(image, g, offset: offset, pad: UInt8(xzp), layout: layout, plane: scratch.plane,
-                                       bytes: scratch.bytes, halves: scratch.halves, tapMajor: tapMajor, words: scratch.words,
-                                       threads: scratch.workspace.threads, byteImage: imageBytes)
-                    // (The accumulators hold 2 x mg x plane sums for the channels packing: reserved above for `transposed`.)
-                    packed.gemm(layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators, ldc: plane,
-                                workspace: scratch.workspace, requantize: fused[gi].map { ($0, output: outputFloats, ldo: plane) },
-                                byteImage: outputBytes)
-                    if fused[gi] != nil { continue }
-                    if requantize.needsColumnSums {
-                        Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)
-                    }
-                    // Output channels split over the threads: each requantizes its own rows.
-                    let threads = max(1, min(scratch.workspace.threads, mg)), out = p.pointer(y) + outputOffset
-                    let rowsOf = { (t: Int) in (mg * t / threads)..<(mg * (t + 1) / threads) }
-                    let work = { (t: Int) in
-                        Int8Requantize.apply(requantize, scratch.accumulators, ldc: plane, rows: rowsOf(t), n: plane,
-                                             columnSums: scratch.columnSums, into: out, ldo: plane, tile: tile)
-                    }
-                    if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
-                }
-            }
-        }
+        emit(node, macs: xs[0] &* m &* plane &* k, integer: true, kernel: kernel, work: .qlinearConv(QLinearConvStep(
+            x: x, y: y, xs: xs, g: g, m: m, mg: mg, group: group, perGroup: perGroup, fused: fused, tile: tile, layout: layout,
+            tapMajor: tapMajor, chunked: chunked, pointwise: pointwise, offset: offset, xzp: xzp, xBytes: xBytes, yBytes: yBytes, scratch: scratch)))
         set(node, .tensor(id: y, shape: outShape))
     }
 
@@ -297,41 +254,10 @@ extension Planner {
                                         weightRowSums: rowSums, weightZeroPoints: weights.zeroPoints, inputZeroPoint: azp,
                                         outputZeroPoint: qy?.at(0).zeroPoint ?? 0, range: qy?.range ?? .uint8, k: k)
         let y = newTensor(outShape), scratch = int8Scratch
-        emit(node, macs: rows &* m &* k, integer: true, kernel: "int8 \(tile.rawValue) " + (gemv ? "gemv" : transposed ? "transposed" : "gemm")) { p in
-            // The B operand: aᵀ [K, rows] as bytes, then (for the tiles) interleaved.
-            let src = p.pointer(a)
-            for r in 0..<rows { for q in 0..<k { scratch.plane[q * rows + r] = Int8Patches.byte(src[r * k + q], offset: offset) } }
-            if let packed {
-                Int8Gemm.interleave(scratch.plane, ldb: rows, layout: layout, bytes: scratch.bytes, halves: scratch.halves)
-                // (The accumulators hold 2 x m x rows sums for the channels packing: reserved above for `transposed`.)
-                packed.gemm(layout: layout, bytes: scratch.bytes, halves: scratch.halves, c: scratch.accumulators, ldc: rows, workspace: scratch.workspace)
-                if requantize.needsColumnSums {
-                    Int8Patches.columnSums(layout: layout, bytes: scratch.bytes, halves: scratch.halves, into: scratch.columnSums)
-                }
-            } else {
-                values.withUnsafeBufferPointer { w in
-                    Int8Gemv.run(weights: w.baseAddress!, ldw: k, m: m, k: k, x: scratch.plane, into: scratch.accumulators,
-                                 threads: scratch.workspace.threads)
-                }
-                // The one column's sum, where weight zero points need it (as Int8Patches.columnSums).
-                if requantize.needsColumnSums { scratch.columnSums[0] = (0..<k).reduce(Int32(0)) { $0 &+ Int32(scratch.plane[$1]) } }
-            }
-            let out = p.pointer(y), acc = scratch.accumulators
-            if floatOutput {
-                let kazp = Int32(truncatingIfNeeded: k) &* azp
-                for j in 0..<m {
-                    let constant = requantize.bias[j] &- azp &* requantize.weightRowSums[j] &+ kazp &* requantize.weightZeroPoints[j]
-                    for r in 0..<rows {
-                        var v = acc[j * rows + r] &+ constant
-                        if requantize.needsColumnSums { v = v &- requantize.weightZeroPoints[j] &* scratch.columnSums[r] }
-                        out[r * m + j] = T(Float(v) * requantize.multiplier[j])
-                    }
-                }
-            } else {
-                // acc [M, rows] requantized into y [rows, M]: written transposed.
-                requantize.apply(acc, ldc: rows, rows: 0..<m, n: rows, columnSums: scratch.columnSums, into: out, ldo: 1, columnStride: m)
-            }
-        }
+        emit(node, macs: rows &* m &* k, integer: true,
+            kernel: "int8 \(tile.rawValue) " + (gemv ? "gemv" : transposed ? "transposed" : "gemm"), work: .qlinearMatMul(QLinearMatMulStep(
+            a: a, y: y, rows: rows, k: k, m: m, offset: offset, azp: azp, layout: layout, packed: packed, values: values,
+            requantize: requantize, floatOutput: floatOutput, scratch: scratch)))
         set(node, .tensor(id: y, shape: outShape))
     }
 }

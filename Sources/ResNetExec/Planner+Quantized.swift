@@ -111,17 +111,7 @@ extension Planner {
         let y = newTensor(xs)
         // Float32 plans on SIMD kernels quantize 8 at a time (the same arithmetic: Int8Elementwise).
         let vector = T.self == Float.self && simd
-        emit(node) { p in
-            let src = p.pointer(x), dst = p.pointer(y)
-            for o in 0..<outer { for c in 0..<channels {
-                let (scale, zp) = q.at(c), base = (o * channels + c) * inner
-                if vector {
-                    Int8Elementwise.quantizeLinear(p.f32(x) + base, count: inner, scale: scale, zeroPoint: zp, range: q.range, into: p.f32(y) + base)
-                    continue
-                }
-                for i in 0..<inner { dst[base + i] = T(q.range.quantize(Float(src[base + i]) / scale, zeroPoint: zp)) }
-            } }
-        }
+        emit(node, work: .quantizeLinear(QuantizeLinearStep(x: x, y: y, outer: outer, channels: channels, inner: inner, q: q, vector: vector)))
         set(node, .tensor(id: y, shape: xs))
     }
 
@@ -146,17 +136,7 @@ extension Planner {
         let y = newTensor(xs)
         // Float32 plans on SIMD kernels dequantize 8 at a time (the same arithmetic: Int8Elementwise).
         let vector = T.self == Float.self && simd
-        emit(node) { p in
-            let src = p.pointer(x), dst = p.pointer(y)
-            for o in 0..<outer { for c in 0..<channels {
-                let (scale, zp) = q.at(c), base = (o * channels + c) * inner
-                if vector {
-                    Int8Elementwise.dequantizeLinear(p.f32(x) + base, count: inner, scale: scale, zeroPoint: zp, into: p.f32(y) + base)
-                    continue
-                }
-                for i in 0..<inner { dst[base + i] = T((Float(src[base + i]) - zp) * scale) }
-            } }
-        }
+        emit(node, work: .dequantizeLinear(DequantizeLinearStep(x: x, y: y, outer: outer, channels: channels, inner: inner, q: q, vector: vector)))
         set(node, .tensor(id: y, shape: xs))
     }
 
@@ -202,35 +182,9 @@ extension Planner {
         let image = vector ? offerByteImage(of: y, values: qc.range, floatsOptional: true) : nil
         // An AVX-512 plan (whose CPU has AVX-512 BW) runs the byte-to-byte joins 64 values a step.
         let wide = kernels == .avx512
-        emit(node) { p in
-            if vector {
-                // The AVX2 kernel computes the same expression, element for element; threads take disjoint runs.
-                // Sound: a byte image holds a byte per value of its tensor (byteImage(of:) sizes it so), so
-                // from `lo` on it holds the thread's hi - lo values, as the float-coded tensor does.
-                func operand(_ floats: Int, _ bytes: (id: Int, offset: Int)?, from lo: Int) -> Int8Elementwise.AddOperand {
-                    bytes.map { .bytes(UnsafePointer(p.bytes($0.id) + lo), offset: $0.offset) } ?? .floats(UnsafePointer(p.f32(floats) + lo))
-                }
-                let out = image?.floatsWritten == false ? nil : p.f32(y)
-                let bytes = image?.tensor.map { p.bytes($0) }, byteOffset = image?.offset ?? 0
-                let work = { (t: Int) in
-                    let lo = count * t / threads, hi = count * (t + 1) / threads
-                    Int8Elementwise.qlinearAdd(operand(a, aBytes, from: lo), operand(b, bBytes, from: bCount == 1 ? 0 : lo), bIsScalar: bCount == 1,
-                                               count: hi - lo, zeroPoints: (za, zb, zc), ratios: (ratioA, ratioB), range: qc.range,
-                                               into: out.map { $0 + lo }, byteImage: bytes.map { ($0 + lo, offset: byteOffset) }, wide: wide)
-                }
-                if threads > 1 { DispatchFor.concurrent(threads, work) } else { work(0) }
-                return
-            }
-            let pa = p.pointer(a), pb = p.pointer(b), out = p.pointer(y)
-            for i in 0..<count {
-                let ra = Float(pa[i]), rb = Float(pb[bCount == 1 ? 0 : i])
-                if isAdd {
-                    out[i] = T(qc.range.quantize(fixed.addingProduct(rb, ratioB).addingProduct(ra, ratioA), zeroPoint: 0))
-                } else {
-                    out[i] = T(qc.range.quantize((ra - za) * (rb - zb) * ratioMul, zeroPoint: zc))
-                }
-            }
-        }
+        emit(node, work: .qlinearBinary(QLinearBinaryStep(a: a, b: b, y: y, count: count, bCount: bCount, threads: threads, isAdd: isAdd,
+            vector: vector, wide: wide, aBytes: aBytes, bBytes: bBytes, image: image, za: za, zb: zb, zc: zc, ratioA: ratioA, ratioB: ratioB,
+            ratioMul: ratioMul, fixed: fixed, qc: qc)))
         set(node, .tensor(id: y, shape: shape))
     }
 
@@ -250,15 +204,7 @@ extension Planner {
             return qy.range.quantize(f / sy, zeroPoint: zy)
         }
         let y = newTensor(xs), count = xs.reduce(1, *), lo = Int(qx.range.lo)
-        emit(node) { p in
-            let src = p.pointer(x), dst = p.pointer(y)
-            // Inputs are integers of qx's range (an earlier step saturated them); clamped again so no index can trap.
-            for i in 0..<count {
-                // Clamped as a Float first: a NaN, infinity or huge value (a type-invalid graph) cannot trap the Int conversion.
-                let v = Float(src[i]) - Float(lo)
-                dst[i] = T(table[v.isNaN ? 0 : Int(min(max(v, 0), 255))])
-            }
-        }
+        emit(node, work: .qlinearActivation(QLinearActivationStep(x: x, y: y, count: count, lo: lo, table: table)))
         set(node, .tensor(id: y, shape: xs))
     }
 
@@ -276,15 +222,8 @@ extension Planner {
         let outShape = try outputShape(node)
         let y = newTensor(outShape)
         let (sx, zx) = qx.at(0), (sy, zy) = qy.at(0)
-        emit(node) { p in
-            let src = p.pointer(x), dst = p.pointer(y)
-            for c in 0..<planes {
-                // Integer sum of the plane (exact in Double), then one scaling: x_scale / (y_scale * size).
-                let sum = Self.planeSum(src + c * size, count: size)
-                let centered = Float(sum - Double(zx) * Double(size))
-                dst[c] = T(qy.range.quantize(centered * (sx / (sy * Float(size))), zeroPoint: zy))
-            }
-        }
+        emit(node, work: .qlinearGlobalAveragePool(QLinearGlobalAveragePoolStep(x: x, y: y, planes: planes, size: size, sx: sx, zx: zx,
+            sy: sy, zy: zy, qy: qy)))
         set(node, .tensor(id: y, shape: outShape))
     }
 
@@ -328,14 +267,8 @@ extension Planner {
         let y = newTensor(outShape)
         let (sx, zx) = qx.at(0), (sy, zy) = qy.at(0)
         let buffers = PlaneBuffers(input: inPlane, output: outPlane)
-        emit(node) { p in
-            let src = p.pointer(x), dst = p.pointer(y)
-            for c in 0..<planes {
-                for i in 0..<inPlane { buffers.input[i] = (Float(src[c * inPlane + i]) - zx) * sx }
-                Pooling.pool(UnsafePointer(buffers.input), planes: 1, g, max: false, countIncludePad: includePad, into: buffers.output)
-                for i in 0..<outPlane { dst[c * outPlane + i] = T(qy.range.quantize(buffers.output[i] / sy, zeroPoint: zy)) }
-            }
-        }
+        emit(node, work: .qlinearAveragePool(QLinearAveragePoolStep(x: x, y: y, planes: planes, inPlane: inPlane, outPlane: outPlane, g: g,
+            includePad: includePad, sx: sx, zx: zx, sy: sy, zy: zy, qy: qy, buffers: buffers)))
         set(node, .tensor(id: y, shape: outShape))
     }
 
@@ -360,17 +293,7 @@ extension Planner {
         let outer = outShape[..<a].reduce(1, *), inner = outShape[(a + 1)...].reduce(1, *), total = outShape[a]
         let y = newTensor(outShape)
         let (sy, zy) = qy.at(0)
-        emit(node) { p in
-            let dst = p.pointer(y)
-            var offset = 0
-            for part in parts {
-                let src = p.pointer(part.id), (sx, zx) = part.q.at(0), run = part.width * inner
-                for o in 0..<outer { for i in 0..<run {
-                    dst[(o * total) * inner + offset + i] = T(qy.range.quantize((Float(src[o * run + i]) - zx) * sx / sy, zeroPoint: zy))
-                } }
-                offset += run
-            }
-        }
+        emit(node, work: .qlinearConcat(QLinearConcatStep(y: y, parts: parts, outer: outer, inner: inner, total: total, sy: sy, zy: zy, qy: qy)))
         set(node, .tensor(id: y, shape: outShape))
     }
 }

@@ -26,15 +26,10 @@ extension Planner {
             throw ExecError.shapeMismatch(node: node.name, detail: "fused residual on a broadcast of \(ash) and \(bsh) (planner inconsistency)")
         }
         if ash == bsh && (node.opType == "Add" || node.opType == "Sum") && !simd {
-            emit(node) { p in ElementwiseReference.add(p.pointer(a), p.pointer(b), p.pointer(y), count: count, relu: relu) }
+            emit(node, work: .addReference(AddReferenceStep(a: a, b: b, y: y, count: count, relu: relu)))
         } else if ash == bsh && simd {
             let parts = elementwiseParts(count)
-            emit(node) { p in
-                let (pa, pb, py) = (p.f32(a), p.f32(b), p.f32(y))
-                DispatchFor.concurrent(parts) { t in
-                    Elementwise.binary(op, pa, pb, py, range: (count * t / parts)..<(count * (t + 1) / parts), relu: relu)
-                }
-            }
+            emit(node, work: .binary(BinaryStep(op: op, a: a, b: b, y: y, count: count, relu: relu, parts: parts)))
         } else if let ((rows, size, period), scalarFirst) = rowScalar {
             let (x, s) = scalarFirst ? (b, a) : (a, b), parts = elementwiseParts(count, rows: rows)
             // A fused SE join (findGateResidualFusions) adds its shortcut in the same pass.
@@ -43,21 +38,13 @@ extension Planner {
                 throw ExecError.shapeMismatch(node: node.name, detail: "fused shortcut \(shortcut.1) for \(out) (planner inconsistency)")
             }
             let r = shortcut?.0
-            emit(node) { p in
-                let (px, ps, py, pr) = (p.f32(x), p.f32(s), p.f32(y), r.map { UnsafePointer(p.f32($0)) })
-                DispatchFor.concurrent(parts) { t in
-                    Elementwise.rowScalar(op, px, ps, py, rows: (rows * t / parts)..<(rows * (t + 1) / parts), size: size, period: period,
-                                          scalarFirst: scalarFirst, residual: pr, relu: relu)
-                }
-            }
+            emit(node, work: .rowScalar(RowScalarStep(op: op, x: x, s: s, y: y, r: r, rows: rows, size: size, period: period,
+                scalarFirst: scalarFirst, relu: relu, parts: parts)))
             set(output, .tensor(id: y, shape: out))
             return
         } else {
             let sa = Fold.broadcastStrides(ash, to: out), sb = Fold.broadcastStrides(bsh, to: out)
-            emit(node) { p in
-                ElementwiseReference.broadcast(op, p.pointer(a), aStrides: sa, p.pointer(b), bStrides: sb, p.pointer(y), shape: out)
-                if relu { ElementwiseReference.relu(p.pointer(y), p.pointer(y), count: count) }
-            }
+            emit(node, work: .broadcast(BroadcastStep(op: op, a: a, b: b, y: y, sa: sa, sb: sb, out: out, count: count, relu: relu)))
         }
         set(output, .tensor(id: y, shape: out))
     }
@@ -102,10 +89,7 @@ extension Planner {
             // A is [K, M]: transpose it into [M, K] first.
             let t = newTensor([ash[1], ash[0]])
             let (rows, cols, src) = (ash[0], ash[1], a)
-            emit(node) { p in
-                let s = p.pointer(src), d = p.pointer(t)
-                for r in 0..<rows { for c in 0..<cols { d[c * rows + r] = s[r * cols + c] } }
-            }
+            emit(node, work: .transposeMatrix(MatrixTransposeStep(src: src, t: t, rows: rows, cols: cols)))
             (a, ash) = (t, [ash[1], ash[0]])
         }
         let transB = (node.attribute("transB")?.int ?? 0) != 0
@@ -153,34 +137,12 @@ extension Planner {
                 return [wT.withUnsafeBufferPointer { PackedA(a: $0.baseAddress!, lda: k, m: n, k: k, mr: panelRows) }]
             }[0]
             let aT = newTensor([k, m]), yT = newTensor([n, m])
-            emit(node, macs: m &* n &* k) { p in
-                let src = p.f32(a), at = p.f32(aT), yt = p.f32(yT), out = p.f32(y)
-                for r in 0..<m { for c in 0..<k { at[c * m + r] = src[r * k + c] } }
-                if narrow {
-                    PackedKernels.sgemmNarrow(kernels, n: m, weights: packed, b: MatrixB(b: at, ldb: m), c: yt, ldc: m, bias: nil, residual: nil,
-                                              epilogue: GemmEpilogue(), workspace: workspace)
-                } else {
-                    PackedKernels.sgemm(kernels, n: m, a: packed, b: MatrixB(b: at, ldb: m), c: yt, ldc: m, workspace: workspace)
-                }
-                for r in 0..<m { for c in 0..<n { out[r * n + c] = yt[c * m + r] } }
-                bias.withUnsafeBufferPointer { b in for i in 0..<b.count { out[i] += Float(b[i]) } }
-            }
+            emit(node, macs: m &* n &* k, work: .gemmPacked(PackedGemmStep(a: a, y: y, aT: aT, yT: yT, m: m, n: n, k: k, kernels: kernels,
+                narrow: narrow, packed: packed, workspace: workspace, bias: bias)))
             set(node, .tensor(id: y, shape: [m, n]))
             return
         }
-        emit(node, macs: m &* n &* k) { p in
-            bkn.withUnsafeBufferPointer { bp in
-                let out = p.pointer(y)
-                if simd {
-                    Sgemm.sgemm(m: m, n: n, k: k, a: p.f32(a), lda: k, b: asF32(base(bp)), ldb: n, c: asF32(out), ldc: n,
-                                bias: nil, epilogue: GemmEpilogue(), workspace: p.workspace)
-                } else {
-                    GemmReference.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: base(bp), ldb: n, c: out, ldc: n,
-                                        bias: nil, epilogue: GemmEpilogue())
-                }
-                for i in 0..<bias.count { out[i] += bias[i] }
-            }
-        }
+        emit(node, macs: m &* n &* k, work: .gemm(GemmStep(a: a, y: y, m: m, n: n, k: k, bkn: bkn, bias: bias, simd: simd)))
         set(node, .tensor(id: y, shape: [m, n]))
     }
 
@@ -197,17 +159,7 @@ extension Planner {
         let y = newTensor([m, n])
         maxGemmN = max(maxGemmN, n)
         let simd = self.simd
-        emit(node, macs: m &* n &* k) { p in
-            w.withValues { (wf: UnsafeBufferPointer<T>) in
-                if simd {
-                    Sgemm.sgemm(m: m, n: n, k: k, a: p.f32(a), lda: k, b: asF32(base(wf)), ldb: n, c: p.f32(y), ldc: n,
-                                bias: nil, epilogue: GemmEpilogue(), workspace: p.workspace)
-                } else {
-                    GemmReference.sgemm(m: m, n: n, k: k, a: p.pointer(a), lda: k, b: base(wf), ldb: n, c: p.pointer(y), ldc: n,
-                                        bias: nil, epilogue: GemmEpilogue())
-                }
-            }
-        }
+        emit(node, macs: m &* n &* k, work: .matmul(MatMulStep(a: a, y: y, m: m, n: n, k: k, w: w, simd: simd)))
         set(node, .tensor(id: y, shape: [m, n]))
     }
 
@@ -221,13 +173,13 @@ extension Planner {
         if opset >= 13 && axis != xs.count - 1 {
             let y = newTensor(xs)
             let outer = xs[..<axis].reduce(1, *), length = xs[axis], inner = xs[(axis + 1)...].reduce(1, *)
-            emit(node) { p in GenericOps.softmax(p.pointer(x), p.pointer(y), outer: outer, length: length, inner: inner) }
+            emit(node, work: .softmaxAxis(SoftmaxAxisStep(x: x, y: y, outer: outer, length: length, inner: inner)))
             set(node, .tensor(id: y, shape: xs))
             return
         }
         let inner = xs[axis...].reduce(1, *), outer = xs[..<axis].reduce(1, *)
         let y = newTensor(xs)
-        emit(node) { p in ElementwiseReference.softmax(p.pointer(x), p.pointer(y), outer: outer, inner: inner) }
+        emit(node, work: .softmax(SoftmaxStep(x: x, y: y, outer: outer, inner: inner)))
         set(node, .tensor(id: y, shape: xs))
     }
 
@@ -248,7 +200,7 @@ extension Planner {
                     let mask = newTensor(xs)
                     let count = xs.reduce(1, *)
                     startReads()  // the mask step reads nothing (x stays alive through its view, the output)
-                    emit(node) { p in p.pointer(mask).update(repeating: 1, count: count) }
+                    emit(node, work: .ones(OnesStep(mask: mask, count: count)))
                     set(node, .tensor(id: mask, shape: xs), output: 1)
                 }
             }
@@ -270,12 +222,7 @@ extension Planner {
             let y = newTensor(out)
             let chunks = parts.map { ($0.0, $0.1[axis...].reduce(1, *)) }
             let rowOut = out[axis...].reduce(1, *)
-            emit(node) { p in
-                for o in 0..<outer {
-                    var at = p.pointer(y) + o * rowOut
-                    for (id, len) in chunks { at.update(from: p.pointer(id) + o * len, count: len); at += len }
-                }
-            }
+            emit(node, work: .concat(ConcatStep(y: y, outer: outer, rowOut: rowOut, chunks: chunks)))
             set(node, .tensor(id: y, shape: out))
         case "Pad": try pad(node)
         case "Slice": try slice(node)
@@ -298,7 +245,7 @@ extension Planner {
             let begin = pads[..<xs.count].map(Int.init)
             let out = try outputShape(node)
             let y = newTensor(out)
-            emit(node) { p in GenericOps.pad(p.pointer(x), shape: xs, begin: begin, outShape: out, fill: fill, into: p.pointer(y)) }
+            emit(node, work: .padND(PadNDStep(x: x, y: y, xs: xs, begin: begin, out: out, fill: fill)))
             set(node, .tensor(id: y, shape: out))
             return
         }
@@ -308,15 +255,7 @@ extension Planner {
         let p = pads.map(Int.init)
         let out = try outputShape(node)
         let y = newTensor(out)
-        emit(node) { plan in
-            let src = plan.pointer(x), dst = plan.pointer(y)
-            dst.update(repeating: T(fill), count: out.reduce(1, *))
-            for n in 0..<xs[0] { for c in 0..<xs[1] { for h in 0..<xs[2] {
-                let from = src + ((n * xs[1] + c) * xs[2] + h) * xs[3]
-                let to = dst + (((n + p[0]) * out[1] + c + p[1]) * out[2] + h + p[2]) * out[3] + p[3]
-                to.update(from: from, count: xs[3])
-            } } }
-        }
+        emit(node, work: .pad(PadStep(x: x, y: y, xs: xs, out: out, p: p, fill: fill)))
         set(node, .tensor(id: y, shape: out))
     }
 
@@ -337,17 +276,7 @@ extension Planner {
         let out = try outputShape(node)
         let y = newTensor(out)
         let inStrides = rowMajorStrides(xs)
-        emit(node) { p in
-            let src = p.pointer(x), dst = p.pointer(y)
-            var index = [Int](repeating: 0, count: out.count)
-            for o in 0..<out.reduce(1, *) {
-                var offset = 0
-                for d in 0..<out.count { offset += (begin[d] + index[d] * step[d]) * inStrides[d] }
-                dst[o] = src[offset]
-                var d = out.count - 1
-                while d >= 0 { index[d] += 1; if index[d] < out[d] { break }; index[d] = 0; d -= 1 }
-            }
-        }
+        emit(node, work: .slice(SliceStep(x: x, y: y, out: out, begin: begin, step: step, inStrides: inStrides)))
         set(node, .tensor(id: y, shape: out))
     }
 }

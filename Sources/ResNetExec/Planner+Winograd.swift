@@ -189,83 +189,14 @@ extension Planner {
         let perThread = imageWorkspaces
         imageWorkspacesUsed = true
         if narrow { try reserveTransposed(node, m: m, n: blockTiles) }
-        let inputPlane = c * g.height * g.width, outputPlane = m * g.outH * g.outW, perThreadScratch = tile.scratchFloats(g)
+        let perThreadScratch = tile.scratchFloats(g)
         let macs = n &* m &* g.outH &* g.outW &* c &* 9  // the direct convolution's, so GFLOP/s is effective (Winograd does 1/4, 25/81 or 1/2.25 of them)
-        emit(node, macs: macs, kernel: "\(kernels.rawValue) winograd F(\(tile.step)x\(tile.step))" + (narrow ? ", transposed" : "")) { p in
-            withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
-                let b = biasPointer.map { UnsafePointer(asF32($0)) }
-                let xp = UnsafePointer(p.f32(x)), yp = p.f32(y)
-                let rp: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0)) }
-                // M_xi [M, columns] = U_xi · V_xi [C, columns], single-threaded on `workspace`.
-                func gemm(_ xi: Int, _ vp: UnsafeMutablePointer<Float>, _ mp: UnsafeMutablePointer<Float>, _ columns: Int, _ workspace: PackedGemmWorkspace) {
-                    let bx = MatrixB(b: UnsafePointer(vp + xi * c * ld), ldb: ld), cx = mp + xi * m * ld
-                    if narrow {
-                        PackedKernels.sgemmNarrow(kernels, n: columns, weights: packed[xi], b: bx, c: cx, ldc: ld, bias: nil,
-                                                  residual: nil, epilogue: GemmEpilogue(), workspace: workspace)
-                    } else {
-                        PackedKernels.sgemm(kernels, n: columns, a: packed[xi], b: bx, c: cx, ldc: ld, workspace: workspace)
-                    }
-                }
-                // Global tile rows r0..<r1 (of the batch's N x tr) image by image: the image, its
-                // tile rows, and their first column in V and M (columns count from r0's tiles).
-                func segments(_ r0: Int, _ r1: Int, _ body: (Int, Range<Int>, Int) -> Void) {
-                    var r = r0
-                    while r < r1 {
-                        let img = r / tr, end = min(r1, (img + 1) * tr)
-                        body(img, (r - img * tr)..<(end - img * tr), (r - r0) * tc)
-                        r = end
-                    }
-                }
-                func transformInput(_ r0: Int, _ r1: Int, channels: Range<Int>, _ vp: UnsafeMutablePointer<Float>, _ sp: UnsafeMutablePointer<Float>) {
-                    segments(r0, r1) { img, rows, base in
-                        let image = xp + img * inputPlane
-                        switch kernels {
-                        case .avx512: WinogradAVX512.transformInput(tile, image, g, channels: channels, tileRows: rows, v: vp, ldv: ld, tileBase: base, scratch: sp,
-                                                                    layout: inputLayout)
-                        case .avx2, .reference: WinogradAVX2.transformInput(tile, image, g, channels: channels, tileRows: rows, v: vp, ldv: ld, tileBase: base, scratch: sp,
-                                                                               layout: inputLayout)
-                        }
-                    }
-                }
-                func transformOutput(_ r0: Int, _ r1: Int, outputs: Range<Int>, _ mp: UnsafeMutablePointer<Float>, _ sp: UnsafeMutablePointer<Float>) {
-                    segments(r0, r1) { img, rows, base in
-                        let out = yp + img * outputPlane, res = rp.map { $0 + img * outputPlane }
-                        switch kernels {
-                        case .avx512:
-                            WinogradAVX512.transformOutput(tile, UnsafePointer(mp), g, outputs: outputs, tileRows: rows, m: m, ldm: ld,
-                                                           tileBase: base, bias: b, residual: res, relu: relu, into: out, scratch: sp, layout: outputLayout)
-                        case .avx2, .reference:
-                            WinogradAVX2.transformOutput(tile, UnsafePointer(mp), g, outputs: outputs, tileRows: rows, m: m, ldm: ld,
-                                                         tileBase: base, bias: b, residual: res, relu: relu, into: out, scratch: sp, layout: outputLayout)
-                        }
-                    }
-                }
-                if shared {
-                    // One block, the whole batch: threads split input channels, then GEMMs, then output channels.
-                    let vp = p.f32(v), mp = p.f32(mt)
-                    DispatchFor.concurrent(threads) { t in
-                        transformInput(0, totalRows, channels: (c * t / threads)..<(c * (t + 1) / threads), vp, p.f32(scratch) + t * perThreadScratch)
-                    }
-                    DispatchFor.concurrent(threads) { t in
-                        for xi in stride(from: t, to: positions, by: threads) { gemm(xi, vp, mp, blockTiles, perThread[t]) }
-                    }
-                    DispatchFor.concurrent(threads) { t in
-                        transformOutput(0, totalRows, outputs: (m * t / threads)..<(m * (t + 1) / threads), mp, p.f32(scratch) + t * perThreadScratch)
-                    }
-                    return
-                }
-                // Blocks: each thread runs whole blocks on its own V, M and scratch.
-                DispatchFor.concurrent(min(threads, blocks)) { t in
-                    let vp = p.f32(v) + t * vFloats, mp = p.f32(mt) + t * mFloats, sp = p.f32(scratch) + t * perThreadScratch
-                    for block in stride(from: t, to: blocks, by: threads) {
-                        let r0 = block * blockRows, r1 = min(totalRows, r0 + blockRows)
-                        transformInput(r0, r1, channels: 0..<c, vp, sp)
-                        for xi in 0..<positions { gemm(xi, vp, mp, (r1 - r0) * tc, perThread[t]) }
-                        transformOutput(r0, r1, outputs: 0..<m, mp, sp)
-                    }
-                }
-            }
-        }
+        emit(node, macs: macs, kernel: "\(kernels.rawValue) winograd F(\(tile.step)x\(tile.step))" + (narrow ? ", transposed" : ""),
+            work: .winograd(WinogradConv(
+            x: x, y: y, bias: bias, shortcut: shortcut, relu: relu, tile: tile, g: g, c: c, m: m, tr: tr, tc: tc, totalRows: totalRows,
+            kernels: kernels, narrow: narrow, packed: packed, threads: threads, perThread: perThread, shared: shared, blocks: blocks,
+            blockRows: blockRows, blockTiles: blockTiles, ld: ld, v: v, mt: mt, scratch: scratch, vFloats: vFloats, mFloats: mFloats,
+            perThreadScratch: perThreadScratch, inputLayout: inputLayout, outputLayout: outputLayout)))
         return true
     }
 }

@@ -72,80 +72,12 @@ extension Planner {
         let v = newTensor([vAll]), mt = newTensor([mAll])
         let perThread = imageWorkspaces
         imageWorkspacesUsed = true
-        let inputPlane = c * g.height * g.width, outputPlane = m * g.outH * g.outW
         let macs = n &* m &* g.outH &* g.outW &* c &* 9  // the direct convolution's (see convWinograd)
-        emit(node, macs: macs, kernel: "\(kernels.rawValue) winograd F(\(tile.step)x\(tile.step)), channel lanes") { p in
-            withOptionalValues(bias) { (biasPointer: UnsafePointer<T>?) in
-                let b = biasPointer.map { UnsafePointer(asF32($0)) }
-                let xp = UnsafePointer(p.f32(x)), yp = p.f32(y)
-                let rp: UnsafePointer<Float>? = shortcut.map { UnsafePointer(p.f32($0)) }
-                // Global tiles t0 ..< t1 (image-major) image by image: the image, its tiles, and their first row in V and Mᵀ.
-                func segments(_ t0: Int, _ t1: Int, _ body: (Int, Range<Int>, Int) -> Void) {
-                    var t = t0
-                    while t < t1 {
-                        let img = t / perImage, end = min(t1, (img + 1) * perImage)
-                        body(img, (t - img * perImage)..<(end - img * perImage), t - t0)
-                        t = end
-                    }
-                }
-                // V rows of tiles t0 ..< t1 from the block starting at tile `first`; xi planes `columns` rows apart.
-                func transformInput(_ t0: Int, _ t1: Int, first: Int, columns: Int, _ vp: UnsafeMutablePointer<Float>) {
-                    segments(t0, t1) { img, tiles, row in
-                        let image = xp + img * inputPlane, at = vp + (row + t0 - first) * c
-                        switch kernels {
-                        case .avx512: WinogradAVX512.transformInputChannelsLast(tile, image, g, tiles: tiles, v: at, xiStride: columns * c)
-                        case .avx2, .reference: WinogradAVX2.transformInputChannelsLast(tile, image, g, tiles: tiles, v: at, xiStride: columns * c)
-                        }
-                    }
-                }
-                func transformOutput(_ t0: Int, _ t1: Int, first: Int, columns: Int, _ mp: UnsafeMutablePointer<Float>) {
-                    segments(t0, t1) { img, tiles, row in
-                        let at = UnsafePointer(mp + (row + t0 - first) * m), out = yp + img * outputPlane, res = rp.map { $0 + img * outputPlane }
-                        switch kernels {
-                        case .avx512:
-                            WinogradAVX512.transformOutputChannelsLast(tile, at, g, m: m, tiles: tiles, xiStride: columns * m, bias: b,
-                                                                       residual: res, relu: relu, into: out)
-                        case .avx2, .reference:
-                            WinogradAVX2.transformOutputChannelsLast(tile, at, g, m: m, tiles: tiles, xiStride: columns * m, bias: b,
-                                                                     residual: res, relu: relu, into: out)
-                        }
-                    }
-                }
-                // Mᵀ_xi [columns, M] = V_xi [columns, C] · U_xiᵀ, single-threaded on `workspace`.
-                func product(_ xi: Int, columns: Int, _ vp: UnsafeMutablePointer<Float>, _ mp: UnsafeMutablePointer<Float>, _ workspace: PackedGemmWorkspace) {
-                    // Sound: xi's plane of V (columns x C) and of Mᵀ (columns x M) lie inside the sets, sized for blockTiles.
-                    let gather = columns == blockTiles ? fullGather : lastGather
-                    rowOffsets.withUnsafeBufferPointer { offsets in
-                        PackedKernels.convGather(kernels, gather, image: UnsafePointer(vp + xi * columns * c), rowOffsets: offsets.baseAddress!,
-                                                 weights: packed[xi], output: mp + xi * columns * m, outputLayout: .channelsLast, bias: nil,
-                                                 residual: nil, relu: false, workspace: workspace)
-                    }
-                }
-                if shared {
-                    let vp = p.f32(v), mp = p.f32(mt)
-                    DispatchFor.concurrent(threads) { t in
-                        transformInput(totalTiles * t / threads, totalTiles * (t + 1) / threads, first: 0, columns: totalTiles, vp)
-                    }
-                    DispatchFor.concurrent(threads) { t in
-                        for xi in stride(from: t, to: positions, by: threads) { product(xi, columns: totalTiles, vp, mp, perThread[t]) }
-                    }
-                    DispatchFor.concurrent(threads) { t in
-                        transformOutput(totalTiles * t / threads, totalTiles * (t + 1) / threads, first: 0, columns: totalTiles, mp)
-                    }
-                    return
-                }
-                DispatchFor.concurrent(min(threads, blocks)) { t in
-                    // Sound: thread t's V and Mᵀ sets lie at t * vFloats and t * mFloats of buffers holding `threads` of each.
-                    let vp = p.f32(v) + t * vFloats, mp = p.f32(mt) + t * mFloats
-                    for block in stride(from: t, to: blocks, by: threads) {
-                        let t0 = block * blockTiles, t1 = min(totalTiles, t0 + blockTiles), columns = t1 - t0
-                        transformInput(t0, t1, first: t0, columns: columns, vp)
-                        for xi in 0..<positions { product(xi, columns: columns, vp, mp, perThread[t]) }
-                        transformOutput(t0, t1, first: t0, columns: columns, mp)
-                    }
-                }
-            }
-        }
+        emit(node, macs: macs, kernel: "\(kernels.rawValue) winograd F(\(tile.step)x\(tile.step)), channel lanes",
+            work: .winogradChannelLanes(WinogradChannelLanesConv(
+            x: x, y: y, bias: bias, shortcut: shortcut, relu: relu, tile: tile, g: g, c: c, m: m, perImage: perImage, totalTiles: totalTiles,
+            kernels: kernels, packed: packed, rowOffsets: rowOffsets, fullGather: fullGather, lastGather: lastGather, threads: threads,
+            perThread: perThread, shared: shared, blocks: blocks, blockTiles: blockTiles, v: v, mt: mt, vFloats: vFloats, mFloats: mFloats)))
         return true
     }
 }

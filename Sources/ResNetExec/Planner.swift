@@ -227,12 +227,12 @@ final class Planner<T: ExecScalar> {
     /// Appends the step that runs `body` for `node`. It reads what the node's planning read since its
     /// last step (`pendingReads`, less `replacedReads`) and writes the tensors made since then
     /// (`pendingDefinitions`): the step's data, for the plan's listing and check.
-    func emit(_ node: Node, macs: Int = 0, integer: Bool = false, kernel: String? = nil, _ body: @escaping (ExecutionPlanOf<T>) -> Void) {
+    func emit(_ node: Node, macs: Int = 0, integer: Bool = false, kernel: String? = nil, work: StepWork<T>) {
         var reads: [Int] = []
         for id in pendingReads where !reads.contains(id) && pendingReads.count(where: { $0 == id }) > replacedReads[id, default: 0] {
             reads.append(id)
         }
-        steps.append(Step(node: node.name, op: node.opType, macs: macs, integer: integer, kernel: kernel, reads: reads, body: body))
+        steps.append(Step(node: node.name, op: node.opType, macs: macs, integer: integer, kernel: kernel, reads: reads, work: work))
         for id in pendingUses { lastUse[root[id]] = max(lastUse[root[id]] ?? 0, steps.count - 1) }
         for id in pendingDefinitions { definedAt[id] = steps.count - 1 }
         pendingUses.removeAll(keepingCapacity: true)

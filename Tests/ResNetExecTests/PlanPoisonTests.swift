@@ -30,23 +30,20 @@ struct PlanPoisonTests {
         let c = PlanListingTests.Case(model: "v1.5", kernels: .reference, batch: 1, perImage: true)
         guard let plan = try PlanListingTests.plan(c) else { return }
         let single = plan.single ?? plan
-        // The last step (the classifier) made to also read the input, which the listing lets go
-        // after step 0 (the input's buffer stays the input's, so poison is what it finds there).
-        let last = single.steps.count - 1, original = single.steps[last]
+        // A step after the last (the classifier's) adds the input's first value to output 0's first,
+        // reading the input, which the listing lets go after step 0 (the input's buffer stays the
+        // input's, so poison is what it finds there).
         let inputBuffer = single.storage[single.inputTensor]
         let listing = single.listing
         try #require(!listing.tensors.contains(where: { $0.buffer == inputBuffer && $0.storage != .input }), "the input's buffer holds only the input")
-        let readsInput = Step<Float>(node: original.node, op: original.op, macs: original.macs, integer: original.integer,
-                                     kernel: original.kernel, reads: original.reads) { p in
-            original.body(p)
-            // Sound: output 0 has at least one element; the input buffer at least one float.
-            if case let .tensor(id, _) = p.outputs[0].1 { p.pointer(id)[0] += p.pointer(p.inputTensor)[0] * 0 }
-        }
-        let mutated = ExecutionPlanOf<Float>(steps: Array(single.steps.dropLast()) + [readsInput], buffers: single.buffers, storage: single.storage,
+        guard case let .tensor(output, _) = single.outputs[0].1 else { Issue.record("output 0 is not a runtime tensor"); return }
+        let readsInput = Step<Float>(node: "extra", op: "Add", macs: 0, integer: false, kernel: nil, reads: [output],
+                                     work: .addReference(AddReferenceStep(a: output, b: single.inputTensor, y: output, count: 1, relu: false)))
+        let mutated = ExecutionPlanOf<Float>(steps: single.steps + [readsInput], buffers: single.buffers, storage: single.storage,
                                              workspace: single.workspace, columns: single.columns, simd: single.simd, inputName: single.inputName,
                                              inputShape: single.inputShape, inputTensor: single.inputTensor, outputs: single.outputs,
                                              producedBy: single.producedBy, channelsLast: single.channelsLast)
-        mutated.tensorTable = single.tensorTable; mutated.stepWrites = single.stepWrites
+        mutated.tensorTable = single.tensorTable; mutated.stepWrites = single.stepWrites + [[]]
         let input = [Float](repeating: 0.5, count: single.inputShape.reduce(1, *))
         #expect(try single.poisonedRunMatches(input))
         #expect(try !mutated.poisonedRunMatches(input))
