@@ -73,7 +73,7 @@ enum PlanText {
         let width = String(p.steps.count - 1).count
         for s in p.steps {
             let index = String(repeating: " ", count: width - String(s.index).count) + String(s.index)
-            out += "\n\(index)  \(s.op)  \(s.node)"
+            out += "\n\(index)  \(s.op)  \(s.node)  runs \(s.work)"
             if let kernel = s.kernel { out += "  [\(kernel)]" }
             if s.macs > 0 { out += "  \(ConvertSummary.format(Double(s.macs) / 1e6, 1))M \(s.integer ? "int8 " : "")MACs" }
             out += "\n"

@@ -2,10 +2,10 @@ import ResNetKernelsReference
 
 /// A plan as data (issue 11, item 4): every step with the kernel it runs, the tensors it reads
 /// and writes (shape, layout, buffer), and the buffers, so a plan can be listed
-/// (`resnet-check plan`) and checked without running it. The steps run closures over what the
-/// planner prepared (packed weights, resolved shapes, these buffers); this is their description,
-/// taken from the same planner state the buffers were assigned from, and `check()` verifies that
-/// assignment from the steps' reads and writes alone.
+/// (`resnet-check plan`) and checked without running it. Each step runs a prepared kernel, a
+/// value (StepWork: the packed weights, resolved shapes and tensor ids the planner made); this
+/// is their description, taken from the same planner state the buffers were assigned from, and
+/// `check()` verifies that assignment from the steps' reads and writes alone.
 public struct PlanListing: Codable, Sendable, Equatable {
     public let inputName: String
     /// The shape the listed plan runs: one image's where the batch runs image by image.
@@ -35,6 +35,8 @@ public struct PlannedStep: Codable, Sendable, Equatable {
     public let index: Int
     public let node: String
     public let op: String
+    /// The prepared kernel the step runs (StepWork's case: "conv", "winograd", "qlinear_conv", "pool.window").
+    public let work: String
     /// The kernel and algorithm chosen, where the planner chose among several (convs, int8 products).
     public let kernel: String?
     public let macs: Int

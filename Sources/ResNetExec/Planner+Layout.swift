@@ -87,7 +87,7 @@ extension Planner {
         let (batch, channels, m) = (xs[0], xs[1], ws[0])
         // Each output element sums C/group x the kernel's volume products (ws = [M, C/group, k...]).
         let macs = out.reduce(1, &*) &* ws.dropFirst().reduce(1, &*)
-        emit(node, macs: macs, kernel: "reference direct, \(xs.count - 2)-D", work: .convND(DirectConvStep(x: x, y: y, w: w, bias: bias,
+        emit(node, macs: macs, kernel: "reference direct, \(xs.count - 2)-D", work: .directConv(DirectConvStep(x: x, y: y, w: w, bias: bias,
             batch: batch, channels: channels, m: m, group: group, win: win)))
         set(node, .tensor(id: y, shape: out))
     }

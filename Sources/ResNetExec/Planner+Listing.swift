@@ -47,7 +47,7 @@ extension ExecutionPlanOf {
             imagePlans: single == nil ? nil : imagePlans.count, kernels: plan.kernelSet, threads: plan.threads,
             steps: plan.steps.indices.map { i in
                 let s = plan.steps[i]
-                return PlannedStep(index: i, node: s.node, op: s.op, kernel: s.kernel, macs: s.macs, integer: s.integer,
+                return PlannedStep(index: i, node: s.node, op: s.op, work: s.work.name, kernel: s.kernel, macs: s.macs, integer: s.integer,
                                    reads: s.reads, writes: plan.stepWrites[i])
             },
             tensors: plan.tensorTable, buffers: plan.buffers.map { $0.capacity * MemoryLayout<T>.size },

@@ -245,7 +245,7 @@ extension Planner {
             let begin = pads[..<xs.count].map(Int.init)
             let out = try outputShape(node)
             let y = newTensor(out)
-            emit(node, work: .padND(PadNDStep(x: x, y: y, xs: xs, begin: begin, out: out, fill: fill)))
+            emit(node, work: .padAnyRank(PadNDStep(x: x, y: y, xs: xs, begin: begin, out: out, fill: fill)))
             set(node, .tensor(id: y, shape: out))
             return
         }

@@ -224,7 +224,7 @@ final class Planner<T: ExecScalar> {
         }
     }
 
-    /// Appends the step that runs `body` for `node`. It reads what the node's planning read since its
+    /// Appends the step that runs `work` for `node`. It reads what the node's planning read since its
     /// last step (`pendingReads`, less `replacedReads`) and writes the tensors made since then
     /// (`pendingDefinitions`): the step's data, for the plan's listing and check.
     func emit(_ node: Node, macs: Int = 0, integer: Bool = false, kernel: String? = nil, work: StepWork<T>) {

@@ -107,9 +107,9 @@ struct PlanListingTests {
     /// A small consistent listing: x -> step 0 -> a -> step 1 -> b (output); a's buffer then free for b.
     static let base = PlanListing(
         inputName: "x", inputShape: [1, 4], images: nil, imagePlans: nil, kernels: .reference, threads: 1,
-        steps: [PlannedStep(index: 0, node: "n0", op: "Relu", kernel: nil, macs: 0, integer: false, reads: [0], writes: [1]),
-                PlannedStep(index: 1, node: "n1", op: "Relu", kernel: nil, macs: 0, integer: false, reads: [1], writes: [2]),
-                PlannedStep(index: 2, node: "n2", op: "Relu", kernel: nil, macs: 0, integer: false, reads: [2], writes: [3])],
+        steps: [PlannedStep(index: 0, node: "n0", op: "Relu", work: "relu", kernel: nil, macs: 0, integer: false, reads: [0], writes: [1]),
+                PlannedStep(index: 1, node: "n1", op: "Relu", work: "relu", kernel: nil, macs: 0, integer: false, reads: [1], writes: [2]),
+                PlannedStep(index: 2, node: "n2", op: "Relu", work: "relu", kernel: nil, macs: 0, integer: false, reads: [2], writes: [3])],
         tensors: [tensor(0, .input, buffer: 0), tensor(1, .values, buffer: 1), tensor(2, .values, buffer: 2), tensor(3, .values, buffer: 1)],
         buffers: [16, 16, 16], outputs: [PlannedOutput(name: "y", tensor: 3)], plannedBytes: 48)
 
@@ -125,7 +125,7 @@ struct PlanListingTests {
     }
 
     static func step(_ i: Int, reads: [Int], writes: [Int]) -> PlannedStep {
-        PlannedStep(index: i, node: "n\(i)", op: "Relu", kernel: nil, macs: 0, integer: false, reads: reads, writes: writes)
+        PlannedStep(index: i, node: "n\(i)", op: "Relu", work: "relu", kernel: nil, macs: 0, integer: false, reads: reads, writes: writes)
     }
 
     struct Violating: CustomTestStringConvertible, Sendable {

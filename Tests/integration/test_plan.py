@@ -53,6 +53,12 @@ def test_listing(name, kernels, batch):
         written |= set(s["writes"])
         for t in s["reads"] + s["writes"]:
             assert tensors[t]["bytes"] <= p["buffers"][tensors[t]["buffer"]]
+    # Every step names the prepared kernel it runs; a Conv runs a convolution kernel.
+    for s in p["steps"]:
+        if s["op"] == "Conv":
+            assert s["work"] in ("conv", "reference_conv", "winograd", "winograd_channel_lanes", "direct_conv"), s
+        if s["op"] == "QLinearConv":
+            assert s["work"] == "qlinear_conv", s
     # The text form lists the same steps and says the check passed.
     text = plan(path, "--kernels", kernels, "--threads", "2", "--batch", str(batch))
     assert text.returncode == 0 and text.stdout.rstrip().endswith("every tensor within its buffer)")
@@ -87,3 +93,16 @@ def test_unusable_models(tmp_path):
     truncated.write_bytes(open(os.path.join(FIXTURES, "v1.5", "model.onnx"), "rb").read()[:1000])
     r = plan(str(truncated))
     assert r.returncode == 2 and r.stderr.startswith("resnet-check plan: error:")
+
+
+def test_work_names_are_the_executors_kernels():
+    """The schema's work names are exactly StepWork's cases (snake_case; a pool with each PoolStep kind)."""
+    import re
+    source = open(os.path.join(ROOT, "Sources", "ResNetExec", "StepWork.swift")).read()
+    kinds = re.findall(r"^    case (\w+)\(", open(os.path.join(ROOT, "Sources", "ResNetExec", "Steps+Pooling.swift")).read(), re.M)
+    snake = lambda n: re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), n)
+    names = []
+    for case in re.findall(r"^    case (\w+)\(", source, re.M):
+        names += ["pool." + snake(k) for k in kinds] if case == "pool" else [snake(case)]
+    work = SCHEMA["properties"]["plan"]["properties"]["steps"]["items"]["properties"]["work"]["enum"]
+    assert sorted(work) == sorted(names)
