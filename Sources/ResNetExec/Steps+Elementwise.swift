@@ -7,7 +7,7 @@ struct ReluStep<T: ExecScalar> {
 
     func perform(on p: ExecutionPlanOf<T>) {
         simd ? Elementwise.relu(p.f32(x), p.f32(y), count: count)
-                       : ElementwiseReference.relu(p.pointer(x), p.pointer(y), count: count) 
+                       : ElementwiseReference.relu(p.pointer(x), p.pointer(y), count: count)
     }
 }
 
