@@ -227,21 +227,6 @@ extension Planner {
         set(node, .tensor(id: y, shape: outShape))
     }
 
-    /// The sum of `count` values in Double, in four running sums: one chain of dependent adds (four
-    /// cycles each) took resnet50-qop's global pool (2048 planes of 49) 0.074 ms on 2 threads, where
-    /// onnxruntime takes 0.021. For the integer values a quantized tensor holds every partial sum is
-    /// an integer below 2^53, so the order changes nothing.
-    @inline(__always)
-    static func planeSum(_ p: UnsafePointer<T>, count: Int) -> Double {
-        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, i = 0
-        while i + 4 <= count {
-            s0 += Double(p[i]); s1 += Double(p[i + 1]); s2 += Double(p[i + 2]); s3 += Double(p[i + 3])
-            i += 4
-        }
-        while i < count { s0 += Double(p[i]); i += 1 }
-        return (s0 + s1) + (s2 + s3)
-    }
-
     /// com.microsoft QLinearAveragePool (NCHW): dequantize a plane, average-pool it with the
     /// float kernel, quantize; per-tensor parameters. Plane buffers are allocated here, once.
     func qlinearAveragePool(_ node: Node) throws {

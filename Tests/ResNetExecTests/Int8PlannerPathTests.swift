@@ -112,7 +112,7 @@ struct Int8PlannerPathTests {
         }
         for count in Array(0...9) + [49, 100_000] {
             let inOrder = values.prefix(count).reduce(0.0) { $0 + Double($1) }
-            let got = values.withUnsafeBufferPointer { Planner<Float>.planeSum($0.baseAddress!, count: count) }
+            let got = values.withUnsafeBufferPointer { QLinearGlobalAveragePoolStep<Float>.planeSum($0.baseAddress!, count: count) }
             #expect(got == inOrder, "\(count) values: \(got) against \(inOrder)")
         }
     }
